@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <syslog.h>
+
+#include "macro.h"
+
+typedef enum LogTarget {
+        LOG_TARGET_AUTO,    /* the journal when stderr is connected to it, else stderr */
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_STDERR,
+} LogTarget;
+
+void log_open(LogTarget target);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+bool log_to_journal(void);
+
+/* Logs and returns -abs(error) (or 0 when error is 0), so callers can "return log_…_errno()".
+ * fields is NULL or a NULL-terminated list of "KEY=value" journal fields; message_id may be NULL. */
+_printf_(5, 6) int log_fields_errno(int level, int error, const char *message_id, const char *const *fields,
+                                    const char *format, ...);
+
+#define log_full_errno(level, error, ...) log_fields_errno(level, error, NULL, NULL, __VA_ARGS__)
+#define log_debug(...)                    log_full_errno(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...)                     log_full_errno(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...)                   log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...)                  log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...)                    log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning_errno(error, ...)     log_full_errno(LOG_WARNING, error, __VA_ARGS__)
+#define log_error_errno(error, ...)       log_full_errno(LOG_ERR, error, __VA_ARGS__)
+#define log_oom()                         log_error_errno(ENOMEM, "Out of memory.")

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "log.h"
+#include "manager.h"
+#include "parse-util.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "unknown"
+#endif
+
+static ManagerOptions arg = {
+        .config_path = CONFIG_FILE_DEFAULT,
+        .sysfs_root = "/sys",
+        .runtime_dir = "/run/memhotplugd",
+        .log_level = -1,
+};
+static bool arg_check_config = false;
+static LogTarget arg_log_target = LOG_TARGET_AUTO;
+
+static void help(void)
+{
+        printf("Usage: memhotplugd [OPTIONS]\n\n"
+               "Onlines hot-added memory blocks as the configured policy says.\n\n"
+               "  -h --help              Show this help and exit\n"
+               "     --version           Show the version and exit\n"
+               "  -c --config=FILE       Configuration file (default: %s);\n"
+               "                         drop-ins are read from FILE.d/*.conf\n"
+               "     --check-config      Check the configuration, print the effective policy, exit\n"
+               "     --once              Online what is offline now by the policy, then exit\n"
+               "                         (exit status 1 if any block failed)\n"
+               "  -l --log-level=LEVEL   Log level: err, warning, notice, info, debug\n"
+               "     --log-target=TARGET journal, stderr or auto (default)\n"
+               "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
+               "     --runtime-dir=DIR   Where to keep state across restarts\n"
+               "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
+               "Exit status: 0 on success, 1 on a runtime failure, 78 if the configuration cannot be used.\n"
+               "See memhotplugd(8) and memhotplugd.conf(5).\n",
+               CONFIG_FILE_DEFAULT);
+}
+
+static int parse_argv(int argc, char *argv[])
+{
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_CHECK_CONFIG,
+                ARG_ONCE,
+                ARG_LOG_TARGET,
+                ARG_SYSFS_ROOT,
+                ARG_RUNTIME_DIR,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "log-level", required_argument, NULL, 'l' },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                {},
+        };
+        const char *e;
+        int c;
+
+        e = getenv("RUNTIME_DIRECTORY");
+        if (e && *e && !strchr(e, ':'))
+                arg.runtime_dir = e;
+
+        while ((c = getopt_long(argc, argv, "hc:l:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("memhotplugd %s\n", PROJECT_VERSION);
+                        return 0;
+                case 'c':
+                        arg.config_path = optarg;
+                        arg.config_required = true;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
+                case ARG_ONCE:
+                        arg.once = true;
+                        break;
+                case 'l':
+                        if (parse_log_level(optarg, &arg.log_level) < 0)
+                                return log_error_errno(EINVAL, "Invalid log level: %s", optarg);
+                        break;
+                case ARG_LOG_TARGET:
+                        if (streq(optarg, "journal"))
+                                arg_log_target = LOG_TARGET_JOURNAL;
+                        else if (streq(optarg, "stderr"))
+                                arg_log_target = LOG_TARGET_STDERR;
+                        else if (streq(optarg, "auto"))
+                                arg_log_target = LOG_TARGET_AUTO;
+                        else
+                                return log_error_errno(EINVAL, "Invalid log target: %s", optarg);
+                        break;
+                case ARG_SYSFS_ROOT:
+                        arg.sysfs_root = optarg;
+                        break;
+                case ARG_RUNTIME_DIR:
+                        arg.runtime_dir = optarg;
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        abort();
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "This program takes no arguments.");
+        return 1;
+}
+
+static int check_config(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+        int r;
+
+        r = config_load(arg.config_path, arg.config_required, &c, &error);
+        if (r < 0) {
+                log_error_errno(r, "%s", error ?: "Failed to load the configuration");
+                return EX_CONFIG;
+        }
+        return config_dump(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[])
+{
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        log_open(LOG_TARGET_AUTO);
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        log_open(arg_log_target);
+        if (arg.log_level >= 0)
+                log_set_max_level(arg.log_level);
+
+        if (arg_check_config)
+                return check_config();
+
+        r = manager_new(&arg, &m);
+        if (r < 0) {
+                log_error_errno(r, "Failed to set up: %m");
+                return EXIT_FAILURE;
+        }
+        if (manager_load_config(m) < 0)
+                return EX_CONFIG;
+        if (manager_start(m) < 0)
+                return EXIT_FAILURE;
+
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : r;
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "memblock.h"
+#include "parse-util.h"
+
+static int block_attr_read(Sysfs *s, unsigned index, const char *attr, char *buf, size_t size)
+{
+        char path[64];
+        int fd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        snprintf(path, sizeof(path), "memory%u/%s", index, attr);
+        return sysfs_read_at(fd, path, buf, size);
+}
+
+/* The kernel links memoryN/nodeM to the block's node; there is no attribute that holds M. */
+static int block_read_node(Sysfs *s, unsigned index, int *ret)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        char path[32];
+        int fd, dfd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        snprintf(path, sizeof(path), "memory%u", index);
+        dfd = openat(fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return negative_errno();
+        d = fdopendir(dfd);
+        if (!d) {
+                int r = negative_errno();
+                close(dfd);
+                return r;
+        }
+
+        *ret = -1;
+        while ((errno = 0, de = readdir(d))) {
+                unsigned node;
+
+                if (parse_sysname_index(de->d_name, "node", &node) >= 0 && node <= INT_MAX) {
+                        *ret = (int)node;
+                        return 0;
+                }
+        }
+        return errno != 0 ? negative_errno() : 0;
+}
+
+int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
+{
+        char buf[32];
+        BlockState st;
+        int r;
+
+        r = block_attr_read(s, index, "state", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        st = block_state_from_string(buf);
+        if (st < 0)
+                return -EBADMSG;
+        *ret = st;
+        return 0;
+}
+
+int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_attr)
+{
+        BlockFacts f = { .index = index, .node = -1 };
+        char buf[128];
+        int r;
+
+        *ret_attr = "state";
+        r = memblock_read_state(s, index, &f.state);
+        if (r < 0)
+                return r;
+
+        *ret_attr = "phys_index";
+        r = block_attr_read(s, index, "phys_index", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        if (parse_hex_u64(buf, &f.phys_index) < 0)
+                return -EBADMSG;
+
+        *ret_attr = "valid_zones";
+        r = block_attr_read(s, index, "valid_zones", buf, sizeof(buf));
+        if (r >= 0) {
+                if (zones_from_string(buf, &f.valid_zones, &f.default_zone) < 0)
+                        return -EBADMSG;
+                f.have_valid_zones = true;
+        } else if (r != -ENOENT)
+                return r;
+
+        *ret_attr = "node";
+        r = block_read_node(s, index, &f.node);
+        if (r < 0)
+                return r;
+
+        *ret_attr = NULL;
+        *ret = f;
+        return 0;
+}
+
+int memblock_write_state(Sysfs *s, unsigned index, const char *value)
+{
+        char path[48];
+        int fd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        snprintf(path, sizeof(path), "memory%u/state", index);
+        return sysfs_write_at(fd, path, value);
+}
+
+int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(freep) unsigned *l = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+        int fd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        /* A dup, so closedir() leaves the cached fd open; rewind since the offset is shared. */
+        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        rewinddir(d);
+
+        while ((errno = 0, de = readdir(d))) {
+                unsigned index;
+
+                if (parse_sysname_index(de->d_name, "memory", &index) < 0)
+                        continue;
+                if (n == allocated) {
+                        unsigned *nl;
+
+                        allocated = allocated ? allocated * 2 : 256;
+                        nl = realloc(l, allocated * sizeof(unsigned));
+                        if (!nl)
+                                return -ENOMEM;
+                        l = nl;
+                }
+                l[n++] = index;
+        }
+        if (errno != 0)
+                return negative_errno();
+
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+int memory_read_block_size(Sysfs *s, uint64_t *ret)
+{
+        char buf[32];
+        uint64_t v;
+        int fd, r;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        r = sysfs_read_at(fd, "block_size_bytes", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        if (parse_hex_u64(buf, &v) < 0 || v == 0)
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
+{
+        int fd, r;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        r = sysfs_read_at(fd, "auto_online_blocks", buf, size);
+        if (r < 0)
+                return r;
+        if (!streq(buf, "offline") && !streq(buf, "online") && !streq(buf, "online_kernel") &&
+            !streq(buf, "online_movable"))
+                return -EBADMSG;
+        return 0;
+}
+
+int memory_write_auto_online(Sysfs *s, const char *value)
+{
+        int fd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return fd;
+        return sysfs_write_at(fd, "auto_online_blocks", value);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "sysfs.h"
+
+/* Reading and writing memory blocks (devices/system/memory/memoryN) through the sysfs module. */
+
+/* Fills facts from sysfs. On a value that does not parse returns -EBADMSG and names the attribute
+ * in *ret_attr (also set for other errors: the attribute that failed). */
+int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_attr);
+int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
+int memblock_write_state(Sysfs *s, unsigned index, const char *value);
+
+/* Every memoryN present, unsorted. */
+int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n);
+
+int memory_read_block_size(Sysfs *s, uint64_t *ret);
+/* auto_online_blocks: "offline", "online", "online_kernel" or "online_movable". */
+int memory_read_auto_online(Sysfs *s, char *buf, size_t size);
+int memory_write_auto_online(Sysfs *s, const char *value);

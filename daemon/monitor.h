@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+
+/* A uevent monitor on the memory subsystem, on the kernel's netlink group or udevd's. */
+typedef struct Monitor Monitor;
+
+/* action is the uevent's ACTION ("add", "online", …), sysname the device's ("memory42"). */
+typedef void (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action, const char *sysname);
+/* Events were lost (the socket overflowed): the receiver must rescan sysfs. */
+typedef void (*monitor_overflow_fn)(void *userdata);
+
+int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,
+                void *userdata, Monitor **ret);
+Monitor *monitor_free(Monitor *m);
+static inline void monitor_freep(Monitor **m)
+{
+        monitor_free(*m);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "sysfs.h"
+
+struct Sysfs {
+        char *root;
+        int memory_fd;
+};
+
+int sysfs_new(const char *root, Sysfs **ret)
+{
+        _cleanup_(freep) Sysfs *s = NULL;
+        size_t n;
+
+        s = calloc(1, sizeof(Sysfs));
+        if (!s)
+                return -ENOMEM;
+        s->root = strdup(root ?: "/sys");
+        if (!s->root)
+                return -ENOMEM;
+        n = strlen(s->root);
+        while (n > 1 && s->root[n - 1] == '/')
+                s->root[--n] = '\0';
+        s->memory_fd = -EBADF;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Sysfs *sysfs_free(Sysfs *s)
+{
+        if (!s)
+                return NULL;
+        if (s->memory_fd >= 0)
+                close(s->memory_fd);
+        free(s->root);
+        free(s);
+        return NULL;
+}
+
+const char *sysfs_root(const Sysfs *s)
+{
+        return s->root;
+}
+
+int sysfs_memory_fd(Sysfs *s)
+{
+        _cleanup_(freep) char *p = NULL;
+        int fd;
+
+        if (s->memory_fd >= 0)
+                return s->memory_fd;
+        /* Opened by absolute path (not openat from a root fd) so umockdev's preload can redirect it. */
+        if (asprintf(&p, "%s/devices/system/memory", s->root) < 0)
+                return -ENOMEM;
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        s->memory_fd = fd;
+        return fd;
+}
+
+int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        ssize_t n;
+
+        if (size < 2)
+                return -EINVAL;
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        n = read(fd, buf, size - 1);
+        if (n < 0)
+                return negative_errno();
+        /* sysfs answers in one read; a value filling the buffer was cut, and a cut value would parse
+         * as something it is not. */
+        if ((size_t)n == size - 1)
+                return -E2BIG;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+                n--;
+        buf[n] = '\0';
+        return (int)n;
+}
+
+int sysfs_write_at(int dirfd, const char *path, const char *value)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        size_t len = strlen(value);
+        ssize_t n;
+
+        fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        n = write(fd, value, len);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t)n != len)
+                return -EIO;
+        return 0;
+}

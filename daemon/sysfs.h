@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* Every sysfs read and write of the daemon goes through here, relative to a root that is /sys in
+ * production and a temporary tree (or a umockdev testbed) under test. */
+typedef struct Sysfs Sysfs;
+
+int sysfs_new(const char *root, Sysfs **ret);
+Sysfs *sysfs_free(Sysfs *s);
+static inline void sysfs_freep(Sysfs **s)
+{
+        sysfs_free(*s);
+}
+
+const char *sysfs_root(const Sysfs *s);
+
+/* The directory fd of devices/system/memory, opened once and kept. -ENOENT when the kernel has no
+ * memory hotplug support. */
+int sysfs_memory_fd(Sysfs *s);
+
+/* Reads an attribute below dirfd, without the trailing newline; returns its length. */
+int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
+/* Writes value in one write(2) to a truncated file, as the kernel's store() handlers expect. */
+int sysfs_write_at(int dirfd, const char *path, const char *value);

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "memtypes.h"
+
+static const char *const online_type_table[_ONLINE_TYPE_MAX] = {
+        [ONLINE_TYPE_OFFLINE] = "offline",
+        [ONLINE_TYPE_ONLINE] = "online",
+        [ONLINE_TYPE_KERNEL] = "kernel",
+        [ONLINE_TYPE_MOVABLE] = "movable",
+};
+
+static const char *const online_type_sysfs_table[_ONLINE_TYPE_MAX] = {
+        [ONLINE_TYPE_OFFLINE] = "offline",
+        [ONLINE_TYPE_ONLINE] = "online",
+        [ONLINE_TYPE_KERNEL] = "online_kernel",
+        [ONLINE_TYPE_MOVABLE] = "online_movable",
+};
+
+const char *online_type_to_string(OnlineType t)
+{
+        if (t < 0 || t >= _ONLINE_TYPE_MAX)
+                return NULL;
+        return online_type_table[t];
+}
+
+const char *online_type_to_sysfs(OnlineType t)
+{
+        if (t < 0 || t >= _ONLINE_TYPE_MAX)
+                return NULL;
+        return online_type_sysfs_table[t];
+}
+
+OnlineType online_type_from_string(const char *s)
+{
+        if (!s)
+                return _ONLINE_TYPE_INVALID;
+        for (int i = 0; i < _ONLINE_TYPE_MAX; i++)
+                if (strcmp(s, online_type_table[i]) == 0 || strcmp(s, online_type_sysfs_table[i]) == 0)
+                        return (OnlineType)i;
+        return _ONLINE_TYPE_INVALID;
+}
+
+static const struct {
+        const char *name;
+        Zone zone;
+} zone_table[] = {
+        { "DMA", ZONE_DMA },         { "DMA32", ZONE_DMA32 },   { "Normal", ZONE_NORMAL },
+        { "Movable", ZONE_MOVABLE }, { "Device", ZONE_DEVICE },
+};
+
+const char *zone_to_string(Zone z)
+{
+        for (size_t i = 0; i < sizeof(zone_table) / sizeof(zone_table[0]); i++)
+                if (zone_table[i].zone == z)
+                        return zone_table[i].name;
+        return NULL;
+}
+
+int zones_from_string(const char *s, unsigned *ret_mask, Zone *ret_first)
+{
+        unsigned mask = 0;
+        Zone first = 0;
+
+        if (strcmp(s, "none") == 0) {
+                *ret_mask = 0;
+                *ret_first = 0;
+                return 0;
+        }
+
+        while (*s) {
+                size_t n = strcspn(s, " \t\n");
+                Zone z = 0;
+
+                for (size_t i = 0; n > 0 && i < sizeof(zone_table) / sizeof(zone_table[0]); i++)
+                        if (strlen(zone_table[i].name) == n && strncmp(s, zone_table[i].name, n) == 0)
+                                z = zone_table[i].zone;
+                if (n > 0 && z == 0)
+                        return -EINVAL;
+                if (first == 0)
+                        first = z;
+                mask |= z;
+                s += n;
+                s += strspn(s, " \t\n");
+        }
+        if (mask == 0)
+                return -EINVAL;
+
+        *ret_mask = mask;
+        *ret_first = first;
+        return 0;
+}
+
+Zone zone_for_online_type(OnlineType t, unsigned mask, Zone first)
+{
+        switch (t) {
+        case ONLINE_TYPE_MOVABLE:
+                return mask & ZONE_MOVABLE ? ZONE_MOVABLE : 0;
+        case ONLINE_TYPE_KERNEL:
+                /* The kernel picks the default zone if it is a kernel zone, else the highest one. */
+                if (first & ZONES_KERNEL)
+                        return first;
+                for (Zone z = ZONE_NORMAL; z >= ZONE_DMA; z >>= 1)
+                        if (mask & z)
+                                return z;
+                return 0;
+        case ONLINE_TYPE_ONLINE:
+                return first;
+        default:
+                return 0;
+        }
+}
+
+static const char *const block_state_table[_BLOCK_STATE_MAX] = {
+        [BLOCK_OFFLINE] = "offline",
+        [BLOCK_ONLINE] = "online",
+        [BLOCK_GOING_OFFLINE] = "going-offline",
+};
+
+const char *block_state_to_string(BlockState s)
+{
+        if (s < 0 || s >= _BLOCK_STATE_MAX)
+                return NULL;
+        return block_state_table[s];
+}
+
+BlockState block_state_from_string(const char *s)
+{
+        for (int i = 0; i < _BLOCK_STATE_MAX; i++)
+                if (strcmp(s, block_state_table[i]) == 0)
+                        return (BlockState)i;
+        return _BLOCK_STATE_INVALID;
+}

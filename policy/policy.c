@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+
+static const char *const action_table[_ACTION_MAX] = {
+        [ACTION_NONE] = "none",
+        [ACTION_ONLINE] = "online",
+        [ACTION_OFFLINE] = "offline",
+        [ACTION_SKIP] = "skip",
+};
+
+const char *action_to_string(Action a)
+{
+        return a >= 0 && a < _ACTION_MAX ? action_table[a] : NULL;
+}
+
+static void zones_format(unsigned mask, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (Zone z = ZONE_DMA; z <= ZONE_DEVICE; z <<= 1)
+                if (mask & z)
+                        n += snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? " " : "", zone_to_string(z));
+        if (n == 0)
+                snprintf(buf, size, "none");
+}
+
+void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
+{
+        const NodePolicy *np = NULL;
+        OnlineType type = c->online;
+        char zones[64];
+
+        *ret = (Decision){ .action = ACTION_NONE };
+        snprintf(ret->rule, sizeof(ret->rule), "[Memory]");
+
+        if (f->node >= 0)
+                np = config_find_node(c, (unsigned)f->node);
+        if (np) {
+                type = np->online;
+                snprintf(ret->rule, sizeof(ret->rule), "[Node %u]", np->node);
+        }
+
+        if (f->state == BLOCK_ONLINE) {
+                snprintf(ret->reason, sizeof(ret->reason), "already online");
+                return;
+        }
+        if (f->state == BLOCK_GOING_OFFLINE) {
+                /* Somebody is offlining it right now, most likely to unplug it: stay out of the way. */
+                snprintf(ret->reason, sizeof(ret->reason), "going offline");
+                return;
+        }
+
+        if (type == ONLINE_TYPE_OFFLINE) {
+                ret->action = ACTION_OFFLINE;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=offline", ret->rule);
+                return;
+        }
+
+        if (!f->have_valid_zones) {
+                /* Without valid_zones the kernel will still refuse what it cannot do; let it. */
+                ret->action = ACTION_ONLINE;
+                ret->type = type;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s (kernel shows no valid_zones)", ret->rule,
+                         online_type_to_string(type));
+                return;
+        }
+
+        zones_format(f->valid_zones, zones, sizeof(zones));
+        ret->zone = zone_for_online_type(type, f->valid_zones, f->default_zone);
+        if (ret->zone == 0) {
+                ret->action = ACTION_SKIP;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"", ret->rule,
+                         online_type_to_string(type), zones);
+                return;
+        }
+
+        ret->action = ACTION_ONLINE;
+        ret->type = type;
+        snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s", ret->rule, online_type_to_string(type));
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "memtypes.h"
+
+/* What the daemon knows of one memory block, read from sysfs. */
+typedef struct BlockFacts {
+        unsigned index;      /* N of memoryN */
+        uint64_t phys_index; /* phys_index, the block's first section in block units */
+        int node;            /* -1 when the kernel shows no node link */
+        BlockState state;
+        bool have_valid_zones; /* older kernels and some configs lack valid_zones */
+        unsigned valid_zones;  /* Zone mask; 0 means "none": it cannot be onlined */
+        Zone default_zone;     /* first entry of valid_zones */
+} BlockFacts;
+
+typedef enum Action {
+        ACTION_NONE,    /* nothing to do: already online, or on its way out */
+        ACTION_ONLINE,  /* write the type to state */
+        ACTION_OFFLINE, /* leave offline: the policy says so */
+        ACTION_SKIP,    /* leave offline: the kernel cannot do what the policy asks */
+        _ACTION_MAX,
+} Action;
+
+typedef struct Decision {
+        Action action;
+        OnlineType type; /* ACTION_ONLINE: what to write */
+        Zone zone;       /* ACTION_ONLINE: the zone the kernel will use */
+        char rule[32];   /* the section that decided: "[Memory]", "[Node 1]" */
+        char reason[160];
+} Decision;
+
+/* The decision engine: block facts and a config in, an action and its reason out. Pure. */
+void policy_decide(const Config *c, const BlockFacts *f, Decision *ret);
+
+const char *action_to_string(Action a);

@@ -1,0 +1,536 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Boot a real kernel in QEMU (TCG) and drive memory hotplug in it.
+
+Standard library only, so it runs with Debian's /usr/bin/python3 and nothing
+installed. The pieces:
+
+  QMP       a minimal QMP client on a unix socket (hot-add, virtio-mem resize)
+  VM        one QEMU process: builds the command line from a few options,
+            records the serial console, talks to the guest agent (see
+            guest-init) over a virtio-serial port, and always kills QEMU:
+            on context exit, at interpreter exit, on SIGTERM, after a wall
+            clock limit, and (PR_SET_PDEATHSIG) when this process dies.
+
+Typical use:
+
+    with VM(dimms=[Dimm("2G")]) as vm:
+        print(vm.run("cat /proc/meminfo"))
+        vm.hotplug_dimm("1G")
+"""
+
+import atexit
+import base64
+import ctypes
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.environ.get("MEMHOTPLUGD_VM_CACHE", "/var/cache/memhotplugd-vm")
+QEMU = os.environ.get("MEMHOTPLUGD_VM_QEMU", "qemu-system-x86_64")
+
+GiB = 1 << 30
+MiB = 1 << 20
+KiB = 1 << 10
+
+
+class VMError(Exception):
+    pass
+
+
+def parse_size(s):
+    """'2G', '512M', '128K' or an int -> bytes."""
+    if isinstance(s, int):
+        return s
+    m = re.fullmatch(r"(\d+)([KMGT]?)", s.strip().upper())
+    if not m:
+        raise ValueError(f"bad size {s!r}")
+    return int(m.group(1)) * {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": GiB << 10}[m.group(2)]
+
+
+# ---------------------------------------------------------------- kernel/initramfs
+
+def kernel_dir():
+    """The extracted Debian kernel package (get-kernel prints it)."""
+    out = subprocess.run([os.path.join(HERE, "get-kernel")], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return out.strip().splitlines()[-1]
+
+
+def kernel_image(kdir):
+    boot = os.path.join(kdir, "boot")
+    images = sorted(f for f in os.listdir(boot) if f.startswith("vmlinuz-"))
+    if not images:
+        raise VMError(f"no vmlinuz in {boot}")
+    return os.path.join(boot, images[-1])
+
+
+def build_initramfs(output, kdir, binaries=(), files=()):
+    """binaries/files: (host path, guest path) pairs added over the base."""
+    cmd = [os.path.join(HERE, "mkinitramfs"), "--kernel", kdir, "--output", output]
+    for src, dest in binaries:
+        cmd += ["--bin", f"{src}:{dest}"]
+    for src, dest in files:
+        cmd += ["--file", f"{src}:{dest}"]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return output
+
+
+# ---------------------------------------------------------------- QMP
+
+class QMP:
+    """Just enough QMP: greeting, capabilities, execute, remember events."""
+
+    def __init__(self, path, timeout=30):
+        self.events = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise VMError(f"QMP socket {path} never came up")
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile("rb")
+        greeting = self._read()
+        if "QMP" not in greeting:
+            raise VMError(f"unexpected QMP greeting {greeting}")
+        self.execute("qmp_capabilities")
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise VMError("QMP connection closed")
+        return json.loads(line)
+
+    def execute(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            if "error" in reply:
+                raise VMError(f"QMP {command} {arguments}: {reply['error']}")
+            return reply.get("return")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# ---------------------------------------------------------------- devices
+
+@dataclass
+class Dimm:
+    size: str = "1G"
+    node: int = None
+
+
+@dataclass
+class VirtioMem:
+    size: str = "4G"          # the device's maximum
+    requested: str = "0"      # plugged at boot
+    node: int = None
+    block_size: str = None
+
+
+@dataclass
+class Nvdimm:
+    size: str = "1G"          # usable size; the backing file adds the label area
+    node: int = None
+
+
+# Every live VM, so atexit/SIGTERM can kill what a crash left behind.
+_live = set()
+_live_lock = threading.Lock()
+
+
+def _kill_all():
+    with _live_lock:
+        vms = list(_live)
+    for vm in vms:
+        vm.kill()
+
+
+atexit.register(_kill_all)
+
+
+def _on_sigterm(signum, frame):
+    # meson test sends SIGTERM on timeout: unwind so context managers run.
+    _kill_all()
+    raise SystemExit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _set_pdeathsig():
+    # Runs in the child before exec: QEMU gets SIGKILL if we die, even by
+    # SIGKILL, so no VM can outlive the harness.
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+# ---------------------------------------------------------------- the VM
+
+class VM:
+    def __init__(self, *, memory="1G", slots=8, maxmem="16G", smp=2,
+                 numa_nodes=0, dimms=(), virtio_mem=(), nvdimms=(),
+                 auto_online=False, cmdline=(), binaries=(), files=(),
+                 timeout=300, boot_timeout=120, name="vm", log_dir=None,
+                 verbose=False):
+        """
+        numa_nodes:  0 for no NUMA topology, else N nodes sharing `memory`.
+        auto_online: False boots with memhp_default_state=offline; True keeps
+                     the kernel's own default (online for Debian's kernel); a
+                     string is passed as memhp_default_state.
+        binaries:    (host path, guest path) added to the initramfs.
+        timeout:     hard wall-clock limit for the whole VM.
+        """
+        self.memory = parse_size(memory)
+        self.slots, self.maxmem, self.smp = slots, maxmem, smp
+        self.numa_nodes = numa_nodes
+        self.dimms = list(dimms)
+        self.virtio_mem = list(virtio_mem)
+        self.nvdimms = list(nvdimms)
+        self.auto_online = auto_online
+        self.extra_cmdline = list(cmdline)
+        self.binaries, self.files = list(binaries), list(files)
+        self.timeout, self.boot_timeout = timeout, boot_timeout
+        self.name = name
+        self.verbose = verbose
+        self.log_dir = log_dir
+        self.proc = None
+        self.qmp = None
+        self.agent = None
+        self.console = []           # (monotonic time, line)
+        self.console_lock = threading.Condition()
+        self._hotplug_count = 0
+        self._watchdog = None
+        self.boot_seconds = None
+        self.tmp = tempfile.mkdtemp(prefix=f"mhp-{name}-")
+
+    # -- command line
+
+    def _node_arg(self, node):
+        return f",node={node}" if node is not None else ""
+
+    def qemu_args(self, kernel, initrd):
+        machine = "pc,nvdimm=on" if self.nvdimms else "pc"
+        args = [QEMU, "-accel", "tcg", "-cpu", "max", "-M", machine,
+                "-m", f"{self.memory // MiB}M,slots={self.slots},maxmem={self.maxmem}",
+                "-smp", str(self.smp),
+                "-nographic", "-nodefaults", "-no-reboot", "-monitor", "none",
+                "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con",
+                "-qmp", f"unix:{self.tmp}/qmp.sock,server=on,wait=off",
+                "-chardev", f"socket,id=agent,path={self.tmp}/agent.sock,server=on,wait=off",
+                "-device", "virtio-serial-pci,id=vser0",
+                "-device", "virtserialport,bus=vser0.0,chardev=agent,name=mhp.agent",
+                "-kernel", kernel, "-initrd", initrd, "-append", self.kernel_cmdline()]
+        if self.numa_nodes:
+            per_node = self.memory // self.numa_nodes
+            for n in range(self.numa_nodes):
+                cpus = f",cpus={n}" if n < self.smp else ""
+                args += ["-object", f"memory-backend-ram,id=ram{n},size={per_node}",
+                         "-numa", f"node,nodeid={n}{cpus},memdev=ram{n}"]
+        for i, d in enumerate(self.dimms):
+            args += ["-object", f"memory-backend-ram,id=mem{i},size={parse_size(d.size)}",
+                     "-device", f"pc-dimm,id=dimm{i},memdev=mem{i}{self._node_arg(d.node)}"]
+        for i, v in enumerate(self.virtio_mem):
+            bs = f",block-size={v.block_size}" if v.block_size else ""
+            args += ["-object", f"memory-backend-ram,id=vmem{i},size={parse_size(v.size)}",
+                     "-device", f"virtio-mem-pci,id=vm{i},memdev=vmem{i},"
+                                f"requested-size={parse_size(v.requested)}{bs}"
+                                f"{self._node_arg(v.node)}"]
+        for i, nv in enumerate(self.nvdimms):
+            # The label area lives at the end of the backing file, so the
+            # file is the usable size plus label-size.
+            path = os.path.join(self.tmp, f"nvdimm{i}.img")
+            total = parse_size(nv.size) + 128 * KiB
+            with open(path, "wb") as f:
+                f.truncate(total)
+            args += ["-object", f"memory-backend-file,id=nvm{i},share=on,"
+                                f"mem-path={path},size={total}",
+                     "-device", f"nvdimm,id=nvdimm{i},memdev=nvm{i},label-size=128K"
+                                f"{self._node_arg(nv.node)}"]
+        return args
+
+    def kernel_cmdline(self):
+        args = ["console=ttyS0", "panic=-1", "loglevel=4", "no_timer_check",
+                "tsc=reliable", "random.trust_cpu=on"]
+        if self.auto_online is False:
+            args.append("memhp_default_state=offline")
+        elif isinstance(self.auto_online, str):
+            args.append(f"memhp_default_state={self.auto_online}")
+        return " ".join(args + self.extra_cmdline)
+
+    # -- lifecycle
+
+    def start(self):
+        kdir = kernel_dir()
+        initrd = build_initramfs(os.path.join(self.tmp, "initramfs.cpio"), kdir,
+                                 self.binaries, self.files)
+        args = self.qemu_args(kernel_image(kdir), initrd)
+        if self.verbose:
+            print("# " + " ".join(args), file=sys.stderr)
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, preexec_fn=_set_pdeathsig)
+        with _live_lock:
+            _live.add(self)
+        self._watchdog = threading.Timer(self.timeout, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        threading.Thread(target=self._read_console, daemon=True).start()
+        self.qmp = QMP(f"{self.tmp}/qmp.sock")
+        self._connect_agent()
+        self._wait_ready(t0)
+        self.boot_seconds = time.monotonic() - t0
+        return self
+
+    def _expire(self):
+        print(f"# {self.name}: wall-clock limit {self.timeout}s reached, killing QEMU",
+              file=sys.stderr)
+        self.kill()
+
+    def kill(self):
+        """Idempotent, safe from any thread or signal handler."""
+        if self._watchdog:
+            self._watchdog.cancel()
+        p = self.proc
+        if p and p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        with _live_lock:
+            _live.discard(self)
+
+    def stop(self):
+        """Ask QEMU to quit, then make sure it has."""
+        if self.proc and self.proc.poll() is None and self.qmp:
+            try:
+                self.qmp.execute("quit")
+                self.proc.wait(timeout=10)
+            except (VMError, OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        for c in (self.qmp, self.agent):
+            if c:
+                try:
+                    c.close()
+                except OSError:
+                    pass
+        self._save_log()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # -- serial console
+
+    def _read_console(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            with self.console_lock:
+                self.console.append((time.monotonic(), line))
+                self.console_lock.notify_all()
+            if self.verbose:
+                print(f"# [{self.name}] {line}", file=sys.stderr)
+        with self.console_lock:
+            self.console_lock.notify_all()
+
+    def console_text(self):
+        with self.console_lock:
+            return "\n".join(line for _, line in self.console)
+
+    def console_tail(self, n=40):
+        with self.console_lock:
+            return "\n".join(line for _, line in self.console[-n:])
+
+    def wait_console(self, pattern, timeout=60):
+        """Wait for a console line matching the regex; return the match."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self.console_lock:
+            while True:
+                for _, line in self.console[seen:]:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                seen = len(self.console)
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise VMError(f"console never showed /{pattern}/")
+                self.console_lock.wait(min(left, 0.5))
+
+    def _save_log(self):
+        if not self.log_dir:
+            return
+        os.makedirs(self.log_dir, exist_ok=True)
+        with open(os.path.join(self.log_dir, f"{self.name}.console.log"), "w") as f:
+            f.write(self.console_text() + "\n")
+
+    # -- guest agent
+
+    def _connect_agent(self):
+        path = f"{self.tmp}/agent.sock"
+        deadline = time.monotonic() + 30
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        while True:
+            try:
+                s.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise VMError("agent socket never came up")
+                time.sleep(0.05)
+        self.agent = s
+        self._agent_buf = b""
+
+    def _agent_line(self, deadline):
+        """Next line from the agent, or VMError at the deadline/QEMU exit."""
+        while b"\n" not in self._agent_buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise VMError("timed out waiting for the guest agent")
+            if self.proc.poll() is not None:
+                raise VMError(f"QEMU exited ({self.proc.returncode})")
+            self.agent.settimeout(min(left, 1.0))
+            try:
+                chunk = self.agent.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise VMError("agent connection closed")
+            self._agent_buf += chunk
+        line, _, self._agent_buf = self._agent_buf.partition(b"\n")
+        return line.decode(errors="replace").rstrip("\r")
+
+    def _wait_ready(self, t0):
+        deadline = t0 + self.boot_timeout
+        try:
+            while self._agent_line(deadline) != "@@READY":
+                pass
+        except VMError as e:
+            raise VMError(f"{self.name}: guest did not come up: {e}\n"
+                          f"--- console tail ---\n{self.console_tail()}") from None
+
+    def run(self, script, timeout=60, check=True):
+        """Run a sh script in the guest; return (exit status, output).
+
+        With check=True a non-zero status raises VMError carrying the output.
+        """
+        cmd_id = secrets.token_hex(6)
+        payload = base64.b64encode(script.encode()).decode()
+        self.agent.sendall(f"{cmd_id} {payload}\n".encode())
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._agent_line(deadline)
+            except VMError as e:
+                raise VMError(f"{self.name}: running {script!r}: {e}") from None
+            parts = line.split(" ", 3)
+            if len(parts) >= 3 and parts[0] == "@@R" and parts[1] == cmd_id:
+                rc = int(parts[2])
+                out = base64.b64decode(parts[3]).decode(errors="replace") if len(parts) > 3 else ""
+                if check and rc != 0:
+                    raise VMError(f"{self.name}: {script!r} exited {rc}:\n{out}")
+                return rc, out
+
+    def sh(self, script, timeout=60):
+        """Run and return the output; raise on failure."""
+        return self.run(script, timeout=timeout)[1]
+
+    def write_file(self, path, content, mode="644"):
+        b64 = base64.b64encode(content.encode()).decode()
+        self.sh(f"mkdir -p $(dirname {path}) && echo {b64} | base64 -d > {path} && chmod {mode} {path}")
+
+    # -- hotplug via QMP
+
+    def hotplug_dimm(self, size, node=None):
+        """object-add + device_add a pc-dimm; returns its device id."""
+        self._hotplug_count += 1
+        i = self._hotplug_count
+        self.qmp.execute("object-add", **{"qom-type": "memory-backend-ram",
+                                          "id": f"hpmem{i}", "size": parse_size(size)})
+        dev = {"driver": "pc-dimm", "id": f"hpdimm{i}", "memdev": f"hpmem{i}"}
+        if node is not None:
+            dev["node"] = node
+        self.qmp.execute("device_add", **dev)
+        return f"hpdimm{i}"
+
+    def set_virtio_mem(self, index, requested):
+        self.qmp.execute("qom-set", path=f"/machine/peripheral/vm{index}",
+                         property="requested-size", value=parse_size(requested))
+
+    def virtio_mem_size(self, index):
+        return self.qmp.execute("qom-get", path=f"/machine/peripheral/vm{index}",
+                                property="size")
+
+    # -- guest state helpers
+
+    def blocks(self):
+        """{block number: {'state', 'zones', 'node'}} for every memory block."""
+        out = self.sh(
+            "cd /sys/devices/system/memory && for b in memory*; do "
+            "n=$(ls -d $b/node* 2>/dev/null | sed 's/.*node//'); "
+            "z=$(cat $b/valid_zones 2>/dev/null | tr ' ' ,); "
+            "echo ${b#memory} $(cat $b/state) ${n:--} ${z:--}; done")
+        result = {}
+        for line in out.splitlines():
+            num, state, node, zones = line.split()
+            result[int(num)] = {"state": state,
+                                "node": None if node == "-" else int(node),
+                                "zones": [] if zones == "-" else zones.split(",")}
+        return result
+
+    def block_size(self):
+        return int(self.sh("cat /sys/devices/system/memory/block_size_bytes").strip(), 16)
+
+    def meminfo(self, key="MemTotal"):
+        """A /proc/meminfo value in bytes."""
+        out = self.sh(f"grep '^{key}:' /proc/meminfo")
+        return int(out.split()[1]) * KiB
+
+    def wait_until(self, predicate, timeout=60, interval=0.5, what="condition"):
+        """Poll predicate() (host side) until truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise VMError(f"{self.name}: timed out waiting for {what}")
+            time.sleep(interval)
