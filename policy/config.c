@@ -176,6 +176,7 @@ typedef struct ParseState {
         unsigned line;
         bool line_complete;
         char *error;
+        unsigned error_line;
 } ParseState;
 
 _printf_(2, 3) static int parse_fail(ParseState *s, const char *fmt, ...)
@@ -192,6 +193,7 @@ _printf_(2, 3) static int parse_fail(ParseState *s, const char *fmt, ...)
         va_end(ap);
         if (r < 0 || asprintf(&s->error, "%s:%u: %s", s->path, s->line, msg) < 0)
                 s->error = NULL;
+        s->error_line = s->line;
         return 0; /* tells inih this line failed */
 }
 
@@ -228,6 +230,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         unsigned node = 0;
         void *base, *defaults_base;
 
+        if (section[0] == '\0')
+                return parse_fail(s, "Key %s= outside of any [Section]", name);
         if (strncmp(section, "Node", 4) == 0 && (section[4] == '\0' || section[4] == ' ')) {
                 if (parse_node_section(section, &node) < 0)
                         return parse_fail(s, "Invalid section [%s]: expected [Node N] with N from 0 to %u",
@@ -317,6 +321,13 @@ int config_parse_file(Config *c, const char *path, char **ret_error)
         s.file = f;
 
         r = ini_parse_stream(ini_reader_counting, &s, config_ini_handler, &s);
+        if (r > 0 && (!s.error || (unsigned)r < s.error_line)) {
+                /* A line inih could not parse at all (no '=', an unclosed '['), before any other error. */
+                free(s.error);
+                if (asprintf(ret_error, "%s:%d: Syntax error: expected [Section] or Key=Value", path, r) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
         if (s.error) {
                 *ret_error = s.error;
                 return -EINVAL;
@@ -325,12 +336,6 @@ int config_parse_file(Config *c, const char *path, char **ret_error)
                 if (asprintf(ret_error, "%s: Cannot read: %s", path, r == -2 ? "Out of memory" : "I/O error") < 0)
                         *ret_error = NULL;
                 return r == -2 ? -ENOMEM : -EIO;
-        }
-        if (r > 0) {
-                /* A line inih could not parse at all: no '=' or an unclosed '['. */
-                if (asprintf(ret_error, "%s:%d: Syntax error: expected [Section] or Key=Value", path, r) < 0)
-                        *ret_error = NULL;
-                return -EINVAL;
         }
         if (ferror(f)) {
                 if (asprintf(ret_error, "%s: Cannot read: %s", path, strerror(EIO)) < 0)

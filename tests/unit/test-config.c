@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/memhotplugd-test-config.XXXXXX";
+
+static char *write_file(const char *name, const char *content)
+{
+        char *path;
+        FILE *f;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                abort();
+        f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(content, f);
+        fclose(f);
+        return path;
+}
+
+/* Loads content as the main file; returns the error text (or NULL) and the config through ret. */
+static int load(const char *content, Config **ret, char **ret_error)
+{
+        _cleanup_(freep) char *path = write_file("main.conf", content);
+
+        return config_load(path, true, ret, ret_error);
+}
+
+static void expect_error(const char *content, const char *want_suffix, const char *what)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *want = NULL;
+        int r;
+
+        r = load(content, &c, &error);
+        if (asprintf(&want, "%s/main.conf:%s", dir, want_suffix) < 0)
+                abort();
+        tap_ok(r < 0 && !c, "%s: refused", what);
+        tap_is_str(error, want, "%s: message", what);
+}
+
+static void test_defaults(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/absent.conf", dir) < 0)
+                abort();
+        r = config_load(path, false, &c, &error);
+        tap_ok(r == 0 && c, "a missing default file means built-in defaults");
+        if (!c)
+                return;
+        tap_is_int(c->chunk_blocks, 64, "default ChunkBlocks");
+        tap_is_int(c->online, ONLINE_TYPE_MOVABLE, "default Online=movable");
+        tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_TAKEOVER, "default KernelAutoOnline=takeover");
+        tap_is_int(c->uevent_source, UEVENT_SOURCE_KERNEL, "default UeventSource=kernel");
+        tap_is_int(c->n_files, 0, "no file read");
+
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+        r = config_load(path, true, &c, &error);
+        tap_ok(r == -ENOENT, "a missing --config file is an error");
+        tap_ok(error && strstr(error, "absent.conf: Cannot open: No such file or directory"),
+               "and the message names the file: %s", strna(error));
+}
+
+static void test_full(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+        const NodePolicy *n;
+        int r;
+
+        r = load("# comment\n"
+                 "[Daemon]\n"
+                 "ChunkBlocks=16\n"
+                 "ChunkPauseSec=250ms\n"
+                 "ScanAtStart=no\n"
+                 "KernelAutoOnline=respect\n"
+                 "UeventSource=udev\n"
+                 "LogLevel=debug\n"
+                 "MaxAttempts=5\n"
+                 "RetrySec=2\n"
+                 "\n"
+                 "[Node 1]\n"
+                 "Online=online_kernel\n"
+                 "[Node 3]\n"
+                 "; empty: follows [Memory], even one given later\n"
+                 "Online=\n"
+                 "[Memory]\n"
+                 "Online=online\n",
+                 &c, &error);
+        tap_ok(r == 0 && c, "a full config parses (%s)", strna(error));
+        if (!c)
+                return;
+        tap_is_int(c->chunk_blocks, 16, "ChunkBlocks");
+        tap_is_int(c->chunk_pause_usec, 250000, "ChunkPauseSec");
+        tap_ok(!c->scan_at_start, "ScanAtStart");
+        tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_RESPECT, "KernelAutoOnline");
+        tap_is_int(c->uevent_source, UEVENT_SOURCE_UDEV, "UeventSource");
+        tap_is_int(c->log_level, LOG_DEBUG, "LogLevel");
+        tap_is_int(c->max_attempts, 5, "MaxAttempts");
+        tap_is_int(c->retry_usec, 2000000, "RetrySec");
+        tap_is_int(c->online, ONLINE_TYPE_ONLINE, "[Memory] Online");
+        n = config_find_node(c, 1);
+        tap_ok(n && n->online == ONLINE_TYPE_KERNEL, "[Node 1] Online");
+        n = config_find_node(c, 3);
+        tap_ok(n && n->online == ONLINE_TYPE_ONLINE, "[Node 3] with an empty Online= follows [Memory]");
+        tap_ok(!config_find_node(c, 2), "no [Node 2]");
+}
+
+static void test_reset_and_dropins(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *d = NULL, *a = NULL, *b = NULL, *bad = NULL, *ignored = NULL;
+        int r;
+
+        if (asprintf(&d, "%s/main.conf.d", dir) < 0)
+                abort();
+        mkdir(d, 0755);
+        a = write_file("main.conf.d/20-b.conf", "[Daemon]\nChunkBlocks=32\n");
+        b = write_file("main.conf.d/10-a.conf", "[Daemon]\nChunkBlocks=8\nMaxAttempts=9\n");
+        ignored = write_file("main.conf.d/30-c.conf.disabled", "[Bogus]\n");
+
+        r = load("[Daemon]\nChunkBlocks=4\nMaxAttempts=7\nMaxAttempts=\n", &c, &error);
+        tap_ok(r == 0 && c, "main file plus drop-ins parse (%s)", strna(error));
+        if (c) {
+                tap_is_int(c->chunk_blocks, 32, "drop-ins are read in lexical order, later wins");
+                tap_is_int(c->max_attempts, 9, "an empty assignment resets, a drop-in sets again");
+                tap_is_int(c->n_files, 3, "three files read, not the .disabled one");
+                tap_ok(c->n_files == 3 && strstr(c->files[1], "10-a.conf"), "files listed in order");
+        }
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+
+        bad = write_file("main.conf.d/15-bad.conf", "\n[Memory]\nOnline=sideways\n");
+        r = load("[Daemon]\nChunkBlocks=4\n", &c, &error);
+        tap_ok(r < 0 && !c, "a bad drop-in refuses the whole configuration");
+        tap_ok(error && strstr(error, "main.conf.d/15-bad.conf:3: Invalid value \"sideways\" for Online="),
+               "and names the drop-in and line: %s", strna(error));
+        unlink(a);
+        unlink(b);
+        unlink(bad);
+        unlink(ignored);
+        rmdir(d);
+}
+
+static void test_errors(void)
+{
+        expect_error("[Daemon]\nChunkBlocks=4\n[Bogus]\nKey=1\n", "4: Unknown section [Bogus]", "unknown section");
+        expect_error("[Daemon]\nChunkSize=4\n", "2: Unknown key ChunkSize= in section [Daemon]", "unknown key");
+        expect_error("[Memory]\n\n# x\nOnline=sideways\n",
+                     "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, online or "
+                     "offline",
+                     "bad Online=");
+        expect_error("[Daemon]\nChunkBlocks=0\n",
+                     "2: Invalid value \"0\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 or more",
+                     "ChunkBlocks=0");
+        expect_error("[Daemon]\nChunkBlocks=-3\n",
+                     "2: Invalid value \"-3\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 or more",
+                     "negative ChunkBlocks");
+        expect_error("[Daemon]\nChunkPauseSec=soon\n",
+                     "2: Invalid value \"soon\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, 0.5 or "
+                     "200ms",
+                     "bad ChunkPauseSec");
+        expect_error("[Daemon]\nScanAtStart=perhaps\n",
+                     "2: Invalid value \"perhaps\" for ScanAtStart= in [Daemon]: expected yes or no",
+                     "bad ScanAtStart");
+        expect_error("[Daemon]\nKernelAutoOnline=ignore\n",
+                     "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover or respect",
+                     "bad KernelAutoOnline");
+        expect_error("[Daemon]\nUeventSource=dbus\n",
+                     "2: Invalid value \"dbus\" for UeventSource= in [Daemon]: expected kernel or udev",
+                     "bad UeventSource");
+        expect_error("[Daemon]\nLogLevel=loud\n",
+                     "2: Invalid value \"loud\" for LogLevel= in [Daemon]: expected emerg, alert, crit, err, "
+                     "warning, notice, info or debug",
+                     "bad LogLevel");
+        expect_error("[Daemon]\nMaxAttempts=0\n",
+                     "2: Invalid value \"0\" for MaxAttempts= in [Daemon]: expected a number from 1 to 1000",
+                     "bad MaxAttempts");
+        expect_error("[Daemon]\nRetrySec=later\n",
+                     "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
+                     "bad RetrySec");
+        expect_error("[Node x]\nOnline=kernel\n",
+                     "2: Invalid section [Node x]: expected [Node N] with N from 0 to 1023", "[Node x]");
+        expect_error("[Node]\nOnline=kernel\n", "2: Invalid section [Node]: expected [Node N] with N from 0 to 1023",
+                     "[Node] without a number");
+        expect_error("[Node 1024]\nOnline=kernel\n",
+                     "2: Invalid section [Node 1024]: expected [Node N] with N from 0 to 1023", "node out of range");
+        expect_error("[Node 1]\nChunkBlocks=3\n", "2: Unknown key ChunkBlocks= in section [Node 1]",
+                     "a [Daemon] key in [Node 1]");
+        expect_error("[Daemon]\nChunkBlocks=4\njust words\n",
+                     "3: Syntax error: expected [Section] or Key=Value", "a line without =");
+        expect_error("[Daemon\nChunkBlocks=4\n", "1: Syntax error: expected [Section] or Key=Value",
+                     "an unclosed section");
+        expect_error("Online=movable\n", "1: Key Online= outside of any [Section]", "a key before any section");
+        expect_error("[Daemon]\nChunkBlocks=4\nChunkBlocks=5\n[Memory]\nOnline=x\nOnline=y\n",
+                     "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online or offline",
+                     "the first of several errors is reported");
+}
+
+static void test_unreadable(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/a-directory.conf", dir) < 0)
+                abort();
+        mkdir(path, 0755);
+        r = config_load(path, true, &c, &error);
+        tap_ok(r < 0 && !c, "a directory given as the config file is refused");
+        tap_ok(error && strstr(error, "a-directory.conf: Cannot read"), "with: %s", strna(error));
+        rmdir(path);
+}
+
+static void test_dump(void)
+{
+        _cleanup_(config_freep) Config *c = NULL, *again = NULL;
+        _cleanup_(freep) char *error = NULL, *text = NULL, *path = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\n[Node 2]\nOnline=offline\n", &c, &error);
+        tap_ok(r == 0, "config for the dump test parses");
+        if (r < 0)
+                return;
+        f = open_memstream(&text, &size);
+        config_dump(c, f);
+        fclose(f);
+        path = write_file("dumped.conf", text);
+        r = config_load(path, true, &again, &error);
+        tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
+                       config_find_node(again, 2) && config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
+               "--check-config output reads back as the same policy");
+        unlink(path);
+}
+
+int main(void)
+{
+        _cleanup_(freep) char *main_conf = NULL;
+
+        if (!mkdtemp(dir))
+                return 1;
+        test_defaults();
+        test_full();
+        test_reset_and_dropins();
+        test_errors();
+        test_unreadable();
+        test_dump();
+
+        if (asprintf(&main_conf, "%s/main.conf", dir) >= 0)
+                unlink(main_conf);
+        rmdir(dir);
+        return tap_done();
+}

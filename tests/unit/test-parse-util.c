@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <syslog.h>
+
+#include "memtypes.h"
+#include "parse-util.h"
+#include "tap.h"
+
+static void test_boolean(void)
+{
+        bool b = false;
+
+        tap_ok(parse_boolean("yes", &b) == 0 && b, "boolean: yes");
+        tap_ok(parse_boolean("OFF", &b) == 0 && !b, "boolean: OFF");
+        tap_ok(parse_boolean("1", &b) == 0 && b, "boolean: 1");
+        tap_is_int(parse_boolean("maybe", &b), -EINVAL, "boolean: maybe is refused");
+        tap_is_int(parse_boolean("", &b), -EINVAL, "boolean: empty is refused");
+}
+
+static void test_unsigned(void)
+{
+        unsigned u = 7;
+
+        tap_ok(parse_unsigned("64", 1, 100, &u) == 0 && u == 64, "unsigned: 64");
+        tap_is_int(parse_unsigned("0", 1, 100, &u), -ERANGE, "unsigned: below range");
+        tap_is_int(parse_unsigned("101", 1, 100, &u), -ERANGE, "unsigned: above range");
+        tap_is_int(parse_unsigned("-1", 0, 100, &u), -EINVAL, "unsigned: negative is refused, not wrapped");
+        tap_is_int(parse_unsigned(" 5", 0, 100, &u), -EINVAL, "unsigned: leading blank is refused");
+        tap_is_int(parse_unsigned("5x", 0, 100, &u), -EINVAL, "unsigned: trailing garbage is refused");
+        tap_is_int(parse_unsigned("99999999999999999999999", 0, 100, &u), -ERANGE, "unsigned: overflow");
+        tap_is_int(u, 64, "unsigned: failures leave the value alone");
+}
+
+static void test_sec(void)
+{
+        uint64_t t = 0;
+
+        tap_ok(parse_sec("2", &t) == 0 && t == 2000000, "sec: bare number is seconds");
+        tap_ok(parse_sec("0.5", &t) == 0 && t == 500000, "sec: fraction");
+        tap_ok(parse_sec("200ms", &t) == 0 && t == 200000, "sec: ms");
+        tap_ok(parse_sec("1min", &t) == 0 && t == 60000000, "sec: min");
+        tap_ok(parse_sec("0", &t) == 0 && t == 0, "sec: zero");
+        tap_is_int(parse_sec("1 hour", &t), -EINVAL, "sec: unknown unit");
+        tap_is_int(parse_sec("-1", &t), -EINVAL, "sec: negative");
+        tap_is_int(parse_sec("", &t), -EINVAL, "sec: empty");
+}
+
+static void test_hex(void)
+{
+        uint64_t v = 0;
+
+        tap_ok(parse_hex_u64("8000000", &v) == 0 && v == 0x8000000, "hex: block_size_bytes");
+        tap_ok(parse_hex_u64("0x10", &v) == 0 && v == 16, "hex: 0x prefix");
+        tap_ok(parse_hex_u64("0000002a", &v) == 0 && v == 42, "hex: phys_index with zeros");
+        tap_is_int(parse_hex_u64("zz", &v), -EINVAL, "hex: not hex");
+        tap_is_int(parse_hex_u64("", &v), -EINVAL, "hex: empty");
+}
+
+static void test_log_level(void)
+{
+        int l = -1;
+
+        tap_ok(parse_log_level("debug", &l) == 0 && l == LOG_DEBUG, "log level: debug");
+        tap_ok(parse_log_level("error", &l) == 0 && l == LOG_ERR, "log level: error alias");
+        tap_is_int(parse_log_level("loud", &l), -EINVAL, "log level: unknown");
+        tap_is_str(log_level_to_string(LOG_WARNING), "warning", "log level: to string");
+}
+
+static void test_sysname(void)
+{
+        unsigned i = 0;
+
+        tap_ok(parse_sysname_index("memory42", "memory", &i) == 0 && i == 42, "sysname: memory42");
+        tap_is_int(parse_sysname_index("memory", "memory", &i), -EINVAL, "sysname: no number");
+        tap_is_int(parse_sysname_index("memory_tiers", "memory", &i), -EINVAL, "sysname: memory_tiers");
+        tap_is_int(parse_sysname_index("node1", "memory", &i), -EINVAL, "sysname: other prefix");
+}
+
+static void test_zones(void)
+{
+        unsigned mask = 0;
+        Zone first = 0;
+
+        tap_ok(zones_from_string("Normal Movable", &mask, &first) == 0 && mask == (ZONE_NORMAL | ZONE_MOVABLE) &&
+                       first == ZONE_NORMAL,
+               "zones: Normal Movable");
+        tap_ok(zones_from_string("Movable Normal", &mask, &first) == 0 && first == ZONE_MOVABLE,
+               "zones: the first entry is the default");
+        tap_ok(zones_from_string("DMA32 Normal Movable", &mask, &first) == 0 && (mask & ZONE_DMA32), "zones: DMA32");
+        tap_ok(zones_from_string("none", &mask, &first) == 0 && mask == 0, "zones: none");
+        tap_is_int(zones_from_string("Highmem", &mask, &first), -EINVAL, "zones: unknown zone");
+        tap_is_int(zones_from_string("", &mask, &first), -EINVAL, "zones: empty");
+        tap_is_int(zone_for_online_type(ONLINE_TYPE_KERNEL, ZONE_MOVABLE | ZONE_DMA32, ZONE_MOVABLE), ZONE_DMA32,
+                   "zones: kernel picks the highest kernel zone when the default is Movable");
+        tap_is_int(zone_for_online_type(ONLINE_TYPE_MOVABLE, ZONE_NORMAL, ZONE_NORMAL), 0,
+                   "zones: movable impossible without Movable");
+}
+
+static void test_types(void)
+{
+        tap_is_int(online_type_from_string("movable"), ONLINE_TYPE_MOVABLE, "online type: movable");
+        tap_is_int(online_type_from_string("online_movable"), ONLINE_TYPE_MOVABLE, "online type: kernel spelling");
+        tap_is_int(online_type_from_string("online_kernel"), ONLINE_TYPE_KERNEL, "online type: online_kernel");
+        tap_is_int(online_type_from_string("Movable"), _ONLINE_TYPE_INVALID, "online type: case matters");
+        tap_is_str(online_type_to_sysfs(ONLINE_TYPE_KERNEL), "online_kernel", "online type: sysfs word");
+        tap_is_int(block_state_from_string("going-offline"), BLOCK_GOING_OFFLINE, "state: going-offline");
+        tap_is_int(block_state_from_string("online_movable"), _BLOCK_STATE_INVALID, "state: not a read value");
+}
+
+int main(void)
+{
+        test_boolean();
+        test_unsigned();
+        test_sec();
+        test_hex();
+        test_log_level();
+        test_sysname();
+        test_zones();
+        test_types();
+        return tap_done();
+}
