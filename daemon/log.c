@@ -13,7 +13,7 @@ static int max_level = LOG_INFO;
 static bool use_journal = false;
 
 static const char *const level_prefix[] = {
-        [LOG_EMERG] = "emerg",  [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
+        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
@@ -64,7 +64,8 @@ static void log_journal(int level, int error, const char *message_id, const char
         iov[n++] = (struct iovec){ msg, strlen(msg) };
         snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
         iov[n++] = (struct iovec){ prio, strlen(prio) };
-        iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=memhotplugd", strlen("SYSLOG_IDENTIFIER=memhotplugd") };
+        iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=memhotplugd",
+                                   strlen("SYSLOG_IDENTIFIER=memhotplugd") };
         if (error != 0) {
                 snprintf(err, sizeof(err), "ERRNO=%d", error);
                 iov[n++] = (struct iovec){ err, strlen(err) };

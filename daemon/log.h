@@ -6,7 +6,7 @@
 #include "macro.h"
 
 typedef enum LogTarget {
-        LOG_TARGET_AUTO,    /* the journal when stderr is connected to it, else stderr */
+        LOG_TARGET_AUTO, /* the journal when stderr is connected to it, else stderr */
         LOG_TARGET_JOURNAL,
         LOG_TARGET_STDERR,
 } LogTarget;
@@ -27,6 +27,7 @@ _printf_(5, 6) int log_fields_errno(int level, int error, const char *message_id
 #define log_notice(...)                   log_full_errno(LOG_NOTICE, 0, __VA_ARGS__)
 #define log_warning(...)                  log_full_errno(LOG_WARNING, 0, __VA_ARGS__)
 #define log_error(...)                    log_full_errno(LOG_ERR, 0, __VA_ARGS__)
+#define log_debug_errno(error, ...)       log_full_errno(LOG_DEBUG, error, __VA_ARGS__)
 #define log_warning_errno(error, ...)     log_full_errno(LOG_WARNING, error, __VA_ARGS__)
 #define log_error_errno(error, ...)       log_full_errno(LOG_ERR, error, __VA_ARGS__)
 #define log_oom()                         log_error_errno(ENOMEM, "Out of memory.")

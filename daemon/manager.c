@@ -80,8 +80,8 @@ static void notify_status(Manager *m)
                 (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
                                  m->job.done + m->job.failed, m->job.total, m->job.failed);
         else
-                (void)sd_notifyf(false, "STATUS=Idle: %u blocks onlined since start, %u failed", m->total_onlined,
-                                 m->total_failed);
+                (void)sd_notifyf(false, "STATUS=Idle: %u blocks onlined since start, %u failed",
+                                 m->total_onlined, m->total_failed);
 }
 
 static int enqueue(Manager *m, const BlockFacts *f, const Decision *d, bool recheck, uint64_t not_before)
@@ -112,7 +112,7 @@ static int enqueue(Manager *m, const BlockFacts *f, const Decision *d, bool rech
 
 /* Reads a block, asks the policy, and queues or logs the outcome. from_add: a new block announced
  * by the kernel, which may be about to online it itself. */
-static int handle_block(Manager *m, unsigned index, bool from_add)
+static int handle_block(Manager *m, unsigned index, int node, bool from_add)
 {
         const char *attr = NULL;
         uint8_t *flags;
@@ -126,7 +126,7 @@ static int handle_block(Manager *m, unsigned index, bool from_add)
         *flags |= BLOCK_KNOWN;
         *flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
 
-        r = memblock_read(m->sysfs, index, &f, &attr);
+        r = memblock_read(m->sysfs, index, node, &f, &attr);
         if (r == -ENOENT) {
                 *flags = 0; /* gone again */
                 return 0;
@@ -243,7 +243,8 @@ static void online_one(Manager *m, QueueEntry *e, uint64_t now)
                 return;
         }
 
-        log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone, "Onlined into zone %s (wrote %s)",
+        log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
+                  "Onlined into zone %s (wrote %s)",
                   e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
         m->job.done++;
         m->total_onlined++;
@@ -314,7 +315,7 @@ static void on_uevent(void *userdata, const char *subsystem, const char *action,
 
         if (streq(action, "add")) {
                 *flags &= ~BLOCK_USER_OFFLINE;
-                (void)handle_block(m, index, true);
+                (void)handle_block(m, index, NODE_LOOK_UP, true);
         } else if (streq(action, "remove")) {
                 if (*flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
                         m->job.done++;
@@ -338,7 +339,8 @@ static void on_uevent(void *userdata, const char *subsystem, const char *action,
                 /* Offlining is deliberate (usually before an unplug): never undo it. */
                 if (!(*flags & (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED))) {
                         *flags |= BLOCK_KNOWN | BLOCK_USER_OFFLINE;
-                        log_block(LOG_INFO, 0, NULL, index, -1, 0, "Offlined by someone else, leaving it offline");
+                        log_block(LOG_INFO, 0, NULL, index, -1, 0,
+                                  "Offlined by someone else, leaving it offline");
                 }
         }
 }
@@ -356,12 +358,16 @@ static void on_overflow(void *userdata)
 static int scan(Manager *m, bool all)
 {
         _cleanup_(freep) unsigned *indices = NULL;
-        size_t n;
+        _cleanup_(freep) int *nodes = NULL;
+        size_t n, n_nodes = 0;
         int r;
 
         r = memblock_enumerate(m->sysfs, &indices, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");
+        r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
+        if (r < 0 && r != -ENOENT)
+                log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");
 
         for (size_t i = 0; i < n; i++) {
                 uint8_t *flags = block_flags(m, indices[i]);
@@ -370,7 +376,10 @@ static int scan(Manager *m, bool all)
                         return log_oom();
                 if (!(*flags & BLOCK_KNOWN) ||
                     (all && (*flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) && !(*flags & BLOCK_QUEUED)))
-                        (void)handle_block(m, indices[i], false);
+                        (void)handle_block(m, indices[i],
+                                           indices[i] < n_nodes && nodes[indices[i]] >= 0 ? nodes[indices[i]]
+                                                                                          : NODE_LOOK_UP,
+                                           false);
         }
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
         if (queue_size(&m->queue) == 0 && m->options.once)
@@ -434,12 +443,14 @@ static int kernel_auto_apply(Manager *m)
         r = memory_read_auto_online(m->sysfs, current, sizeof(current));
         if (r < 0) {
                 m->kernel_auto_original[0] = '\0';
-                return log_warning_errno(r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
+                return log_warning_errno(
+                        r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
         }
         r = save_path(m, &path);
         if (r < 0)
                 return log_oom();
-        if (!m->took_over && sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved)) > 0 && streq(current, "offline")) {
+        if (!m->took_over && sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved)) > 0 &&
+            streq(current, "offline")) {
                 /* A previous run took over and did not get to restore: its value is the original. */
                 snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", saved);
                 m->took_over = !streq(saved, "offline");
@@ -466,19 +477,22 @@ static int kernel_auto_apply(Manager *m)
         if (!streq(current, "offline")) {
                 r = memory_write_auto_online(m->sysfs, "offline");
                 if (r < 0)
-                        return log_error_errno(r, "KernelAutoOnline=takeover: cannot set auto_online_blocks=offline: %m");
+                        return log_error_errno(
+                                r, "KernelAutoOnline=takeover: cannot set auto_online_blocks=offline: %m");
                 m->took_over = true;
                 r = mkdir(m->options.runtime_dir, 0755);
                 if (r < 0 && errno != EEXIST)
                         log_warning_errno(errno, "Cannot create %s, ignoring: %m", m->options.runtime_dir);
                 r = write_runtime_file(path, m->kernel_auto_original);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot save the original auto_online_blocks to %s, ignoring: %m", path);
+                        log_warning_errno(
+                                r, "Cannot save the original auto_online_blocks to %s, ignoring: %m", path);
         }
-        log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                         "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs%s%s%s",
-                         m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
-                         m->took_over ? ", restored on exit)" : "");
+        log_fields_errno(
+                LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
+                "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs%s%s%s",
+                m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
+                m->took_over ? ", restored on exit)" : "");
         return 0;
 }
 
@@ -516,8 +530,9 @@ static void log_policy_loaded(Manager *m)
                 n += snprintf(files + n, n < sizeof(files) ? sizeof(files) - n : 0, "%s%s", i ? ", " : "",
                               m->config->files[i]);
         log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_POLICY_LOADED, NULL,
-                         "Policy loaded from %s: [Memory] Online=%s, %zu [Node] section(s), ChunkBlocks=%u", files,
-                         online_type_to_string(m->config->online), m->config->n_nodes, m->config->chunk_blocks);
+                         "Policy loaded from %s: [Memory] Online=%s, %zu [Node] section(s), ChunkBlocks=%u",
+                         files, online_type_to_string(m->config->online), m->config->n_nodes,
+                         m->config->chunk_blocks);
 }
 
 int manager_load_config(Manager *m)
@@ -652,8 +667,9 @@ int manager_start(Manager *m)
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
-                return log_error_errno(r, "Cannot read %s/devices/system/memory/block_size_bytes (no memory "
-                                          "hotplug support in this kernel?): %m",
+                return log_error_errno(r,
+                                       "Cannot read %s/devices/system/memory/block_size_bytes (no memory "
+                                       "hotplug support in this kernel?): %m",
                                        sysfs_root(m->sysfs));
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
 
@@ -665,7 +681,8 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                                uevent_source_to_string(m->config->uevent_source));
-                log_debug("Listening for memory uevents from %s", uevent_source_to_string(m->config->uevent_source));
+                log_debug("Listening for memory uevents from %s",
+                          uevent_source_to_string(m->config->uevent_source));
         }
 
         if (m->config->scan_at_start || m->options.once) {

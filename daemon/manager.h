@@ -12,11 +12,11 @@
 
 /* What the manager remembers of a block between events; all of it can be rebuilt from sysfs. */
 enum {
-        BLOCK_KNOWN = 1 << 0,        /* seen present */
-        BLOCK_QUEUED = 1 << 1,       /* waiting in the queue */
+        BLOCK_KNOWN = 1 << 0,          /* seen present */
+        BLOCK_QUEUED = 1 << 1,         /* waiting in the queue */
         BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
-        BLOCK_FAILED = 1 << 3,       /* onlining failed for good: reconsidered on reload */
-        BLOCK_USER_OFFLINE = 1 << 4, /* offlined by someone else: never onlined again by us */
+        BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
+        BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by us */
 };
 
 typedef struct ManagerOptions {

@@ -72,9 +72,10 @@ int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
         return 0;
 }
 
-int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_attr)
+int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
 {
-        BlockFacts f = { .index = index, .node = -1 };
+        /* phys_index is not read: the kernel prints the block id there, the N of memoryN. */
+        BlockFacts f = { .index = index, .phys_index = index, .node = node };
         char buf[128];
         int r;
 
@@ -82,13 +83,6 @@ int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_at
         r = memblock_read_state(s, index, &f.state);
         if (r < 0)
                 return r;
-
-        *ret_attr = "phys_index";
-        r = block_attr_read(s, index, "phys_index", buf, sizeof(buf));
-        if (r < 0)
-                return r;
-        if (parse_hex_u64(buf, &f.phys_index) < 0)
-                return -EBADMSG;
 
         *ret_attr = "valid_zones";
         r = block_attr_read(s, index, "valid_zones", buf, sizeof(buf));
@@ -99,13 +93,87 @@ int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_at
         } else if (r != -ENOENT)
                 return r;
 
-        *ret_attr = "node";
-        r = block_read_node(s, index, &f.node);
-        if (r < 0)
-                return r;
+        if (node == NODE_LOOK_UP) {
+                *ret_attr = "node";
+                r = block_read_node(s, index, &f.node);
+                if (r < 0)
+                        return r;
+        }
 
         *ret_attr = NULL;
         *ret = f;
+        return 0;
+}
+
+static int node_dir_read(Sysfs *s, unsigned node, int **map, size_t *n)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        char path[64];
+        int fd;
+
+        snprintf(path, sizeof(path), "devices/system/node/node%u", node);
+        fd = sysfs_open_dir(s, path);
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                unsigned index;
+
+                if (parse_sysname_index(de->d_name, "memory", &index) < 0)
+                        continue;
+                if (index >= *n) {
+                        size_t nn = index + 1 > *n * 2 ? index + 1 : *n * 2;
+                        int *nm = realloc(*map, nn * sizeof(int));
+
+                        if (!nm)
+                                return -ENOMEM;
+                        for (size_t i = *n; i < nn; i++)
+                                nm[i] = -1;
+                        *map = nm;
+                        *n = nn;
+                }
+                (*map)[index] = (int)node;
+        }
+        return errno != 0 ? negative_errno() : 0;
+}
+
+int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(freep) int *map = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        int fd, r;
+
+        fd = sysfs_open_dir(s, "devices/system/node");
+        if (fd < 0)
+                return fd;
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                close(fd);
+                return r;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                unsigned node;
+
+                if (parse_sysname_index(de->d_name, "node", &node) < 0 || node > INT_MAX)
+                        continue;
+                r = node_dir_read(s, node, &map, &n);
+                if (r < 0)
+                        return r;
+        }
+        if (errno != 0)
+                return negative_errno();
+
+        *ret_map = TAKE_PTR(map);
+        *ret_n = n;
         return 0;
 }
 

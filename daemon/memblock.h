@@ -9,9 +9,15 @@
 
 /* Reading and writing memory blocks (devices/system/memory/memoryN) through the sysfs module. */
 
-/* Fills facts from sysfs. On a value that does not parse returns -EBADMSG and names the attribute
- * in *ret_attr (also set for other errors: the attribute that failed). */
-int memblock_read(Sysfs *s, unsigned index, BlockFacts *ret, const char **ret_attr);
+/* Fills facts from sysfs. node is the block's node when the caller knows it (from
+ * memory_read_node_map()), or NODE_LOOK_UP to find it. On a value that does not parse returns
+ * -EBADMSG and names the attribute in *ret_attr (also set for other errors: the attribute that failed). */
+#define NODE_LOOK_UP (-2)
+int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
+
+/* The node of every block, from devices/system/node/nodeN/memoryM: one directory listing per node
+ * instead of one per block. Blocks in no node are -1. -ENOENT without NUMA in sysfs. */
+int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n);
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
 int memblock_write_state(Sysfs *s, unsigned index, const char *value);
 

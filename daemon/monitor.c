@@ -74,7 +74,8 @@ int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, mon
         m->udev = udev_new();
         if (!m->udev)
                 return negative_errno();
-        m->monitor = udev_monitor_new_from_netlink(m->udev, source == UEVENT_SOURCE_KERNEL ? "kernel" : "udev");
+        m->monitor =
+                udev_monitor_new_from_netlink(m->udev, source == UEVENT_SOURCE_KERNEL ? "kernel" : "udev");
         if (!m->monitor)
                 return negative_errno();
         r = udev_monitor_filter_add_match_subsystem_devtype(m->monitor, "memory", NULL);

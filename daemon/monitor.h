@@ -9,7 +9,8 @@
 typedef struct Monitor Monitor;
 
 /* action is the uevent's ACTION ("add", "online", …), sysname the device's ("memory42"). */
-typedef void (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action, const char *sysname);
+typedef void (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action,
+                                 const char *sysname);
 /* Events were lost (the socket overflowed): the receiver must rescan sysfs. */
 typedef void (*monitor_overflow_fn)(void *userdata);
 

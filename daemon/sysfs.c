@@ -48,19 +48,27 @@ const char *sysfs_root(const Sysfs *s)
         return s->root;
 }
 
-int sysfs_memory_fd(Sysfs *s)
+int sysfs_open_dir(Sysfs *s, const char *path)
 {
         _cleanup_(freep) char *p = NULL;
         int fd;
 
-        if (s->memory_fd >= 0)
-                return s->memory_fd;
-        /* Opened by absolute path (not openat from a root fd) so umockdev's preload can redirect it. */
-        if (asprintf(&p, "%s/devices/system/memory", s->root) < 0)
+        /* By absolute path (not openat from a root fd) so umockdev's preload can redirect it. */
+        if (asprintf(&p, "%s/%s", s->root, path) < 0)
                 return -ENOMEM;
         fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int sysfs_memory_fd(Sysfs *s)
+{
+        int fd;
+
+        if (s->memory_fd >= 0)
+                return s->memory_fd;
+        fd = sysfs_open_dir(s, "devices/system/memory");
         if (fd < 0)
-                return negative_errno();
+                return fd;
         s->memory_fd = fd;
         return fd;
 }

@@ -20,6 +20,9 @@ const char *sysfs_root(const Sysfs *s);
  * memory hotplug support. */
 int sysfs_memory_fd(Sysfs *s);
 
+/* Opens a directory below the root, e.g. "devices/system/node". */
+int sysfs_open_dir(Sysfs *s, const char *path);
+
 /* Reads an attribute below dirfd, without the trailing newline; returns its length. */
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
 /* Writes value in one write(2) to a truncated file, as the kernel's store() handlers expect. */

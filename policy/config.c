@@ -151,12 +151,16 @@ typedef struct ConfigKey {
         const char *expected;
 } ConfigKey;
 
-#define KEY(sec, name, fn, type, field, exp)                                                                 \
-        { sec, name, fn, offsetof(type, field), sizeof(((type *)0)->field), exp }
+#define KEY(sec, name, fn, type, field, exp)                                                                \
+        {                                                                                                   \
+                sec, name, fn, offsetof(type, field), sizeof(((type *)0)->field), exp                       \
+        }
 
 static const ConfigKey config_keys[] = {
-        KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks, "a number of blocks, 1 or more"),
-        KEY("Daemon", "ChunkPauseSec", value_sec, Config, chunk_pause_usec, "a time such as 0, 0.5 or 200ms"),
+        KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks,
+            "a number of blocks, 1 or more"),
+        KEY("Daemon", "ChunkPauseSec", value_sec, Config, chunk_pause_usec,
+            "a time such as 0, 0.5 or 200ms"),
         KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
             "takeover or respect"),
@@ -333,7 +337,8 @@ int config_parse_file(Config *c, const char *path, char **ret_error)
                 return -EINVAL;
         }
         if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot read: %s", path, r == -2 ? "Out of memory" : "I/O error") < 0)
+                if (asprintf(ret_error, "%s: Cannot read: %s", path,
+                             r == -2 ? "Out of memory" : "I/O error") < 0)
                         *ret_error = NULL;
                 return r == -2 ? -ENOMEM : -EIO;
         }
@@ -467,6 +472,7 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "RetrySec=%gs\n", (double)c->retry_usec / USEC_PER_SEC);
         fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
         for (size_t i = 0; i < c->n_nodes; i++)
-                fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node, online_type_to_string(c->nodes[i].online));
+                fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,
+                        online_type_to_string(c->nodes[i].online));
         return fflush(f) == 0 ? 0 : negative_errno();
 }

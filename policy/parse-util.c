@@ -75,9 +75,9 @@ int parse_sec(const char *s, uint64_t *ret_usec)
                 const char *suffix;
                 uint64_t usec;
         } units[] = {
-                { "", USEC_PER_SEC },       { "s", USEC_PER_SEC },  { "sec", USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },    { "msec", USEC_PER_MSEC }, { "us", 1 },
-                { "usec", 1 },              { "min", 60 * USEC_PER_SEC },
+                { "", USEC_PER_SEC },    { "s", USEC_PER_SEC },        { "sec", USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC }, { "msec", USEC_PER_MSEC },    { "us", 1 },
+                { "usec", 1 },           { "min", 60 * USEC_PER_SEC },
         };
         char *end;
         double v;
@@ -101,7 +101,7 @@ int parse_sec(const char *s, uint64_t *ret_usec)
 }
 
 static const char *const log_levels[] = {
-        [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 

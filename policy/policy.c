@@ -23,7 +23,8 @@ static void zones_format(unsigned mask, char *buf, size_t size)
         buf[0] = '\0';
         for (Zone z = ZONE_DMA; z <= ZONE_DEVICE; z <<= 1)
                 if (mask & z)
-                        n += snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? " " : "", zone_to_string(z));
+                        n += snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? " " : "",
+                                      zone_to_string(z));
         if (n == 0)
                 snprintf(buf, size, "none");
 }
@@ -64,8 +65,8 @@ void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
                 /* Without valid_zones the kernel will still refuse what it cannot do; let it. */
                 ret->action = ACTION_ONLINE;
                 ret->type = type;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s (kernel shows no valid_zones)", ret->rule,
-                         online_type_to_string(type));
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s (kernel shows no valid_zones)",
+                         ret->rule, online_type_to_string(type));
                 return;
         }
 
@@ -73,8 +74,8 @@ void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
         ret->zone = zone_for_online_type(type, f->valid_zones, f->default_zone);
         if (ret->zone == 0) {
                 ret->action = ACTION_SKIP;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"", ret->rule,
-                         online_type_to_string(type), zones);
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"",
+                         ret->rule, online_type_to_string(type), zones);
                 return;
         }
 

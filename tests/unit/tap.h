@@ -24,22 +24,22 @@ __attribute__((format(printf, 2, 3))) static inline bool tap_ok(bool ok, const c
         return ok;
 }
 
-#define tap_is_int(got, want, ...)                                                                           \
-        ({                                                                                                   \
-                long long _g = (got), _w = (want);                                                           \
-                bool _ok = tap_ok(_g == _w, __VA_ARGS__);                                                    \
-                if (!_ok)                                                                                    \
-                        printf("#   got %lld, want %lld\n", _g, _w);                                         \
-                _ok;                                                                                         \
+#define tap_is_int(got, want, ...)                                                                          \
+        ({                                                                                                  \
+                long long _g = (got), _w = (want);                                                          \
+                bool _ok = tap_ok(_g == _w, __VA_ARGS__);                                                   \
+                if (!_ok)                                                                                   \
+                        printf("#   got %lld, want %lld\n", _g, _w);                                        \
+                _ok;                                                                                        \
         })
 
-#define tap_is_str(got, want, ...)                                                                           \
-        ({                                                                                                   \
-                const char *_g = (got), *_w = (want);                                                        \
-                bool _ok = tap_ok(_g && _w ? strcmp(_g, _w) == 0 : _g == _w, __VA_ARGS__);                   \
-                if (!_ok)                                                                                    \
-                        printf("#   got \"%s\", want \"%s\"\n", _g ? _g : "(null)", _w ? _w : "(null)");     \
-                _ok;                                                                                         \
+#define tap_is_str(got, want, ...)                                                                          \
+        ({                                                                                                  \
+                const char *_g = (got), *_w = (want);                                                       \
+                bool _ok = tap_ok(_g && _w ? strcmp(_g, _w) == 0 : _g == _w, __VA_ARGS__);                  \
+                if (!_ok)                                                                                   \
+                        printf("#   got \"%s\", want \"%s\"\n", _g ? _g : "(null)", _w ? _w : "(null)");    \
+                _ok;                                                                                        \
         })
 
 static inline int tap_done(void)

@@ -156,56 +156,69 @@ static void test_reset_and_dropins(void)
 
 static void test_errors(void)
 {
-        expect_error("[Daemon]\nChunkBlocks=4\n[Bogus]\nKey=1\n", "4: Unknown section [Bogus]", "unknown section");
-        expect_error("[Daemon]\nChunkSize=4\n", "2: Unknown key ChunkSize= in section [Daemon]", "unknown key");
-        expect_error("[Memory]\n\n# x\nOnline=sideways\n",
-                     "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, online or "
-                     "offline",
-                     "bad Online=");
+        expect_error("[Daemon]\nChunkBlocks=4\n[Bogus]\nKey=1\n", "4: Unknown section [Bogus]",
+                     "unknown section");
+        expect_error("[Daemon]\nChunkSize=4\n", "2: Unknown key ChunkSize= in section [Daemon]",
+                     "unknown key");
+        expect_error(
+                "[Memory]\n\n# x\nOnline=sideways\n",
+                "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, online or "
+                "offline",
+                "bad Online=");
         expect_error("[Daemon]\nChunkBlocks=0\n",
-                     "2: Invalid value \"0\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 or more",
+                     "2: Invalid value \"0\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
+                     "or more",
                      "ChunkBlocks=0");
         expect_error("[Daemon]\nChunkBlocks=-3\n",
-                     "2: Invalid value \"-3\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 or more",
+                     "2: Invalid value \"-3\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
+                     "or more",
                      "negative ChunkBlocks");
         expect_error("[Daemon]\nChunkPauseSec=soon\n",
-                     "2: Invalid value \"soon\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, 0.5 or "
+                     "2: Invalid value \"soon\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, "
+                     "0.5 or "
                      "200ms",
                      "bad ChunkPauseSec");
         expect_error("[Daemon]\nScanAtStart=perhaps\n",
                      "2: Invalid value \"perhaps\" for ScanAtStart= in [Daemon]: expected yes or no",
                      "bad ScanAtStart");
         expect_error("[Daemon]\nKernelAutoOnline=ignore\n",
-                     "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover or respect",
+                     "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover or "
+                     "respect",
                      "bad KernelAutoOnline");
         expect_error("[Daemon]\nUeventSource=dbus\n",
                      "2: Invalid value \"dbus\" for UeventSource= in [Daemon]: expected kernel or udev",
                      "bad UeventSource");
-        expect_error("[Daemon]\nLogLevel=loud\n",
-                     "2: Invalid value \"loud\" for LogLevel= in [Daemon]: expected emerg, alert, crit, err, "
-                     "warning, notice, info or debug",
-                     "bad LogLevel");
+        expect_error(
+                "[Daemon]\nLogLevel=loud\n",
+                "2: Invalid value \"loud\" for LogLevel= in [Daemon]: expected emerg, alert, crit, err, "
+                "warning, notice, info or debug",
+                "bad LogLevel");
         expect_error("[Daemon]\nMaxAttempts=0\n",
                      "2: Invalid value \"0\" for MaxAttempts= in [Daemon]: expected a number from 1 to 1000",
                      "bad MaxAttempts");
-        expect_error("[Daemon]\nRetrySec=later\n",
-                     "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
-                     "bad RetrySec");
+        expect_error(
+                "[Daemon]\nRetrySec=later\n",
+                "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
+                "bad RetrySec");
         expect_error("[Node x]\nOnline=kernel\n",
                      "2: Invalid section [Node x]: expected [Node N] with N from 0 to 1023", "[Node x]");
-        expect_error("[Node]\nOnline=kernel\n", "2: Invalid section [Node]: expected [Node N] with N from 0 to 1023",
+        expect_error("[Node]\nOnline=kernel\n",
+                     "2: Invalid section [Node]: expected [Node N] with N from 0 to 1023",
                      "[Node] without a number");
         expect_error("[Node 1024]\nOnline=kernel\n",
-                     "2: Invalid section [Node 1024]: expected [Node N] with N from 0 to 1023", "node out of range");
+                     "2: Invalid section [Node 1024]: expected [Node N] with N from 0 to 1023",
+                     "node out of range");
         expect_error("[Node 1]\nChunkBlocks=3\n", "2: Unknown key ChunkBlocks= in section [Node 1]",
                      "a [Daemon] key in [Node 1]");
         expect_error("[Daemon]\nChunkBlocks=4\njust words\n",
                      "3: Syntax error: expected [Section] or Key=Value", "a line without =");
         expect_error("[Daemon\nChunkBlocks=4\n", "1: Syntax error: expected [Section] or Key=Value",
                      "an unclosed section");
-        expect_error("Online=movable\n", "1: Key Online= outside of any [Section]", "a key before any section");
+        expect_error("Online=movable\n", "1: Key Online= outside of any [Section]",
+                     "a key before any section");
         expect_error("[Daemon]\nChunkBlocks=4\nChunkBlocks=5\n[Memory]\nOnline=x\nOnline=y\n",
-                     "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online or offline",
+                     "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online or "
+                     "offline",
                      "the first of several errors is reported");
 }
 
@@ -242,7 +255,8 @@ static void test_dump(void)
         path = write_file("dumped.conf", text);
         r = config_load(path, true, &again, &error);
         tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
-                       config_find_node(again, 2) && config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
+                       config_find_node(again, 2) &&
+                       config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
                "--check-config output reads back as the same policy");
         unlink(path);
 }

@@ -80,17 +80,18 @@ static void test_zones(void)
         unsigned mask = 0;
         Zone first = 0;
 
-        tap_ok(zones_from_string("Normal Movable", &mask, &first) == 0 && mask == (ZONE_NORMAL | ZONE_MOVABLE) &&
-                       first == ZONE_NORMAL,
+        tap_ok(zones_from_string("Normal Movable", &mask, &first) == 0 &&
+                       mask == (ZONE_NORMAL | ZONE_MOVABLE) && first == ZONE_NORMAL,
                "zones: Normal Movable");
         tap_ok(zones_from_string("Movable Normal", &mask, &first) == 0 && first == ZONE_MOVABLE,
                "zones: the first entry is the default");
-        tap_ok(zones_from_string("DMA32 Normal Movable", &mask, &first) == 0 && (mask & ZONE_DMA32), "zones: DMA32");
+        tap_ok(zones_from_string("DMA32 Normal Movable", &mask, &first) == 0 && (mask & ZONE_DMA32),
+               "zones: DMA32");
         tap_ok(zones_from_string("none", &mask, &first) == 0 && mask == 0, "zones: none");
         tap_is_int(zones_from_string("Highmem", &mask, &first), -EINVAL, "zones: unknown zone");
         tap_is_int(zones_from_string("", &mask, &first), -EINVAL, "zones: empty");
-        tap_is_int(zone_for_online_type(ONLINE_TYPE_KERNEL, ZONE_MOVABLE | ZONE_DMA32, ZONE_MOVABLE), ZONE_DMA32,
-                   "zones: kernel picks the highest kernel zone when the default is Movable");
+        tap_is_int(zone_for_online_type(ONLINE_TYPE_KERNEL, ZONE_MOVABLE | ZONE_DMA32, ZONE_MOVABLE),
+                   ZONE_DMA32, "zones: kernel picks the highest kernel zone when the default is Movable");
         tap_is_int(zone_for_online_type(ONLINE_TYPE_MOVABLE, ZONE_NORMAL, ZONE_NORMAL), 0,
                    "zones: movable impossible without Movable");
 }
@@ -98,12 +99,15 @@ static void test_zones(void)
 static void test_types(void)
 {
         tap_is_int(online_type_from_string("movable"), ONLINE_TYPE_MOVABLE, "online type: movable");
-        tap_is_int(online_type_from_string("online_movable"), ONLINE_TYPE_MOVABLE, "online type: kernel spelling");
-        tap_is_int(online_type_from_string("online_kernel"), ONLINE_TYPE_KERNEL, "online type: online_kernel");
+        tap_is_int(online_type_from_string("online_movable"), ONLINE_TYPE_MOVABLE,
+                   "online type: kernel spelling");
+        tap_is_int(online_type_from_string("online_kernel"), ONLINE_TYPE_KERNEL,
+                   "online type: online_kernel");
         tap_is_int(online_type_from_string("Movable"), _ONLINE_TYPE_INVALID, "online type: case matters");
         tap_is_str(online_type_to_sysfs(ONLINE_TYPE_KERNEL), "online_kernel", "online type: sysfs word");
         tap_is_int(block_state_from_string("going-offline"), BLOCK_GOING_OFFLINE, "state: going-offline");
-        tap_is_int(block_state_from_string("online_movable"), _BLOCK_STATE_INVALID, "state: not a read value");
+        tap_is_int(block_state_from_string("online_movable"), _BLOCK_STATE_INVALID,
+                   "state: not a read value");
 }
 
 int main(void)

@@ -65,7 +65,8 @@ static void test_not_before(void)
         tap_is_int(next, 300, "the earliest waiting entry sets the next wakeup");
         tap_ok(!queue_has_ready(&q, 299) && queue_has_ready(&q, 300), "ready exactly at not_before");
         n = queue_take_chunk(&q, 8, 1000, chunk, &next);
-        tap_ok(n == 2 && chunk[0].index == 2 && chunk[1].index == 3 && next == 0, "later, both are handed out");
+        tap_ok(n == 2 && chunk[0].index == 2 && chunk[1].index == 3 && next == 0,
+               "later, both are handed out");
         queue_clear(&q);
 }
 

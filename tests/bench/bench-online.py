@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""CPU cost per block of onlining N offline blocks, memhotplugd against two baselines measured in
+the same run on the same temporary sysfs tree (never the machine's real /sys):
+
+  D  memhotplugd --once --sysfs-root TREE: scan, decide, write every state file, log each block
+  S  a shell loop writing each state file (the work of a udev ATTR{state}= rule, minus udevd)
+  F  a fork+exec of a small program per block (what rules that RUN a program cost)
+
+Also the daemon's peak RSS and its time from start to READY=1 and to the end of the job (through a
+real sd_notify socket). Figures are medians of --repeat runs; ratios are what to compare.
+"""
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ONLINE = "online_movable"
+
+
+def make_tree(root, n, nodes):
+    mem = os.path.join(root, "devices/system/memory")
+    os.makedirs(mem)
+    with open(os.path.join(mem, "block_size_bytes"), "w") as f:
+        f.write("8000000\n")
+    with open(os.path.join(mem, "auto_online_blocks"), "w") as f:
+        f.write("offline\n")
+    for i in range(n):
+        d = os.path.join(mem, f"memory{i}")
+        os.mkdir(d)
+        for name, value in (("phys_index", f"{i:08x}"), ("valid_zones", "Normal Movable"), ("removable", "1")):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(value + "\n")
+        # Blocks in node order, as firmware lays them out; linked both ways, as the kernel does.
+        node = i * nodes // n
+        os.mkdir(os.path.join(d, f"node{node}"))
+        node_dir = os.path.join(root, f"devices/system/node/node{node}")
+        os.makedirs(node_dir, exist_ok=True)
+        os.symlink(f"../../memory/memory{i}", os.path.join(node_dir, f"memory{i}"))
+    reset_tree(root, n)
+    return mem
+
+
+def reset_tree(root, n):
+    mem = os.path.join(root, "devices/system/memory")
+    for i in range(n):
+        with open(os.path.join(mem, f"memory{i}", "state"), "w") as f:
+            f.write("offline\n")
+
+
+def check_tree(root, n):
+    mem = os.path.join(root, "devices/system/memory")
+    bad = 0
+    for i in range(n):
+        with open(os.path.join(mem, f"memory{i}", "state")) as f:
+            bad += f.read().strip() != ONLINE
+    if bad:
+        sys.exit(f"bench: {bad} of {n} blocks were not written {ONLINE}")
+
+
+def run_measured(argv):
+    """Runs argv to completion; returns (cpu seconds of it and its children, wall s)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    t0 = time.monotonic()
+    pid = os.posix_spawn(argv[0], argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.monotonic() - t0
+    os.close(devnull)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"bench: {argv[0]} exited {code}")
+    return ru.ru_utime + ru.ru_stime, wall
+
+
+def daemon_argv(daemon, tree, rundir, conf, once):
+    argv = [daemon, "--config", conf, "--sysfs-root", tree, "--runtime-dir", rundir, "--log-target", "stderr"]
+    return argv + (["--once"] if once else [])
+
+
+def time_to_ready(daemon, tree, rundir, conf, n):
+    """Start to READY=1 and start to the idle status after the job, via a real notify socket."""
+    sock_path = os.path.join(rundir, "notify")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    s.settimeout(60)
+    env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+    t0 = time.monotonic()
+    p = subprocess.Popen(daemon_argv(daemon, tree, rundir, conf, False), env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready = done = None
+    try:
+        while done is None:
+            msg = s.recv(4096).decode()
+            now = time.monotonic() - t0
+            if "READY=1" in msg and ready is None:
+                ready = now
+            if "STATUS=Idle" in msg and ready is not None:
+                done = now
+        # The peak RSS of the daemon's own address space (ru_maxrss of a child spawned from Python
+        # would include Python's pages from before the exec).
+        with open(f"/proc/{p.pid}/status") as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    finally:
+        p.terminate()
+        p.wait(10)
+        s.close()
+        os.unlink(sock_path)
+    return ready, done, hwm
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("daemon", help="path to the memhotplugd binary")
+    ap.add_argument("--blocks", type=int, default=8192)
+    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chunk", type=int, default=64)
+    args = ap.parse_args()
+    n = args.blocks
+
+    # tmpfs, like sysfs a memory file system: a disk file system would make every write a journal
+    # transaction and measure the disk instead of the daemon.
+    top = tempfile.mkdtemp(prefix="memhotplugd-bench.", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    try:
+        tree = os.path.join(top, "sys")
+        rundir = os.path.join(top, "run")
+        os.mkdir(rundir)
+        make_tree(tree, n, args.nodes)
+        conf = os.path.join(top, "bench.conf")
+        with open(conf, "w") as f:
+            f.write(f"[Daemon]\nChunkBlocks={args.chunk}\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n")
+        states = os.path.join(tree, "devices/system/memory/memory*/state")
+        shell_loop = f'for f in {states}; do echo {ONLINE} > "$f"; done'
+        fork_loop = f"for f in {states}; do /bin/sh -c 'echo {ONLINE} > \"$1\"' sh \"$f\"; done"
+
+        results = {"D": [], "D-quiet": [], "S": [], "F": []}
+        rss = []
+        ready, done = [], []
+        for _ in range(args.repeat):
+            for key, argv in (("D", daemon_argv(args.daemon, tree, rundir, conf, True)),
+                              ("D-quiet", daemon_argv(args.daemon, tree, rundir, conf, True) + ["-l", "warning"]),
+                              ("S", ["/bin/bash", "-c", shell_loop]),
+                              ("F", ["/bin/bash", "-c", fork_loop])):
+                reset_tree(tree, n)
+                cpu, _ = run_measured(argv)
+                check_tree(tree, n)
+                results[key].append(cpu)
+            reset_tree(tree, n)
+            r, d, hwm = time_to_ready(args.daemon, tree, rundir, conf, n)
+            check_tree(tree, n)
+            ready.append(r)
+            done.append(d)
+            rss.append(hwm)
+
+        per = {k: statistics.median(v) / n * 1e6 for k, v in results.items()}
+        print(f"memhotplugd benchmark: {n} offline blocks on {args.nodes} nodes, ChunkBlocks={args.chunk}, "
+              f"median of {args.repeat} runs, CPU time (user+sys) per block")
+        print(f"  D  memhotplugd (info logging to stderr) {per['D']:9.2f} us/block")
+        print(f"  D' memhotplugd (warnings only)         {per['D-quiet']:9.2f} us/block")
+        print(f"  S  shell loop writing state            {per['S']:9.2f} us/block")
+        print(f"  F  fork+exec per block                 {per['F']:9.2f} us/block")
+        print(f"  ratio F/D  {per['F'] / per['D']:7.1f}x   (target >= 50x)")
+        print(f"  ratio S/D  {per['S'] / per['D']:7.1f}x")
+        print(f"  peak RSS of memhotplugd: {statistics.median(rss) / 1024:.2f} MiB (target <= 4 MiB)")
+        print(f"  start to READY=1: {statistics.median(ready) * 1e3:.1f} ms; "
+              f"start to all {n} blocks online: {statistics.median(done) * 1e3:.1f} ms")
+        ok = per["D"] <= 20 and per["F"] / per["D"] >= 50 and statistics.median(rss) <= 4096
+        print(f"  targets {'met' if ok else 'MISSED'}")
+        return 0
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

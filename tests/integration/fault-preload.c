@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * An LD_PRELOAD shim for the integration tests: it plays the kernel's error answers to a write
+ * into a memory block's "state", which umockdev cannot (its sysfs is plain files).
+ *
+ * For a write() to an fd whose path ends in "/state" and next to which "<path>.fault" exists, the
+ * first word of that file says what happens:
+ *   race            another agent onlined the block first: "online\n" goes into the file and the
+ *                   write fails with EINVAL, as the kernel answers onlining an online block;
+ *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline".
+ * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
+ * file is removed when they are used up.
+ *
+ * Every write to a "state" or "auto_online_blocks" file is appended to $MHP_WRITE_LOG (if set) as
+ * "<CLOCK_MONOTONIC ns> <pid> <path> <value> <result>", so the tests see the exact time and
+ * outcome of each write, independent of how fast they read inotify events.
+ *
+ * As a guard for machines with real memory blocks, a write to a path under the real /sys aborts
+ * the process: the daemon under test must only ever see a umockdev testbed or a temporary root.
+ *
+ * Put this library before libumockdev-preload.so.0 in LD_PRELOAD, so the daemon's write() lands
+ * here first. Files are accessed with raw syscalls so umockdev's wrappers are not involved.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef ssize_t (*write_fn)(int fd, const void *buf, size_t count);
+
+static write_fn real_write_get(void)
+{
+        static write_fn real;
+
+        if (!real)
+                real = (write_fn)dlsym(RTLD_NEXT, "write");
+        return real;
+}
+
+static ssize_t raw_write(int fd, const void *buf, size_t count)
+{
+        return syscall(SYS_write, fd, buf, count);
+}
+
+static int raw_open(const char *path, int flags, mode_t mode)
+{
+        return (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode);
+}
+
+static void raw_close(int fd)
+{
+        (void)syscall(SYS_close, fd);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t a = strlen(s), b = strlen(suffix);
+
+        return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void log_write(const char *path, const void *buf, size_t count, const char *result)
+{
+        const char *log = getenv("MHP_WRITE_LOG");
+        char line[PATH_MAX + 256], value[64];
+        struct timespec ts;
+        size_t n = 0;
+        int fd, len;
+
+        if (!log || !*log)
+                return;
+        for (size_t i = 0; i < count && n < sizeof(value) - 1; i++) {
+                char c = ((const char *)buf)[i];
+
+                if (c == '\n')
+                        continue;
+                value[n++] = c == ' ' ? '_' : c;
+        }
+        value[n] = '\0';
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        len = snprintf(line, sizeof(line), "%lld %d %s %s %s\n",
+                       (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, (int)getpid(), path,
+                       n ? value : "-", result);
+        if (len <= 0 || (size_t)len >= sizeof(line))
+                return;
+        fd = raw_open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (fd < 0)
+                return;
+        (void)raw_write(fd, line, (size_t)len); /* one O_APPEND write: lines never interleave */
+        raw_close(fd);
+}
+
+/* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault) and
+ * sets *race for "race". */
+static int fault_take(const char *path, bool *race)
+{
+        char fpath[PATH_MAX + 8], buf[64], word[16] = "";
+        long count = -1;
+        ssize_t n;
+        int fd;
+
+        *race = false;
+        if ((size_t)snprintf(fpath, sizeof(fpath), "%s.fault", path) >= sizeof(fpath))
+                return 0;
+        fd = raw_open(fpath, O_RDONLY, 0);
+        if (fd < 0)
+                return 0;
+        n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+        raw_close(fd);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        if (sscanf(buf, "%15s %ld", word, &count) < 1)
+                return 0;
+
+        if (count > 0) {
+                /* Used up one: rewrite the count, or remove the file with the last one. */
+                if (count == 1)
+                        (void)syscall(SYS_unlinkat, AT_FDCWD, fpath, 0);
+                else {
+                        char nb[64];
+                        int len = snprintf(nb, sizeof(nb), "%s %ld\n", word, count - 1);
+
+                        fd = raw_open(fpath, O_WRONLY | O_TRUNC, 0);
+                        if (fd >= 0) {
+                                (void)raw_write(fd, nb, (size_t)len);
+                                raw_close(fd);
+                        }
+                }
+        }
+
+        if (strcmp(word, "race") == 0) {
+                *race = true;
+                return EINVAL;
+        }
+        if (strcmp(word, "EINVAL") == 0)
+                return EINVAL;
+        if (strcmp(word, "EBUSY") == 0)
+                return EBUSY;
+        if (strcmp(word, "EIO") == 0)
+                return EIO;
+        return 0;
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+        write_fn real = real_write_get();
+        char link[64], path[PATH_MAX];
+        bool race;
+        ssize_t n;
+        int e;
+
+        if (!real) {
+                errno = ENOSYS;
+                return -1;
+        }
+        if (fd < 0 || fd <= STDERR_FILENO)
+                return real(fd, buf, count);
+
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = syscall(SYS_readlinkat, AT_FDCWD, link, path, sizeof(path) - 1);
+        if (n <= 0)
+                return real(fd, buf, count);
+        path[n] = '\0';
+
+        if (strncmp(path, "/sys/", 5) == 0) {
+                static const char msg[] = "fault-preload: refusing a write to the real /sys, aborting\n";
+
+                (void)raw_write(STDERR_FILENO, msg, sizeof(msg) - 1);
+                (void)raw_write(STDERR_FILENO, path, (size_t)n);
+                (void)raw_write(STDERR_FILENO, "\n", 1);
+                abort();
+        }
+
+        if (ends_with(path, "/auto_online_blocks")) {
+                n = real(fd, buf, count);
+                log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                return n;
+        }
+        if (!ends_with(path, "/state"))
+                return real(fd, buf, count);
+
+        e = fault_take(path, &race);
+        if (e == 0) {
+                n = real(fd, buf, count);
+                log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                return n;
+        }
+
+        /* The daemon opened with O_TRUNC, which emptied the file: put back what the kernel would
+         * show after this answer. */
+        if (race)
+                (void)real(fd, "online\n", 7);
+        else
+                (void)real(fd, "offline\n", 8);
+        log_write(path, buf, count, race ? "race" : (e == EINVAL ? "EINVAL" : e == EBUSY ? "EBUSY" : "EIO"));
+        errno = e;
+        return -1;
+}

@@ -1,0 +1,1209 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Integration tests: the real memhotplugd binary against a umockdev testbed.
+
+Usage: test-daemon.py MEMHOTPLUGD FAULT_PRELOAD_SO
+
+The daemon runs under LD_PRELOAD=FAULT_PRELOAD_SO:libumockdev-preload.so.0 with UMOCKDEV_DIR set
+to a testbed that holds fake memory blocks under /sys/devices/system/memory (or, for one case,
+with --sysfs-root pointing at a plain temporary directory). It never sees the machine's real
+/sys: every spawn is checked for that, and the fault preload aborts the daemon on any write that
+would reach the real /sys.
+
+A kernel emulator plays the kernel's part: it watches every memoryN directory with inotify,
+checks each value the daemon writes to "state" against the policy the test expects, onlines the
+block (state, valid_zones) and sends the "online" uevent. The fault preload logs every write to a
+"state" file (time, value, errno it answered), which the emulator reads to know what was written
+and whether the "kernel" refused it.
+
+Output is TAP. Needs Debian's /usr/bin/python3 (for gi) and gir1.2-umockdev-1.0.
+"""
+
+import collections
+import ctypes
+import ctypes.util
+import errno
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+import gi
+
+gi.require_version("UMockdev", "1.0")
+from gi.repository import UMockdev  # noqa: E402
+
+TIMEOUT = 20.0  # generous: the machine is shared and noisy
+UMOCKDEV_PRELOAD = "libumockdev-preload.so.0"
+FAKE_BLOCK_SIZE = "10000000"  # 256 MiB: differs from the real machine's, a sentinel for the redirect
+MEMORY = "/devices/system/memory"
+VALID_WRITES = ("online", "online_kernel", "online_movable")
+ZONE_FOR_WRITE = {"online_movable": "Movable", "online_kernel": "Normal"}
+EX_CONFIG = 78
+
+if len(sys.argv) != 3:
+    sys.stderr.write(__doc__)
+    sys.exit(2)
+DAEMON = os.path.abspath(sys.argv[1])
+SHIM = os.path.abspath(sys.argv[2])
+
+
+# ---------------------------------------------------------------------------------------------
+# TAP
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def diag(self, text):
+        for line in str(text).rstrip("\n").splitlines():
+            print("# " + line, flush=True)
+
+    def result(self, name, ok, diag=None):
+        self.n += 1
+        if not ok:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name), flush=True)
+        if diag and not ok:
+            self.diag(diag)
+
+    def finish(self):
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+TAP = Tap()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+class Case:
+    """Collects the named checks of one scenario, each a TAP line; a check that raises fails only
+    itself, while an error in the scenario's setup fails every check that did not run yet."""
+
+    def __init__(self, names):
+        self.pending = list(names)
+        self.notes = []
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def run(self, name, fn):
+        assert name in self.pending, name
+        self.pending.remove(name)
+        try:
+            fn()
+        except Failure as e:
+            TAP.result(name, False, "%s\n%s" % (e, "\n".join(self.notes[-40:])))
+            return False
+        except Exception:
+            TAP.result(name, False, traceback.format_exc() + "\n".join(self.notes[-40:]))
+            return False
+        TAP.result(name, True)
+        return True
+
+    def abort(self, text):
+        for name in self.pending:
+            TAP.result(name, False, "scenario aborted before this check:\n" + text)
+        self.pending = []
+
+
+def scenario(names):
+    """Decorator: runs fn(case); what it leaves unchecked (after an exception) fails with the error."""
+
+    def wrap(fn):
+        def runner():
+            case = Case(names)
+            try:
+                fn(case)
+            except Exception:
+                case.abort(traceback.format_exc() + "\n".join(case.notes[-40:]))
+            if case.pending:
+                case.abort("check not reached")
+
+        runner.__name__ = fn.__name__
+        return runner
+
+    return wrap
+
+
+def wait_until(pred, timeout=TIMEOUT, cond=None, what="condition"):
+    """Waits for pred() to hold; with cond (a threading.Condition, held by the caller) it sleeps on
+    the condition, otherwise it polls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("timed out after %.0fs waiting for %s" % (timeout, what))
+        if cond is not None:
+            cond.wait(min(left, 0.5))
+        else:
+            time.sleep(min(left, 0.02))
+
+
+# ---------------------------------------------------------------------------------------------
+# inotify through ctypes
+
+IN_CLOSE_WRITE = 0x00000008
+IN_NONBLOCK = 0o4000
+IN_CLOEXEC = 0o2000000
+_EVENT = struct.Struct("iIII")
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc.inotify_init1.argtypes = [ctypes.c_int]
+_libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+
+
+class Inotify:
+    def __init__(self):
+        self.fd = _libc.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self.fd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_init1: " + os.strerror(e))
+
+    def add_watch(self, path, mask=IN_CLOSE_WRITE):
+        wd = _libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "inotify_add_watch %s: %s" % (path, os.strerror(e)))
+        return wd
+
+    def read(self):
+        """All pending events as (wd, mask, name); [] if none."""
+        try:
+            buf = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return []
+        events, off = [], 0
+        while off + _EVENT.size <= len(buf):
+            wd, mask, _cookie, length = _EVENT.unpack_from(buf, off)
+            off += _EVENT.size
+            name = buf[off:off + length].split(b"\0", 1)[0].decode()
+            off += length
+            events.append((wd, mask, name))
+        return events
+
+    def close(self):
+        os.close(self.fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernel emulator
+
+
+class Write:
+    """One write by the daemon into a block's state, as the emulator saw it."""
+
+    def __init__(self, index, value, result, t_write, t_inotify):
+        self.index = index
+        self.value = value  # what the daemon wrote
+        self.result = result  # "ok", or what the fault preload answered: race, EINVAL, EBUSY, EIO
+        self.t_write = t_write  # CLOCK_MONOTONIC at write(), from the fault preload
+        self.t_inotify = t_inotify  # when the inotify event was read
+
+    def __repr__(self):
+        return "memory%d<-%s(%s)@%.3f" % (self.index, self.value, self.result, self.t_write or -1)
+
+
+class KernelEmulator:
+    def __init__(self, bed):
+        self.bed = bed
+        self.cond = threading.Condition()
+        self.expected = {}  # index -> the value the policy must write (None: must not be written)
+        self.zones = {}  # index -> valid_zones list while offline
+        self.online = set()
+        self.writes = []  # every Write, in order
+        self.auto_online_writes = []  # (t, value, result)
+        self.errors = []
+        self.unlogged = 0
+        self.wd_index = {}
+        self.log_offset = 0
+        self.log_pending = collections.defaultdict(collections.deque)  # path -> deque of entries
+        self.inotify = Inotify()
+        self.events = collections.deque()
+        self.stop_r, self.stop_w = os.pipe()
+        self.stopping = False
+        self.reader = threading.Thread(target=self._read_loop, daemon=True)
+        self.worker = threading.Thread(target=self._work_loop, daemon=True)
+        self.reader.start()
+        self.worker.start()
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def watch(self, index, state, zones):
+        with self.cond:
+            self.zones[index] = list(zones)
+            if state == "online":
+                self.online.add(index)
+            wd = self.inotify.add_watch(self.bed.block_dir(index))
+            self.wd_index[wd] = index
+
+    def expect(self, index, value):
+        with self.cond:
+            self.expected[index] = value
+
+    # -- threads ----------------------------------------------------------------------------
+
+    def _read_loop(self):
+        """Only reads and timestamps, so the timestamps stay close to the writes."""
+        poll = select.poll()
+        poll.register(self.inotify.fd, select.POLLIN)
+        poll.register(self.stop_r, select.POLLIN)
+        while True:
+            ready = dict(poll.poll())
+            if self.stop_r in ready:
+                return
+            t = time.monotonic()
+            evs = self.inotify.read()
+            if evs:
+                with self.cond:
+                    for wd, mask, name in evs:
+                        self.events.append((t, wd, mask, name))
+                    self.cond.notify_all()
+
+    def _work_loop(self):
+        while True:
+            with self.cond:
+                while not self.events and not self.stopping:
+                    self.cond.wait()
+                if self.stopping and not self.events:
+                    return
+                t, wd, mask, name = self.events.popleft()
+            try:
+                self._handle(t, wd, mask, name)
+            except Exception:
+                with self.cond:
+                    self.errors.append("emulator crashed on an event:\n" + traceback.format_exc())
+            with self.cond:
+                self.cond.notify_all()
+
+    def _read_log(self):
+        """New entries of the fault preload's write log, by path (called with cond held)."""
+        try:
+            with open(self.bed.write_log, "rb") as f:
+                f.seek(self.log_offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.log_offset += end
+        for line in data[:end].decode().splitlines():
+            if line.startswith("#"):
+                continue
+            ns, _pid, path, value, result = line.split(" ", 4)
+            entry = (int(ns) / 1e9, value.replace("_", " "), result)
+            if path.endswith("/auto_online_blocks"):
+                self.auto_online_writes.append(entry)
+            else:
+                self.log_pending[os.path.realpath(path)].append(entry)
+
+    def _handle(self, t, wd, mask, name):
+        if name != "state" or not mask & IN_CLOSE_WRITE:
+            return
+        with self.cond:
+            index = self.wd_index.get(wd)
+            if index is None:
+                return
+            path = os.path.realpath(os.path.join(self.bed.block_dir(index), "state"))
+            self._read_log()
+            entries = list(self.log_pending.pop(path, ()))
+        if not entries:
+            # Our own write, or one whose entry an earlier event of the same file already took
+            # (inotify merges identical events that were not read yet).
+            with self.cond:
+                self.unlogged += 1
+            return
+        for t_write, value, result in entries:
+            self._kernel(index, Write(index, value, result, t_write, t))
+
+    def _kernel(self, index, w):
+        """What the kernel does on a write to memoryN/state."""
+        with self.cond:
+            self.writes.append(w)
+            was_online = index in self.online
+            zones = self.zones.get(index, [])
+            expected = self.expected.get(index, "unset")
+
+        if w.result == "race":
+            # Another agent onlined it; the fault preload already wrote "online" and answered EINVAL.
+            self._set_online(index, zones[0] if zones else "Normal")
+            return
+        if w.result != "ok":
+            return  # the write failed; the state stays offline
+
+        problems = []
+        if w.value not in VALID_WRITES:
+            problems.append("wrote %r, not one of %s" % (w.value, "/".join(VALID_WRITES)))
+        if was_online:
+            problems.append("wrote %r to a block that was already online" % w.value)
+        if expected != "unset" and w.value != expected:
+            problems.append("wrote %r, the policy says %r" % (w.value, expected))
+        zone = ZONE_FOR_WRITE.get(w.value, zones[0] if zones else None)
+        if not was_online and w.value in VALID_WRITES and zone not in zones:
+            problems.append("wrote %r, but valid_zones is %r" % (w.value, " ".join(zones)))
+        if problems:
+            with self.cond:
+                self.errors.extend("memory%d: %s" % (index, p) for p in problems)
+            # The kernel answers EINVAL and changes nothing; we cannot fail the write, so at least
+            # put the state back.
+            self.bed.write_attr(index, "state", "online" if was_online else "offline")
+            return
+        self._set_online(index, zone)
+
+    def _set_online(self, index, zone):
+        self.bed.write_attr(index, "valid_zones", zone)
+        self.bed.write_attr(index, "state", "online")
+        with self.cond:
+            self.online.add(index)
+        self.bed.uevent(index, "online")
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def writes_to(self, index):
+        with self.cond:
+            return [w for w in self.writes if w.index == index]
+
+    def wait_online(self, indices, timeout=TIMEOUT):
+        indices = set(indices)
+        with self.cond:
+            wait_until(lambda: indices <= self.online or self.errors, timeout, self.cond,
+                       "memory blocks %s to be online" % sorted(indices - self.online))
+            check(not self.errors, "kernel emulator: " + "; ".join(self.errors))
+
+    def wait_writes(self, pred, what, timeout=TIMEOUT):
+        with self.cond:
+            wait_until(lambda: pred(self.writes), timeout, self.cond, what)
+
+    def settle(self):
+        """Processes everything written so far (the daemon's log can be ahead of inotify)."""
+        with self.cond:
+            self._read_log()
+            pending = {p: list(q) for p, q in self.log_pending.items() if q}
+
+        def done():
+            self._read_log()
+            return not self.events and not any(self.log_pending.get(p) for p in pending)
+
+        with self.cond:
+            wait_until(done, 5.0, self.cond, "the emulator to process every write")
+
+    def stop(self):
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        os.write(self.stop_w, b"x")
+        self.reader.join(5)
+        self.worker.join(5)
+        self.inotify.close()
+        os.close(self.stop_r)
+        os.close(self.stop_w)
+
+
+# ---------------------------------------------------------------------------------------------
+# Testbed and daemon
+
+
+class Block:
+    def __init__(self, index, node, state="offline", zones=("Normal", "Movable"), phys_index=None):
+        self.index = index
+        self.node = node
+        self.state = state
+        self.zones = list(zones)
+        self.phys_index = index if phys_index is None else phys_index
+
+
+class Bed:
+    """A umockdev testbed (or, with plain=True, a plain directory for --sysfs-root) with memory
+    blocks, a temporary directory for config and runtime state, and a kernel emulator."""
+
+    def __init__(self, blocks, auto_online="offline", plain=False):
+        self.lock = threading.Lock()
+        self.tmp = tempfile.mkdtemp(prefix="memhotplugd-test.")
+        self.write_log = os.path.join(self.tmp, "writes.log")
+        self.runtime_dir = os.path.join(self.tmp, "run")
+        self.config = os.path.join(self.tmp, "memhotplugd.conf")
+        self.plain = plain
+        if plain:
+            self.testbed = None
+            self.sys_dir = os.path.join(self.tmp, "sys")
+            os.makedirs(self.sys_dir + MEMORY)
+        else:
+            self.testbed = UMockdev.Testbed.new()
+            self.sys_dir = self.testbed.get_sys_dir()
+        self.emu = KernelEmulator(self)
+        self.blocks = {}
+        for b in blocks:
+            self.add_block(b)
+        mem = self.sys_dir + MEMORY
+        os.makedirs(mem, exist_ok=True)
+        for node in sorted({b.node for b in blocks}):
+            os.makedirs(self.sys_dir + "/devices/system/node/node%d" % node, exist_ok=True)
+        with open(mem + "/block_size_bytes", "w") as f:
+            f.write(FAKE_BLOCK_SIZE + "\n")
+        with open(mem + "/auto_online_blocks", "w") as f:
+            f.write(auto_online + "\n")
+
+    def block_dir(self, index):
+        return "%s%s/memory%d" % (self.sys_dir, MEMORY, index)
+
+    def syspath(self, index):
+        return "/sys%s/memory%d" % (MEMORY, index)
+
+    def add_block(self, b, announce=False):
+        """Creates memoryN as the kernel does on a hot-add; with announce, sends the "add" uevent."""
+        self.blocks[b.index] = b
+        if self.testbed is not None:
+            record = ("P: %s/memory%d\nE: SUBSYSTEM=memory\nE: DEVTYPE=\nA: state=%s\nA: phys_index=%08x\n"
+                      "A: valid_zones=%s\nA: removable=1\nA: online=%d\nL: node%d=../../node/node%d\n\n"
+                      % (MEMORY, b.index, b.state, b.phys_index, " ".join(b.zones),
+                         1 if b.state == "online" else 0, b.node, b.node))
+            record = record.replace("E: DEVTYPE=\n", "")
+            with self.lock:
+                ok = self.testbed.add_from_string(record)
+            check(ok, "umockdev refused the record for memory%d" % b.index)
+        else:
+            d = self.block_dir(b.index)
+            os.makedirs(d)
+            for attr, value in (("state", b.state), ("phys_index", "%08x" % b.phys_index),
+                                ("valid_zones", " ".join(b.zones)), ("removable", "1")):
+                with open(os.path.join(d, attr), "w") as f:
+                    f.write(value + "\n")
+            os.symlink("../../node/node%d" % b.node, os.path.join(d, "node%d" % b.node))
+        self.emu.watch(b.index, b.state, b.zones)
+        if announce:
+            self.uevent(b.index, "add")
+
+    def write_attr(self, index, attr, value):
+        with open(os.path.join(self.block_dir(index), attr), "w") as f:
+            f.write(value + "\n")
+
+    def read_attr(self, index, attr):
+        with open(os.path.join(self.block_dir(index), attr)) as f:
+            return f.read().strip()
+
+    def set_fault(self, index, what):
+        with open(os.path.join(self.block_dir(index), "state.fault"), "w") as f:
+            f.write(what + "\n")
+
+    def auto_online(self):
+        with open(self.sys_dir + MEMORY + "/auto_online_blocks") as f:
+            return f.read().strip()
+
+    def uevent(self, index, action):
+        if self.testbed is None:
+            return
+        with self.lock:
+            self.testbed.uevent(self.syspath(index), action)
+
+    def write_config(self, text, path=None):
+        path = path or self.config
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(path + ".tmp", path)  # atomically, as an admin's editor would
+        return path
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("LD_PRELOAD", "NOTIFY_SOCKET", "JOURNAL_STREAM", "RUNTIME_DIRECTORY",
+                            "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_FDS", "LISTEN_PID")
+               and not k.startswith("UMOCKDEV")}
+        env["MHP_WRITE_LOG"] = self.write_log
+        env["SYSTEMD_DEVICE_VERIFY_SYSFS"] = "0"
+        env["SYSTEMD_LOG_LEVEL"] = "info"
+        if self.testbed is not None:
+            env["LD_PRELOAD"] = SHIM + ":" + UMOCKDEV_PRELOAD
+            env["UMOCKDEV_DIR"] = self.testbed.get_root_dir()
+        else:
+            env["LD_PRELOAD"] = SHIM
+        return env
+
+    def daemon(self, *args, config=True, log_level="debug"):
+        argv = [DAEMON]
+        if config:
+            argv += ["--config", self.config]
+        argv += ["--runtime-dir", self.runtime_dir, "--log-target", "stderr"]
+        if log_level:
+            argv += ["--log-level", log_level]
+        if self.plain:
+            argv += ["--sysfs-root", self.sys_dir]
+        argv += list(args)
+        return Daemon(argv, self.env())
+
+    def cleanup(self):
+        self.emu.stop()
+        self.testbed = None  # removes its directory
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def assert_isolated(argv, env):
+    """The daemon must never see the machine's real memory blocks."""
+    if "--sysfs-root" in argv:
+        root = argv[argv.index("--sysfs-root") + 1]
+        if not root.startswith(tempfile.gettempdir()) or os.path.realpath(root) == "/sys":
+            raise RuntimeError("refusing to run the daemon on sysfs root %r" % root)
+        if not env.get("LD_PRELOAD", "").startswith(SHIM):
+            raise RuntimeError("refusing to run the daemon without the fault preload's guard")
+        return
+    preload = env.get("LD_PRELOAD", "").split(":")
+    d = env.get("UMOCKDEV_DIR", "")
+    if (preload[:2] != [SHIM, UMOCKDEV_PRELOAD] or not d
+            or not os.path.isfile(d + "/sys" + MEMORY + "/block_size_bytes")):
+        raise RuntimeError("refusing to run the daemon outside umockdev: LD_PRELOAD=%r UMOCKDEV_DIR=%r"
+                           % (env.get("LD_PRELOAD"), d))
+
+
+class Daemon:
+    def __init__(self, argv, env):
+        assert_isolated(argv, env)
+        self.argv = argv
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, errors="replace")
+        self.stdout = []
+        self.threads = [threading.Thread(target=self._pump, args=(self.proc.stderr, self.lines), daemon=True),
+                        threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout), daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def _pump(self, stream, out):
+        for line in stream:
+            with self.cond:
+                out.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def find(self, regex, start=0):
+        """Indices of the stderr lines matching regex, from line start on."""
+        r = re.compile(regex)
+        with self.cond:
+            return [i for i, line in enumerate(self.lines) if i >= start and r.search(line)]
+
+    def mark(self):
+        with self.cond:
+            return len(self.lines)
+
+    def wait_line(self, regex, start=0, timeout=TIMEOUT, count=1):
+        """Waits until count lines from line start on match; returns the last one's index."""
+        r = re.compile(regex)
+        found = []
+
+        def pred():
+            found[:] = [i for i, line in enumerate(self.lines) if i >= start and r.search(line)]
+            if len(found) >= count:
+                return True
+            if self.proc.poll() is not None and not any(t.is_alive() for t in self.threads):
+                raise Failure("daemon exited (status %s) before logging /%s/" % (self.proc.returncode, regex))
+            return False
+
+        with self.cond:
+            wait_until(pred, timeout, self.cond, "the daemon to log /%s/" % regex)
+        return found[count - 1]
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("daemon did not exit within %.0fs" % timeout)
+        for t in self.threads:
+            t.join(5)
+        return rc
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait_exit()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self, start=0):
+        with self.cond:
+            return "\n".join(self.lines[start:])
+
+
+def tail(d, n=30):
+    with d.cond:
+        return "daemon stderr (last %d lines):\n  " % n + "\n  ".join(d.lines[-n:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+
+BASE_DAEMON = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\n"
+
+
+def policy_value(online):
+    return {"movable": "online_movable", "kernel": "online_kernel", "online": "online"}.get(online)
+
+
+def expect_policy(bed, blocks, node_policy):
+    for b in blocks:
+        if b.state == "online":
+            bed.emu.expect(b.index, None)
+        else:
+            bed.emu.expect(b.index, policy_value(node_policy[b.node]))
+
+
+def check_writes(bed, blocks, node_policy, case=None):
+    """Each offline block written exactly once, with its node's policy; online ones never."""
+    problems = []
+    for b in blocks:
+        values = [w.value for w in bed.emu.writes_to(b.index)]
+        if b.state == "online":
+            if values:
+                problems.append("memory%d was online and got %s" % (b.index, values))
+        else:
+            want = policy_value(node_policy[b.node])
+            if values != [want]:
+                problems.append("memory%d (node %d) got %s, want [%r]" % (b.index, b.node, values, want))
+    check(not problems, "; ".join(problems[:10]) + (" (+%d more)" % (len(problems) - 10) if len(problems) > 10 else ""))
+    with bed.emu.cond:
+        check(not bed.emu.errors, "kernel emulator: " + "; ".join(bed.emu.errors))
+
+
+def make_blocks(n, nodes=2, offline=lambda i: i % 2 == 0, start=0):
+    """n blocks from start, the first half on node 0, the rest on node 1 (nodes=2)."""
+    out = []
+    for k in range(n):
+        i = start + k
+        node = min(k * nodes // n, nodes - 1)
+        if offline(i):
+            out.append(Block(i, node))
+        else:
+            out.append(Block(i, node, state="online", zones=("Normal",)))
+    return out
+
+
+def preflight():
+    """Before any daemon runs: a child under the same preloads must see the testbed's /sys, and
+    the fault preload must see (and log) its writes. Proves both preloads load and redirect."""
+    bed = Bed([Block(0, 0)])
+    try:
+        env = bed.env()
+        assert_isolated(["x"], env)
+        out = subprocess.run(["/bin/cat", "/sys" + MEMORY + "/block_size_bytes"], env=env,
+                             capture_output=True, text=True, timeout=30)
+        if out.stdout.strip() != FAKE_BLOCK_SIZE:
+            raise RuntimeError("umockdev does not redirect /sys (read %r, stderr %r)" % (out.stdout, out.stderr))
+        subprocess.run(["/bin/sh", "-c", "printf online_movable > /sys%s/memory0/state" % MEMORY], env=env,
+                       check=True, timeout=30)
+        with open(bed.write_log) as f:
+            log = f.read()
+        if bed.sys_dir + MEMORY + "/memory0/state online_movable ok" not in log:
+            raise RuntimeError("the fault preload did not see the write: %r" % log)
+    finally:
+        bed.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+NODE_POLICY = {0: "movable", 1: "kernel"}
+POLICY_CONFIG = BASE_DAEMON + "\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=kernel\n"
+
+
+@scenario(["boot: 80 blocks on 2 nodes, each offline block gets its node's policy, online ones untouched",
+           "boot: blocks whose valid_zones cannot serve the policy are left offline and not written",
+           "runtime: blocks added by uevent after the start scan are onlined by policy"])
+def test_boot_and_runtime(case):
+    blocks = make_blocks(80)  # 0-39 node 0, 40-79 node 1; even ones offline
+    # Policy movable, but the kernel can only put this one in Normal; and a node-1 block (policy
+    # kernel) that can only go Movable.
+    no_movable = Block(80, 0, zones=("Normal",))
+    no_kernel = Block(81, 1, zones=("Movable",))
+    bed = Bed(blocks + [no_movable, no_kernel])
+    d = None
+    try:
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.emu.expect(80, None)
+        bed.emu.expect(81, None)
+        bed.write_config(POLICY_CONFIG)
+        d = bed.daemon()
+        offline = [b.index for b in blocks if b.state == "offline"]
+
+        def boot():
+            d.wait_line(r"^info: Finished: ")
+            bed.emu.wait_online(offline)
+            bed.emu.settle()
+            check_writes(bed, blocks, NODE_POLICY)
+            check(len(offline) >= 40, "only %d offline blocks" % len(offline))
+            check(all(bed.read_attr(i, "state") == "online" for i in offline), "a block is not online")
+            check(d.find(r"Memory block size is 256 MiB"), "block size not read from the testbed")
+            n = len(offline)
+            check(d.find(r"^info: Finished: %d of %d blocks online \(0 by another agent\), 0 failed" % (n, n)),
+                  "no 'Finished: %d of %d' line\n%s" % (n, n, tail(d)))
+
+        case.run("boot: 80 blocks on 2 nodes, each offline block gets its node's policy, online ones untouched",
+                 boot)
+
+        def zones():
+            for b in (no_movable, no_kernel):
+                check(not bed.emu.writes_to(b.index), "memory%d was written: %s" % (b.index, bed.emu.writes_to(b.index)))
+                check(bed.read_attr(b.index, "state") == "offline", "memory%d is not offline" % b.index)
+                check(d.find(r"memory%d: Left offline" % b.index),
+                      "no 'memory%d: Left offline' line\n%s" % (b.index, tail(d)))
+
+        case.run("boot: blocks whose valid_zones cannot serve the policy are left offline and not written", zones)
+
+        def runtime():
+            mark = d.mark()
+            new = [Block(100 + k, 0 if k < 6 else 1, phys_index=0x100 + k) for k in range(12)]
+            expect_policy(bed, new, NODE_POLICY)
+            for b in new:
+                bed.add_block(b, announce=True)
+            bed.emu.wait_online([b.index for b in new])
+            bed.emu.settle()
+            check_writes(bed, new, NODE_POLICY)
+            check(d.find(r"memory1(0\d|1[01]): Onlined into zone", mark), "no 'Onlined' lines\n" + tail(d))
+
+        case.run("runtime: blocks added by uevent after the start scan are onlined by policy", runtime)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+@scenario(["chunking: ChunkBlocks=8 with a 300ms pause: no burst of writes larger than 8, ceil(N/8) bursts",
+           "chunking: the daemon's 'Chunk of N blocks' lines never exceed 8"])
+def test_chunking(case):
+    blocks = make_blocks(72, offline=lambda i: i % 9 != 4)  # 64 offline, 8 online
+    bed = Bed(blocks)
+    d = None
+    try:
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.write_config(BASE_DAEMON + "ChunkBlocks=8\nChunkPauseSec=300ms\n\n[Memory]\nOnline=movable\n\n"
+                         "[Node 1]\nOnline=kernel\n")
+        d = bed.daemon()
+        offline = [b.index for b in blocks if b.state == "offline"]
+        n = len(offline)
+        bed.emu.wait_online(offline, timeout=TIMEOUT + n / 8 * 0.3)
+        bed.emu.settle()
+
+        def bursts():
+            check_writes(bed, blocks, NODE_POLICY)
+            writes = sorted(bed.emu.writes, key=lambda w: w.t_write)
+            groups = group_by_gap(writes, lambda w: w.t_write)
+            # The same from the inotify timestamps, for the record: they carry the reader's delay.
+            groups_inotify = group_by_gap(sorted(bed.emu.writes, key=lambda w: w.t_inotify),
+                                          lambda w: w.t_inotify)
+            case.note("bursts by write time: %s" % [len(g) for g in groups])
+            case.note("bursts by inotify time: %s" % [len(g) for g in groups_inotify])
+            check(len(writes) == n, "%d writes for %d offline blocks" % (len(writes), n))
+            check(max(len(g) for g in groups) <= 8, "a burst of %d writes" % max(len(g) for g in groups))
+            check(len(groups) >= math.ceil(n / 8), "%d bursts for %d blocks" % (len(groups), n))
+
+        case.run("chunking: ChunkBlocks=8 with a 300ms pause: no burst of writes larger than 8, ceil(N/8) bursts",
+                 bursts)
+
+        def lines():
+            sizes = [int(re.search(r"Chunk of (\d+) blocks", d.lines[i]).group(1)) for i in d.find(r"Chunk of \d+ blocks")]
+            case.note("chunk lines: %s" % sizes)
+            check(sizes, "no 'Chunk of N blocks' debug lines\n" + tail(d))
+            check(max(sizes) <= 8, "chunk sizes %s" % sizes)
+            check(sum(sizes) == n, "chunks add up to %d, not %d" % (sum(sizes), n))
+            check(len(sizes) >= math.ceil(n / 8), "%d chunks" % len(sizes))
+
+        case.run("chunking: the daemon's 'Chunk of N blocks' lines never exceed 8", lines)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+def group_by_gap(items, key, gap=0.150):
+    groups = []
+    last = None
+    for it in items:
+        t = key(it)
+        if last is None or t - last >= gap:
+            groups.append([])
+        groups[-1].append(it)
+        last = t
+    return groups
+
+
+@scenario(["EINVAL race: another agent onlined the block first: counted as done, 'Already online', no failure",
+           "transient EBUSY: the write is retried and the block onlined",
+           "persistent EIO: retried MaxAttempts=3 times, then 'Onlining failed after 3 attempts', left offline"])
+def test_faults(case):
+    blocks = make_blocks(16, offline=lambda i: True)  # 0-7 node 0, 8-15 node 1
+    race, busy, eio = 3, 5, 10
+    bed = Bed(blocks)
+    d = None
+    try:
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.set_fault(race, "race")
+        bed.set_fault(busy, "EBUSY 1")
+        bed.set_fault(eio, "EIO")
+        bed.write_config(BASE_DAEMON + "MaxAttempts=3\nRetrySec=100ms\n\n[Memory]\nOnline=movable\n\n"
+                         "[Node 1]\nOnline=kernel\n")
+        d = bed.daemon()
+        fin = d.wait_line(r"^(info|warning): Finished: ")
+        others = [b.index for b in blocks if b.index != eio]
+        bed.emu.wait_online(others)
+        bed.emu.settle()
+        # A barrier: once a block added now is online, anything still due for eio would have run.
+        late = Block(20, 0, phys_index=0x20)
+        bed.emu.expect(20, "online_movable")
+        bed.add_block(late, announce=True)
+        bed.emu.wait_online([20])
+        bed.emu.settle()
+        case.note(tail(d, 40))
+
+        def einval():
+            ws = bed.emu.writes_to(race)
+            check([w.result for w in ws] == ["race"], "writes to memory%d: %s" % (race, ws))
+            check(ws[0].value == "online_movable", "wrote %r" % ws[0].value)
+            check(d.find(r"memory%d: Already online" % race), "no 'memory%d: Already online' line" % race)
+            bad = d.find(r"memory%d: .*(fail|Fail)" % race)
+            check(not bad, "failure logged for memory%d: %s" % (race, [d.lines[i] for i in bad]))
+            check(bed.read_attr(race, "state") == "online", "memory%d not online" % race)
+            check(re.search(r"Finished: 15 of 16 blocks online \(1 by another agent\), 1 failed", d.lines[fin]),
+                  "job summary: %r" % d.lines[fin])
+
+        case.run("EINVAL race: another agent onlined the block first: counted as done, 'Already online', no failure",
+                 einval)
+
+        def ebusy():
+            ws = bed.emu.writes_to(busy)
+            check([w.result for w in ws] == ["EBUSY", "ok"], "writes to memory%d: %s" % (busy, ws))
+            check(all(w.value == "online_movable" for w in ws), "values %s" % ws)
+            check(d.find(r"^warning: memory%d: Writing \"online_movable\" to state failed \(attempt 1 of 3\)" % busy),
+                  "no retry warning for memory%d" % busy)
+            check(not d.find(r"memory%d: Onlining failed" % busy), "memory%d reported as failed" % busy)
+            check(bed.read_attr(busy, "state") == "online", "memory%d not online" % busy)
+
+        case.run("transient EBUSY: the write is retried and the block onlined", ebusy)
+
+        def eio_():
+            ws = bed.emu.writes_to(eio)
+            check([w.result for w in ws] == ["EIO"] * 3, "writes to memory%d: %s" % (eio, ws))
+            check(all(w.value == "online_kernel" for w in ws), "values %s" % ws)
+            check(ws[1].t_write - ws[0].t_write >= 0.09 and ws[2].t_write - ws[1].t_write >= 0.09,
+                  "retries not spaced by RetrySec: %s" % ws)
+            for k in (1, 2):
+                check(d.find(r"memory%d: Writing \"online_kernel\" to state failed \(attempt %d of 3\)" % (eio, k)),
+                      "no 'attempt %d of 3' line" % k)
+            check(d.find(r"^error: memory%d: Onlining failed after 3 attempts" % eio),
+                  "no 'Onlining failed after 3 attempts' line")
+            check(bed.read_attr(eio, "state") == "offline", "memory%d is not offline" % eio)
+            check(d.proc.poll() is None, "the daemon exited")
+
+        case.run("persistent EIO: retried MaxAttempts=3 times, then 'Onlining failed after 3 attempts', left offline",
+                 eio_)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+@scenario(["takeover: auto_online_blocks is offline while running, the original is saved, restored on SIGTERM",
+           "takeover: after a crash (SIGKILL) a restart restores the saved original on exit",
+           "respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written"])
+def test_kernel_auto_online(case):
+    blocks = make_blocks(8, offline=lambda i: i % 2 == 0)
+    bed = Bed(blocks, auto_online="online")
+    saved = os.path.join(bed.runtime_dir, "kernel-auto-online")
+    d = None
+    try:
+        expect_policy(bed, blocks, NODE_POLICY)
+        takeover = POLICY_CONFIG.replace("KernelAutoOnline=respect", "KernelAutoOnline=takeover")
+
+        def takeover_():
+            nonlocal d
+            bed.write_config(takeover)
+            d = bed.daemon()
+            d.wait_line(r"KernelAutoOnline=takeover")
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            with open(saved) as f:
+                check(f.read().strip() == "online", "saved original is wrong")
+            d.wait_line(r"^info: Finished: ")
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online", "auto_online_blocks is %r after exit" % bed.auto_online())
+            check(not os.path.exists(saved), "%s still exists after a clean exit" % saved)
+            check(d.find(r"Restored the kernel's auto_online_blocks=online"), "no 'Restored' line\n" + tail(d))
+
+        case.run("takeover: auto_online_blocks is offline while running, the original is saved, restored on SIGTERM",
+                 takeover_)
+
+        def crash():
+            nonlocal d
+            d = bed.daemon()
+            d.wait_line(r"KernelAutoOnline=takeover")
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            d.kill()  # SIGKILL: no chance to restore
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r after SIGKILL" % bed.auto_online())
+            d = bed.daemon()
+            d.wait_line(r"KernelAutoOnline=takeover")
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online",
+                  "auto_online_blocks is %r after the restarted daemon exited" % bed.auto_online())
+
+        case.run("takeover: after a crash (SIGKILL) a restart restores the saved original on exit", crash)
+
+        def respect():
+            nonlocal d
+            bed.write_config(POLICY_CONFIG.replace("[Daemon]\n", "[Daemon]\nRetrySec=200ms\n"))
+            with bed.emu.cond:
+                before = len(bed.emu.auto_online_writes)
+            d = bed.daemon()
+            d.wait_line(r"KernelAutoOnline=respect")
+            check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
+            # The kernel onlined this one itself right on the add; this one it left offline.
+            by_kernel = Block(30, 0, state="online", zones=("Movable",), phys_index=0x30)
+            left = Block(31, 1, phys_index=0x31)
+            bed.emu.expect(30, None)
+            bed.emu.expect(31, "online_kernel")
+            bed.add_block(by_kernel, announce=True)
+            bed.add_block(left, announce=True)
+            bed.emu.wait_online([31])
+            d.wait_line(r"memory31: Onlined into zone")
+            bed.emu.settle()
+            check(not bed.emu.writes_to(30), "memory30 was written: %s" % bed.emu.writes_to(30))
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online", "auto_online_blocks is %r after exit" % bed.auto_online())
+            bed.emu._read_log()
+            with bed.emu.cond:
+                after = bed.emu.auto_online_writes[before:]
+            check(not after, "auto_online_blocks written under respect: %s" % after)
+
+        case.run("respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written",
+                 respect)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+BAD_CONFIGS = [
+    # (name, main file, drop-ins {name: text}, expected "file:line:" (None: main file), line, what)
+    ("unknown section",
+     BASE_DAEMON + "\n# a comment\n[Bogus]\nFoo=1\n", {}, None, 7, r"[Uu]nknown section"),
+    ("unknown key",
+     BASE_DAEMON + "ChunkBlocks=8\nChunkBlokcs=8\n", {}, None, 5, r"[Uu]nknown key"),
+    ("bad value",
+     BASE_DAEMON + "\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=sideways\n", {}, None, 9, r"sideways"),
+    ("syntax error",
+     BASE_DAEMON + "; comment\n\n[Memory]\nthis line has no equals sign\nOnline=movable\n", {}, None, 7,
+     r"[Ss]yntax"),
+    ("bad drop-in",
+     POLICY_CONFIG, {"10-good.conf": "[Daemon]\nChunkBlocks=4\n",
+                     "50-bad.conf": "# drop-in\n[Daemon]\nChunkBlocks=0\n"}, "50-bad.conf", 3, r"ChunkBlocks"),
+]
+
+
+@scenario(["bad config refused (exit 78, file:line:, nothing written): " + c[0] for c in BAD_CONFIGS]
+          + ["bad config refused (exit 78, names the file, nothing written): missing --config file",
+             "bad config refused (exit 78, names the file, nothing written): unreadable --config (a directory)"])
+def test_bad_config(case):
+    blocks = make_blocks(8, offline=lambda i: True)
+    for name, main, dropins, where, line, what in BAD_CONFIGS:
+        def one():
+            bed = Bed(blocks, auto_online="online")  # takeover would write offline into it
+            d = None
+            try:
+                bed.write_config(main.replace("KernelAutoOnline=respect\n", ""))
+                for fname, text in dropins.items():
+                    bed.write_config(text, path=os.path.join(bed.config + ".d", fname))
+                d = bed.daemon()
+                rc = d.wait_exit()
+                file = os.path.join(bed.config + ".d", where) if where else bed.config
+                check(rc == EX_CONFIG, "exit status %d, want %d\n%s" % (rc, EX_CONFIG, tail(d)))
+                hits = d.find(re.escape("%s:%d:" % (file, line)))
+                check(hits, "stderr lacks '%s:%d:'\n%s" % (file, line, tail(d)))
+                check(re.search(what, d.lines[hits[0]]), "error line does not say /%s/: %r" % (what, d.lines[hits[0]]))
+                no_writes(bed)
+            finally:
+                if d:
+                    d.kill()
+                bed.cleanup()
+
+        case.run("bad config refused (exit 78, file:line:, nothing written): " + name, one)
+
+    def missing_or_dir(make_dir):
+        bed = Bed(blocks, auto_online="online")
+        d = None
+        try:
+            if make_dir:
+                os.makedirs(bed.config)
+            d = bed.daemon()
+            rc = d.wait_exit()
+            check(rc == EX_CONFIG, "exit status %d, want %d\n%s" % (rc, EX_CONFIG, tail(d)))
+            check(d.find(re.escape(bed.config)), "stderr does not name %s\n%s" % (bed.config, tail(d)))
+            no_writes(bed)
+        finally:
+            if d:
+                d.kill()
+            bed.cleanup()
+
+    case.run("bad config refused (exit 78, names the file, nothing written): missing --config file",
+             lambda: missing_or_dir(False))
+    case.run("bad config refused (exit 78, names the file, nothing written): unreadable --config (a directory)",
+             lambda: missing_or_dir(True))
+
+
+def no_writes(bed):
+    bed.emu.settle()
+    with bed.emu.cond:
+        check(not bed.emu.writes, "state written: %s" % bed.emu.writes)
+        check(not bed.emu.auto_online_writes, "auto_online_blocks written: %s" % bed.emu.auto_online_writes)
+    check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
+    try:
+        log = open(bed.write_log).read()
+    except FileNotFoundError:
+        log = ""
+    check(log == "", "the daemon wrote: %r" % log)
+    check(all(bed.read_attr(i, "state") == "offline" for i in bed.blocks), "a block changed state")
+
+
+@scenario(["SIGHUP with a bad config: error with file:line:, old configuration kept and still applied",
+           "SIGHUP with a fixed config: the new policy applies to the next block"])
+def test_reload(case):
+    blocks = make_blocks(8, offline=lambda i: i % 2 == 0)
+    bed = Bed(blocks)
+    d = None
+    try:
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.write_config(POLICY_CONFIG)
+        d = bed.daemon()
+        d.wait_line(r"^info: Finished: ")
+        bed.emu.wait_online([b.index for b in blocks])
+
+        def bad():
+            mark = d.mark()
+            bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\nChunkBlocks=4\n")  # line 13: wrong section
+            d.signal(signal.SIGHUP)
+            d.wait_line(r"keeping the configuration", mark)
+            check(d.find(re.escape(bed.config + ":13:"), mark), "no '%s:13:' line\n%s" % (bed.config, tail(d)))
+            b = Block(40, 0, phys_index=0x40)
+            bed.emu.expect(40, "online_movable")  # the old policy
+            bed.add_block(b, announce=True)
+            bed.emu.wait_online([40])
+            bed.emu.settle()
+            check([w.value for w in bed.emu.writes_to(40)] == ["online_movable"],
+                  "memory40 got %s" % bed.emu.writes_to(40))
+            check(d.proc.poll() is None, "the daemon exited")
+
+        case.run("SIGHUP with a bad config: error with file:line:, old configuration kept and still applied", bad)
+
+        def good():
+            mark = d.mark()
+            bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\n")
+            d.signal(signal.SIGHUP)
+            d.wait_line(r"Policy loaded from", mark)
+            check(not d.find(r"^(error|warning):", mark), "errors on reload\n" + tail(d))
+            b = Block(41, 0, phys_index=0x41)
+            bed.emu.expect(41, "online_kernel")  # the new policy
+            bed.add_block(b, announce=True)
+            bed.emu.wait_online([41])
+            bed.emu.settle()
+            check([w.value for w in bed.emu.writes_to(41)] == ["online_kernel"],
+                  "memory41 got %s" % bed.emu.writes_to(41))
+            # Nothing that was online got written again by the rescan after the reload.
+            check_writes(bed, blocks, NODE_POLICY)
+
+        case.run("SIGHUP with a fixed config: the new policy applies to the next block", good)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+@scenario(["--once: onlines every offline block by policy and exits 0",
+           "--once with --sysfs-root: exits 1 when a block fails, the others onlined"])
+def test_once(case):
+    def ok():
+        blocks = make_blocks(20, offline=lambda i: i % 4 != 0)
+        bed = Bed(blocks)
+        d = None
+        try:
+            expect_policy(bed, blocks, NODE_POLICY)
+            bed.write_config(POLICY_CONFIG + "\n[Daemon]\nChunkBlocks=4\n")
+            d = bed.daemon("--once")
+            rc = d.wait_exit()
+            check(rc == 0, "exit status %d\n%s" % (rc, tail(d)))
+            bed.emu.wait_online([b.index for b in blocks])
+            bed.emu.settle()
+            check_writes(bed, blocks, NODE_POLICY)
+        finally:
+            if d:
+                d.kill()
+            bed.cleanup()
+
+    case.run("--once: onlines every offline block by policy and exits 0", ok)
+
+    def fail():
+        blocks = make_blocks(10, offline=lambda i: True)
+        bed = Bed(blocks, plain=True)  # no umockdev: --sysfs-root on a plain directory
+        d = None
+        try:
+            expect_policy(bed, blocks, NODE_POLICY)
+            bed.set_fault(7, "EIO")
+            bed.write_config(POLICY_CONFIG + "\n[Daemon]\nMaxAttempts=2\nRetrySec=100ms\n")
+            d = bed.daemon("--once")
+            rc = d.wait_exit()
+            check(rc == 1, "exit status %d, want 1\n%s" % (rc, tail(d)))
+            others = [b.index for b in blocks if b.index != 7]
+            bed.emu.wait_online(others)
+            bed.emu.settle()
+            check([w.result for w in bed.emu.writes_to(7)] == ["EIO", "EIO"], "memory7: %s" % bed.emu.writes_to(7))
+            check(d.find(r"memory7: Onlining failed after 2 attempts"), "no failure line\n" + tail(d))
+            check_writes(bed, [b for b in blocks if b.index != 7], NODE_POLICY)
+        finally:
+            if d:
+                d.kill()
+            bed.cleanup()
+
+    case.run("--once with --sysfs-root: exits 1 when a block fails, the others onlined", fail)
+
+
+def main():
+    for path in (DAEMON, SHIM):
+        if not os.path.exists(path):
+            print("Bail out! %s does not exist" % path, flush=True)
+            return 1
+    try:
+        preflight()
+    except Exception as e:
+        print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
+        return 1
+    for t in (test_boot_and_runtime, test_chunking, test_faults, test_kernel_auto_online, test_bad_config,
+              test_reload, test_once):
+        t()
+    return TAP.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
