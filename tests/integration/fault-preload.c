@@ -21,7 +21,9 @@
  * Put this library before libumockdev-preload.so.0 in LD_PRELOAD, so the daemon's write() lands
  * here first. Files are accessed with raw syscalls so umockdev's wrappers are not involved.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -162,7 +164,7 @@ ssize_t write(int fd, const void *buf, size_t count)
                 errno = ENOSYS;
                 return -1;
         }
-        if (fd < 0 || fd <= STDERR_FILENO)
+        if (fd < 0)
                 return real(fd, buf, count);
 
         snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);

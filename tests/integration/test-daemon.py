@@ -243,6 +243,7 @@ class KernelEmulator:
         self.events = collections.deque()
         self.stop_r, self.stop_w = os.pipe()
         self.stopping = False
+        self.busy = False
         self.reader = threading.Thread(target=self._read_loop, daemon=True)
         self.worker = threading.Thread(target=self._work_loop, daemon=True)
         self.reader.start()
@@ -289,12 +290,14 @@ class KernelEmulator:
                 if self.stopping and not self.events:
                     return
                 t, wd, mask, name = self.events.popleft()
+                self.busy = True
             try:
                 self._handle(t, wd, mask, name)
             except Exception:
                 with self.cond:
                     self.errors.append("emulator crashed on an event:\n" + traceback.format_exc())
             with self.cond:
+                self.busy = False
                 self.cond.notify_all()
 
     def _read_log(self):
@@ -402,7 +405,7 @@ class KernelEmulator:
 
         def done():
             self._read_log()
-            return not self.events and not any(self.log_pending.get(p) for p in pending)
+            return not self.events and not self.busy and not any(self.log_pending.get(p) for p in pending)
 
         with self.cond:
             wait_until(done, 5.0, self.cond, "the emulator to process every write")
@@ -473,11 +476,10 @@ class Bed:
         """Creates memoryN as the kernel does on a hot-add; with announce, sends the "add" uevent."""
         self.blocks[b.index] = b
         if self.testbed is not None:
-            record = ("P: %s/memory%d\nE: SUBSYSTEM=memory\nE: DEVTYPE=\nA: state=%s\nA: phys_index=%08x\n"
+            record = ("P: %s/memory%d\nE: SUBSYSTEM=memory\nA: state=%s\nA: phys_index=%08x\n"
                       "A: valid_zones=%s\nA: removable=1\nA: online=%d\nL: node%d=../../node/node%d\n\n"
                       % (MEMORY, b.index, b.state, b.phys_index, " ".join(b.zones),
                          1 if b.state == "online" else 0, b.node, b.node))
-            record = record.replace("E: DEVTYPE=\n", "")
             with self.lock:
                 ok = self.testbed.add_from_string(record)
             check(ok, "umockdev refused the record for memory%d" % b.index)
@@ -530,7 +532,6 @@ class Bed:
                and not k.startswith("UMOCKDEV")}
         env["MHP_WRITE_LOG"] = self.write_log
         env["SYSTEMD_DEVICE_VERIFY_SYSFS"] = "0"
-        env["SYSTEMD_LOG_LEVEL"] = "info"
         if self.testbed is not None:
             env["LD_PRELOAD"] = SHIM + ":" + UMOCKDEV_PRELOAD
             env["UMOCKDEV_DIR"] = self.testbed.get_root_dir()
@@ -622,7 +623,7 @@ class Daemon:
             wait_until(pred, timeout, self.cond, "the daemon to log /%s/" % regex)
         return found[count - 1]
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def wait_exit(self, timeout=TIMEOUT):
@@ -717,7 +718,7 @@ def preflight():
                        check=True, timeout=30)
         with open(bed.write_log) as f:
             log = f.read()
-        if bed.sys_dir + MEMORY + "/memory0/state online_movable ok" not in log:
+        if os.path.realpath(bed.sys_dir) + MEMORY + "/memory0/state online_movable ok" not in log:
             raise RuntimeError("the fault preload did not see the write: %r" % log)
     finally:
         bed.cleanup()
@@ -974,18 +975,20 @@ def test_kernel_auto_online(case):
 
         def respect():
             nonlocal d
-            bed.write_config(POLICY_CONFIG.replace("[Daemon]\n", "[Daemon]\nRetrySec=200ms\n"))
+            # RetrySec is how long the daemon gives the kernel to online a new block itself.
+            bed.write_config(POLICY_CONFIG.replace("[Daemon]\n", "[Daemon]\nRetrySec=1s\n"))
             with bed.emu.cond:
                 before = len(bed.emu.auto_online_writes)
             d = bed.daemon()
             d.wait_line(r"KernelAutoOnline=respect")
             check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
-            # The kernel onlined this one itself right on the add; this one it left offline.
-            by_kernel = Block(30, 0, state="online", zones=("Movable",), phys_index=0x30)
+            # The kernel onlines this one itself right after announcing it; the other it leaves offline.
+            by_kernel = Block(30, 0, phys_index=0x30)
             left = Block(31, 1, phys_index=0x31)
             bed.emu.expect(30, None)
             bed.emu.expect(31, "online_kernel")
             bed.add_block(by_kernel, announce=True)
+            bed.emu._set_online(30, "Movable")
             bed.add_block(left, announce=True)
             bed.emu.wait_online([31])
             d.wait_line(r"memory31: Onlined into zone")
@@ -1007,20 +1010,26 @@ def test_kernel_auto_online(case):
         bed.cleanup()
 
 
+TAKEOVER_DAEMON = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=takeover\n"  # would write auto_online_blocks
+
 BAD_CONFIGS = [
-    # (name, main file, drop-ins {name: text}, expected "file:line:" (None: main file), line, what)
+    # name, main file, drop-ins {name: text}, the file named in the error (None: the main file), the
+    # lines it may name (an unknown section: its header or its first key), what the error says
     ("unknown section",
-     BASE_DAEMON + "\n# a comment\n[Bogus]\nFoo=1\n", {}, None, 7, r"[Uu]nknown section"),
+     TAKEOVER_DAEMON + "\n# a comment\n[Bogus]\nFoo=1\n", {}, None, (6, 7), r"[Uu]nknown section"),
     ("unknown key",
-     BASE_DAEMON + "ChunkBlocks=8\nChunkBlokcs=8\n", {}, None, 5, r"[Uu]nknown key"),
+     TAKEOVER_DAEMON + "ChunkBlocks=8\nChunkBlokcs=8\n", {}, None, (5,), r"[Uu]nknown key"),
     ("bad value",
-     BASE_DAEMON + "\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=sideways\n", {}, None, 9, r"sideways"),
+     TAKEOVER_DAEMON + "\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=sideways\n", {}, None, (9,), r"sideways"),
     ("syntax error",
-     BASE_DAEMON + "; comment\n\n[Memory]\nthis line has no equals sign\nOnline=movable\n", {}, None, 7,
+     TAKEOVER_DAEMON + "; comment\n\n[Memory]\nthis line has no equals sign\nOnline=movable\n", {}, None, (7,),
      r"[Ss]yntax"),
+    ("unclosed section header",
+     TAKEOVER_DAEMON + "[Memory\nOnline=movable\n", {}, None, (4,), r"."),
     ("bad drop-in",
-     POLICY_CONFIG, {"10-good.conf": "[Daemon]\nChunkBlocks=4\n",
-                     "50-bad.conf": "# drop-in\n[Daemon]\nChunkBlocks=0\n"}, "50-bad.conf", 3, r"ChunkBlocks"),
+     POLICY_CONFIG.replace("KernelAutoOnline=respect", "KernelAutoOnline=takeover"),
+     {"10-good.conf": "[Daemon]\nChunkBlocks=4\n", "50-bad.conf": "# drop-in\n[Daemon]\nChunkBlocks=0\n"},
+     "50-bad.conf", (3,), r"ChunkBlocks"),
 ]
 
 
@@ -1029,20 +1038,20 @@ BAD_CONFIGS = [
              "bad config refused (exit 78, names the file, nothing written): unreadable --config (a directory)"])
 def test_bad_config(case):
     blocks = make_blocks(8, offline=lambda i: True)
-    for name, main, dropins, where, line, what in BAD_CONFIGS:
+    for name, main, dropins, where, lines, what in BAD_CONFIGS:
         def one():
             bed = Bed(blocks, auto_online="online")  # takeover would write offline into it
             d = None
             try:
-                bed.write_config(main.replace("KernelAutoOnline=respect\n", ""))
+                bed.write_config(main)
                 for fname, text in dropins.items():
                     bed.write_config(text, path=os.path.join(bed.config + ".d", fname))
                 d = bed.daemon()
                 rc = d.wait_exit()
                 file = os.path.join(bed.config + ".d", where) if where else bed.config
                 check(rc == EX_CONFIG, "exit status %d, want %d\n%s" % (rc, EX_CONFIG, tail(d)))
-                hits = d.find(re.escape("%s:%d:" % (file, line)))
-                check(hits, "stderr lacks '%s:%d:'\n%s" % (file, line, tail(d)))
+                hits = d.find("|".join(re.escape("%s:%d:" % (file, n)) for n in lines))
+                check(hits, "stderr lacks '%s:%s:'\n%s" % (file, "|".join(map(str, lines)), tail(d)))
                 check(re.search(what, d.lines[hits[0]]), "error line does not say /%s/: %r" % (what, d.lines[hits[0]]))
                 no_writes(bed)
             finally:
@@ -1104,7 +1113,7 @@ def test_reload(case):
         def bad():
             mark = d.mark()
             bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\nChunkBlocks=4\n")  # line 13: wrong section
-            d.signal(signal.SIGHUP)
+            d.send_signal(signal.SIGHUP)
             d.wait_line(r"keeping the configuration", mark)
             check(d.find(re.escape(bed.config + ":13:"), mark), "no '%s:13:' line\n%s" % (bed.config, tail(d)))
             b = Block(40, 0, phys_index=0x40)
@@ -1121,7 +1130,7 @@ def test_reload(case):
         def good():
             mark = d.mark()
             bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\n")
-            d.signal(signal.SIGHUP)
+            d.send_signal(signal.SIGHUP)
             d.wait_line(r"Policy loaded from", mark)
             check(not d.find(r"^(error|warning):", mark), "errors on reload\n" + tail(d))
             b = Block(41, 0, phys_index=0x41)
