@@ -84,7 +84,7 @@ static void log_write(const char *path, const void *buf, size_t count, const cha
 
                 if (c == '\n')
                         continue;
-                value[n++] = c == ' ' ? '_' : c;
+                value[n++] = c == ' ' ? '?' : c; /* keeps the line's fields apart */
         }
         value[n] = '\0';
         clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -314,7 +314,7 @@ class KernelEmulator:
             if line.startswith("#"):
                 continue
             ns, _pid, path, value, result = line.split(" ", 4)
-            entry = (int(ns) / 1e9, value.replace("_", " "), result)
+            entry = (int(ns) / 1e9, value.replace("?", " "), result)
             if path.endswith("/auto_online_blocks"):
                 self.auto_online_writes.append(entry)
             else:
@@ -708,6 +708,8 @@ def preflight():
     the fault preload must see (and log) its writes. Proves both preloads load and redirect."""
     bed = Bed([Block(0, 0)])
     try:
+        if not UMockdev.in_mock_environment():
+            raise RuntimeError("this process is not under the umockdev preload")
         env = bed.env()
         assert_isolated(["x"], env)
         out = subprocess.run(["/bin/cat", "/sys" + MEMORY + "/block_size_bytes"], env=env,
@@ -1198,11 +1200,29 @@ def test_once(case):
     case.run("--once with --sysfs-root: exits 1 when a block fails, the others onlined", fail)
 
 
+def reexec_under_umockdev():
+    """umockdev's Testbed.uevent() builds the event with libudev in this process, from
+    /sys/devices/...: without the preload here it reads the machine's real sysfs (and fails for
+    blocks the machine does not have). So this process runs under the preload too, as
+    umockdev-wrapper would do; the testbeds set UMOCKDEV_DIR for it."""
+    preload = os.environ.get("LD_PRELOAD", "")
+    if UMOCKDEV_PRELOAD in preload.split(":"):
+        return
+    if os.environ.get("MHP_TEST_REEXEC"):
+        print("Bail out! cannot run under %s" % UMOCKDEV_PRELOAD, flush=True)
+        sys.exit(1)
+    env = dict(os.environ, MHP_TEST_REEXEC="1",
+               LD_PRELOAD=":".join([UMOCKDEV_PRELOAD] + [p for p in preload.split(":") if p]))
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def main():
     for path in (DAEMON, SHIM):
         if not os.path.exists(path):
             print("Bail out! %s does not exist" % path, flush=True)
             return 1
+    reexec_under_umockdev()
     try:
         preflight()
     except Exception as e:
