@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "memtypes.h"
 
 static int max_level = LOG_INFO;
 static bool use_journal = false;
@@ -101,4 +102,33 @@ int log_fields_errno(int level, int error, const char *message_id, const char *c
         else
                 fprintf(stderr, "%s: %s\n", level_prefix[level & 7], buf);
         return -error;
+}
+
+int log_block(int level, int error, const char *message_id, unsigned index, int node, unsigned zone,
+              const char *format, ...)
+{
+        char f_block[32], f_node[32], f_zone[32], message[512];
+        const char *fields[4] = {};
+        size_t n = 0;
+        va_list ap;
+
+        if (level > max_level)
+                return error < 0 ? error : -error;
+
+        snprintf(f_block, sizeof(f_block), "MEMORY_BLOCK=%u", index);
+        fields[n++] = f_block;
+        if (node >= 0) {
+                snprintf(f_node, sizeof(f_node), "MEMORY_NODE=%d", node);
+                fields[n++] = f_node;
+        }
+        if (zone != 0) {
+                snprintf(f_zone, sizeof(f_zone), "MEMORY_ZONE=%s", zone_to_string((Zone)zone));
+                fields[n++] = f_zone;
+        }
+
+        errno = error < 0 ? -error : error;
+        va_start(ap, format);
+        vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        return log_fields_errno(level, error, message_id, fields, "memory%u: %s", index, message);
 }

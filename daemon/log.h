@@ -31,3 +31,9 @@ _printf_(5, 6) int log_fields_errno(int level, int error, const char *message_id
 #define log_warning_errno(error, ...)     log_full_errno(LOG_WARNING, error, __VA_ARGS__)
 #define log_error_errno(error, ...)       log_full_errno(LOG_ERR, error, __VA_ARGS__)
 #define log_oom()                         log_error_errno(ENOMEM, "Out of memory.")
+
+/* Entries about one memory block carry its coordinates as journal fields (MEMORY_BLOCK=,
+ * MEMORY_NODE= when node >= 0, MEMORY_ZONE= when zone is not 0), so "journalctl MEMORY_BLOCK=42"
+ * tells the block's whole story. The message is prefixed "memoryN: ". */
+_printf_(7, 8) int log_block(int level, int error, const char *message_id, unsigned index, int node,
+                             unsigned zone, const char *format, ...);

@@ -79,3 +79,9 @@ static inline void closedirp(DIR **d)
         if (*d)
                 closedir(*d);
 }
+
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}

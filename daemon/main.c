@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "parse-util.h"
@@ -35,6 +36,8 @@ static void help(void)
                "  -l --log-level=LEVEL   Log level: err, warning, notice, info, debug\n"
                "     --log-target=TARGET journal, stderr or auto (default)\n"
                "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
+               "     --no-bus            Do not connect to D-Bus\n"
+               "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
                "     --runtime-dir=DIR   Where to keep state across restarts\n"
                "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
                "Exit status: 0 on success, 1 on a runtime failure, 78 if the configuration cannot be used.\n"
@@ -51,6 +54,8 @@ static int parse_argv(int argc, char *argv[])
                 ARG_LOG_TARGET,
                 ARG_SYSFS_ROOT,
                 ARG_RUNTIME_DIR,
+                ARG_NO_BUS,
+                ARG_BUS_INTROSPECT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -62,10 +67,12 @@ static int parse_argv(int argc, char *argv[])
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
+                { "no-bus", no_argument, NULL, ARG_NO_BUS },
+                { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
                 {},
         };
         const char *e;
-        int c;
+        int c, r;
 
         e = getenv("RUNTIME_DIRECTORY");
         if (e && *e && !strchr(e, ':'))
@@ -109,6 +116,14 @@ static int parse_argv(int argc, char *argv[])
                 case ARG_RUNTIME_DIR:
                         arg.runtime_dir = optarg;
                         break;
+                case ARG_NO_BUS:
+                        arg.no_bus = true;
+                        break;
+                case ARG_BUS_INTROSPECT:
+                        r = bus_introspect(stdout);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to introspect the bus objects: %m");
+                        return 0;
                 case '?':
                         return -EINVAL;
                 default:

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
@@ -16,124 +14,77 @@
 #include "parse-util.h"
 #include "policy.h"
 
-#define KERNEL_AUTO_SAVE_FILE "kernel-auto-online"
-
-static void manager_schedule(Manager *m);
-
-static uint64_t now_usec(Manager *m)
-{
-        uint64_t t = 0;
-
-        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &t);
-        return t;
-}
-
-static uint8_t *block_flags(Manager *m, unsigned index)
+Block *manager_block(Manager *m, unsigned index)
 {
         if (index >= m->n_blocks) {
                 size_t n = index + 1 > m->n_blocks * 2 ? index + 1 : m->n_blocks * 2;
-                uint8_t *b = realloc(m->blocks, n);
+                Block *b = realloc(m->blocks, n * sizeof(Block));
 
                 if (!b)
                         return NULL;
-                memset(b + m->n_blocks, 0, n - m->n_blocks);
+                for (size_t i = m->n_blocks; i < n; i++)
+                        b[i] = (Block){ .node = -1 };
                 m->blocks = b;
                 m->n_blocks = n;
         }
         return &m->blocks[index];
 }
 
-/* Journal entries about one block carry its coordinates as fields, so that
- * "journalctl MEMORY_BLOCK=42" tells the block's whole story. */
-_printf_(7, 8) static int log_block(int level, int error, const char *message_id, unsigned index, int node,
-                                    Zone zone, const char *format, ...)
+void manager_mark_dirty(Manager *m, unsigned what)
 {
-        char f_block[32], f_node[32], f_zone[32], message[512];
-        const char *fields[4] = {};
-        size_t n = 0;
-        va_list ap;
-
-        if (level > log_get_max_level())
-                return error < 0 ? error : -error;
-
-        snprintf(f_block, sizeof(f_block), "MEMORY_BLOCK=%u", index);
-        fields[n++] = f_block;
-        if (node >= 0) {
-                snprintf(f_node, sizeof(f_node), "MEMORY_NODE=%d", node);
-                fields[n++] = f_node;
-        }
-        if (zone != 0) {
-                snprintf(f_zone, sizeof(f_zone), "MEMORY_ZONE=%s", zone_to_string(zone));
-                fields[n++] = f_zone;
-        }
-
-        errno = error < 0 ? -error : error;
-        va_start(ap, format);
-        vsnprintf(message, sizeof(message), format, ap);
-        va_end(ap);
-        return log_fields_errno(level, error, message_id, fields, "memory%u: %s", index, message);
+        m->dirty |= what;
+        if (m->emit_source)
+                (void)sd_event_source_set_enabled(m->emit_source, SD_EVENT_ONESHOT);
 }
 
-static void notify_status(Manager *m)
+void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone)
 {
-        if (m->job.total > 0)
-                (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
-                                 m->job.done + m->job.failed, m->job.total, m->job.failed);
+        Block *b = &m->blocks[index];
+
+        if (b->state == state && b->zone == zone)
+                return;
+        b->state = state;
+        b->zone = zone;
+        manager_mark_dirty(m, DIRTY_TOTALS);
+        bus_emit_block_state(m, index);
+}
+
+void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
+{
+        if (node >= 0 && config_find_node(m->config, (unsigned)node))
+                snprintf(buf, size, "[Node %d]", node);
         else
-                (void)sd_notifyf(false, "STATUS=Idle: %u blocks onlined since start, %u failed",
-                                 m->total_onlined, m->total_failed);
+                snprintf(buf, size, "[Memory]");
 }
 
-static int enqueue(Manager *m, const BlockFacts *f, const Decision *d, bool recheck, uint64_t not_before)
-{
-        QueueEntry e = {
-                .index = f->index,
-                .node = f->node,
-                .phys_index = f->phys_index,
-                .type = d->type,
-                .zone = d->zone,
-                .recheck = recheck,
-                .not_before = not_before,
-        };
-        uint8_t *flags = block_flags(m, f->index);
-        int r;
-
-        if (!flags)
-                return -ENOMEM;
-        if (*flags & BLOCK_QUEUED)
-                return 0;
-        r = queue_push(&m->queue, &e);
-        if (r < 0)
-                return r;
-        *flags |= BLOCK_QUEUED;
-        m->job.total++;
-        return 0;
-}
-
-/* Reads a block, asks the policy, and queues or logs the outcome. from_add: a new block announced
- * by the kernel, which may be about to online it itself. */
+/* Reads a block, records what it is, asks the policy, and queues or logs the outcome. from_add: a
+ * new block announced by the kernel, which may be about to online it itself. */
 static int handle_block(Manager *m, unsigned index, int node, bool from_add)
 {
         const char *attr = NULL;
-        uint8_t *flags;
+        Block *b;
         BlockFacts f;
         Decision d;
         int r;
 
-        flags = block_flags(m, index);
-        if (!flags)
+        b = manager_block(m, index);
+        if (!b)
                 return log_oom();
-        *flags |= BLOCK_KNOWN;
-        *flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
 
         r = memblock_read(m->sysfs, index, node, &f, &attr);
         if (r == -ENOENT) {
-                *flags = 0; /* gone again */
+                *b = (Block){ .node = -1 }; /* gone again */
                 return 0;
         }
         if (r < 0)
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
+
+        b->flags |= BLOCK_KNOWN;
+        b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+        b->node = f.node;
+        /* valid_zones of an online block names the zone it is in. */
+        manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
 
         policy_decide(m->config, &f, &d);
         switch (d.action) {
@@ -141,12 +92,12 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add)
                 log_block(LOG_DEBUG, 0, NULL, index, f.node, 0, "Nothing to do: %s", d.reason);
                 return 0;
         case ACTION_OFFLINE:
-                *flags |= BLOCK_POLICY_OFFLINE;
+                b->flags |= BLOCK_POLICY_OFFLINE;
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f.node, 0, "Left offline: %s",
                           d.reason);
                 return 0;
         case ACTION_SKIP:
-                *flags |= BLOCK_POLICY_OFFLINE;
+                b->flags |= BLOCK_POLICY_OFFLINE;
                 log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f.node, 0,
                           "Left offline, the kernel cannot do what the policy asks: %s", d.reason);
                 return 0;
@@ -158,188 +109,76 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add)
          * moment and only take the blocks it leaves offline. */
         if (from_add && m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT &&
             m->kernel_auto_original[0] && !streq(m->kernel_auto_original, "offline"))
-                r = enqueue(m, &f, &d, true, now_usec(m) + m->config->retry_usec);
+                r = onliner_enqueue(m, index, f.node, d.type, d.zone, true,
+                                    manager_now(m) + m->config->retry_usec);
         else
-                r = enqueue(m, &f, &d, false, 0);
+                r = onliner_enqueue(m, index, f.node, d.type, d.zone, false, 0);
         if (r < 0)
                 return log_oom();
 
         log_block(LOG_DEBUG, 0, NULL, index, f.node, d.zone, "Queued: %s", d.reason);
-        manager_schedule(m);
         return 0;
-}
-
-static void job_finish(Manager *m)
-{
-        char f_total[32], f_done[32], f_failed[32];
-        const char *fields[] = { f_total, f_done, f_failed, NULL };
-
-        if (m->job.total == 0)
-                return;
-        snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", m->job.total);
-        snprintf(f_done, sizeof(f_done), "JOB_DONE=%u", m->job.done);
-        snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", m->job.failed);
-        log_fields_errno(m->job.failed ? LOG_WARNING : LOG_INFO, 0, MHP_MESSAGE_JOB_FINISHED, fields,
-                         "Finished: %u of %u blocks online (%u by another agent), %u failed", m->job.done,
-                         m->job.total, m->job.raced, m->job.failed);
-        m->job = (Job){};
-        notify_status(m);
-}
-
-/* One block of a chunk. Never fails the chunk: every outcome is counted and logged. */
-static void online_one(Manager *m, QueueEntry *e, uint64_t now)
-{
-        const char *word = online_type_to_sysfs(e->type);
-        uint8_t *flags = &m->blocks[e->index];
-        BlockState st;
-        int r;
-
-        *flags &= ~BLOCK_QUEUED;
-
-        if (e->recheck) {
-                r = memblock_read_state(m->sysfs, e->index, &st);
-                if (r >= 0 && st != BLOCK_OFFLINE) {
-                        log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Onlined by the kernel itself");
-                        m->job.done++;
-                        m->job.raced++;
-                        return;
-                }
-        }
-
-        r = memblock_write_state(m->sysfs, e->index, word);
-        if (r == -EINVAL && memblock_read_state(m->sysfs, e->index, &st) >= 0 && st == BLOCK_ONLINE) {
-                /* The kernel says EINVAL to onlining an online block: someone else won the race. */
-                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0,
-                          "Already online: another agent onlined it first, counted as done");
-                m->job.done++;
-                m->job.raced++;
-                return;
-        }
-        if (r == -ENOENT || r == -ENODEV) {
-                log_block(LOG_DEBUG, r, NULL, e->index, e->node, 0, "Removed before it could be onlined");
-                *flags = 0;
-                m->job.done++;
-                return;
-        }
-        if (r < 0) {
-                e->attempts++;
-                if (e->attempts < m->config->max_attempts) {
-                        uint64_t delay = m->config->retry_usec * e->attempts;
-
-                        log_block(LOG_WARNING, r, NULL, e->index, e->node, e->zone,
-                                  "Writing \"%s\" to state failed (attempt %u of %u): %m; retrying in %.1fs",
-                                  word, e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
-                        e->not_before = now + delay;
-                        if (queue_push(&m->queue, e) >= 0) {
-                                *flags |= BLOCK_QUEUED;
-                                return;
-                        }
-                }
-                log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
-                          "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
-                *flags |= BLOCK_FAILED;
-                m->job.failed++;
-                m->total_failed++;
-                return;
-        }
-
-        log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
-                  "Onlined into zone %s (wrote %s)",
-                  e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
-        m->job.done++;
-        m->total_onlined++;
-}
-
-static int on_chunk(sd_event_source *s, void *userdata)
-{
-        Manager *m = userdata;
-        uint64_t now = now_usec(m), next;
-        size_t n;
-
-        n = queue_take_chunk(&m->queue, m->config->chunk_blocks, now, m->chunk, &next);
-        if (n > 0)
-                log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&m->queue));
-        for (size_t i = 0; i < n; i++)
-                online_one(m, &m->chunk[i], now);
-
-        notify_status(m);
-        if (queue_size(&m->queue) == 0) {
-                job_finish(m);
-                if (m->options.once)
-                        (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
-                return 0;
-        }
-
-        /* After a full chunk, pause if asked; the event loop runs other sources either way. */
-        if (n > 0 && m->config->chunk_pause_usec > 0 && queue_has_ready(&m->queue, now))
-                next = now + m->config->chunk_pause_usec;
-        else if (queue_has_ready(&m->queue, now))
-                next = 0;
-        if (next > 0) {
-                (void)sd_event_source_set_time(m->timer_source, next);
-                (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_ONESHOT);
-        } else
-                (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
-        return 0;
-}
-
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        return on_chunk(s, userdata);
-}
-
-/* Makes sure a chunk runs soon, unless one is already due or a pause between chunks is running. */
-static void manager_schedule(Manager *m)
-{
-        int enabled = SD_EVENT_OFF;
-
-        (void)sd_event_source_get_enabled(m->timer_source, &enabled);
-        if (enabled != SD_EVENT_OFF)
-                return;
-        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
 }
 
 static void on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
 {
         Manager *m = userdata;
         unsigned index;
-        uint8_t *flags;
+        BlockState st;
+        Block *b;
 
         if (!streq(subsystem, "memory") || parse_sysname_index(sysname, "memory", &index) < 0)
                 return;
-        flags = block_flags(m, index);
-        if (!flags) {
+        b = manager_block(m, index);
+        if (!b) {
                 log_oom();
                 return;
         }
 
         if (streq(action, "add")) {
-                *flags &= ~BLOCK_USER_OFFLINE;
+                b->flags &= ~BLOCK_USER_OFFLINE;
                 (void)handle_block(m, index, NODE_LOOK_UP, true);
-        } else if (streq(action, "remove")) {
-                if (*flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
+                return;
+        }
+        if (!(b->flags & BLOCK_KNOWN))
+                return;
+
+        if (streq(action, "remove")) {
+                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
                         m->job.done++;
-                        if (queue_size(&m->queue) == 0)
-                                job_finish(m);
+                        bus_block_done(m, index, -ENODEV);
+                        onliner_maybe_finish(m);
                 }
-                *flags = 0;
+                manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
+                *b = (Block){ .node = -1 };
                 log_debug("memory%u: removed", index);
         } else if (streq(action, "online")) {
-                *flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
-                if (*flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
+                const char *attr;
+                BlockFacts f;
+
+                b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+                /* The zone it went into, from valid_zones, which now names only that zone. */
+                if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0)
+                        manager_block_set_state(m, index, f.state,
+                                                f.state == BLOCK_ONLINE ? f.default_zone : 0);
+                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
                         /* Someone else was faster; nothing left for us to do with it. */
-                        *flags &= ~BLOCK_QUEUED;
+                        b->flags &= ~BLOCK_QUEUED;
                         m->job.done++;
                         m->job.raced++;
-                        log_block(LOG_INFO, 0, NULL, index, -1, 0, "Onlined by another agent while queued");
-                        if (queue_size(&m->queue) == 0)
-                                job_finish(m);
+                        bus_block_done(m, index, 0);
+                        log_block(LOG_INFO, 0, NULL, index, b->node, 0,
+                                  "Onlined by another agent while queued");
+                        onliner_maybe_finish(m);
                 }
         } else if (streq(action, "offline")) {
+                if (memblock_read_state(m->sysfs, index, &st) >= 0)
+                        manager_block_set_state(m, index, st, 0);
                 /* Offlining is deliberate (usually before an unplug): never undo it. */
-                if (!(*flags & (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED))) {
-                        *flags |= BLOCK_KNOWN | BLOCK_USER_OFFLINE;
-                        log_block(LOG_INFO, 0, NULL, index, -1, 0,
+                if (!(b->flags &
+                      (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED | BLOCK_USER_OFFLINE))) {
+                        b->flags |= BLOCK_USER_OFFLINE;
+                        log_block(LOG_INFO, 0, NULL, index, b->node, 0,
                                   "Offlined by someone else, leaving it offline");
                 }
         }
@@ -354,11 +193,12 @@ static void on_overflow(void *userdata)
 }
 
 /* Handles every block we have not seen yet; with all, also the ones the policy or a failure left
- * offline (after a reload, the policy may say otherwise now). */
+ * offline (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
 static int scan(Manager *m, bool all)
 {
         _cleanup_(freep) unsigned *indices = NULL;
         _cleanup_(freep) int *nodes = NULL;
+        _cleanup_(freep) uint8_t *seen = NULL;
         size_t n, n_nodes = 0;
         int r;
 
@@ -369,131 +209,42 @@ static int scan(Manager *m, bool all)
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");
 
-        for (size_t i = 0; i < n; i++) {
-                uint8_t *flags = block_flags(m, indices[i]);
-
-                if (!flags)
+        for (size_t i = 0; i < n; i++)
+                if (!manager_block(m, indices[i]))
                         return log_oom();
-                if (!(*flags & BLOCK_KNOWN) ||
-                    (all && (*flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) && !(*flags & BLOCK_QUEUED)))
-                        (void)handle_block(m, indices[i],
-                                           indices[i] < n_nodes && nodes[indices[i]] >= 0 ? nodes[indices[i]]
-                                                                                          : NODE_LOOK_UP,
-                                           false);
+        seen = calloc(m->n_blocks, 1);
+        if (!seen)
+                return log_oom();
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned index = indices[i];
+                Block *b = &m->blocks[index];
+
+                seen[index] = 1;
+                if (!(b->flags & BLOCK_KNOWN) ||
+                    (all && (b->flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) &&
+                     !(b->flags & BLOCK_QUEUED)))
+                        (void)handle_block(
+                                m, index, index < n_nodes && nodes[index] >= 0 ? nodes[index] : NODE_LOOK_UP,
+                                false);
         }
+
+        /* A block removed while we were not listening (lost events). */
+        for (size_t i = 0; i < m->n_blocks; i++)
+                if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
+                        manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
+                        m->blocks[i] = (Block){ .node = -1 };
+                }
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
         if (queue_size(&m->queue) == 0 && m->options.once)
                 (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
-        notify_status(m);
+        onliner_notify_status(m);
         return 0;
 }
 
 int manager_rescan(Manager *m)
 {
         return scan(m, false);
-}
-
-static int save_path(Manager *m, char **ret)
-{
-        return asprintf(ret, "%s/%s", m->options.runtime_dir, KERNEL_AUTO_SAVE_FILE) < 0 ? -ENOMEM : 0;
-}
-
-/* Runtime state is ours, not the kernel's: created if missing, unlike a sysfs attribute. */
-static int write_runtime_file(const char *path, const char *value)
-{
-        _cleanup_(fclosep) FILE *f = NULL;
-
-        f = fopen(path, "we");
-        if (!f)
-                return negative_errno();
-        if (fputs(value, f) < 0 || fflush(f) != 0)
-                return negative_errno();
-        return 0;
-}
-
-static void kernel_auto_restore(Manager *m)
-{
-        _cleanup_(freep) char *path = NULL;
-        int r;
-
-        if (!m->took_over)
-                return;
-        r = memory_write_auto_online(m->sysfs, m->kernel_auto_original);
-        if (r < 0)
-                log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", m->kernel_auto_original);
-        else
-                log_info("Restored the kernel's auto_online_blocks=%s", m->kernel_auto_original);
-        if (r >= 0 && save_path(m, &path) >= 0)
-                (void)unlink(path);
-        m->took_over = false;
-        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", "offline");
-}
-
-/* The kernel onlines new blocks itself unless auto_online_blocks is "offline". With takeover we
- * switch that off while we run and remember the old value in the runtime directory, so that a
- * restart after a crash still knows what to restore. */
-static int kernel_auto_apply(Manager *m)
-{
-        _cleanup_(freep) char *path = NULL;
-        char current[32], saved[32] = "";
-        const char *fields[] = { NULL, NULL };
-        char f_mode[64];
-        int r;
-
-        r = memory_read_auto_online(m->sysfs, current, sizeof(current));
-        if (r < 0) {
-                m->kernel_auto_original[0] = '\0';
-                return log_warning_errno(
-                        r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
-        }
-        r = save_path(m, &path);
-        if (r < 0)
-                return log_oom();
-        if (!m->took_over && sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved)) > 0 &&
-            streq(current, "offline")) {
-                /* A previous run took over and did not get to restore: its value is the original. */
-                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", saved);
-                m->took_over = !streq(saved, "offline");
-        } else if (!m->took_over)
-                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
-
-        snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel_auto_original);
-        fields[0] = f_mode;
-
-        if (m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT) {
-                kernel_auto_restore(m);
-                r = memory_read_auto_online(m->sysfs, current, sizeof(current));
-                if (r >= 0)
-                        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
-                log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                                 "KernelAutoOnline=respect: the kernel's auto_online_blocks is %s%s",
-                                 m->kernel_auto_original,
-                                 streq(m->kernel_auto_original, "offline")
-                                         ? "; every new block is ours"
-                                         : "; handling only the blocks the kernel leaves offline");
-                return 0;
-        }
-
-        if (!streq(current, "offline")) {
-                r = memory_write_auto_online(m->sysfs, "offline");
-                if (r < 0)
-                        return log_error_errno(
-                                r, "KernelAutoOnline=takeover: cannot set auto_online_blocks=offline: %m");
-                m->took_over = true;
-                r = mkdir(m->options.runtime_dir, 0755);
-                if (r < 0 && errno != EEXIST)
-                        log_warning_errno(errno, "Cannot create %s, ignoring: %m", m->options.runtime_dir);
-                r = write_runtime_file(path, m->kernel_auto_original);
-                if (r < 0)
-                        log_warning_errno(
-                                r, "Cannot save the original auto_online_blocks to %s, ignoring: %m", path);
-        }
-        log_fields_errno(
-                LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs%s%s%s",
-                m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
-                m->took_over ? ", restored on exit)" : "");
-        return 0;
 }
 
 static void apply_log_level(Manager *m)
@@ -515,6 +266,9 @@ static int config_read(Manager *m, Config **ret)
         if (r < 0) {
                 snprintf(f_file, sizeof(f_file), "CONFIG_FILE=%s", m->options.config_path);
                 fields[0] = f_file;
+                free(m->last_config_error);
+                m->last_config_error = strdup(error ?: "Failed to load the configuration");
+                manager_mark_dirty(m, DIRTY_CONFIG);
                 return log_fields_errno(LOG_ERR, r, MHP_MESSAGE_CONFIG_ERROR, fields, "%s",
                                         error ?: "Failed to load the configuration");
         }
@@ -550,10 +304,11 @@ int manager_load_config(Manager *m)
         return 0;
 }
 
-int manager_reload(Manager *m)
+int manager_reload(Manager *m, const char **ret_error)
 {
         _cleanup_(config_freep) Config *c = NULL;
         QueueEntry *chunk;
+        size_t kept = 0;
         int r;
 
         (void)sd_notify(false, "RELOADING=1");
@@ -561,6 +316,8 @@ int manager_reload(Manager *m)
         if (r < 0) {
                 log_warning("Reload failed, keeping the configuration that was running");
                 (void)sd_notify(false, "READY=1");
+                if (ret_error)
+                        *ret_error = m->last_config_error;
                 return r;
         }
 
@@ -572,18 +329,28 @@ int manager_reload(Manager *m)
         m->chunk = chunk;
         config_free(m->config);
         m->config = TAKE_PTR(c);
+        m->last_config_error = mfree(m->last_config_error);
+        manager_mark_dirty(m, DIRTY_CONFIG);
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
 
-        /* What is queued was decided by the old policy: decide again, along with what it left offline. */
+        /* What the policy queued was decided by the old one: decide again, along with what it left
+         * offline. Explicit requests over D-Bus stay as they were asked. */
         for (size_t i = 0; i < m->queue.n; i++) {
-                m->blocks[m->queue.entries[i].index] &= ~BLOCK_QUEUED;
-                m->blocks[m->queue.entries[i].index] |= BLOCK_POLICY_OFFLINE;
+                QueueEntry *e = &m->queue.entries[i];
+
+                if (e->requested) {
+                        m->queue.entries[kept++] = *e;
+                        continue;
+                }
+                m->blocks[e->index].flags &= ~BLOCK_QUEUED;
+                m->blocks[e->index].flags |= BLOCK_POLICY_OFFLINE;
                 m->job.total--;
         }
-        m->queue.n = 0;
+        m->queue.n = kept;
         r = scan(m, true);
+        onliner_maybe_finish(m);
         (void)sd_notify(false, "READY=1");
         return r;
 }
@@ -593,7 +360,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         Manager *m = userdata;
 
         if (si->ssi_signo == SIGHUP) {
-                (void)manager_reload(m);
+                (void)manager_reload(m, NULL);
                 return 0;
         }
         log_info("Received SIG%s, exiting", si->ssi_signo == SIGTERM ? "TERM" : "INT");
@@ -627,12 +394,14 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         kernel_auto_restore(m);
+        bus_free(m);
         monitor_free(m->monitor);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
+        free(m->last_config_error);
         queue_clear(&m->queue);
         free(m->chunk);
         free(m->blocks);
@@ -642,35 +411,26 @@ Manager *manager_free(Manager *m)
 
 int manager_start(Manager *m)
 {
+        static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
         int r;
 
-        for (int sig = SIGHUP; sig <= SIGTERM; sig++) {
-                if (sig != SIGHUP && sig != SIGINT && sig != SIGTERM)
-                        continue;
-                r = sd_event_add_signal(m->event, NULL, sig | SD_EVENT_SIGNAL_PROCMASK, on_signal, m);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
+                r = sd_event_add_signal(m->event, NULL, signals[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal, m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to install the signal handler: %m");
         }
 
-        r = sd_event_add_defer(m->event, &m->chunk_source, on_chunk, m);
+        r = onliner_setup(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the chunk source: %m");
-        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
-        r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 0, on_timer, m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create the chunk timer: %m");
-        (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_OFF);
-
-        m->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
-        if (!m->chunk)
-                return log_oom();
+                return log_error_errno(r, "Failed to set up the onliner: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
-                return log_error_errno(r,
-                                       "Cannot read %s/devices/system/memory/block_size_bytes (no memory "
-                                       "hotplug support in this kernel?): %m",
-                                       sysfs_root(m->sysfs));
+                return log_error_errno(
+                        r,
+                        "Cannot read %s/devices/system/memory/block_size_bytes (no memory hotplug "
+                        "support in this kernel?): %m",
+                        sysfs_root(m->sysfs));
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
 
         (void)kernel_auto_apply(m);
@@ -691,8 +451,15 @@ int manager_start(Manager *m)
                         return r;
         }
 
+        /* Onlining never waits for D-Bus: the bus comes up (or not) on its own time. */
+        if (!m->options.once && !m->options.no_bus) {
+                r = bus_setup(m);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up D-Bus, continuing without it: %m");
+        }
+
         (void)sd_notify(false, "READY=1");
-        notify_status(m);
+        onliner_notify_status(m);
         return 0;
 }
 

@@ -3,21 +3,30 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
 #include "monitor.h"
+#include "policy.h"
 #include "queue.h"
 #include "sysfs.h"
 
 /* What the manager remembers of a block between events; all of it can be rebuilt from sysfs. */
 enum {
-        BLOCK_KNOWN = 1 << 0,          /* seen present */
+        BLOCK_KNOWN = 1 << 0,          /* present, and state/zone/node below are valid */
         BLOCK_QUEUED = 1 << 1,         /* waiting in the queue */
         BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
         BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
-        BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by us */
+        BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by the policy */
 };
+
+typedef struct Block {
+        int32_t node;  /* -1: unknown */
+        uint8_t state; /* BlockState */
+        uint8_t zone;  /* Zone of an online block; 0 when offline or not known */
+        uint8_t flags;
+} Block;
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -25,6 +34,7 @@ typedef struct ManagerOptions {
         const char *sysfs_root;
         const char *runtime_dir;
         bool once;
+        bool no_bus;
         int log_level; /* from the command line, -1 if not given */
 } ManagerOptions;
 
@@ -32,28 +42,45 @@ typedef struct Job {
         unsigned total, done, raced, failed;
 } Job;
 
+/* Properties that changed since they were last announced on the bus (emitted once per loop
+ * iteration, however many blocks changed). */
+enum {
+        DIRTY_TOTALS = 1 << 0,
+        DIRTY_JOB = 1 << 1,
+        DIRTY_CONFIG = 1 << 2,
+        DIRTY_KERNEL = 1 << 3,
+};
+
+typedef struct Request Request;
+
 typedef struct Manager {
         sd_event *event;
         Sysfs *sysfs;
         Config *config;
+        char *last_config_error;
         ManagerOptions options;
         Monitor *monitor;
 
         Queue queue;
         QueueEntry *chunk; /* ChunkBlocks entries, reused */
         sd_event_source *chunk_source;
-        sd_event_source *timer_source;
+        sd_event_source *timer_source; /* the pause between chunks, or the next retry */
+        bool pausing;
 
-        uint8_t *blocks; /* BLOCK_* flags, by block index */
+        Block *blocks; /* by block index */
         size_t n_blocks;
         uint64_t block_size;
 
-        char kernel_auto_original[32]; /* what we restore on exit, when we took over */
+        char kernel_auto_original[32]; /* the kernel's setting; what we restore on exit if we took over */
         bool took_over;
 
         Job job;
         unsigned total_onlined, total_failed;
-        int exit_code;
+
+        sd_bus *bus;
+        sd_event_source *emit_source;
+        unsigned dirty;
+        Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
@@ -67,5 +94,30 @@ static inline void manager_freep(Manager **m)
 int manager_load_config(Manager *m);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
-int manager_reload(Manager *m);
+/* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
+int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
+
+/* The block table. */
+Block *manager_block(Manager *m, unsigned index); /* grows the table; NULL on OOM */
+static inline bool manager_block_present(const Manager *m, unsigned index)
+{
+        return index < m->n_blocks && (m->blocks[index].flags & BLOCK_KNOWN);
+}
+void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
+void manager_mark_dirty(Manager *m, unsigned what);
+/* The section of the config that decides for a block on this node. */
+void manager_block_rule(const Manager *m, int node, char *buf, size_t size);
+
+/* onliner.c: the queue and the chunks. */
+int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, bool recheck,
+                    uint64_t not_before);
+void onliner_schedule(Manager *m);
+void onliner_maybe_finish(Manager *m);
+void onliner_notify_status(Manager *m);
+int onliner_setup(Manager *m);
+uint64_t manager_now(Manager *m);
+
+/* kernel-auto.c: coordination with auto_online_blocks. */
+int kernel_auto_apply(Manager *m);
+void kernel_auto_restore(Manager *m);

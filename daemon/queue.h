@@ -18,6 +18,7 @@ typedef struct QueueEntry {
         Zone zone;
         unsigned attempts;
         bool recheck;        /* read the state first: the kernel may online it itself */
+        bool requested;      /* asked for over D-Bus, not decided by the policy */
         uint64_t not_before; /* CLOCK_MONOTONIC usec; 0 means at once */
 } QueueEntry;
 

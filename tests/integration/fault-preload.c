@@ -20,6 +20,12 @@
  *
  * Put this library before libumockdev-preload.so.0 in LD_PRELOAD, so the daemon's write() lands
  * here first. Files are accessed with raw syscalls so umockdev's wrappers are not involved.
+ *
+ * The test process itself loads this library too, with MHP_FAULTS=0 (its own writes into the
+ * testbed must not trip the faults) and MHP_PACE_SENDMSG=1: umockdev's uevent sender writes to
+ * the listener's AF_UNIX datagram socket without blocking and exits the whole process on EAGAIN,
+ * which a burst of more than net.unix.max_dgram_qlen (10) uevents gets while the daemon is busy
+ * onlining. With MHP_PACE_SENDMSG, sendmsg() waits for room instead (up to 30 s).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,10 +34,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +160,13 @@ static int fault_take(const char *path, bool *race)
         return 0;
 }
 
+static bool faults_enabled(void)
+{
+        const char *e = getenv("MHP_FAULTS");
+
+        return !e || strcmp(e, "0") != 0;
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
         write_fn real = real_write_get();
@@ -190,7 +205,7 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (!ends_with(path, "/state"))
                 return real(fd, buf, count);
 
-        e = fault_take(path, &race);
+        e = faults_enabled() ? fault_take(path, &race) : 0;
         if (e == 0) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
@@ -206,4 +221,31 @@ ssize_t write(int fd, const void *buf, size_t count)
         log_write(path, buf, count, race ? "race" : (e == EINVAL ? "EINVAL" : e == EBUSY ? "EBUSY" : "EIO"));
         errno = e;
         return -1;
+}
+
+typedef ssize_t (*sendmsg_fn)(int fd, const struct msghdr *msg, int flags);
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+        static sendmsg_fn real;
+        const char *pace = getenv("MHP_PACE_SENDMSG");
+        ssize_t n;
+
+        if (!real)
+                real = (sendmsg_fn)dlsym(RTLD_NEXT, "sendmsg");
+        if (!real) {
+                errno = ENOSYS;
+                return -1;
+        }
+        n = real(fd, msg, flags);
+        if (!pace || strcmp(pace, "1") != 0)
+                return n;
+        /* The listener's queue is full: wait until it reads (poll says when a datagram fits). */
+        for (int i = 0; i < 300 && n < 0 && errno == EAGAIN; i++) {
+                struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+                (void)poll(&p, 1, 100);
+                n = real(fd, msg, flags);
+        }
+        return n;
 }

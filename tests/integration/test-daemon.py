@@ -102,6 +102,13 @@ class Case:
     def __init__(self, names):
         self.pending = list(names)
         self.notes = []
+        self.daemon = None  # its stderr goes with a failure
+
+    def context(self):
+        text = "\n".join(self.notes[-40:])
+        if self.daemon is not None:
+            text += "\n" + tail(self.daemon, 40)
+        return text
 
     def note(self, text):
         self.notes.append(text)
@@ -112,10 +119,10 @@ class Case:
         try:
             fn()
         except Failure as e:
-            TAP.result(name, False, "%s\n%s" % (e, "\n".join(self.notes[-40:])))
+            TAP.result(name, False, "%s\n%s" % (e, self.context()))
             return False
         except Exception:
-            TAP.result(name, False, traceback.format_exc() + "\n".join(self.notes[-40:]))
+            TAP.result(name, False, traceback.format_exc() + self.context())
             return False
         TAP.result(name, True)
         return True
@@ -135,7 +142,7 @@ def scenario(names):
             try:
                 fn(case)
             except Exception:
-                case.abort(traceback.format_exc() + "\n".join(case.notes[-40:]))
+                case.abort(traceback.format_exc() + case.context())
             if case.pending:
                 case.abort("check not reached")
 
@@ -472,28 +479,27 @@ class Bed:
     def syspath(self, index):
         return "/sys%s/memory%d" % (MEMORY, index)
 
-    def add_block(self, b, announce=False):
-        """Creates memoryN as the kernel does on a hot-add; with announce, sends the "add" uevent."""
+    def add_block(self, b):
+        """Creates memoryN. In a testbed, umockdev (0.17) sends the "add" uevent itself from
+        add_from_string(), before it creates the record's "L:" links; so the directory, the
+        nodeN link and the attributes are made first (umockdev accepts an existing directory
+        without a uevent file), and the emulator watches it before anyone can write to it."""
         self.blocks[b.index] = b
+        d = self.block_dir(b.index)
+        attrs = (("state", b.state), ("phys_index", "%08x" % b.phys_index), ("valid_zones", " ".join(b.zones)),
+                 ("removable", "1"), ("online", "1" if b.state == "online" else "0"))
+        os.makedirs(d)
+        os.symlink("../../node/node%d" % b.node, os.path.join(d, "node%d" % b.node))
+        for attr, value in attrs:
+            with open(os.path.join(d, attr), "w") as f:
+                f.write(value + "\n")
+        self.emu.watch(b.index, b.state, b.zones)
         if self.testbed is not None:
-            record = ("P: %s/memory%d\nE: SUBSYSTEM=memory\nA: state=%s\nA: phys_index=%08x\n"
-                      "A: valid_zones=%s\nA: removable=1\nA: online=%d\nL: node%d=../../node/node%d\n\n"
-                      % (MEMORY, b.index, b.state, b.phys_index, " ".join(b.zones),
-                         1 if b.state == "online" else 0, b.node, b.node))
+            record = "P: %s/memory%d\nE: SUBSYSTEM=memory\n%s\n" % (
+                MEMORY, b.index, "".join("A: %s=%s\n" % a for a in attrs))
             with self.lock:
                 ok = self.testbed.add_from_string(record)
             check(ok, "umockdev refused the record for memory%d" % b.index)
-        else:
-            d = self.block_dir(b.index)
-            os.makedirs(d)
-            for attr, value in (("state", b.state), ("phys_index", "%08x" % b.phys_index),
-                                ("valid_zones", " ".join(b.zones)), ("removable", "1")):
-                with open(os.path.join(d, attr), "w") as f:
-                    f.write(value + "\n")
-            os.symlink("../../node/node%d" % b.node, os.path.join(d, "node%d" % b.node))
-        self.emu.watch(b.index, b.state, b.zones)
-        if announce:
-            self.uevent(b.index, "add")
 
     def write_attr(self, index, attr, value):
         with open(os.path.join(self.block_dir(index), attr), "w") as f:
@@ -529,7 +535,7 @@ class Bed:
         env = {k: v for k, v in os.environ.items()
                if k not in ("LD_PRELOAD", "NOTIFY_SOCKET", "JOURNAL_STREAM", "RUNTIME_DIRECTORY",
                             "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_FDS", "LISTEN_PID")
-               and not k.startswith("UMOCKDEV")}
+               and not k.startswith("UMOCKDEV") and not k.startswith("MHP_")}
         env["MHP_WRITE_LOG"] = self.write_log
         env["SYSTEMD_DEVICE_VERIFY_SYSFS"] = "0"
         if self.testbed is not None:
@@ -658,6 +664,7 @@ def tail(d, n=30):
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
 
+SCANNED = r"^debug: Scanned \d+ memory blocks"  # the start scan is over
 BASE_DAEMON = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\n"
 
 
@@ -750,6 +757,7 @@ def test_boot_and_runtime(case):
         bed.emu.expect(81, None)
         bed.write_config(POLICY_CONFIG)
         d = bed.daemon()
+        case.daemon = d
         offline = [b.index for b in blocks if b.state == "offline"]
 
         def boot():
@@ -781,7 +789,7 @@ def test_boot_and_runtime(case):
             new = [Block(100 + k, 0 if k < 6 else 1, phys_index=0x100 + k) for k in range(12)]
             expect_policy(bed, new, NODE_POLICY)
             for b in new:
-                bed.add_block(b, announce=True)
+                bed.add_block(b)
             bed.emu.wait_online([b.index for b in new])
             bed.emu.settle()
             check_writes(bed, new, NODE_POLICY)
@@ -805,6 +813,7 @@ def test_chunking(case):
         bed.write_config(BASE_DAEMON + "ChunkBlocks=8\nChunkPauseSec=300ms\n\n[Memory]\nOnline=movable\n\n"
                          "[Node 1]\nOnline=kernel\n")
         d = bed.daemon()
+        case.daemon = d
         offline = [b.index for b in blocks if b.state == "offline"]
         n = len(offline)
         bed.emu.wait_online(offline, timeout=TIMEOUT + n / 8 * 0.3)
@@ -869,6 +878,7 @@ def test_faults(case):
         bed.write_config(BASE_DAEMON + "MaxAttempts=3\nRetrySec=100ms\n\n[Memory]\nOnline=movable\n\n"
                          "[Node 1]\nOnline=kernel\n")
         d = bed.daemon()
+        case.daemon = d
         fin = d.wait_line(r"^(info|warning): Finished: ")
         others = [b.index for b in blocks if b.index != eio]
         bed.emu.wait_online(others)
@@ -876,7 +886,7 @@ def test_faults(case):
         # A barrier: once a block added now is online, anything still due for eio would have run.
         late = Block(20, 0, phys_index=0x20)
         bed.emu.expect(20, "online_movable")
-        bed.add_block(late, announce=True)
+        bed.add_block(late)
         bed.emu.wait_online([20])
         bed.emu.settle()
         case.note(tail(d, 40))
@@ -944,6 +954,7 @@ def test_kernel_auto_online(case):
             nonlocal d
             bed.write_config(takeover)
             d = bed.daemon()
+            case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
             with open(saved) as f:
@@ -961,11 +972,13 @@ def test_kernel_auto_online(case):
         def crash():
             nonlocal d
             d = bed.daemon()
+            case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
             d.kill()  # SIGKILL: no chance to restore
             check(bed.auto_online() == "offline", "auto_online_blocks is %r after SIGKILL" % bed.auto_online())
             d = bed.daemon()
+            case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
             rc = d.stop()
@@ -979,19 +992,23 @@ def test_kernel_auto_online(case):
             nonlocal d
             # RetrySec is how long the daemon gives the kernel to online a new block itself.
             bed.write_config(POLICY_CONFIG.replace("[Daemon]\n", "[Daemon]\nRetrySec=1s\n"))
+            bed.emu.settle()
             with bed.emu.cond:
+                bed.emu._read_log()
                 before = len(bed.emu.auto_online_writes)
             d = bed.daemon()
+            case.daemon = d
             d.wait_line(r"KernelAutoOnline=respect")
             check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
+            d.wait_line(SCANNED)  # new blocks from here on come by uevent only
             # The kernel onlines this one itself right after announcing it; the other it leaves offline.
             by_kernel = Block(30, 0, phys_index=0x30)
             left = Block(31, 1, phys_index=0x31)
             bed.emu.expect(30, None)
             bed.emu.expect(31, "online_kernel")
-            bed.add_block(by_kernel, announce=True)
+            bed.add_block(by_kernel)
             bed.emu._set_online(30, "Movable")
-            bed.add_block(left, announce=True)
+            bed.add_block(left)
             bed.emu.wait_online([31])
             d.wait_line(r"memory31: Onlined into zone")
             bed.emu.settle()
@@ -999,8 +1016,8 @@ def test_kernel_auto_online(case):
             rc = d.stop()
             check(rc == 0, "exit status %d" % rc)
             check(bed.auto_online() == "online", "auto_online_blocks is %r after exit" % bed.auto_online())
-            bed.emu._read_log()
             with bed.emu.cond:
+                bed.emu._read_log()
                 after = bed.emu.auto_online_writes[before:]
             check(not after, "auto_online_blocks written under respect: %s" % after)
 
@@ -1049,6 +1066,7 @@ def test_bad_config(case):
                 for fname, text in dropins.items():
                     bed.write_config(text, path=os.path.join(bed.config + ".d", fname))
                 d = bed.daemon()
+                case.daemon = d
                 rc = d.wait_exit()
                 file = os.path.join(bed.config + ".d", where) if where else bed.config
                 check(rc == EX_CONFIG, "exit status %d, want %d\n%s" % (rc, EX_CONFIG, tail(d)))
@@ -1070,6 +1088,7 @@ def test_bad_config(case):
             if make_dir:
                 os.makedirs(bed.config)
             d = bed.daemon()
+            case.daemon = d
             rc = d.wait_exit()
             check(rc == EX_CONFIG, "exit status %d, want %d\n%s" % (rc, EX_CONFIG, tail(d)))
             check(d.find(re.escape(bed.config)), "stderr does not name %s\n%s" % (bed.config, tail(d)))
@@ -1109,6 +1128,7 @@ def test_reload(case):
         expect_policy(bed, blocks, NODE_POLICY)
         bed.write_config(POLICY_CONFIG)
         d = bed.daemon()
+        case.daemon = d
         d.wait_line(r"^info: Finished: ")
         bed.emu.wait_online([b.index for b in blocks])
 
@@ -1120,7 +1140,7 @@ def test_reload(case):
             check(d.find(re.escape(bed.config + ":13:"), mark), "no '%s:13:' line\n%s" % (bed.config, tail(d)))
             b = Block(40, 0, phys_index=0x40)
             bed.emu.expect(40, "online_movable")  # the old policy
-            bed.add_block(b, announce=True)
+            bed.add_block(b)
             bed.emu.wait_online([40])
             bed.emu.settle()
             check([w.value for w in bed.emu.writes_to(40)] == ["online_movable"],
@@ -1137,7 +1157,7 @@ def test_reload(case):
             check(not d.find(r"^(error|warning):", mark), "errors on reload\n" + tail(d))
             b = Block(41, 0, phys_index=0x41)
             bed.emu.expect(41, "online_kernel")  # the new policy
-            bed.add_block(b, announce=True)
+            bed.add_block(b)
             bed.emu.wait_online([41])
             bed.emu.settle()
             check([w.value for w in bed.emu.writes_to(41)] == ["online_kernel"],
@@ -1163,6 +1183,7 @@ def test_once(case):
             expect_policy(bed, blocks, NODE_POLICY)
             bed.write_config(POLICY_CONFIG + "\n[Daemon]\nChunkBlocks=4\n")
             d = bed.daemon("--once")
+            case.daemon = d
             rc = d.wait_exit()
             check(rc == 0, "exit status %d\n%s" % (rc, tail(d)))
             bed.emu.wait_online([b.index for b in blocks])
@@ -1184,6 +1205,7 @@ def test_once(case):
             bed.set_fault(7, "EIO")
             bed.write_config(POLICY_CONFIG + "\n[Daemon]\nMaxAttempts=2\nRetrySec=100ms\n")
             d = bed.daemon("--once")
+            case.daemon = d
             rc = d.wait_exit()
             check(rc == 1, "exit status %d, want 1\n%s" % (rc, tail(d)))
             others = [b.index for b in blocks if b.index != 7]
@@ -1206,13 +1228,15 @@ def reexec_under_umockdev():
     blocks the machine does not have). So this process runs under the preload too, as
     umockdev-wrapper would do; the testbeds set UMOCKDEV_DIR for it."""
     preload = os.environ.get("LD_PRELOAD", "")
-    if UMOCKDEV_PRELOAD in preload.split(":"):
+    if UMOCKDEV_PRELOAD in preload.split(":") and SHIM in preload.split(":"):
         return
     if os.environ.get("MHP_TEST_REEXEC"):
         print("Bail out! cannot run under %s" % UMOCKDEV_PRELOAD, flush=True)
         sys.exit(1)
-    env = dict(os.environ, MHP_TEST_REEXEC="1",
-               LD_PRELOAD=":".join([UMOCKDEV_PRELOAD] + [p for p in preload.split(":") if p]))
+    # The fault preload comes along (first, so its sendmsg() is the one umockdev calls) to pace
+    # uevents; its faults stay off for this process's own writes.
+    env = dict(os.environ, MHP_TEST_REEXEC="1", MHP_FAULTS="0", MHP_PACE_SENDMSG="1",
+               LD_PRELOAD=":".join([SHIM, UMOCKDEV_PRELOAD] + [p for p in preload.split(":") if p]))
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
@@ -1228,9 +1252,11 @@ def main():
     except Exception as e:
         print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
         return 1
+    only = os.environ.get("MHP_TEST_ONLY")  # for debugging: run the scenarios whose name has this
     for t in (test_boot_and_runtime, test_chunking, test_faults, test_kernel_auto_online, test_bad_config,
               test_reload, test_once):
-        t()
+        if not only or only in t.__name__:
+            t()
     return TAP.finish()
 
 

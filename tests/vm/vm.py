@@ -229,6 +229,7 @@ class VM:
         self._hotplug_count = 0
         self._watchdog = None
         self.boot_seconds = None
+        self.tcg_thread = os.environ.get("MEMHOTPLUGD_VM_TCG_THREAD", "single")
         self.tmp = tempfile.mkdtemp(prefix=f"mhp-{name}-")
 
     # -- command line
@@ -238,7 +239,7 @@ class VM:
 
     def qemu_args(self, kernel, initrd):
         machine = "pc,nvdimm=on" if self.nvdimms else "pc"
-        args = [QEMU, "-accel", "tcg", "-cpu", "max", "-M", machine,
+        args = [QEMU, "-accel", f"tcg,thread={self.tcg_thread}", "-cpu", "max", "-M", machine,
                 "-m", f"{self.memory // MiB}M,slots={self.slots},maxmem={self.maxmem}",
                 "-smp", str(self.smp),
                 "-nographic", "-nodefaults", "-no-reboot", "-monitor", "none",
@@ -287,13 +288,33 @@ class VM:
 
     # -- lifecycle
 
-    def start(self):
+    def start(self, boot_attempts=2):
         kdir = kernel_dir()
         initrd = build_initramfs(os.path.join(self.tmp, "initramfs.cpio"), kdir,
                                  self.binaries, self.files)
         args = self.qemu_args(kernel_image(kdir), initrd)
         if self.verbose:
             print("# " + " ".join(args), file=sys.stderr)
+        for attempt in range(1, boot_attempts + 1):
+            try:
+                self._launch(args)
+                return self
+            except VMError:
+                # Multi-threaded TCG can, rarely, crash the guest kernel while
+                # it patches its own code at boot. That is the emulator, not
+                # the code under test: boot once more. Anything else is real.
+                if attempt == boot_attempts or "Kernel panic" not in self.console_text():
+                    raise
+                print(f"# {self.name}: guest kernel panicked while booting, retrying",
+                      file=sys.stderr)
+                self._save_log(suffix=f".attempt{attempt}")
+                self._teardown()
+
+    def _launch(self, args):
+        for sock in ("qmp.sock", "agent.sock"):
+            if os.path.exists(os.path.join(self.tmp, sock)):
+                os.unlink(os.path.join(self.tmp, sock))
+        self.console = []
         t0 = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, preexec_fn=_set_pdeathsig)
@@ -302,12 +323,12 @@ class VM:
         self._watchdog = threading.Timer(self.timeout, self._expire)
         self._watchdog.daemon = True
         self._watchdog.start()
-        threading.Thread(target=self._read_console, daemon=True).start()
+        threading.Thread(target=self._read_console, args=(self.proc, self.console),
+                         daemon=True).start()
         self.qmp = QMP(f"{self.tmp}/qmp.sock")
         self._connect_agent()
         self._wait_ready(t0)
         self.boot_seconds = time.monotonic() - t0
-        return self
 
     def _expire(self):
         print(f"# {self.name}: wall-clock limit {self.timeout}s reached, killing QEMU",
@@ -336,6 +357,11 @@ class VM:
                 self.proc.wait(timeout=10)
             except (VMError, OSError, subprocess.TimeoutExpired):
                 pass
+        self._teardown()
+        self._save_log()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _teardown(self):
         self.kill()
         for c in (self.qmp, self.agent):
             if c:
@@ -343,8 +369,7 @@ class VM:
                     c.close()
                 except OSError:
                     pass
-        self._save_log()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.qmp = self.agent = None
 
     def __enter__(self):
         try:
@@ -359,11 +384,13 @@ class VM:
 
     # -- serial console
 
-    def _read_console(self):
-        for raw in self.proc.stdout:
+    def _read_console(self, proc, console):
+        # Bound to one QEMU process and its list, so a retried boot's reader
+        # cannot mix into the next attempt's log.
+        for raw in proc.stdout:
             line = raw.decode(errors="replace").rstrip("\r\n")
             with self.console_lock:
-                self.console.append((time.monotonic(), line))
+                console.append((time.monotonic(), line))
                 self.console_lock.notify_all()
             if self.verbose:
                 print(f"# [{self.name}] {line}", file=sys.stderr)
@@ -395,11 +422,11 @@ class VM:
                     raise VMError(f"console never showed /{pattern}/")
                 self.console_lock.wait(min(left, 0.5))
 
-    def _save_log(self):
+    def _save_log(self, suffix=""):
         if not self.log_dir:
             return
         os.makedirs(self.log_dir, exist_ok=True)
-        with open(os.path.join(self.log_dir, f"{self.name}.console.log"), "w") as f:
+        with open(os.path.join(self.log_dir, f"{self.name}{suffix}.console.log"), "w") as f:
             f.write(self.console_text() + "\n")
 
     # -- guest agent

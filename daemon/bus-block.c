@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-internal.h"
+#include "bus.h"
+#include "macro.h"
+#include "memblock.h"
+#include "parse-util.h"
+
+/* org.memhotplug1.Block on /org/memhotplug1/block/N, one object per present memory block. The
+ * objects are virtual (a fallback vtable over the block table): nothing to keep in sync. Their
+ * properties do not emit change signals; the Manager's BlockStateChanged signal carries that. */
+
+static int path_to_index(const char *path, unsigned *ret)
+{
+        const char *prefix = BUS_BLOCK_PREFIX "/";
+
+        if (strncmp(path, prefix, strlen(prefix)) != 0)
+                return -EINVAL;
+        return parse_unsigned(path + strlen(prefix), 0, UINT32_MAX, ret);
+}
+
+int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                   sd_bus_error *error)
+{
+        Manager *m = userdata;
+        unsigned index;
+
+        if (path_to_index(path, &index) < 0 || !manager_block_present(m, index))
+                return 0;
+        *found = m;
+        return 1;
+}
+
+int bus_block_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        size_t n = 0, k = 0;
+        char **l;
+
+        for (size_t i = 0; i < m->n_blocks; i++)
+                n += !!(m->blocks[i].flags & BLOCK_KNOWN);
+        l = calloc(n + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_blocks && k < n; i++) {
+                if (!(m->blocks[i].flags & BLOCK_KNOWN))
+                        continue;
+                if (asprintf(&l[k++], BUS_BLOCK_PREFIX "/%zu", i) < 0) {
+                        for (size_t j = 0; j + 1 < k; j++)
+                                free(l[j]);
+                        free(l);
+                        return -ENOMEM;
+                }
+        }
+        *nodes = l;
+        return 0;
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const Block *b;
+        unsigned index;
+        char buf[64], attr[48];
+        int fd;
+
+        if (path_to_index(path, &index) < 0 || !manager_block_present(m, index))
+                return -ENOENT;
+        b = &m->blocks[index];
+
+        if (streq(property, "Index"))
+                return sd_bus_message_append(reply, "u", index);
+        if (streq(property, "Node"))
+                return sd_bus_message_append(reply, "i", b->node);
+        if (streq(property, "State"))
+                return sd_bus_message_append(reply, "s", block_state_to_string(b->state));
+        if (streq(property, "Zone"))
+                return sd_bus_message_append(reply, "s", b->zone ? zone_to_string(b->zone) : "");
+        if (streq(property, "PhysStart"))
+                return sd_bus_message_append(reply, "t", (uint64_t)index * m->block_size);
+        if (streq(property, "Size"))
+                return sd_bus_message_append(reply, "t", m->block_size);
+        if (streq(property, "Rule")) {
+                manager_block_rule(m, b->node, buf, sizeof(buf));
+                return sd_bus_message_append(reply, "s", buf);
+        }
+
+        /* Removable, ValidZones: read when asked, as the kernel says them now. */
+        snprintf(attr, sizeof(attr), "memory%u/%s", index,
+                 streq(property, "Removable") ? "removable" : "valid_zones");
+        fd = sysfs_memory_fd(m->sysfs);
+        if (fd < 0 || sysfs_read_at(fd, attr, buf, sizeof(buf)) < 0)
+                buf[0] = '\0';
+        if (streq(property, "Removable"))
+                return sd_bus_message_append(reply, "b", streq(buf, "1"));
+        return sd_bus_message_append(reply, "s", buf);
+}
+
+const sd_bus_vtable bus_block_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Index", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Node", "i", property_get, 0, 0),
+        SD_BUS_PROPERTY("State", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("Zone", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("ValidZones", "s", property_get, 0, 0),
+        SD_BUS_PROPERTY("PhysStart", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Size", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Removable", "b", property_get, 0, 0),
+        SD_BUS_PROPERTY("Rule", "s", property_get, 0, 0),
+        SD_BUS_VTABLE_END,
+};
+
+int bus_add_objects(Manager *m, sd_bus *bus)
+{
+        int r;
+
+        r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_IFACE_MANAGER, bus_manager_vtable, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_BLOCK_PREFIX, BUS_IFACE_BLOCK, bus_block_vtable,
+                                       bus_block_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, BUS_BLOCK_PREFIX, bus_block_enumerate, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
+}

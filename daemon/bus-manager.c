@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-internal.h"
+#include "bus.h"
+#include "kernel-info.h"
+#include "log.h"
+#include "memblock.h"
+
+/* org.memhotplug1.Manager on /org/memhotplug1. */
+
+#define BLOCKS_PER_CALL_MAX 65536u
+
+static int check_root(sd_bus_message *message, const char *what, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid;
+        int r;
+
+        /* The bus policy already keeps others out; this is the second lock on the same door. */
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                r = sd_bus_creds_get_uid(creds, &uid);
+        if (r < 0)
+                return r;
+        if (uid != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_PERMITTED, "Only root may %s.", what);
+        return 0;
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "s", PROJECT_VERSION);
+}
+
+static int property_get_string_or_empty(sd_bus *bus, const char *path, const char *interface,
+                                        const char *property, sd_bus_message *reply, void *userdata,
+                                        sd_bus_error *error)
+{
+        char *const *s = userdata;
+
+        return sd_bus_message_append(reply, "s", *s ?: "");
+}
+
+static int property_get_kernel_auto_online(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char buf[32];
+
+        if (memory_read_auto_online(m->sysfs, buf, sizeof(buf)) < 0)
+                buf[0] = '\0';
+        return sd_bus_message_append(reply, "s", buf);
+}
+
+static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        if (streq(property, "KernelAutoOnlineMode"))
+                return sd_bus_message_append(reply, "s",
+                                             kernel_auto_online_to_string(m->config->kernel_auto_online));
+        if (streq(property, "OnlinePolicy"))
+                return sd_bus_message_append(reply, "s", online_type_to_string(m->config->online));
+        if (streq(property, "ChunkBlocks"))
+                return sd_bus_message_append(reply, "u", m->config->chunk_blocks);
+        /* ConfigFiles */
+        return sd_bus_message_append_strv(reply, m->config->files ? m->config->files : (char *[]){ NULL });
+}
+
+static int property_get_hotplug_param(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char buf[64];
+        int r;
+
+        if (streq(property, "KernelOnlinePolicy")) {
+                if (kernel_read_hotplug_param(m->sysfs, "online_policy", buf, sizeof(buf)) < 0)
+                        buf[0] = '\0';
+                return sd_bus_message_append(reply, "s", buf);
+        }
+
+        /* MemmapOnMemory: the module parameter says Y, N or force; older kernels lack it. */
+        r = kernel_read_hotplug_param(m->sysfs, "memmap_on_memory", buf, sizeof(buf));
+        return sd_bus_message_append(reply, "s",
+                                     r < 0                 ? "unsupported"
+                                     : streq(buf, "Y")     ? "yes"
+                                     : streq(buf, "N")     ? "no"
+                                     : streq(buf, "force") ? "force"
+                                                           : buf);
+}
+
+static int property_get_vmstat(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        uint64_t v;
+
+        if (kernel_read_vmstat("/proc/vmstat",
+                               streq(property, "MemmapPages") ? "nr_memmap_pages" : "nr_memmap_boot_pages",
+                               &v) < 0)
+                return sd_bus_message_append(reply, "x", (int64_t)-1);
+        return sd_bus_message_append(reply, "x", (int64_t)v);
+}
+
+static void totals(Manager *m, uint64_t *present, uint64_t *online)
+{
+        *present = *online = 0;
+        for (size_t i = 0; i < m->n_blocks; i++)
+                if (m->blocks[i].flags & BLOCK_KNOWN) {
+                        *present += m->block_size;
+                        if (m->blocks[i].state == BLOCK_ONLINE)
+                                *online += m->block_size;
+                }
+}
+
+static int property_get_bytes(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        uint64_t present, online;
+
+        totals(userdata, &present, &online);
+        return sd_bus_message_append(reply, "t",
+                                     streq(property, "PresentBytes")  ? present
+                                     : streq(property, "OnlineBytes") ? online
+                                                                      : present - online);
+}
+
+static int property_get_zone_bytes(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(st)");
+        if (r < 0)
+                return r;
+        for (Zone z = ZONE_DMA; z <= ZONE_DEVICE; z <<= 1) {
+                uint64_t bytes = 0;
+
+                for (size_t i = 0; i < m->n_blocks; i++)
+                        if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].state == BLOCK_ONLINE &&
+                            m->blocks[i].zone == z)
+                                bytes += m->block_size;
+                if (bytes == 0)
+                        continue;
+                r = sd_bus_message_append(reply, "(st)", zone_to_string(z), bytes);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_node_bytes(sd_bus *bus, const char *path, const char *interface,
+                                   const char *property, sd_bus_message *reply, void *userdata,
+                                   sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int max_node = -1, r;
+
+        for (size_t i = 0; i < m->n_blocks; i++)
+                if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node > max_node)
+                        max_node = m->blocks[i].node;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ittt)");
+        if (r < 0)
+                return r;
+        /* Node -1 collects the blocks whose node the kernel does not show. */
+        for (int node = -1; node <= max_node; node++) {
+                uint64_t present = 0, online = 0;
+
+                for (size_t i = 0; i < m->n_blocks; i++)
+                        if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node == node) {
+                                present += m->block_size;
+                                if (m->blocks[i].state == BLOCK_ONLINE)
+                                        online += m->block_size;
+                        }
+                if (present == 0)
+                        continue;
+                r = sd_bus_message_append(reply, "(ittt)", node, present, online, present - online);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_job(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "(uuu)", m->job.done, m->job.failed, m->job.total);
+}
+
+int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
+{
+        const Block *b = &m->blocks[index];
+        char rule[32], removable[8];
+        char path[48];
+        int fd;
+
+        manager_block_rule(m, b->node, rule, sizeof(rule));
+        snprintf(path, sizeof(path), "memory%u/removable", index);
+        fd = sysfs_memory_fd(m->sysfs);
+        if (fd < 0 || sysfs_read_at(fd, path, removable, sizeof(removable)) < 0)
+                removable[0] = '\0';
+        return sd_bus_message_append(reply, "(uissttbs)", index, b->node, block_state_to_string(b->state),
+                                     b->zone ? zone_to_string(b->zone) : "", (uint64_t)index * m->block_size,
+                                     m->block_size, streq(removable, "1"), rule);
+}
+
+static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uissttbs)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_blocks; i++) {
+                if (!(m->blocks[i].flags & BLOCK_KNOWN))
+                        continue;
+                r = bus_append_block_row(m, reply, (unsigned)i);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(uissssss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_blocks; i++) {
+                const Block *b = &m->blocks[i];
+                const char *attr, *note = "";
+                BlockFacts f;
+                Decision d;
+
+                if (!(b->flags & BLOCK_KNOWN) || b->state == BLOCK_ONLINE)
+                        continue;
+                /* A dry run on fresh facts: what a rescan would do now. */
+                if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
+                        continue;
+                policy_decide(m->config, &f, &d);
+                if (b->flags & BLOCK_USER_OFFLINE) {
+                        /* The policy would online it, but someone offlined it on purpose. */
+                        d.action = ACTION_NONE;
+                        note = "offlined by someone else: left alone until re-added or onlined by request";
+                } else if (b->flags & BLOCK_QUEUED)
+                        note = "queued";
+                else if (b->flags & BLOCK_FAILED)
+                        note = "failed before; retried on reload or rescan";
+                r = sd_bus_message_append(reply, "(uissssss)", (unsigned)i, f.node,
+                                          action_to_string(d.action),
+                                          d.action == ACTION_ONLINE ? online_type_to_string(d.type) : "",
+                                          d.zone ? zone_to_string(d.zone) : "", d.rule, d.reason, note);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Reads "au", sorted and without duplicates, each an existing block. */
+static int read_blocks(Manager *m, sd_bus_message *message, unsigned **ret, size_t *ret_n,
+                       sd_bus_error *error)
+{
+        _cleanup_(freep) unsigned *l = NULL;
+        const unsigned *array;
+        size_t size, n, k = 0;
+        int r;
+
+        r = sd_bus_message_read_array(message, 'u', (const void **)&array, &size);
+        if (r < 0)
+                return r;
+        n = size / sizeof(unsigned);
+        if (n == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No memory blocks given.");
+        if (n > BLOCKS_PER_CALL_MAX)
+                return sd_bus_error_setf(error, BUS_ERROR_TOO_MANY_BLOCKS,
+                                         "%zu blocks in one call; at most %u are accepted.", n,
+                                         BLOCKS_PER_CALL_MAX);
+        l = malloc(n * sizeof(unsigned));
+        if (!l)
+                return -ENOMEM;
+        memcpy(l, array, n * sizeof(unsigned));
+        qsort(l, n, sizeof(unsigned), cmp_unsigned);
+        for (size_t i = 0; i < n; i++) {
+                if (k > 0 && l[k - 1] == l[i])
+                        continue;
+                if (!manager_block_present(m, l[i]))
+                        return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_BLOCK,
+                                                 "Memory block %u does not exist.", l[i]);
+                l[k++] = l[i];
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = k;
+        return 0;
+}
+
+static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(freep) unsigned *blocks = NULL;
+        Manager *m = userdata;
+        const char *type_str;
+        OnlineType type;
+        Request *q;
+        size_t n;
+        int r;
+
+        r = check_root(message, "online memory blocks", error);
+        if (r < 0)
+                return r;
+        r = read_blocks(m, message, &blocks, &n, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "s", &type_str);
+        if (r < 0)
+                return r;
+        type = streq(type_str, "auto") ? ONLINE_TYPE_ONLINE : online_type_from_string(type_str);
+        if (type < 0 || type == ONLINE_TYPE_OFFLINE)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ONLINE_TYPE,
+                                         "Invalid online type \"%s\": expected movable, kernel or auto.",
+                                         type_str);
+
+        r = request_new(m, message, blocks, n, &q);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                Block *b = &m->blocks[blocks[i]];
+                const char *attr;
+                BlockFacts f;
+                Zone zone;
+
+                if (b->flags & BLOCK_QUEUED)
+                        continue; /* already on its way; answered when done */
+                r = memblock_read(m->sysfs, blocks[i], b->node, &f, &attr);
+                if (r < 0) {
+                        request_settle(m, q, blocks[i], r);
+                        continue;
+                }
+                if (f.state == BLOCK_ONLINE) {
+                        request_settle(m, q, blocks[i], RESULT_ALREADY);
+                        continue;
+                }
+                zone = f.have_valid_zones ? zone_for_online_type(type, f.valid_zones, f.default_zone) : 0;
+                if (f.have_valid_zones && zone == 0) {
+                        request_settle(m, q, blocks[i], RESULT_ZONE_NOT_ALLOWED);
+                        continue;
+                }
+                b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+                r = onliner_enqueue(m, blocks[i], f.node, type, zone, false, 0);
+                if (r < 0)
+                        request_settle(m, q, blocks[i], r);
+                else
+                        m->queue.entries[m->queue.n - 1].requested = true;
+        }
+        log_info("Onlining %zu block(s) as %s on request", n, online_type_to_string(type));
+        request_answer_if_done(m, q);
+        return 1;
+}
+
+static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(freep) unsigned *blocks = NULL;
+        Manager *m = userdata;
+        Request *q;
+        size_t n;
+        int r;
+
+        r = check_root(message, "offline memory blocks", error);
+        if (r < 0)
+                return r;
+        r = read_blocks(m, message, &blocks, &n, error);
+        if (r < 0)
+                return r;
+
+        r = request_new(m, message, blocks, n, &q);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                Block *b = &m->blocks[blocks[i]];
+                BlockState st;
+
+                /* Whatever the policy had queued for it is overruled. */
+                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, blocks[i])) {
+                        b->flags &= ~BLOCK_QUEUED;
+                        m->job.total--;
+                        bus_block_done(m, blocks[i], -ECANCELED);
+                }
+                b->flags |= BLOCK_USER_OFFLINE;
+                r = memblock_read_state(m->sysfs, blocks[i], &st);
+                if (r < 0) {
+                        request_settle(m, q, blocks[i], r);
+                        continue;
+                }
+                if (st == BLOCK_OFFLINE) {
+                        request_settle(m, q, blocks[i], RESULT_ALREADY);
+                        continue;
+                }
+                r = onliner_enqueue(m, blocks[i], b->node, ONLINE_TYPE_OFFLINE, 0, false, 0);
+                if (r < 0)
+                        request_settle(m, q, blocks[i], r);
+                else
+                        m->queue.entries[m->queue.n - 1].requested = true;
+        }
+        log_info("Offlining %zu block(s) on request", n);
+        onliner_maybe_finish(m);
+        request_answer_if_done(m, q);
+        return 1;
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        const char *config_error = NULL;
+        int r;
+
+        r = check_root(message, "reload the configuration", error);
+        if (r < 0)
+                return r;
+        r = manager_reload(m, &config_error);
+        if (r < 0 && config_error)
+                return sd_bus_error_set(error, BUS_ERROR_CONFIG_INVALID, config_error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = check_root(message, "rescan memory blocks", error);
+        if (r < 0)
+                return r;
+        r = manager_rescan(m);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("BlockSize", "t", NULL, offsetof(Manager, block_size), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("KernelAutoOnline", "s", property_get_kernel_auto_online, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KernelAutoOnlineMode", "s", property_get_config, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KernelOnlinePolicy", "s", property_get_hotplug_param, 0, 0),
+        SD_BUS_PROPERTY("MemmapOnMemory", "s", property_get_hotplug_param, 0, 0),
+        SD_BUS_PROPERTY("MemmapPages", "x", property_get_vmstat, 0, 0),
+        SD_BUS_PROPERTY("MemmapBootPages", "x", property_get_vmstat, 0, 0),
+        SD_BUS_PROPERTY("PresentBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlineBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OfflineBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ZoneOnlineBytes", "a(st)", property_get_zone_bytes, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NodeBytes", "a(ittt)", property_get_node_bytes, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlinePolicy", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ChunkBlocks", "u", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConfigFiles", "as", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastConfigError", "s", property_get_string_or_empty,
+                        offsetof(Manager, last_config_error), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("JobProgress", "(uuu)", property_get_job, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BlocksOnlined", "u", NULL, offsetof(Manager, total_onlined),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BlocksFailed", "u", NULL, offsetof(Manager, total_failed),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , "a(uissttbs)", SD_BUS_PARAM(blocks), method_list_blocks,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Plan", "", , "a(uissssss)", SD_BUS_PARAM(plan), method_plan,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OnlineBlocks", "aus", SD_BUS_PARAM(blocks) SD_BUS_PARAM(type), "a(ubs)",
+                                 SD_BUS_PARAM(results), method_online_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OfflineBlocks", "au", SD_BUS_PARAM(blocks), "a(ubs)",
+                                 SD_BUS_PARAM(results), method_offline_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
+
+        SD_BUS_SIGNAL_WITH_NAMES("BlockStateChanged", "uss",
+                                 SD_BUS_PARAM(block) SD_BUS_PARAM(state) SD_BUS_PARAM(zone), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("JobFinished", "uuu",
+                                 SD_BUS_PARAM(total) SD_BUS_PARAM(done) SD_BUS_PARAM(failed), 0),
+        SD_BUS_VTABLE_END,
+};

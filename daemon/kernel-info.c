@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel-info.h"
+#include "macro.h"
+
+int kernel_read_hotplug_param(Sysfs *s, const char *name, char *buf, size_t size)
+{
+        _cleanup_(closep) int fd = -EBADF;
+
+        fd = sysfs_open_dir(s, "module/memory_hotplug/parameters");
+        if (fd < 0)
+                return fd;
+        return sysfs_read_at(fd, name, buf, size);
+}
+
+int kernel_read_vmstat(const char *path, const char *name, uint64_t *ret)
+{
+        _cleanup_(fclosep) FILE *f = NULL;
+        char key[64];
+        uint64_t v;
+
+        f = fopen(path, "re");
+        if (!f)
+                return negative_errno();
+        while (fscanf(f, "%63s %" SCNu64, key, &v) == 2)
+                if (streq(key, name)) {
+                        *ret = v;
+                        return 0;
+                }
+        return -ENOENT;
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus.h"
+#include "log.h"
+#include "manager.h"
+#include "memblock.h"
+#include "message-ids.h"
+#include "parse-util.h"
+
+/* The chunked onliner: takes ChunkBlocks entries off the queue, writes them back to back (the
+ * kernel serialises onlining anyway, so one writer is as fast as it gets), then returns to the
+ * event loop before the next chunk. */
+
+uint64_t manager_now(Manager *m)
+{
+        uint64_t t = 0;
+
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+void onliner_notify_status(Manager *m)
+{
+        if (m->job.total > 0)
+                (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
+                                 m->job.done + m->job.failed, m->job.total, m->job.failed);
+        else
+                (void)sd_notifyf(false, "STATUS=Idle: %u blocks onlined since start, %u failed",
+                                 m->total_onlined, m->total_failed);
+}
+
+int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, bool recheck,
+                    uint64_t not_before)
+{
+        QueueEntry e = {
+                .index = index,
+                .node = node,
+                .phys_index = index,
+                .type = type,
+                .zone = zone,
+                .recheck = recheck,
+                .not_before = not_before,
+        };
+        Block *b = manager_block(m, index);
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        if (b->flags & BLOCK_QUEUED)
+                return 0;
+        r = queue_push(&m->queue, &e);
+        if (r < 0)
+                return r;
+        b->flags |= BLOCK_QUEUED;
+        m->job.total++;
+        manager_mark_dirty(m, DIRTY_JOB);
+        onliner_schedule(m);
+        return 0;
+}
+
+static void job_finish(Manager *m)
+{
+        char f_total[32], f_done[32], f_failed[32];
+        const char *fields[] = { f_total, f_done, f_failed, NULL };
+        Job job = m->job;
+
+        if (job.total == 0)
+                return;
+        snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);
+        snprintf(f_done, sizeof(f_done), "JOB_DONE=%u", job.done);
+        snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", job.failed);
+        log_fields_errno(job.failed ? LOG_WARNING : LOG_INFO, 0, MHP_MESSAGE_JOB_FINISHED, fields,
+                         "Finished: %u of %u blocks done (%u by another agent), %u failed", job.done,
+                         job.total, job.raced, job.failed);
+        m->job = (Job){};
+        manager_mark_dirty(m, DIRTY_JOB);
+        onliner_notify_status(m);
+        bus_emit_job_finished(m, &job);
+}
+
+void onliner_maybe_finish(Manager *m)
+{
+        if (queue_size(&m->queue) == 0)
+                job_finish(m);
+}
+
+static void entry_done(Manager *m, const QueueEntry *e, int error)
+{
+        if (error < 0)
+                m->job.failed++;
+        else
+                m->job.done++;
+        manager_mark_dirty(m, DIRTY_JOB);
+        bus_block_done(m, e->index, error);
+}
+
+static void entry_failed(Manager *m, QueueEntry *e, int r, uint64_t now, const char *word)
+{
+        Block *b = &m->blocks[e->index];
+
+        e->attempts++;
+        if (e->attempts < m->config->max_attempts) {
+                uint64_t delay = m->config->retry_usec * e->attempts;
+
+                log_block(LOG_WARNING, r, NULL, e->index, e->node, e->zone,
+                          "Writing \"%s\" to state failed (attempt %u of %u): %m; retrying in %.1fs", word,
+                          e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
+                e->not_before = now + delay;
+                if (queue_push(&m->queue, e) >= 0) {
+                        b->flags |= BLOCK_QUEUED;
+                        return;
+                }
+        }
+        if (e->type == ONLINE_TYPE_OFFLINE)
+                log_block(LOG_ERR, r, NULL, e->index, e->node, 0,
+                          "Offlining failed after %u attempts, leaving it online: %m", e->attempts);
+        else {
+                log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
+                          "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
+                b->flags |= BLOCK_FAILED;
+                m->total_failed++;
+        }
+        entry_done(m, e, r);
+}
+
+/* One block of a chunk. Never fails the chunk: every outcome is counted and logged. */
+static void process_one(Manager *m, QueueEntry *e, uint64_t now)
+{
+        const char *word = online_type_to_sysfs(e->type);
+        BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
+        Block *b = &m->blocks[e->index];
+        BlockState st;
+        int r;
+
+        b->flags &= ~BLOCK_QUEUED;
+
+        if (e->recheck) {
+                r = memblock_read_state(m->sysfs, e->index, &st);
+                if (r >= 0 && st != BLOCK_OFFLINE) {
+                        log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Onlined by the kernel itself");
+                        m->job.raced++;
+                        entry_done(m, e, 0);
+                        return;
+                }
+        }
+
+        r = memblock_write_state(m->sysfs, e->index, word);
+        if (r == -EINVAL && memblock_read_state(m->sysfs, e->index, &st) >= 0 && st == want) {
+                /* The kernel says EINVAL to a block already in the state asked for: someone else won
+                 * the race. */
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0,
+                          "Already %s: another agent got there first, counted as done",
+                          block_state_to_string(st));
+                m->job.raced++;
+                entry_done(m, e, 0);
+                return;
+        }
+        if (r == -ENOENT || r == -ENODEV) {
+                log_block(LOG_DEBUG, r, NULL, e->index, e->node, 0, "Removed before it could be handled");
+                b->flags = 0;
+                entry_done(m, e, -ENODEV);
+                return;
+        }
+        if (r < 0) {
+                entry_failed(m, e, r, now, word);
+                return;
+        }
+
+        if (want == BLOCK_OFFLINE) {
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlined on request");
+                manager_block_set_state(m, e->index, BLOCK_OFFLINE, 0);
+        } else {
+                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
+                          "Onlined into zone %s (wrote %s)",
+                          e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
+                manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
+                m->total_onlined++;
+        }
+        entry_done(m, e, 0);
+}
+
+static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
+{
+        /* After a full chunk, pause if asked; the event loop runs other sources either way. */
+        if (n > 0 && m->config->chunk_pause_usec > 0 && queue_has_ready(&m->queue, now))
+                next = now + m->config->chunk_pause_usec;
+        else if (queue_has_ready(&m->queue, now))
+                next = 0;
+
+        m->pausing = n > 0 && m->config->chunk_pause_usec > 0 && next == now + m->config->chunk_pause_usec;
+        if (next > 0) {
+                (void)sd_event_source_set_time(m->timer_source, next);
+                (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_ONESHOT);
+        } else
+                (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
+}
+
+static int on_chunk(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        uint64_t now = manager_now(m), next;
+        size_t n;
+
+        n = queue_take_chunk(&m->queue, m->config->chunk_blocks, now, m->chunk, &next);
+        if (n > 0)
+                log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&m->queue));
+        for (size_t i = 0; i < n; i++)
+                process_one(m, &m->chunk[i], now);
+
+        onliner_notify_status(m);
+        if (queue_size(&m->queue) == 0) {
+                job_finish(m);
+                if (m->options.once)
+                        (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+                return 0;
+        }
+        schedule_next(m, n, now, next);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        return on_chunk(s, userdata);
+}
+
+/* Makes sure a chunk runs soon, unless a pause between chunks is running (a timer set only for a
+ * retry does not hold back new blocks). */
+void onliner_schedule(Manager *m)
+{
+        int enabled = SD_EVENT_OFF;
+
+        (void)sd_event_source_get_enabled(m->timer_source, &enabled);
+        if (enabled != SD_EVENT_OFF && m->pausing)
+                return;
+        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
+}
+
+int onliner_setup(Manager *m)
+{
+        int r;
+
+        r = sd_event_add_defer(m->event, &m->chunk_source, on_chunk, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 0, on_timer, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_OFF);
+
+        m->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
+        return m->chunk ? 0 : -ENOMEM;
+}
