@@ -420,6 +420,11 @@ int manager_start(Manager *m)
                         return log_error_errno(r, "Failed to install the signal handler: %m");
         }
 
+        /* Sends WATCHDOG=1 when the service has WatchdogSec=: a stuck loop gets restarted. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+
         r = onliner_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");

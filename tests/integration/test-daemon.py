@@ -1137,7 +1137,9 @@ def test_reload(case):
             bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\nChunkBlocks=4\n")  # line 13: wrong section
             d.send_signal(signal.SIGHUP)
             d.wait_line(r"keeping the configuration", mark)
-            check(d.find(re.escape(bed.config + ":13:"), mark), "no '%s:13:' line\n%s" % (bed.config, tail(d)))
+            hits = d.find(re.escape(bed.config + ":13:"), mark)
+            check(hits, "no '%s:13:' line\n%s" % (bed.config, tail(d)))
+            check(re.search(r"[Uu]nknown key ChunkBlocks", d.lines[hits[0]]), "wrong error: %r" % d.lines[hits[0]])
             b = Block(40, 0, phys_index=0x40)
             bed.emu.expect(40, "online_movable")  # the old policy
             bed.add_block(b)
