@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Builds the Debian package from the tree and checks it installs what a distribution expects.
+set -uo pipefail
+top=$1 out=$2
+n=0 failed=0
+check() {
+        n=$((n + 1))
+        if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
+}
+
+rm -rf "$out"
+"$top/scripts/build-deb" "$out" >/dev/null
+deb=$(ls "$out"/memhotplugd_*.deb 2>/dev/null | head -1)
+check "dpkg-buildpackage -us -uc -b built a package" '[ -n "$deb" ]'
+contents=$(dpkg-deb -c "$deb" 2>/dev/null | awk '{print $6}')
+for f in ./usr/sbin/memhotplugd ./usr/bin/memhotplugctl ./lib/systemd/system/memhotplugd.service \
+        ./usr/share/dbus-1/system-services/org.memhotplug1.service \
+        ./usr/share/dbus-1/system.d/org.memhotplug1.conf ./lib/udev/rules.d/60-memhotplugd.rules \
+        ./usr/lib/systemd/catalog/memhotplugd.catalog ./etc/memhotplugd/memhotplugd.conf \
+        ./usr/share/man/man8/memhotplugd.8.gz ./usr/share/man/man5/memhotplugd.conf.5.gz; do
+        check "installs ${f#.}" 'grep -qx -- "$f" <<<"$contents"'
+done
+check "the config is a conffile" 'dpkg-deb -I "$deb" conffiles | grep -qx /etc/memhotplugd/memhotplugd.conf'
+check "postinst enables the service" 'dpkg-deb -I "$deb" postinst | grep -q "deb-systemd-helper enable .memhotplugd.service"'
+check "the unit starts before sysinit.target" 'dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/memhotplugd.service | grep -q "^WantedBy=sysinit.target"'
+echo "1..$n"
+exit $failed
