@@ -57,9 +57,47 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
+static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries);
+
+/* The kernel sends a new block's "add" uevent before it links the block to its node: a block
+ * that shows no node yet on a NUMA system is looked at again shortly. */
+#define NODE_WAIT_USEC  (50 * USEC_PER_MSEC)
+#define NODE_WAIT_TRIES 10
+
+typedef struct NodeWait {
+        Manager *manager;
+        unsigned index, tries;
+} NodeWait;
+
+static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        NodeWait *w = userdata;
+
+        (void)handle_block(w->manager, w->index, NODE_LOOK_UP, true, w->tries);
+        free(w);
+        sd_event_source_unref(s);
+        return 0;
+}
+
+static int node_wait(Manager *m, unsigned index, unsigned tries)
+{
+        sd_event_source *s;
+        NodeWait *w;
+        int r;
+
+        w = malloc(sizeof(NodeWait));
+        if (!w)
+                return -ENOMEM;
+        *w = (NodeWait){ .manager = m, .index = index, .tries = tries };
+        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, NODE_WAIT_USEC, 0, on_node_wait, w);
+        if (r < 0)
+                free(w);
+        return r;
+}
+
 /* Reads a block, records what it is, asks the policy, and queues or logs the outcome. from_add: a
  * new block announced by the kernel, which may be about to online it itself. */
-static int handle_block(Manager *m, unsigned index, int node, bool from_add)
+static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries)
 {
         const char *attr = NULL;
         Block *b;
@@ -79,6 +117,10 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add)
         if (r < 0)
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
+
+        if (from_add && f.node < 0 && m->numa_in_sysfs && node_tries < NODE_WAIT_TRIES &&
+            node_wait(m, index, node_tries + 1) >= 0)
+                return 0;
 
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
@@ -137,7 +179,7 @@ static void on_uevent(void *userdata, const char *subsystem, const char *action,
 
         if (streq(action, "add")) {
                 b->flags &= ~BLOCK_USER_OFFLINE;
-                (void)handle_block(m, index, NODE_LOOK_UP, true);
+                (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
                 return;
         }
         if (!(b->flags & BLOCK_KNOWN))
@@ -226,7 +268,7 @@ static int scan(Manager *m, bool all)
                      !(b->flags & BLOCK_QUEUED)))
                         (void)handle_block(
                                 m, index, index < n_nodes && nodes[index] >= 0 ? nodes[index] : NODE_LOOK_UP,
-                                false);
+                                false, 0);
         }
 
         /* A block removed while we were not listening (lost events). */
@@ -439,6 +481,11 @@ int manager_start(Manager *m)
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
 
         (void)kernel_auto_apply(m);
+
+        r = sysfs_open_dir(m->sysfs, "devices/system/node");
+        m->numa_in_sysfs = r >= 0;
+        if (r >= 0)
+                close(r);
 
         /* Listen before scanning, so that a block added in between is not missed. */
         if (!m->options.once) {

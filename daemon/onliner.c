@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -15,12 +16,14 @@
  * kernel serialises onlining anyway, so one writer is as fast as it gets), then returns to the
  * event loop before the next chunk. */
 
+/* The time now, not the event loop's time of wakeup: a chunk of writes can take longer than the
+ * pause that is to follow it. */
 uint64_t manager_now(Manager *m)
 {
-        uint64_t t = 0;
+        struct timespec ts;
 
-        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &t);
-        return t;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
 void onliner_notify_status(Manager *m)
@@ -98,7 +101,7 @@ static void entry_done(Manager *m, const QueueEntry *e, int error)
         bus_block_done(m, e->index, error);
 }
 
-static void entry_failed(Manager *m, QueueEntry *e, int r, uint64_t now, const char *word)
+static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
 {
         Block *b = &m->blocks[e->index];
 
@@ -109,7 +112,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, uint64_t now, const c
                 log_block(LOG_WARNING, r, NULL, e->index, e->node, e->zone,
                           "Writing \"%s\" to state failed (attempt %u of %u): %m; retrying in %.1fs", word,
                           e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
-                e->not_before = now + delay;
+                e->not_before = manager_now(m) + delay;
                 if (queue_push(&m->queue, e) >= 0) {
                         b->flags |= BLOCK_QUEUED;
                         return;
@@ -128,7 +131,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, uint64_t now, const c
 }
 
 /* One block of a chunk. Never fails the chunk: every outcome is counted and logged. */
-static void process_one(Manager *m, QueueEntry *e, uint64_t now)
+static void process_one(Manager *m, QueueEntry *e)
 {
         const char *word = online_type_to_sysfs(e->type);
         BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
@@ -166,7 +169,7 @@ static void process_one(Manager *m, QueueEntry *e, uint64_t now)
                 return;
         }
         if (r < 0) {
-                entry_failed(m, e, r, now, word);
+                entry_failed(m, e, r, word);
                 return;
         }
 
@@ -209,7 +212,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
         if (n > 0)
                 log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&m->queue));
         for (size_t i = 0; i < n; i++)
-                process_one(m, &m->chunk[i], now);
+                process_one(m, &m->chunk[i]);
 
         onliner_notify_status(m);
         if (queue_size(&m->queue) == 0) {
@@ -218,7 +221,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
                         (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
                 return 0;
         }
-        schedule_next(m, n, now, next);
+        schedule_next(m, n, manager_now(m), next);
         return 0;
 }
 
