@@ -270,9 +270,11 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
                         continue;
                 policy_decide(m->config, &f, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
-                        /* The policy would online it, but someone offlined it on purpose. */
+                        /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
-                        note = "offlined by someone else: left alone until re-added or onlined by request";
+                        d.zone = 0;
+                        note = "offlined on purpose (by request or by someone else): left alone until re-added "
+                               "or onlined by request";
                 } else if (b->flags & BLOCK_QUEUED)
                         note = "queued";
                 else if (b->flags & BLOCK_FAILED)
@@ -424,7 +426,6 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
                         m->job.total--;
                         bus_block_done(m, blocks[i], -ECANCELED);
                 }
-                b->flags |= BLOCK_USER_OFFLINE;
                 r = memblock_read_state(m->sysfs, blocks[i], &st);
                 if (r < 0) {
                         request_settle(m, q, blocks[i], r);
@@ -434,6 +435,8 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
                         request_settle(m, q, blocks[i], RESULT_ALREADY);
                         continue;
                 }
+                /* Asked for: the policy must not online it again behind the caller's back. */
+                b->flags |= BLOCK_USER_OFFLINE;
                 r = onliner_enqueue(m, blocks[i], b->node, ONLINE_TYPE_OFFLINE, 0, false, 0);
                 if (r < 0)
                         request_settle(m, q, blocks[i], r);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-bus.h>
+
+#define BUS_NAME          "org.memhotplug1"
+#define BUS_PATH          "/org/memhotplug1"
+#define BUS_IFACE_MANAGER "org.memhotplug1.Manager"
+
+/* OnlineBlocks and OfflineBlocks answer when the blocks are done; onlining many gigabytes of
+ * movable memory, or offlining memory that has to be migrated first, takes minutes. */
+#define BLOCK_CALL_TIMEOUT_USEC (UINT64_C(10) * 60 * 1000000)
+
+typedef enum JsonMode {
+        JSON_OFF,
+        JSON_SHORT,
+        JSON_PRETTY,
+} JsonMode;
+
+/* Everything a command needs: the connection and the parsed command line. */
+typedef struct Context {
+        sd_bus *bus;
+        JsonMode json;
+        bool all;
+        const char *online_type; /* --zone */
+        const unsigned *blocks;  /* online, offline */
+        size_t n_blocks;
+} Context;
+
+/* Each returns 0, negative errno after printing why, or a positive exit status. */
+int verb_status(Context *c);
+int verb_list(Context *c);
+int verb_plan(Context *c);
+int verb_devices(Context *c);
+int verb_online(Context *c);
+int verb_offline(Context *c);
+int verb_reload(Context *c);
+int verb_rescan(Context *c);
+
+/* Prints a failed call for a person: the daemon's message and error name, or what went wrong
+ * on our side. Returns r (negative). */
+int log_bus_error(int r, const sd_bus_error *error, const char *what);
+
+/* GetAll on the Manager interface, or Get of one property. */
+int bus_get_manager_properties(Context *c, sd_bus_message **ret_reply);
+int bus_get_manager_property(Context *c, const char *name, const char *type, sd_bus_message **ret_reply);

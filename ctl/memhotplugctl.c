@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "block-list.h"
+#include "ctl-util.h"
+#include "ctl.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "unknown"
+#endif
+
+/* Usage errors exit with 2, as getopt-based tools and the LSB ask; D-Bus and block failures with 1. */
+#define EXIT_USAGE 2
+
+typedef enum VerbFlags {
+        VERB_JSON = 1 << 0,   /* reads: --json applies */
+        VERB_BLOCKS = 1 << 1, /* takes a block list */
+        VERB_ZONE = 1 << 2,   /* --zone applies */
+        VERB_NO_BUS = 1 << 3,
+} VerbFlags;
+
+typedef struct Verb {
+        const char *name;
+        VerbFlags flags;
+        int (*run)(Context *c);
+} Verb;
+
+static JsonMode arg_json = JSON_OFF;
+static bool arg_all = false;
+static const char *arg_zone = NULL;
+
+static int verb_help(Context *c);
+
+static const Verb verbs[] = {
+        { "status", VERB_JSON, verb_status },
+        { "list", VERB_JSON, verb_list },
+        { "plan", VERB_JSON, verb_plan },
+        { "devices", VERB_JSON, verb_devices },
+        { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
+        { "offline", VERB_BLOCKS, verb_offline },
+        { "reload", 0, verb_reload },
+        { "rescan", 0, verb_rescan },
+        { "help", VERB_NO_BUS, verb_help },
+};
+
+static void help(void)
+{
+        printf("Usage: %s [OPTIONS] [COMMAND] [BLOCKS...]\n\n"
+               "Show and control memhotplugd, the memory hotplug daemon.\n\n"
+               "Commands:\n"
+               "  status                 Show the daemon's state and memory totals (default)\n"
+               "  list                   List memory blocks, like lsmem\n"
+               "  plan                   Show what the policy would do with each offline block\n"
+               "  devices                List device-dax devices\n"
+               "  online BLOCKS...       Online memory blocks (root)\n"
+               "  offline BLOCKS...      Offline memory blocks (root)\n"
+               "  reload                 Reload the configuration (root)\n"
+               "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
+               "Options:\n"
+               "  -h --help              Show this help and exit\n"
+               "     --version           Show the version and exit\n"
+               "     --json[=MODE]       Print JSON (status, list, plan, devices); MODE is\n"
+               "                         pretty or short (default: pretty on a terminal)\n"
+               "  -a --all               list, plan: one line per block, do not merge ranges\n"
+               "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
+               "     --no-pager          Accepted for compatibility; output is never paged\n\n"
+               "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
+               "Exit status: 0 on success, 1 if a call or a block failed, 2 on a usage error.\n"
+               "See memhotplugctl(1).\n",
+               program_invocation_short_name);
+}
+
+static int verb_help(Context *c)
+{
+        help();
+        return 0;
+}
+
+static int parse_argv(int argc, char *argv[])
+{
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_NO_PAGER,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", optional_argument, NULL, ARG_JSON },
+                { "all", no_argument, NULL, 'a' },
+                { "zone", required_argument, NULL, 'z' },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "haz:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("memhotplugctl %s\n", PROJECT_VERSION);
+                        return 0;
+                case ARG_JSON:
+                        if (!optarg)
+                                arg_json = isatty(STDOUT_FILENO) ? JSON_PRETTY : JSON_SHORT;
+                        else if (streq(optarg, "pretty"))
+                                arg_json = JSON_PRETTY;
+                        else if (streq(optarg, "short"))
+                                arg_json = JSON_SHORT;
+                        else {
+                                log_error("Invalid --json= mode \"%s\": expected pretty or short.", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'a':
+                        arg_all = true;
+                        break;
+                case 'z':
+                        if (!streq(optarg, "movable") && !streq(optarg, "kernel") &&
+                            !streq(optarg, "auto")) {
+                                log_error("Invalid --zone= \"%s\": expected movable, kernel or auto.",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_zone = optarg;
+                        break;
+                case ARG_NO_PAGER:
+                        /* We never start a pager: nothing we print is longer than a screen or two,
+                         * and lsmem-like output is meant for pipes. */
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+        return 1;
+}
+
+static const Verb *find_verb(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(verbs[i].name, name))
+                        return &verbs[i];
+        return NULL;
+}
+
+/* Everything a person can get wrong on the command line is found here, before the bus is touched. */
+static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_blocks, size_t *ret_n)
+{
+        _cleanup_(freep) char *bad = NULL;
+        int r;
+
+        if (arg_json != JSON_OFF && !(v->flags & VERB_JSON)) {
+                log_error("--json is supported by status, list, plan and devices, not by %s.", v->name);
+                return -EINVAL;
+        }
+        if (arg_zone && !(v->flags & VERB_ZONE)) {
+                log_error("--zone is an option of online, not of %s.", v->name);
+                return -EINVAL;
+        }
+        if (!(v->flags & VERB_BLOCKS)) {
+                if (n_args > 0) {
+                        log_error("%s takes no arguments.", v->name);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (n_args == 0) {
+                log_error("%s needs a list of memory blocks, such as \"5 7-9 memory12\".", v->name);
+                return -EINVAL;
+        }
+        r = block_list_parse(args, n_args, ret_blocks, ret_n, &bad);
+        if (r == -E2BIG)
+                log_error("Too many memory blocks: at most %u in one command.", BLOCK_LIST_MAX);
+        else if (r == -ENOMEM)
+                log_error("Out of memory.");
+        else if (r == -ERANGE)
+                log_error("Invalid memory block \"%s\": a number too large or a range that runs backwards.",
+                          strna(bad));
+        else if (r < 0)
+                log_error("Invalid memory block \"%s\": expected N, N-M or memoryN.", strna(bad));
+        return r;
+}
+
+int main(int argc, char *argv[])
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(freep) unsigned *blocks = NULL;
+        const char *name;
+        const Verb *v;
+        size_t n_blocks = 0;
+        Context c;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+
+        name = optind < argc ? argv[optind] : "status";
+        v = find_verb(name);
+        if (!v) {
+                log_error("Unknown command \"%s\". See %s --help.", name, program_invocation_short_name);
+                return EXIT_USAGE;
+        }
+        r = check_verb(v, optind < argc ? argv + optind + 1 : NULL,
+                       optind < argc ? (size_t)(argc - optind - 1) : 0, &blocks, &n_blocks);
+        if (r == -ENOMEM)
+                return EXIT_FAILURE;
+        if (r < 0)
+                return EXIT_USAGE;
+
+        if (!(v->flags & VERB_NO_BUS)) {
+                /* Honours DBUS_SYSTEM_BUS_ADDRESS, which the tests use for a private bus. */
+                r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to connect to the system bus: %m");
+                        return EXIT_FAILURE;
+                }
+        }
+
+        c = (Context){
+                .bus = bus,
+                .json = arg_json,
+                .all = arg_all,
+                .online_type = v->flags & VERB_ZONE ? (arg_zone ?: "movable") : NULL,
+                .blocks = blocks,
+                .n_blocks = n_blocks,
+        };
+        r = v->run(&c);
+        return r < 0 ? EXIT_FAILURE : r;
+}

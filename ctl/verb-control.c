@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl-util.h"
+#include "ctl.h"
+
+/* The commands that change something: online, offline, reload, rescan. All are root's; the bus
+ * policy and the daemon say so with AccessDenied or NotPermitted, which we print as they come. */
+
+/* Prints every block that failed; returns 1 (the exit status) if any did. */
+static int print_results(sd_bus_message *reply)
+{
+        const char *message;
+        uint32_t block;
+        int ok, r;
+        bool failed = false;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ubs)");
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the results: %m");
+        while ((r = sd_bus_message_read(reply, "(ubs)", &block, &ok, &message)) > 0) {
+                if (ok)
+                        continue;
+                log_error("memory%" PRIu32 ": %s", block, *message ? message : "failed");
+                failed = true;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the results: %m");
+        return failed ? EXIT_FAILURE : 0;
+}
+
+static int call_blocks(Context *c, const char *method, const char *what)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the call: %m");
+        r = sd_bus_message_append_array(m, 'u', c->blocks, c->n_blocks * sizeof(unsigned));
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the call: %m");
+        if (c->online_type) {
+                r = sd_bus_message_append(m, "s", c->online_type);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the call: %m");
+        }
+        /* The daemon answers when every block is done, not when it has queued them. */
+        r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return print_results(reply);
+}
+
+int verb_online(Context *c)
+{
+        return call_blocks(c, "OnlineBlocks", "online memory blocks");
+}
+
+int verb_offline(Context *c)
+{
+        return call_blocks(c, "OfflineBlocks", "offline memory blocks");
+}
+
+static int call_simple(Context *c, const char *method, const char *what)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method, &error, NULL, NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return 0;
+}
+
+int verb_reload(Context *c)
+{
+        return call_simple(c, "Reload", "reload the configuration");
+}
+
+int verb_rescan(Context *c)
+{
+        return call_simple(c, "Rescan", "rescan memory blocks");
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ctl-util.h"
+#include "ctl.h"
+#include "json-writer.h"
+#include "table.h"
+
+/* memhotplugctl devices: device-dax devices (ListDevices). The daemon does not have the method
+ * yet; the fields below are the expected a(sosssttuus) and are to be checked against its
+ * interface XML when it lands: name, object, source, mode, driver, start, size, target node,
+ * NUMA node, rule. */
+
+#define DEVICE_ROW_SIGNATURE "(sosssttuus)"
+
+typedef struct DeviceRow {
+        const char *name, *object, *source, *mode, *driver, *rule;
+        uint64_t start, size;
+        uint32_t target_node, numa_node;
+} DeviceRow;
+
+static int read_rows(sd_bus_message *m, DeviceRow **ret, size_t *ret_n)
+{
+        _cleanup_(freep) DeviceRow *rows = NULL;
+        size_t n = 0;
+        DeviceRow d;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', DEVICE_ROW_SIGNATURE);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, DEVICE_ROW_SIGNATURE, &d.name, &d.object, &d.source, &d.mode,
+                                        &d.driver, &d.start, &d.size, &d.target_node, &d.numa_node,
+                                        &d.rule)) > 0) {
+                DeviceRow *l = realloc(rows, (n + 1) * sizeof(DeviceRow));
+
+                if (!l)
+                        return -ENOMEM;
+                rows = l;
+                rows[n++] = d;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(rows);
+        *ret_n = n;
+        return 0;
+}
+
+static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
+{
+        JsonWriter w;
+
+        json_init(&w, stdout, mode == JSON_PRETTY);
+        json_begin_array(&w);
+        for (size_t i = 0; i < n; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "Device", rows[i].name);
+                json_field_string(&w, "Object", rows[i].object);
+                json_field_string(&w, "Source", rows[i].source);
+                json_field_string(&w, "Mode", rows[i].mode);
+                json_field_string(&w, "Driver", rows[i].driver);
+                json_field_unsigned(&w, "Start", rows[i].start);
+                json_field_unsigned(&w, "Size", rows[i].size);
+                json_field_unsigned(&w, "TargetNode", rows[i].target_node);
+                json_field_unsigned(&w, "NumaNode", rows[i].numa_node);
+                json_field_string(&w, "Rule", rows[i].rule);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        return json_finish(&w);
+}
+
+static int print_table(const DeviceRow *rows, size_t n)
+{
+        static const TableColumn columns[] = {
+                { "DEVICE", ALIGN_LEFT }, { "SOURCE", ALIGN_LEFT }, { "MODE", ALIGN_LEFT },
+                { "DRIVER", ALIGN_LEFT }, { "RANGE", ALIGN_LEFT },  { "SIZE", ALIGN_RIGHT },
+                { "NODE", ALIGN_RIGHT },  { "RULE", ALIGN_LEFT },
+        };
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        if (n == 0) {
+                printf("No device-dax devices.\n");
+                return 0;
+        }
+        t = table_new(columns, ELEMENTSOF(columns));
+        if (!t)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        for (size_t i = 0; i < n; i++) {
+                char range[48], size[FORMAT_BYTES_MAX], node[16];
+
+                snprintf(range, sizeof(range), "0x%016" PRIx64 "-0x%016" PRIx64, rows[i].start,
+                         rows[i].start + rows[i].size - 1);
+                snprintf(node, sizeof(node), "%" PRIu32, rows[i].target_node);
+                r = table_add_row(t, (const char *const[]){
+                                             rows[i].name, rows[i].source, rows[i].mode, rows[i].driver,
+                                             range, format_bytes(size, rows[i].size), node, rows[i].rule });
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory");
+        }
+        r = table_print(t, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return 0;
+}
+
+int verb_devices(Context *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) DeviceRow *rows = NULL;
+        size_t n;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "ListDevices", &error, &reply,
+                               NULL);
+        /* A daemon from before device-dax support: not an error, there is just nothing to show. For
+         * callers other than root, dbus-daemon answers first: reads are open to everyone by design,
+         * so AccessDenied on this one means the installed bus policy predates ListDevices too. */
+        if (r < 0 && (sd_bus_error_has_name(&error, SD_BUS_ERROR_UNKNOWN_METHOD) ||
+                      (geteuid() != 0 && sd_bus_error_has_name(&error, SD_BUS_ERROR_ACCESS_DENIED)))) {
+                if (c->json != JSON_OFF)
+                        printf("[]\n");
+                else
+                        printf("No device-dax support in this daemon yet.\n");
+                return 0;
+        }
+        if (r < 0)
+                return log_bus_error(r, &error, "list devices");
+        if (!streq(sd_bus_message_get_signature(reply, true), "a" DEVICE_ROW_SIGNATURE))
+                return log_error_errno(-EBADMSG,
+                                       "Unexpected ListDevices reply (signature %s): this memhotplugctl is "
+                                       "older than the daemon",
+                                       sd_bus_message_get_signature(reply, true));
+        r = read_rows(reply, &rows, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the device list: %m");
+
+        if (c->json != JSON_OFF)
+                return print_json(rows, n, c->json);
+        return print_table(rows, n);
+}

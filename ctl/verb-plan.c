@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl-util.h"
+#include "ctl.h"
+#include "json-writer.h"
+#include "table.h"
+
+/* memhotplugctl plan: what a rescan would do now with each offline block, and why (Plan). */
+
+typedef struct PlanRow {
+        uint32_t block;
+        int32_t node;
+        const char *action, *type, *zone, *rule, *reason, *note; /* point into the reply */
+} PlanRow;
+
+typedef struct PlanRange {
+        size_t first, last;
+} PlanRange;
+
+static int read_rows(sd_bus_message *m, PlanRow **ret, size_t *ret_n)
+{
+        _cleanup_(freep) PlanRow *rows = NULL;
+        size_t n = 0;
+        PlanRow p;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(uissssss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(uissssss)", &p.block, &p.node, &p.action, &p.type, &p.zone,
+                                        &p.rule, &p.reason, &p.note)) > 0) {
+                PlanRow *l = realloc(rows, (n + 1) * sizeof(PlanRow));
+
+                if (!l)
+                        return -ENOMEM;
+                rows = l;
+                rows[n++] = p;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(rows);
+        *ret_n = n;
+        return 0;
+}
+
+static bool mergeable(const PlanRow *a, const PlanRow *b)
+{
+        return b->block == a->block + 1 && a->node == b->node && streq(a->action, b->action) &&
+               streq(a->type, b->type) && streq(a->zone, b->zone) && streq(a->rule, b->rule) &&
+               streq(a->reason, b->reason) && streq(a->note, b->note);
+}
+
+static int make_ranges(const PlanRow *rows, size_t n, bool all, PlanRange **ret, size_t *ret_n)
+{
+        _cleanup_(freep) PlanRange *ranges = NULL;
+        size_t k = 0;
+
+        ranges = calloc(n ?: 1, sizeof(PlanRange));
+        if (!ranges)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!all && k > 0 && mergeable(&rows[ranges[k - 1].last], &rows[i]))
+                        ranges[k - 1].last = i;
+                else
+                        ranges[k++] = (PlanRange){ i, i };
+        }
+        *ret = TAKE_PTR(ranges);
+        *ret_n = k;
+        return 0;
+}
+
+static const char *empty_to_null(const char *s)
+{
+        return *s ? s : NULL;
+}
+
+static int print_json(const PlanRow *rows, const PlanRange *ranges, size_t n_ranges, JsonMode mode)
+{
+        JsonWriter w;
+
+        json_init(&w, stdout, mode == JSON_PRETTY);
+        json_begin_array(&w);
+        for (size_t i = 0; i < n_ranges; i++) {
+                const PlanRow *p = &rows[ranges[i].first];
+
+                json_begin_object(&w);
+                json_field_unsigned(&w, "FirstBlock", p->block);
+                json_field_unsigned(&w, "LastBlock", rows[ranges[i].last].block);
+                json_key(&w, "Node");
+                if (p->node < 0)
+                        json_null(&w);
+                else
+                        json_signed(&w, p->node);
+                json_field_string(&w, "Action", p->action);
+                json_field_string(&w, "Type", empty_to_null(p->type));
+                json_field_string(&w, "Zone", empty_to_null(p->zone));
+                json_field_string(&w, "Rule", p->rule);
+                json_field_string(&w, "Reason", p->reason);
+                json_field_string(&w, "Note", empty_to_null(p->note));
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        return json_finish(&w);
+}
+
+static int print_table(const PlanRow *rows, size_t n_rows, const PlanRange *ranges, size_t n_ranges)
+{
+        static const TableColumn columns[] = {
+                { "BLOCK", ALIGN_RIGHT }, { "NODE", ALIGN_RIGHT }, { "ACTION", ALIGN_LEFT },
+                { "TYPE", ALIGN_LEFT },   { "ZONE", ALIGN_LEFT },  { "RULE", ALIGN_LEFT },
+                { "REASON", ALIGN_LEFT }, { "NOTE", ALIGN_LEFT },
+        };
+        _cleanup_(table_freep) Table *t = NULL;
+        bool any_note = false;
+        int r;
+
+        if (n_rows == 0) {
+                printf("No offline memory blocks: nothing to plan.\n");
+                return 0;
+        }
+
+        /* Notes are rare (a block someone offlined, one queued or failed): no column without one. */
+        for (size_t i = 0; i < n_rows; i++)
+                any_note = any_note || *rows[i].note;
+        t = table_new(columns, ELEMENTSOF(columns) - !any_note);
+        if (!t)
+                return log_error_errno(-ENOMEM, "Out of memory");
+        for (size_t i = 0; i < n_ranges; i++) {
+                const PlanRow *p = &rows[ranges[i].first], *l = &rows[ranges[i].last];
+                char block[32], node[16] = "-";
+
+                if (p->block == l->block)
+                        snprintf(block, sizeof(block), "%" PRIu32, p->block);
+                else
+                        snprintf(block, sizeof(block), "%" PRIu32 "-%" PRIu32, p->block, l->block);
+                if (p->node >= 0)
+                        snprintf(node, sizeof(node), "%" PRIi32, p->node);
+                r = table_add_row(t, (const char *const[]){ block, node, p->action, p->type, p->zone,
+                                                            p->rule, p->reason, p->note });
+                if (r < 0)
+                        return log_error_errno(r, "Out of memory");
+        }
+        r = table_print(t, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+        return 0;
+}
+
+int verb_plan(Context *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) PlanRow *rows = NULL;
+        _cleanup_(freep) PlanRange *ranges = NULL;
+        size_t n_rows, n_ranges;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, "get the plan");
+        r = read_rows(reply, &rows, &n_rows);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the plan: %m");
+        r = make_ranges(rows, n_rows, c->all, &ranges, &n_ranges);
+        if (r < 0)
+                return log_error_errno(r, "Out of memory");
+
+        if (c->json != JSON_OFF)
+                return print_json(rows, ranges, n_ranges, c->json);
+        return print_table(rows, n_rows, ranges, n_ranges);
+}
