@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <inttypes.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -12,6 +14,8 @@
 
 #include "macro.h"
 #include "config.h"
+#include "daxctl-import.h"
+#include "ini-file.h"
 #include "parse-util.h"
 
 static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
@@ -63,6 +67,7 @@ void config_init_defaults(Config *c)
                 .retry_usec = USEC_PER_SEC,
                 .online = ONLINE_TYPE_MOVABLE,
         };
+        dax_rule_init(&c->dax, NULL);
 }
 
 Config *config_free(Config *c)
@@ -73,6 +78,11 @@ Config *config_free(Config *c)
                 free(c->files[i]);
         free(c->files);
         free(c->nodes);
+        dax_rule_done(&c->dax);
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                dax_rule_done(&c->dax_rules[i]);
+        free(c->dax_rules);
+        free(c->daxctl_config_dir);
         free(c);
         return NULL;
 }
@@ -142,19 +152,130 @@ static int value_online(const char *v, void *field)
         return 0;
 }
 
+static int value_dax_mode(const char *v, void *field)
+{
+        DaxMode m = dax_mode_from_string(v);
+
+        if (m < 0)
+                return m;
+        *(DaxMode *)field = m;
+        return 0;
+}
+
+static int value_memmap(const char *v, void *field)
+{
+        MemmapMode m = memmap_mode_from_string(v);
+
+        if (m < 0)
+                return m;
+        *(MemmapMode *)field = m;
+        return 0;
+}
+
+static int set_string(void *field, const char *v)
+{
+        char *copy = strdup(v);
+
+        if (!copy)
+                return -ENOMEM;
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+}
+
+static int value_globs(const char *v, void *field)
+{
+        return set_string(field, v);
+}
+
+static int value_sources(const char *v, void *field)
+{
+        return dax_sources_from_string(v, field);
+}
+
+static int value_match_node(const char *v, void *field)
+{
+        unsigned n;
+        int r;
+
+        r = parse_unsigned(v, 0, NODE_MAX, &n);
+        if (r < 0)
+                return r;
+        *(int *)field = (int)n;
+        return 0;
+}
+
+static int value_size_range(const char *v, void *field)
+{
+        uint64_t *range = field;
+
+        return parse_size_range(v, &range[0], &range[1]);
+}
+
+static int value_serial(const char *v, void *field)
+{
+        uint64_t serial;
+        int r;
+
+        /* Serials are printed in hex by cxl list ("0x…"), in decimal by some tools: take both. */
+        r = strncmp(v, "0x", 2) == 0 ? parse_hex_u64(v, &serial) : parse_u64(v, &serial);
+        if (r < 0 || serial == UINT64_MAX)
+                return -EINVAL;
+        *(uint64_t *)field = serial;
+        return 0;
+}
+
+static int value_region(const char *v, void *field)
+{
+        unsigned n;
+
+        if (parse_sysname_index(v, "region", &n) < 0)
+                return -EINVAL;
+        return set_string(field, v);
+}
+
+static int value_uuid(const char *v, void *field)
+{
+        if (!uuid_is_valid(v))
+                return -EINVAL;
+        return set_string(field, v);
+}
+
+static int value_path(const char *v, void *field)
+{
+        if (v[0] != '/')
+                return -EINVAL;
+        return set_string(field, v);
+}
+
+typedef enum KeyBase {
+        BASE_CONFIG,
+        BASE_NODE,     /* NodePolicy of a [Node N] */
+        BASE_DAX_RULE, /* DaxRule: the [Dax] defaults, or a [Dax NAME] rule */
+} KeyBase;
+
 typedef struct ConfigKey {
-        const char *section; /* "Node" stands for every [Node N] */
+        const char *section; /* "Node" stands for every [Node N]; "Dax NAME" for every named rule */
         const char *key;
         int (*parse)(const char *value, void *field);
-        size_t offset; /* into Config, or into NodePolicy for "Node" */
+        KeyBase base;
+        size_t offset;
         size_t size;
+        bool string; /* a char* field: reset frees it */
         const char *expected;
 } ConfigKey;
 
-#define KEY(sec, name, fn, type, field, exp)                                                                \
+#define KEY_FULL(sec, name, fn, base, type, field, str, exp)                                                \
         {                                                                                                   \
-                sec, name, fn, offsetof(type, field), sizeof(((type *)0)->field), exp                       \
+                sec, name, fn, base, offsetof(type, field), sizeof(((type *)0)->field), str, exp            \
         }
+#define KEY(sec, name, fn, type, field, exp) KEY_FULL(sec, name, fn, BASE_CONFIG, type, field, false, exp)
+#define DAX_KEY(sec, name, fn, field, str, exp)                                                             \
+        KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp)
+
+#define EXPECT_ONLINE "movable, kernel, online or offline"
+#define EXPECT_MODE   "system-ram, devdax or ignore"
+#define EXPECT_MEMMAP "yes, no or auto"
 
 static const ConfigKey config_keys[] = {
         KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks,
@@ -169,37 +290,34 @@ static const ConfigKey config_keys[] = {
             "emerg, alert, crit, err, warning, notice, info or debug"),
         KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000"),
         KEY("Daemon", "RetrySec", value_sec, Config, retry_usec, "a time such as 1 or 500ms"),
-        KEY("Memory", "Online", value_online, Config, online, "movable, kernel, online or offline"),
-        KEY("Node", "Online", value_online, NodePolicy, online, "movable, kernel, online or offline"),
+        KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
+        KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE),
+
+        DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
+        DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
+        DAX_KEY("Dax", "Online", value_online, online, false, EXPECT_ONLINE),
+        KEY("Dax", "ImportDaxctlConfig", value_bool, Config, import_daxctl, "yes or no"),
+        KEY_FULL("Dax", "DaxctlConfigDirectory", value_path, BASE_CONFIG, Config, daxctl_config_dir, true,
+                 "an absolute path"),
+
+        DAX_KEY("Dax NAME", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
+        DAX_KEY("Dax NAME", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
+        DAX_KEY("Dax NAME", "Online", value_online, online, false, EXPECT_ONLINE),
+        DAX_KEY("Dax NAME", "MatchDevice", value_globs, match_device, true,
+                "device names or globs, e.g. dax1.*"),
+        DAX_KEY("Dax NAME", "MatchSource", value_sources, match_source, false,
+                "cxl, hmem or nvdimm (a list)"),
+        DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false,
+                "a node number from 0 to 1023"),
+        DAX_KEY("Dax NAME", "MatchSize", value_size_range, match_size, false,
+                "a size range such as 1G-64G, 16G- or -1T"),
+        DAX_KEY("Dax NAME", "MatchCXLSerial", value_serial, match_cxl_serial, false,
+                "a memory device serial number such as 0x1a2b"),
+        DAX_KEY("Dax NAME", "MatchCXLRegion", value_region, match_cxl_region, true,
+                "a region name such as region0"),
+        DAX_KEY("Dax NAME", "MatchNvdimmUUID", value_uuid, match_nvdimm_uuid, true,
+                "a namespace UUID such as 8d2a5f3e-…"),
 };
-
-typedef struct ParseState {
-        Config *config;
-        const char *path;
-        FILE *file;
-        unsigned line;
-        bool line_complete;
-        char *error;
-        unsigned error_line;
-} ParseState;
-
-_printf_(2, 3) static int parse_fail(ParseState *s, const char *fmt, ...)
-{
-        _cleanup_(freep) char *msg = NULL;
-        va_list ap;
-        int r;
-
-        /* Report the first problem only: later ones are often its consequences. */
-        if (s->error)
-                return 0;
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0 || asprintf(&s->error, "%s:%u: %s", s->path, s->line, msg) < 0)
-                s->error = NULL;
-        s->error_line = s->line;
-        return 0; /* tells inih this line failed */
-}
 
 /* "Node 3" -> 3 */
 static int parse_node_section(const char *section, unsigned *ret)
@@ -225,73 +343,114 @@ static NodePolicy *node_policy_get(Config *c, unsigned node)
         return &c->nodes[c->n_nodes++];
 }
 
+const DaxRule *config_find_dax_rule(const Config *c, const char *name)
+{
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                if (streq(c->dax_rules[i].name, name))
+                        return &c->dax_rules[i];
+        return NULL;
+}
+
+/* A rule named again (say, in a drop-in) is the same rule: its keys are added, its place kept. */
+static DaxRule *dax_rule_get(Config *c, const char *name)
+{
+        DaxRule *r;
+
+        r = (DaxRule *)config_find_dax_rule(c, name);
+        if (r)
+                return r;
+        r = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
+        if (!r)
+                return NULL;
+        c->dax_rules = r;
+        dax_rule_init(&c->dax_rules[c->n_dax_rules], name);
+        if (!c->dax_rules[c->n_dax_rules].name)
+                return NULL;
+        return &c->dax_rules[c->n_dax_rules++];
+}
+
+static bool rule_name_valid(const char *name)
+{
+        if (!*name)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!isalnum((unsigned char)*p) && !strchr("-_.:", *p))
+                        return false;
+        return true;
+}
+
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
-        ParseState *s = user;
+        IniFile *s = user;
+        Config *config = s->userdata;
         const char *kind = section;
         NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
+        DaxRule defaults_rule;
         Config defaults;
         unsigned node = 0;
-        void *base, *defaults_base;
+        void *base = NULL, *defaults_base = NULL;
+        int r = 1;
 
         if (section[0] == '\0')
-                return parse_fail(s, "Key %s= outside of any [Section]", name);
+                return ini_fail(s, "Key %s= outside of any [Section]", name);
         if (strncmp(section, "Node", 4) == 0 && (section[4] == '\0' || section[4] == ' ')) {
                 if (parse_node_section(section, &node) < 0)
-                        return parse_fail(s, "Invalid section [%s]: expected [Node N] with N from 0 to %u",
-                                          section, NODE_MAX);
+                        return ini_fail(s, "Invalid section [%s]: expected [Node N] with N from 0 to %u",
+                                        section, NODE_MAX);
                 kind = "Node";
+        } else if (strncmp(section, "Dax ", 4) == 0) {
+                if (!rule_name_valid(section + 4))
+                        return ini_fail(
+                                s, "Invalid section [%s]: a rule name is letters, digits and -_.:", section);
+                kind = "Dax NAME";
         }
 
-        config_init_defaults(&defaults);
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
                 const ConfigKey *k = &config_keys[i];
 
-                if (!streq(k->section, kind))
-                        continue;
-                if (!streq(k->key, name))
+                if (!streq(k->section, kind) || !streq(k->key, name))
                         continue;
 
-                if (streq(kind, "Node")) {
-                        base = node_policy_get(s->config, node);
-                        if (!base)
-                                return parse_fail(s, "Out of memory");
+                config_init_defaults(&defaults);
+                dax_rule_init(&defaults_rule, streq(kind, "Dax NAME") ? "defaults" : NULL);
+                switch (k->base) {
+                case BASE_NODE:
+                        base = node_policy_get(config, node);
                         defaults_base = &defaults_node;
-                } else {
-                        base = s->config;
+                        break;
+                case BASE_DAX_RULE:
+                        base = streq(kind, "Dax NAME") ? (void *)dax_rule_get(config, section + 4)
+                                                       : (void *)&config->dax;
+                        defaults_base = &defaults_rule;
+                        break;
+                case BASE_CONFIG:
+                        base = config;
                         defaults_base = &defaults;
+                        break;
                 }
-
-                /* An empty assignment resets the key to its default, as in systemd's files. */
-                if (value[0] == '\0') {
-                        memcpy((char *)base + k->offset, (char *)defaults_base + k->offset, k->size);
-                        return 1;
-                }
-                if (k->parse(value, (char *)base + k->offset) < 0)
-                        return parse_fail(s, "Invalid value \"%s\" for %s= in [%s]: expected %s", value,
-                                          name, section, k->expected);
-                return 1;
+                if (!base)
+                        r = ini_fail(s, "Out of memory");
+                else if (value[0] == '\0') {
+                        /* An empty assignment resets the key to its default, as in systemd's files. */
+                        if (k->string) {
+                                free(*(char **)((char *)base + k->offset));
+                                *(char **)((char *)base + k->offset) = NULL;
+                        } else
+                                memcpy((char *)base + k->offset, (char *)defaults_base + k->offset, k->size);
+                } else if (k->parse(value, (char *)base + k->offset) < 0)
+                        r = ini_fail(s, "Invalid value \"%s\" for %s= in [%s]: expected %s", value, name,
+                                     section, k->expected);
+                dax_rule_done(&defaults_rule);
+                dax_rule_done(&defaults.dax);
+                return r;
         }
 
+        if (streq(kind, "Dax") && strncmp(name, "Match", 5) == 0)
+                return ini_fail(s, "%s= in [Dax]: match keys belong in a named rule, [Dax NAME]", name);
         for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
                 if (streq(config_keys[i].section, kind))
-                        return parse_fail(s, "Unknown key %s= in section [%s]", name, section);
-        return parse_fail(s, "Unknown section [%s]", section);
-}
-
-/* inih hands us no line numbers; count them in the reader so errors can name the line. */
-static char *ini_reader_counting(char *str, int num, void *stream)
-{
-        ParseState *s = stream;
-        char *p;
-
-        p = fgets(str, num, s->file);
-        if (!p)
-                return NULL;
-        if (s->line_complete)
-                s->line++;
-        s->line_complete = strchr(p, '\n') != NULL;
-        return p;
+                        return ini_fail(s, "Unknown key %s= in section [%s]", name, section);
+        return ini_fail(s, "Unknown section [%s]", section);
 }
 
 static int config_add_file(Config *c, const char *path)
@@ -311,99 +470,12 @@ static int config_add_file(Config *c, const char *path)
 
 int config_parse_file(Config *c, const char *path, char **ret_error)
 {
-        _cleanup_(fclosep) FILE *f = NULL;
-        ParseState s = { .config = c, .path = path, .line_complete = true };
         int r;
 
-        f = fopen(path, "re");
-        if (!f) {
-                r = negative_errno();
-                if (asprintf(ret_error, "%s: Cannot open: %s", path, strerror(-r)) < 0)
-                        *ret_error = NULL;
+        r = ini_file_parse(path, config_ini_handler, c, ret_error);
+        if (r < 0)
                 return r;
-        }
-        s.file = f;
-
-        r = ini_parse_stream(ini_reader_counting, &s, config_ini_handler, &s);
-        if (r > 0 && (!s.error || (unsigned)r < s.error_line)) {
-                /* A line inih could not parse at all (no '=', an unclosed '['), before any other error. */
-                free(s.error);
-                if (asprintf(ret_error, "%s:%d: Syntax error: expected [Section] or Key=Value", path, r) < 0)
-                        *ret_error = NULL;
-                return -EINVAL;
-        }
-        if (s.error) {
-                *ret_error = s.error;
-                return -EINVAL;
-        }
-        if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot read: %s", path,
-                             r == -2 ? "Out of memory" : "I/O error") < 0)
-                        *ret_error = NULL;
-                return r == -2 ? -ENOMEM : -EIO;
-        }
-        if (ferror(f)) {
-                if (asprintf(ret_error, "%s: Cannot read: %s", path, strerror(EIO)) < 0)
-                        *ret_error = NULL;
-                return -EIO;
-        }
         return config_add_file(c, path);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_freep(char ***l)
-{
-        if (!*l)
-                return;
-        for (char **p = *l; *p; p++)
-                free(*p);
-        free(*l);
-}
-
-/* The *.conf names in dir, sorted; an absent directory is an empty list. */
-static int dropins_list(const char *dir, char ***ret)
-{
-        _cleanup_(strv_freep) char **l = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
-        size_t n = 0;
-        struct dirent *de;
-
-        d = opendir(dir);
-        if (!d) {
-                if (errno != ENOENT && errno != ENOTDIR)
-                        return negative_errno();
-                *ret = calloc(1, sizeof(char *));
-                return *ret ? 0 : -ENOMEM;
-        }
-
-        while ((errno = 0, de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-                char **nl;
-
-                if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".conf"))
-                        continue;
-                nl = realloc(l, (n + 2) * sizeof(char *));
-                if (!nl)
-                        return -ENOMEM;
-                l = nl;
-                if (asprintf(&l[n], "%s/%s", dir, de->d_name) < 0)
-                        return -ENOMEM;
-                l[++n] = NULL;
-        }
-        if (errno != 0)
-                return negative_errno();
-
-        if (!l) {
-                *ret = calloc(1, sizeof(char *));
-                return *ret ? 0 : -ENOMEM;
-        }
-        qsort(l, n, sizeof(char *), cmp_str);
-        *ret = TAKE_PTR(l);
-        return 0;
 }
 
 int config_load(const char *path, bool required, Config **ret, char **ret_error)
@@ -428,7 +500,7 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
 
         if (asprintf(&dir, "%s.d", path) < 0)
                 return -ENOMEM;
-        r = dropins_list(dir, &dropins);
+        r = ini_list_conf_files(dir, &dropins);
         if (r < 0) {
                 if (asprintf(ret_error, "%s: Cannot list drop-ins: %s", dir, strerror(-r)) < 0)
                         *ret_error = NULL;
@@ -440,6 +512,12 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
                         return r;
         }
 
+        if (c->import_daxctl) {
+                r = daxctl_import(c, c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT, ret_error);
+                if (r < 0)
+                        return r;
+        }
+
         /* A [Node N] section without Online= follows [Memory]. */
         for (size_t i = 0; i < c->n_nodes; i++)
                 if (c->nodes[i].online < 0)
@@ -447,6 +525,47 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
 
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+static void dax_rule_dump(const DaxRule *r, FILE *f)
+{
+        /* Imported daxctl rules are shown as comments: they come from daxctl's files, not ours. */
+        const char *p = strncmp(r->name, "daxctl:", 7) == 0 ? "# " : "";
+
+        fprintf(f, "\n%s[Dax %s]\n", p, r->name);
+        if (r->match_device)
+                fprintf(f, "%sMatchDevice=%s\n", p, r->match_device);
+        if (r->match_source) {
+                fprintf(f, "%sMatchSource=", p);
+                for (DaxSource d = DAX_SOURCE_CXL; d <= DAX_SOURCE_NVDIMM; d <<= 1)
+                        if (r->match_source & d)
+                                fprintf(f, "%s%s", (r->match_source & (d - 1)) ? " " : "",
+                                        dax_source_to_string(d));
+                fprintf(f, "\n");
+        }
+        if (r->match_node >= 0)
+                fprintf(f, "%sMatchNode=%d\n", p, r->match_node);
+        if (r->match_size.min > 0 || r->match_size.max < UINT64_MAX) {
+                fprintf(f, "%sMatchSize=", p);
+                if (r->match_size.min > 0)
+                        fprintf(f, "%" PRIu64, r->match_size.min);
+                fprintf(f, "-");
+                if (r->match_size.max < UINT64_MAX)
+                        fprintf(f, "%" PRIu64, r->match_size.max);
+                fprintf(f, "\n");
+        }
+        if (r->match_cxl_serial != UINT64_MAX)
+                fprintf(f, "%sMatchCXLSerial=0x%" PRIx64 "\n", p, r->match_cxl_serial);
+        if (r->match_cxl_region)
+                fprintf(f, "%sMatchCXLRegion=%s\n", p, r->match_cxl_region);
+        if (r->match_nvdimm_uuid)
+                fprintf(f, "%sMatchNvdimmUUID=%s\n", p, r->match_nvdimm_uuid);
+        if (r->mode >= 0)
+                fprintf(f, "%sMode=%s\n", p, dax_mode_to_string(r->mode));
+        if (r->memmap >= 0)
+                fprintf(f, "%sMemmapOnMemory=%s\n", p, memmap_mode_to_string(r->memmap));
+        if (r->online >= 0)
+                fprintf(f, "%sOnline=%s\n", p, online_type_to_string(r->online));
 }
 
 static const char *yes_no(bool b)
@@ -474,5 +593,12 @@ int config_dump(const Config *c, FILE *f)
         for (size_t i = 0; i < c->n_nodes; i++)
                 fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,
                         online_type_to_string(c->nodes[i].online));
+        fprintf(f, "\n[Dax]\nMode=%s\nMemmapOnMemory=%s\nOnline=%s\nImportDaxctlConfig=%s\n",
+                dax_mode_to_string(c->dax.mode), memmap_mode_to_string(c->dax.memmap),
+                online_type_to_string(c->dax.online), yes_no(c->import_daxctl));
+        if (c->daxctl_config_dir)
+                fprintf(f, "DaxctlConfigDirectory=%s\n", c->daxctl_config_dir);
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                dax_rule_dump(&c->dax_rules[i], f);
         return fflush(f) == 0 ? 0 : negative_errno();
 }

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dax-rule.h"
 #include "memtypes.h"
 
-#define CONFIG_FILE_DEFAULT "/etc/memhotplugd/memhotplugd.conf"
-#define NODE_MAX            1023 /* the kernel's MAX_NUMNODES is at most 1024 */
+#define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
+#define NODE_MAX                  1023 /* the kernel's MAX_NUMNODES is at most 1024 */
+#define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
 
 typedef enum KernelAutoOnline {
         KERNEL_AUTO_ONLINE_TAKEOVER, /* set auto_online_blocks=offline while running */
@@ -48,6 +50,14 @@ typedef struct Config {
         NodePolicy *nodes;
         size_t n_nodes;
 
+        /* [Dax]: defaults for device-dax instances, then [Dax NAME] rules in order of first
+         * appearance; the first rule that matches a device decides. */
+        DaxRule dax;
+        DaxRule *dax_rules;
+        size_t n_dax_rules;
+        bool import_daxctl;
+        char *daxctl_config_dir;
+
         /* Every file that was read, in order, for status and logs. */
         char **files;
         size_t n_files;
@@ -68,6 +78,7 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
 int config_parse_file(Config *c, const char *path, char **ret_error);
 
 const NodePolicy *config_find_node(const Config *c, unsigned node);
+const DaxRule *config_find_dax_rule(const Config *c, const char *name);
 
 const char *kernel_auto_online_to_string(KernelAutoOnline k);
 KernelAutoOnline kernel_auto_online_from_string(const char *s);

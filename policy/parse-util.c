@@ -61,6 +61,13 @@ int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
         return 0;
 }
 
+int parse_u64(const char *s, uint64_t *ret)
+{
+        if (!s || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        return parse_u64_base(s, 10, ret);
+}
+
 int parse_hex_u64(const char *s, uint64_t *ret)
 {
         if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))

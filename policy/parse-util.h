@@ -13,6 +13,7 @@ int parse_boolean(const char *s, bool *ret);
 int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret);
 int parse_sec(const char *s, uint64_t *ret_usec);
 int parse_hex_u64(const char *s, uint64_t *ret);
+int parse_u64(const char *s, uint64_t *ret);
 int parse_log_level(const char *s, int *ret);
 const char *log_level_to_string(int level);
 int parse_sysname_index(const char *sysname, const char *prefix, unsigned *ret);

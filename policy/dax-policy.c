@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dax-policy.h"
+#include "macro.h"
+
+static const char *const dax_action_table[_DAX_ACTION_MAX] = {
+        [DAX_ACTION_NONE] = "none",     [DAX_ACTION_CONVERT] = "convert", [DAX_ACTION_LEAVE] = "leave",
+        [DAX_ACTION_IGNORE] = "ignore", [DAX_ACTION_REFUSE] = "refuse",
+};
+
+const char *dax_action_to_string(DaxAction a)
+{
+        return a >= 0 && a < _DAX_ACTION_MAX ? dax_action_table[a] : NULL;
+}
+
+const char *dax_driver_to_string(DaxDriver d)
+{
+        switch (d) {
+        case DAX_DRIVER_DEVICE_DAX:
+                return "devdax";
+        case DAX_DRIVER_KMEM:
+                return "system-ram";
+        case DAX_DRIVER_OTHER:
+                return "other";
+        default:
+                return "unbound";
+        }
+}
+
+static bool rule_matches(const DaxRule *r, const DaxFacts *f)
+{
+        if (r->match_device && !glob_list_match(r->match_device, f->name))
+                return false;
+        if (r->match_source && !(r->match_source & f->source))
+                return false;
+        if (r->match_node >= 0 && r->match_node != f->target_node)
+                return false;
+        if (f->size < r->match_size.min || f->size > r->match_size.max)
+                return false;
+        if (r->match_cxl_serial != UINT64_MAX && r->match_cxl_serial != f->cxl_serial)
+                return false;
+        if (r->match_cxl_region && !streq_ptr(r->match_cxl_region, f->cxl_region))
+                return false;
+        /* UUIDs are compared as daxctl does, without regard to case. */
+        if (r->match_nvdimm_uuid &&
+            (!f->nvdimm_uuid || strcasecmp(r->match_nvdimm_uuid, f->nvdimm_uuid) != 0))
+                return false;
+        return true;
+}
+
+const DaxRule *dax_rule_find(const Config *c, const DaxFacts *f)
+{
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                if (rule_matches(&c->dax_rules[i], f))
+                        return &c->dax_rules[i];
+        return NULL;
+}
+
+void dax_policy_decide(const Config *c, const DaxFacts *f, DaxDecision *ret)
+{
+        const DaxRule *r = dax_rule_find(c, f);
+        bool can_memmap = f->memmap_attr && f->memmap_global;
+
+        *ret = (DaxDecision){};
+        if (r)
+                snprintf(ret->rule, sizeof(ret->rule), "[Dax %s]", r->name);
+        else
+                snprintf(ret->rule, sizeof(ret->rule), "[Dax]");
+        /* What a named rule does not say, [Dax] does. */
+        ret->mode = r && r->mode >= 0 ? r->mode : c->dax.mode;
+        ret->online = r && r->online >= 0 ? r->online : c->dax.online;
+        ret->memmap = r && r->memmap >= 0 ? r->memmap : c->dax.memmap;
+
+        if (ret->mode == DAX_MODE_IGNORE) {
+                ret->action = DAX_ACTION_IGNORE;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Mode=ignore", ret->rule);
+                return;
+        }
+        if (f->driver == DAX_DRIVER_KMEM) {
+                /* Already system RAM, whoever converted it: its blocks follow the rule's Online=. */
+                ret->action = DAX_ACTION_NONE;
+                snprintf(ret->reason, sizeof(ret->reason), "already system-ram; blocks: %s Online=%s",
+                         ret->rule, online_type_to_string(ret->online));
+                return;
+        }
+        if (ret->mode == DAX_MODE_DEVDAX) {
+                ret->action = DAX_ACTION_LEAVE;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Mode=devdax", ret->rule);
+                return;
+        }
+        if (f->driver == DAX_DRIVER_OTHER) {
+                ret->action = DAX_ACTION_REFUSE;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Mode=system-ram, but another driver has it",
+                         ret->rule);
+                return;
+        }
+
+        switch (ret->memmap) {
+        case MEMMAP_YES:
+                if (!can_memmap) {
+                        ret->action = DAX_ACTION_REFUSE;
+                        snprintf(ret->reason, sizeof(ret->reason),
+                                 "%s MemmapOnMemory=yes, but %s; not converting", ret->rule,
+                                 !f->memmap_attr
+                                         ? "this kernel has no per-device memmap_on_memory (Linux 6.8+)"
+                                         : "memory_hotplug.memmap_on_memory is off");
+                        return;
+                }
+                ret->write_memmap = ret->memmap_value = true;
+                break;
+        case MEMMAP_AUTO:
+                ret->write_memmap = ret->memmap_value = can_memmap;
+                break;
+        case MEMMAP_NO:
+                /* Write 0 where the attribute exists, so a default of 1 does not apply. */
+                ret->write_memmap = f->memmap_attr;
+                ret->memmap_value = false;
+                break;
+        default:
+                break;
+        }
+
+        ret->action = DAX_ACTION_CONVERT;
+        snprintf(ret->reason, sizeof(ret->reason), "%s Mode=system-ram, memmap %s, Online=%s", ret->rule,
+                 ret->memmap_value ? "on the device"
+                 : ret->memmap == MEMMAP_AUTO && !f->memmap_attr
+                         ? "in system RAM (kernel lacks memmap_on_memory per device)"
+                 : ret->memmap == MEMMAP_AUTO ? "in system RAM (memory_hotplug.memmap_on_memory is off)"
+                                              : "in system RAM",
+                 online_type_to_string(ret->online));
+}

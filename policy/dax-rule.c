@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dax-rule.h"
+#include "macro.h"
+
+void dax_rule_init(DaxRule *r, const char *name)
+{
+        *r = (DaxRule){
+                .name = name ? strdup(name) : NULL,
+                .match_node = -1,
+                .match_size = { 0, UINT64_MAX },
+                .match_cxl_serial = UINT64_MAX,
+                .mode = name ? _DAX_MODE_INVALID : DAX_MODE_DEVDAX,
+                .memmap = name ? _MEMMAP_INVALID : MEMMAP_AUTO,
+                .online = name ? _ONLINE_TYPE_INVALID : ONLINE_TYPE_MOVABLE,
+        };
+}
+
+void dax_rule_done(DaxRule *r)
+{
+        free(r->name);
+        free(r->match_device);
+        free(r->match_cxl_region);
+        free(r->match_nvdimm_uuid);
+}
+
+static const char *const dax_mode_table[_DAX_MODE_MAX] = {
+        [DAX_MODE_SYSTEM_RAM] = "system-ram",
+        [DAX_MODE_DEVDAX] = "devdax",
+        [DAX_MODE_IGNORE] = "ignore",
+};
+
+static const char *const memmap_mode_table[_MEMMAP_MAX] = {
+        [MEMMAP_AUTO] = "auto",
+        [MEMMAP_YES] = "yes",
+        [MEMMAP_NO] = "no",
+};
+
+const char *dax_mode_to_string(DaxMode m)
+{
+        return m >= 0 && m < _DAX_MODE_MAX ? dax_mode_table[m] : NULL;
+}
+
+DaxMode dax_mode_from_string(const char *s)
+{
+        for (int i = 0; i < _DAX_MODE_MAX; i++)
+                if (streq(s, dax_mode_table[i]))
+                        return (DaxMode)i;
+        return _DAX_MODE_INVALID;
+}
+
+const char *memmap_mode_to_string(MemmapMode m)
+{
+        return m >= 0 && m < _MEMMAP_MAX ? memmap_mode_table[m] : NULL;
+}
+
+MemmapMode memmap_mode_from_string(const char *s)
+{
+        for (int i = 0; i < _MEMMAP_MAX; i++)
+                if (streq(s, memmap_mode_table[i]))
+                        return (MemmapMode)i;
+        return _MEMMAP_INVALID;
+}
+
+const char *dax_source_to_string(DaxSource s)
+{
+        switch (s) {
+        case DAX_SOURCE_CXL:
+                return "cxl";
+        case DAX_SOURCE_HMEM:
+                return "hmem";
+        case DAX_SOURCE_NVDIMM:
+                return "nvdimm";
+        default:
+                return "unknown";
+        }
+}
+
+int dax_sources_from_string(const char *s, unsigned *ret)
+{
+        unsigned mask = 0;
+
+        while (*s) {
+                size_t n = strcspn(s, " ");
+                DaxSource found = 0;
+
+                for (DaxSource d = DAX_SOURCE_CXL; d <= DAX_SOURCE_NVDIMM; d <<= 1)
+                        if (n == strlen(dax_source_to_string(d)) &&
+                            strncmp(s, dax_source_to_string(d), n) == 0)
+                                found = d;
+                if (n > 0 && !found)
+                        return -EINVAL;
+                mask |= found;
+                s += n;
+                s += strspn(s, " ");
+        }
+        if (mask == 0)
+                return -EINVAL;
+        *ret = mask;
+        return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+        static const char suffixes[] = "KMGTP";
+        unsigned long long v;
+        char *end;
+        const char *p;
+
+        if (!s || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 0);
+        if (errno != 0 || end == s)
+                return -EINVAL;
+        if (*end == '\0') {
+                *ret = v;
+                return 0;
+        }
+        p = strchr(suffixes, toupper((unsigned char)*end));
+        if (!p || !(end[1] == '\0' || ((end[1] == 'i' || end[1] == 'B') && end[2] == '\0') ||
+                    (end[1] == 'i' && end[2] == 'B' && end[3] == '\0')))
+                return -EINVAL;
+        for (const char *q = suffixes; q <= p; q++) {
+                if (v > UINT64_MAX / 1024)
+                        return -ERANGE;
+                v *= 1024;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max)
+{
+        _cleanup_(freep) char *lo = NULL;
+        const char *dash = strchr(s, '-');
+        uint64_t min = 0, max = UINT64_MAX;
+
+        if (!dash)
+                return -EINVAL;
+        lo = strndup(s, dash - s);
+        if (!lo)
+                return -ENOMEM;
+        if (lo[0] && parse_size(lo, &min) < 0)
+                return -EINVAL;
+        if (dash[1] && parse_size(dash + 1, &max) < 0)
+                return -EINVAL;
+        if (!lo[0] && !dash[1])
+                return -EINVAL;
+        if (min > max)
+                return -ERANGE;
+        *ret_min = min;
+        *ret_max = max;
+        return 0;
+}
+
+bool uuid_is_valid(const char *s)
+{
+        if (strlen(s) != 36)
+                return false;
+        for (int i = 0; i < 36; i++) {
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (s[i] != '-')
+                                return false;
+                } else if (!isxdigit((unsigned char)s[i]))
+                        return false;
+        }
+        return true;
+}
+
+bool glob_list_match(const char *globs, const char *s)
+{
+        _cleanup_(freep) char *copy = strdup(globs);
+        char *save = NULL;
+
+        if (!copy)
+                return false;
+        for (char *g = strtok_r(copy, " ", &save); g; g = strtok_r(NULL, " ", &save))
+                if (fnmatch(g, s, 0) == 0)
+                        return true;
+        return false;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memtypes.h"
+
+/* Policy for device-dax instances: the [Dax] defaults and the named [Dax NAME] rules. */
+
+typedef enum DaxMode {
+        DAX_MODE_SYSTEM_RAM, /* bind kmem: the device's memory becomes memory blocks */
+        DAX_MODE_DEVDAX,     /* leave it a character device for applications */
+        DAX_MODE_IGNORE,     /* do not touch it, nor the blocks of it that are system RAM */
+        _DAX_MODE_MAX,
+        _DAX_MODE_INVALID = -EINVAL,
+} DaxMode;
+
+typedef enum MemmapMode {
+        MEMMAP_AUTO, /* the memmap on the device where the kernel can, else in system RAM */
+        MEMMAP_YES,  /* on the device or not at all: refuse to convert without it */
+        MEMMAP_NO,   /* in system RAM */
+        _MEMMAP_MAX,
+        _MEMMAP_INVALID = -EINVAL,
+} MemmapMode;
+
+/* Where a device's memory comes from, as its sysfs path tells. A mask, for MatchSource=. */
+typedef enum DaxSource {
+        DAX_SOURCE_CXL = 1 << 0,
+        DAX_SOURCE_HMEM = 1 << 1,
+        DAX_SOURCE_NVDIMM = 1 << 2,
+} DaxSource;
+
+typedef struct DaxRule {
+        char *name; /* NULL for the [Dax] defaults */
+        /* Match keys, all of which must match; unset ones match anything. */
+        char *match_device;    /* space-separated globs */
+        unsigned match_source; /* DaxSource mask; 0: any */
+        int match_node;        /* target node; -1: any */
+        struct {
+                uint64_t min, max;
+        } match_size;
+        uint64_t match_cxl_serial; /* UINT64_MAX: any */
+        char *match_cxl_region;
+        char *match_nvdimm_uuid;
+        /* Actions; -1 (invalid) where not set in a named rule: the [Dax] defaults apply. */
+        DaxMode mode;
+        MemmapMode memmap;
+        OnlineType online;
+} DaxRule;
+
+void dax_rule_init(DaxRule *r, const char *name);
+void dax_rule_done(DaxRule *r);
+
+const char *dax_mode_to_string(DaxMode m);
+DaxMode dax_mode_from_string(const char *s);
+const char *memmap_mode_to_string(MemmapMode m);
+MemmapMode memmap_mode_from_string(const char *s);
+const char *dax_source_to_string(DaxSource s);
+int dax_sources_from_string(const char *s, unsigned *ret);
+/* "1G-64G", "-64G", "16G-": sizes with K, M, G, T (powers of 1024). */
+int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max);
+int parse_size(const char *s, uint64_t *ret);
+bool uuid_is_valid(const char *s);
+/* Whether s matches one of the space-separated globs. */
+bool glob_list_match(const char *globs, const char *s);
