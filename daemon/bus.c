@@ -205,11 +205,18 @@ void request_answer_if_done(Manager *m, Request *q)
         request_free(q);
 }
 
+/* Until the bus is up (early boot), signals would only pile up in sd-bus's write queue: one per
+ * block. Nobody could have subscribed to them yet anyway. */
+static bool bus_ready(Manager *m)
+{
+        return m->bus && sd_bus_is_ready(m->bus) > 0;
+}
+
 void bus_emit_block_state(Manager *m, unsigned index)
 {
         const Block *b = &m->blocks[index];
 
-        if (!m->bus)
+        if (!bus_ready(m))
                 return;
         (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "BlockStateChanged", "uss", index,
                                  block_state_to_string(b->state), b->zone ? zone_to_string(b->zone) : "");
@@ -217,7 +224,7 @@ void bus_emit_block_state(Manager *m, unsigned index)
 
 void bus_emit_job_finished(Manager *m, const Job *job)
 {
-        if (!m->bus)
+        if (!bus_ready(m))
                 return;
         (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
                                  job->done, job->failed);
@@ -237,7 +244,7 @@ int bus_flush_dirty(Manager *m)
                 { DIRTY_KERNEL, { "KernelAutoOnline" } },
         };
 
-        if (!m->bus || m->dirty == 0)
+        if (!bus_ready(m) || m->dirty == 0)
                 return 0;
         for (size_t i = 0; i < ELEMENTSOF(groups); i++) {
                 if (!(m->dirty & groups[i].flag))
