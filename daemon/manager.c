@@ -329,6 +329,12 @@ static void log_policy_loaded(Manager *m)
                          "Policy loaded from %s: [Memory] Online=%s, %zu [Node] section(s), ChunkBlocks=%u",
                          files, online_type_to_string(m->config->online), m->config->n_nodes,
                          m->config->chunk_blocks);
+        /* The [Dax] policy is parsed and checked already; acting on devices comes in a later version.
+         * Say so rather than let a rule look as if it did something. */
+        if (m->config->n_dax_rules > 0 || m->config->dax.mode != DAX_MODE_DEVDAX)
+                log_warning("The [Dax] policy (%zu rule(s)) is checked but not applied: this version of "
+                            "memhotplugd does not convert device-dax instances yet",
+                            m->config->n_dax_rules);
 }
 
 int manager_load_config(Manager *m)
