@@ -596,8 +596,7 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "\n[Dax]\nMode=%s\nMemmapOnMemory=%s\nOnline=%s\nImportDaxctlConfig=%s\n",
                 dax_mode_to_string(c->dax.mode), memmap_mode_to_string(c->dax.memmap),
                 online_type_to_string(c->dax.online), yes_no(c->import_daxctl));
-        if (c->daxctl_config_dir)
-                fprintf(f, "DaxctlConfigDirectory=%s\n", c->daxctl_config_dir);
+        fprintf(f, "DaxctlConfigDirectory=%s\n", c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT);
         for (size_t i = 0; i < c->n_dax_rules; i++)
                 dax_rule_dump(&c->dax_rules[i], f);
         return fflush(f) == 0 ? 0 : negative_errno();

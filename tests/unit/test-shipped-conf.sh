@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "1..2"
-sed -e 's/^#\([A-Z][A-Za-z]*=\)/\1/' -e '/^#\[Node 1\]/,$d' "$conf" > "$tmp/uncommented.conf"
+sed -e 's/^#\([A-Z][A-Za-z]*=\)/\1/' -e 's/^#\(\[Dax\]\)$/\1/' -e '/^#\[Node 1\]/,$d' "$conf" > "$tmp/uncommented.conf"
 if "$daemon" --check-config -c "$tmp/uncommented.conf" | grep -v '^#' > "$tmp/shipped"; then
         echo "ok 1 - shipped config with every key uncommented parses"
 else
