@@ -65,6 +65,7 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
+        int r;
 
         if (streq(property, "KernelAutoOnlineMode"))
                 return sd_bus_message_append(reply, "s",
@@ -73,8 +74,16 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
                 return sd_bus_message_append(reply, "s", online_type_to_string(m->config->online));
         if (streq(property, "ChunkBlocks"))
                 return sd_bus_message_append(reply, "u", m->config->chunk_blocks);
-        /* ConfigFiles */
-        return sd_bus_message_append_strv(reply, m->config->files ? m->config->files : (char *[]){ NULL });
+        /* ConfigFiles: config->files is counted by n_files, not NULL-terminated. */
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->config->n_files; i++) {
+                r = sd_bus_message_append(reply, "s", m->config->files[i]);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
 }
 
 static int property_get_hotplug_param(sd_bus *bus, const char *path, const char *interface,

@@ -79,7 +79,8 @@ def run_measured(argv):
 
 
 def daemon_argv(daemon, tree, rundir, conf, once):
-    argv = [daemon, "--config", conf, "--sysfs-root", tree, "--runtime-dir", rundir, "--log-target", "stderr"]
+    # --no-bus: never join the host's system bus from a benchmark.
+    argv = [daemon, "--config", conf, "--sysfs-root", tree, "--runtime-dir", rundir, "--log-target", "stderr", "--no-bus"]
     return argv + (["--once"] if once else [])
 
 
