@@ -128,5 +128,12 @@ int bus_add_objects(Manager *m, sd_bus *bus)
         r = sd_bus_add_node_enumerator(bus, NULL, BUS_BLOCK_PREFIX, bus_block_enumerate, m);
         if (r < 0)
                 return r;
+        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_DEVICE_PREFIX, BUS_IFACE_DEVICE, bus_device_vtable,
+                                       bus_device_find, m);
+        if (r < 0)
+                return r;
+        r = sd_bus_add_node_enumerator(bus, NULL, BUS_DEVICE_PREFIX, bus_device_enumerate, m);
+        if (r < 0)
+                return r;
         return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
 }

@@ -6,6 +6,7 @@
 
 #include "bus-internal.h"
 #include "bus.h"
+#include "dax.h"
 #include "kernel-info.h"
 #include "log.h"
 #include "memblock.h"
@@ -14,7 +15,7 @@
 
 #define BLOCKS_PER_CALL_MAX 65536u
 
-static int check_root(sd_bus_message *message, const char *what, sd_bus_error *error)
+int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
@@ -204,6 +205,28 @@ static int property_get_node_bytes(sd_bus *bus, const char *path, const char *in
         return sd_bus_message_close_container(reply);
 }
 
+static int property_get_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < m->n_devices; i++) {
+                _cleanup_(freep) char *p = NULL;
+
+                r = sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices[i].dax->name, &p);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "o", p);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 static int property_get_job(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -282,7 +305,8 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
                         d.zone = 0;
-                        note = "offlined on purpose (by request or by someone else): left alone until re-added "
+                        note = "offlined on purpose (by request or by someone else): left alone until "
+                               "re-added "
                                "or onlined by request";
                 } else if (b->flags & BLOCK_QUEUED)
                         note = "queued";
@@ -355,7 +379,7 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         size_t n;
         int r;
 
-        r = check_root(message, "online memory blocks", error);
+        r = bus_check_root(message, "online memory blocks", error);
         if (r < 0)
                 return r;
         r = read_blocks(m, message, &blocks, &n, error);
@@ -415,7 +439,7 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
         size_t n;
         int r;
 
-        r = check_root(message, "offline memory blocks", error);
+        r = bus_check_root(message, "offline memory blocks", error);
         if (r < 0)
                 return r;
         r = read_blocks(m, message, &blocks, &n, error);
@@ -464,7 +488,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         const char *config_error = NULL;
         int r;
 
-        r = check_root(message, "reload the configuration", error);
+        r = bus_check_root(message, "reload the configuration", error);
         if (r < 0)
                 return r;
         r = manager_reload(m, &config_error);
@@ -480,7 +504,7 @@ static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = userdata;
         int r;
 
-        r = check_root(message, "rescan memory blocks", error);
+        r = bus_check_root(message, "rescan memory blocks", error);
         if (r < 0)
                 return r;
         r = manager_rescan(m);
@@ -508,6 +532,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NodeBytes", "a(ittt)", property_get_node_bytes, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Devices", "ao", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("OnlinePolicy", "s", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ChunkBlocks", "u", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigFiles", "as", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -527,6 +552,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                  SD_BUS_PARAM(results), method_online_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OfflineBlocks", "au", SD_BUS_PARAM(blocks), "a(ubs)",
                                  SD_BUS_PARAM(results), method_offline_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ListDevices", "", , "a(soisssttuuss)", SD_BUS_PARAM(devices),
+                                 bus_method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RevertDevice", "s", SD_BUS_PARAM(device), "a(ubs)", SD_BUS_PARAM(results),
+                                 bus_method_revert_device, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
 

@@ -5,6 +5,7 @@
 
 #include "bus-internal.h"
 #include "bus.h"
+#include "dax.h"
 #include "log.h"
 
 /* The connection, the calls that wait for their blocks, and the batching of change signals. */
@@ -83,6 +84,7 @@ static Request *request_free(Request *q)
         if (!q)
                 return NULL;
         sd_bus_message_unref(q->message);
+        free(q->device);
         free(q->indices);
         free(q->results);
         free(q);
@@ -103,7 +105,7 @@ void bus_free(Manager *m)
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
 
-static int request_reply(Request *q)
+int request_reply(Request *q)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -148,9 +150,9 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         p = &q->next;
                         continue;
                 }
-                if (request_reply(q) < 0)
-                        log_warning("Failed to send the reply to a block request, ignoring");
                 *p = q->next;
+                if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
+                        log_warning("Failed to send the reply to a block request, ignoring");
                 request_free(q);
         }
 }
@@ -200,7 +202,7 @@ void request_answer_if_done(Manager *m, Request *q)
                         *p = q->next;
                         break;
                 }
-        if (request_reply(q) < 0)
+        if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
                 log_warning("Failed to send the reply to a block request, ignoring");
         request_free(q);
 }
@@ -242,6 +244,7 @@ int bus_flush_dirty(Manager *m)
                 { DIRTY_CONFIG,
                   { "ConfigFiles", "LastConfigError", "OnlinePolicy", "KernelAutoOnlineMode" } },
                 { DIRTY_KERNEL, { "KernelAutoOnline" } },
+                { DIRTY_DEVICES, { "Devices" } },
         };
 
         if (!bus_ready(m) || m->dirty == 0)
@@ -278,10 +281,13 @@ int bus_introspect(FILE *f)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *server = NULL, *client = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        static const char *const paths[] = { BUS_PATH, BUS_BLOCK_PREFIX "/0" };
+        static const char *const paths[] = { BUS_PATH, BUS_BLOCK_PREFIX "/0",
+                                             BUS_DEVICE_PREFIX "/dax0_2e0" };
         _cleanup_(config_freep) Config *config = NULL;
         Manager m = {};
         Block block = { .node = 0, .flags = BLOCK_KNOWN };
+        DaxDevice dax = { .name = (char *)"dax0.0", .target_node = -1 };
+        Device device = { .dax = &dax };
         int fds[2], r;
         sd_id128_t id;
 
@@ -292,6 +298,8 @@ int bus_introspect(FILE *f)
         m.config = config;
         m.blocks = &block;
         m.n_blocks = 1;
+        m.devices = &device;
+        m.n_devices = 1;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
                 return negative_errno();

@@ -59,6 +59,11 @@ static inline int negative_errno(void)
         return errno > 0 ? -errno : -EIO;
 }
 
+static inline const char *strempty(const char *s)
+{
+        return s ?: "";
+}
+
 static inline const char *strna(const char *s)
 {
         return s ?: "n/a";

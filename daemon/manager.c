@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "dax.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
@@ -100,6 +101,7 @@ static int node_wait(Manager *m, unsigned index, unsigned tries)
 static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries)
 {
         const char *attr = NULL;
+        Device *owner;
         Block *b;
         BlockFacts f;
         Decision d;
@@ -128,7 +130,23 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
         /* valid_zones of an online block names the zone it is in. */
         manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
 
-        policy_decide(m->config, &f, &d);
+        owner = devices_owner_of_block(m, index);
+        if (owner && owner->decision.mode == DAX_MODE_IGNORE) {
+                log_block(LOG_DEBUG, 0, NULL, index, f.node, 0, "Left alone: %s is %s", owner->dax->name,
+                          owner->decision.reason);
+                return 0;
+        }
+        if (owner) {
+                /* A device's memory goes into one zone: the first block's zone decides for the rest. */
+                OnlineType type = owner->decision.online;
+
+                if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
+                        type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
+                policy_decide_as(&f, type, owner->decision.rule, &d);
+                if (d.action == ACTION_ONLINE)
+                        devices_block_zone(m, owner, d.zone);
+        } else
+                policy_decide(m->config, &f, &d);
         switch (d.action) {
         case ACTION_NONE:
                 log_block(LOG_DEBUG, 0, NULL, index, f.node, 0, "Nothing to do: %s", d.reason);
@@ -169,6 +187,10 @@ static void on_uevent(void *userdata, const char *subsystem, const char *action,
         BlockState st;
         Block *b;
 
+        if (streq(subsystem, "dax")) {
+                devices_on_uevent(m, action, sysname);
+                return;
+        }
         if (!streq(subsystem, "memory") || parse_sysname_index(sysname, "memory", &index) < 0)
                 return;
         b = manager_block(m, index);
@@ -329,12 +351,6 @@ static void log_policy_loaded(Manager *m)
                          "Policy loaded from %s: [Memory] Online=%s, %zu [Node] section(s), ChunkBlocks=%u",
                          files, online_type_to_string(m->config->online), m->config->n_nodes,
                          m->config->chunk_blocks);
-        /* The [Dax] policy is parsed and checked already; acting on devices comes in a later version.
-         * Say so rather than let a rule look as if it did something. */
-        if (m->config->n_dax_rules > 0 || m->config->dax.mode != DAX_MODE_DEVDAX)
-                log_warning("The [Dax] policy (%zu rule(s)) is checked but not applied: this version of "
-                            "memhotplugd does not convert device-dax instances yet",
-                            m->config->n_dax_rules);
 }
 
 int manager_load_config(Manager *m)
@@ -397,6 +413,7 @@ int manager_reload(Manager *m, const char **ret_error)
                 m->job.total--;
         }
         m->queue.n = kept;
+        devices_reconsider(m);
         r = scan(m, true);
         onliner_maybe_finish(m);
         (void)sd_notify(false, "READY=1");
@@ -444,6 +461,7 @@ Manager *manager_free(Manager *m)
         kernel_auto_restore(m);
         bus_free(m);
         monitor_free(m->monitor);
+        devices_free(m);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_unref(m->event);
@@ -503,7 +521,12 @@ int manager_start(Manager *m)
                           uevent_source_to_string(m->config->uevent_source));
         }
 
+        /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */
+        m->dax_possible = streq(sysfs_root(m->sysfs), "/sys");
+
         if (m->config->scan_at_start || m->options.once) {
+                /* Devices first: converting one adds blocks, and its blocks follow its rule. */
+                (void)devices_scan(m);
                 r = scan(m, false);
                 if (r < 0)
                         return r;

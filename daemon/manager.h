@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "dax-policy.h"
 #include "monitor.h"
 #include "policy.h"
 #include "queue.h"
@@ -49,9 +50,18 @@ enum {
         DIRTY_JOB = 1 << 1,
         DIRTY_CONFIG = 1 << 2,
         DIRTY_KERNEL = 1 << 3,
+        DIRTY_DEVICES = 1 << 4,
 };
 
 typedef struct Request Request;
+
+/* A device-dax instance, with what the policy decided for it. */
+typedef struct Device {
+        struct DaxDevice *dax;
+        DaxDecision decision;
+        bool user_devdax; /* returned to devdax on request: the policy leaves it alone */
+        Zone zone;        /* the zone its blocks go into, once the first one is online */
+} Device;
 
 typedef struct Manager {
         sd_event *event;
@@ -74,6 +84,10 @@ typedef struct Manager {
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on exit if we took over */
         bool took_over;
+
+        Device *devices;
+        size_t n_devices;
+        bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
 
         Job job;
         unsigned total_onlined, total_failed;
@@ -118,6 +132,19 @@ void onliner_maybe_finish(Manager *m);
 void onliner_notify_status(Manager *m);
 int onliner_setup(Manager *m);
 uint64_t manager_now(Manager *m);
+
+/* devices.c: device-dax instances. */
+int devices_scan(Manager *m);
+/* After a reload: decide again for every device, and act where the new policy says so. */
+void devices_reconsider(Manager *m);
+void devices_on_uevent(Manager *m, const char *action, const char *sysname);
+Device *devices_find(Manager *m, const char *name);
+/* The device whose memory this block is, if it is system RAM from a device. */
+Device *devices_owner_of_block(Manager *m, unsigned index);
+void devices_block_zone(Manager *m, Device *d, Zone zone);
+void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
+int devices_revert(Manager *m, Device *d);
+void devices_free(Manager *m);
 
 /* kernel-auto.c: coordination with auto_online_blocks. */
 int kernel_auto_apply(Manager *m);

@@ -81,6 +81,9 @@ int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, mon
         r = udev_monitor_filter_add_match_subsystem_devtype(m->monitor, "memory", NULL);
         if (r < 0)
                 return r;
+        r = udev_monitor_filter_add_match_subsystem_devtype(m->monitor, "dax", NULL);
+        if (r < 0)
+                return r;
         /* Best effort: without it the default buffer overflows sooner and we rescan. */
         (void)udev_monitor_set_receive_buffer_size(m->monitor, MONITOR_RCVBUF);
         r = udev_monitor_enable_receiving(m->monitor);

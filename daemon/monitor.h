@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-/* A uevent monitor on the memory subsystem, on the kernel's netlink group or udevd's. */
+/* A uevent monitor on the memory and dax subsystems, on the kernel's netlink group or udevd's. */
 typedef struct Monitor Monitor;
 
 /* action is the uevent's ACTION ("add", "online", …), sysname the device's ("memory42"). */

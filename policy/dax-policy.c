@@ -30,6 +30,14 @@ const char *dax_driver_to_string(DaxDriver d)
         }
 }
 
+static bool has_serial(const DaxFacts *f, uint64_t serial)
+{
+        for (size_t i = 0; i < f->n_cxl_serials; i++)
+                if (f->cxl_serials[i] == serial)
+                        return true;
+        return false;
+}
+
 static bool rule_matches(const DaxRule *r, const DaxFacts *f)
 {
         if (r->match_device && !glob_list_match(r->match_device, f->name))
@@ -40,7 +48,8 @@ static bool rule_matches(const DaxRule *r, const DaxFacts *f)
                 return false;
         if (f->size < r->match_size.min || f->size > r->match_size.max)
                 return false;
-        if (r->match_cxl_serial != UINT64_MAX && r->match_cxl_serial != f->cxl_serial)
+        /* A region interleaved over several memdevs matches the serial of any of them. */
+        if (r->match_cxl_serial != UINT64_MAX && !has_serial(f, r->match_cxl_serial))
                 return false;
         if (r->match_cxl_region && !streq_ptr(r->match_cxl_region, f->cxl_region))
                 return false;

@@ -22,7 +22,8 @@ typedef struct DaxFacts {
         int target_node;  /* -1 when unknown */
         uint64_t size, resource;
         DaxDriver driver;
-        uint64_t cxl_serial; /* UINT64_MAX: none (not CXL, or not resolved) */
+        const uint64_t *cxl_serials; /* of the memdevs behind a CXL region */
+        size_t n_cxl_serials;
         const char *cxl_region;
         const char *nvdimm_uuid;
         bool memmap_attr;   /* the device has memmap_on_memory (Linux 6.8+) */

@@ -32,18 +32,23 @@ static void zones_format(unsigned mask, char *buf, size_t size)
 void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
 {
         const NodePolicy *np = NULL;
-        OnlineType type = c->online;
-        char zones[64];
-
-        *ret = (Decision){ .action = ACTION_NONE };
-        snprintf(ret->rule, sizeof(ret->rule), "[Memory]");
+        char rule[32];
 
         if (f->node >= 0)
                 np = config_find_node(c, (unsigned)f->node);
-        if (np) {
-                type = np->online;
-                snprintf(ret->rule, sizeof(ret->rule), "[Node %u]", np->node);
-        }
+        if (np)
+                snprintf(rule, sizeof(rule), "[Node %u]", np->node);
+        else
+                snprintf(rule, sizeof(rule), "[Memory]");
+        policy_decide_as(f, np ? np->online : c->online, rule, ret);
+}
+
+void policy_decide_as(const BlockFacts *f, OnlineType type, const char *rule, Decision *ret)
+{
+        char zones[64];
+
+        *ret = (Decision){ .action = ACTION_NONE };
+        snprintf(ret->rule, sizeof(ret->rule), "%s", rule);
 
         if (f->state == BLOCK_ONLINE) {
                 snprintf(ret->reason, sizeof(ret->reason), "already online");

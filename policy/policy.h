@@ -30,11 +30,14 @@ typedef struct Decision {
         Action action;
         OnlineType type; /* ACTION_ONLINE: what to write */
         Zone zone;       /* ACTION_ONLINE: the zone the kernel will use */
-        char rule[32];   /* the section that decided: "[Memory]", "[Node 1]" */
+        char rule[80];   /* the section that decided: "[Memory]", "[Node 1]", "[Dax cxl]" */
         char reason[160];
 } Decision;
 
 /* The decision engine: block facts and a config in, an action and its reason out. Pure. */
 void policy_decide(const Config *c, const BlockFacts *f, Decision *ret);
+/* The same with the online type and the deciding section given: for the blocks of a device-dax
+ * instance, whose rule decides instead of [Memory] and [Node N]. */
+void policy_decide_as(const BlockFacts *f, OnlineType type, const char *rule, Decision *ret);
 
 const char *action_to_string(Action a);

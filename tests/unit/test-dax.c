@@ -104,7 +104,6 @@ static DaxFacts facts(const char *name, DaxSource source, uint64_t size)
                 .target_node = 0,
                 .size = size,
                 .driver = DAX_DRIVER_DEVICE_DAX,
-                .cxl_serial = UINT64_MAX,
                 .memmap_attr = true,
                 .memmap_global = true,
         };
@@ -144,7 +143,8 @@ static void test_decide(void)
                "small CXL device: [Dax] Mode=devdax");
 
         f = facts("dax3.0", DAX_SOURCE_CXL, 32ull << 30);
-        f.cxl_serial = 0x1234;
+        f.cxl_serials = (const uint64_t[]){ 0x99, 0x1234 };
+        f.n_cxl_serials = 2;
         f.cxl_region = "region7";
         dax_policy_decide(c, &f, &d);
         tap_is_str(d.rule, "[Dax cxl-expanders]", "the first matching rule wins over a later, narrower one");

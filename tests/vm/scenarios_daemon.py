@@ -5,10 +5,13 @@ Each function gets a test_vm.Ctx; ctx.args.daemon is the host path of the
 binary, which goes into the initramfs as /usr/sbin/memhotplugd.
 """
 
+import os
 import re
 import time
 
-from vm import GiB, MiB, Dimm, Nvdimm, VirtioMem, VMError
+from vm import HERE, GiB, Dimm, Nvdimm, VirtioMem, VMError
+
+REPO = os.path.dirname(os.path.dirname(HERE))
 
 CONF = "/etc/memhotplugd/memhotplugd.conf"
 LOG = "/tmp/memhotplugd.log"
@@ -17,7 +20,7 @@ LOG = "/tmp/memhotplugd.log"
 # ------------------------------------------------------------ daemon control
 
 def daemon_vm(ctx, **kw):
-    binaries = [(ctx.args.daemon, "/usr/sbin/memhotplugd")]
+    binaries = [(ctx.args.daemon, "/usr/sbin/memhotplugd")] + kw.pop("binaries", [])
     if ctx.args.ctl:
         binaries.append((ctx.args.ctl, "/usr/bin/memhotplugctl"))
     return ctx.vm(binaries=binaries, **kw)
@@ -111,12 +114,16 @@ def wait_new_blocks(vm, before, count, timeout=30):
     return vm.wait_until(new, timeout=timeout, interval=0.25, what=f"{count} new blocks")
 
 
-def online_or_fail(ctx, vm, numbers, what, timeout=60):
+def online_or_fail(ctx, vm, numbers, what, timeout=60, since=None):
+    """Wait for numbers to be online; report the time from `since`
+    (a time.monotonic() taken before the triggering action) if given."""
     try:
         secs = wait_online(vm, numbers, timeout)
     except VMError as e:
         ctx.check(False, f"{what}: blocks onlined", diag=f"{e}\n{daemon_log(vm)}", fatal=True)
-    ctx.check(True, f"{what}: {len(numbers)} blocks onlined in {secs:.2f}s")
+    if since is not None:
+        secs = time.monotonic() - since
+    ctx.check(True, f"{what}: {len(numbers)} blocks onlined ({secs:.2f}s)")
     return secs
 
 
@@ -129,8 +136,9 @@ def boot(ctx):
         todo = offline_blocks(vm)
         ctx.check(len(todo) == 16, f"{len(todo)} blocks offline before the daemon", fatal=True)
         total0 = vm.meminfo()
+        t0 = time.monotonic()
         start_daemon(ctx, vm, config())
-        online_or_fail(ctx, vm, todo, "start scan")
+        online_or_fail(ctx, vm, todo, "start scan", since=t0)
         check_zone(ctx, vm, todo, "Movable", "Online=movable")
         grown = vm.meminfo() - total0
         ctx.check(grown == 2 * GiB, f"MemTotal grew by {grown >> 20} MiB")
@@ -162,8 +170,7 @@ def runtime(ctx):
         t0 = time.monotonic()
         vm.hotplug_dimm("1G")
         added = wait_new_blocks(vm, before, 8)
-        online_or_fail(ctx, vm, added, "hot-added 1 GiB DIMM")
-        ctx.note(f"device_add to all online: {time.monotonic() - t0:.2f}s")
+        online_or_fail(ctx, vm, added, "hot-added 1 GiB DIMM", since=t0)
         check_zone(ctx, vm, added, "Movable", "Online=movable")
         rc = stop_daemon(vm)
         ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
@@ -173,15 +180,13 @@ def runtime_udev(ctx):
     """Same as runtime, with systemd-udevd in the guest and UeventSource=udev."""
     with daemon_vm(ctx) as vm:
         ctx.booted(vm)
-        vm.sh("mkdir -p /run/udev && /usr/lib/systemd/systemd-udevd --daemon "
-              "&& udevadm trigger --action=add && udevadm settle -t 30", timeout=60)
+        vm.start_udevd()
         start_daemon(ctx, vm, config(source="udev"))
         before = vm.blocks()
         t0 = time.monotonic()
         vm.hotplug_dimm("1G")
         added = wait_new_blocks(vm, before, 8)
-        online_or_fail(ctx, vm, added, "hot-added 1 GiB DIMM via udevd")
-        ctx.note(f"device_add to all online: {time.monotonic() - t0:.2f}s")
+        online_or_fail(ctx, vm, added, "hot-added 1 GiB DIMM via udevd", since=t0)
         check_zone(ctx, vm, added, "Movable", "Online=movable")
 
 
@@ -214,14 +219,16 @@ def numa(ctx):
               for k in (0, 1)}
         ctx.check(len(on[0]) == 8 and len(on[1]) == 8, "8 offline blocks on each node",
                   fatal=True)
+        t0 = time.monotonic()
         start_daemon(ctx, vm, config(extra="\n[Node 1]\nOnline=kernel\n"))
-        online_or_fail(ctx, vm, on[0] | on[1], "start scan")
+        online_or_fail(ctx, vm, on[0] | on[1], "start scan", since=t0)
         check_zone(ctx, vm, on[0], "Movable", "node 0 default")
         check_zone(ctx, vm, on[1], "Normal", "node 1 [Node 1] Online=kernel")
         before = vm.blocks()
+        t0 = time.monotonic()
         vm.hotplug_dimm("256M", node=1)
         added = wait_new_blocks(vm, before, 2)
-        online_or_fail(ctx, vm, added, "hot-added node-1 DIMM")
+        online_or_fail(ctx, vm, added, "hot-added node-1 DIMM", since=t0)
         check_zone(ctx, vm, added, "Normal", "hot-added on node 1")
 
 
@@ -237,15 +244,28 @@ def auto_online_takeover(ctx):
         ctx.check(now == "offline", f"auto_online_blocks is offline while running ({now})",
                   diag=daemon_log(vm))
         before = vm.blocks()
+        t0 = time.monotonic()
         vm.hotplug_dimm("512M")
         added = wait_new_blocks(vm, before, 4)
-        online_or_fail(ctx, vm, added, "hot-added DIMM")
+        online_or_fail(ctx, vm, added, "hot-added DIMM", since=t0)
         # The kernel would have picked ZONE_NORMAL; Movable proves the daemon did it.
         check_zone(ctx, vm, added, "Movable", "onlined by the daemon")
         rc = stop_daemon(vm)
         ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
         after = vm.sh(f"cat {aob}").strip()
         ctx.check(after == orig, f"auto_online_blocks restored to {after}", diag=daemon_log(vm))
+        # After a crash (SIGKILL) the kernel is left at offline; the next
+        # run must restore the original value from its runtime directory,
+        # not the "offline" it finds.
+        start_daemon(ctx, vm, config(auto="takeover"))
+        stop_daemon(vm, sig="KILL")
+        left = vm.sh(f"cat {aob}").strip()
+        ctx.check(left == "offline", f"after SIGKILL auto_online_blocks is {left}")
+        start_daemon(ctx, vm, config(auto="takeover"))
+        rc = stop_daemon(vm)
+        after = vm.sh(f"cat {aob}").strip()
+        ctx.check(rc == 0 and after == orig,
+                  f"restarted daemon restores {after} on SIGTERM (rc {rc})", diag=daemon_log(vm))
 
 
 def auto_online_respect(ctx):
@@ -273,29 +293,78 @@ def auto_online_respect(ctx):
 DAX_CONF = "\n[Dax]\nMode=system-ram\nMemmapOnMemory=yes\nOnline=movable\n"
 
 
+def dax_driver(vm, dev):
+    return vm.sh(f"basename $(readlink /sys/bus/dax/devices/{dev}/driver) 2>/dev/null; true").strip()
+
+
+def check_dax_converted(ctx, vm, dev, before, what):
+    try:
+        vm.wait_until(lambda: dax_driver(vm, dev) == "kmem", timeout=30,
+                      what=f"{dev} bound to kmem")
+    except VMError as e:
+        ctx.check(False, f"{what}: {dev} converted to system-ram",
+                  diag=f"{e}\n{daemon_log(vm)}", fatal=True)
+    ctx.check(True, f"{what}: {dev} converted to system-ram")
+    mom = vm.sh(f"cat /sys/bus/dax/devices/{dev}/memmap_on_memory").strip()
+    ctx.check(mom == "1", f"{what}: memmap_on_memory set before kmem bound ({mom})")
+    added = vm.wait_until(lambda: set(vm.blocks()) - set(before), timeout=10,
+                          what=f"{dev} blocks")
+    online_or_fail(ctx, vm, added, f"{what}: {dev} blocks")
+    check_zone(ctx, vm, added, "Movable", f"{what}: [Dax] Online=movable")
+
+
 def dax(ctx):
-    """NVDIMM devdax: the daemon converts dax0.0 to system-ram and onlines it movable."""
-    with daemon_vm(ctx, nvdimms=[Nvdimm("1G")],
+    """NVDIMM devdax at start and at runtime: converted to system-ram, onlined movable."""
+    with daemon_vm(ctx, nvdimms=[Nvdimm("1G"), Nvdimm("1G")],
                    cmdline=["memory_hotplug.memmap_on_memory=1"]) as vm:
         ctx.booted(vm)
         if not daemon_supports(vm, config(extra=DAX_CONF)):
             ctx.tap.skip(f"{ctx.name}: dax conversion", "daemon does not accept [Dax] yet")
             return
-        start_daemon(ctx, vm, config(extra=DAX_CONF))
-        before = vm.blocks()
+        # region0 before the daemon starts (its start scan), region1 after
+        # (a dax uevent while running).
         vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
+        before = vm.blocks()
+        start_daemon(ctx, vm, config(extra=DAX_CONF))
+        check_dax_converted(ctx, vm, "dax0.0", before, "start scan")
+        before = vm.blocks()
+        vm.sh("ndctl create-namespace -f -e namespace1.0 -m devdax", timeout=60)
+        check_dax_converted(ctx, vm, "dax1.0", before, "runtime")
+
+
+def dbus(ctx):
+    """memhotplugctl over a real system bus: reads for all, onlining for root only."""
+    if not ctx.args.ctl:
+        ctx.tap.skip(f"{ctx.name}: memhotplugctl", "no --ctl given")
+        return
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, dimms=[Dimm("1G")],
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        vm.start_dbus()
+        todo = sorted(offline_blocks(vm))
+        start_daemon(ctx, vm, config(online="offline"))
         try:
-            vm.wait_until(lambda: vm.sh("basename $(readlink /sys/bus/dax/devices/dax0.0/driver)"
-                                        " 2>/dev/null; true").strip() == "kmem",
-                          timeout=60, what="dax0.0 bound to kmem")
+            vm.wait_until(lambda: vm.run("memhotplugctl status", check=False)[0] == 0,
+                          timeout=15, what="memhotplugctl status")
         except VMError as e:
-            ctx.check(False, "dax0.0 converted to system-ram", diag=f"{e}\n{daemon_log(vm)}",
-                      fatal=True)
-        mom = vm.sh("cat /sys/bus/dax/devices/dax0.0/memmap_on_memory").strip()
-        ctx.check(mom == "1", f"memmap_on_memory set before kmem bound ({mom})")
-        added = set(vm.blocks()) - set(before)
-        online_or_fail(ctx, vm, added, "dax0.0 blocks")
-        check_zone(ctx, vm, added, "Movable", "[Dax] Online=movable")
+            ctx.check(False, "memhotplugctl status answers",
+                      diag=f"{e}\n{vm.run('memhotplugctl status', check=False)[1]}\n"
+                           f"{daemon_log(vm)}", fatal=True)
+        ctx.check(True, "memhotplugctl status answers as root")
+        rc, out = vm.run("su nobody -s /bin/sh -c 'memhotplugctl list'", check=False)
+        ctx.check(rc == 0 and f"{todo[0]}" in out, "memhotplugctl list works unprivileged",
+                  diag=out)
+        n = todo[0]
+        rc, out = vm.run(f"su nobody -s /bin/sh -c 'memhotplugctl online --zone movable {n}'",
+                         check=False)
+        state = vm.blocks()[n]["state"]
+        ctx.check(rc != 0 and state == "offline", f"unprivileged online refused (rc {rc})",
+                  diag=out)
+        rc, out = vm.run(f"memhotplugctl online --zone movable {n}", check=False, timeout=30)
+        b = vm.blocks()[n]
+        ctx.check(rc == 0 and b["state"] == "online" and b["zones"] == ["Movable"],
+                  f"root onlines memory{n} movable through the bus", diag=f"{out}\n{b}")
 
 
 SCENARIOS = {
@@ -308,4 +377,5 @@ SCENARIOS = {
     "auto-online-takeover": auto_online_takeover,
     "auto-online-respect": auto_online_respect,
     "dax": dax,
+    "dbus": dbus,
 }

@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Boot a real kernel in QEMU (TCG) and drive memory hotplug in it.
 
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("MEMHOTPLUGD_VM_CACHE", "/var/cache/memhotplugd-vm")
@@ -184,6 +185,18 @@ if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def _remove_stale_tmpdirs():
+    """A harness killed by SIGKILL leaves its sockets and NVDIMM images in
+    mhp-vm.<pid>.*; remove those whose pid is gone."""
+    tmp = tempfile.gettempdir()
+    for entry in os.listdir(tmp):
+        parts = entry.split(".")
+        if len(parts) != 3 or parts[0] != "mhp-vm" or not parts[1].isdigit():
+            continue
+        if not os.path.exists(f"/proc/{parts[1]}"):
+            shutil.rmtree(os.path.join(tmp, entry), ignore_errors=True)
+
+
 def _set_pdeathsig():
     # Runs in the child before exec: QEMU gets SIGKILL if we die, even by
     # SIGKILL, so no VM can outlive the harness.
@@ -230,7 +243,8 @@ class VM:
         self._watchdog = None
         self.boot_seconds = None
         self.tcg_thread = os.environ.get("MEMHOTPLUGD_VM_TCG_THREAD", "single")
-        self.tmp = tempfile.mkdtemp(prefix=f"mhp-{name}-")
+        _remove_stale_tmpdirs()
+        self.tmp = tempfile.mkdtemp(prefix=f"mhp-vm.{os.getpid()}.")
 
     # -- command line
 
@@ -278,8 +292,9 @@ class VM:
         return args
 
     def kernel_cmdline(self):
-        args = ["console=ttyS0", "panic=-1", "loglevel=4", "no_timer_check",
-                "tsc=reliable", "random.trust_cpu=on"]
+        # cryptomgr.notests saves ~2 s of emulated crypto self-tests per boot.
+        args = ["console=ttyS0", "panic=-1", "loglevel=4", "edd=off", "cryptomgr.notests",
+                "no_timer_check", "tsc=reliable", "random.trust_cpu=on"]
         if self.auto_online is False:
             args.append("memhp_default_state=offline")
         elif isinstance(self.auto_online, str):
@@ -553,6 +568,17 @@ class VM:
         out = self.sh(f"grep '^{key}:' /proc/meminfo")
         return int(out.split()[1]) * KiB
 
+    # -- optional guest services
+
+    def start_udevd(self):
+        """systemd-udevd in the guest, with the current devices replayed."""
+        self.sh("mkdir -p /run/udev && /usr/lib/systemd/systemd-udevd --daemon "
+                "&& udevadm trigger --action=add && udevadm settle -t 30", timeout=60)
+
+    def start_dbus(self):
+        """A system bus; put bus policy files in /usr/share/dbus-1/system.d first."""
+        self.sh("mkdir -p /run/dbus && dbus-daemon --system --fork")
+
     def wait_until(self, predicate, timeout=60, interval=0.5, what="condition"):
         """Poll predicate() (host side) until truthy; return its value."""
         deadline = time.monotonic() + timeout
@@ -563,3 +589,48 @@ class VM:
             if time.monotonic() > deadline:
                 raise VMError(f"{self.name}: timed out waiting for {what}")
             time.sleep(interval)
+
+
+# ---------------------------------------------------------------- command line
+
+def _device(spec, cls):
+    """'2G' or '2G@1' (size on node 1)."""
+    size, _, node = spec.partition("@")
+    return cls(size, node=int(node)) if node else cls(size)
+
+
+def main(argv=None):
+    """Boot a VM, run one command in it, print its output, stop the VM.
+
+    For poking at the kernel by hand, e.g.
+      vm.py --dimm 2G --bin build/daemon/memhotplugd:/usr/sbin/memhotplugd -- \\
+          'memhotplugd --once --log-target stderr; cat /proc/meminfo'
+    """
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    ap.add_argument("--dimm", action="append", default=[], help="SIZE[@NODE], coldplugged")
+    ap.add_argument("--virtio-mem", action="append", default=[], help="SIZE[@NODE] (max size)")
+    ap.add_argument("--nvdimm", action="append", default=[], help="SIZE[@NODE]")
+    ap.add_argument("--numa", type=int, default=0, help="number of guest NUMA nodes")
+    ap.add_argument("--auto-online", action="store_true", help="keep the kernel's auto-online")
+    ap.add_argument("--append", action="append", default=[], help="extra kernel argument")
+    ap.add_argument("--bin", action="append", default=[], help="HOST:GUEST binary to add")
+    ap.add_argument("-v", "--verbose", action="store_true", help="echo the console")
+    ap.add_argument("command", nargs="+")
+    args = ap.parse_args(argv)
+    vm = VM(dimms=[_device(d, Dimm) for d in args.dimm],
+            virtio_mem=[_device(d, VirtioMem) for d in args.virtio_mem],
+            nvdimms=[_device(d, Nvdimm) for d in args.nvdimm],
+            numa_nodes=args.numa, auto_online=args.auto_online, cmdline=args.append,
+            binaries=[tuple(b.split(":", 1)) for b in args.bin], verbose=args.verbose,
+            name="cli")
+    with vm:
+        print(f"# booted in {vm.boot_seconds:.1f}s", file=sys.stderr)
+        rc, out = vm.run(" ".join(args.command), timeout=600, check=False)
+        sys.stdout.write(out)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    sys.exit(main())
