@@ -27,6 +27,7 @@ typedef struct Context {
         const char *online_type; /* --zone */
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
+        const char *device; /* revert */
 } Context;
 
 /* Each returns 0, negative errno after printing why, or a positive exit status. */
@@ -36,6 +37,7 @@ int verb_plan(Context *c);
 int verb_devices(Context *c);
 int verb_online(Context *c);
 int verb_offline(Context *c);
+int verb_revert(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
 

@@ -20,6 +20,7 @@ typedef enum VerbFlags {
         VERB_BLOCKS = 1 << 1, /* takes a block list */
         VERB_ZONE = 1 << 2,   /* --zone applies */
         VERB_NO_BUS = 1 << 3,
+        VERB_DEVICE = 1 << 4, /* takes one device name */
 } VerbFlags;
 
 typedef struct Verb {
@@ -41,6 +42,7 @@ static const Verb verbs[] = {
         { "devices", VERB_JSON, verb_devices },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
+        { "revert", VERB_DEVICE, verb_revert },
         { "reload", 0, verb_reload },
         { "rescan", 0, verb_rescan },
         { "help", VERB_NO_BUS, verb_help },
@@ -57,6 +59,7 @@ static void help(void)
                "  devices                List device-dax devices\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
+               "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
                "  reload                 Reload the configuration (root)\n"
                "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
                "Options:\n"
@@ -163,6 +166,13 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 log_error("--zone is an option of online, not of %s.", v->name);
                 return -EINVAL;
         }
+        if (v->flags & VERB_DEVICE) {
+                if (n_args != 1 || strncmp(args[0], "dax", 3) != 0) {
+                        log_error("%s needs one device-dax device, such as \"dax0.0\".", v->name);
+                        return -EINVAL;
+                }
+                return 0;
+        }
         if (!(v->flags & VERB_BLOCKS)) {
                 if (n_args > 0) {
                         log_error("%s takes no arguments.", v->name);
@@ -230,6 +240,7 @@ int main(int argc, char *argv[])
                 .online_type = v->flags & VERB_ZONE ? (arg_zone ?: "movable") : NULL,
                 .blocks = blocks,
                 .n_blocks = n_blocks,
+                .device = v->flags & VERB_DEVICE ? argv[optind + 1] : NULL,
         };
         r = v->run(&c);
         return r < 0 ? EXIT_FAILURE : r;

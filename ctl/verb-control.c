@@ -65,6 +65,29 @@ int verb_offline(Context *c)
         return call_blocks(c, "OfflineBlocks", "offline memory blocks");
 }
 
+int verb_revert(Context *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER,
+                                           "RevertDevice");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the call: %m");
+        r = sd_bus_message_append(m, "s", c->device);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the call: %m");
+        /* Offlining migrates every page off the device first: that can take a while. */
+        r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
+        if (r < 0)
+                return log_bus_error(r, &error, "return the device to devdax");
+        r = print_results(reply);
+        if (r == 0)
+                printf("%s is devdax again.\n", c->device);
+        return r;
+}
+
 static int call_simple(Context *c, const char *method, const char *what)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;

@@ -9,17 +9,17 @@
 #include "json-writer.h"
 #include "table.h"
 
-/* memhotplugctl devices: device-dax devices (ListDevices). The daemon does not have the method
- * yet; the fields below are the expected a(sosssttuus) and are to be checked against its
- * interface XML when it lands: name, object, source, mode, driver, start, size, target node,
- * NUMA node, rule. */
+/* memhotplugctl devices: device-dax instances (ListDevices, a(soisssttuuss)): name, object,
+ * target node, source, mode, memmap placement, resource, size, blocks online, blocks total, rule,
+ * reason. */
 
-#define DEVICE_ROW_SIGNATURE "(sosssttuus)"
+#define DEVICE_ROW_SIGNATURE "(soisssttuuss)"
 
 typedef struct DeviceRow {
-        const char *name, *object, *source, *mode, *driver, *rule;
+        const char *name, *object, *source, *mode, *memmap, *rule, *reason;
+        int32_t target_node;
         uint64_t start, size;
-        uint32_t target_node, numa_node;
+        uint32_t online, total;
 } DeviceRow;
 
 static int read_rows(sd_bus_message *m, DeviceRow **ret, size_t *ret_n)
@@ -32,9 +32,9 @@ static int read_rows(sd_bus_message *m, DeviceRow **ret, size_t *ret_n)
         r = sd_bus_message_enter_container(m, 'a', DEVICE_ROW_SIGNATURE);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, DEVICE_ROW_SIGNATURE, &d.name, &d.object, &d.source, &d.mode,
-                                        &d.driver, &d.start, &d.size, &d.target_node, &d.numa_node,
-                                        &d.rule)) > 0) {
+        while ((r = sd_bus_message_read(m, DEVICE_ROW_SIGNATURE, &d.name, &d.object, &d.target_node,
+                                        &d.source, &d.mode, &d.memmap, &d.start, &d.size, &d.online,
+                                        &d.total, &d.rule, &d.reason)) > 0) {
                 DeviceRow *l = realloc(rows, (n + 1) * sizeof(DeviceRow));
 
                 if (!l)
@@ -62,14 +62,19 @@ static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
                 json_begin_object(&w);
                 json_field_string(&w, "Device", rows[i].name);
                 json_field_string(&w, "Object", rows[i].object);
+                if (rows[i].target_node >= 0)
+                        json_field_unsigned(&w, "TargetNode", (uint64_t)rows[i].target_node);
+                else
+                        json_field_string(&w, "TargetNode", NULL);
                 json_field_string(&w, "Source", rows[i].source);
                 json_field_string(&w, "Mode", rows[i].mode);
-                json_field_string(&w, "Driver", rows[i].driver);
+                json_field_string(&w, "MemmapOnMemory", rows[i].memmap);
                 json_field_unsigned(&w, "Start", rows[i].start);
                 json_field_unsigned(&w, "Size", rows[i].size);
-                json_field_unsigned(&w, "TargetNode", rows[i].target_node);
-                json_field_unsigned(&w, "NumaNode", rows[i].numa_node);
+                json_field_unsigned(&w, "BlocksOnline", rows[i].online);
+                json_field_unsigned(&w, "BlocksTotal", rows[i].total);
                 json_field_string(&w, "Rule", rows[i].rule);
+                json_field_string(&w, "Reason", rows[i].reason);
                 json_end_object(&w);
         }
         json_end_array(&w);
@@ -79,9 +84,9 @@ static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
 static int print_table(const DeviceRow *rows, size_t n)
 {
         static const TableColumn columns[] = {
-                { "DEVICE", ALIGN_LEFT }, { "SOURCE", ALIGN_LEFT }, { "MODE", ALIGN_LEFT },
-                { "DRIVER", ALIGN_LEFT }, { "RANGE", ALIGN_LEFT },  { "SIZE", ALIGN_RIGHT },
-                { "NODE", ALIGN_RIGHT },  { "RULE", ALIGN_LEFT },
+                { "DEVICE", ALIGN_LEFT },  { "SOURCE", ALIGN_LEFT }, { "MODE", ALIGN_LEFT },
+                { "RANGE", ALIGN_LEFT },   { "SIZE", ALIGN_RIGHT },  { "NODE", ALIGN_RIGHT },
+                { "BLOCKS", ALIGN_RIGHT }, { "MEMMAP", ALIGN_LEFT }, { "RULE", ALIGN_LEFT },
         };
         _cleanup_(table_freep) Table *t = NULL;
         int r;
@@ -94,20 +99,32 @@ static int print_table(const DeviceRow *rows, size_t n)
         if (!t)
                 return log_error_errno(-ENOMEM, "Out of memory");
         for (size_t i = 0; i < n; i++) {
-                char range[48], size[FORMAT_BYTES_MAX], node[16];
+                char range[48], size[FORMAT_BYTES_MAX], node[16], blocks[32];
 
                 snprintf(range, sizeof(range), "0x%016" PRIx64 "-0x%016" PRIx64, rows[i].start,
                          rows[i].start + rows[i].size - 1);
-                snprintf(node, sizeof(node), "%" PRIu32, rows[i].target_node);
-                r = table_add_row(t, (const char *const[]){
-                                             rows[i].name, rows[i].source, rows[i].mode, rows[i].driver,
-                                             range, format_bytes(size, rows[i].size), node, rows[i].rule });
+                if (rows[i].target_node >= 0)
+                        snprintf(node, sizeof(node), "%" PRIi32, rows[i].target_node);
+                else
+                        snprintf(node, sizeof(node), "-");
+                if (rows[i].total > 0)
+                        snprintf(blocks, sizeof(blocks), "%" PRIu32 "/%" PRIu32 " online", rows[i].online,
+                                 rows[i].total);
+                else
+                        snprintf(blocks, sizeof(blocks), "-");
+                r = table_add_row(t, (const char *const[]){ rows[i].name, rows[i].source, rows[i].mode,
+                                                            range, format_bytes(size, rows[i].size), node,
+                                                            blocks, rows[i].memmap, rows[i].rule });
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
         }
         r = table_print(t, stdout);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
+        /* Why each device is what it is: the policy's reason, one line each. */
+        printf("\n");
+        for (size_t i = 0; i < n; i++)
+                printf("%s: %s\n", rows[i].name, rows[i].reason);
         return 0;
 }
 

@@ -37,6 +37,7 @@ static void help(void)
                "     --log-target=TARGET journal, stderr or auto (default)\n"
                "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
                "     --no-bus            Do not connect to D-Bus\n"
+               "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
                "     --runtime-dir=DIR   Where to keep state across restarts\n"
                "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
@@ -56,6 +57,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_RUNTIME_DIR,
                 ARG_NO_BUS,
                 ARG_BUS_INTROSPECT,
+                ARG_UDEV_RULES_DIRS,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -69,6 +71,7 @@ static int parse_argv(int argc, char *argv[])
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
+                { "udev-rules-dirs", required_argument, NULL, ARG_UDEV_RULES_DIRS },
                 {},
         };
         const char *e;
@@ -118,6 +121,9 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_NO_BUS:
                         arg.no_bus = true;
+                        break;
+                case ARG_UDEV_RULES_DIRS:
+                        arg.udev_rules_dirs = optarg;
                         break;
                 case ARG_BUS_INTROSPECT:
                         r = bus_introspect(stdout);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "agents.h"
 #include "bus.h"
 #include "dax.h"
 #include "log.h"
@@ -433,6 +434,25 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
+/* Two agents onlining the same block race each other, and whichever wins decides the zone: name
+ * the other one and how to switch it off. */
+static void warn_racing_agents(Manager *m)
+{
+        RacingRule *rules = NULL;
+        size_t n = 0;
+        int r;
+
+        r = agents_find_racing_rules(m->options.udev_rules_dirs ?: UDEV_RULES_DIRS_DEFAULT, &rules, &n);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot look for racing udev rules, ignoring: %m");
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                log_warning("%s: %s and races memhotplugd; mask it with: ln -s /dev/null %s", rules[i].path,
+                            rules[i].what, strna(rules[i].mask));
+        racing_rules_free(rules, n);
+}
+
 int manager_new(const ManagerOptions *o, Manager **ret)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -505,6 +525,7 @@ int manager_start(Manager *m)
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
 
         (void)kernel_auto_apply(m);
+        warn_racing_agents(m);
 
         r = sysfs_open_dir(m->sysfs, "devices/system/node");
         m->numa_in_sysfs = r >= 0;

@@ -36,7 +36,8 @@ typedef struct ManagerOptions {
         const char *runtime_dir;
         bool once;
         bool no_bus;
-        int log_level; /* from the command line, -1 if not given */
+        const char *udev_rules_dirs; /* where to look for rules that race us */
+        int log_level;               /* from the command line, -1 if not given */
 } ManagerOptions;
 
 typedef struct Job {

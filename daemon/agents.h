@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+/* Other agents that would online memory or convert dax devices behind our back: udev rules that
+ * write a memory block's state, and daxctl's own hook. */
+
+typedef struct RacingRule {
+        char *path; /* the rules file in effect */
+        char *mask; /* the path that masks it: DIR/NAME -> /dev/null in the first directory */
+        const char *what;
+} RacingRule;
+
+#define UDEV_RULES_DIRS_DEFAULT "/etc/udev/rules.d:/run/udev/rules.d:/usr/lib/udev/rules.d:/lib/udev/rules.d"
+
+/* dirs: colon-separated, highest priority first (udev's order: a file in an earlier directory
+ * hides one of the same name in a later one; a link to /dev/null masks it). */
+int agents_find_racing_rules(const char *dirs, RacingRule **ret, size_t *ret_n);
+void racing_rules_free(RacingRule *l, size_t n);
