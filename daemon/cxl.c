@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <cxl/libcxl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cxl.h"
+#include "dlopen-dax.h"
 #include "macro.h"
 
 /* libcxl logs to stderr by default; our callers report what matters. */
@@ -16,26 +16,21 @@ static void cxl_log_quiet(struct cxl_ctx *ctx, int priority, const char *file, i
 static void cxl_unrefp(struct cxl_ctx **ctx)
 {
         if (*ctx)
-                cxl_unref(*ctx);
+                sym_cxl_unref(*ctx);
 }
 
 static struct cxl_region *find_region(struct cxl_ctx *ctx, const char *name)
 {
-        struct cxl_bus *bus;
-
         /* Regions hang off the root decoders of each CXL root port. */
-        cxl_bus_foreach(ctx, bus)
-        {
-                struct cxl_port *port = cxl_bus_get_port(bus);
-                struct cxl_decoder *decoder;
+        for (struct cxl_bus *bus = sym_cxl_bus_get_first(ctx); bus; bus = sym_cxl_bus_get_next(bus)) {
+                struct cxl_port *port = sym_cxl_bus_get_port(bus);
 
-                cxl_decoder_foreach(port, decoder)
-                {
-                        struct cxl_region *region;
-
-                        cxl_region_foreach(decoder, region) if (streq_ptr(cxl_region_get_devname(region),
-                                                                          name)) return region;
-                }
+                for (struct cxl_decoder *decoder = sym_cxl_decoder_get_first(port); decoder;
+                     decoder = sym_cxl_decoder_get_next(decoder))
+                        for (struct cxl_region *region = sym_cxl_region_get_first(decoder); region;
+                             region = sym_cxl_region_get_next(region))
+                                if (streq_ptr(sym_cxl_region_get_devname(region), name))
+                                        return region;
         }
         return NULL;
 }
@@ -49,19 +44,22 @@ int cxl_region_serials(const char *name, uint64_t **ret, size_t *ret_n)
         size_t n = 0;
         int r;
 
-        r = cxl_new(&ctx);
+        r = dlopen_cxl();
         if (r < 0)
                 return r;
-        cxl_set_log_fn(ctx, cxl_log_quiet);
+        r = sym_cxl_new(&ctx);
+        if (r < 0)
+                return r;
+        sym_cxl_set_log_fn(ctx, cxl_log_quiet);
 
         region = find_region(ctx, name);
         if (!region)
                 return -ENOENT;
 
-        cxl_mapping_foreach(region, mapping)
-        {
-                struct cxl_decoder *decoder = cxl_mapping_get_decoder(mapping);
-                struct cxl_memdev *memdev = decoder ? cxl_decoder_get_memdev(decoder) : NULL;
+        for (mapping = sym_cxl_mapping_get_first(region); mapping;
+             mapping = sym_cxl_mapping_get_next(mapping)) {
+                struct cxl_decoder *decoder = sym_cxl_mapping_get_decoder(mapping);
+                struct cxl_memdev *memdev = decoder ? sym_cxl_decoder_get_memdev(decoder) : NULL;
                 uint64_t *l;
 
                 if (!memdev)
@@ -70,7 +68,7 @@ int cxl_region_serials(const char *name, uint64_t **ret, size_t *ret_n)
                 if (!l)
                         return -ENOMEM;
                 serials = l;
-                serials[n++] = cxl_memdev_get_serial(memdev);
+                serials[n++] = sym_cxl_memdev_get_serial(memdev);
         }
 
         *ret = TAKE_PTR(serials);

@@ -36,22 +36,16 @@ int dax_enumerate(Sysfs *s, char ***ret)
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         size_t n = 0;
-        int fd;
+        int r;
 
-        fd = sysfs_open_dir(s, "bus/dax/devices");
-        if (fd == -ENOENT) {
+        r = sysfs_opendir(s, "bus/dax/devices", &d);
+        if (r == -ENOENT) {
                 /* No dax bus: no devices. */
                 *ret = calloc(1, sizeof(char *));
                 return *ret ? 0 : -ENOMEM;
         }
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = negative_errno();
-                close(fd);
+        if (r < 0)
                 return r;
-        }
         l = calloc(1, sizeof(char *));
         if (!l)
                 return -ENOMEM;

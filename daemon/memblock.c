@@ -28,21 +28,15 @@ static int block_read_node(Sysfs *s, unsigned index, int *ret)
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         char path[32];
-        int fd, dfd;
+        int fd, r;
 
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return fd;
         snprintf(path, sizeof(path), "memory%u", index);
-        dfd = openat(fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
-        d = fdopendir(dfd);
-        if (!d) {
-                int r = negative_errno();
-                close(dfd);
+        r = sysfs_opendir_at(fd, path, &d);
+        if (r < 0)
                 return r;
-        }
 
         *ret = -1;
         while ((errno = 0, de = readdir(d))) {
@@ -110,18 +104,12 @@ static int node_dir_read(Sysfs *s, unsigned node, int **map, size_t *n)
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         char path[64];
-        int fd;
+        int r;
 
         snprintf(path, sizeof(path), "devices/system/node/node%u", node);
-        fd = sysfs_open_dir(s, path);
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = negative_errno();
-                close(fd);
+        r = sysfs_opendir(s, path, &d);
+        if (r < 0)
                 return r;
-        }
         while ((errno = 0, de = readdir(d))) {
                 unsigned index;
 
@@ -149,17 +137,11 @@ int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n)
         _cleanup_(freep) int *map = NULL;
         struct dirent *de;
         size_t n = 0;
-        int fd, r;
+        int r;
 
-        fd = sysfs_open_dir(s, "devices/system/node");
-        if (fd < 0)
-                return fd;
-        d = fdopendir(fd);
-        if (!d) {
-                r = negative_errno();
-                close(fd);
+        r = sysfs_opendir(s, "devices/system/node", &d);
+        if (r < 0)
                 return r;
-        }
         while ((errno = 0, de = readdir(d))) {
                 unsigned node;
 
@@ -195,22 +177,15 @@ int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n)
         _cleanup_(freep) unsigned *l = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
-        int fd;
+        int fd, r;
 
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return fd;
-        /* A dup, so closedir() leaves the cached fd open; rewind since the offset is shared. */
-        fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return negative_errno();
-        d = fdopendir(fd);
-        if (!d) {
-                int r = negative_errno();
-                close(fd);
+        /* A new open of ".": closedir() leaves the cached fd alone, and the offset is our own. */
+        r = sysfs_opendir_at(fd, ".", &d);
+        if (r < 0)
                 return r;
-        }
-        rewinddir(d);
 
         while ((errno = 0, de = readdir(d))) {
                 unsigned index;

@@ -73,6 +73,40 @@ int sysfs_memory_fd(Sysfs *s)
         return fd;
 }
 
+static int opendir_fd(int fd, DIR **ret)
+{
+        DIR *d;
+
+        d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+int sysfs_opendir_at(int dirfd, const char *path, DIR **ret)
+{
+        int fd;
+
+        fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return opendir_fd(fd, ret);
+}
+
+int sysfs_opendir(Sysfs *s, const char *path, DIR **ret)
+{
+        int fd;
+
+        fd = sysfs_open_dir(s, path);
+        if (fd < 0)
+                return fd;
+        return opendir_fd(fd, ret);
+}
+
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
 {
         _cleanup_(closep) int fd = -EBADF;

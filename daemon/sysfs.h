@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stddef.h>
 
 /* Every sysfs read and write of the daemon goes through here, relative to a root that is /sys in
@@ -22,6 +23,11 @@ int sysfs_memory_fd(Sysfs *s);
 
 /* Opens a directory below the root, e.g. "devices/system/node". */
 int sysfs_open_dir(Sysfs *s, const char *path);
+
+/* A directory listing: below dirfd ("." for dirfd itself, with an offset of its own), or below
+ * the root. */
+int sysfs_opendir_at(int dirfd, const char *path, DIR **ret);
+int sysfs_opendir(Sysfs *s, const char *path, DIR **ret);
 
 /* Reads an attribute below dirfd, without the trailing newline; returns its length. */
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
