@@ -19,9 +19,6 @@
 #define BUS_ERROR_NO_SUCH_DEVICE      "org.memhotplug1.Error.NoSuchDevice"
 #define BUS_ERROR_DEVICE_BUSY         "org.memhotplug1.Error.DeviceBusy"
 #define BUS_ERROR_NOT_SUPPORTED       "org.memhotplug1.Error.NotSupported"
-#define BUS_ERROR_NO_SUCH_DEVICE      "org.memhotplug1.Error.NoSuchDevice"
-#define BUS_ERROR_DEVICE_BUSY         "org.memhotplug1.Error.DeviceBusy"
-#define BUS_ERROR_NOT_SUPPORTED       "org.memhotplug1.Error.NotSupported"
 
 /* Connects to the system bus (waiting for it to appear, so that onlining at boot never waits for
  * D-Bus), exports the objects and requests the name. */

@@ -41,7 +41,7 @@ int cxl_region_serials(const char *name, uint64_t **ret, size_t *ret_n)
         _cleanup_(freep) uint64_t *serials = NULL;
         struct cxl_memdev_mapping *mapping;
         struct cxl_region *region;
-        size_t n = 0;
+        size_t n = 0, k = 0;
         int r;
 
         r = dlopen_cxl();
@@ -56,22 +56,33 @@ int cxl_region_serials(const char *name, uint64_t **ret, size_t *ret_n)
         if (!region)
                 return -ENOENT;
 
+        /* In interleave order (the mapping's position), which libcxl's list does not keep. */
         for (mapping = sym_cxl_mapping_get_first(region); mapping;
              mapping = sym_cxl_mapping_get_next(mapping)) {
                 struct cxl_decoder *decoder = sym_cxl_mapping_get_decoder(mapping);
                 struct cxl_memdev *memdev = decoder ? sym_cxl_decoder_get_memdev(decoder) : NULL;
+                unsigned pos = sym_cxl_mapping_get_position(mapping);
                 uint64_t *l;
 
-                if (!memdev)
+                if (!memdev || pos > 1024)
                         continue;
-                l = realloc(serials, (n + 1) * sizeof(uint64_t));
-                if (!l)
-                        return -ENOMEM;
-                serials = l;
-                serials[n++] = sym_cxl_memdev_get_serial(memdev);
+                if (pos >= n) {
+                        l = realloc(serials, (pos + 1) * sizeof(uint64_t));
+                        if (!l)
+                                return -ENOMEM;
+                        for (size_t i = n; i <= pos; i++)
+                                l[i] = UINT64_MAX;
+                        serials = l;
+                        n = pos + 1;
+                }
+                serials[pos] = sym_cxl_memdev_get_serial(memdev);
         }
+        /* Positions without a memdev (an incomplete region) leave no gap. */
+        for (size_t i = 0; i < n; i++)
+                if (serials[i] != UINT64_MAX)
+                        serials[k++] = serials[i];
 
         *ret = TAKE_PTR(serials);
-        *ret_n = n;
+        *ret_n = k;
         return 0;
 }

@@ -128,6 +128,14 @@ static void device_decide(Manager *m, Device *d)
 
         dax_device_facts(d->dax, dax_memmap_global(m->sysfs), &f);
         dax_policy_decide(m->config, &f, &d->decision);
+        /* Returned to devdax over D-Bus: device_act() leaves it, so say that, not what the rule
+         * would do. */
+        if (d->user_devdax && d->dax->driver != DAX_DRIVER_KMEM &&
+            d->decision.action == DAX_ACTION_CONVERT) {
+                d->decision.action = DAX_ACTION_LEAVE;
+                snprintf(d->decision.reason, sizeof(d->decision.reason),
+                         "returned to devdax on request; %s would convert it", d->decision.rule);
+        }
 }
 
 static int device_convert(Manager *m, Device *d)
@@ -373,6 +381,7 @@ int devices_revert(Manager *m, Device *d)
                 dax_device_free(d->dax);
                 d->dax = x;
         }
+        device_decide(m, d);
         log_device(LOG_INFO, 0, NULL, d, "Returned to devdax on request; the policy leaves it so");
         manager_mark_dirty(m, DIRTY_DEVICES);
         return 0;

@@ -39,6 +39,7 @@ DLSYM_DEFINE(cxl_region_get_devname);
 DLSYM_DEFINE(cxl_mapping_get_first);
 DLSYM_DEFINE(cxl_mapping_get_next);
 DLSYM_DEFINE(cxl_mapping_get_decoder);
+DLSYM_DEFINE(cxl_mapping_get_position);
 DLSYM_DEFINE(cxl_decoder_get_memdev);
 DLSYM_DEFINE(cxl_memdev_get_serial);
 
@@ -106,6 +107,7 @@ int dlopen_cxl(void)
                 DLSYM_ENTRY(cxl_mapping_get_first),
                 DLSYM_ENTRY(cxl_mapping_get_next),
                 DLSYM_ENTRY(cxl_mapping_get_decoder),
+                DLSYM_ENTRY(cxl_mapping_get_position),
                 DLSYM_ENTRY(cxl_decoder_get_memdev),
                 DLSYM_ENTRY(cxl_memdev_get_serial),
         };

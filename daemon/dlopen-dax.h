@@ -37,6 +37,7 @@ DLSYM_DECLARE(cxl_region_get_devname);
 DLSYM_DECLARE(cxl_mapping_get_first);
 DLSYM_DECLARE(cxl_mapping_get_next);
 DLSYM_DECLARE(cxl_mapping_get_decoder);
+DLSYM_DECLARE(cxl_mapping_get_position);
 DLSYM_DECLARE(cxl_decoder_get_memdev);
 DLSYM_DECLARE(cxl_memdev_get_serial);
 

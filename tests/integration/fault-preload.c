@@ -11,9 +11,22 @@
  * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
  * file is removed when they are used up.
  *
- * Every write to a "state" or "auto_online_blocks" file is appended to $MHP_WRITE_LOG (if set) as
- * "<CLOCK_MONOTONIC ns> <pid> <path> <value> <result>", so the tests see the exact time and
- * outcome of each write, independent of how fast they read inotify events.
+ * Every write to a "state", "auto_online_blocks" or "memmap_on_memory" file, or to a file of the
+ * dax bus (bus/dax/drivers/DRIVER/{new_id,remove_id,bind,unbind}), is appended to $MHP_WRITE_LOG (if
+ * set) as "<CLOCK_MONOTONIC ns> <pid> <path> <value> <result>", so the tests see the exact time,
+ * order and outcome of each write, independent of how fast they read inotify events.
+ *
+ * Writes to the dax bus's driver files are synchronous in the kernel: libdaxctl checks the device's
+ * "driver" link right after its write to bind or unbind returns. With MHP_DAX_ACK=1 such a write
+ * waits, after it landed in the testbed and the log, until the test's dax emulator has played the
+ * kernel's part and created "$MHP_WRITE_LOG.ack.<ns>" (ns as in the log line); the file holds "ok"
+ * or the errno name the kernel answers (EBUSY, ENODEV, EINVAL, ENXIO).
+ *
+ * libdaxctl (and libcxl) load kernel modules through libkmod before binding a driver. The tests
+ * must never touch the machine's kernel: kmod_module_probe_insert_module() and
+ * kmod_module_insert_module() are replaced by versions that only log "<ns> <pid> kmod:insert
+ * <module> ok" and succeed. A preloaded definition wins even for a library the daemon dlopen()s
+ * with RTLD_LOCAL (libdaxctl is loaded that way): symbol lookup searches the global scope first.
  *
  * As a guard for machines with real memory blocks, a write to a path under the real /sys aborts
  * the process: the daemon under test must only ever see a umockdev testbed or a temporary root.
@@ -77,35 +90,84 @@ static bool ends_with(const char *s, const char *suffix)
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static void log_write(const char *path, const void *buf, size_t count, const char *result)
+/* Returns the line's timestamp (0 when nothing was logged). */
+static long long log_write(const char *path, const void *buf, size_t count, const char *result)
 {
         const char *log = getenv("MHP_WRITE_LOG");
         char line[PATH_MAX + 256], value[64];
         struct timespec ts;
+        long long ns;
         size_t n = 0;
         int fd, len;
 
         if (!log || !*log)
-                return;
+                return 0;
         for (size_t i = 0; i < count && n < sizeof(value) - 1; i++) {
                 char c = ((const char *)buf)[i];
 
+                if (c == '\0') /* libdaxctl writes the terminating NUL too */
+                        break;
                 if (c == '\n')
                         continue;
                 value[n++] = c == ' ' ? '?' : c; /* keeps the line's fields apart */
         }
         value[n] = '\0';
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        len = snprintf(line, sizeof(line), "%lld %d %s %s %s\n",
-                       (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, (int)getpid(), path,
-                       n ? value : "-", result);
+        ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        len = snprintf(line, sizeof(line), "%lld %d %s %s %s\n", ns, (int)getpid(), path, n ? value : "-",
+                       result);
         if (len <= 0 || (size_t)len >= sizeof(line))
-                return;
+                return 0;
         fd = raw_open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
         if (fd < 0)
-                return;
+                return 0;
         (void)raw_write(fd, line, (size_t)len); /* one O_APPEND write: lines never interleave */
         raw_close(fd);
+        return ns;
+}
+
+/* Waits for the dax emulator's answer to the write logged at ns; returns the errno it answers. */
+static int dax_wait_ack(long long ns)
+{
+        const char *log = getenv("MHP_WRITE_LOG"), *ack = getenv("MHP_DAX_ACK");
+        char path[PATH_MAX], buf[32] = "";
+        ssize_t n;
+        int fd;
+
+        if (!ack || strcmp(ack, "1") != 0 || !log || !*log || ns == 0)
+                return 0;
+        if ((size_t)snprintf(path, sizeof(path), "%s.ack.%lld", log, ns) >= sizeof(path))
+                return 0;
+        for (int i = 0; i < 15000; i++) { /* 30 s */
+                fd = raw_open(path, O_RDONLY, 0);
+                if (fd >= 0) {
+                        n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+                        raw_close(fd);
+                        if (n <= 0) /* being written */
+                                goto again;
+                        buf[n] = '\0';
+                        (void)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+                        if (strncmp(buf, "EBUSY", 5) == 0)
+                                return EBUSY;
+                        if (strncmp(buf, "ENODEV", 6) == 0)
+                                return ENODEV;
+                        if (strncmp(buf, "EINVAL", 6) == 0)
+                                return EINVAL;
+                        if (strncmp(buf, "ENXIO", 5) == 0)
+                                return ENXIO;
+                        return 0;
+                }
+        again:;
+                struct timespec ts = { 0, 2000000 };
+
+                (void)syscall(SYS_nanosleep, &ts, NULL);
+        }
+        {
+                static const char msg[] = "fault-preload: no answer from the dax emulator within 30s\n";
+
+                (void)raw_write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        }
+        return ETIMEDOUT;
 }
 
 /* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault) and
@@ -197,9 +259,20 @@ ssize_t write(int fd, const void *buf, size_t count)
                 abort();
         }
 
-        if (ends_with(path, "/auto_online_blocks")) {
+        if (ends_with(path, "/auto_online_blocks") || ends_with(path, "/memmap_on_memory")) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                return n;
+        }
+        if (strstr(path, "/bus/dax/drivers/")) {
+                long long ns;
+
+                n = real(fd, buf, count);
+                ns = log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                if (n >= 0 && (e = dax_wait_ack(ns)) != 0) {
+                        errno = e;
+                        return -1;
+                }
                 return n;
         }
         if (!ends_with(path, "/state"))
@@ -213,8 +286,8 @@ ssize_t write(int fd, const void *buf, size_t count)
         }
 
         /* The daemon opened with O_TRUNC, which emptied the file: put back what the kernel would
-         * show after this answer. */
-        if (race)
+         * show after this answer (a refused offline leaves the block online). */
+        if (race || (count >= 7 && strncmp(buf, "offline", 7) == 0))
                 (void)real(fd, "online\n", 7);
         else
                 (void)real(fd, "offline\n", 8);
@@ -248,4 +321,38 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
                 n = real(fd, msg, flags);
         }
         return n;
+}
+
+/* libkmod, as libdaxctl and libcxl call it: nothing is loaded into the machine's kernel. */
+struct kmod_module;
+struct kmod_list;
+
+static void log_kmod(struct kmod_module *mod)
+{
+        /* The daemon dlopen()s libdaxctl without RTLD_GLOBAL: look libkmod up by its handle. */
+        void *kmod = dlopen("libkmod.so.2", RTLD_LAZY | RTLD_NOLOAD);
+        const char *(*get_name)(const struct kmod_module *) =
+                kmod ? (const char *(*)(const struct kmod_module *))dlsym(kmod, "kmod_module_get_name")
+                     : NULL;
+        const char *name = mod && get_name ? get_name(mod) : NULL;
+
+        if (kmod)
+                dlclose(kmod);
+
+        (void)log_write("kmod:insert", name ? name : "?", name ? strlen(name) : 1, "ok");
+}
+
+int kmod_module_probe_insert_module(
+        struct kmod_module *mod, unsigned int flags, const char *extra_options,
+        int (*run_install)(struct kmod_module *m, const char *cmdline, void *data), const void *data,
+        void (*print_action)(struct kmod_module *m, bool install, const char *options))
+{
+        log_kmod(mod);
+        return 0;
+}
+
+int kmod_module_insert_module(struct kmod_module *mod, unsigned int flags, const char *options)
+{
+        log_kmod(mod);
+        return 0;
 }

@@ -342,7 +342,7 @@ class KernelEmulator:
             entry = (int(ns) / 1e9, value.replace("?", " "), result)
             if path.endswith("/auto_online_blocks"):
                 self.auto_online_writes.append(entry)
-            else:
+            elif path.endswith("/state"):  # the log also has dax bus and memmap_on_memory writes
                 self.log_pending[os.path.realpath(path)].append(entry)
 
     def _handle(self, t, wd, mask, name):

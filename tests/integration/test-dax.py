@@ -1,0 +1,1227 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Integration tests of device-dax handling: the real memhotplugd, with the real libdaxctl and libcxl
+in it, against a umockdev testbed that holds recorded-style sysfs trees of three device-dax
+instances, and a dax "kernel emulator" in this test.
+
+Usage: test-dax.py MEMHOTPLUGD FAULT_PRELOAD_SO BUS_POLICY_CONF [MEMHOTPLUGCTL]
+
+The devices (block size 256 MiB, each 1 GiB = 4 blocks):
+  dax0.0  NVDIMM  /sys/devices/platform/ACPI0012:00/ndbus0/region0/dax0.0/dax0.0 (the nd_dax parent
+          names namespace0.0, whose uuid is NV_UUID), target node 0
+  dax1.0  HMEM    /sys/devices/platform/hmem.0/dax1.0, target node 1
+  dax2.0  CXL     /sys/devices/platform/ACPI0017:00/root0/decoder0.0/region0/dax_region0/dax2.0, target
+          node 1; region0 interleaves memdevs mem0 and mem1 (serials SERIAL0, SERIAL1) through the
+          endpoint decoders decoder2.0 and decoder3.0 below root0/port1, as libcxl walks it
+Each has /dev/daxX.Y (an emulated char device 252:N), /sys/dev/char/252:N, the bus/dax/devices link,
+dax_region attributes, and /sys/bus/dax/drivers/{device_dax,kmem}/{new_id,remove_id,bind,unbind}.
+
+The dax emulator plays the kernel's dax bus: the fault preload logs every write to a driver file and
+(MHP_DAX_ACK=1) holds it until the emulator has answered, as the kernel's write is synchronous
+(libdaxctl checks the "driver" link right after it). new_id binds an unbound device; bind binds
+(EBUSY if bound); unbind drops the link. Binding kmem creates the device's memory blocks (state
+offline, valid_zones, nodeN links both ways) before the write returns; their "add" uevents and the
+device's "bind" uevent follow from a sender thread. Unbinding kmem removes the blocks (and records an
+error if one was still online). memmap_on_memory writes are logged with their order.
+libkmod's module insertion is replaced by the preload (nothing reaches the machine's kernel); the
+preflight checks that through daxctl(8) itself.
+
+Output is TAP. MHP_TEST_ONLY=<substring of a scenario function's name> runs only those.
+"""
+
+import collections
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import (  # noqa: E402
+    FAKE_BLOCK_SIZE, TAP, TIMEOUT, Bed, Block, Failure, check, reexec_under_umockdev, scenario, tail,
+    wait_until)
+
+import gi  # noqa: E402
+
+gi.require_version("Gio", "2.0")
+from gi.repository import Gio, GLib  # noqa: E402
+
+if len(sys.argv) not in (4, 5):
+    sys.stderr.write(__doc__)
+    sys.exit(2)
+harness.init(sys.argv[1], sys.argv[2])
+BUS_POLICY = os.path.abspath(sys.argv[3])
+CTL = os.path.abspath(sys.argv[4]) if len(sys.argv) == 5 and sys.argv[4] else None
+
+BS = int(FAKE_BLOCK_SIZE, 16)
+GIB = 1 << 30
+BUS_NAME = "org.memhotplug1"
+PATH = "/org/memhotplug1"
+MANAGER = "org.memhotplug1.Manager"
+DEVICE = "org.memhotplug1.Device"
+PROPS = "org.freedesktop.DBus.Properties"
+NV_UUID = "5f6b0c1e-3c2a-4e59-9f1d-1a2b3c4d5e6f"
+SERIAL0 = 0x1A2B3C4D0001
+SERIAL1 = 0x1A2B3C4D0002
+BASE = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nScanAtStart=yes\n"
+DEVICES_DONE = r"^debug: Scanned \d+ memory blocks"
+
+
+# ---------------------------------------------------------------------------------------------
+# The testbed
+
+
+class Dax:
+    def __init__(self, name, source, path, resource, node, driver="device_dax", memmap="0", size=GIB,
+                 minor=0, zones=("Normal", "Movable")):
+        self.name = name
+        self.source = source
+        self.path = path  # below /sys
+        self.resource = resource
+        self.size = size
+        self.node = node
+        self.driver = driver  # "device_dax", "kmem" or None
+        self.memmap = memmap  # None: no memmap_on_memory attribute (before Linux 6.8)
+        self.minor = minor
+        self.zones = zones  # valid_zones of its blocks while offline
+
+    def blocks(self):
+        return list(range(self.resource // BS, (self.resource + self.size + BS - 1) // BS))
+
+    def object_path(self):
+        return PATH + "/device/" + self.name.replace(".", "_2e")
+
+
+def nvdimm(**kw):
+    return Dax("dax0.0", "nvdimm", "/devices/platform/ACPI0012:00/ndbus0/region0/dax0.0/dax0.0",
+               0x10_0000_0000, 0, minor=0, **kw)
+
+
+def hmem(**kw):
+    return Dax("dax1.0", "hmem", "/devices/platform/hmem.0/dax1.0", 0x20_0000_0000, 1, minor=1, **kw)
+
+
+def cxl(**kw):
+    return Dax("dax2.0", "cxl", "/devices/platform/ACPI0017:00/root0/decoder0.0/region0/dax_region0/dax2.0",
+               0x30_0000_0000, 1, minor=2, **kw)
+
+
+def write(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(value + "\n")
+
+
+def link(target, path):
+    """A relative symlink at path to target (both absolute in the testbed), as sysfs has them."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.symlink(os.path.relpath(target, os.path.dirname(path)), path)
+
+
+class DaxBed(Bed):
+    """A harness Bed without plain memory blocks (unless given), plus the dax bus, the devices, the
+    CXL topology, the memory_hotplug parameters, and the dax emulator."""
+
+    def __init__(self, devices, memmap_global="Y", blocks=(), nodes=(0, 1, 2)):
+        super().__init__(list(blocks))
+        self.root = self.testbed.get_root_dir()
+        self.sys = self.sys_dir
+        self.devices = {}
+        for n in nodes:
+            os.makedirs(self.sys + "/devices/system/node/node%d" % n, exist_ok=True)
+        write(self.sys + "/module/memory_hotplug/parameters/memmap_on_memory", memmap_global)
+        write(self.sys + "/module/memory_hotplug/parameters/online_policy", "contig-zones")
+        for drv in ("device_dax", "kmem"):
+            d = self.sys + "/bus/dax/drivers/" + drv
+            os.makedirs(d)
+            for attr in ("new_id", "remove_id", "bind", "unbind"):
+                open(os.path.join(d, attr), "w").close()
+            write(d + "/uevent", "")
+        os.makedirs(self.sys + "/bus/dax/devices", exist_ok=True)
+        self.make_cxl_topology()
+        self.dax = DaxEmulator(self)
+        for dev in devices:
+            self.add_device(dev, announce=False)
+
+    def env(self):
+        env = super().env()
+        env["MHP_DAX_ACK"] = "1"
+        return env
+
+    def dev_dir(self, dev):
+        return self.sys + dev.path
+
+    # -- building ----------------------------------------------------------------------------
+
+    def make_cxl_topology(self):
+        s = self.sys
+        acpi = s + "/devices/platform/ACPI0017:00"
+        root = acpi + "/root0"
+        hb = s + "/devices/pci0000:34"
+        mems = [hb + "/0000:34:00.0/0000:35:00.0/mem0", hb + "/0000:34:01.0/0000:36:00.0/mem1"]
+        os.makedirs(hb, exist_ok=True)
+        link(acpi, root + "/uport")
+        link(hb, root + "/dport0")
+        port_drv = s + "/bus/cxl/drivers/cxl_port"
+        os.makedirs(port_drv, exist_ok=True)
+        os.makedirs(s + "/bus/cxl/drivers/cxl_region", exist_ok=True)
+        dec = root + "/decoder0.0"
+        for attr, value in (("start", "0x3000000000"), ("size", "0x1000000000"), ("interleave_ways", "1"),
+                            ("interleave_granularity", "256"), ("target_list", "0"), ("cap_ram", "1"),
+                            ("cap_pmem", "0"), ("cap_type3", "1"), ("cap_type2", "0"), ("locked", "0")):
+            write(dec + "/" + attr, value)
+        region = dec + "/region0"
+        for attr, value in (("uuid", ""), ("size", "0x40000000"), ("resource", "0x3000000000"),
+                            ("interleave_ways", "2"), ("interleave_granularity", "256"), ("commit", "1"),
+                            ("mode", "ram"), ("target0", "decoder2.0"), ("target1", "decoder3.0")):
+            write(region + "/" + attr, value)
+        link(s + "/bus/cxl/drivers/cxl_region", region + "/driver")
+        port = root + "/port1"
+        link(hb, port + "/uport")
+        link(port_drv, port + "/driver")
+        for attr, value in (("start", "0x3000000000"), ("size", "0x40000000"), ("interleave_ways", "2"),
+                            ("interleave_granularity", "256"), ("target_list", ""), ("region", "region0")):
+            write(port + "/decoder1.0/" + attr, value)
+        for k, (mem, serial) in enumerate(zip(mems, (SERIAL0, SERIAL1))):
+            ep = port + "/endpoint%d" % (2 + k)
+            link(mem, ep + "/uport")
+            link(port_drv, ep + "/driver")
+            for attr, value in (("start", "0x3000000000"), ("size", "0x40000000"), ("interleave_ways", "2"),
+                                ("interleave_granularity", "256"), ("mode", "ram"), ("dpa_resource", "0x0"),
+                                ("dpa_size", "0x20000000"), ("region", "region0"), ("target_type", "expander")):
+                write(ep + "/decoder%d.0/" % (2 + k) + attr, value)
+            for attr, value in (("serial", "0x%x" % serial), ("firmware_version", "BWFW VERSION 00"),
+                                ("payload_max", "2048"), ("label_storage_size", "0"), ("ram/size", "0x20000000"),
+                                ("pmem/size", "0x0"), ("numa_node", "1"), ("dev", "253:%d" % k)):
+                write(mem + "/" + attr, value)
+            link(s + "/bus/cxl", mem + "/subsystem")
+            write(self.root + "/dev/cxl/mem%d" % k, "")
+            link_plain("253:%d" % k, self.root + "/dev/.node/cxl_mem%d" % k)
+        names = {"root0": root, "port1": port, "endpoint2": port + "/endpoint2", "endpoint3": port + "/endpoint3",
+                 "decoder0.0": dec, "decoder1.0": port + "/decoder1.0", "decoder2.0": port + "/endpoint2/decoder2.0",
+                 "decoder3.0": port + "/endpoint3/decoder3.0", "region0": region, "mem0": mems[0], "mem1": mems[1]}
+        for name, target in names.items():
+            link(target, s + "/bus/cxl/devices/" + name)
+        # Deliberately no /sys/bus/cxl/flush: libcxl writes it before each directory walk and then
+        # polls udev's queue for up to 5 s; without the file it goes straight on.
+
+    def add_device(self, dev, announce=True):
+        """Creates the device (and, for kmem, its blocks) in the testbed; with announce, sends "add"."""
+        self.devices[dev.name] = dev
+        d = self.dev_dir(dev)
+        parent = os.path.dirname(d)
+        for attr, value in (("size", str(dev.size)), ("resource", "0x%x" % dev.resource), ("align", "2097152"),
+                            ("target_node", str(dev.node)), ("numa_node", str(dev.node)),
+                            ("modalias", "dax:t0"), ("dev", "252:%d" % dev.minor)):
+            write(d + "/" + attr, value)
+        if dev.memmap is not None:
+            write(d + "/memmap_on_memory", dev.memmap)
+        write(d + "/uevent", "MAJOR=252\nMINOR=%d\nDEVNAME=%s" % (dev.minor, dev.name))
+        link(self.sys + "/bus/dax", d + "/subsystem")
+        for attr, value in (("id", dev.name[3:].split(".")[0]), ("size", str(dev.size)), ("align", "2097152"),
+                            ("available_size", "0")):
+            write(parent + "/dax_region/" + attr, value)
+        if dev.source == "nvdimm":
+            write(parent + "/namespace", "namespace0.0")
+            write(os.path.dirname(parent) + "/namespace0.0/uuid", NV_UUID)
+            write(os.path.dirname(parent) + "/namespace0.0/mode", "dax")
+        write(self.root + "/dev/" + dev.name, "")
+        link_plain("252:%d" % dev.minor, self.root + "/dev/.node/" + dev.name)
+        char = self.sys + "/dev/char/252:%d" % dev.minor
+        if not os.path.lexists(char):
+            link(d, char)
+        if dev.driver:
+            self.dax.set_driver(dev, dev.driver)
+            if dev.driver == "kmem":
+                self.dax.make_blocks(dev, state="offline")
+        link(d, self.sys + "/bus/dax/devices/" + dev.name)
+        if announce:
+            self.dax_uevent(dev, "add")
+
+    def dax_uevent(self, dev, action):
+        with self.lock:
+            self.testbed.uevent("/sys" + dev.path, action)
+
+    def write_param(self, name, value):
+        write(self.sys + "/module/memory_hotplug/parameters/" + name, value)
+
+    def cleanup(self):
+        self.dax.stop()
+        super().cleanup()
+
+
+def link_plain(value, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.symlink(value, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The dax emulator
+
+
+class Entry:
+    """One line of the fault preload's write log."""
+
+    def __init__(self, t, path, value, result):
+        self.t = t
+        self.path = path
+        self.value = value
+        self.result = result
+        self.answer = None  # what the emulator answered a driver write
+        m = re.search(r"/bus/dax/drivers/([^/]+)/([^/]+)$", path)
+        if m:
+            self.kind, self.driver, self.file = "driver", m.group(1), m.group(2)
+        elif path == "kmod:insert":
+            self.kind, self.driver, self.file = "kmod", value, None
+        elif path.endswith("/memmap_on_memory"):
+            self.kind, self.driver, self.file = "memmap", None, None
+        elif path.endswith("/state"):
+            self.kind, self.driver, self.file = "state", None, None
+        else:
+            self.kind, self.driver, self.file = "other", None, None
+        self.device = os.path.basename(os.path.dirname(path)) if self.kind == "memmap" else value
+
+    def short(self):
+        if self.kind == "driver":
+            s = "%s/%s %s" % (self.driver, self.file, self.value)
+            return s + ("" if self.answer in (None, "ok") else " -> " + self.answer)
+        if self.kind == "kmod":
+            return "kmod %s" % self.value
+        if self.kind == "memmap":
+            return "%s/memmap_on_memory=%s" % (self.device, self.value)
+        if self.kind == "state":
+            return "%s=%s(%s)" % (os.path.basename(os.path.dirname(self.path)), self.value, self.result)
+        return "%s=%s" % (self.path, self.value)
+
+    def __repr__(self):
+        return self.short()
+
+
+class DaxEmulator:
+    def __init__(self, bed):
+        self.bed = bed
+        self.cond = threading.Condition()
+        self.entries = []
+        self.errors = []
+        self.ids = collections.defaultdict(set)
+        self.offset = 0
+        self.stopping = False
+        self.later = queue.Queue()  # uevents (and what goes with them) after the write returned
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.sender = threading.Thread(target=self._send_loop, daemon=True)
+        self.thread.start()
+        self.sender.start()
+
+    # -- the kernel's side ------------------------------------------------------------------
+
+    def driver_of(self, dev):
+        try:
+            return os.path.basename(os.readlink(self.bed.dev_dir(dev) + "/driver"))
+        except FileNotFoundError:
+            return None
+
+    def set_driver(self, dev, drv):
+        d = self.bed.dev_dir(dev)
+        if os.path.lexists(d + "/driver"):
+            os.unlink(d + "/driver")
+        if drv:
+            link(self.bed.sys + "/bus/dax/drivers/" + drv, d + "/driver")
+
+    def make_blocks(self, dev, state="offline"):
+        """What kmem's probe does: the memory blocks of the range, offline, linked to the target node."""
+        made = []
+        for i in dev.blocks():
+            b = Block(i, dev.node, state=state, zones=dev.zones if state == "offline" else (dev.zones[0],))
+            self.bed.add_block(b, announce=False)
+            link_plain("../../memory/memory%d" % i, self.bed.sys + "/devices/system/node/node%d/memory%d" % (dev.node, i))
+            made.append(i)
+        return made
+
+    def _bind(self, dev, drv):
+        self.set_driver(dev, drv)
+        made = self.make_blocks(dev) if drv == "kmem" else []
+
+        def announce():
+            for i in made:
+                self.bed.uevent(i, "add")
+            self.bed.dax_uevent(dev, "bind")
+
+        self.later.put(announce)
+
+    def _unbind(self, dev, drv):
+        self.set_driver(dev, None)
+        if drv != "kmem":
+            self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
+            return
+        try:  # the kernel emulator is asynchronous: let it catch up with the offline writes
+            self.bed.emu.settle()
+        except Failure:
+            pass
+        online = [i for i in dev.blocks() if i in self.bed.emu.online]
+        if online:
+            # The kernel unbinds anyway and leaves the memory in use until the next reboot.
+            with self.cond:
+                self.errors.append("%s: kmem unbound with online blocks %s" % (dev.name, online))
+            self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
+            return
+        gone = [i for i in dev.blocks() if i in self.bed.blocks]
+
+        def remove():
+            for i in gone:
+                self.bed.uevent(i, "remove")
+                shutil.rmtree(self.bed.block_dir(i), ignore_errors=True)
+                node_link = self.bed.sys + "/devices/system/node/node%d/memory%d" % (dev.node, i)
+                if os.path.lexists(node_link):
+                    os.unlink(node_link)
+                self.bed.blocks.pop(i, None)
+            self.bed.dax_uevent(dev, "unbind")
+
+        self.later.put(remove)
+
+    def _driver_write(self, e):
+        dev = self.bed.devices.get(e.value)
+        if not re.fullmatch(r"dax\d+\.\d+", e.value):
+            return "EINVAL"
+        if e.file == "new_id":
+            self.ids[e.driver].add(e.value)
+            if dev and self.driver_of(dev) is None:
+                self._bind(dev, e.driver)  # the dax bus attaches right away
+            return "ok"
+        if e.file == "remove_id":
+            self.ids[e.driver].discard(e.value)
+            return "ok"
+        if dev is None:
+            return "ENODEV"
+        if e.file == "bind":
+            if self.driver_of(dev) is not None:
+                return "EBUSY"
+            self._bind(dev, e.driver)
+            return "ok"
+        if e.file == "unbind":
+            if self.driver_of(dev) != e.driver:
+                return "ENODEV"
+            self._unbind(dev, e.driver)
+            return "ok"
+        return "EINVAL"
+
+    def _handle(self, ns, e):
+        if e.kind == "memmap":
+            dev = self.bed.devices.get(e.device)
+            if dev and self.driver_of(dev) == "kmem":
+                with self.cond:
+                    self.errors.append("%s: memmap_on_memory written while kmem is bound" % dev.name)
+        if e.kind != "driver" or e.result != "ok":
+            return
+        try:
+            answer = self._driver_write(e)
+        except Exception as ex:  # never leave the daemon waiting
+            answer = "ENXIO"
+            with self.cond:
+                self.errors.append("dax emulator crashed on %s: %r" % (e.short(), ex))
+        e.answer = answer
+        ack = "%s.ack.%d" % (self.bed.write_log, ns)
+        with open(ack + ".tmp", "w") as f:
+            f.write(answer + "\n")
+        os.rename(ack + ".tmp", ack)
+
+    # -- threads ----------------------------------------------------------------------------
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                with open(self.bed.write_log, "rb") as f:
+                    f.seek(self.offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            end = data.rfind(b"\n") + 1
+            if end == 0:
+                time.sleep(0.002)
+                continue
+            self.offset += end
+            for line in data[:end].decode(errors="replace").splitlines():
+                if line.startswith("#"):
+                    continue
+                ns, _pid, path, value, result = line.split(" ", 4)
+                e = Entry(int(ns) / 1e9, path, value.replace("?", " "), result)
+                self._handle(int(ns), e)
+                with self.cond:
+                    self.entries.append(e)
+                    self.cond.notify_all()
+
+    def _send_loop(self):
+        while True:
+            fn = self.later.get()
+            if fn is None:
+                return
+            try:
+                fn()
+            except Exception as ex:
+                with self.cond:
+                    self.errors.append("dax emulator: sending uevents failed: %r" % ex)
+            self.later.task_done()
+            with self.cond:
+                self.cond.notify_all()
+
+    def stop(self):
+        self.stopping = True
+        self.later.put(None)
+        self.thread.join(5)
+        self.sender.join(5)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def log(self, kinds=("driver", "kmod", "memmap"), device=None, since=0):
+        with self.cond:
+            return [e for e in self.entries[since:] if e.kind in kinds
+                    and (device is None or e.kind == "kmod" or e.device == device)]
+
+    def mark(self):
+        with self.cond:
+            return len(self.entries)
+
+    def idle(self):
+        """Until every uevent queued so far has been sent."""
+        wait_until(lambda: self.later.unfinished_tasks == 0, 30, what="dax uevents sent")
+        time.sleep(0.05)
+
+    def check_errors(self):
+        with self.cond:
+            check(not self.errors, "dax emulator: " + "; ".join(self.errors))
+        with self.bed.emu.cond:
+            check(not self.bed.emu.errors, "kernel emulator: " + "; ".join(self.bed.emu.errors))
+
+
+# ---------------------------------------------------------------------------------------------
+# A private bus and a client (as test-dbus.py has them, reduced to what these checks need)
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+  </policy>
+  <include>{include}</include>
+</busconfig>
+"""
+
+
+class BusError(Exception):
+    def __init__(self, name, message):
+        super().__init__("%s: %s" % (name, message))
+        self.name = name
+        self.message = message
+
+
+class PrivateBus:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="memhotplugd-bus.")
+        self.socket = os.path.join(self.dir, "bus.sock")
+        self.address = "unix:path=" + self.socket
+        config = os.path.join(self.dir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG.format(socket=self.socket, include=BUS_POLICY))
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UMOCKDEV")}
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork", "--print-address"],
+                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=harness.die_with_parent)
+        line = self.proc.stdout.readline()
+        if not line.startswith(self.address):
+            self.stop()
+            raise RuntimeError("dbus-daemon did not start: %r" % line)
+        self.conn = Gio.DBusConnection.new_for_address_sync(
+            self.address,
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+            None, None)
+
+    def call(self, method, args=None, sig=None, path=PATH, iface=MANAGER, timeout=TIMEOUT):
+        params = GLib.Variant(sig, args) if sig else None
+        try:
+            v = self.conn.call_sync(BUS_NAME, path, iface, method, params, None, Gio.DBusCallFlags.NONE,
+                                    int(timeout * 1000), None)
+        except GLib.Error as e:
+            name = Gio.DBusError.get_remote_error(e)
+            Gio.DBusError.strip_remote_error(e)
+            raise BusError(name or "(local)", e.message)
+        return v.unpack() if v is not None else None
+
+    def error_of(self, method, args=None, sig=None, **kw):
+        try:
+            v = self.call(method, args, sig, **kw)
+        except BusError as e:
+            return e
+        raise Failure("%s(%s) succeeded (%r), an error was expected" % (method, args, v))
+
+    def device(self, dev):
+        return self.call("GetAll", (DEVICE,), "(s)", path=dev.object_path(), iface=PROPS)[0]
+
+    def devices(self):
+        return {row[0]: row for row in self.call("ListDevices")[0]}
+
+    def ctl(self, *args):
+        env = {k: v for k, v in os.environ.items()
+               if k != "LD_PRELOAD" and not k.startswith(("UMOCKDEV", "MHP_", "DBUS_"))}
+        env.update(DBUS_SYSTEM_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8")
+        return subprocess.run([CTL] + list(args), env=env, cwd="/", capture_output=True, text=True, timeout=60)
+
+    def stop(self):
+        try:
+            self.conn.close_sync(None)
+        except (GLib.Error, AttributeError):
+            pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Setup:
+    """A DaxBed, optionally a private bus, and the daemon."""
+
+    def __init__(self, case, devices, config, bus=True, **kw):
+        self.case = case
+        self.bus = self.bed = self.daemon = None
+        try:
+            self.bed = DaxBed(devices, **kw)
+            if bus:
+                self.bus = PrivateBus()
+                self.bed.bus_address = self.bus.address
+            self.bed.write_config(config)
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self):
+        self.daemon = self.bed.daemon()
+        self.case.daemon = self.daemon
+        if self.bus:
+            self.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        self.daemon.wait_line(DEVICES_DONE)
+        return self.daemon
+
+    def reload(self, config):
+        mark = self.daemon.mark()
+        self.bed.write_config(config)
+        self.daemon.send_signal(signal.SIGHUP)
+        self.daemon.wait_line(DEVICES_DONE, start=mark)
+        return mark
+
+    def settle(self):
+        self.bed.dax.idle()
+        self.bed.emu.settle()
+        time.sleep(0.2)
+        self.bed.dax.idle()
+        self.bed.emu.settle()
+
+    def close(self):
+        if self.daemon:
+            self.daemon.kill()
+        if self.bed:
+            self.bed.cleanup()
+        if self.bus:
+            self.bus.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared checks
+
+
+def expect_conversion(bed, dev, memmap):
+    """memmap (None, "0", "1") first, then device_dax let go, kmem loaded and bound, in that order."""
+    want = (["%s/memmap_on_memory=%s" % (dev.name, memmap)] if memmap is not None else []) + [
+        "device_dax/remove_id %s" % dev.name, "device_dax/unbind %s" % dev.name, "kmod kmem",
+        "kmem/new_id %s" % dev.name, "kmem/bind %s -> EBUSY" % dev.name]
+    return want
+
+
+def writes_for(bed, dev):
+    """What the daemon wrote about dev (kmod inserts are attributed to the device whose driver write
+    comes next)."""
+    out = []
+    entries = bed.dax.log()
+    for k, e in enumerate(entries):
+        if e.kind == "kmod":
+            nxt = next((x for x in entries[k + 1:] if x.kind == "driver"), None)
+            if nxt and nxt.value == dev.name:
+                out.append(e.short())
+        elif e.device == dev.name:
+            out.append(e.short())
+    return out
+
+
+def state_writes(bed, dev):
+    return {i: [w.value for w in bed.emu.writes_to(i)] for i in dev.blocks()}
+
+
+def zones_of(bed, dev):
+    return {i: bed.read_attr(i, "valid_zones") for i in dev.blocks()}
+
+
+def prop_check(props, want):
+    bad = ["%s=%r (want %r)" % (k, props.get(k), v) for k, v in want.items() if props.get(k) != v]
+    check(not bad, "; ".join(bad))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+CONVERT_CONFIG = BASE + """MaxAttempts=2
+RetrySec=100ms
+
+[Dax]
+Mode=devdax
+Online=movable
+
+[Dax nvdimm-wrong-node]
+MatchSource=nvdimm
+MatchNode=5
+Mode=ignore
+
+[Dax cxl-by-serial]
+MatchCXLSerial=0x%x
+Mode=system-ram
+MemmapOnMemory=yes
+Online=online
+
+[Dax hmem]
+MatchSource=hmem
+MatchNode=1
+MatchSize=512M-2G
+Mode=system-ram
+MemmapOnMemory=no
+Online=kernel
+
+[Dax nv]
+MatchDevice=dax0.*
+MatchNvdimmUUID=%s
+Mode=system-ram
+
+[Dax nv-late]
+MatchSource=nvdimm
+Mode=ignore
+""" % (SERIAL1, NV_UUID.upper())
+
+CONVERT_CHECKS = [
+    "boot conversion: each device's writes in order: memmap_on_memory (1 for auto/yes with the attribute and "
+    "memory_hotplug.memmap_on_memory=Y, 0 for MemmapOnMemory=no) before device_dax remove_id/unbind, kmod kmem "
+    "(stubbed), kmem new_id/bind",
+    "boot conversion: rules by MatchCXLSerial (the second memdev's), MatchSource+MatchNode+MatchSize, "
+    "MatchDevice glob+MatchNvdimmUUID (other case); first match wins over a later one, a near miss (MatchNode) is "
+    "skipped",
+    "boot conversion: each device's 4 blocks are onlined with its rule's Online= (movable, kernel, online), "
+    "all in one zone",
+    "boot conversion: the log names each device: 'daxX.Y: Converted to system-ram, 1024 MiB: [Dax …]'",
+    "D-Bus: ListDevices rows and Device properties (Source, TargetNode, Mode, MemmapOnMemory, BlocksOnline/Total, "
+    "Rule, Action, Reason, CXLRegion, CXLSerials, NvdimmUUID)",
+    "memhotplugctl devices: the table and --json show the three devices as the daemon has them",
+    "RevertDevice errors: NoSuchDevice for an unknown name, NotSupported for a devdax device",
+    "RevertDevice with one block refusing (EBUSY): DeviceBusy naming that block, kmem stays bound, no driver write",
+    "RevertDevice('dax0.0'): every block offlined, then kmem let go (remove_id, unbind) and device_dax bound; "
+    "blocks removed, Mode devdax, the policy leaves it",
+    "memhotplugctl revert dax2.0: exit 0, 'dax2.0 is devdax again.', device_dax bound",
+]
+
+
+@scenario(CONVERT_CHECKS)
+def test_convert(case):
+    nv, hm, cx = nvdimm(memmap="0"), hmem(memmap="1"), cxl(memmap="0")
+    s = Setup(case, [nv, hm, cx], CONVERT_CONFIG)
+    devs = (nv, hm, cx)
+    rules = {nv: ("[Dax nv]", "online_movable", "1", "Movable"),
+             hm: ("[Dax hmem]", "online_kernel", "0", "Normal"),
+             cx: ("[Dax cxl-by-serial]", None, "1", "Normal")}
+    try:
+        d = s.start()
+        all_blocks = [i for dev in devs for i in dev.blocks()]
+        s.bed.emu.wait_online(all_blocks)
+        s.settle()
+
+        def order():
+            s.bed.dax.check_errors()
+            for dev in devs:
+                got = writes_for(s.bed, dev)
+                want = expect_conversion(s.bed, dev, rules[dev][2])
+                check(got == want, "%s: writes %s, want %s" % (dev.name, got, want))
+                check(s.bed.dax.driver_of(dev) == "kmem", "%s: driver %s" % (dev.name, s.bed.dax.driver_of(dev)))
+            kinds = [e.short() for e in s.bed.dax.log(kinds=("kmod",))]
+            check(kinds == ["kmod kmem"] * 3, "kmod inserts %s" % kinds)
+
+        case.run(CONVERT_CHECKS[0], order)
+
+        def rules_matched():
+            for dev in devs:
+                p = s.bus.device(dev)
+                check(p["Rule"] == rules[dev][0], "%s: Rule %r, want %r" % (dev.name, p["Rule"], rules[dev][0]))
+
+        case.run(CONVERT_CHECKS[1], rules_matched)
+
+        def onlined():
+            for dev in devs:
+                w = state_writes(s.bed, dev)
+                if rules[dev][1]:
+                    want = {i: [rules[dev][1]] for i in dev.blocks()}
+                    check(w == want, "%s: state writes %s, want %s" % (dev.name, w, want))
+                else:
+                    # Online=online: the kernel picks the zone of the first block the daemon writes
+                    # (whichever it scanned first); the rest are written into that zone explicitly.
+                    values = sorted(v for vs in w.values() for v in vs)
+                    check(values == ["online"] + ["online_kernel"] * 3, "%s: state writes %s" % (dev.name, w))
+                zones = set(zones_of(s.bed, dev).values())
+                check(zones == {rules[dev][3]}, "%s: zones %s, want one zone %s" % (dev.name, zones, rules[dev][3]))
+                check(all(s.bed.read_attr(i, "state") == "online" for i in dev.blocks()), "%s: not online" % dev.name)
+
+        case.run(CONVERT_CHECKS[2], onlined)
+
+        def logged():
+            for dev in devs:
+                check(d.find(r"^info: %s: Converted to system-ram, 1024 MiB: %s" % (re.escape(dev.name),
+                                                                                  re.escape(rules[dev][0]))),
+                      "no 'Converted' line for %s\n%s" % (dev.name, tail(d, 60)))
+            check(d.find(r"memory%d: Onlined into zone Movable" % nv.blocks()[0]), "no Onlined line for dax0.0's block")
+
+        case.run(CONVERT_CHECKS[3], logged)
+
+        def dbus():
+            rows = s.bus.devices()
+            check(sorted(rows) == ["dax0.0", "dax1.0", "dax2.0"], "ListDevices: %s" % sorted(rows))
+            for dev in devs:
+                row = rows[dev.name]
+                want = (dev.name, dev.object_path(), dev.node, dev.source, "system-ram",
+                        "device" if rules[dev][2] == "1" else "system-ram", dev.resource, dev.size, 4, 4,
+                        rules[dev][0])
+                check(tuple(row[:11]) == want, "%s row %s, want %s" % (dev.name, row, want))
+                check(row[11].startswith("already system-ram"), "%s reason %r" % (dev.name, row[11]))
+            prop_check(s.bus.device(nv), {
+                "Name": "dax0.0", "Source": "nvdimm", "TargetNode": 0, "Mode": "system-ram",
+                "MemmapOnMemory": "device", "BlocksOnline": 4, "BlocksTotal": 4, "Rule": "[Dax nv]",
+                "Action": "none", "CXLRegion": "", "CXLSerials": [], "NvdimmUUID": NV_UUID,
+                "SysfsPath": nv.path[1:], "Resource": nv.resource, "Size": GIB})
+            prop_check(s.bus.device(hm), {
+                "Source": "hmem", "TargetNode": 1, "MemmapOnMemory": "system-ram", "Rule": "[Dax hmem]",
+                "NvdimmUUID": "", "CXLRegion": ""})
+            prop_check(s.bus.device(cx), {
+                "Source": "cxl", "TargetNode": 1, "MemmapOnMemory": "device", "CXLRegion": "region0",
+                "Rule": "[Dax cxl-by-serial]", "BlocksOnline": 4})
+            # Both memdevs of the interleave (libcxl lists the mappings in reverse target order).
+            serials = s.bus.device(cx)["CXLSerials"]
+            check(sorted(serials) == [SERIAL0, SERIAL1], "CXLSerials %s" % serials)
+            check("Online=online" in s.bus.device(cx)["Reason"], "dax2.0 Reason %r" % s.bus.device(cx)["Reason"])
+
+        case.run(CONVERT_CHECKS[4], dbus)
+
+        def ctl_devices():
+            if not CTL:
+                raise Failure("memhotplugctl is not built")
+            out = s.bus.ctl("devices")
+            check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
+            for dev in devs:
+                line = next((ln for ln in out.stdout.splitlines() if ln.startswith(dev.name + " ")), None)
+                check(line, "no row for %s:\n%s" % (dev.name, out.stdout))
+                for word in (dev.source, "system-ram", "0x%016x-0x%016x" % (dev.resource, dev.resource + GIB - 1),
+                             "4/4 online", rules[dev][0]):
+                    check(word in line, "%r not in %r" % (word, line))
+                check(re.search(r"^%s: already system-ram" % re.escape(dev.name), out.stdout, re.M),
+                      "no reason line for %s:\n%s" % (dev.name, out.stdout))
+            out = s.bus.ctl("--json", "devices")
+            check(out.returncode == 0, "--json exit %d: %s" % (out.returncode, out.stderr))
+            rows = {r["Device"]: r for r in json.loads(out.stdout)}
+            check(sorted(rows) == ["dax0.0", "dax1.0", "dax2.0"], "json devices %s" % sorted(rows))
+            for dev in devs:
+                r = rows[dev.name]
+                want = {"Source": dev.source, "TargetNode": dev.node, "Mode": "system-ram", "Start": dev.resource,
+                        "Size": GIB, "BlocksOnline": 4, "BlocksTotal": 4, "Rule": rules[dev][0],
+                        "Object": dev.object_path()}
+                bad = {k: (r.get(k), v) for k, v in want.items() if r.get(k) != v}
+                check(not bad, "%s json mismatches %s" % (dev.name, bad))
+
+        case.run(CONVERT_CHECKS[5], ctl_devices)
+
+        def errors():
+            e = s.bus.error_of("RevertDevice", ("dax9.9",), "(s)")
+            check(e.name == "org.memhotplug1.Error.NoSuchDevice", "unknown device: %s" % e)
+            extra = hmem()
+            extra.name, extra.path, extra.resource, extra.minor, extra.node = (
+                "dax3.0", "/devices/platform/hmem.1/dax3.0", 0x40_0000_0000, 3, 0)  # no rule matches: [Dax]
+            mark = d.mark()
+            s.bed.add_device(extra)  # device_dax, and [Dax] says devdax
+            d.wait_line(r"dax3\.0: devdax: \[Dax\] Mode=devdax", start=mark)
+            e = s.bus.error_of("RevertDevice", ("dax3.0",), "(s)")
+            check(e.name == "org.memhotplug1.Error.NotSupported" and "devdax" in e.message, "devdax device: %s" % e)
+
+        case.run(CONVERT_CHECKS[6], errors)
+
+        def busy():
+            refusing = hm.blocks()[2]
+            s.bed.set_fault(refusing, "EBUSY")
+            mark = s.bed.dax.mark()
+            e = s.bus.error_of("RevertDevice", ("dax1.0",), "(s)", timeout=60)
+            check(e.name == "org.memhotplug1.Error.DeviceBusy", "got %s" % e)
+            check("memory%d" % refusing in e.message, "the error does not name memory%d: %r" % (refusing, e.message))
+            s.settle()
+            check(s.bed.dax.driver_of(hm) == "kmem", "driver is %s" % s.bed.dax.driver_of(hm))
+            check(not s.bed.dax.log(kinds=("driver", "kmod"), since=mark), "driver writes: %s"
+                  % s.bed.dax.log(kinds=("driver", "kmod"), since=mark))
+            check(s.bed.read_attr(refusing, "state") == "online", "memory%d is %s" % (refusing, s.bed.read_attr(refusing, "state")))
+            check(s.bus.device(hm)["Mode"] == "system-ram", "Mode %s" % s.bus.device(hm)["Mode"])
+            os.unlink(s.bed.block_dir(refusing) + "/state.fault")
+
+        case.run(CONVERT_CHECKS[7], busy)
+
+        def revert():
+            mark = s.bed.dax.mark()
+            res = s.bus.call("RevertDevice", ("dax0.0",), "(s)", timeout=60)[0]
+            check(sorted(r[0] for r in res) == nv.blocks() and all(r[1] for r in res), "results %s" % (res,))
+            s.settle()
+            for i in nv.blocks():
+                check(s.bed.emu.writes_to(i)[-1].value == "offline", "memory%d: %s" % (i, s.bed.emu.writes_to(i)))
+            got = [e.short() for e in s.bed.dax.log(since=mark)]
+            want = ["kmem/remove_id dax0.0", "kmem/unbind dax0.0", "kmod device_dax",
+                    "device_dax/new_id dax0.0", "device_dax/bind dax0.0 -> EBUSY"]
+            check(got == want, "writes %s, want %s" % (got, want))
+            # Every offline was written before kmem was let go.
+            last_offline = max(w.t_write for i in nv.blocks() for w in s.bed.emu.writes_to(i))
+            unbind = next(e for e in s.bed.dax.log(since=mark) if e.short() == "kmem/unbind dax0.0")
+            check(last_offline < unbind.t, "unbind before the last offline")
+            check(s.bed.dax.driver_of(nv) == "device_dax", "driver %s" % s.bed.dax.driver_of(nv))
+            wait_until(lambda: s.bus.device(nv)["BlocksTotal"] == 0, what="dax0.0's blocks to be gone")
+            p = s.bus.device(nv)
+            prop_check(p, {"Mode": "devdax", "BlocksOnline": 0, "Action": "leave",
+                           "Reason": "returned to devdax on request; [Dax nv] would convert it"})
+            check(d.find(r"dax0\.0: Returned to devdax on request"), "no 'Returned to devdax' line")
+            s.bed.dax.check_errors()
+
+        case.run(CONVERT_CHECKS[8], revert)
+
+        def ctl_revert():
+            if not CTL:
+                raise Failure("memhotplugctl is not built")
+            mark = s.bed.dax.mark()
+            out = s.bus.ctl("revert", "dax2.0")
+            check(out.returncode == 0, "exit %d: %s%s" % (out.returncode, out.stdout, out.stderr))
+            check("dax2.0 is devdax again." in out.stdout, "stdout %r" % out.stdout)
+            s.settle()
+            check(s.bed.dax.driver_of(cx) == "device_dax", "driver %s" % s.bed.dax.driver_of(cx))
+            got = [e.short() for e in s.bed.dax.log(since=mark)]
+            check(got[-2:] == ["device_dax/new_id dax2.0", "device_dax/bind dax2.0 -> EBUSY"], "writes %s" % got)
+            s.bed.dax.check_errors()
+
+        case.run(CONVERT_CHECKS[9], ctl_revert)
+    finally:
+        s.close()
+
+
+REFUSE_CHECKS = [
+    "MemmapOnMemory=yes with memory_hotplug.memmap_on_memory=N: not converted, no write at all, the log says why",
+    "MemmapOnMemory=yes on a device without memmap_on_memory (before Linux 6.8): not converted, the log says why",
+    "D-Bus: the refused devices have Action 'refuse' and the reason; Mode=devdax leaves dax2.0 (Action 'leave')",
+]
+
+
+@scenario(REFUSE_CHECKS)
+def test_refuse(case):
+    nv, hm, cx = nvdimm(memmap="0"), hmem(memmap=None), cxl(memmap="0")
+    config = BASE + "\n[Dax]\nMode=system-ram\nMemmapOnMemory=yes\n\n[Dax keep]\nMatchCXLRegion=region0\nMode=devdax\n"
+    s = Setup(case, [nv, hm, cx], config, memmap_global="N")
+    try:
+        d = s.start()
+        s.settle()
+        time.sleep(0.3)
+
+        def no_writes():
+            s.bed.dax.check_errors()
+            check(not s.bed.dax.log(), "writes: %s" % s.bed.dax.log())
+            check(all(s.bed.dax.driver_of(x) == "device_dax" for x in (nv, hm, cx)), "a driver changed")
+            check(d.find(r"^warning: dax0\.0: Left as it is: \[Dax\] MemmapOnMemory=yes, but "
+                         r"memory_hotplug\.memmap_on_memory is off; not converting"),
+                  "no refusal line for dax0.0\n" + tail(d, 40))
+
+        case.run(REFUSE_CHECKS[0], no_writes)
+
+        def no_attr():
+            check(d.find(r"^warning: dax1\.0: Left as it is: \[Dax\] MemmapOnMemory=yes, but this kernel has no "
+                         r"per-device memmap_on_memory"), "no refusal line for dax1.0\n" + tail(d, 40))
+            check(not s.bed.dax.log(device="dax1.0"), "dax1.0 writes")
+
+        case.run(REFUSE_CHECKS[1], no_attr)
+
+        def dbus():
+            for dev, why in ((nv, "memory_hotplug.memmap_on_memory is off"), (hm, "no per-device memmap_on_memory")):
+                p = s.bus.device(dev)
+                check(p["Action"] == "refuse" and why in p["Reason"] and p["Mode"] == "devdax",
+                      "%s: Action %r Reason %r Mode %r" % (dev.name, p["Action"], p["Reason"], p["Mode"]))
+            p = s.bus.device(cx)
+            prop_check(p, {"Action": "leave", "Rule": "[Dax keep]", "Mode": "devdax", "Reason": "[Dax keep] Mode=devdax"})
+            check(p["MemmapOnMemory"] == "system-ram" and s.bus.device(hm)["MemmapOnMemory"] == "unsupported",
+                  "MemmapOnMemory %r / %r" % (p["MemmapOnMemory"], s.bus.device(hm)["MemmapOnMemory"]))
+
+        case.run(REFUSE_CHECKS[2], dbus)
+    finally:
+        s.close()
+
+
+KMEM_CHECKS = [
+    "already system-ram at start (converted by someone else): no driver write, its offline blocks get its rule's "
+    "Online=kernel",
+    "Mode=ignore: an already-kmem device's offline blocks are left alone (never written), 'Left alone' logged; "
+    "plain memory is still onlined by [Memory]",
+]
+
+
+@scenario(KMEM_CHECKS)
+def test_already_kmem(case):
+    nv, hm = nvdimm(driver="kmem"), hmem(driver="kmem")
+    plain = Block(0, 0)
+    config = BASE + ("\n[Memory]\nOnline=movable\n\n[Dax]\nMode=devdax\n\n[Dax nv]\nMatchSource=nvdimm\n"
+                     "Mode=system-ram\nOnline=kernel\n\n[Dax hm]\nMatchDevice=dax1.0\nMode=ignore\n")
+    s = Setup(case, [nv, hm], config, bus=False, blocks=[plain])
+    try:
+        d = s.start()
+        s.bed.emu.wait_online(nv.blocks() + [0])
+        s.settle()
+        time.sleep(0.3)
+        s.settle()
+
+        def follow():
+            check(not s.bed.dax.log(kinds=("driver", "kmod")), "driver writes %s" % s.bed.dax.log())
+            w = state_writes(s.bed, nv)
+            check(w == {i: ["online_kernel"] for i in nv.blocks()}, "dax0.0 block writes %s" % w)
+            s.bed.dax.check_errors()
+
+        case.run(KMEM_CHECKS[0], follow)
+
+        def ignore():
+            w = state_writes(s.bed, hm)
+            check(all(not v for v in w.values()), "dax1.0 blocks written: %s" % w)
+            check(all(s.bed.read_attr(i, "state") == "offline" for i in hm.blocks()), "a dax1.0 block is online")
+            check(d.find(r"memory%d: Left alone: dax1\.0 is \[Dax hm\] Mode=ignore" % hm.blocks()[0]),
+                  "no 'Left alone' line\n" + tail(d, 40))
+            check([w.value for w in s.bed.emu.writes_to(0)] == ["online_movable"], "memory0 %s" % s.bed.emu.writes_to(0))
+
+        case.run(KMEM_CHECKS[1], ignore)
+    finally:
+        s.close()
+
+
+RUNTIME_CHECKS = [
+    "runtime: a dax device announced by 'add' without a driver, then bound to device_dax (bind uevent), is "
+    "converted by its rule and its blocks onlined",
+]
+
+
+@scenario(RUNTIME_CHECKS)
+def test_runtime(case):
+    config = BASE + "\n[Dax]\nMode=system-ram\nOnline=movable\nMemmapOnMemory=auto\n"
+    s = Setup(case, [], config, bus=False)
+    try:
+        d = s.start()
+        hm = hmem(driver=None, memmap="0")
+
+        def runtime():
+            s.bed.add_device(hm)  # "add": no driver yet
+            time.sleep(0.15)
+            s.bed.dax.set_driver(hm, "device_dax")  # device_dax probes it
+            s.bed.dax_uevent(hm, "bind")
+            s.bed.emu.wait_online(hm.blocks())
+            s.settle()
+            got = writes_for(s.bed, hm)
+            check(got == expect_conversion(s.bed, hm, "1"), "writes %s" % got)
+            w = state_writes(s.bed, hm)
+            check(w == {i: ["online_movable"] for i in hm.blocks()}, "block writes %s" % w)
+            check(d.find(r"^info: dax1\.0: Converted to system-ram"), "no Converted line\n" + tail(d, 40))
+            s.bed.dax.check_errors()
+
+        case.run(RUNTIME_CHECKS[0], runtime)
+    finally:
+        s.close()
+
+
+RULE_CHECKS = [
+    "rules: MatchCXLSerial (either memdev), MatchNvdimmUUID, MatchNode+MatchSize pick their devices",
+    "rules: MatchCXLRegion, MatchDevice globs with MatchSource lists; first match wins; a near miss is skipped",
+    "rules: no rule matches -> [Dax] defaults; MatchSize range excludes",
+    "rules: ImportDaxctlConfig=yes reads [reconfigure-device] from DaxctlConfigDirectory= as rules after the "
+    "native ones",
+]
+
+
+@scenario(RULE_CHECKS)
+def test_rules(case):
+    nv, hm, cx = nvdimm(), hmem(), cxl()
+    devs = (nv, hm, cx)
+
+    def cfg(rules, dax="[Dax]\nMode=devdax\n"):
+        return BASE + "\n" + dax + "\n" + rules
+
+    s = Setup(case, list(devs), cfg(""))
+    try:
+        s.start()
+
+        def rules_of():
+            return {dev.name: s.bus.device(dev)["Rule"] for dev in devs}
+
+        def expect(config, want):
+            s.reload(config)
+            got = rules_of()
+            check(got == want, "rules %s, want %s" % (got, want))
+
+        def first():
+            expect(cfg("[Dax by-serial0]\nMatchCXLSerial=%d\n\n[Dax by-uuid]\nMatchNvdimmUUID=%s\n\n"
+                       "[Dax by-node-size]\nMatchNode=1\nMatchSize=512M-1G\n" % (SERIAL0, NV_UUID)),
+                   {"dax0.0": "[Dax by-uuid]", "dax1.0": "[Dax by-node-size]", "dax2.0": "[Dax by-serial0]"})
+            expect(cfg("[Dax by-serial1]\nMatchCXLSerial=0x%x\n\n[Dax rest]\nMatchDevice=dax*\n" % SERIAL1),
+                   {"dax0.0": "[Dax rest]", "dax1.0": "[Dax rest]", "dax2.0": "[Dax by-serial1]"})
+
+        case.run(RULE_CHECKS[0], first)
+
+        def second():
+            expect(cfg("[Dax miss]\nMatchSource=cxl\nMatchNode=0\nMode=ignore\n\n[Dax region]\nMatchCXLRegion=region0\n\n"
+                       "[Dax wrong-region]\nMatchCXLRegion=region7\n\n[Dax globs]\nMatchDevice=dax[01].* dax9.9\n"
+                       "MatchSource=nvdimm hmem\n\n[Dax later]\nMatchDevice=dax*\n"),
+                   {"dax0.0": "[Dax globs]", "dax1.0": "[Dax globs]", "dax2.0": "[Dax region]"})
+            check(s.bus.device(cx)["Action"] == "leave", "dax2.0 action %r" % s.bus.device(cx)["Action"])
+
+        case.run(RULE_CHECKS[1], second)
+
+        def defaults():
+            expect(cfg("[Dax too-big]\nMatchSize=2G-\nMode=ignore\n\n[Dax other-uuid]\n"
+                       "MatchNvdimmUUID=00000000-0000-0000-0000-000000000000\n"),
+                   {"dax0.0": "[Dax]", "dax1.0": "[Dax]", "dax2.0": "[Dax]"})
+            check(s.bus.device(nv)["Reason"] == "[Dax] Mode=devdax", "reason %r" % s.bus.device(nv)["Reason"])
+
+        case.run(RULE_CHECKS[2], defaults)
+
+        def daxctl():
+            conf_d = os.path.join(s.bed.tmp, "daxctl.conf.d")
+            os.makedirs(conf_d)
+            with open(os.path.join(conf_d, "nv.conf"), "w") as f:
+                f.write("[reconfigure-device nvdimm-dev]\nnvdimm.uuid = %s\nmode = devdax\n" % NV_UUID)
+            expect(cfg("[Dax hm]\nMatchDevice=dax1.0\n",
+                       dax="[Dax]\nMode=devdax\nImportDaxctlConfig=yes\nDaxctlConfigDirectory=%s\n" % conf_d),
+                   {"dax0.0": "[Dax daxctl:nvdimm-dev]", "dax1.0": "[Dax hm]", "dax2.0": "[Dax]"})
+            expect(cfg("[Dax nv-native]\nMatchSource=nvdimm\n",
+                       dax="[Dax]\nMode=devdax\nImportDaxctlConfig=yes\nDaxctlConfigDirectory=%s\n" % conf_d),
+                   {"dax0.0": "[Dax nv-native]", "dax1.0": "[Dax]", "dax2.0": "[Dax]"})
+            check(not s.bed.dax.log(), "writes: %s" % s.bed.dax.log())
+
+        case.run(RULE_CHECKS[3], daxctl)
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def preflight_dax():
+    """The kmod stub and the testbed redirection, through daxctl(8) itself and through libdaxctl
+    dlopen()ed with RTLD_LOCAL as the daemon loads it: disabling then enabling the device must unbind
+    and bind device_dax in the testbed, and log "kmod device_dax" from the stub (nothing loaded)."""
+    bed = DaxBed([hmem()])
+    try:
+        harness.assert_isolated(["x"], bed.env())
+        env = bed.env()
+        for verb in ("disable-device", "enable-device"):
+            out = subprocess.run(["daxctl", verb, "dax1.0"], env=env, capture_output=True, text=True, timeout=60)
+            if out.returncode != 0:
+                raise RuntimeError("daxctl %s under the testbed failed (%d): %s" % (verb, out.returncode, out.stderr))
+        wait_until(lambda: len(bed.dax.log()) >= 5, 10, what="daxctl's writes")
+        got = [e.short() for e in bed.dax.log()]
+        want = ["device_dax/remove_id dax1.0", "device_dax/unbind dax1.0", "kmod device_dax",
+                "device_dax/new_id dax1.0", "device_dax/bind dax1.0 -> EBUSY"]
+        if got != want:
+            raise RuntimeError("libdaxctl did not go through the stub and the testbed: %s, want %s" % (got, want))
+        # As the daemon does it: libdaxctl dlopen()ed with RTLD_LOCAL (ctypes' default).
+        mark = bed.dax.mark()
+        out = subprocess.run(["/usr/bin/python3", "-c", DLOPEN_CHILD, "dax1.0"], env=env, capture_output=True,
+                             text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError("libdaxctl through dlopen failed (%d): %s" % (out.returncode, out.stderr))
+        wait_until(lambda: len(bed.dax.log(since=mark)) >= 5, 10, what="the dlopen child's writes")
+        got = [e.short() for e in bed.dax.log(since=mark)]
+        if got != want:
+            raise RuntimeError("libdaxctl (dlopen) did not go through the stub and the testbed: %s" % got)
+        for e in bed.dax.log(kinds=("driver",)):
+            if not os.path.realpath(e.path).startswith(os.path.realpath(bed.root) + "/sys/"):
+                raise RuntimeError("a write outside the testbed: %s" % e.path)
+    finally:
+        bed.cleanup()
+
+
+DLOPEN_CHILD = r"""
+import ctypes, sys
+lib = ctypes.CDLL("libdaxctl.so.1")  # RTLD_LOCAL, like the daemon's dlopen()
+vp = ctypes.c_void_p
+for f in ("daxctl_region_get_first", "daxctl_region_get_next", "daxctl_dev_get_first", "daxctl_dev_get_next"):
+    getattr(lib, f).restype = vp
+    getattr(lib, f).argtypes = [vp]
+lib.daxctl_dev_get_devname.restype = ctypes.c_char_p
+lib.daxctl_dev_get_devname.argtypes = [vp]
+lib.daxctl_dev_disable.argtypes = lib.daxctl_dev_enable_devdax.argtypes = [vp]
+ctx = vp()
+assert lib.daxctl_new(ctypes.byref(ctx)) == 0
+region, found = lib.daxctl_region_get_first(ctx), None
+while region and not found:
+    dev = lib.daxctl_dev_get_first(region)
+    while dev and not found:
+        if lib.daxctl_dev_get_devname(dev).decode() == sys.argv[1]:
+            found = dev
+        dev = lib.daxctl_dev_get_next(dev)
+    region = lib.daxctl_region_get_next(region)
+assert found, "libdaxctl does not see " + sys.argv[1]
+assert lib.daxctl_dev_disable(found) == 0, "disable"
+assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
+"""
+
+SCENARIOS = [test_convert, test_refuse, test_already_kmem, test_runtime, test_rules]
+
+
+def main():
+    for path in (harness.DAEMON, harness.SHIM, BUS_POLICY):
+        if not os.path.exists(path):
+            print("Bail out! %s does not exist" % path, flush=True)
+            return 1
+    for tool in ("dbus-daemon", "daxctl"):
+        if not shutil.which(tool):
+            print("Bail out! %s is not installed" % tool, flush=True)
+            return 1
+    reexec_under_umockdev()
+    try:
+        harness.preflight()
+        preflight_dax()
+    except Exception as e:
+        print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
+        return 1
+    only = os.environ.get("MHP_TEST_ONLY")
+    for t in SCENARIOS:
+        if not only or only in t.__name__:
+            t()
+    return TAP.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
