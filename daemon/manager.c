@@ -124,6 +124,14 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
         if (from_add && f.node < 0 && m->numa_in_sysfs && node_tries < NODE_WAIT_TRIES &&
             node_wait(m, index, node_tries + 1) >= 0)
                 return 0;
+        /* Still being added (no node, so valid_zones was not read): its "add" uevent, or the
+         * wait above, brings it back. */
+        if (f.node < 0 && m->numa_in_sysfs && f.state != BLOCK_ONLINE) {
+                if (from_add)
+                        log_block(LOG_WARNING, 0, NULL, index, -1, 0,
+                                  "No node link after %u tries, skipping block until a rescan", node_tries);
+                return 0;
+        }
 
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
@@ -380,7 +388,8 @@ int manager_reload(Manager *m, const char **ret_error)
         r = config_read(m, &c);
         if (r < 0) {
                 log_warning("Reload failed, keeping the configuration that was running");
-                (void)sd_notify(false, "READY=1");
+                if (m->ready_sent)
+                        (void)sd_notify(false, "READY=1");
                 if (ret_error)
                         *ret_error = m->last_config_error;
                 return r;
@@ -388,7 +397,8 @@ int manager_reload(Manager *m, const char **ret_error)
 
         chunk = realloc(m->chunk, c->chunk_blocks * sizeof(QueueEntry));
         if (!chunk) {
-                (void)sd_notify(false, "READY=1");
+                if (m->ready_sent)
+                        (void)sd_notify(false, "READY=1");
                 return log_oom();
         }
         m->chunk = chunk;
@@ -417,7 +427,8 @@ int manager_reload(Manager *m, const char **ret_error)
         devices_reconsider(m);
         r = scan(m, true);
         onliner_maybe_finish(m);
-        (void)sd_notify(false, "READY=1");
+        if (m->ready_sent)
+                (void)sd_notify(false, "READY=1");
         return r;
 }
 
@@ -560,9 +571,20 @@ int manager_start(Manager *m)
                         log_warning_errno(r, "Failed to set up D-Bus, continuing without it: %m");
         }
 
-        (void)sd_notify(false, "READY=1");
+        /* READY=1 waits for the blocks found at start: the unit is ordered Before=sysinit.target,
+         * so memory present at boot is online before the services that want it. */
+        if (queue_size(&m->queue) == 0)
+                manager_notify_ready(m);
         onliner_notify_status(m);
         return 0;
+}
+
+void manager_notify_ready(Manager *m)
+{
+        if (m->ready_sent)
+                return;
+        m->ready_sent = true;
+        (void)sd_notify(false, "READY=1");
 }
 
 int manager_run(Manager *m)

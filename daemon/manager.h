@@ -82,6 +82,7 @@ typedef struct Manager {
         size_t n_blocks;
         uint64_t block_size;
         bool numa_in_sysfs; /* devices/system/node exists: every block has a node link, eventually */
+        bool ready_sent;    /* READY=1: the blocks present at start are handled */
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on exit if we took over */
         bool took_over;
@@ -109,6 +110,7 @@ static inline void manager_freep(Manager **m)
 /* Reads the configuration; at start a failure is fatal (the caller exits 78). */
 int manager_load_config(Manager *m);
 int manager_start(Manager *m);
+void manager_notify_ready(Manager *m);
 int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "memblock.h"
@@ -66,6 +67,16 @@ int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
         return 0;
 }
 
+static bool sysfs_has_node_dir(Sysfs *s)
+{
+        int fd = sysfs_open_dir(s, "devices/system/node");
+
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
 int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
 {
         /* phys_index is not read: the kernel prints the block id there, the N of memoryN. */
@@ -78,19 +89,25 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
         if (r < 0)
                 return r;
 
-        *ret_attr = "valid_zones";
-        r = block_attr_read(s, index, "valid_zones", buf, sizeof(buf));
-        if (r >= 0) {
-                if (zones_from_string(buf, &f.valid_zones, &f.default_zone) < 0)
-                        return -EBADMSG;
-                f.have_valid_zones = true;
-        } else if (r != -ENOENT)
-                return r;
-
         if (node == NODE_LOOK_UP) {
                 *ret_attr = "node";
                 r = block_read_node(s, index, &f.node);
                 if (r < 0)
+                        return r;
+        }
+
+        /* The kernel announces a hot-added block before it gives it a node (the node link comes
+         * with the nid), and valid_zones of an offline block without a nid dereferences
+         * NODE_DATA(NUMA_NO_NODE): Linux 6.12 oopses and the reader dies by SIGKILL. Until the
+         * link is there, valid_zones is not read; the caller waits for the node. */
+        if (f.node >= 0 || f.state == BLOCK_ONLINE || !sysfs_has_node_dir(s)) {
+                *ret_attr = "valid_zones";
+                r = block_attr_read(s, index, "valid_zones", buf, sizeof(buf));
+                if (r >= 0) {
+                        if (zones_from_string(buf, &f.valid_zones, &f.default_zone) < 0)
+                                return -EBADMSG;
+                        f.have_valid_zones = true;
+                } else if (r != -ENOENT)
                         return r;
         }
 

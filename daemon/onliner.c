@@ -71,6 +71,8 @@ static void job_finish(Manager *m)
         const char *fields[] = { f_total, f_done, f_failed, NULL };
         Job job = m->job;
 
+        /* The queue ran dry: whatever was present at start is handled now. */
+        manager_notify_ready(m);
         if (job.total == 0)
                 return;
         snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);
