@@ -54,7 +54,8 @@ int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
 static const char *memmap_placement(const DaxDevice *x)
 {
         if (!x->memmap_attr)
-                return "unsupported";
+                /* Before Linux 6.8, kmem always puts the memmap in system RAM. */
+                return x->driver == DAX_DRIVER_KMEM ? "system-ram" : "unsupported";
         return x->memmap == 1 ? "device" : "system-ram";
 }
 
