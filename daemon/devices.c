@@ -260,7 +260,7 @@ static int driver_wait(Manager *m, const char *name, unsigned tries)
                 free(w);
                 return -ENOMEM;
         }
-        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, DRIVER_WAIT_USEC, 0, on_driver_wait,
+        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, DRIVER_WAIT_USEC, 1, on_driver_wait,
                                        w);
         if (r < 0) {
                 free(w->name);

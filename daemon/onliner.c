@@ -252,7 +252,8 @@ int onliner_setup(Manager *m)
         if (r < 0)
                 return r;
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
-        r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 0, on_timer, m);
+        /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
+        r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, m);
         if (r < 0)
                 return r;
         (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_OFF);
