@@ -12,13 +12,21 @@
  *       t0 is the first uevent of any subsystem after arming: for an ACPI DIMM that is the
  *       acpi PNP0C80 device "add", the guest's first reaction to the QMP device_add.
  *
+ *   bench-probe writer READY_FILE
+ *       The least a userspace onliner can do: on each memory "add" uevent, write online_movable
+ *       to that block's state at once (no reads, no policy, no log). Runs until killed. A
+ *       reference point between the kernel's own auto-online and a real daemon.
+ *
  *   bench-probe notify SOCKET_PATH TIMEOUT_SEC
  *       Binds a NOTIFY_SOCKET and exits 0 when a datagram with READY=1 arrives, so the harness
  *       knows memhotplugd listens without raising its log level.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +70,18 @@ static const char *field(const char *buf, size_t len, const char *key)
         return NULL;
 }
 
+/* A stamp is only as good as the wakeup behind it: as a real-time task the probe is woken on an
+ * idle CPU (or preempts at the next cond_resched()) instead of queueing behind the kworker or
+ * the process doing the onlining, which would bunch every stamp at the end. */
+static void go_realtime(void)
+{
+        struct sched_param p = { .sched_priority = 50 };
+
+        if (sched_setscheduler(0, SCHED_FIFO, &p) < 0)
+                perror("bench-probe: SCHED_FIFO, stamps may lag");
+        (void)mlockall(MCL_CURRENT | MCL_FUTURE);
+}
+
 static int cmd_uevents(unsigned count, int timeout_sec, const char *armed, const char *out)
 {
         struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
@@ -79,6 +99,7 @@ static int cmd_uevents(unsigned count, int timeout_sec, const char *armed, const
         }
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
                 (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+        go_realtime();
         f = fopen(armed, "w");
         if (f)
                 fclose(f);
@@ -158,6 +179,50 @@ static int cmd_uevents(unsigned count, int timeout_sec, const char *armed, const
         return n_online >= count ? 0 : 2;
 }
 
+static int cmd_writer(const char *ready)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+        int bufsize = 64 * 1024 * 1024;
+        static char buf[16384];
+        FILE *f;
+        int fd;
+
+        fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                perror("bench-probe: netlink");
+                return 1;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+        f = fopen(ready, "w");
+        if (f)
+                fclose(f);
+        for (;;) {
+                const char *subsystem, *action, *devpath;
+                char path[256];
+                ssize_t len;
+                int sfd;
+
+                len = recv(fd, buf, sizeof(buf) - 1, 0);
+                if (len <= 0)
+                        continue;
+                buf[len] = 0;
+                subsystem = field(buf, len, "SUBSYSTEM");
+                action = field(buf, len, "ACTION");
+                devpath = field(buf, len, "DEVPATH");
+                if (!subsystem || strcmp(subsystem, "memory") != 0 || !action || strcmp(action, "add") != 0 ||
+                    !devpath)
+                        continue;
+                snprintf(path, sizeof(path), "/sys%s/state", devpath);
+                sfd = open(path, O_WRONLY | O_CLOEXEC);
+                if (sfd < 0)
+                        continue;
+                if (write(sfd, "online_movable", 14) < 0)
+                        perror("bench-probe: write state");
+                close(sfd);
+        }
+}
+
 static int cmd_notify(const char *path, int timeout_sec)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -200,10 +265,13 @@ int main(int argc, char **argv)
 {
         if (argc == 6 && strcmp(argv[1], "uevents") == 0)
                 return cmd_uevents((unsigned)atoi(argv[2]), atoi(argv[3]), argv[4], argv[5]);
+        if (argc == 3 && strcmp(argv[1], "writer") == 0)
+                return cmd_writer(argv[2]);
         if (argc == 4 && strcmp(argv[1], "notify") == 0)
                 return cmd_notify(argv[2], atoi(argv[3]));
         fprintf(stderr,
                 "usage: bench-probe uevents COUNT TIMEOUT_SEC ARMED_FILE OUT_FILE\n"
+                "       bench-probe writer READY_FILE\n"
                 "       bench-probe notify SOCKET_PATH TIMEOUT_SEC\n");
         return 2;
 }

@@ -162,7 +162,8 @@ class Nvdimm:
 
 # Every live VM, so atexit/SIGTERM can kill what a crash left behind.
 _live = set()
-_live_lock = threading.Lock()
+# Reentrant: a second SIGTERM can arrive while the first one's handler holds it.
+_live_lock = threading.RLock()
 
 
 def _kill_all():
@@ -212,7 +213,7 @@ class VM:
                  numa_nodes=0, dimms=(), virtio_mem=(), nvdimms=(),
                  auto_online=False, cmdline=(), binaries=(), files=(),
                  timeout=300, boot_timeout=120, name="vm", log_dir=None,
-                 verbose=False):
+                 verbose=False, qemu_extra=()):
         """
         numa_nodes:  0 for no NUMA topology, else N nodes sharing `memory`.
         auto_online: False boots with memhp_default_state=offline; True keeps
@@ -220,6 +221,7 @@ class VM:
                      string is passed as memhp_default_state.
         binaries:    (host path, guest path) added to the initramfs.
         timeout:     hard wall-clock limit for the whole VM.
+        qemu_extra:  more QEMU arguments, appended as given.
         """
         self.memory = parse_size(memory)
         self.slots, self.maxmem, self.smp = slots, maxmem, smp
@@ -230,6 +232,7 @@ class VM:
         self.auto_online = auto_online
         self.extra_cmdline = list(cmdline)
         self.binaries, self.files = list(binaries), list(files)
+        self.qemu_extra = list(qemu_extra)
         self.timeout, self.boot_timeout = timeout, boot_timeout
         self.name = name
         self.verbose = verbose
@@ -289,7 +292,7 @@ class VM:
                                 f"mem-path={path},size={total}",
                      "-device", f"nvdimm,id=nvdimm{i},memdev=nvm{i},label-size=128K"
                                 f"{self._node_arg(nv.node)}"]
-        return args
+        return args + self.qemu_extra
 
     def kernel_cmdline(self):
         # cryptomgr.notests saves ~2 s of emulated crypto self-tests per boot.
