@@ -63,8 +63,8 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
 
 /* The kernel sends a new block's "add" uevent before it links the block to its node: a block
  * that shows no node yet on a NUMA system is looked at again shortly. */
-#define NODE_WAIT_USEC  (1 * USEC_PER_MSEC) /* the link follows within milliseconds: poll tightly */
-#define NODE_WAIT_TRIES 1000                /* then give up after a second */
+#define NODE_WAIT_FIRST_USEC (1 * USEC_PER_MSEC) /* doubled each try: 1, 2, 4 … 512 ms, ~1 s in all */
+#define NODE_WAIT_TRIES      10
 
 typedef struct NodeWait {
         Manager *manager;
@@ -92,7 +92,8 @@ static int node_wait(Manager *m, unsigned index, unsigned tries)
                 return -ENOMEM;
         *w = (NodeWait){ .manager = m, .index = index, .tries = tries };
         /* Accuracy 1 µs: sd-event's default would let a 1 ms wait slip by up to 250 ms. */
-        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, NODE_WAIT_USEC, 1, on_node_wait, w);
+        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, NODE_WAIT_FIRST_USEC << (tries - 1), 1,
+                                       on_node_wait, w);
         if (r < 0)
                 free(w);
         return r;

@@ -251,11 +251,6 @@ int onliner_setup(Manager *m)
         r = sd_event_add_defer(m->event, &m->chunk_source, on_chunk, m);
         if (r < 0)
                 return r;
-        /* Below uevents and timers: a burst of add events (a DIMM) is queued whole before the first
-         * chunk, so it becomes one job in full chunks, not many jobs of one block. */
-        r = sd_event_source_set_priority(m->chunk_source, SD_EVENT_PRIORITY_NORMAL + 10);
-        if (r < 0)
-                return r;
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
         /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
         r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, m);
