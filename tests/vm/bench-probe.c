@@ -169,7 +169,7 @@ static int cmd_uevents(unsigned count, int timeout_sec, const char *armed, const
         fprintf(f, "complete %d\n", n_online >= count);
         fprintf(f, "adds %u\nonlines %u\nother %u\n", n_add, n_online, n_other);
         fprintf(f, "t0 %llu\n", (unsigned long long)t0);
-#define REL(x) ((x) ? (long long)((x) - t0) : -1LL)
+#define REL(x) ((x) ? (long long)((x)-t0) : -1LL)
         fprintf(f, "first_add %lld\nlast_add %lld\nfirst_online %lld\nlast_online %lld\n", REL(first_add),
                 REL(last_add), REL(first_online), REL(last_online));
         for (unsigned i = 0; i < n_events; i++)
@@ -210,8 +210,8 @@ static int cmd_writer(const char *ready)
                 subsystem = field(buf, len, "SUBSYSTEM");
                 action = field(buf, len, "ACTION");
                 devpath = field(buf, len, "DEVPATH");
-                if (!subsystem || strcmp(subsystem, "memory") != 0 || !action || strcmp(action, "add") != 0 ||
-                    !devpath)
+                if (!subsystem || strcmp(subsystem, "memory") != 0 || !action ||
+                    strcmp(action, "add") != 0 || !devpath)
                         continue;
                 snprintf(path, sizeof(path), "/sys%s/state", devpath);
                 sfd = open(path, O_WRONLY | O_CLOEXEC);
@@ -269,9 +269,8 @@ int main(int argc, char **argv)
                 return cmd_writer(argv[2]);
         if (argc == 4 && strcmp(argv[1], "notify") == 0)
                 return cmd_notify(argv[2], atoi(argv[3]));
-        fprintf(stderr,
-                "usage: bench-probe uevents COUNT TIMEOUT_SEC ARMED_FILE OUT_FILE\n"
-                "       bench-probe writer READY_FILE\n"
-                "       bench-probe notify SOCKET_PATH TIMEOUT_SEC\n");
+        fprintf(stderr, "usage: bench-probe uevents COUNT TIMEOUT_SEC ARMED_FILE OUT_FILE\n"
+                        "       bench-probe writer READY_FILE\n"
+                        "       bench-probe notify SOCKET_PATH TIMEOUT_SEC\n");
         return 2;
 }
