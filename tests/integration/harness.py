@@ -4,8 +4,9 @@
 blocks (Bed), the kernel emulator, the daemon under test (Daemon) and the safety checks that keep it
 away from the machine's real /sys and its real system bus.
 
-A test script calls init(MEMHOTPLUGD, FAULT_PRELOAD_SO) first, then reexec_under_umockdev() and
-preflight(), then runs its scenarios.
+A test script calls init(MEMHOTPLUGD, FAULT_PRELOAD_SO) first (busclient.init() does it for the
+D-Bus tests), then main(SCENARIOS, ...), which runs reexec_under_umockdev() and preflight() before
+the scenarios.
 
 The daemon runs under LD_PRELOAD=FAULT_PRELOAD_SO:libumockdev-preload.so.0 with UMOCKDEV_DIR set
 to a testbed that holds fake memory blocks under /sys/devices/system/memory (or, for one case,
@@ -845,3 +846,31 @@ def reexec_under_umockdev():
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
+
+
+def main(scenarios, files=(), tools=(), preflights=()):
+    """A test script's main(): bails out if a file (besides the daemon and the fault preload) or a
+    tool is missing, re-executes under umockdev, runs preflight() and then the extra preflights,
+    then the scenarios (MHP_TEST_ONLY=<substring of a scenario function's name> runs only those);
+    returns the exit status."""
+    for path in (DAEMON, SHIM) + tuple(files):
+        if not os.path.exists(path):
+            print("Bail out! %s does not exist" % path, flush=True)
+            return 1
+    for tool in tools:
+        if not shutil.which(tool):
+            print("Bail out! %s is not installed" % tool, flush=True)
+            return 1
+    reexec_under_umockdev()
+    try:
+        preflight()
+        for fn in preflights:
+            fn()
+    except Exception as e:
+        print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
+        return 1
+    only = os.environ.get("MHP_TEST_ONLY")  # for debugging: run the scenarios whose name has this
+    for t in scenarios:
+        if not only or only in t.__name__:
+            t()
+    return TAP.finish()

@@ -24,8 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import (  # noqa: E402
-    BASE_DAEMON, EX_CONFIG, NODE_POLICY, POLICY_CONFIG, SCANNED, TAP, TIMEOUT, Bed, Block, check,
-    check_writes, expect_policy, make_blocks, preflight, reexec_under_umockdev, scenario, tail)
+    BASE_DAEMON, EX_CONFIG, NODE_POLICY, POLICY_CONFIG, SCANNED, TIMEOUT, Bed, Block, check, check_writes,
+    expect_policy, make_blocks, scenario, tail)
 
 if len(sys.argv) != 3:
     sys.stderr.write(__doc__)
@@ -523,22 +523,8 @@ def test_once(case):
 
 
 def main():
-    for path in (harness.DAEMON, harness.SHIM):
-        if not os.path.exists(path):
-            print("Bail out! %s does not exist" % path, flush=True)
-            return 1
-    reexec_under_umockdev()
-    try:
-        preflight()
-    except Exception as e:
-        print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
-        return 1
-    only = os.environ.get("MHP_TEST_ONLY")  # for debugging: run the scenarios whose name has this
-    for t in (test_boot_and_runtime, test_chunking, test_faults, test_kernel_auto_online, test_bad_config,
-              test_reload, test_once):
-        if not only or only in t.__name__:
-            t()
-    return TAP.finish()
+    return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_kernel_auto_online,
+                         test_bad_config, test_reload, test_once])
 
 
 if __name__ == "__main__":

@@ -38,37 +38,24 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import busclient  # noqa: E402
 import harness  # noqa: E402
+from busclient import BUS_NAME, PATH, BusSetup, Client, PrivateBus  # noqa: E402
 from harness import (  # noqa: E402
-    FAKE_BLOCK_SIZE, TAP, TIMEOUT, Bed, Block, Failure, check, reexec_under_umockdev, scenario, tail,
-    wait_until)
+    FAKE_BLOCK_SIZE, Bed, Block, Failure, check, scenario, tail, wait_until)
 
-import gi  # noqa: E402
-
-gi.require_version("Gio", "2.0")
-from gi.repository import Gio, GLib  # noqa: E402
-
-if len(sys.argv) not in (4, 5):
-    sys.stderr.write(__doc__)
-    sys.exit(2)
-harness.init(sys.argv[1], sys.argv[2])
-BUS_POLICY = os.path.abspath(sys.argv[3])
-CTL = os.path.abspath(sys.argv[4]) if len(sys.argv) == 5 and sys.argv[4] else None
+busclient.init(__doc__)
+CTL = busclient.CTL
 
 BS = int(FAKE_BLOCK_SIZE, 16)
 GIB = 1 << 30
-BUS_NAME = "org.memhotplug1"
-PATH = "/org/memhotplug1"
-MANAGER = "org.memhotplug1.Manager"
 DEVICE = "org.memhotplug1.Device"
-PROPS = "org.freedesktop.DBus.Properties"
 NV_UUID = "5f6b0c1e-3c2a-4e59-9f1d-1a2b3c4d5e6f"
 SERIAL0 = 0x1A2B3C4D0001
 SERIAL1 = 0x1A2B3C4D0002
@@ -502,116 +489,29 @@ class DaxEmulator:
 
 
 # ---------------------------------------------------------------------------------------------
-# A private bus and a client (as test-dbus.py has them, reduced to what these checks need)
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <include>{include}</include>
-</busconfig>
-"""
+# A client (busclient's) with the Device calls these checks need
 
 
-class BusError(Exception):
-    def __init__(self, name, message):
-        super().__init__("%s: %s" % (name, message))
-        self.name = name
-        self.message = message
-
-
-class PrivateBus:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="memhotplugd-bus.")
-        self.socket = os.path.join(self.dir, "bus.sock")
-        self.address = "unix:path=" + self.socket
-        config = os.path.join(self.dir, "bus.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG.format(socket=self.socket, include=BUS_POLICY))
-        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UMOCKDEV")}
-        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork", "--print-address"],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, preexec_fn=harness.die_with_parent)
-        line = self.proc.stdout.readline()
-        if not line.startswith(self.address):
-            self.stop()
-            raise RuntimeError("dbus-daemon did not start: %r" % line)
-        self.conn = Gio.DBusConnection.new_for_address_sync(
-            self.address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
-
-    def call(self, method, args=None, sig=None, path=PATH, iface=MANAGER, timeout=TIMEOUT):
-        params = GLib.Variant(sig, args) if sig else None
-        try:
-            v = self.conn.call_sync(BUS_NAME, path, iface, method, params, None, Gio.DBusCallFlags.NONE,
-                                    int(timeout * 1000), None)
-        except GLib.Error as e:
-            name = Gio.DBusError.get_remote_error(e)
-            Gio.DBusError.strip_remote_error(e)
-            raise BusError(name or "(local)", e.message)
-        return v.unpack() if v is not None else None
-
-    def error_of(self, method, args=None, sig=None, **kw):
-        try:
-            v = self.call(method, args, sig, **kw)
-        except BusError as e:
-            return e
-        raise Failure("%s(%s) succeeded (%r), an error was expected" % (method, args, v))
-
+class DaxClient(Client):
     def device(self, dev):
-        return self.call("GetAll", (DEVICE,), "(s)", path=dev.object_path(), iface=PROPS)[0]
+        return self.props(path=dev.object_path(), iface=DEVICE)
 
     def devices(self):
         return {row[0]: row for row in self.call("ListDevices")[0]}
 
-    def ctl(self, *args):
-        env = {k: v for k, v in os.environ.items()
-               if k != "LD_PRELOAD" and not k.startswith(("UMOCKDEV", "MHP_", "DBUS_"))}
-        env.update(DBUS_SYSTEM_BUS_ADDRESS=self.address, LC_ALL="C.UTF-8")
-        return subprocess.run([CTL] + list(args), env=env, cwd="/", capture_output=True, text=True, timeout=60)
 
-    def stop(self):
-        try:
-            self.conn.close_sync(None)
-        except (GLib.Error, AttributeError):
-            pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Setup:
-    """A DaxBed, optionally a private bus, and the daemon."""
+class Setup(BusSetup):
+    """A DaxBed, optionally a private bus and a client, and the daemon."""
 
     def __init__(self, case, devices, config, bus=True, **kw):
         self.case = case
-        self.bus = self.bed = self.daemon = None
+        self.bus = self.bed = self.daemon = self.client = None
         try:
             self.bed = DaxBed(devices, **kw)
             if bus:
                 self.bus = PrivateBus()
                 self.bed.bus_address = self.bus.address
+                self.client = DaxClient(self.bus.address)
             self.bed.write_config(config)
         except BaseException:
             self.close()
@@ -638,14 +538,6 @@ class Setup:
         time.sleep(0.2)
         self.bed.dax.idle()
         self.bed.emu.settle()
-
-    def close(self):
-        if self.daemon:
-            self.daemon.kill()
-        if self.bed:
-            self.bed.cleanup()
-        if self.bus:
-            self.bus.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -776,7 +668,7 @@ def test_convert(case):
 
         def rules_matched():
             for dev in devs:
-                p = s.bus.device(dev)
+                p = s.client.device(dev)
                 check(p["Rule"] == rules[dev][0], "%s: Rule %r, want %r" % (dev.name, p["Rule"], rules[dev][0]))
 
         case.run(CONVERT_CHECKS[1], rules_matched)
@@ -808,7 +700,7 @@ def test_convert(case):
         case.run(CONVERT_CHECKS[3], logged)
 
         def dbus():
-            rows = s.bus.devices()
+            rows = s.client.devices()
             check(sorted(rows) == ["dax0.0", "dax1.0", "dax2.0"], "ListDevices: %s" % sorted(rows))
             for dev in devs:
                 row = rows[dev.name]
@@ -817,28 +709,28 @@ def test_convert(case):
                         rules[dev][0])
                 check(tuple(row[:11]) == want, "%s row %s, want %s" % (dev.name, row, want))
                 check(row[11].startswith("already system-ram"), "%s reason %r" % (dev.name, row[11]))
-            prop_check(s.bus.device(nv), {
+            prop_check(s.client.device(nv), {
                 "Name": "dax0.0", "Source": "nvdimm", "TargetNode": 0, "Mode": "system-ram",
                 "MemmapOnMemory": "device", "BlocksOnline": 4, "BlocksTotal": 4, "Rule": "[Dax nv]",
                 "Action": "none", "CXLRegion": "", "CXLSerials": [], "NvdimmUUID": NV_UUID,
                 "SysfsPath": nv.path[1:], "Resource": nv.resource, "Size": GIB})
-            prop_check(s.bus.device(hm), {
+            prop_check(s.client.device(hm), {
                 "Source": "hmem", "TargetNode": 1, "MemmapOnMemory": "system-ram", "Rule": "[Dax hmem]",
                 "NvdimmUUID": "", "CXLRegion": ""})
-            prop_check(s.bus.device(cx), {
+            prop_check(s.client.device(cx), {
                 "Source": "cxl", "TargetNode": 1, "MemmapOnMemory": "device", "CXLRegion": "region0",
                 "Rule": "[Dax cxl-by-serial]", "BlocksOnline": 4})
             # Both memdevs of the interleave (libcxl lists the mappings in reverse target order).
-            serials = s.bus.device(cx)["CXLSerials"]
+            serials = s.client.device(cx)["CXLSerials"]
             check(sorted(serials) == [SERIAL0, SERIAL1], "CXLSerials %s" % serials)
-            check("Online=online" in s.bus.device(cx)["Reason"], "dax2.0 Reason %r" % s.bus.device(cx)["Reason"])
+            check("Online=online" in s.client.device(cx)["Reason"], "dax2.0 Reason %r" % s.client.device(cx)["Reason"])
 
         case.run(CONVERT_CHECKS[4], dbus)
 
         def ctl_devices():
             if not CTL:
                 raise Failure("memhotplugctl is not built")
-            out = s.bus.ctl("devices")
+            out = busclient.ctl(s.bus.address, "devices")
             check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
             for dev in devs:
                 line = next((ln for ln in out.stdout.splitlines() if ln.startswith(dev.name + " ")), None)
@@ -848,7 +740,7 @@ def test_convert(case):
                     check(word in line, "%r not in %r" % (word, line))
                 check(re.search(r"^%s: already system-ram" % re.escape(dev.name), out.stdout, re.M),
                       "no reason line for %s:\n%s" % (dev.name, out.stdout))
-            out = s.bus.ctl("--json", "devices")
+            out = busclient.ctl(s.bus.address, "--json", "devices")
             check(out.returncode == 0, "--json exit %d: %s" % (out.returncode, out.stderr))
             rows = {r["Device"]: r for r in json.loads(out.stdout)}
             check(sorted(rows) == ["dax0.0", "dax1.0", "dax2.0"], "json devices %s" % sorted(rows))
@@ -863,7 +755,7 @@ def test_convert(case):
         case.run(CONVERT_CHECKS[5], ctl_devices)
 
         def errors():
-            e = s.bus.error_of("RevertDevice", ("dax9.9",), "(s)")
+            e = s.client.error_of("RevertDevice", ("dax9.9",), "(s)")
             check(e.name == "org.memhotplug1.Error.NoSuchDevice", "unknown device: %s" % e)
             extra = hmem()
             extra.name, extra.path, extra.resource, extra.minor, extra.node = (
@@ -871,7 +763,7 @@ def test_convert(case):
             mark = d.mark()
             s.bed.add_device(extra)  # device_dax, and [Dax] says devdax
             d.wait_line(r"dax3\.0: devdax: \[Dax\] Mode=devdax", start=mark)
-            e = s.bus.error_of("RevertDevice", ("dax3.0",), "(s)")
+            e = s.client.error_of("RevertDevice", ("dax3.0",), "(s)")
             check(e.name == "org.memhotplug1.Error.NotSupported" and "devdax" in e.message, "devdax device: %s" % e)
 
         case.run(CONVERT_CHECKS[6], errors)
@@ -880,7 +772,7 @@ def test_convert(case):
             refusing = hm.blocks()[2]
             s.bed.set_fault(refusing, "EBUSY")
             mark = s.bed.dax.mark()
-            e = s.bus.error_of("RevertDevice", ("dax1.0",), "(s)", timeout=60)
+            e = s.client.error_of("RevertDevice", ("dax1.0",), "(s)", timeout=60)
             check(e.name == "org.memhotplug1.Error.DeviceBusy", "got %s" % e)
             check("memory%d" % refusing in e.message, "the error does not name memory%d: %r" % (refusing, e.message))
             s.settle()
@@ -888,14 +780,14 @@ def test_convert(case):
             check(not s.bed.dax.log(kinds=("driver", "kmod"), since=mark), "driver writes: %s"
                   % s.bed.dax.log(kinds=("driver", "kmod"), since=mark))
             check(s.bed.read_attr(refusing, "state") == "online", "memory%d is %s" % (refusing, s.bed.read_attr(refusing, "state")))
-            check(s.bus.device(hm)["Mode"] == "system-ram", "Mode %s" % s.bus.device(hm)["Mode"])
+            check(s.client.device(hm)["Mode"] == "system-ram", "Mode %s" % s.client.device(hm)["Mode"])
             os.unlink(s.bed.block_dir(refusing) + "/state.fault")
 
         case.run(CONVERT_CHECKS[7], busy)
 
         def revert():
             mark = s.bed.dax.mark()
-            res = s.bus.call("RevertDevice", ("dax0.0",), "(s)", timeout=60)[0]
+            res = s.client.call("RevertDevice", ("dax0.0",), "(s)", timeout=60)[0]
             check(sorted(r[0] for r in res) == nv.blocks() and all(r[1] for r in res), "results %s" % (res,))
             s.settle()
             for i in nv.blocks():
@@ -909,8 +801,8 @@ def test_convert(case):
             unbind = next(e for e in s.bed.dax.log(since=mark) if e.short() == "kmem/unbind dax0.0")
             check(last_offline < unbind.t, "unbind before the last offline")
             check(s.bed.dax.driver_of(nv) == "device_dax", "driver %s" % s.bed.dax.driver_of(nv))
-            wait_until(lambda: s.bus.device(nv)["BlocksTotal"] == 0, what="dax0.0's blocks to be gone")
-            p = s.bus.device(nv)
+            wait_until(lambda: s.client.device(nv)["BlocksTotal"] == 0, what="dax0.0's blocks to be gone")
+            p = s.client.device(nv)
             prop_check(p, {"Mode": "devdax", "BlocksOnline": 0, "Action": "leave",
                            "Reason": "returned to devdax on request; [Dax nv] would convert it"})
             check(d.find(r"dax0\.0: Returned to devdax on request"), "no 'Returned to devdax' line")
@@ -922,7 +814,7 @@ def test_convert(case):
             if not CTL:
                 raise Failure("memhotplugctl is not built")
             mark = s.bed.dax.mark()
-            out = s.bus.ctl("revert", "dax2.0")
+            out = busclient.ctl(s.bus.address, "revert", "dax2.0")
             check(out.returncode == 0, "exit %d: %s%s" % (out.returncode, out.stdout, out.stderr))
             check("dax2.0 is devdax again." in out.stdout, "stdout %r" % out.stdout)
             s.settle()
@@ -972,13 +864,13 @@ def test_refuse(case):
 
         def dbus():
             for dev, why in ((nv, "memory_hotplug.memmap_on_memory is off"), (hm, "no per-device memmap_on_memory")):
-                p = s.bus.device(dev)
+                p = s.client.device(dev)
                 check(p["Action"] == "refuse" and why in p["Reason"] and p["Mode"] == "devdax",
                       "%s: Action %r Reason %r Mode %r" % (dev.name, p["Action"], p["Reason"], p["Mode"]))
-            p = s.bus.device(cx)
+            p = s.client.device(cx)
             prop_check(p, {"Action": "leave", "Rule": "[Dax keep]", "Mode": "devdax", "Reason": "[Dax keep] Mode=devdax"})
-            check(p["MemmapOnMemory"] == "system-ram" and s.bus.device(hm)["MemmapOnMemory"] == "unsupported",
-                  "MemmapOnMemory %r / %r" % (p["MemmapOnMemory"], s.bus.device(hm)["MemmapOnMemory"]))
+            check(p["MemmapOnMemory"] == "system-ram" and s.client.device(hm)["MemmapOnMemory"] == "unsupported",
+                  "MemmapOnMemory %r / %r" % (p["MemmapOnMemory"], s.client.device(hm)["MemmapOnMemory"]))
 
         case.run(REFUSE_CHECKS[2], dbus)
     finally:
@@ -1083,7 +975,7 @@ def test_rules(case):
         s.start()
 
         def rules_of():
-            return {dev.name: s.bus.device(dev)["Rule"] for dev in devs}
+            return {dev.name: s.client.device(dev)["Rule"] for dev in devs}
 
         def expect(config, want):
             s.reload(config)
@@ -1104,7 +996,7 @@ def test_rules(case):
                        "[Dax wrong-region]\nMatchCXLRegion=region7\n\n[Dax globs]\nMatchDevice=dax[01].* dax9.9\n"
                        "MatchSource=nvdimm hmem\n\n[Dax later]\nMatchDevice=dax*\n"),
                    {"dax0.0": "[Dax globs]", "dax1.0": "[Dax globs]", "dax2.0": "[Dax region]"})
-            check(s.bus.device(cx)["Action"] == "leave", "dax2.0 action %r" % s.bus.device(cx)["Action"])
+            check(s.client.device(cx)["Action"] == "leave", "dax2.0 action %r" % s.client.device(cx)["Action"])
 
         case.run(RULE_CHECKS[1], second)
 
@@ -1112,7 +1004,7 @@ def test_rules(case):
             expect(cfg("[Dax too-big]\nMatchSize=2G-\nMode=ignore\n\n[Dax other-uuid]\n"
                        "MatchNvdimmUUID=00000000-0000-0000-0000-000000000000\n"),
                    {"dax0.0": "[Dax]", "dax1.0": "[Dax]", "dax2.0": "[Dax]"})
-            check(s.bus.device(nv)["Reason"] == "[Dax] Mode=devdax", "reason %r" % s.bus.device(nv)["Reason"])
+            check(s.client.device(nv)["Reason"] == "[Dax] Mode=devdax", "reason %r" % s.client.device(nv)["Reason"])
 
         case.run(RULE_CHECKS[2], defaults)
 
@@ -1201,26 +1093,8 @@ SCENARIOS = [test_convert, test_refuse, test_already_kmem, test_runtime, test_ru
 
 
 def main():
-    for path in (harness.DAEMON, harness.SHIM, BUS_POLICY):
-        if not os.path.exists(path):
-            print("Bail out! %s does not exist" % path, flush=True)
-            return 1
-    for tool in ("dbus-daemon", "daxctl"):
-        if not shutil.which(tool):
-            print("Bail out! %s is not installed" % tool, flush=True)
-            return 1
-    reexec_under_umockdev()
-    try:
-        harness.preflight()
-        preflight_dax()
-    except Exception as e:
-        print("Bail out! the umockdev sandbox does not work here: %s" % e, flush=True)
-        return 1
-    only = os.environ.get("MHP_TEST_ONLY")
-    for t in SCENARIOS:
-        if not only or only in t.__name__:
-            t()
-    return TAP.finish()
+    return harness.main(SCENARIOS, files=[busclient.BUS_POLICY], tools=["dbus-daemon", "daxctl"],
+                        preflights=[preflight_dax])
 
 
 if __name__ == "__main__":
