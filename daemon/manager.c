@@ -123,12 +123,12 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
-        if (from_add && f.node < 0 && m->numa_in_sysfs && node_tries < NODE_WAIT_TRIES &&
+        if (from_add && f.node < 0 && sysfs_has_numa(m->sysfs) && node_tries < NODE_WAIT_TRIES &&
             node_wait(m, index, node_tries + 1) >= 0)
                 return 0;
         /* Still being added (no node, so valid_zones was not read): its "add" uevent, or the
          * wait above, brings it back. */
-        if (f.node < 0 && m->numa_in_sysfs && f.state != BLOCK_ONLINE) {
+        if (f.node < 0 && sysfs_has_numa(m->sysfs) && f.state != BLOCK_ONLINE) {
                 if (from_add)
                         log_block(LOG_WARNING, 0, NULL, index, -1, 0,
                                   "No node link after %u tries, skipping block until a rescan", node_tries);
@@ -539,11 +539,6 @@ int manager_start(Manager *m)
 
         (void)kernel_auto_apply(m);
         warn_racing_agents(m);
-
-        r = sysfs_open_dir(m->sysfs, "devices/system/node");
-        m->numa_in_sysfs = r >= 0;
-        if (r >= 0)
-                close(r);
 
         /* Listen before scanning, so that a block added in between is not missed. */
         if (!m->options.once) {

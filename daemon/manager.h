@@ -81,8 +81,7 @@ typedef struct Manager {
         Block *blocks; /* by block index */
         size_t n_blocks;
         uint64_t block_size;
-        bool numa_in_sysfs; /* devices/system/node exists: every block has a node link, eventually */
-        bool ready_sent;    /* READY=1: the blocks present at start are handled */
+        bool ready_sent; /* READY=1: the blocks present at start are handled */
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on exit if we took over */
         bool took_over;

@@ -67,16 +67,6 @@ int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
         return 0;
 }
 
-static bool sysfs_has_node_dir(Sysfs *s)
-{
-        int fd = sysfs_open_dir(s, "devices/system/node");
-
-        if (fd < 0)
-                return false;
-        close(fd);
-        return true;
-}
-
 int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
 {
         /* phys_index is not read: the kernel prints the block id there, the N of memoryN. */
@@ -100,7 +90,7 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
          * with the nid), and valid_zones of an offline block without a nid dereferences
          * NODE_DATA(NUMA_NO_NODE): Linux 6.12 oopses and the reader dies by SIGKILL. Until the
          * link is there, valid_zones is not read; the caller waits for the node. */
-        if (f.node >= 0 || f.state == BLOCK_ONLINE || !sysfs_has_node_dir(s)) {
+        if (f.node >= 0 || f.state == BLOCK_ONLINE || !sysfs_has_numa(s)) {
                 *ret_attr = "valid_zones";
                 r = block_attr_read(s, index, "valid_zones", buf, sizeof(buf));
                 if (r >= 0) {

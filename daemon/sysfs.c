@@ -11,6 +11,7 @@
 struct Sysfs {
         char *root;
         int memory_fd;
+        int has_numa; /* -1: not looked up yet */
 };
 
 int sysfs_new(const char *root, Sysfs **ret)
@@ -28,6 +29,7 @@ int sysfs_new(const char *root, Sysfs **ret)
         while (n > 1 && s->root[n - 1] == '/')
                 s->root[--n] = '\0';
         s->memory_fd = -EBADF;
+        s->has_numa = -1;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -58,6 +60,19 @@ int sysfs_open_dir(Sysfs *s, const char *path)
                 return -ENOMEM;
         fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         return fd < 0 ? negative_errno() : fd;
+}
+
+bool sysfs_has_numa(Sysfs *s)
+{
+        int fd;
+
+        if (s->has_numa < 0) {
+                fd = sysfs_open_dir(s, "devices/system/node");
+                s->has_numa = fd >= 0;
+                if (fd >= 0)
+                        close(fd);
+        }
+        return s->has_numa;
 }
 
 int sysfs_memory_fd(Sysfs *s)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Every sysfs read and write of the daemon goes through here, relative to a root that is /sys in
@@ -23,6 +24,10 @@ int sysfs_memory_fd(Sysfs *s);
 
 /* Opens a directory below the root, e.g. "devices/system/node". */
 int sysfs_open_dir(Sysfs *s, const char *path);
+
+/* Whether devices/system/node exists (a NUMA kernel): then every memory block gets a nodeN link,
+ * if not at once. Looked up once. */
+bool sysfs_has_numa(Sysfs *s);
 
 /* A directory listing: below dirfd ("." for dirfd itself, with an offset of its own), or below
  * the root. */

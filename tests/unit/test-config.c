@@ -11,28 +11,7 @@
 
 static char dir[] = "/tmp/memhotplugd-test-config.XXXXXX";
 
-static char *write_file(const char *name, const char *content)
-{
-        char *path;
-        FILE *f;
-
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
-                abort();
-        f = fopen(path, "we");
-        if (!f)
-                abort();
-        fputs(content, f);
-        fclose(f);
-        return path;
-}
-
-/* Loads content as the main file; returns the error text (or NULL) and the config through ret. */
-static int load(const char *content, Config **ret, char **ret_error)
-{
-        _cleanup_(freep) char *path = write_file("main.conf", content);
-
-        return config_load(path, true, ret, ret_error);
-}
+#include "conf-files.h"
 
 static void expect_error(const char *content, const char *want_suffix, const char *what)
 {

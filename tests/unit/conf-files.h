@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Config files written into a test's temporary directory. The including test defines
+ * "static char dir[]" (a mkdtemp() template) before including this. */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "macro.h"
+
+static char *write_file(const char *name, const char *content)
+{
+        char *path;
+        FILE *f;
+
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                abort();
+        f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(content, f);
+        fclose(f);
+        return path;
+}
+
+/* Loads content as the main file; returns the error text (or NULL) and the config through ret. */
+static int load(const char *content, Config **ret, char **ret_error)
+{
+        _cleanup_(freep) char *path = write_file("main.conf", content);
+
+        return config_load(path, true, ret, ret_error);
+}
