@@ -60,12 +60,3 @@ const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes)
                 snprintf(buf, FORMAT_BYTES_MAX, "%" PRIu64 ".%" PRIu64 "%c", whole, tenths, suffixes[exp]);
         return buf;
 }
-
-void strv_free(char **l)
-{
-        if (!l)
-                return;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-}

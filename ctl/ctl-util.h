@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "strv.h"
 
 /* Longest string format_bytes() writes, with its NUL: "1023.9E". */
 #define FORMAT_BYTES_MAX 16
@@ -16,9 +17,3 @@ int log_error_errno(int r, const char *format, ...) _printf_(2, 3);
 
 /* Sizes the way lsmem(1) writes them: "128M", "1.5G", "0B" (powers of 1024, one decimal at most). */
 const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes);
-
-void strv_free(char **l);
-static inline void strv_freep(char ***l)
-{
-        strv_free(*l);
-}

@@ -5,9 +5,7 @@
 #include <stddef.h>
 #include <systemd/sd-bus.h>
 
-#define BUS_NAME          "org.memhotplug1"
-#define BUS_PATH          "/org/memhotplug1"
-#define BUS_IFACE_MANAGER "org.memhotplug1.Manager"
+#include "bus-contract.h"
 
 /* OnlineBlocks and OfflineBlocks answer when the blocks are done; onlining many gigabytes of
  * movable memory, or offlining memory that has to be migrated first, takes minutes. */

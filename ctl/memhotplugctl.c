@@ -231,6 +231,12 @@ int main(int argc, char *argv[])
                         log_error_errno(r, "Failed to connect to the system bus: %m");
                         return EXIT_FAILURE;
                 }
+                /* The daemon's error names become errnos that the verbs can act on. */
+                r = sd_bus_error_add_map(bus_error_map);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to register the D-Bus error names: %m");
+                        return EXIT_FAILURE;
+                }
         }
 
         c = (Context){

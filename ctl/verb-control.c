@@ -17,10 +17,10 @@ static int print_results(sd_bus_message *reply)
         int ok, r;
         bool failed = false;
 
-        r = sd_bus_message_enter_container(reply, 'a', "(ubs)");
+        r = sd_bus_message_enter_container(reply, 'a', BUS_ROW_RESULT);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the results: %m");
-        while ((r = sd_bus_message_read(reply, "(ubs)", &block, &ok, &message)) > 0) {
+        while ((r = sd_bus_message_read(reply, BUS_ROW_RESULT, &block, &ok, &message)) > 0) {
                 if (ok)
                         continue;
                 log_error("memory%" PRIu32 ": %s", block, *message ? message : "failed");

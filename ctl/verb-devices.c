@@ -13,8 +13,6 @@
  * target node, source, mode, memmap placement, resource, size, blocks online, blocks total, rule,
  * reason. */
 
-#define DEVICE_ROW_SIGNATURE "(soisssttuuss)"
-
 typedef struct DeviceRow {
         const char *name, *object, *source, *mode, *memmap, *rule, *reason;
         int32_t target_node;
@@ -29,12 +27,12 @@ static int read_rows(sd_bus_message *m, DeviceRow **ret, size_t *ret_n)
         DeviceRow d;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', DEVICE_ROW_SIGNATURE);
+        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_DEVICE);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, DEVICE_ROW_SIGNATURE, &d.name, &d.object, &d.target_node,
-                                        &d.source, &d.mode, &d.memmap, &d.start, &d.size, &d.online,
-                                        &d.total, &d.rule, &d.reason)) > 0) {
+        while ((r = sd_bus_message_read(m, BUS_ROW_DEVICE, &d.name, &d.object, &d.target_node, &d.source,
+                                        &d.mode, &d.memmap, &d.start, &d.size, &d.online, &d.total, &d.rule,
+                                        &d.reason)) > 0) {
                 DeviceRow *l = realloc(rows, (n + 1) * sizeof(DeviceRow));
 
                 if (!l)
@@ -151,7 +149,7 @@ int verb_devices(Context *c)
         }
         if (r < 0)
                 return log_bus_error(r, &error, "list devices");
-        if (!streq(sd_bus_message_get_signature(reply, true), "a" DEVICE_ROW_SIGNATURE))
+        if (!streq(sd_bus_message_get_signature(reply, true), "a" BUS_ROW_DEVICE))
                 return log_error_errno(-EBADMSG,
                                        "Unexpected ListDevices reply (signature %s): this memhotplugctl is "
                                        "older than the daemon",

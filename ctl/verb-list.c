@@ -31,10 +31,10 @@ static int read_rows(sd_bus_message *m, BlockRow **ret, size_t *ret_n)
         BlockRow b;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(uissttbs)");
+        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_BLOCK);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(uissttbs)", &b.index, &b.node, &b.state, &b.zone, &b.start,
+        while ((r = sd_bus_message_read(m, BUS_ROW_BLOCK, &b.index, &b.node, &b.state, &b.zone, &b.start,
                                         &b.size, &b.removable, &b.rule)) > 0) {
                 BlockRow *l = realloc(rows, (n + 1) * sizeof(BlockRow));
 

@@ -27,10 +27,10 @@ static int read_rows(sd_bus_message *m, PlanRow **ret, size_t *ret_n)
         PlanRow p;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "(uissssss)");
+        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_PLAN);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_read(m, "(uissssss)", &p.block, &p.node, &p.action, &p.type, &p.zone,
+        while ((r = sd_bus_message_read(m, BUS_ROW_PLAN, &p.block, &p.node, &p.action, &p.type, &p.zone,
                                         &p.rule, &p.reason, &p.note)) > 0) {
                 PlanRow *l = realloc(rows, (n + 1) * sizeof(PlanRow));
 

@@ -119,8 +119,9 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 if (streq(name, simple[i].name) && streq(contents, simple[i].type))
                         return sd_bus_message_read(m, "v", simple[i].type, (uint8_t *)s + simple[i].offset);
 
-        if (streq(name, "JobProgress") && streq(contents, "(uuu)"))
-                return sd_bus_message_read(m, "v", "(uuu)", &s->job_done, &s->job_failed, &s->job_total);
+        if (streq(name, "JobProgress") && streq(contents, BUS_JOB_PROGRESS))
+                return sd_bus_message_read(m, "v", BUS_JOB_PROGRESS, &s->job_done, &s->job_failed,
+                                           &s->job_total);
 
         /* Properties we do not know, or whose type changed: skipped, not fatal. */
         if (!(streq(name, "ZoneOnlineBytes") && streq(contents, "a(st)")) &&

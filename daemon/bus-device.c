@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "bus-internal.h"
 #include "bus.h"
 #include "dax.h"
@@ -139,7 +140,7 @@ int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_erro
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(soisssttuuss)");
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_DEVICE);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->n_devices; i++) {
@@ -151,7 +152,7 @@ int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_erro
                 if (r < 0)
                         return r;
                 devices_count_blocks(m, d, &online, &total);
-                r = sd_bus_message_append(reply, "(soisssttuuss)", d->dax->name, p, d->dax->target_node,
+                r = sd_bus_message_append(reply, BUS_ROW_DEVICE, d->dax->name, p, d->dax->target_node,
                                           dax_source_to_string(d->dax->source),
                                           dax_driver_to_string(d->dax->driver), memmap_placement(d->dax),
                                           d->dax->resource, d->dax->size, online, total, d->decision.rule,

@@ -232,10 +232,10 @@ static int property_get_job(sd_bus *bus, const char *path, const char *interface
 {
         Manager *m = userdata;
 
-        return sd_bus_message_append(reply, "(uuu)", m->job.done, m->job.failed, m->job.total);
+        return sd_bus_message_append(reply, BUS_JOB_PROGRESS, m->job.done, m->job.failed, m->job.total);
 }
 
-int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
+static int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
 {
         const Block *b = &m->blocks[index];
         char rule[32], removable[8];
@@ -247,7 +247,7 @@ int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
         fd = sysfs_memory_fd(m->sysfs);
         if (fd < 0 || sysfs_read_at(fd, path, removable, sizeof(removable)) < 0)
                 removable[0] = '\0';
-        return sd_bus_message_append(reply, "(uissttbs)", index, b->node, block_state_to_string(b->state),
+        return sd_bus_message_append(reply, BUS_ROW_BLOCK, index, b->node, block_state_to_string(b->state),
                                      b->zone ? zone_to_string(b->zone) : "", (uint64_t)index * m->block_size,
                                      m->block_size, streq(removable, "1"), rule);
 }
@@ -261,7 +261,7 @@ static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_er
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(uissttbs)");
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_BLOCK);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
@@ -286,7 +286,7 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(uissssss)");
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_PLAN);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
@@ -312,7 +312,7 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
                         note = "queued";
                 else if (b->flags & BLOCK_FAILED)
                         note = "failed before; retried on reload or rescan";
-                r = sd_bus_message_append(reply, "(uissssss)", (unsigned)i, f.node,
+                r = sd_bus_message_append(reply, BUS_ROW_PLAN, (unsigned)i, f.node,
                                           action_to_string(d.action),
                                           d.action == ACTION_ONLINE ? online_type_to_string(d.type) : "",
                                           d.zone ? zone_to_string(d.zone) : "", d.rule, d.reason, note);
@@ -538,24 +538,27 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("ConfigFiles", "as", property_get_config, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastConfigError", "s", property_get_string_or_empty,
                         offsetof(Manager, last_config_error), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("JobProgress", "(uuu)", property_get_job, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("JobProgress", BUS_JOB_PROGRESS, property_get_job, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("BlocksOnlined", "u", NULL, offsetof(Manager, total_onlined),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("BlocksFailed", "u", NULL, offsetof(Manager, total_failed),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
-        SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , "a(uissttbs)", SD_BUS_PARAM(blocks), method_list_blocks,
+        SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , "a" BUS_ROW_BLOCK, SD_BUS_PARAM(blocks),
+                                 method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Plan", "", , "a" BUS_ROW_PLAN, SD_BUS_PARAM(plan), method_plan,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("Plan", "", , "a(uissssss)", SD_BUS_PARAM(plan), method_plan,
+        SD_BUS_METHOD_WITH_NAMES("OnlineBlocks", "aus", SD_BUS_PARAM(blocks) SD_BUS_PARAM(type),
+                                 "a" BUS_ROW_RESULT, SD_BUS_PARAM(results), method_online_blocks,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("OnlineBlocks", "aus", SD_BUS_PARAM(blocks) SD_BUS_PARAM(type), "a(ubs)",
-                                 SD_BUS_PARAM(results), method_online_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("OfflineBlocks", "au", SD_BUS_PARAM(blocks), "a(ubs)",
+        SD_BUS_METHOD_WITH_NAMES("OfflineBlocks", "au", SD_BUS_PARAM(blocks), "a" BUS_ROW_RESULT,
                                  SD_BUS_PARAM(results), method_offline_blocks, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("ListDevices", "", , "a(soisssttuuss)", SD_BUS_PARAM(devices),
+        SD_BUS_METHOD_WITH_NAMES("ListDevices", "", , "a" BUS_ROW_DEVICE, SD_BUS_PARAM(devices),
                                  bus_method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("RevertDevice", "s", SD_BUS_PARAM(device), "a(ubs)", SD_BUS_PARAM(results),
-                                 bus_method_revert_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("RevertDevice", "s", SD_BUS_PARAM(device), "a" BUS_ROW_RESULT,
+                                 SD_BUS_PARAM(results), bus_method_revert_device,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
 

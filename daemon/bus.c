@@ -32,6 +32,9 @@ int bus_setup(Manager *m)
         const char *address;
         int r;
 
+        r = sd_bus_error_add_map(bus_error_map);
+        if (r < 0)
+                return r;
         r = sd_bus_new(&bus);
         if (r < 0)
                 return r;
@@ -113,13 +116,13 @@ int request_reply(Request *q)
         r = sd_bus_message_new_method_return(q->message, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(ubs)");
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_RESULT);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < q->n; i++) {
                 int e = q->results[i];
 
-                r = sd_bus_message_append(reply, "(ubs)", q->indices[i], e >= 0,
+                r = sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], e >= 0,
                                           e == RESULT_ALREADY ? "already in that state"
                                           : e == RESULT_ZONE_NOT_ALLOWED
                                                   ? "valid_zones does not offer that zone"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "dax.h"
 #include "ini-file.h"
 #include "kernel-info.h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "bus.h"
 #include "cxl.h"
 #include "dax-convert.h"

@@ -12,11 +12,13 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "strv.h"
 #include "macro.h"
 #include "config.h"
 #include "daxctl-import.h"
 #include "ini-file.h"
 #include "parse-util.h"
+#include "string-table.h"
 
 static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
         [KERNEL_AUTO_ONLINE_TAKEOVER] = "takeover",
@@ -28,31 +30,8 @@ static const char *const uevent_source_table[_UEVENT_SOURCE_MAX] = {
         [UEVENT_SOURCE_UDEV] = "udev",
 };
 
-const char *kernel_auto_online_to_string(KernelAutoOnline k)
-{
-        return k >= 0 && k < _KERNEL_AUTO_ONLINE_MAX ? kernel_auto_online_table[k] : NULL;
-}
-
-KernelAutoOnline kernel_auto_online_from_string(const char *s)
-{
-        for (int i = 0; i < _KERNEL_AUTO_ONLINE_MAX; i++)
-                if (streq(s, kernel_auto_online_table[i]))
-                        return (KernelAutoOnline)i;
-        return _KERNEL_AUTO_ONLINE_INVALID;
-}
-
-const char *uevent_source_to_string(UeventSource s)
-{
-        return s >= 0 && s < _UEVENT_SOURCE_MAX ? uevent_source_table[s] : NULL;
-}
-
-UeventSource uevent_source_from_string(const char *s)
-{
-        for (int i = 0; i < _UEVENT_SOURCE_MAX; i++)
-                if (streq(s, uevent_source_table[i]))
-                        return (UeventSource)i;
-        return _UEVENT_SOURCE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(kernel_auto_online, KernelAutoOnline);
+DEFINE_STRING_TABLE_LOOKUP(uevent_source, UeventSource);
 
 void config_init_defaults(Config *c)
 {

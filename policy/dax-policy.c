@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "dax-policy.h"
+#include "string-table.h"
 #include "macro.h"
 
 static const char *const dax_action_table[_DAX_ACTION_MAX] = {
@@ -11,24 +12,15 @@ static const char *const dax_action_table[_DAX_ACTION_MAX] = {
         [DAX_ACTION_IGNORE] = "ignore", [DAX_ACTION_REFUSE] = "refuse",
 };
 
-const char *dax_action_to_string(DaxAction a)
-{
-        return a >= 0 && a < _DAX_ACTION_MAX ? dax_action_table[a] : NULL;
-}
+static const char *const dax_driver_table[_DAX_DRIVER_MAX] = {
+        [DAX_DRIVER_NONE] = "unbound",
+        [DAX_DRIVER_DEVICE_DAX] = "devdax",
+        [DAX_DRIVER_KMEM] = "system-ram",
+        [DAX_DRIVER_OTHER] = "other",
+};
 
-const char *dax_driver_to_string(DaxDriver d)
-{
-        switch (d) {
-        case DAX_DRIVER_DEVICE_DAX:
-                return "devdax";
-        case DAX_DRIVER_KMEM:
-                return "system-ram";
-        case DAX_DRIVER_OTHER:
-                return "other";
-        default:
-                return "unbound";
-        }
-}
+DEFINE_STRING_TABLE_TO_STRING(dax_action, DaxAction);
+DEFINE_STRING_TABLE_TO_STRING(dax_driver, DaxDriver);
 
 static bool has_serial(const DaxFacts *f, uint64_t serial)
 {

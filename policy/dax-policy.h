@@ -14,6 +14,7 @@ typedef enum DaxDriver {
         DAX_DRIVER_DEVICE_DAX, /* a character device: devdax mode */
         DAX_DRIVER_KMEM,       /* system RAM */
         DAX_DRIVER_OTHER,
+        _DAX_DRIVER_MAX,
 } DaxDriver;
 
 typedef struct DaxFacts {

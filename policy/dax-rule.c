@@ -6,6 +6,7 @@
 
 #include "dax-rule.h"
 #include "macro.h"
+#include "string-table.h"
 
 void dax_rule_init(DaxRule *r, const char *name)
 {
@@ -40,31 +41,8 @@ static const char *const memmap_mode_table[_MEMMAP_MAX] = {
         [MEMMAP_NO] = "no",
 };
 
-const char *dax_mode_to_string(DaxMode m)
-{
-        return m >= 0 && m < _DAX_MODE_MAX ? dax_mode_table[m] : NULL;
-}
-
-DaxMode dax_mode_from_string(const char *s)
-{
-        for (int i = 0; i < _DAX_MODE_MAX; i++)
-                if (streq(s, dax_mode_table[i]))
-                        return (DaxMode)i;
-        return _DAX_MODE_INVALID;
-}
-
-const char *memmap_mode_to_string(MemmapMode m)
-{
-        return m >= 0 && m < _MEMMAP_MAX ? memmap_mode_table[m] : NULL;
-}
-
-MemmapMode memmap_mode_from_string(const char *s)
-{
-        for (int i = 0; i < _MEMMAP_MAX; i++)
-                if (streq(s, memmap_mode_table[i]))
-                        return (MemmapMode)i;
-        return _MEMMAP_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(dax_mode, DaxMode);
+DEFINE_STRING_TABLE_LOOKUP(memmap_mode, MemmapMode);
 
 const char *dax_source_to_string(DaxSource s)
 {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "daxctl-import.h"
 #include "ini-file.h"
 #include "parse-util.h"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "ini-file.h"
 
 int ini_fail(IniFile *s, const char *fmt, ...)
@@ -82,15 +83,6 @@ int ini_file_parse(const char *path, int (*handler)(void *, const char *, const 
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void strv_freep(char ***l)
-{
-        if (!*l)
-                return;
-        for (char **p = *l; *p; p++)
-                free(*p);
-        free(*l);
 }
 
 int ini_list_conf_files(const char *dir, char ***ret)

@@ -27,4 +27,3 @@ _printf_(2, 3) int ini_fail(IniFile *s, const char *fmt, ...);
 
 /* The *.conf files in dir, as paths, sorted by name; an absent directory is an empty list. */
 int ini_list_conf_files(const char *dir, char ***ret);
-void strv_freep(char ***l);

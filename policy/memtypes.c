@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "memtypes.h"
+#include "string-table.h"
 
 static const char *const online_type_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_OFFLINE] = "offline",
@@ -10,6 +11,7 @@ static const char *const online_type_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_MOVABLE] = "movable",
 };
 
+/* The word written to memoryN/state for each type. */
 static const char *const online_type_sysfs_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_OFFLINE] = "offline",
         [ONLINE_TYPE_ONLINE] = "online",
@@ -17,28 +19,21 @@ static const char *const online_type_sysfs_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_MOVABLE] = "online_movable",
 };
 
-const char *online_type_to_string(OnlineType t)
-{
-        if (t < 0 || t >= _ONLINE_TYPE_MAX)
-                return NULL;
-        return online_type_table[t];
-}
+DEFINE_STRING_TABLE_TO_STRING(online_type, OnlineType);
 
 const char *online_type_to_sysfs(OnlineType t)
 {
-        if (t < 0 || t >= _ONLINE_TYPE_MAX)
-                return NULL;
-        return online_type_sysfs_table[t];
+        return (size_t)t < _ONLINE_TYPE_MAX ? online_type_sysfs_table[t] : NULL;
 }
 
 OnlineType online_type_from_string(const char *s)
 {
-        if (!s)
-                return _ONLINE_TYPE_INVALID;
-        for (int i = 0; i < _ONLINE_TYPE_MAX; i++)
-                if (strcmp(s, online_type_table[i]) == 0 || strcmp(s, online_type_sysfs_table[i]) == 0)
-                        return (OnlineType)i;
-        return _ONLINE_TYPE_INVALID;
+        /* The kernel's spellings (online_movable, online_kernel) mean the same. */
+        ssize_t i = string_table_lookup(online_type_table, _ONLINE_TYPE_MAX, s);
+
+        if (i < 0)
+                i = string_table_lookup(online_type_sysfs_table, _ONLINE_TYPE_MAX, s);
+        return (OnlineType)i;
 }
 
 static const struct {
@@ -117,17 +112,4 @@ static const char *const block_state_table[_BLOCK_STATE_MAX] = {
         [BLOCK_GOING_OFFLINE] = "going-offline",
 };
 
-const char *block_state_to_string(BlockState s)
-{
-        if (s < 0 || s >= _BLOCK_STATE_MAX)
-                return NULL;
-        return block_state_table[s];
-}
-
-BlockState block_state_from_string(const char *s)
-{
-        for (int i = 0; i < _BLOCK_STATE_MAX; i++)
-                if (strcmp(s, block_state_table[i]) == 0)
-                        return (BlockState)i;
-        return _BLOCK_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(block_state, BlockState);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "string-table.h"
 
 static const char *const action_table[_ACTION_MAX] = {
         [ACTION_NONE] = "none",
@@ -11,10 +12,7 @@ static const char *const action_table[_ACTION_MAX] = {
         [ACTION_SKIP] = "skip",
 };
 
-const char *action_to_string(Action a)
-{
-        return a >= 0 && a < _ACTION_MAX ? action_table[a] : NULL;
-}
+DEFINE_STRING_TABLE_TO_STRING(action, Action);
 
 static void zones_format(unsigned mask, char *buf, size_t size)
 {

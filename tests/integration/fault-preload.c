@@ -327,6 +327,13 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 struct kmod_module;
 struct kmod_list;
 
+/* libkmod's own prototypes (no libkmod-dev needed to build the shim). */
+int kmod_module_probe_insert_module(
+        struct kmod_module *mod, unsigned int flags, const char *extra_options,
+        int (*run_install)(struct kmod_module *m, const char *cmdline, void *data), const void *data,
+        void (*print_action)(struct kmod_module *m, bool install, const char *options));
+int kmod_module_insert_module(struct kmod_module *mod, unsigned int flags, const char *options);
+
 static void log_kmod(struct kmod_module *mod)
 {
         /* The daemon dlopen()s libdaxctl without RTLD_GLOBAL: look libkmod up by its handle. */

@@ -7,7 +7,9 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "macro.h"
 #include "parse-util.h"
+#include "string-table.h"
 
 int parse_boolean(const char *s, bool *ret)
 {
@@ -107,31 +109,24 @@ int parse_sec(const char *s, uint64_t *ret_usec)
         return -EINVAL;
 }
 
-static const char *const log_levels[] = {
+static const char *const log_level_table[] = {
         [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
         [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
+DEFINE_STRING_TABLE_TO_STRING(log_level, int);
+
 int parse_log_level(const char *s, int *ret)
 {
-        for (int i = 0; i <= LOG_DEBUG; i++)
-                if (strcmp(s, log_levels[i]) == 0) {
-                        *ret = i;
-                        return 0;
-                }
         /* systemd also accepts "error"; users type it. */
-        if (strcmp(s, "error") == 0) {
-                *ret = LOG_ERR;
-                return 0;
-        }
-        return -EINVAL;
-}
+        ssize_t i = streq_ptr(s, "error")
+                            ? LOG_ERR
+                            : string_table_lookup(log_level_table, ELEMENTSOF(log_level_table), s);
 
-const char *log_level_to_string(int level)
-{
-        if (level < 0 || level > LOG_DEBUG)
-                return NULL;
-        return log_levels[level];
+        if (i < 0)
+                return -EINVAL;
+        *ret = (int)i;
+        return 0;
 }
 
 /* "memory42" with prefix "memory" -> 42. */

@@ -4,8 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define USEC_PER_SEC  UINT64_C(1000000)
-#define USEC_PER_MSEC UINT64_C(1000)
+#include "time-util.h"
 
 /* Value parsers shared by the config file and sysfs readers. All return 0 or negative errno and
  * leave *ret untouched on failure. */

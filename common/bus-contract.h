@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* The D-Bus contract between memhotplugd and its clients: names, paths, interfaces, error names
+ * and the signatures of the rows that the list methods return. The daemon's vtables and
+ * memhotplugctl both use these, so a change here is a change to the API (docs/org.memhotplug1.xml
+ * is checked against the vtables by the unit tests). */
+
+#define BUS_NAME          "org.memhotplug1"
+#define BUS_PATH          "/org/memhotplug1"
+#define BUS_BLOCK_PREFIX  "/org/memhotplug1/block"
+#define BUS_DEVICE_PREFIX "/org/memhotplug1/device"
+#define BUS_IFACE_MANAGER "org.memhotplug1.Manager"
+#define BUS_IFACE_BLOCK   "org.memhotplug1.Block"
+#define BUS_IFACE_DEVICE  "org.memhotplug1.Device"
+
+#define BUS_ERROR_NO_SUCH_BLOCK       "org.memhotplug1.Error.NoSuchBlock"
+#define BUS_ERROR_INVALID_ONLINE_TYPE "org.memhotplug1.Error.InvalidOnlineType"
+#define BUS_ERROR_TOO_MANY_BLOCKS     "org.memhotplug1.Error.TooManyBlocks"
+#define BUS_ERROR_CONFIG_INVALID      "org.memhotplug1.Error.ConfigInvalid"
+#define BUS_ERROR_NOT_PERMITTED       "org.memhotplug1.Error.NotPermitted"
+#define BUS_ERROR_NO_SUCH_DEVICE      "org.memhotplug1.Error.NoSuchDevice"
+#define BUS_ERROR_DEVICE_BUSY         "org.memhotplug1.Error.DeviceBusy"
+#define BUS_ERROR_NOT_SUPPORTED       "org.memhotplug1.Error.NotSupported"
+
+/* ListBlocks: index, node, state, zone, physical start, size, removable, rule. */
+#define BUS_ROW_BLOCK "(uissttbs)"
+/* Plan: index, node, action, online type, zone, rule, reason, note. */
+#define BUS_ROW_PLAN "(uissssss)"
+/* ListDevices: name, object path, target node, source, mode, memmap placement, resource, size,
+ * blocks online, blocks in all, rule, reason. */
+#define BUS_ROW_DEVICE "(soisssttuuss)"
+/* OnlineBlocks, OfflineBlocks, RevertDevice: index, whether it succeeded, what happened. */
+#define BUS_ROW_RESULT "(ubs)"
+/* JobProgress: done, failed, total. */
+#define BUS_JOB_PROGRESS "(uuu)"
+
+/* Our error names and the errno each maps to, so that sd-bus turns them into -errno on either
+ * side. Registered with sd_bus_error_add_map() by the daemon and by memhotplugctl. */
+extern const sd_bus_error_map bus_error_map[];
