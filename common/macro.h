@@ -53,6 +53,12 @@ static inline void fclosep(FILE **f)
                 fclose(*f);
 }
 
+/* An errno for an error that no system call returned (bad input, a usage error): logged with its
+ * message, but without an ERRNO= field that would suggest the kernel said so. */
+#define SYNTHETIC_ERRNO(e)    (1 << 30 | (e))
+#define IS_SYNTHETIC_ERRNO(e) ((((e) < 0 ? -(e) : (e)) & (1 << 30)) != 0)
+#define ERRNO_VALUE(e)        (((e) < 0 ? -(e) : (e)) & ~(1 << 30))
+
 static inline int negative_errno(void)
 {
         /* errno is positive; callers want -errno, and never 0 when a call failed. */

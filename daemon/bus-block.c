@@ -113,27 +113,3 @@ const sd_bus_vtable bus_block_vtable[] = {
         SD_BUS_PROPERTY("Rule", "s", property_get, 0, 0),
         SD_BUS_VTABLE_END,
 };
-
-int bus_add_objects(Manager *m, sd_bus *bus)
-{
-        int r;
-
-        r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_IFACE_MANAGER, bus_manager_vtable, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_BLOCK_PREFIX, BUS_IFACE_BLOCK, bus_block_vtable,
-                                       bus_block_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(bus, NULL, BUS_BLOCK_PREFIX, bus_block_enumerate, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_fallback_vtable(bus, NULL, BUS_DEVICE_PREFIX, BUS_IFACE_DEVICE, bus_device_vtable,
-                                       bus_device_find, m);
-        if (r < 0)
-                return r;
-        r = sd_bus_add_node_enumerator(bus, NULL, BUS_DEVICE_PREFIX, bus_device_enumerate, m);
-        if (r < 0)
-                return r;
-        return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
-}

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 #include "bus-internal.h"
 #include "bus.h"
 #include "dax.h"
-#include "ini-file.h"
+#include "devices.h"
 #include "log.h"
 #include "macro.h"
 
@@ -209,10 +210,12 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
         Manager *m = userdata;
         const char *name;
         size_t n = 0;
-        uint64_t first, end;
         Request *q;
         Device *d;
         int r;
+
+        assert(message);
+        assert(m);
 
         r = bus_check_root(message, "return devices to devdax", error);
         if (r < 0)
@@ -231,15 +234,9 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED, "%s is %s, not system-ram.", name,
                                          dax_driver_to_string(d->dax->driver));
 
-        first = d->dax->resource / m->block_size;
-        end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
-        blocks = calloc(end - first + 1, sizeof(unsigned));
-        if (!blocks)
-                return -ENOMEM;
-        for (uint64_t i = first; i < end && i < m->n_blocks; i++)
-                if (m->blocks[i].flags & BLOCK_KNOWN)
-                        blocks[n++] = (unsigned)i;
-
+        r = devices_blocks(m, d, &blocks, &n);
+        if (r < 0)
+                return r;
         r = request_new(m, message, blocks, n, &q);
         if (r < 0)
                 return r;
@@ -248,26 +245,8 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
         if (!q->device)
                 return -ENOMEM;
 
-        for (size_t i = 0; i < n; i++) {
-                Block *b = &m->blocks[blocks[i]];
-
-                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, blocks[i])) {
-                        b->flags &= ~BLOCK_QUEUED;
-                        m->job.total--;
-                        bus_block_done(m, blocks[i], -ECANCELED);
-                }
-                if (b->state == BLOCK_OFFLINE) {
-                        request_settle(m, q, blocks[i], RESULT_ALREADY);
-                        continue;
-                }
-                b->flags |= BLOCK_USER_OFFLINE;
-                r = onliner_enqueue(m, blocks[i], b->node, ONLINE_TYPE_OFFLINE, 0, false, 0);
-                if (r < 0)
-                        request_settle(m, q, blocks[i], r);
-                else
-                        m->queue.entries[m->queue.n - 1].requested = true;
-        }
         log_info("Returning %s to devdax on request: offlining %zu block(s) first", name, n);
+        (void)request_offline_blocks(m, q);
         request_answer_if_done(m, q);
         return 1;
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "bus-contract.h"
 #include "manager.h"
 
-/* A call to OnlineBlocks or OfflineBlocks, answered when all of its blocks are done. */
-#define RESULT_PENDING          1
-#define RESULT_ALREADY          2
-#define RESULT_ZONE_NOT_ALLOWED (-EDOM)
+/* Shared by the bus-*.c files only. */
+
+/* A call to OnlineBlocks, OfflineBlocks or RevertDevice, answered when all of its blocks are done.
+ * A result is RESULT_PENDING, 0, RESULT_ALREADY or a negative errno (-EDOM: valid_zones does not
+ * offer the zone asked for). */
+#define RESULT_PENDING 1
+#define RESULT_ALREADY 2
 
 struct Request {
         sd_bus_message *message;
@@ -24,7 +28,20 @@ int request_reply(Request *q);
 
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret);
 int request_settle(Manager *m, Request *q, unsigned index, int result);
+/* Records what the core's onliner_request_*() said for a block (REQUEST_QUEUED: wait). */
+void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome);
+/* Asks the core to offline every block of the request (OfflineBlocks, RevertDevice). */
+int request_offline_blocks(Manager *m, Request *q);
 void request_answer_if_done(Manager *m, Request *q);
+/* Answers every waiting call with an error: the daemon is stopping. */
+void request_abort_all(Manager *m);
+
+/* The Manager properties that each DIRTY_* flag announces; the last entry has flag 0. */
+typedef struct BusPropertyGroup {
+        unsigned flag;
+        const char *properties[8];
+} BusPropertyGroup;
+extern const BusPropertyGroup bus_manager_property_groups[];
 
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_block_vtable[];
@@ -34,6 +51,8 @@ int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* Refuses the call with NotPermitted unless the sender is root (the bus policy already keeps
+ * others out; this is the second lock on the same door). */
 int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error);
 int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,9 +8,11 @@
 #include "bus-internal.h"
 #include "bus.h"
 #include "dax.h"
+#include "devices.h"
 #include "kernel-info.h"
 #include "log.h"
 #include "memblock.h"
+#include "onliner.h"
 
 /* org.memhotplug1.Manager on /org/memhotplug1. */
 
@@ -379,6 +382,9 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         size_t n;
         int r;
 
+        assert(message);
+        assert(m);
+
         r = bus_check_root(message, "online memory blocks", error);
         if (r < 0)
                 return r;
@@ -397,35 +403,8 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         r = request_new(m, message, blocks, n, &q);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                Block *b = &m->blocks[blocks[i]];
-                const char *attr;
-                BlockFacts f;
-                Zone zone;
-
-                if (b->flags & BLOCK_QUEUED)
-                        continue; /* already on its way; answered when done */
-                r = memblock_read(m->sysfs, blocks[i], b->node, &f, &attr);
-                if (r < 0) {
-                        request_settle(m, q, blocks[i], r);
-                        continue;
-                }
-                if (f.state == BLOCK_ONLINE) {
-                        request_settle(m, q, blocks[i], RESULT_ALREADY);
-                        continue;
-                }
-                zone = f.have_valid_zones ? zone_for_online_type(type, f.valid_zones, f.default_zone) : 0;
-                if (f.have_valid_zones && zone == 0) {
-                        request_settle(m, q, blocks[i], RESULT_ZONE_NOT_ALLOWED);
-                        continue;
-                }
-                b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
-                r = onliner_enqueue(m, blocks[i], f.node, type, zone, false, 0);
-                if (r < 0)
-                        request_settle(m, q, blocks[i], r);
-                else
-                        m->queue.entries[m->queue.n - 1].requested = true;
-        }
+        for (size_t i = 0; i < n; i++)
+                request_add_outcome(m, q, blocks[i], onliner_request_online(m, blocks[i], type));
         log_info("Onlining %zu block(s) as %s on request", n, online_type_to_string(type));
         request_answer_if_done(m, q);
         return 1;
@@ -439,6 +418,9 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
         size_t n;
         int r;
 
+        assert(message);
+        assert(m);
+
         r = bus_check_root(message, "offline memory blocks", error);
         if (r < 0)
                 return r;
@@ -449,35 +431,8 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
         r = request_new(m, message, blocks, n, &q);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                Block *b = &m->blocks[blocks[i]];
-                BlockState st;
-
-                /* Whatever the policy had queued for it is overruled. */
-                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, blocks[i])) {
-                        b->flags &= ~BLOCK_QUEUED;
-                        m->job.total--;
-                        bus_block_done(m, blocks[i], -ECANCELED);
-                }
-                r = memblock_read_state(m->sysfs, blocks[i], &st);
-                if (r < 0) {
-                        request_settle(m, q, blocks[i], r);
-                        continue;
-                }
-                if (st == BLOCK_OFFLINE) {
-                        request_settle(m, q, blocks[i], RESULT_ALREADY);
-                        continue;
-                }
-                /* Asked for: the policy must not online it again behind the caller's back. */
-                b->flags |= BLOCK_USER_OFFLINE;
-                r = onliner_enqueue(m, blocks[i], b->node, ONLINE_TYPE_OFFLINE, 0, false, 0);
-                if (r < 0)
-                        request_settle(m, q, blocks[i], r);
-                else
-                        m->queue.entries[m->queue.n - 1].requested = true;
-        }
         log_info("Offlining %zu block(s) on request", n);
-        onliner_maybe_finish(m);
+        (void)request_offline_blocks(m, q);
         request_answer_if_done(m, q);
         return 1;
 }

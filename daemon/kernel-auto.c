@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"

@@ -87,7 +87,9 @@ int log_fields_errno(int level, int error, const char *message_id, const char *c
         char buf[1024];
         va_list ap;
 
-        error = error < 0 ? -error : error;
+        bool synthetic = IS_SYNTHETIC_ERRNO(error);
+
+        error = ERRNO_VALUE(error);
         if (level > max_level)
                 return -error;
 
@@ -97,8 +99,9 @@ int log_fields_errno(int level, int error, const char *message_id, const char *c
         vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
 
+        /* An error that no system call returned (bad input, a usage error) gets no ERRNO= field. */
         if (use_journal)
-                log_journal(level, error, message_id, fields, buf);
+                log_journal(level, synthetic ? 0 : error, message_id, fields, buf);
         else
                 fprintf(stderr, "%s: %s\n", level_prefix[level & 7], buf);
         return -error;
@@ -113,7 +116,7 @@ int log_block(int level, int error, const char *message_id, unsigned index, int 
         va_list ap;
 
         if (level > max_level)
-                return error < 0 ? error : -error;
+                return -ERRNO_VALUE(error);
 
         snprintf(f_block, sizeof(f_block), "MEMORY_BLOCK=%u", index);
         fields[n++] = f_block;
@@ -126,7 +129,7 @@ int log_block(int level, int error, const char *message_id, unsigned index, int 
                 fields[n++] = f_zone;
         }
 
-        errno = error < 0 ? -error : error;
+        errno = ERRNO_VALUE(error);
         va_start(ap, format);
         vsnprintf(message, sizeof(message), format, ap);
         va_end(ap);

@@ -101,7 +101,8 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case 'l':
                         if (parse_log_level(optarg, &arg.log_level) < 0)
-                                return log_error_errno(EINVAL, "Invalid log level: %s", optarg);
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid log level: %s",
+                                                       optarg);
                         break;
                 case ARG_LOG_TARGET:
                         if (streq(optarg, "journal"))
@@ -111,7 +112,8 @@ static int parse_argv(int argc, char *argv[])
                         else if (streq(optarg, "auto"))
                                 arg_log_target = LOG_TARGET_AUTO;
                         else
-                                return log_error_errno(EINVAL, "Invalid log target: %s", optarg);
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid log target: %s",
+                                                       optarg);
                         break;
                 case ARG_SYSFS_ROOT:
                         arg.sysfs_root = optarg;
@@ -137,7 +139,7 @@ static int parse_argv(int argc, char *argv[])
                 }
 
         if (optind < argc)
-                return log_error_errno(EINVAL, "This program takes no arguments.");
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "This program takes no arguments.");
         return 1;
 }
 
@@ -178,9 +180,10 @@ int main(int argc, char *argv[])
         }
         if (manager_load_config(m) < 0)
                 return EX_CONFIG;
-        if (manager_start(m) < 0)
-                return EXIT_FAILURE;
-
-        r = manager_run(m);
+        r = manager_start(m);
+        if (r >= 0)
+                r = manager_run(m);
+        /* Whatever happened, hand auto_online_blocks back to the kernel as it was. */
+        manager_stop(m);
         return r < 0 ? EXIT_FAILURE : r;
 }

@@ -7,14 +7,16 @@
 #include <systemd/sd-daemon.h>
 
 #include "agents.h"
+#include "blocks.h"
 #include "bus.h"
-#include "dax.h"
+#include "devices.h"
+#include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
+#include "onliner.h"
 #include "parse-util.h"
-#include "policy.h"
 
 Block *manager_block(Manager *m, unsigned index)
 {
@@ -59,204 +61,14 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries);
-
-/* The kernel sends a new block's "add" uevent before it links the block to its node: a block
- * that shows no node yet on a NUMA system is looked at again shortly. */
-#define NODE_WAIT_FIRST_USEC (1 * USEC_PER_MSEC) /* doubled each try: 1, 2, 4 … 512 ms, ~1 s in all */
-#define NODE_WAIT_TRIES      10
-
-typedef struct NodeWait {
-        Manager *manager;
-        unsigned index, tries;
-} NodeWait;
-
-static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        NodeWait *w = userdata;
-
-        (void)handle_block(w->manager, w->index, NODE_LOOK_UP, true, w->tries);
-        free(w);
-        sd_event_source_unref(s);
-        return 0;
-}
-
-static int node_wait(Manager *m, unsigned index, unsigned tries)
-{
-        sd_event_source *s;
-        NodeWait *w;
-        int r;
-
-        w = malloc(sizeof(NodeWait));
-        if (!w)
-                return -ENOMEM;
-        *w = (NodeWait){ .manager = m, .index = index, .tries = tries };
-        /* Accuracy 1 µs: sd-event's default would let a 1 ms wait slip by up to 250 ms. */
-        r = sd_event_add_time_relative(m->event, &s, CLOCK_MONOTONIC, NODE_WAIT_FIRST_USEC << (tries - 1), 1,
-                                       on_node_wait, w);
-        if (r < 0)
-                free(w);
-        return r;
-}
-
-/* Reads a block, records what it is, asks the policy, and queues or logs the outcome. from_add: a
- * new block announced by the kernel, which may be about to online it itself. */
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries)
-{
-        const char *attr = NULL;
-        Device *owner;
-        Block *b;
-        BlockFacts f;
-        Decision d;
-        int r;
-
-        b = manager_block(m, index);
-        if (!b)
-                return log_oom();
-
-        r = memblock_read(m->sysfs, index, node, &f, &attr);
-        if (r == -ENOENT) {
-                *b = (Block){ .node = -1 }; /* gone again */
-                return 0;
-        }
-        if (r < 0)
-                return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
-                                 attr, r == -EBADMSG ? " (unexpected value)" : "");
-
-        if (from_add && f.node < 0 && sysfs_has_numa(m->sysfs) && node_tries < NODE_WAIT_TRIES &&
-            node_wait(m, index, node_tries + 1) >= 0)
-                return 0;
-        /* Still being added (no node, so valid_zones was not read): its "add" uevent, or the
-         * wait above, brings it back. */
-        if (f.node < 0 && sysfs_has_numa(m->sysfs) && f.state != BLOCK_ONLINE) {
-                if (from_add)
-                        log_block(LOG_WARNING, 0, NULL, index, -1, 0,
-                                  "No node link after %u tries, skipping block until a rescan", node_tries);
-                return 0;
-        }
-
-        b->flags |= BLOCK_KNOWN;
-        b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
-        b->node = f.node;
-        /* valid_zones of an online block names the zone it is in. */
-        manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
-
-        owner = devices_owner_of_block(m, index);
-        if (owner && owner->decision.mode == DAX_MODE_IGNORE) {
-                log_block(LOG_DEBUG, 0, NULL, index, f.node, 0, "Left alone: %s is %s", owner->dax->name,
-                          owner->decision.reason);
-                return 0;
-        }
-        if (owner) {
-                /* A device's memory goes into one zone: the first block's zone decides for the rest. */
-                OnlineType type = owner->decision.online;
-
-                if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
-                        type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-                policy_decide_as(&f, type, owner->decision.rule, &d);
-                if (d.action == ACTION_ONLINE)
-                        devices_block_zone(m, owner, d.zone);
-        } else
-                policy_decide(m->config, &f, &d);
-        switch (d.action) {
-        case ACTION_NONE:
-                log_block(LOG_DEBUG, 0, NULL, index, f.node, 0, "Nothing to do: %s", d.reason);
-                return 0;
-        case ACTION_OFFLINE:
-                b->flags |= BLOCK_POLICY_OFFLINE;
-                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f.node, 0, "Left offline: %s",
-                          d.reason);
-                return 0;
-        case ACTION_SKIP:
-                b->flags |= BLOCK_POLICY_OFFLINE;
-                log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f.node, 0,
-                          "Left offline, the kernel cannot do what the policy asks: %s", d.reason);
-                return 0;
-        default:
-                break;
-        }
-
-        /* When the kernel onlines new blocks itself and we were told to respect that, give it a
-         * moment and only take the blocks it leaves offline. */
-        if (from_add && m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT &&
-            m->kernel_auto_original[0] && !streq(m->kernel_auto_original, "offline"))
-                r = onliner_enqueue(m, index, f.node, d.type, d.zone, true,
-                                    manager_now(m) + m->config->retry_usec);
-        else
-                r = onliner_enqueue(m, index, f.node, d.type, d.zone, false, 0);
-        if (r < 0)
-                return log_oom();
-
-        log_block(LOG_DEBUG, 0, NULL, index, f.node, d.zone, "Queued: %s", d.reason);
-        return 0;
-}
-
 static void on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
 {
         Manager *m = userdata;
-        unsigned index;
-        BlockState st;
-        Block *b;
 
-        if (streq(subsystem, "dax")) {
+        if (streq(subsystem, "dax"))
                 devices_on_uevent(m, action, sysname);
-                return;
-        }
-        if (!streq(subsystem, "memory") || parse_sysname_index(sysname, "memory", &index) < 0)
-                return;
-        b = manager_block(m, index);
-        if (!b) {
-                log_oom();
-                return;
-        }
-
-        if (streq(action, "add")) {
-                b->flags &= ~BLOCK_USER_OFFLINE;
-                (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
-                return;
-        }
-        if (!(b->flags & BLOCK_KNOWN))
-                return;
-
-        if (streq(action, "remove")) {
-                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
-                        m->job.done++;
-                        bus_block_done(m, index, -ENODEV);
-                        onliner_maybe_finish(m);
-                }
-                manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
-                *b = (Block){ .node = -1 };
-                log_debug("memory%u: removed", index);
-        } else if (streq(action, "online")) {
-                const char *attr;
-                BlockFacts f;
-
-                b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
-                /* The zone it went into, from valid_zones, which now names only that zone. */
-                if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0)
-                        manager_block_set_state(m, index, f.state,
-                                                f.state == BLOCK_ONLINE ? f.default_zone : 0);
-                if (b->flags & BLOCK_QUEUED && queue_remove(&m->queue, index)) {
-                        /* Someone else was faster; nothing left for us to do with it. */
-                        b->flags &= ~BLOCK_QUEUED;
-                        m->job.done++;
-                        m->job.raced++;
-                        bus_block_done(m, index, 0);
-                        log_block(LOG_INFO, 0, NULL, index, b->node, 0,
-                                  "Onlined by another agent while queued");
-                        onliner_maybe_finish(m);
-                }
-        } else if (streq(action, "offline")) {
-                if (memblock_read_state(m->sysfs, index, &st) >= 0)
-                        manager_block_set_state(m, index, st, 0);
-                /* Offlining is deliberate (usually before an unplug): never undo it. */
-                if (!(b->flags &
-                      (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED | BLOCK_USER_OFFLINE))) {
-                        b->flags |= BLOCK_USER_OFFLINE;
-                        log_block(LOG_INFO, 0, NULL, index, b->node, 0,
-                                  "Offlined by someone else, leaving it offline");
-                }
-        }
+        else if (streq(subsystem, "memory"))
+                blocks_on_uevent(m, action, sysname);
 }
 
 static void on_overflow(void *userdata)
@@ -267,59 +79,9 @@ static void on_overflow(void *userdata)
         (void)manager_rescan(m);
 }
 
-/* Handles every block we have not seen yet; with all, also the ones the policy or a failure left
- * offline (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
-static int scan(Manager *m, bool all)
-{
-        _cleanup_(freep) unsigned *indices = NULL;
-        _cleanup_(freep) int *nodes = NULL;
-        _cleanup_(freep) uint8_t *seen = NULL;
-        size_t n, n_nodes = 0;
-        int r;
-
-        r = memblock_enumerate(m->sysfs, &indices, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to list memory blocks: %m");
-        r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
-        if (r < 0 && r != -ENOENT)
-                log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");
-
-        for (size_t i = 0; i < n; i++)
-                if (!manager_block(m, indices[i]))
-                        return log_oom();
-        seen = calloc(m->n_blocks, 1);
-        if (!seen)
-                return log_oom();
-
-        for (size_t i = 0; i < n; i++) {
-                unsigned index = indices[i];
-                Block *b = &m->blocks[index];
-
-                seen[index] = 1;
-                if (!(b->flags & BLOCK_KNOWN) ||
-                    (all && (b->flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) &&
-                     !(b->flags & BLOCK_QUEUED)))
-                        (void)handle_block(
-                                m, index, index < n_nodes && nodes[index] >= 0 ? nodes[index] : NODE_LOOK_UP,
-                                false, 0);
-        }
-
-        /* A block removed while we were not listening (lost events). */
-        for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
-                        manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
-                        m->blocks[i] = (Block){ .node = -1 };
-                }
-        log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
-        if (queue_size(&m->queue) == 0 && m->options.once)
-                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
-        onliner_notify_status(m);
-        return 0;
-}
-
 int manager_rescan(Manager *m)
 {
-        return scan(m, false);
+        return blocks_scan(m, false);
 }
 
 static void apply_log_level(Manager *m)
@@ -344,7 +106,9 @@ static int config_read(Manager *m, Config **ret)
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
                 manager_mark_dirty(m, DIRTY_CONFIG);
-                return log_fields_errno(LOG_ERR, r, MHP_MESSAGE_CONFIG_ERROR, fields, "%s",
+                /* -EINVAL is the file's content, not a failed system call. */
+                return log_fields_errno(LOG_ERR, r == -EINVAL ? SYNTHETIC_ERRNO(EINVAL) : r,
+                                        MHP_MESSAGE_CONFIG_ERROR, fields, "%s",
                                         error ?: "Failed to load the configuration");
         }
         return 0;
@@ -383,7 +147,6 @@ int manager_reload(Manager *m, const char **ret_error)
 {
         _cleanup_(config_freep) Config *c = NULL;
         QueueEntry *chunk;
-        size_t kept = 0;
         int r;
 
         (void)sd_notify(false, "RELOADING=1");
@@ -414,20 +177,9 @@ int manager_reload(Manager *m, const char **ret_error)
 
         /* What the policy queued was decided by the old one: decide again, along with what it left
          * offline. Explicit requests over D-Bus stay as they were asked. */
-        for (size_t i = 0; i < m->queue.n; i++) {
-                QueueEntry *e = &m->queue.entries[i];
-
-                if (e->requested) {
-                        m->queue.entries[kept++] = *e;
-                        continue;
-                }
-                m->blocks[e->index].flags &= ~BLOCK_QUEUED;
-                m->blocks[e->index].flags |= BLOCK_POLICY_OFFLINE;
-                m->job.total--;
-        }
-        m->queue.n = kept;
+        onliner_drop_policy_entries(m);
         devices_reconsider(m);
-        r = scan(m, true);
+        r = blocks_scan(m, true);
         onliner_maybe_finish(m);
         if (m->ready_sent)
                 (void)sd_notify(false, "READY=1");
@@ -487,11 +239,15 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         return 0;
 }
 
+void manager_stop(Manager *m)
+{
+        kernel_auto_restore(m);
+}
+
 Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
-        kernel_auto_restore(m);
         bus_free(m);
         monitor_free(m->monitor);
         devices_free(m);
@@ -511,10 +267,19 @@ Manager *manager_free(Manager *m)
 int manager_start(Manager *m)
 {
         static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
+        static const char *const signal_names[] = { "signal-hup", "signal-int", "signal-term" };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
-                r = sd_event_add_signal(m->event, NULL, signals[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal, m);
+                sd_event_source *s;
+
+                r = sd_event_add_signal(m->event, &s, signals[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to install the signal handler: %m");
+                /* Owned by the loop, freed with it. */
+                (void)sd_event_source_set_description(s, signal_names[i]);
+                r = sd_event_source_set_floating(s, true);
+                sd_event_source_unref(s);
                 if (r < 0)
                         return log_error_errno(r, "Failed to install the signal handler: %m");
         }
@@ -556,7 +321,7 @@ int manager_start(Manager *m)
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */
                 (void)devices_scan(m);
-                r = scan(m, false);
+                r = blocks_scan(m, false);
                 if (r < 0)
                         return r;
         }

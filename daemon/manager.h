@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "macro.h"
 #include "dax-policy.h"
 #include "monitor.h"
 #include "policy.h"
@@ -40,8 +41,10 @@ typedef struct ManagerOptions {
         int log_level;               /* from the command line, -1 if not given */
 } ManagerOptions;
 
+/* The blocks queued since the queue was last empty, and how each ended: done (by us or, raced,
+ * by another agent), removed before it could be handled, or failed. */
 typedef struct Job {
-        unsigned total, done, raced, failed;
+        unsigned total, done, raced, removed, failed;
 } Job;
 
 /* Properties that changed since they were last announced on the bus (emitted once per loop
@@ -55,14 +58,7 @@ enum {
 };
 
 typedef struct Request Request;
-
-/* A device-dax instance, with what the policy decided for it. */
-typedef struct Device {
-        struct DaxDevice *dax;
-        DaxDecision decision;
-        bool user_devdax; /* returned to devdax on request: the policy leaves it alone */
-        Zone zone;        /* the zone its blocks go into, once the first one is online */
-} Device;
+typedef struct Device Device;
 
 typedef struct Manager {
         sd_event *event;
@@ -83,7 +79,7 @@ typedef struct Manager {
         uint64_t block_size;
         bool ready_sent; /* READY=1: the blocks present at start are handled */
 
-        char kernel_auto_original[32]; /* the kernel's setting; what we restore on exit if we took over */
+        char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
 
         Device *devices;
@@ -100,6 +96,9 @@ typedef struct Manager {
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
+/* Undoes what the daemon changed in the kernel (auto_online_blocks) before it exits. */
+void manager_stop(Manager *m);
+/* Only frees: manager_stop() is the step that touches the system. */
 Manager *manager_free(Manager *m);
 static inline void manager_freep(Manager **m)
 {
@@ -125,29 +124,3 @@ void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone 
 void manager_mark_dirty(Manager *m, unsigned what);
 /* The section of the config that decides for a block on this node. */
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size);
-
-/* onliner.c: the queue and the chunks. */
-int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, bool recheck,
-                    uint64_t not_before);
-void onliner_schedule(Manager *m);
-void onliner_maybe_finish(Manager *m);
-void onliner_notify_status(Manager *m);
-int onliner_setup(Manager *m);
-uint64_t manager_now(Manager *m);
-
-/* devices.c: device-dax instances. */
-int devices_scan(Manager *m);
-/* After a reload: decide again for every device, and act where the new policy says so. */
-void devices_reconsider(Manager *m);
-void devices_on_uevent(Manager *m, const char *action, const char *sysname);
-Device *devices_find(Manager *m, const char *name);
-/* The device whose memory this block is, if it is system RAM from a device. */
-Device *devices_owner_of_block(Manager *m, unsigned index);
-void devices_block_zone(Manager *m, Device *d, Zone zone);
-void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
-int devices_revert(Manager *m, Device *d);
-void devices_free(Manager *m);
-
-/* kernel-auto.c: coordination with auto_online_blocks. */
-int kernel_auto_apply(Manager *m);
-void kernel_auto_restore(Manager *m);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,24 +8,17 @@
 
 #include "bus.h"
 #include "log.h"
-#include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
-#include "parse-util.h"
+#include "onliner.h"
+#include "time-util.h"
 
 /* The chunked onliner: takes ChunkBlocks entries off the queue, writes them back to back (the
  * kernel serialises onlining anyway, so one writer is as fast as it gets), then returns to the
  * event loop before the next chunk. */
 
-/* The time now, not the event loop's time of wakeup: a chunk of writes can take longer than the
- * pause that is to follow it. */
-uint64_t manager_now(Manager *m)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
-}
+/* Times are now_usec(), not the event loop's time of wakeup: a chunk of writes can take longer than
+ * the pause that is to follow it. */
 
 void onliner_notify_status(Manager *m)
 {
@@ -36,7 +30,7 @@ void onliner_notify_status(Manager *m)
                                  m->total_onlined, m->total_failed);
 }
 
-int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, bool recheck,
+int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,
                     uint64_t not_before)
 {
         QueueEntry e = {
@@ -45,7 +39,8 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
                 .phys_index = index,
                 .type = type,
                 .zone = zone,
-                .recheck = recheck,
+                .recheck = flags & ENQUEUE_RECHECK,
+                .requested = flags & ENQUEUE_REQUESTED,
                 .not_before = not_before,
         };
         Block *b = manager_block(m, index);
@@ -70,6 +65,7 @@ static void job_finish(Manager *m)
         char f_total[32], f_done[32], f_failed[32];
         const char *fields[] = { f_total, f_done, f_failed, NULL };
         Job job = m->job;
+        char removed[48];
 
         /* The queue ran dry: whatever was present at start is handled now. */
         manager_notify_ready(m);
@@ -78,9 +74,11 @@ static void job_finish(Manager *m)
         snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);
         snprintf(f_done, sizeof(f_done), "JOB_DONE=%u", job.done);
         snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", job.failed);
+        /* Removed blocks are neither done nor failed: the memory went away (an unplug). */
+        snprintf(removed, sizeof(removed), ", %u removed before they were handled", job.removed);
         log_fields_errno(job.failed ? LOG_WARNING : LOG_INFO, 0, MHP_MESSAGE_JOB_FINISHED, fields,
-                         "Finished: %u of %u blocks done (%u by another agent), %u failed", job.done,
-                         job.total, job.raced, job.failed);
+                         "Finished: %u of %u blocks done (%u by another agent), %u failed%s", job.done,
+                         job.total, job.raced, job.failed, job.removed > 0 ? removed : "");
         m->job = (Job){};
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
@@ -93,14 +91,21 @@ void onliner_maybe_finish(Manager *m)
                 job_finish(m);
 }
 
-static void entry_done(Manager *m, const QueueEntry *e, int error)
+static void job_count(Manager *m, unsigned index, int result)
 {
-        if (error < 0)
+        if (result == -ENODEV)
+                m->job.removed++;
+        else if (result < 0)
                 m->job.failed++;
         else
                 m->job.done++;
         manager_mark_dirty(m, DIRTY_JOB);
-        bus_block_done(m, e->index, error);
+        bus_block_done(m, index, result);
+}
+
+static void entry_done(Manager *m, const QueueEntry *e, int result)
+{
+        job_count(m, e->index, result);
 }
 
 static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
@@ -114,7 +119,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                 log_block(LOG_WARNING, r, NULL, e->index, e->node, e->zone,
                           "Writing \"%s\" to state failed (attempt %u of %u): %m; retrying in %.1fs", word,
                           e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
-                e->not_before = manager_now(m) + delay;
+                e->not_before = now_usec() + delay;
                 if (queue_push(&m->queue, e) >= 0) {
                         b->flags |= BLOCK_QUEUED;
                         return;
@@ -165,7 +170,7 @@ static void process_one(Manager *m, QueueEntry *e)
                 return;
         }
         if (r == -ENOENT || r == -ENODEV) {
-                log_block(LOG_DEBUG, r, NULL, e->index, e->node, 0, "Removed before it could be handled");
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
                 b->flags = 0;
                 entry_done(m, e, -ENODEV);
                 return;
@@ -207,7 +212,7 @@ static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
 static int on_chunk(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
-        uint64_t now = manager_now(m), next;
+        uint64_t now = now_usec(), next;
         size_t n;
 
         n = queue_take_chunk(&m->queue, m->config->chunk_blocks, now, m->chunk, &next);
@@ -223,7 +228,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
                         (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
                 return 0;
         }
-        schedule_next(m, n, manager_now(m), next);
+        schedule_next(m, n, now_usec(), next);
         return 0;
 }
 
@@ -251,13 +256,99 @@ int onliner_setup(Manager *m)
         r = sd_event_add_defer(m->event, &m->chunk_source, on_chunk, m);
         if (r < 0)
                 return r;
+        (void)sd_event_source_set_description(m->chunk_source, "onliner-chunk");
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
         /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
         r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, m);
         if (r < 0)
                 return r;
+        (void)sd_event_source_set_description(m->timer_source, "onliner-pause");
         (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_OFF);
 
         m->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
         return m->chunk ? 0 : -ENOMEM;
+}
+
+int onliner_request_online(Manager *m, unsigned index, OnlineType type)
+{
+        Block *b = &m->blocks[index];
+        const char *attr;
+        BlockFacts f;
+        Zone zone;
+        int r;
+
+        assert(manager_block_present(m, index));
+
+        if (b->flags & BLOCK_QUEUED)
+                return REQUEST_QUEUED; /* already on its way; answered when done */
+        r = memblock_read(m->sysfs, index, b->node, &f, &attr);
+        if (r < 0)
+                return r;
+        if (f.state == BLOCK_ONLINE)
+                return REQUEST_ALREADY;
+        zone = f.have_valid_zones ? zone_for_online_type(type, f.valid_zones, f.default_zone) : 0;
+        if (f.have_valid_zones && zone == 0)
+                return -EDOM;
+        b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+        return onliner_enqueue(m, index, f.node, type, zone, ENQUEUE_REQUESTED, 0);
+}
+
+int onliner_request_offline(Manager *m, unsigned index)
+{
+        Block *b = &m->blocks[index];
+        BlockState st;
+        int r;
+
+        assert(manager_block_present(m, index));
+
+        /* Whatever the policy had queued for it is overruled. */
+        onliner_settle(m, index, -ECANCELED);
+        r = memblock_read_state(m->sysfs, index, &st);
+        if (r < 0)
+                return r;
+        if (st == BLOCK_OFFLINE)
+                return REQUEST_ALREADY;
+        /* Asked for: the policy must not online it again behind the caller's back. */
+        b->flags |= BLOCK_USER_OFFLINE;
+        return onliner_enqueue(m, index, b->node, ONLINE_TYPE_OFFLINE, 0, ENQUEUE_REQUESTED, 0);
+}
+
+bool onliner_settle(Manager *m, unsigned index, int result)
+{
+        Block *b = &m->blocks[index];
+
+        if (!(b->flags & BLOCK_QUEUED) || !queue_remove(&m->queue, index))
+                return false;
+        b->flags &= ~BLOCK_QUEUED;
+        if (result == -ECANCELED) {
+                /* Never started: it leaves the job as if it had not been part of it. */
+                m->job.total--;
+                manager_mark_dirty(m, DIRTY_JOB);
+                bus_block_done(m, index, result);
+                return true;
+        }
+        if (result == 0)
+                m->job.raced++;
+        job_count(m, index, result);
+        onliner_maybe_finish(m);
+        return true;
+}
+
+void onliner_drop_policy_entries(Manager *m)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < m->queue.n; i++) {
+                QueueEntry *e = &m->queue.entries[i];
+
+                if (e->requested) {
+                        m->queue.entries[kept++] = *e;
+                        continue;
+                }
+                m->blocks[e->index].flags &= ~BLOCK_QUEUED;
+                m->blocks[e->index].flags |= BLOCK_POLICY_OFFLINE;
+                m->job.total--;
+        }
+        m->queue.n = kept;
+        manager_mark_dirty(m, DIRTY_JOB);
 }

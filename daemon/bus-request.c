@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-internal.h"
+#include "bus.h"
+#include "log.h"
+#include "onliner.h"
+
+/* Calls that wait for their blocks (OnlineBlocks, OfflineBlocks, RevertDevice): each holds its
+ * message until every block it names is done, then gets one reply with a row per block. */
+
+static Request *request_free(Request *q)
+{
+        if (!q)
+                return NULL;
+        sd_bus_message_unref(q->message);
+        free(q->device);
+        free(q->indices);
+        free(q->results);
+        free(q);
+        return NULL;
+}
+
+int request_reply(Request *q)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(q->message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_RESULT);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < q->n; i++) {
+                int e = q->results[i];
+
+                r = sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], e >= 0,
+                                          e == RESULT_ALREADY ? "already in that state"
+                                          : e == -EDOM        ? "valid_zones does not offer that zone"
+                                          : e == -ENODEV      ? "removed"
+                                          : e == -ECANCELED   ? "cancelled by a later request"
+                                          : e < 0             ? strerror(-e)
+                                                              : "");
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+void bus_block_done(Manager *m, unsigned index, int error)
+{
+        for (Request **p = &m->requests; *p;) {
+                Request *q = *p;
+
+                for (size_t i = 0; i < q->n; i++)
+                        if (q->indices[i] == index && q->results[i] == RESULT_PENDING) {
+                                q->results[i] = error;
+                                q->pending--;
+                        }
+                if (q->pending > 0) {
+                        p = &q->next;
+                        continue;
+                }
+                *p = q->next;
+                if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
+                        log_warning("Failed to send the reply to a block request, ignoring");
+                request_free(q);
+        }
+}
+
+int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret)
+{
+        Request *q;
+
+        q = calloc(1, sizeof(Request));
+        if (!q)
+                return -ENOMEM;
+        q->indices = malloc(n * sizeof(unsigned));
+        q->results = malloc(n * sizeof(int));
+        if (!q->indices || !q->results) {
+                request_free(q);
+                return -ENOMEM;
+        }
+        memcpy(q->indices, indices, n * sizeof(unsigned));
+        for (size_t i = 0; i < n; i++)
+                q->results[i] = RESULT_PENDING;
+        q->n = q->pending = n;
+        q->message = sd_bus_message_ref(message);
+        q->next = m->requests;
+        m->requests = q;
+        *ret = q;
+        return 0;
+}
+
+/* Results known at once (a block already in the state asked for) are settled here, and a
+ * request with nothing left to wait for is answered. */
+int request_settle(Manager *m, Request *q, unsigned index, int result)
+{
+        for (size_t i = 0; i < q->n; i++)
+                if (q->indices[i] == index && q->results[i] == RESULT_PENDING) {
+                        q->results[i] = result;
+                        q->pending--;
+                }
+        return 0;
+}
+
+void request_answer_if_done(Manager *m, Request *q)
+{
+        if (q->pending > 0)
+                return;
+        for (Request **p = &m->requests; *p; p = &(*p)->next)
+                if (*p == q) {
+                        *p = q->next;
+                        break;
+                }
+        if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
+                log_warning("Failed to send the reply to a block request, ignoring");
+        request_free(q);
+}
+
+void request_abort_all(Manager *m)
+{
+        while (m->requests) {
+                Request *q = m->requests;
+
+                m->requests = q->next;
+                (void)sd_bus_reply_method_errorf(q->message, SD_BUS_ERROR_NO_REPLY,
+                                                 "The daemon is stopping");
+                request_free(q);
+        }
+}
+
+void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome)
+{
+        if (outcome == REQUEST_QUEUED)
+                return; /* settled by bus_block_done() */
+        request_settle(m, q, index, outcome == REQUEST_ALREADY ? RESULT_ALREADY : outcome);
+}
+
+int request_offline_blocks(Manager *m, Request *q)
+{
+        for (size_t i = 0; i < q->n; i++)
+                request_add_outcome(m, q, q->indices[i], onliner_request_offline(m, q->indices[i]));
+        onliner_maybe_finish(m);
+        return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-internal.h"
+#include "bus.h"
+
+/* Signals: BlockStateChanged and JobFinished as things happen, PropertiesChanged batched once per
+ * loop iteration from the groups of properties that changed. */
+
+/* Until the bus is up (early boot), signals would only pile up in sd-bus's write queue: one per
+ * block. Nobody could have subscribed to them yet anyway. */
+static bool bus_ready(Manager *m)
+{
+        return m->bus && sd_bus_is_ready(m->bus) > 0;
+}
+
+void bus_emit_block_state(Manager *m, unsigned index)
+{
+        const Block *b = &m->blocks[index];
+
+        if (!bus_ready(m))
+                return;
+        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "BlockStateChanged", "uss", index,
+                                 block_state_to_string(b->state), b->zone ? zone_to_string(b->zone) : "");
+}
+
+void bus_emit_job_finished(Manager *m, const Job *job)
+{
+        if (!bus_ready(m))
+                return;
+        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
+                                 job->done, job->failed);
+}
+
+/* Which Manager properties each kind of change touches. Every property with EMITS_CHANGE belongs
+ * to a group here (test-bus-properties checks it against the vtable). */
+const BusPropertyGroup bus_manager_property_groups[] = {
+        { DIRTY_TOTALS, { "PresentBytes", "OnlineBytes", "OfflineBytes", "ZoneOnlineBytes", "NodeBytes" } },
+        { DIRTY_JOB, { "JobProgress", "BlocksOnlined", "BlocksFailed" } },
+        { DIRTY_CONFIG,
+          { "ConfigFiles", "LastConfigError", "OnlinePolicy", "KernelAutoOnlineMode", "ChunkBlocks" } },
+        { DIRTY_KERNEL, { "KernelAutoOnline" } },
+        { DIRTY_DEVICES, { "Devices" } },
+        {},
+};
+
+int bus_flush_dirty(Manager *m)
+{
+        if (!bus_ready(m) || m->dirty == 0)
+                return 0;
+        for (const BusPropertyGroup *g = bus_manager_property_groups; g->flag; g++) {
+                if (!(m->dirty & g->flag))
+                        continue;
+                (void)sd_bus_emit_properties_changed_strv(m->bus, BUS_PATH, BUS_IFACE_MANAGER,
+                                                          (char **)g->properties);
+        }
+        m->dirty = 0;
+        return 0;
+}

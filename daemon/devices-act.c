@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+
+#include "dax-convert.h"
+#include "device-log.h"
+#include "devices-internal.h"
+#include "log.h"
+#include "message-ids.h"
+
+/* Converting a device to system-ram as its rule says, and back to devdax on request. */
+
+static int device_convert(Manager *m, Device *d)
+{
+        DaxDevice *x;
+        int r;
+
+        if (!m->dax_possible)
+                return log_device(LOG_WARNING, 0, NULL, d,
+                                  "Not converting: libdaxctl works on /sys only, and the sysfs root is %s",
+                                  sysfs_root(m->sysfs));
+
+        if (d->decision.write_memmap) {
+                r = dax_write_memmap(m->sysfs, d->dax->name, d->decision.memmap_value);
+                if (r < 0 && d->decision.memmap == MEMMAP_YES)
+                        return log_device(LOG_ERR, r, NULL, d,
+                                          "Not converting: MemmapOnMemory=yes, but writing memmap_on_memory "
+                                          "failed: %m");
+                if (r < 0)
+                        log_device(
+                                LOG_WARNING, r, NULL, d,
+                                "Writing memmap_on_memory=%d failed, converting with the memmap in system "
+                                "RAM: %m",
+                                d->decision.memmap_value);
+        }
+
+        r = dax_convert_to_ram(d->dax->name);
+        if (r == -EOPNOTSUPP)
+                return log_device(LOG_ERR, r, NULL, d, "Cannot convert: libdaxctl.so.1 is not installed");
+        if (r < 0)
+                return log_device(LOG_ERR, r, NULL, d, "Converting to system-ram failed: %m");
+
+        r = device_read(m, d->dax->name, &x);
+        if (r >= 0) {
+                dax_device_free(d->dax);
+                d->dax = x;
+        }
+        log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
+                   "Converted to system-ram, %" PRIu64 " MiB: %s", d->dax->size >> 20, d->decision.reason);
+        manager_mark_dirty(m, DIRTY_DEVICES);
+        return 0;
+}
+
+int device_act(Manager *m, Device *d)
+{
+        if (d->user_devdax && d->dax->driver != DAX_DRIVER_KMEM) {
+                log_device(LOG_DEBUG, 0, NULL, d, "Returned to devdax on request, leaving it");
+                return 0;
+        }
+        switch (d->decision.action) {
+        case DAX_ACTION_CONVERT:
+                return device_convert(m, d);
+        case DAX_ACTION_REFUSE:
+                return log_device(LOG_WARNING, 0, NULL, d, "Left as it is: %s", d->decision.reason);
+        case DAX_ACTION_NONE:
+        case DAX_ACTION_LEAVE:
+        case DAX_ACTION_IGNORE:
+        default:
+                log_device(LOG_INFO, 0, NULL, d, "%s: %s", dax_driver_to_string(d->dax->driver),
+                           d->decision.reason);
+                return 0;
+        }
+}
+
+int devices_revert(Manager *m, Device *d)
+{
+        unsigned online, total;
+        DaxDevice *x;
+        int r;
+
+        if (!m->dax_possible)
+                return -EOPNOTSUPP;
+        devices_count_blocks(m, d, &online, &total);
+        if (online > 0)
+                return -EBUSY;
+        r = dax_convert_to_devdax(d->dax->name);
+        if (r < 0)
+                return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
+        d->user_devdax = true;
+        d->zone = 0;
+        if (device_read(m, d->dax->name, &x) >= 0) {
+                dax_device_free(d->dax);
+                d->dax = x;
+        }
+        device_decide(m, d);
+        log_device(LOG_INFO, 0, NULL, d, "Returned to devdax on request; the policy leaves it so");
+        manager_mark_dirty(m, DIRTY_DEVICES);
+        return 0;
+}

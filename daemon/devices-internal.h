@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "dax.h"
+#include "devices.h"
+
+/* Shared by devices.c (the table, decisions, events) and devices-act.c (conversion and revert). */
+int device_read(Manager *m, const char *name, DaxDevice **ret);
+void device_decide(Manager *m, Device *d);
+/* Does what the decision says: convert, or log why the device stays as it is. */
+int device_act(Manager *m, Device *d);

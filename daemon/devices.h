@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "dax-policy.h"
+#include "manager.h"
+
+/* Device-dax instances: the table, what the policy decided for each, conversion to system-ram
+ * and back. */
+
+typedef struct Device {
+        struct DaxDevice *dax;
+        DaxDecision decision;
+        bool user_devdax; /* returned to devdax on request: the policy leaves it alone */
+        Zone zone;        /* the zone its blocks go into, once the first one is online */
+} Device;
+
+int devices_scan(Manager *m);
+/* After a reload: decide again for every device, and act where the new policy says so. */
+void devices_reconsider(Manager *m);
+void devices_on_uevent(Manager *m, const char *action, const char *sysname);
+Device *devices_find(Manager *m, const char *name);
+/* The device whose memory this block is, if it is system RAM from a device. */
+Device *devices_owner_of_block(Manager *m, unsigned index);
+void devices_block_zone(Manager *m, Device *d, Zone zone);
+/* The indices of the device's blocks that are present, in address order. */
+int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n);
+void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
+/* Returns a system-ram device whose blocks are all offline to devdax (-EBUSY if one is online). */
+int devices_revert(Manager *m, Device *d);
+void devices_free(Manager *m);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "manager.h"
+
+/* The chunked onliner: the queue of blocks to write, the chunks, the job they make up, and the
+ * operations the bus asks for (online or offline a block on request, cancel). Every change to the
+ * queue and the job counters happens in onliner.c. */
+
+enum {
+        ENQUEUE_RECHECK = 1 << 0,   /* read the state first: the kernel may online it itself */
+        ENQUEUE_REQUESTED = 1 << 1, /* asked for over D-Bus: a reload does not decide it again */
+};
+
+int onliner_setup(Manager *m);
+/* Queues a block for the policy (or, with ENQUEUE_REQUESTED, for a caller). not_before: µs on
+ * CLOCK_MONOTONIC, 0 for at once. A block already queued stays as it was queued. */
+int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,
+                    uint64_t not_before);
+void onliner_schedule(Manager *m);
+void onliner_maybe_finish(Manager *m);
+void onliner_notify_status(Manager *m);
+
+/* What a request for one block came to at once; the negative errnos are failures, and
+ * -EDOM means valid_zones does not offer the zone asked for. REQUEST_QUEUED blocks are answered
+ * through bus_block_done() when they are done. */
+#define REQUEST_QUEUED  0
+#define REQUEST_ALREADY 1
+int onliner_request_online(Manager *m, unsigned index, OnlineType type);
+/* Cancels what the policy had queued for the block, then offlines it; the policy will not online
+ * it again until it is re-added or onlined on request. */
+int onliner_request_offline(Manager *m, unsigned index);
+
+/* The block left the queue without being written: someone else onlined it (result 0) or it was
+ * removed (-ENODEV), or a request overruled the policy (-ECANCELED). Returns whether it was
+ * queued. */
+bool onliner_settle(Manager *m, unsigned index, int result);
+/* After a reload: entries the old policy queued go back to being decided; requests stay. */
+void onliner_drop_policy_entries(Manager *m);
