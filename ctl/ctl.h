@@ -22,6 +22,8 @@ typedef struct Context {
         sd_bus *bus;
         JsonMode json;
         bool all;
+        const char *output;      /* list --output */
+        bool bytes;              /* list --bytes */
         const char *online_type; /* --zone */
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;

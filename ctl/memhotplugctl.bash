@@ -7,7 +7,7 @@ _memhotplugctl()
         _init_completion -s || return
 
         local commands='status list plan devices online offline revert reload rescan help'
-        local options='-h --help --version --json --json= -a --all -z --zone= --no-pager'
+        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --no-pager'
 
         case $prev in
         -z | --zone)

@@ -31,6 +31,8 @@ typedef struct Verb {
 
 static JsonMode arg_json = JSON_OFF;
 static bool arg_all = false;
+static const char *arg_output = NULL;
+static bool arg_bytes = false;
 static const char *arg_zone = NULL;
 
 static int verb_help(Context *c);
@@ -68,6 +70,9 @@ static void help(void)
                "     --json[=MODE]       Print JSON (status, list, plan, devices); MODE is\n"
                "                         pretty or short (default: pretty on a terminal)\n"
                "  -a --all               list, plan: one line per block, do not merge ranges\n"
+               "  -o --output=LIST       list: columns to show, of RANGE,SIZE,STATE,ZONES,NODE,\n"
+               "                         BLOCK,REMOVABLE,RULE (lsmem's names)\n"
+               "  -b --bytes             list: sizes in bytes, not in human units\n"
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
@@ -94,13 +99,15 @@ static int parse_argv(int argc, char *argv[])
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", optional_argument, NULL, ARG_JSON },
                 { "all", no_argument, NULL, 'a' },
+                { "output", required_argument, NULL, 'o' },
+                { "bytes", no_argument, NULL, 'b' },
                 { "zone", required_argument, NULL, 'z' },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 {},
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "haz:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "habo:z:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -122,6 +129,12 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case 'a':
                         arg_all = true;
+                        break;
+                case 'o':
+                        arg_output = optarg;
+                        break;
+                case 'b':
+                        arg_bytes = true;
                         break;
                 case 'z':
                         if (!streq(optarg, "movable") && !streq(optarg, "kernel") &&
@@ -243,6 +256,8 @@ int main(int argc, char *argv[])
                 .bus = bus,
                 .json = arg_json,
                 .all = arg_all,
+                .output = arg_output,
+                .bytes = arg_bytes,
                 .online_type = v->flags & VERB_ZONE ? (arg_zone ?: "movable") : NULL,
                 .blocks = blocks,
                 .n_blocks = n_blocks,

@@ -7,6 +7,7 @@
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json-writer.h"
+#include "rows.h"
 #include "table.h"
 
 /* memhotplugctl devices: device-dax instances (ListDevices, a(soisssttuuss)): name, object,
@@ -20,34 +21,13 @@ typedef struct DeviceRow {
         uint32_t online, total;
 } DeviceRow;
 
-static int read_rows(sd_bus_message *m, DeviceRow **ret, size_t *ret_n)
+static int read_row(sd_bus_message *m, const char *signature, void *row)
 {
-        _cleanup_(freep) DeviceRow *rows = NULL;
-        size_t n = 0;
-        DeviceRow d;
-        int r;
+        DeviceRow *d = row;
 
-        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_DEVICE);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(m, BUS_ROW_DEVICE, &d.name, &d.object, &d.target_node, &d.source,
-                                        &d.mode, &d.memmap, &d.start, &d.size, &d.online, &d.total, &d.rule,
-                                        &d.reason)) > 0) {
-                DeviceRow *l = realloc(rows, (n + 1) * sizeof(DeviceRow));
-
-                if (!l)
-                        return -ENOMEM;
-                rows = l;
-                rows[n++] = d;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(rows);
-        *ret_n = n;
-        return 0;
+        return sd_bus_message_read(m, signature, &d->name, &d->object, &d->target_node, &d->source, &d->mode,
+                                   &d->memmap, &d->start, &d->size, &d->online, &d->total, &d->rule,
+                                   &d->reason);
 }
 
 static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
@@ -154,7 +134,7 @@ int verb_devices(Context *c)
                                        "Unexpected ListDevices reply (signature %s): this memhotplugctl is "
                                        "older than the daemon",
                                        sd_bus_message_get_signature(reply, true));
-        r = read_rows(reply, &rows, &n);
+        r = rows_read(reply, BUS_ROW_DEVICE, sizeof(DeviceRow), read_row, (void **)&rows, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the device list: %m");
 

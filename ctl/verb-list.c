@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json-writer.h"
+#include "rows.h"
 #include "table.h"
 
 /* memhotplugctl list: ListBlocks, printed like lsmem(1). */
@@ -18,113 +22,185 @@ typedef struct BlockRow {
         int removable;
 } BlockRow;
 
-/* Consecutive blocks rows[first..last], shown as one line unless --all. */
-typedef struct Range {
-        size_t first, last;
-        uint64_t size;
-} Range;
-
-static int read_rows(sd_bus_message *m, BlockRow **ret, size_t *ret_n)
+static int read_row(sd_bus_message *m, const char *signature, void *row)
 {
-        _cleanup_(freep) BlockRow *rows = NULL;
-        size_t n = 0;
-        BlockRow b;
-        int r;
+        BlockRow *b = row;
 
-        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_BLOCK);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(m, BUS_ROW_BLOCK, &b.index, &b.node, &b.state, &b.zone, &b.start,
-                                        &b.size, &b.removable, &b.rule)) > 0) {
-                BlockRow *l = realloc(rows, (n + 1) * sizeof(BlockRow));
+        return sd_bus_message_read(m, signature, &b->index, &b->node, &b->state, &b->zone, &b->start,
+                                   &b->size, &b->removable, &b->rule);
+}
 
-                if (!l)
-                        return -ENOMEM;
-                rows = l;
-                rows[n++] = b;
+/* The columns, with lsmem(1)'s names where the meaning is the same (ZONE is accepted for ZONES). */
+typedef enum Column {
+        COLUMN_RANGE,
+        COLUMN_SIZE,
+        COLUMN_STATE,
+        COLUMN_ZONES,
+        COLUMN_NODE,
+        COLUMN_BLOCK,
+        COLUMN_REMOVABLE,
+        COLUMN_RULE,
+        _COLUMN_MAX,
+} Column;
+
+static const TableColumn column_table[_COLUMN_MAX] = {
+        [COLUMN_RANGE] = { "RANGE", ALIGN_LEFT },          [COLUMN_SIZE] = { "SIZE", ALIGN_RIGHT },
+        [COLUMN_STATE] = { "STATE", ALIGN_LEFT },          [COLUMN_ZONES] = { "ZONES", ALIGN_LEFT },
+        [COLUMN_NODE] = { "NODE", ALIGN_RIGHT },           [COLUMN_BLOCK] = { "BLOCK", ALIGN_RIGHT },
+        [COLUMN_REMOVABLE] = { "REMOVABLE", ALIGN_RIGHT }, [COLUMN_RULE] = { "RULE", ALIGN_LEFT },
+};
+
+typedef struct Columns {
+        Column list[_COLUMN_MAX];
+        size_t n;
+} Columns;
+
+/* "RANGE,SIZE,NODE" (any case, as lsmem takes them); NULL: every column. */
+static int parse_columns(const char *spec, Columns *ret)
+{
+        Columns c = {};
+
+        if (!spec) {
+                for (Column i = 0; i < _COLUMN_MAX; i++)
+                        c.list[c.n++] = i;
+                *ret = c;
+                return 0;
         }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(rows);
-        *ret_n = n;
+        while (*spec) {
+                size_t len = strcspn(spec, ",");
+                Column found = _COLUMN_MAX;
+
+                for (Column i = 0; i < _COLUMN_MAX; i++)
+                        if (strlen(column_table[i].header) == len &&
+                            strncasecmp(spec, column_table[i].header, len) == 0)
+                                found = i;
+                if (len == 4 && strncasecmp(spec, "ZONE", 4) == 0)
+                        found = COLUMN_ZONES;
+                if (found == _COLUMN_MAX || c.n == _COLUMN_MAX)
+                        return log_error_errno(
+                                -EINVAL,
+                                "Unknown or repeated column in --output: \"%.*s\" (known: RANGE, "
+                                "SIZE, STATE, ZONES, NODE, BLOCK, REMOVABLE, RULE)",
+                                (int)len, spec);
+                c.list[c.n++] = found;
+                spec += len;
+                spec += *spec == ',';
+        }
+        if (c.n == 0)
+                return log_error_errno(-EINVAL, "--output names no column");
+        *ret = c;
         return 0;
 }
 
-/* lsmem merges blocks that are adjacent and alike; so do we, comparing every column we show. */
-static bool mergeable(const BlockRow *a, const BlockRow *b)
+static bool shown(const Columns *c, Column col)
 {
-        return b->index == a->index + 1 && b->start == a->start + a->size && a->node == b->node &&
-               streq(a->state, b->state) && streq(a->zone, b->zone) && a->removable == b->removable &&
-               streq(a->rule, b->rule);
+        for (size_t i = 0; i < c->n; i++)
+                if (c->list[i] == col)
+                        return true;
+        return false;
 }
 
-static int make_ranges(const BlockRow *rows, size_t n, bool all, Range **ret, size_t *ret_n)
+/* lsmem merges blocks that are adjacent and alike in every column it shows; so do we. */
+static bool mergeable(const void *x, const void *y, const void *userdata)
 {
-        _cleanup_(freep) Range *ranges = NULL;
-        size_t k = 0;
+        const BlockRow *a = x, *b = y;
+        const Columns *c = userdata;
 
-        ranges = calloc(n ?: 1, sizeof(Range));
-        if (!ranges)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (!all && k > 0 && mergeable(&rows[ranges[k - 1].last], &rows[i])) {
-                        ranges[k - 1].last = i;
-                        ranges[k - 1].size += rows[i].size;
-                        continue;
-                }
-                ranges[k++] = (Range){ i, i, rows[i].size };
+        return b->index == a->index + 1 && b->start == a->start + a->size &&
+               (!shown(c, COLUMN_NODE) || a->node == b->node) &&
+               (!shown(c, COLUMN_STATE) || streq(a->state, b->state)) &&
+               (!shown(c, COLUMN_ZONES) || streq(a->zone, b->zone)) &&
+               (!shown(c, COLUMN_REMOVABLE) || a->removable == b->removable) &&
+               (!shown(c, COLUMN_RULE) || streq(a->rule, b->rule));
+}
+
+#define CELL_MAX 48
+
+/* The text of one cell of the range f..l; NULL where JSON has null (no zone, no node). */
+static const char *cell(const BlockRow *f, const BlockRow *l, Column col, bool bytes,
+                        char buf[static CELL_MAX])
+{
+        uint64_t size = l->start + l->size - f->start;
+
+        switch (col) {
+        case COLUMN_RANGE:
+                snprintf(buf, CELL_MAX, "0x%016" PRIx64 "-0x%016" PRIx64, f->start, l->start + l->size - 1);
+                return buf;
+        case COLUMN_SIZE:
+                if (bytes)
+                        snprintf(buf, CELL_MAX, "%" PRIu64, size);
+                else
+                        format_bytes(buf, size);
+                return buf;
+        case COLUMN_STATE:
+                return f->state;
+        case COLUMN_ZONES:
+                return *f->zone ? f->zone : NULL;
+        case COLUMN_NODE:
+                if (f->node < 0)
+                        return NULL;
+                snprintf(buf, CELL_MAX, "%" PRIi32, f->node);
+                return buf;
+        case COLUMN_BLOCK:
+                if (f->index == l->index)
+                        snprintf(buf, CELL_MAX, "%" PRIu32, f->index);
+                else
+                        snprintf(buf, CELL_MAX, "%" PRIu32 "-%" PRIu32, f->index, l->index);
+                return buf;
+        case COLUMN_REMOVABLE:
+                return f->removable ? "yes" : "no";
+        case COLUMN_RULE:
+        default:
+                return f->rule;
         }
-        *ret = TAKE_PTR(ranges);
-        *ret_n = k;
-        return 0;
 }
 
-static int print_json(const BlockRow *rows, const Range *ranges, size_t n_ranges, JsonMode mode)
+/* lsmem -J's shape: {"memory": [{"range": …, "size": …}]}, the shown columns as lowercase keys,
+ * sizes as text unless --bytes, removable a boolean, node a number. */
+static int print_json(Context *c, const Columns *cols, const BlockRow *rows, const Range *ranges,
+                      size_t n_ranges)
 {
         JsonWriter w;
 
-        json_init(&w, stdout, mode == JSON_PRETTY);
+        json_init(&w, stdout, c->json == JSON_PRETTY);
+        json_begin_object(&w);
+        json_key(&w, "memory");
         json_begin_array(&w);
         for (size_t i = 0; i < n_ranges; i++) {
-                const BlockRow *a = &rows[ranges[i].first], *b = &rows[ranges[i].last];
-                char range[64];
+                const BlockRow *f = &rows[ranges[i].first], *l = &rows[ranges[i].last];
 
-                snprintf(range, sizeof(range), "0x%016" PRIx64 "-0x%016" PRIx64, a->start,
-                         b->start + b->size - 1);
                 json_begin_object(&w);
-                json_field_string(&w, "Range", range);
-                json_field_unsigned(&w, "PhysStart", a->start);
-                json_field_unsigned(&w, "PhysEnd", b->start + b->size - 1);
-                json_field_unsigned(&w, "Size", ranges[i].size);
-                json_field_string(&w, "State", a->state);
-                json_field_string(&w, "Zone", *a->zone ? a->zone : NULL);
-                json_key(&w, "Node");
-                if (a->node < 0)
-                        json_null(&w);
-                else
-                        json_signed(&w, a->node);
-                json_field_unsigned(&w, "FirstBlock", a->index);
-                json_field_unsigned(&w, "LastBlock", b->index);
-                json_field_bool(&w, "Removable", a->removable);
-                json_field_string(&w, "Rule", a->rule);
+                for (size_t k = 0; k < cols->n; k++) {
+                        const char *header = column_table[cols->list[k]].header, *v;
+                        char key[16] = {}, buf[CELL_MAX];
+
+                        for (size_t j = 0; header[j] && j < sizeof(key) - 1; j++)
+                                key[j] = (char)tolower((unsigned char)header[j]);
+                        json_key(&w, key);
+                        if (cols->list[k] == COLUMN_REMOVABLE)
+                                json_bool(&w, f->removable);
+                        else if (cols->list[k] == COLUMN_NODE && f->node >= 0)
+                                json_signed(&w, f->node);
+                        else if (cols->list[k] == COLUMN_SIZE && c->bytes)
+                                json_unsigned(&w, l->start + l->size - f->start);
+                        else if ((v = cell(f, l, cols->list[k], c->bytes, buf)))
+                                json_string(&w, v);
+                        else
+                                json_null(&w);
+                }
                 json_end_object(&w);
         }
         json_end_array(&w);
+        json_end_object(&w);
         return json_finish(&w);
 }
 
-static int print_table(Context *c, const BlockRow *rows, size_t n_rows, const Range *ranges, size_t n_ranges)
+static int print_table(Context *c, const Columns *cols, const BlockRow *rows, size_t n_rows,
+                       const Range *ranges, size_t n_ranges)
 {
-        static const TableColumn columns[] = {
-                { "RANGE", ALIGN_LEFT },      { "SIZE", ALIGN_RIGHT }, { "STATE", ALIGN_LEFT },
-                { "ZONE", ALIGN_LEFT },       { "NODE", ALIGN_RIGHT }, { "BLOCK", ALIGN_RIGHT },
-                { "REMOVABLE", ALIGN_RIGHT }, { "RULE", ALIGN_LEFT },
-        };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(table_freep) Table *t = NULL;
+        TableColumn header[_COLUMN_MAX];
         char a[FORMAT_BYTES_MAX];
         uint64_t block_size, online = 0, offline = 0;
         int r;
@@ -136,24 +212,19 @@ static int print_table(Context *c, const BlockRow *rows, size_t n_rows, const Ra
         if (r < 0)
                 return log_error_errno(r, "Failed to parse BlockSize: %m");
 
-        t = table_new(columns, ELEMENTSOF(columns));
+        for (size_t k = 0; k < cols->n; k++)
+                header[k] = column_table[cols->list[k]];
+        t = table_new(header, cols->n);
         if (!t)
                 return log_error_errno(-ENOMEM, "Out of memory");
         for (size_t i = 0; i < n_ranges; i++) {
                 const BlockRow *f = &rows[ranges[i].first], *l = &rows[ranges[i].last];
-                char range[48], node[16] = "-", block[32];
+                char bufs[_COLUMN_MAX][CELL_MAX];
+                const char *cells[_COLUMN_MAX];
 
-                snprintf(range, sizeof(range), "0x%016" PRIx64 "-0x%016" PRIx64, f->start,
-                         l->start + l->size - 1);
-                if (f->node >= 0)
-                        snprintf(node, sizeof(node), "%" PRIi32, f->node);
-                if (f->index == l->index)
-                        snprintf(block, sizeof(block), "%" PRIu32, f->index);
-                else
-                        snprintf(block, sizeof(block), "%" PRIu32 "-%" PRIu32, f->index, l->index);
-                r = table_add_row(t, (const char *const[]){ range, format_bytes(a, ranges[i].size), f->state,
-                                                            f->zone, node, block,
-                                                            f->removable ? "yes" : "no", f->rule });
+                for (size_t k = 0; k < cols->n; k++)
+                        cells[k] = cell(f, l, cols->list[k], c->bytes, bufs[k]) ?: "-";
+                r = table_add_row(t, cells);
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
         }
@@ -180,20 +251,24 @@ int verb_list(Context *c)
         _cleanup_(freep) BlockRow *rows = NULL;
         _cleanup_(freep) Range *ranges = NULL;
         size_t n_rows, n_ranges;
+        Columns cols;
         int r;
 
+        r = parse_columns(c->output, &cols);
+        if (r < 0)
+                return r;
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "ListBlocks", &error, &reply,
                                NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "list memory blocks");
-        r = read_rows(reply, &rows, &n_rows);
+        r = rows_read(reply, BUS_ROW_BLOCK, sizeof(BlockRow), read_row, (void **)&rows, &n_rows);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the block list: %m");
-        r = make_ranges(rows, n_rows, c->all, &ranges, &n_ranges);
+        r = rows_make_ranges(rows, n_rows, sizeof(BlockRow), c->all, mergeable, &cols, &ranges, &n_ranges);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
 
         if (c->json != JSON_OFF)
-                return print_json(rows, ranges, n_ranges, c->json);
-        return print_table(c, rows, n_rows, ranges, n_ranges);
+                return print_json(c, &cols, rows, ranges, n_ranges);
+        return print_table(c, &cols, rows, n_rows, ranges, n_ranges);
 }

@@ -6,6 +6,7 @@
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json-writer.h"
+#include "rows.h"
 #include "table.h"
 
 /* memhotplugctl plan: what a rescan would do now with each offline block, and why (Plan). */
@@ -16,63 +17,21 @@ typedef struct PlanRow {
         const char *action, *type, *zone, *rule, *reason, *note; /* point into the reply */
 } PlanRow;
 
-typedef struct PlanRange {
-        size_t first, last;
-} PlanRange;
-
-static int read_rows(sd_bus_message *m, PlanRow **ret, size_t *ret_n)
+static int read_row(sd_bus_message *m, const char *signature, void *row)
 {
-        _cleanup_(freep) PlanRow *rows = NULL;
-        size_t n = 0;
-        PlanRow p;
-        int r;
+        PlanRow *p = row;
 
-        r = sd_bus_message_enter_container(m, 'a', BUS_ROW_PLAN);
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_read(m, BUS_ROW_PLAN, &p.block, &p.node, &p.action, &p.type, &p.zone,
-                                        &p.rule, &p.reason, &p.note)) > 0) {
-                PlanRow *l = realloc(rows, (n + 1) * sizeof(PlanRow));
-
-                if (!l)
-                        return -ENOMEM;
-                rows = l;
-                rows[n++] = p;
-        }
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(m);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(rows);
-        *ret_n = n;
-        return 0;
+        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
+                                   &p->rule, &p->reason, &p->note);
 }
 
-static bool mergeable(const PlanRow *a, const PlanRow *b)
+static bool mergeable(const void *x, const void *y, const void *userdata)
 {
+        const PlanRow *a = x, *b = y;
+
         return b->block == a->block + 1 && a->node == b->node && streq(a->action, b->action) &&
                streq(a->type, b->type) && streq(a->zone, b->zone) && streq(a->rule, b->rule) &&
                streq(a->reason, b->reason) && streq(a->note, b->note);
-}
-
-static int make_ranges(const PlanRow *rows, size_t n, bool all, PlanRange **ret, size_t *ret_n)
-{
-        _cleanup_(freep) PlanRange *ranges = NULL;
-        size_t k = 0;
-
-        ranges = calloc(n ?: 1, sizeof(PlanRange));
-        if (!ranges)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                if (!all && k > 0 && mergeable(&rows[ranges[k - 1].last], &rows[i]))
-                        ranges[k - 1].last = i;
-                else
-                        ranges[k++] = (PlanRange){ i, i };
-        }
-        *ret = TAKE_PTR(ranges);
-        *ret_n = k;
-        return 0;
 }
 
 static const char *empty_to_null(const char *s)
@@ -80,7 +39,7 @@ static const char *empty_to_null(const char *s)
         return *s ? s : NULL;
 }
 
-static int print_json(const PlanRow *rows, const PlanRange *ranges, size_t n_ranges, JsonMode mode)
+static int print_json(const PlanRow *rows, const Range *ranges, size_t n_ranges, JsonMode mode)
 {
         JsonWriter w;
 
@@ -109,7 +68,7 @@ static int print_json(const PlanRow *rows, const PlanRange *ranges, size_t n_ran
         return json_finish(&w);
 }
 
-static int print_table(const PlanRow *rows, size_t n_rows, const PlanRange *ranges, size_t n_ranges)
+static int print_table(const PlanRow *rows, size_t n_rows, const Range *ranges, size_t n_ranges)
 {
         static const TableColumn columns[] = {
                 { "BLOCK", ALIGN_RIGHT }, { "NODE", ALIGN_RIGHT }, { "ACTION", ALIGN_LEFT },
@@ -157,17 +116,17 @@ int verb_plan(Context *c)
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(freep) PlanRow *rows = NULL;
-        _cleanup_(freep) PlanRange *ranges = NULL;
+        _cleanup_(freep) Range *ranges = NULL;
         size_t n_rows, n_ranges;
         int r;
 
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "get the plan");
-        r = read_rows(reply, &rows, &n_rows);
+        r = rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), read_row, (void **)&rows, &n_rows);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the plan: %m");
-        r = make_ranges(rows, n_rows, c->all, &ranges, &n_ranges);
+        r = rows_make_ranges(rows, n_rows, sizeof(PlanRow), c->all, mergeable, NULL, &ranges, &n_ranges);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
 

@@ -761,11 +761,20 @@ def hfmt(n):
     return re.escape("%d%s%s" % (whole, ".%d" % tenths if tenths else "", units[exp]))
 
 
+def block_span(e):
+    """(first, last) from an entry's "block" ("5" or "5-7", as lsmem -J writes it) or FirstBlock/LastBlock."""
+    if "block" in e:
+        first, _, last = e["block"].partition("-")
+        return int(first), int(last or first)
+    return e["FirstBlock"], e["LastBlock"]
+
+
 def expand(entries):
-    """Block -> entry, from JSON entries that cover FirstBlock..LastBlock."""
+    """Block -> entry, from JSON entries that each cover a range of blocks."""
     out = {}
     for e in entries:
-        for i in range(e["FirstBlock"], e["LastBlock"] + 1):
+        first, last = block_span(e)
+        for i in range(first, last + 1):
             check(i not in out, "block %d listed twice" % i)
             out[i] = e
     return out
@@ -828,15 +837,27 @@ def test_ctl(case):
             check({z["Zone"]: z["OnlineBytes"] for z in st["ZoneOnlineBytes"]} == dict(props["ZoneOnlineBytes"]),
                   "ZoneOnlineBytes %r" % st["ZoneOnlineBytes"])
             for mode in ("--json=short", "--json=pretty"):
-                blocks = expand(json.loads(run_ok(mode, "list")))
+                # lsmem -J's shape: {"memory": [...]}, lowercase keys; --bytes makes "size" a number.
+                doc = json.loads(run_ok(mode, "--bytes", "list"))
+                check(list(doc) == ["memory"], "list %s: top-level keys %r" % (mode, list(doc)))
+                blocks = expand(doc["memory"])
                 rows = {r[0]: r for r in c.call("ListBlocks")[0]}
                 check(set(blocks) == set(rows), "list %s covers %s" % (mode, sorted(blocks)))
                 for i, r in rows.items():
                     e = blocks[i]
-                    got = (e["Node"], e["State"], e["Zone"] or "", e["Removable"], e["Rule"], e["Size"] % BS)
+                    got = (e["node"], e["state"], e["zones"] or "", e["removable"], e["rule"], e["size"] % BS)
                     check(got == (r[1], r[2], r[3], r[6], r[7], 0), "list %s block %d: %r, ListBlocks %r" % (mode, i, e, r))
-                    check(e["PhysStart"] == e["FirstBlock"] * BS and e["Size"] == (e["LastBlock"] - e["FirstBlock"] + 1) * BS,
-                          "range of %r" % e)
+                    first, last = block_span(e)
+                    start, _, end = e["range"].partition("-")
+                    check(int(start, 16) == first * BS and e["size"] == (last - first + 1) * BS
+                          and int(end, 16) == (last + 1) * BS - 1, "range of %r" % e)
+            # Without --bytes, sizes are lsmem's text; --output picks columns and merges by them alone.
+            doc = json.loads(run_ok("--json=short", "--output=RANGE,SIZE,STATE,BLOCK", "list"))
+            check(all(set(e) == {"range", "size", "state", "block"} and re.fullmatch(r"\d+(\.\d)?[KMGTPE]?", e["size"])
+                      for e in doc["memory"]), "list --output=RANGE,SIZE,STATE,BLOCK: %r" % doc)
+            merged = expand(doc["memory"])
+            check(len(doc["memory"]) <= len(json.loads(run_ok("--json=short", "list"))["memory"]) and
+                  set(merged) == set(rows), "fewer columns merge at least as much: %r" % doc)
             plan = expand(json.loads(run_ok("--json=short", "plan")))
             prow = {r[0]: r for r in c.call("Plan")[0]}
             check(set(plan) == set(prow), "plan --json covers %s, Plan %s" % (sorted(plan), sorted(prow)))
