@@ -132,18 +132,11 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int append_device_rows(sd_bus_message *reply, void *userdata)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_DEVICE);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < m->n_devices; i++) {
                 const Device *d = &m->devices[i];
                 _cleanup_(freep) char *p = NULL;
@@ -161,10 +154,12 @@ int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_erro
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
+}
+
+int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return bus_reply_rows(message, BUS_ROW_DEVICE, append_device_rows, userdata);
 }
 
 /* All blocks of the device are offline (or some refused): unbind kmem, or say which block refused. */

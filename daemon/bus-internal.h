@@ -23,6 +23,11 @@ struct Request {
         Request *next;
 };
 
+/* Replies to call with an array of rows that append() adds to the open container. */
+typedef int (*bus_append_rows_fn)(sd_bus_message *reply, void *userdata);
+int bus_reply_rows(sd_bus_message *call, const char *row_signature, bus_append_rows_fn append,
+                   void *userdata);
+
 /* Replies with the per-block results, a(ubs). */
 int request_reply(Request *q);
 

@@ -255,18 +255,11 @@ static int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned inde
                                      m->block_size, streq(removable, "1"), rule);
 }
 
-static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int append_block_rows(sd_bus_message *reply, void *userdata)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_BLOCK);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
                 if (!(m->blocks[i].flags & BLOCK_KNOWN))
                         continue;
@@ -274,24 +267,19 @@ static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_er
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
 }
 
-static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *error)
+static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        return bus_reply_rows(message, BUS_ROW_BLOCK, append_block_rows, userdata);
+}
+
+static int append_plan_rows(sd_bus_message *reply, void *userdata)
+{
         Manager *m = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_PLAN);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
                 const Block *b = &m->blocks[i];
                 const char *attr, *note = "";
@@ -322,10 +310,12 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
+}
+
+static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        return bus_reply_rows(message, BUS_ROW_PLAN, append_plan_rows, userdata);
 }
 
 static int cmp_unsigned(const void *a, const void *b)

@@ -22,17 +22,11 @@ static Request *request_free(Request *q)
         return NULL;
 }
 
-int request_reply(Request *q)
+static int append_results(sd_bus_message *reply, void *userdata)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Request *q = userdata;
         int r;
 
-        r = sd_bus_message_new_method_return(q->message, &reply);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_RESULT);
-        if (r < 0)
-                return r;
         for (size_t i = 0; i < q->n; i++) {
                 int e = q->results[i];
 
@@ -46,10 +40,12 @@ int request_reply(Request *q)
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_message_close_container(reply);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+        return 0;
+}
+
+int request_reply(Request *q)
+{
+        return bus_reply_rows(q->message, BUS_ROW_RESULT, append_results, q);
 }
 
 void bus_block_done(Manager *m, unsigned index, int error)

@@ -115,3 +115,24 @@ int bus_add_objects(Manager *m, sd_bus *bus)
                 return r;
         return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
 }
+
+int bus_reply_rows(sd_bus_message *call, const char *row_signature, bus_append_rows_fn append,
+                   void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', row_signature);
+        if (r < 0)
+                return r;
+        r = append(reply, userdata);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
