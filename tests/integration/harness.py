@@ -50,6 +50,9 @@ import gi
 gi.require_version("UMockdev", "1.0")
 from gi.repository import UMockdev  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tap import Tap  # noqa: E402
+
 TIMEOUT = 20.0  # generous: the machine is shared and noisy
 UMOCKDEV_PRELOAD = "libumockdev-preload.so.0"
 FAKE_BLOCK_SIZE = "10000000"  # 256 MiB: differs from the real machine's, a sentinel for the redirect
@@ -72,32 +75,6 @@ def init(daemon, shim):
 
 # ---------------------------------------------------------------------------------------------
 # TAP
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def diag(self, text):
-        for line in str(text).rstrip("\n").splitlines():
-            print("# " + line, flush=True)
-
-    def result(self, name, ok, diag=None):
-        self.n += 1
-        if not ok:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name), flush=True)
-        if diag and not ok:
-            self.diag(diag)
-
-    def skip(self, name, reason):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, reason), flush=True)
-
-    def finish(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed else 0
 
 
 TAP = Tap()

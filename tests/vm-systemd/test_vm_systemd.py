@@ -31,9 +31,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "vm"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 
 import vm as vmlib  # noqa: E402
 from vm import VM, Dimm, VMError, GiB, MiB  # noqa: E402
+from tap import Tap  # noqa: E402
 
 MSG_BLOCK_ONLINED = "eae2441fccbc4381a59320e227f51cb8"
 MSG_CONFIG_ERROR = "591e485915ab41668921125be0c2fb48"
@@ -62,29 +64,6 @@ NoSuchKey=yes
 
 def log(msg):
     print(f"# {msg}", flush=True)
-
-
-class TAP:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def check(self, ok, name, detail=None):
-        self.n += 1
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}", flush=True)
-        if not ok:
-            self.failed += 1
-            if detail:
-                for line in str(detail).rstrip().splitlines():
-                    print(f"#   {line}", flush=True)
-        return ok
-
-    def skip(self, name, why):
-        self.n += 1
-        print(f"ok {self.n} - {name} # SKIP {why}", flush=True)
-
-    def bail(self, why):
-        print(f"Bail out! {why}", flush=True)
 
 
 def run(cmd, **kw):
@@ -422,7 +401,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=840, help="wall-clock limit for the VM")
     args = ap.parse_args()
 
-    t = TAP()
+    t = Tap()
     timings = {}
     if os.geteuid() != 0:
         print("1..0 # SKIP needs root (debootstrap, chroot, dpkg -i in the guest tree)")
@@ -464,8 +443,7 @@ def main():
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     log(f"total {time.monotonic() - start:.1f}s; exposure {timings.get('exposure')}")
-    print(f"1..{t.n}")
-    return 1 if t.failed else 0
+    return t.finish()
 
 
 if __name__ == "__main__":

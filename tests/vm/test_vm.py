@@ -21,43 +21,16 @@ import traceback
 # Keep the source tree free of __pycache__.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
 
 import scenarios_daemon  # noqa: E402
+from tap import Tap  # noqa: E402
 
 
 class Failed(Exception):
     pass
-
-
-class Tap:
-    """Numbered TAP test points; the plan goes at the end."""
-
-    def __init__(self):
-        self.n = 0
-        self.passed = self.failed = self.skipped = 0
-
-    def ok(self, cond, desc, diag=""):
-        self.n += 1
-        if cond:
-            self.passed += 1
-            print(f"ok {self.n} - {desc}", flush=True)
-        else:
-            self.failed += 1
-            print(f"not ok {self.n} - {desc}", flush=True)
-            for line in str(diag).splitlines():
-                print(f"#   {line}", flush=True)
-        return cond
-
-    def skip(self, desc, why):
-        self.n += 1
-        self.skipped += 1
-        print(f"ok {self.n} - {desc} # SKIP {why}", flush=True)
-
-    def note(self, msg):
-        for line in str(msg).splitlines():
-            print(f"# {line}", flush=True)
 
 
 class Ctx:
@@ -258,10 +231,9 @@ def main():
         except (VMError, OSError, AssertionError, ValueError) as e:
             tap.ok(False, f"{name}: ran to completion", diag=f"{e}\n{traceback.format_exc()}")
         tap.note(f"{name}: {time.monotonic() - t0:.1f}s")
-    print(f"1..{tap.n}")
     tap.note(f"total {time.monotonic() - t_all:.1f}s")
-    print(f"# {tap.passed} passed, {tap.failed} failed, {tap.skipped} skipped", flush=True)
-    return 1 if tap.failed else 0
+    tap.note(f"{tap.passed} passed, {tap.failed} failed, {tap.skipped} skipped")
+    return tap.finish()
 
 
 if __name__ == "__main__":
