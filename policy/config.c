@@ -473,8 +473,8 @@ int config_parse_file(Config *c, const char *path, char **ret_error)
         int r;
 
         r = ini_file_parse(path, config_ini_handler, c, ret_error);
-        if (r < 0)
-                return r;
+        if (r != 0)
+                return r < 0 ? r : 0; /* a link to /dev/null: masked, not read */
         return config_add_file(c, path);
 }
 
@@ -500,12 +500,9 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
 
         if (asprintf(&dir, "%s.d", path) < 0)
                 return -ENOMEM;
-        r = ini_list_conf_files(dir, &dropins);
-        if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot list drop-ins: %s", dir, strerror(-r)) < 0)
-                        *ret_error = NULL;
+        r = ini_conf_files_list((const char *const[]){ dir, NULL }, &dropins, ret_error);
+        if (r < 0)
                 return r;
-        }
         for (char **p = dropins; *p; p++) {
                 r = config_parse_file(c, *p, ret_error);
                 if (r < 0)

@@ -123,7 +123,9 @@ static int import_file(Config *c, const char *path, char **ret_error)
         int r;
 
         r = ini_file_parse(path, import_handler, &st, ret_error);
-        if (r >= 0) {
+        if (r == 1)
+                r = 0; /* a link to /dev/null: nothing to import */
+        else if (r >= 0) {
                 /* The last section ends with the file. */
                 r = section_finish(&st);
                 if (r == -ENOKEY && asprintf(ret_error,
@@ -144,12 +146,9 @@ int daxctl_import(Config *c, const char *dir, char **ret_error)
         _cleanup_(strv_freep) char **files = NULL;
         int r;
 
-        r = ini_list_conf_files(dir, &files);
-        if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot list: %s", dir, strerror(-r)) < 0)
-                        *ret_error = NULL;
+        r = ini_conf_files_list((const char *const[]){ dir, NULL }, &files, ret_error);
+        if (r < 0)
                 return r;
-        }
         for (char **p = files; *p; p++) {
                 r = import_file(c, *p, ret_error);
                 if (r < 0)

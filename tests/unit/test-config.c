@@ -212,7 +212,8 @@ static void test_unreadable(void)
         mkdir(path, 0755);
         r = config_load(path, true, &c, &error);
         tap_ok(r < 0 && !c, "a directory given as the config file is refused");
-        tap_ok(error && strstr(error, "a-directory.conf: Cannot read"), "with: %s", strna(error));
+        tap_ok(error && strstr(error, "a-directory.conf: Cannot read: Is a directory"), "with: %s",
+               strna(error));
         rmdir(path);
 }
 
