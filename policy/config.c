@@ -565,6 +565,17 @@ static void dax_rule_dump(const DaxRule *r, FILE *f)
                 fprintf(f, "%sOnline=%s\n", p, online_type_to_string(r->online));
 }
 
+/* Exact, in the grammar parse_sec() reads back: "%g" would print 1e+06s or round. */
+static void fprint_sec(FILE *f, const char *key, uint64_t usec)
+{
+        if (usec % USEC_PER_SEC == 0)
+                fprintf(f, "%s=%" PRIu64 "s\n", key, usec / USEC_PER_SEC);
+        else if (usec % USEC_PER_MSEC == 0)
+                fprintf(f, "%s=%" PRIu64 "ms\n", key, usec / USEC_PER_MSEC);
+        else
+                fprintf(f, "%s=%" PRIu64 "us\n", key, usec);
+}
+
 static const char *yes_no(bool b)
 {
         return b ? "yes" : "no";
@@ -579,13 +590,13 @@ int config_dump(const Config *c, FILE *f)
                 fprintf(f, " %s", c->files[i]);
         fprintf(f, "\n\n[Daemon]\n");
         fprintf(f, "ChunkBlocks=%u\n", c->chunk_blocks);
-        fprintf(f, "ChunkPauseSec=%gs\n", (double)c->chunk_pause_usec / USEC_PER_SEC);
+        fprint_sec(f, "ChunkPauseSec", c->chunk_pause_usec);
         fprintf(f, "ScanAtStart=%s\n", yes_no(c->scan_at_start));
         fprintf(f, "KernelAutoOnline=%s\n", kernel_auto_online_to_string(c->kernel_auto_online));
         fprintf(f, "UeventSource=%s\n", uevent_source_to_string(c->uevent_source));
         fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
-        fprintf(f, "RetrySec=%gs\n", (double)c->retry_usec / USEC_PER_SEC);
+        fprint_sec(f, "RetrySec", c->retry_usec);
         fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
         for (size_t i = 0; i < c->n_nodes; i++)
                 fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,

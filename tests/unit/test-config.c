@@ -201,6 +201,34 @@ static void test_errors(void)
                      "the first of several errors is reported");
 }
 
+/* Numbers are decimal whatever they look like (the strict grammar of parse-util.c). */
+static void test_numbers(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+
+        expect_error(
+                "[Daemon]\nRetrySec=1e3\n",
+                "2: Invalid value \"1e3\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
+                "RetrySec=1e3");
+        expect_error("[Daemon]\nChunkPauseSec=0x1p4\n",
+                     "2: Invalid value \"0x1p4\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, "
+                     "0.5 or 200ms",
+                     "ChunkPauseSec=0x1p4");
+        expect_error("[Dax a]\nMatchSize=0x10G-\n",
+                     "2: Invalid value \"0x10G-\" for MatchSize= in [Dax a]: expected a size range such as "
+                     "1G-64G, 16G- or -1T",
+                     "MatchSize=0x10G-");
+        expect_error(
+                "[Daemon]\nChunkBlocks=0x10\n",
+                "2: Invalid value \"0x10\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
+                "or more",
+                "ChunkBlocks=0x10");
+        tap_ok(load("[Dax a]\nMatchSize=010G-\n", &c, &error) == 0 && c && c->n_dax_rules == 1 &&
+                       c->dax_rules[0].match_size.min == (UINT64_C(10) << 30),
+               "MatchSize=010G- is 10 GiB and up, not octal 8 GiB (%s)", strna(error));
+}
+
 static void test_unreadable(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
@@ -225,7 +253,9 @@ static void test_dump(void)
         FILE *f;
         int r;
 
-        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\n[Node 2]\nOnline=offline\n", &c, &error);
+        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\nRetrySec=1000000.000001\n"
+                 "[Node 2]\nOnline=offline\n",
+                 &c, &error);
         tap_ok(r == 0, "config for the dump test parses");
         if (r < 0)
                 return;
@@ -235,7 +265,7 @@ static void test_dump(void)
         path = write_file("dumped.conf", text);
         r = config_load(path, true, &again, &error);
         tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
-                       config_find_node(again, 2) &&
+                       again->retry_usec == UINT64_C(1000000000001) && config_find_node(again, 2) &&
                        config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
                "--check-config output reads back as the same policy");
         unlink(path);
@@ -251,6 +281,7 @@ int main(void)
         test_full();
         test_reset_and_dropins();
         test_errors();
+        test_numbers();
         test_unreadable();
         test_dump();
 
