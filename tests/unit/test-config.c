@@ -229,6 +229,69 @@ static void test_numbers(void)
                "MatchSize=010G- is 10 GiB and up, not octal 8 GiB (%s)", strna(error));
 }
 
+static char *many_rules(unsigned n, const char *extra)
+{
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                abort();
+        for (unsigned i = 0; i < n; i++)
+                fprintf(f, "[Dax r%u]\nMatchNode=%u\n", i, i % 1024);
+        fputs(extra, f);
+        fclose(f);
+        return text;
+}
+
+/* Loading is linear in the rules, and bounded: CONFIG_DAX_RULES_MAX of them. */
+static void test_many_rules(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *text = NULL, *want = NULL;
+        const DaxRule *r;
+
+        /* A rule named again after all others is the same rule, found by name. */
+        text = many_rules(CONFIG_DAX_RULES_MAX, "[Dax r0]\nMode=system-ram\n[Dax r4095]\nMode=ignore\n");
+        tap_ok(load(text, &c, &error) == 0 && c, "4096 [Dax NAME] rules load (%s)", strna(error));
+        if (c) {
+                tap_is_int(c->n_dax_rules, CONFIG_DAX_RULES_MAX, "4096 rules, none doubled");
+                r = config_find_dax_rule(c, "r0");
+                tap_ok(r && r == &c->dax_rules[0] && r->mode == DAX_MODE_SYSTEM_RAM && r->match_node == 0,
+                       "a rule named again keeps its place and gets the new key");
+                r = config_find_dax_rule(c, "r4095");
+                tap_ok(r && r->mode == DAX_MODE_IGNORE && r->match_node == 4095 % 1024, "the last rule too");
+        }
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+        free(text);
+
+        text = many_rules(CONFIG_DAX_RULES_MAX + 1, "");
+        if (asprintf(&want, "%s/main.conf:%u: Too many [Dax NAME] rules (max 4096)", dir,
+                     2 * CONFIG_DAX_RULES_MAX + 2) < 0)
+                abort();
+        tap_ok(load(text, &c, &error) < 0 && !c, "4097 rules are refused");
+        tap_is_str(error, want, "with the line of the first rule too many");
+}
+
+static void test_many_rules_with_daxctl(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *text = NULL, *extra = NULL, *ddir = NULL, *dconf = NULL;
+
+        if (asprintf(&ddir, "%s/daxctl-many", dir) < 0 ||
+            asprintf(&extra, "[Dax]\nImportDaxctlConfig=yes\nDaxctlConfigDirectory=%s\n", ddir) < 0)
+                abort();
+        mkdir(ddir, 0755);
+        dconf = write_file("daxctl-many/d.conf",
+                           "[reconfigure-device x]\nnvdimm.uuid = 8d2a5f3e-0000-4000-8000-000000000000\n");
+        text = many_rules(CONFIG_DAX_RULES_MAX, extra);
+        tap_ok(load(text, &c, &error) < 0 && !c, "a daxctl rule past 4096 native ones is refused");
+        tap_ok(error && strstr(error, "d.conf: Too many rules (max 4096"), "with: %s", strna(error));
+        unlink(dconf);
+        rmdir(ddir);
+}
+
 static void test_unreadable(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
@@ -282,6 +345,8 @@ int main(void)
         test_reset_and_dropins();
         test_errors();
         test_numbers();
+        test_many_rules();
+        test_many_rules_with_daxctl();
         test_unreadable();
         test_dump();
 
