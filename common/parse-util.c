@@ -11,6 +11,12 @@
 #include "parse-util.h"
 #include "string-table.h"
 
+static bool isdigit_ascii(char c)
+{
+        /* isdigit() follows the locale; a config file does not. */
+        return c >= '0' && c <= '9';
+}
+
 int parse_boolean(const char *s, bool *ret)
 {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
@@ -29,19 +35,39 @@ int parse_boolean(const char *s, bool *ret)
         return -EINVAL;
 }
 
-/* strtoul() accepts leading blanks and a minus sign (wrapping around); a config value must not. */
-static int parse_u64_base(const char *s, int base, uint64_t *ret)
+/* One grammar for every number a config file holds: ASCII decimal digits and nothing else. strtoul()
+ * and strtod() would take leading blanks, a sign (wrapping around), "0x" (hex), a leading 0
+ * (octal), exponents, "inf" and hex floats: "010G" was 8 GiB, "RetrySec=1e3" 1000 s. Leading
+ * zeros are allowed and mean nothing. Stores the value and where the digits end. */
+static int parse_digits(const char *s, uint64_t *ret, const char **ret_end)
 {
-        char *end;
-        unsigned long long v;
+        uint64_t v = 0;
+        const char *p = s;
 
-        if (!s || !isxdigit((unsigned char)s[0]))
+        if (!s || !isdigit_ascii(*p))
                 return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, base);
-        if (errno == ERANGE)
-                return -ERANGE;
-        if (end == s || *end != '\0')
+        for (; isdigit_ascii(*p); p++) {
+                unsigned d = (unsigned)(*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        *ret_end = p;
+        return 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+        const char *end;
+        uint64_t v;
+        int r;
+
+        r = parse_digits(s, &v, &end);
+        if (r < 0)
+                return r;
+        if (*end != '\0')
                 return -EINVAL;
         *ret = v;
         return 0;
@@ -52,9 +78,7 @@ int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
         uint64_t v;
         int r;
 
-        if (!s || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        r = parse_u64_base(s, 10, &v);
+        r = parse_u64(s, &v);
         if (r < 0)
                 return r;
         if (v < min || v > max)
@@ -63,21 +87,38 @@ int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
         return 0;
 }
 
-int parse_u64(const char *s, uint64_t *ret)
-{
-        if (!s || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        return parse_u64_base(s, 10, ret);
-}
-
+/* Hex is for sysfs (block_size_bytes, phys_index) and CXL serials as cxl list prints them. */
 int parse_hex_u64(const char *s, uint64_t *ret)
 {
+        uint64_t v = 0;
+        const char *p;
+
         if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
                 s += 2;
-        return parse_u64_base(s, 16, ret);
+        if (!s || !isxdigit((unsigned char)*s))
+                return -EINVAL;
+        for (p = s; *p; p++) {
+                unsigned d;
+
+                if (isdigit_ascii(*p))
+                        d = (unsigned)(*p - '0');
+                else if (*p >= 'a' && *p <= 'f')
+                        d = (unsigned)(*p - 'a' + 10);
+                else if (*p >= 'A' && *p <= 'F')
+                        d = (unsigned)(*p - 'A' + 10);
+                else
+                        return -EINVAL;
+                if (v > UINT64_MAX >> 4)
+                        return -ERANGE;
+                v = v << 4 | d;
+        }
+        *ret = v;
+        return 0;
 }
 
-/* Seconds as systemd writes them: "2", "1.5", "500ms", "2s", "1min", "100us". */
+/* Seconds as systemd writes them: "2", "1.5", "500ms", "2s", "1min", "100us". The fraction is
+ * decimal digits after one '.', with digits on both sides; what is finer than a microsecond is
+ * dropped. */
 int parse_sec(const char *s, uint64_t *ret_usec)
 {
         static const struct {
@@ -88,25 +129,100 @@ int parse_sec(const char *s, uint64_t *ret_usec)
                 { "ms", USEC_PER_MSEC }, { "msec", USEC_PER_MSEC },    { "us", 1 },
                 { "usec", 1 },           { "min", 60 * USEC_PER_SEC },
         };
-        char *end;
-        double v;
+        const char *end, *frac = NULL, *frac_end = NULL;
+        uint64_t whole;
+        int r;
 
-        if (!s || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
-                return -EINVAL;
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno != 0 || end == s)
-                return -EINVAL;
+        r = parse_digits(s, &whole, &end);
+        if (r < 0)
+                return r;
+        if (*end == '.') {
+                frac = end + 1;
+                for (frac_end = frac; isdigit_ascii(*frac_end); frac_end++)
+                        ;
+                if (frac_end == frac)
+                        return -EINVAL;
+                end = frac_end;
+        }
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+                uint64_t usec, scale = units[i].usec;
+
                 if (strcmp(end, units[i].suffix) != 0)
                         continue;
-                v *= (double)units[i].usec;
-                if (v >= (double)UINT64_MAX / 2)
+                if (whole > UINT64_MAX / scale)
                         return -ERANGE;
-                *ret_usec = (uint64_t)(v + 0.5);
+                usec = whole * scale;
+                /* Each fraction digit is worth a tenth of the one before; stop below 1 us. */
+                for (const char *p = frac; p && p < frac_end && scale >= 10; p++) {
+                        scale /= 10;
+                        if (usec > UINT64_MAX - (uint64_t)(*p - '0') * scale)
+                                return -ERANGE;
+                        usec += (uint64_t)(*p - '0') * scale;
+                }
+                *ret_usec = usec;
                 return 0;
         }
         return -EINVAL;
+}
+
+/* "64G", "512M", "1024": decimal bytes with an optional K, M, G, T or P (powers of 1024, either
+ * case) written alone or followed by "i", "B" or "iB". */
+int parse_size(const char *s, uint64_t *ret)
+{
+        static const char suffixes[] = "KMGTP";
+        const char *end, *p;
+        uint64_t v;
+        int r;
+
+        r = parse_digits(s, &v, &end);
+        if (r < 0)
+                return r;
+        if (*end == '\0') {
+                *ret = v;
+                return 0;
+        }
+        p = strchr(suffixes, toupper((unsigned char)*end));
+        if (!p ||
+            !(streq(end + 1, "") || streq(end + 1, "i") || streq(end + 1, "B") || streq(end + 1, "iB")))
+                return -EINVAL;
+        for (const char *q = suffixes; q <= p; q++) {
+                if (v > UINT64_MAX / 1024)
+                        return -ERANGE;
+                v *= 1024;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max)
+{
+        _cleanup_(freep) char *lo = NULL;
+        const char *dash = s ? strchr(s, '-') : NULL;
+        uint64_t min = 0, max = UINT64_MAX;
+        int r;
+
+        if (!dash)
+                return -EINVAL;
+        lo = strndup(s, dash - s);
+        if (!lo)
+                return -ENOMEM;
+        if (!lo[0] && !dash[1])
+                return -EINVAL;
+        if (lo[0]) {
+                r = parse_size(lo, &min);
+                if (r < 0)
+                        return r;
+        }
+        if (dash[1]) {
+                r = parse_size(dash + 1, &max);
+                if (r < 0)
+                        return r;
+        }
+        if (min > max)
+                return -ERANGE;
+        *ret_min = min;
+        *ret_max = max;
+        return 0;
 }
 
 static const char *const log_level_table[] = {

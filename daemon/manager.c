@@ -94,14 +94,16 @@ static void apply_log_level(Manager *m)
 
 static int config_read(Manager *m, Config **ret)
 {
-        _cleanup_(freep) char *error = NULL;
+        _cleanup_(freep) char *error = NULL, *error_file = NULL;
         const char *fields[] = { NULL, NULL };
         char f_file[512];
         int r;
 
-        r = config_load(m->options.config_path, m->options.config_required, ret, &error);
+        r = config_load_full(m->options.config_path, m->options.config_required, NULL, ret, &error,
+                             &error_file);
         if (r < 0) {
-                snprintf(f_file, sizeof(f_file), "CONFIG_FILE=%s", m->options.config_path);
+                /* The file at fault, which may be a drop-in, not the main file. */
+                snprintf(f_file, sizeof(f_file), "CONFIG_FILE=%s", error_file ?: m->options.config_path);
                 fields[0] = f_file;
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");

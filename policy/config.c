@@ -330,22 +330,84 @@ const DaxRule *config_find_dax_rule(const Config *c, const char *name)
         return NULL;
 }
 
-/* A rule named again (say, in a drop-in) is the same rule: its keys are added, its place kept. */
-static DaxRule *dax_rule_get(Config *c, const char *name)
+/* State of one load across its files. Rules are found by name through a hash table of indices
+ * (open addressing) and the last key's rule is remembered, since inih reports keys section by
+ * section: a load is linear in the number of rules, not quadratic. */
+typedef struct ConfigParser {
+        Config *config;
+        size_t *rule_slots;  /* index + 1 into config->dax_rules; 0: empty */
+        size_t n_rule_slots; /* a power of two, at least twice the number of rules */
+        size_t last_rule;    /* index + 1 of the rule the last key went to; 0: none */
+} ConfigParser;
+
+static size_t name_hash(const char *s)
 {
+        size_t h = 14695981039346656037ULL; /* FNV-1a */
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h;
+}
+
+static size_t *rule_slot(ConfigParser *p, const char *name)
+{
+        size_t mask = p->n_rule_slots - 1;
+
+        for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+                size_t *slot = &p->rule_slots[i];
+
+                if (*slot == 0 || streq(p->config->dax_rules[*slot - 1].name, name))
+                        return slot;
+        }
+}
+
+static int rule_index_grow(ConfigParser *p)
+{
+        size_t n = p->n_rule_slots ? p->n_rule_slots * 2 : 64;
+        size_t *old = p->rule_slots;
+
+        p->rule_slots = calloc(n, sizeof(size_t));
+        if (!p->rule_slots) {
+                p->rule_slots = old;
+                return -ENOMEM;
+        }
+        p->n_rule_slots = n;
+        for (size_t i = 0; i < p->config->n_dax_rules; i++)
+                *rule_slot(p, p->config->dax_rules[i].name) = i + 1;
+        free(old);
+        return 0;
+}
+
+/* A rule named again (say, in a drop-in) is the same rule: its keys are added, its place kept.
+ * Returns -E2BIG past CONFIG_DAX_RULES_MAX rules. */
+static int dax_rule_get(ConfigParser *p, const char *name, DaxRule **ret)
+{
+        Config *c = p->config;
+        size_t *slot;
         DaxRule *r;
 
-        r = (DaxRule *)config_find_dax_rule(c, name);
-        if (r)
-                return r;
-        r = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
-        if (!r)
-                return NULL;
-        c->dax_rules = r;
-        dax_rule_init(&c->dax_rules[c->n_dax_rules], name);
-        if (!c->dax_rules[c->n_dax_rules].name)
-                return NULL;
-        return &c->dax_rules[c->n_dax_rules++];
+        if (p->last_rule > 0 && streq(c->dax_rules[p->last_rule - 1].name, name)) {
+                *ret = &c->dax_rules[p->last_rule - 1];
+                return 0;
+        }
+        if (2 * (c->n_dax_rules + 1) > p->n_rule_slots && rule_index_grow(p) < 0)
+                return -ENOMEM;
+        slot = rule_slot(p, name);
+        if (*slot == 0) {
+                if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
+                        return -E2BIG;
+                r = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
+                if (!r)
+                        return -ENOMEM;
+                c->dax_rules = r;
+                dax_rule_init(&c->dax_rules[c->n_dax_rules], name);
+                if (!c->dax_rules[c->n_dax_rules].name)
+                        return -ENOMEM;
+                *slot = ++c->n_dax_rules;
+        }
+        p->last_rule = *slot;
+        *ret = &c->dax_rules[*slot - 1];
+        return 0;
 }
 
 static bool rule_name_valid(const char *name)
@@ -361,14 +423,15 @@ static bool rule_name_valid(const char *name)
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
         IniFile *s = user;
-        Config *config = s->userdata;
+        ConfigParser *parser = s->userdata;
+        Config *config = parser->config;
         const char *kind = section;
         NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
         DaxRule defaults_rule;
         Config defaults;
         unsigned node = 0;
         void *base = NULL, *defaults_base = NULL;
-        int r = 1;
+        int r = 1, q;
 
         if (section[0] == '\0')
                 return ini_fail(s, "Key %s= outside of any [Section]", name);
@@ -398,8 +461,17 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                         defaults_base = &defaults_node;
                         break;
                 case BASE_DAX_RULE:
-                        base = streq(kind, "Dax NAME") ? (void *)dax_rule_get(config, section + 4)
-                                                       : (void *)&config->dax;
+                        base = &config->dax;
+                        if (streq(kind, "Dax NAME")) {
+                                q = dax_rule_get(parser, section + 4, (DaxRule **)&base);
+                                if (q == -E2BIG) {
+                                        r = ini_fail(s, "Too many [Dax NAME] rules (max %u)",
+                                                     CONFIG_DAX_RULES_MAX);
+                                        goto done;
+                                }
+                                if (q < 0)
+                                        base = NULL;
+                        }
                         defaults_base = &defaults_rule;
                         break;
                 case BASE_CONFIG:
@@ -419,6 +491,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                 } else if (k->parse(value, (char *)base + k->offset) < 0)
                         r = ini_fail(s, "Invalid value \"%s\" for %s= in [%s]: expected %s", value, name,
                                      section, k->expected);
+        done:
                 dax_rule_done(&defaults_rule);
                 dax_rule_done(&defaults.dax);
                 return r;
@@ -447,54 +520,80 @@ static int config_add_file(Config *c, const char *path)
         return 0;
 }
 
-int config_parse_file(Config *c, const char *path, char **ret_error)
+static int parse_file(ConfigParser *p, const char *path, char **ret_error, char **ret_error_file)
 {
         int r;
 
-        r = ini_file_parse(path, config_ini_handler, c, ret_error);
-        if (r < 0)
+        p->last_rule = 0;
+        r = ini_file_parse(path, config_ini_handler, p, ret_error);
+        if (r < 0) {
+                if (ret_error_file)
+                        *ret_error_file = strdup(path);
                 return r;
-        return config_add_file(c, path);
+        }
+        if (r > 0)
+                return 0; /* a link to /dev/null: masked, not read */
+        return config_add_file(p->config, path);
 }
 
-int config_load(const char *path, bool required, Config **ret, char **ret_error)
+int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
+                     char **ret_error, char **ret_error_file)
 {
+        static const char *const system_dirs[] = CONFIG_DROPIN_DIRS_DEFAULT;
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(strv_freep) char **dropins = NULL;
         _cleanup_(freep) char *dir = NULL;
+        const char *own_dirs[2] = {};
+        ConfigParser p = {};
         struct stat st;
         int r;
 
         *ret_error = NULL;
+        if (ret_error_file)
+                *ret_error_file = NULL;
         c = calloc(1, sizeof(Config));
         if (!c)
                 return -ENOMEM;
         config_init_defaults(c);
+        p.config = c;
+
+        if (!dropin_dirs) {
+                /* An explicit --config brings its own drop-ins only: a test or a trial run must
+                 * not pick up the system's. */
+                if (!required && streq(path, CONFIG_FILE_DEFAULT))
+                        dropin_dirs = system_dirs;
+                else {
+                        if (asprintf(&dir, "%s.d", path) < 0)
+                                return -ENOMEM;
+                        own_dirs[0] = dir;
+                        dropin_dirs = own_dirs;
+                }
+        }
 
         if (required || stat(path, &st) >= 0 || errno != ENOENT) {
-                r = config_parse_file(c, path, ret_error);
+                r = parse_file(&p, path, ret_error, ret_error_file);
                 if (r < 0)
-                        return r;
+                        goto finish;
         }
 
-        if (asprintf(&dir, "%s.d", path) < 0)
-                return -ENOMEM;
-        r = ini_list_conf_files(dir, &dropins);
+        r = ini_conf_files_list(dropin_dirs, &dropins, ret_error);
         if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot list drop-ins: %s", dir, strerror(-r)) < 0)
-                        *ret_error = NULL;
-                return r;
+                /* The error names the directory that could not be listed. */
+                if (ret_error_file && *ret_error)
+                        *ret_error_file = strndup(*ret_error, strcspn(*ret_error, ":"));
+                goto finish;
         }
-        for (char **p = dropins; *p; p++) {
-                r = config_parse_file(c, *p, ret_error);
+        for (char **f = dropins; *f; f++) {
+                r = parse_file(&p, *f, ret_error, ret_error_file);
                 if (r < 0)
-                        return r;
+                        goto finish;
         }
 
         if (c->import_daxctl) {
-                r = daxctl_import(c, c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT, ret_error);
+                r = daxctl_import(c, c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT, ret_error,
+                                  ret_error_file);
                 if (r < 0)
-                        return r;
+                        goto finish;
         }
 
         /* A [Node N] section without Online= follows [Memory]. */
@@ -503,7 +602,15 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
                         c->nodes[i].online = c->online;
 
         *ret = TAKE_PTR(c);
-        return 0;
+        r = 0;
+finish:
+        free(p.rule_slots);
+        return r;
+}
+
+int config_load(const char *path, bool required, Config **ret, char **ret_error)
+{
+        return config_load_full(path, required, NULL, ret, ret_error, NULL);
 }
 
 static void dax_rule_dump(const DaxRule *r, FILE *f)
@@ -547,6 +654,17 @@ static void dax_rule_dump(const DaxRule *r, FILE *f)
                 fprintf(f, "%sOnline=%s\n", p, online_type_to_string(r->online));
 }
 
+/* Exact, in the grammar parse_sec() reads back: "%g" would print 1e+06s or round. */
+static void fprint_sec(FILE *f, const char *key, uint64_t usec)
+{
+        if (usec % USEC_PER_SEC == 0)
+                fprintf(f, "%s=%" PRIu64 "s\n", key, usec / USEC_PER_SEC);
+        else if (usec % USEC_PER_MSEC == 0)
+                fprintf(f, "%s=%" PRIu64 "ms\n", key, usec / USEC_PER_MSEC);
+        else
+                fprintf(f, "%s=%" PRIu64 "us\n", key, usec);
+}
+
 static const char *yes_no(bool b)
 {
         return b ? "yes" : "no";
@@ -554,20 +672,19 @@ static const char *yes_no(bool b)
 
 int config_dump(const Config *c, FILE *f)
 {
-        fprintf(f, "# Files read:");
-        if (c->n_files == 0)
-                fprintf(f, " none, built-in defaults");
+        /* One per line, in the order read: the last one that sets a key decides it. */
+        fprintf(f, "# Files read, in order:%s\n", c->n_files == 0 ? " none, built-in defaults" : "");
         for (size_t i = 0; i < c->n_files; i++)
-                fprintf(f, " %s", c->files[i]);
-        fprintf(f, "\n\n[Daemon]\n");
+                fprintf(f, "#   %s\n", c->files[i]);
+        fprintf(f, "\n[Daemon]\n");
         fprintf(f, "ChunkBlocks=%u\n", c->chunk_blocks);
-        fprintf(f, "ChunkPauseSec=%gs\n", (double)c->chunk_pause_usec / USEC_PER_SEC);
+        fprint_sec(f, "ChunkPauseSec", c->chunk_pause_usec);
         fprintf(f, "ScanAtStart=%s\n", yes_no(c->scan_at_start));
         fprintf(f, "KernelAutoOnline=%s\n", kernel_auto_online_to_string(c->kernel_auto_online));
         fprintf(f, "UeventSource=%s\n", uevent_source_to_string(c->uevent_source));
         fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
-        fprintf(f, "RetrySec=%gs\n", (double)c->retry_usec / USEC_PER_SEC);
+        fprint_sec(f, "RetrySec", c->retry_usec);
         fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
         for (size_t i = 0; i < c->n_nodes; i++)
                 fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,

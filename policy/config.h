@@ -12,6 +12,15 @@
 #define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
 #define NODE_MAX                  1023 /* the kernel's MAX_NUMNODES is at most 1024 */
 #define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
+/* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
+#define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
+        {                                                                                                   \
+                "/etc/memhotplugd/memhotplugd.conf.d", "/run/memhotplugd/memhotplugd.conf.d",               \
+                        "/usr/lib/memhotplugd/memhotplugd.conf.d", NULL                                     \
+        }
+/* [Dax NAME] rules, native and imported from daxctl together: far more than devices a machine
+ * has, few enough that matching a device stays cheap. */
+#define CONFIG_DAX_RULES_MAX 4096
 
 typedef enum KernelAutoOnline {
         KERNEL_AUTO_ONLINE_TAKEOVER, /* set auto_online_blocks=offline while running */
@@ -70,12 +79,16 @@ static inline void config_freep(Config **c)
         config_free(*c);
 }
 
-/* Reads path and then path.d/\*.conf in lexical order (later wins). A missing main file is fine
- * unless required. On a bad file returns a negative errno and, in *ret_error, "file:line: what". */
+/* Reads path, then the *.conf drop-ins of dropin_dirs (highest priority first; systemd's rules: a
+ * name in an earlier directory masks the same name in later ones, a link to /dev/null masks, the
+ * rest are applied in lexical order of their names across all directories, later wins). With
+ * dropin_dirs NULL: CONFIG_DROPIN_DIRS_DEFAULT for the default path when not required, else
+ * path.d/ alone (an explicit --config). A missing main file is fine unless required. On a bad
+ * file returns a negative errno and, in *ret_error, "file:line: what"; *ret_error_file (may be
+ * NULL) is then the file or directory at fault, or NULL if none is. */
+int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
+                     char **ret_error, char **ret_error_file);
 int config_load(const char *path, bool required, Config **ret, char **ret_error);
-
-/* Parses one file into c (used by config_load; exposed for tests). */
-int config_parse_file(Config *c, const char *path, char **ret_error);
 
 const NodePolicy *config_find_node(const Config *c, unsigned node);
 const DaxRule *config_find_dax_rule(const Config *c, const char *name);

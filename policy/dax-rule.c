@@ -82,60 +82,6 @@ int dax_sources_from_string(const char *s, unsigned *ret)
         return 0;
 }
 
-int parse_size(const char *s, uint64_t *ret)
-{
-        static const char suffixes[] = "KMGTP";
-        unsigned long long v;
-        char *end;
-        const char *p;
-
-        if (!s || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 0);
-        if (errno != 0 || end == s)
-                return -EINVAL;
-        if (*end == '\0') {
-                *ret = v;
-                return 0;
-        }
-        p = strchr(suffixes, toupper((unsigned char)*end));
-        if (!p || !(end[1] == '\0' || ((end[1] == 'i' || end[1] == 'B') && end[2] == '\0') ||
-                    (end[1] == 'i' && end[2] == 'B' && end[3] == '\0')))
-                return -EINVAL;
-        for (const char *q = suffixes; q <= p; q++) {
-                if (v > UINT64_MAX / 1024)
-                        return -ERANGE;
-                v *= 1024;
-        }
-        *ret = v;
-        return 0;
-}
-
-int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max)
-{
-        _cleanup_(freep) char *lo = NULL;
-        const char *dash = strchr(s, '-');
-        uint64_t min = 0, max = UINT64_MAX;
-
-        if (!dash)
-                return -EINVAL;
-        lo = strndup(s, dash - s);
-        if (!lo)
-                return -ENOMEM;
-        if (lo[0] && parse_size(lo, &min) < 0)
-                return -EINVAL;
-        if (dash[1] && parse_size(dash + 1, &max) < 0)
-                return -EINVAL;
-        if (!lo[0] && !dash[1])
-                return -EINVAL;
-        if (min > max)
-                return -ERANGE;
-        *ret_min = min;
-        *ret_max = max;
-        return 0;
-}
-
 bool uuid_is_valid(const char *s)
 {
         if (strlen(s) != 36)

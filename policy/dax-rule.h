@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "memtypes.h"
+#include "parse-util.h"
 
 /* Policy for device-dax instances: the [Dax] defaults and the named [Dax NAME] rules. */
 
@@ -59,9 +60,6 @@ const char *memmap_mode_to_string(MemmapMode m);
 MemmapMode memmap_mode_from_string(const char *s);
 const char *dax_source_to_string(DaxSource s);
 int dax_sources_from_string(const char *s, unsigned *ret);
-/* "1G-64G", "-64G", "16G-": sizes with K, M, G, T (powers of 1024). */
-int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max);
-int parse_size(const char *s, uint64_t *ret);
 bool uuid_is_valid(const char *s);
 /* Whether s matches one of the space-separated globs. */
 bool glob_list_match(const char *globs, const char *s);

@@ -25,6 +25,8 @@ static int rule_add(Config *c, const char *section, const Imported *d)
         _cleanup_(freep) char *name = NULL;
         DaxRule *rules, *r;
 
+        if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
+                return -E2BIG;
         if (asprintf(&name, "daxctl:%s", section) < 0)
                 return -ENOMEM;
         rules = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
@@ -86,6 +88,9 @@ static int import_handler(void *user, const char *section, const char *name, con
                                 "The [reconfigure-device %s] before this has no nvdimm.uuid=, the only "
                                 "device match daxctl has",
                                 st->section);
+                if (r == -E2BIG)
+                        return ini_fail(f, "Too many rules (max %u, with the native [Dax NAME] ones)",
+                                        CONFIG_DAX_RULES_MAX);
                 if (r < 0)
                         return ini_fail(f, "Out of memory");
                 free(st->section);
@@ -124,7 +129,9 @@ static int import_file(Config *c, const char *path, char **ret_error)
         int r;
 
         r = ini_file_parse(path, import_handler, &st, ret_error);
-        if (r >= 0) {
+        if (r == 1)
+                r = 0; /* a link to /dev/null: nothing to import */
+        else if (r >= 0) {
                 /* The last section ends with the file. */
                 r = section_finish(&st);
                 if (r == -ENOKEY && asprintf(ret_error,
@@ -132,7 +139,12 @@ static int import_file(Config *c, const char *path, char **ret_error)
                                              "only device match daxctl has",
                                              path, st.section) < 0)
                         *ret_error = NULL;
-                else if (r < 0 && r != -ENOKEY && asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
+                else if (r == -E2BIG &&
+                         asprintf(ret_error, "%s: Too many rules (max %u, with the native [Dax NAME] ones)",
+                                  path, CONFIG_DAX_RULES_MAX) < 0)
+                        *ret_error = NULL;
+                else if (r < 0 && r != -ENOKEY && r != -E2BIG &&
+                         asprintf(ret_error, "%s: %s", path, strerror(-r)) < 0)
                         *ret_error = NULL;
         }
         free(st.section);
@@ -140,21 +152,24 @@ static int import_file(Config *c, const char *path, char **ret_error)
         return r;
 }
 
-int daxctl_import(Config *c, const char *dir, char **ret_error)
+int daxctl_import(Config *c, const char *dir, char **ret_error, char **ret_error_file)
 {
         _cleanup_(strv_freep) char **files = NULL;
         int r;
 
-        r = ini_list_conf_files(dir, &files);
+        r = ini_conf_files_list((const char *const[]){ dir, NULL }, &files, ret_error);
         if (r < 0) {
-                if (asprintf(ret_error, "%s: Cannot list: %s", dir, strerror(-r)) < 0)
-                        *ret_error = NULL;
+                if (ret_error_file)
+                        *ret_error_file = strdup(dir);
                 return r;
         }
         for (char **p = files; *p; p++) {
                 r = import_file(c, *p, ret_error);
-                if (r < 0)
+                if (r < 0) {
+                        if (ret_error_file)
+                                *ret_error_file = strdup(*p);
                         return r;
+                }
         }
         return 0;
 }

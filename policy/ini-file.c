@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "strv.h"
 #include "ini-file.h"
@@ -27,19 +31,45 @@ int ini_fail(IniFile *s, const char *fmt, ...)
         return 0; /* tells inih this line failed */
 }
 
-/* inih hands us no line numbers; count them in the reader so errors can name the line. */
-static char *reader_counting(char *str, int num, void *stream)
+/* inih reads into a fixed buffer of num bytes and would hand the rest of a longer line back as a
+ * line of its own: a comment's tail would become a setting. So read whole lines ourselves and
+ * refuse what does not fit, one reader call per line so inih's line count stays ours. Returning
+ * NULL stops inih; the error, if any, is in s. */
+static char *reader_lines(char *str, int num, void *stream)
 {
         IniFile *s = stream;
-        char *p;
+        ssize_t n;
 
-        p = fgets(str, num, s->file);
-        if (!p)
+        if (s->error)
+                return NULL; /* the first error is all we report: no need to read on */
+        errno = 0;
+        n = getline(&s->buf, &s->buf_size, s->file);
+        if (n < 0) {
+                if (ferror(s->file))
+                        s->read_error = negative_errno();
                 return NULL;
-        if (s->line_complete)
-                s->line++;
-        s->line_complete = strchr(p, '\n') != NULL;
-        return p;
+        }
+        s->line++;
+        s->bytes += (uint64_t)n;
+        if (s->bytes > INI_FILE_SIZE_MAX) {
+                ini_fail(s, "File too large (max %" PRIu64 " bytes)", INI_FILE_SIZE_MAX);
+                return NULL;
+        }
+        if (n > 0 && s->buf[n - 1] == '\n')
+                s->buf[--n] = '\0';
+        if (n > 0 && s->buf[n - 1] == '\r')
+                s->buf[--n] = '\0';
+        /* inih, like C strings, would end the line there and take what is before as the value. */
+        if (memchr(s->buf, '\0', (size_t)n)) {
+                ini_fail(s, "Line contains a NUL byte");
+                return NULL;
+        }
+        if (num < 1 || n > num - 1) {
+                ini_fail(s, "Line too long (max %d characters)", num - 1);
+                return NULL;
+        }
+        memcpy(str, s->buf, (size_t)n + 1);
+        return str;
 }
 
 static int fail_errno(char **ret_error, const char *path, const char *what, int r)
@@ -49,19 +79,67 @@ static int fail_errno(char **ret_error, const char *path, const char *what, int 
         return r;
 }
 
+static bool stat_is_dev_null(const struct stat *st)
+{
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+/* Opening a FIFO would wait for a writer, and /dev/zero never ends: check what the path is on the
+ * opened descriptor (no race with a rename), and read only regular files. Returns 1 and no file
+ * for /dev/null, which masks. */
+static int open_regular(const char *path, FILE **ret, char **ret_error)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        struct stat st;
+        FILE *f;
+
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return fail_errno(ret_error, path, "Cannot open", negative_errno());
+        if (fstat(fd, &st) < 0)
+                return fail_errno(ret_error, path, "Cannot open", negative_errno());
+        if (stat_is_dev_null(&st)) {
+                *ret = NULL;
+                return 1;
+        }
+        if (S_ISDIR(st.st_mode))
+                return fail_errno(ret_error, path, "Cannot read", -EISDIR);
+        if (!S_ISREG(st.st_mode)) {
+                if (asprintf(ret_error, "%s: Cannot read: not a regular file", path) < 0)
+                        *ret_error = NULL;
+                return -EBADFD;
+        }
+        if ((uint64_t)st.st_size > INI_FILE_SIZE_MAX) {
+                if (asprintf(ret_error, "%s: File too large (max %" PRIu64 " bytes)", path,
+                             INI_FILE_SIZE_MAX) < 0)
+                        *ret_error = NULL;
+                return -EFBIG;
+        }
+        /* Reads of a regular file never block; clear the flag anyway so stdio sees no EAGAIN. */
+        if (fcntl(fd, F_SETFL, O_RDONLY) < 0)
+                return fail_errno(ret_error, path, "Cannot open", negative_errno());
+        f = fdopen(fd, "r");
+        if (!f)
+                return fail_errno(ret_error, path, "Cannot open", negative_errno());
+        TAKE_FD(fd);
+        *ret = f;
+        return 0;
+}
+
 int ini_file_parse(const char *path, int (*handler)(void *, const char *, const char *, const char *),
                    void *userdata, char **ret_error)
 {
         _cleanup_(fclosep) FILE *f = NULL;
-        IniFile s = { .userdata = userdata, .path = path, .line_complete = true };
+        IniFile s = { .userdata = userdata, .path = path };
         int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return fail_errno(ret_error, path, "Cannot open", negative_errno());
+        r = open_regular(path, &f, ret_error);
+        if (r != 0)
+                return r;
         s.file = f;
 
-        r = ini_parse_stream(reader_counting, &s, handler, &s);
+        r = ini_parse_stream(reader_lines, &s, handler, &s);
+        free(s.buf);
         if (r > 0 && (!s.error || (unsigned)r < s.error_line)) {
                 /* A line inih could not parse at all (no '=', an unclosed '['), before any other error. */
                 free(s.error);
@@ -73,55 +151,113 @@ int ini_file_parse(const char *path, int (*handler)(void *, const char *, const 
                 *ret_error = s.error;
                 return -EINVAL;
         }
+        if (s.read_error < 0)
+                return fail_errno(ret_error, path, "Cannot read", s.read_error);
         if (r == -2)
                 return fail_errno(ret_error, path, "Cannot read", -ENOMEM);
-        if (r < 0 || ferror(f))
+        if (r < 0)
                 return fail_errno(ret_error, path, "Cannot read", -EIO);
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_basename(const void *a, const void *b)
 {
-        return strcmp(*(char *const *)a, *(char *const *)b);
+        const char *x = *(char *const *)a, *y = *(char *const *)b;
+
+        return strcmp(strrchr(x, '/') + 1, strrchr(y, '/') + 1);
 }
 
-int ini_list_conf_files(const char *dir, char ***ret)
+static bool name_seen(char *const *names, size_t n, const char *name)
 {
-        _cleanup_(strv_freep) char **l = NULL;
+        for (size_t i = 0; i < n; i++)
+                if (streq(names[i], name))
+                        return true;
+        return false;
+}
+
+static int strv_push(char ***l, size_t *n, char *s)
+{
+        char **nl;
+
+        if (!s)
+                return -ENOMEM;
+        nl = realloc(*l, (*n + 2) * sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        *l = nl;
+        nl[(*n)++] = s;
+        nl[*n] = NULL;
+        return 0;
+}
+
+static int list_fail(char **ret_error, const char *dir, int r)
+{
+        if (r == -E2BIG) {
+                if (asprintf(ret_error, "%s: Too many drop-ins (max %d)", dir, INI_CONF_FILES_MAX) < 0)
+                        *ret_error = NULL;
+        } else
+                return fail_errno(ret_error, dir, "Cannot list drop-ins", r);
+        return r;
+}
+
+static int list_dir(const char *dir, char ***names, size_t *n_names, char ***paths, size_t *n_paths)
+{
         _cleanup_(closedirp) DIR *d = NULL;
-        size_t n = 0;
         struct dirent *de;
+        int r;
 
         d = opendir(dir);
-        if (!d) {
-                if (errno != ENOENT && errno != ENOTDIR)
-                        return negative_errno();
-                *ret = calloc(1, sizeof(char *));
-                return *ret ? 0 : -ENOMEM;
-        }
+        if (!d)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
 
         while ((errno = 0, de = readdir(d))) {
                 size_t len = strlen(de->d_name);
-                char **nl;
+                struct stat st;
+                char *path;
 
                 if (de->d_name[0] == '.' || len < 6 || !streq(de->d_name + len - 5, ".conf"))
                         continue;
-                nl = realloc(l, (n + 2) * sizeof(char *));
-                if (!nl)
+                if (name_seen(*names, *n_names, de->d_name))
+                        continue; /* a directory before this one has it */
+                /* The name counts as seen even when masked: that is what masks the later ones.
+                 * Bound the names too, or a huge directory would make this quadratic. */
+                if (*n_names >= INI_CONF_FILES_MAX)
+                        return -E2BIG;
+                r = strv_push(names, n_names, strdup(de->d_name));
+                if (r < 0)
+                        return r;
+                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
                         return -ENOMEM;
-                l = nl;
-                if (asprintf(&l[n], "%s/%s", dir, de->d_name) < 0)
-                        return -ENOMEM;
-                l[++n] = NULL;
+                if (fstatat(dirfd(d), de->d_name, &st, 0) >= 0 && stat_is_dev_null(&st)) {
+                        free(path);
+                        continue;
+                }
+                r = strv_push(paths, n_paths, path);
+                if (r < 0)
+                        return r;
         }
-        if (errno != 0)
-                return negative_errno();
+        return errno != 0 ? negative_errno() : 0;
+}
 
-        if (!l) {
-                *ret = calloc(1, sizeof(char *));
-                return *ret ? 0 : -ENOMEM;
+int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error)
+{
+        _cleanup_(strv_freep) char **names = NULL, **paths = NULL;
+        size_t n_names = 0, n_paths = 0;
+        int r;
+
+        for (const char *const *dir = dirs; *dir; dir++) {
+                r = list_dir(*dir, &names, &n_names, &paths, &n_paths);
+                if (r < 0)
+                        return list_fail(ret_error, *dir, r);
         }
-        qsort(l, n, sizeof(char *), cmp_str);
-        *ret = TAKE_PTR(l);
+        if (!paths) {
+                paths = calloc(1, sizeof(char *));
+                if (!paths)
+                        return -ENOMEM;
+        }
+        qsort(paths, n_paths, sizeof(char *), cmp_basename);
+        *ret = TAKE_PTR(paths);
         return 0;
 }

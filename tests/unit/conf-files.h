@@ -26,7 +26,7 @@ static char *write_file(const char *name, const char *content)
 }
 
 /* Loads content as the main file; returns the error text (or NULL) and the config through ret. */
-static int load(const char *content, Config **ret, char **ret_error)
+_unused_ static int load(const char *content, Config **ret, char **ret_error)
 {
         _cleanup_(freep) char *path = write_file("main.conf", content);
 

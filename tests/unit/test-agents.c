@@ -35,6 +35,30 @@ static const RacingRule *find(const RacingRule *l, size_t n, const char *suffix)
         return NULL;
 }
 
+/* Rules as distributions ship them, each in tests/unit/fixtures/udev-rules/. */
+static void test_distro_rules(void)
+{
+        static const char *const racing[] = {
+                "40-redhat.rules",          /* RHEL 9: SUBSYSTEM!="memory", GOTO=… then the write */
+                "80-hotplug-cpu-mem.rules", /* SUSE: one rule, continued over two lines */
+                "40-vm-hotadd.rules",       /* Ubuntu: reached through a GOTO for Hyper-V and Xen */
+        };
+        RacingRule *l = NULL;
+        size_t n = 0;
+
+        tap_ok(agents_find_racing_rules(UNIT_FIXTURES_DIR "/udev-rules", &l, &n) == 0,
+               "fixture rules scanned");
+        tap_is_int(n, ELEMENTSOF(racing), "the three distribution rules race, nothing else");
+        for (size_t i = 0; i < ELEMENTSOF(racing); i++) {
+                const RacingRule *x = find(l, n, racing[i]);
+
+                tap_ok(x && strstr(x->what, "onlines memory blocks"), "%s onlines memory blocks", racing[i]);
+        }
+        tap_ok(!find(l, n, "60-benign-memory.rules"),
+               "a rule that matches memory but does not write its state does not race");
+        racing_rules_free(l, n);
+}
+
 int main(void)
 {
         _cleanup_(freep) char *dirs = NULL, *mask = NULL, *masked = NULL;
@@ -44,6 +68,7 @@ int main(void)
 
         if (!mkdtemp(dir))
                 return 1;
+        test_distro_rules();
         put("etc", "99-local.rules", "# nothing about memory\n");
         put("lib", "40-hotadd.rules",
             "SUBSYSTEM==\"memory\", ACTION==\"add\", ATTR{state}==\"offline\", ATTR{state}=\"online\"\n");

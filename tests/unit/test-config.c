@@ -201,6 +201,97 @@ static void test_errors(void)
                      "the first of several errors is reported");
 }
 
+/* Numbers are decimal whatever they look like (the strict grammar of parse-util.c). */
+static void test_numbers(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+
+        expect_error(
+                "[Daemon]\nRetrySec=1e3\n",
+                "2: Invalid value \"1e3\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
+                "RetrySec=1e3");
+        expect_error("[Daemon]\nChunkPauseSec=0x1p4\n",
+                     "2: Invalid value \"0x1p4\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, "
+                     "0.5 or 200ms",
+                     "ChunkPauseSec=0x1p4");
+        expect_error("[Dax a]\nMatchSize=0x10G-\n",
+                     "2: Invalid value \"0x10G-\" for MatchSize= in [Dax a]: expected a size range such as "
+                     "1G-64G, 16G- or -1T",
+                     "MatchSize=0x10G-");
+        expect_error(
+                "[Daemon]\nChunkBlocks=0x10\n",
+                "2: Invalid value \"0x10\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
+                "or more",
+                "ChunkBlocks=0x10");
+        tap_ok(load("[Dax a]\nMatchSize=010G-\n", &c, &error) == 0 && c && c->n_dax_rules == 1 &&
+                       c->dax_rules[0].match_size.min == (UINT64_C(10) << 30),
+               "MatchSize=010G- is 10 GiB and up, not octal 8 GiB (%s)", strna(error));
+}
+
+static char *many_rules(unsigned n, const char *extra)
+{
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f)
+                abort();
+        for (unsigned i = 0; i < n; i++)
+                fprintf(f, "[Dax r%u]\nMatchNode=%u\n", i, i % 1024);
+        fputs(extra, f);
+        fclose(f);
+        return text;
+}
+
+/* Loading is linear in the rules, and bounded: CONFIG_DAX_RULES_MAX of them. */
+static void test_many_rules(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *text = NULL, *want = NULL;
+        const DaxRule *r;
+
+        /* A rule named again after all others is the same rule, found by name. */
+        text = many_rules(CONFIG_DAX_RULES_MAX, "[Dax r0]\nMode=system-ram\n[Dax r4095]\nMode=ignore\n");
+        tap_ok(load(text, &c, &error) == 0 && c, "4096 [Dax NAME] rules load (%s)", strna(error));
+        if (c) {
+                tap_is_int(c->n_dax_rules, CONFIG_DAX_RULES_MAX, "4096 rules, none doubled");
+                r = config_find_dax_rule(c, "r0");
+                tap_ok(r && r == &c->dax_rules[0] && r->mode == DAX_MODE_SYSTEM_RAM && r->match_node == 0,
+                       "a rule named again keeps its place and gets the new key");
+                r = config_find_dax_rule(c, "r4095");
+                tap_ok(r && r->mode == DAX_MODE_IGNORE && r->match_node == 4095 % 1024, "the last rule too");
+        }
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+        free(text);
+
+        text = many_rules(CONFIG_DAX_RULES_MAX + 1, "");
+        if (asprintf(&want, "%s/main.conf:%u: Too many [Dax NAME] rules (max 4096)", dir,
+                     2 * CONFIG_DAX_RULES_MAX + 2) < 0)
+                abort();
+        tap_ok(load(text, &c, &error) < 0 && !c, "4097 rules are refused");
+        tap_is_str(error, want, "with the line of the first rule too many");
+}
+
+static void test_many_rules_with_daxctl(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL, *text = NULL, *extra = NULL, *ddir = NULL, *dconf = NULL;
+
+        if (asprintf(&ddir, "%s/daxctl-many", dir) < 0 ||
+            asprintf(&extra, "[Dax]\nImportDaxctlConfig=yes\nDaxctlConfigDirectory=%s\n", ddir) < 0)
+                abort();
+        mkdir(ddir, 0755);
+        dconf = write_file("daxctl-many/d.conf",
+                           "[reconfigure-device x]\nnvdimm.uuid = 8d2a5f3e-0000-4000-8000-000000000000\n");
+        text = many_rules(CONFIG_DAX_RULES_MAX, extra);
+        tap_ok(load(text, &c, &error) < 0 && !c, "a daxctl rule past 4096 native ones is refused");
+        tap_ok(error && strstr(error, "d.conf: Too many rules (max 4096"), "with: %s", strna(error));
+        unlink(dconf);
+        rmdir(ddir);
+}
+
 static void test_unreadable(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
@@ -212,7 +303,8 @@ static void test_unreadable(void)
         mkdir(path, 0755);
         r = config_load(path, true, &c, &error);
         tap_ok(r < 0 && !c, "a directory given as the config file is refused");
-        tap_ok(error && strstr(error, "a-directory.conf: Cannot read"), "with: %s", strna(error));
+        tap_ok(error && strstr(error, "a-directory.conf: Cannot read: Is a directory"), "with: %s",
+               strna(error));
         rmdir(path);
 }
 
@@ -224,7 +316,9 @@ static void test_dump(void)
         FILE *f;
         int r;
 
-        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\n[Node 2]\nOnline=offline\n", &c, &error);
+        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\nRetrySec=1000000.000001\n"
+                 "[Node 2]\nOnline=offline\n",
+                 &c, &error);
         tap_ok(r == 0, "config for the dump test parses");
         if (r < 0)
                 return;
@@ -234,7 +328,7 @@ static void test_dump(void)
         path = write_file("dumped.conf", text);
         r = config_load(path, true, &again, &error);
         tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
-                       config_find_node(again, 2) &&
+                       again->retry_usec == UINT64_C(1000000000001) && config_find_node(again, 2) &&
                        config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
                "--check-config output reads back as the same policy");
         unlink(path);
@@ -250,6 +344,9 @@ int main(void)
         test_full();
         test_reset_and_dropins();
         test_errors();
+        test_numbers();
+        test_many_rules();
+        test_many_rules_with_daxctl();
         test_unreadable();
         test_dump();
 

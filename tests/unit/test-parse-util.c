@@ -44,6 +44,53 @@ static void test_sec(void)
         tap_is_int(parse_sec("", &t), -EINVAL, "sec: empty");
 }
 
+/* One decimal grammar: no octal, hex, exponents, hex floats, blanks or signs. */
+static void test_strict_numbers(void)
+{
+        uint64_t t = 7, lo = 0, hi = 0;
+        unsigned u = 7;
+
+        tap_is_int(parse_sec("1e3", &t), -EINVAL, "sec: 1e3 (an exponent) is refused");
+        tap_is_int(parse_sec("0x1p4", &t), -EINVAL, "sec: 0x1p4 (a hex float) is refused");
+        tap_is_int(parse_sec("0x10", &t), -EINVAL, "sec: 0x10 is refused");
+        tap_is_int(parse_sec("inf", &t), -EINVAL, "sec: inf is refused");
+        tap_is_int(parse_sec("1.", &t), -EINVAL, "sec: a dot without digits after it is refused");
+        tap_is_int(parse_sec(".5", &t), -EINVAL, "sec: a dot without digits before it is refused");
+        tap_is_int(parse_sec("1.2.3", &t), -EINVAL, "sec: two dots are refused");
+        tap_is_int(parse_sec(" 1", &t), -EINVAL, "sec: a leading blank is refused");
+        tap_is_int(parse_sec("+1", &t), -EINVAL, "sec: a sign is refused");
+        tap_is_int(parse_sec("1 s", &t), -EINVAL, "sec: a blank before the unit is refused");
+        tap_is_int(parse_sec("99999999999999999999", &t), -ERANGE, "sec: digits that overflow");
+        tap_is_int(parse_sec("18446744073709551615min", &t), -ERANGE, "sec: a unit that overflows");
+        tap_is_int(t, 7, "sec: failures leave the value alone");
+        tap_ok(parse_sec("1.5ms", &t) == 0 && t == 1500, "sec: 1.5ms");
+        tap_ok(parse_sec("0.0000019", &t) == 0 && t == 1, "sec: below a microsecond is dropped");
+        tap_ok(parse_sec("010", &t) == 0 && t == 10000000, "sec: leading zeros are decimal");
+
+        tap_is_int(parse_unsigned("0x10", 0, 100, &u), -EINVAL, "unsigned: 0x10 is refused");
+        tap_is_int(parse_unsigned("1e1", 0, 100, &u), -EINVAL, "unsigned: 1e1 is refused");
+        tap_ok(parse_unsigned("010", 0, 100, &u) == 0 && u == 10, "unsigned: 010 is ten, not eight");
+
+        tap_ok(parse_size("010G", &t) == 0 && t == (UINT64_C(10) << 30), "size: 010G is 10 GiB, not octal");
+        tap_is_int(parse_size("0x10G", &t), -EINVAL, "size: 0x10G is refused");
+        tap_is_int(parse_size("1e3", &t), -EINVAL, "size: 1e3 is refused");
+        tap_is_int(parse_size("16 G", &t), -EINVAL, "size: a blank before the unit is refused");
+        tap_is_int(parse_size("-1", &t), -EINVAL, "size: a sign is refused");
+        tap_is_int(parse_size("1.5G", &t), -EINVAL, "size: a fraction is refused");
+        tap_is_int(parse_size("16384P", &t), -ERANGE, "size: 16 EiB overflows");
+        tap_ok(parse_size("4GiB", &t) == 0 && t == (UINT64_C(4) << 30), "size: 4GiB");
+        tap_ok(parse_size("1k", &t) == 0 && t == 1024, "size: 1k");
+        tap_is_int(parse_size("1Gb", &t), -EINVAL, "size: 1Gb is refused");
+
+        tap_ok(parse_size_range("010G-", &lo, &hi) == 0 && lo == (UINT64_C(10) << 30) && hi == UINT64_MAX,
+               "size range: 010G- is 10 GiB and up");
+        tap_is_int(parse_size_range("0x10G-", &lo, &hi), -EINVAL, "size range: 0x10G- is refused");
+        tap_is_int(parse_size_range("-", &lo, &hi), -EINVAL, "size range: both ends open is refused");
+        tap_is_int(parse_size_range("2G-1G", &lo, &hi), -ERANGE, "size range: min above max");
+        tap_ok(parse_size_range("-64G", &lo, &hi) == 0 && lo == 0 && hi == (UINT64_C(64) << 30),
+               "size range: -64G");
+}
+
 static void test_hex(void)
 {
         uint64_t v = 0;
@@ -53,6 +100,10 @@ static void test_hex(void)
         tap_ok(parse_hex_u64("0000002a", &v) == 0 && v == 42, "hex: phys_index with zeros");
         tap_is_int(parse_hex_u64("zz", &v), -EINVAL, "hex: not hex");
         tap_is_int(parse_hex_u64("", &v), -EINVAL, "hex: empty");
+        tap_is_int(parse_hex_u64("0x0x10", &v), -EINVAL, "hex: one 0x only");
+        tap_is_int(parse_hex_u64("0x", &v), -EINVAL, "hex: 0x alone");
+        tap_is_int(parse_hex_u64("10000000000000000", &v), -ERANGE, "hex: overflow");
+        tap_is_int(parse_hex_u64("-1", &v), -EINVAL, "hex: a sign is refused");
 }
 
 static void test_log_level(void)
@@ -115,6 +166,7 @@ int main(void)
         test_boolean();
         test_unsigned();
         test_sec();
+        test_strict_numbers();
         test_hex();
         test_log_level();
         test_sysname();
