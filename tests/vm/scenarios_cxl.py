@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from vm import HERE, GiB, MiB, Cxl, VMError
+from vm import HERE, MiB, Cxl, VMError
 from scenarios_daemon import (CONF, LOG, REPO, OtherKernelVM, check_zone, config, ctl_devices,
                               dax_driver, mem_figures, mib, online_or_fail, stop_daemon)
 
