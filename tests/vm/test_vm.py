@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
 
+import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
 from tap import Tap  # noqa: E402
 
@@ -194,7 +195,7 @@ KERNEL = {
     "kernel-numa": kernel_numa,
     "kernel-nvdimm": kernel_nvdimm,
 }
-SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS}
+SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_cxl.SCENARIOS}
 
 
 def main():

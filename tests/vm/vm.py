@@ -160,6 +160,16 @@ class Nvdimm:
     node: int = None
 
 
+@dataclass
+class Cxl:
+    """A CXL type-3 memory expander with volatile memory, behind its own host bridge
+    (pxb-cxl), root port and a 4 GiB fixed memory window (CFMWS), so each device can carry a
+    one-way region of its own. The guest sees memN with this serial; no region exists until
+    the guest makes one (tests/vm/cxl-region)."""
+    size: str = "512M"
+    serial: int = None        # default 0x4d4850000 + index
+
+
 # Every live VM, so atexit/SIGTERM can kill what a crash left behind.
 _live = set()
 # Reentrant: a second SIGTERM can arrive while the first one's handler holds it.
@@ -210,7 +220,7 @@ def _set_pdeathsig():
 
 class VM:
     def __init__(self, *, memory="1G", slots=8, maxmem="16G", smp=2,
-                 numa_nodes=0, dimms=(), virtio_mem=(), nvdimms=(),
+                 numa_nodes=0, dimms=(), virtio_mem=(), nvdimms=(), cxl=(),
                  auto_online=False, cmdline=(), binaries=(), files=(),
                  timeout=300, boot_timeout=120, name="vm", log_dir=None,
                  verbose=False, qemu_extra=()):
@@ -220,6 +230,10 @@ class VM:
                      the kernel's own default (online for Debian's kernel); a
                      string is passed as memhp_default_state.
         binaries:    (host path, guest path) added to the initramfs.
+        cxl:         Cxl devices; they need QEMU 8+ (volatile-memdev, get-kernel installs
+                     bookworm-backports' QEMU) and make the machine q35 with cxl=on and the
+                     CPU without the hypervisor bit (6.12 refuses to commit a CXL region
+                     while it sees a hypervisor; TCG emulates the cache flush it needs).
         timeout:     hard wall-clock limit for the whole VM.
         qemu_extra:  more QEMU arguments, appended as given.
         """
@@ -229,6 +243,7 @@ class VM:
         self.dimms = list(dimms)
         self.virtio_mem = list(virtio_mem)
         self.nvdimms = list(nvdimms)
+        self.cxl = list(cxl)
         self.auto_online = auto_online
         self.extra_cmdline = list(cmdline)
         self.binaries, self.files = list(binaries), list(files)
@@ -256,7 +271,13 @@ class VM:
 
     def qemu_args(self, kernel, initrd):
         machine = "pc,nvdimm=on" if self.nvdimms else "pc"
-        args = [QEMU, "-accel", f"tcg,thread={self.tcg_thread}", "-cpu", "max", "-M", machine,
+        cpu = "max"
+        if self.cxl:
+            machine = "q35,cxl=on" + (",nvdimm=on" if self.nvdimms else "")
+            cpu = "max,hypervisor=off"
+            for i in range(len(self.cxl)):
+                machine += f",cxl-fmw.{i}.targets.0=cxl.{i + 1},cxl-fmw.{i}.size=4G"
+        args = [QEMU, "-accel", f"tcg,thread={self.tcg_thread}", "-cpu", cpu, "-M", machine,
                 "-m", f"{self.memory // MiB}M,slots={self.slots},maxmem={self.maxmem}",
                 "-smp", str(self.smp),
                 "-nographic", "-nodefaults", "-no-reboot", "-monitor", "none",
@@ -292,7 +313,19 @@ class VM:
                                 f"mem-path={path},size={total}",
                      "-device", f"nvdimm,id=nvdimm{i},memdev=nvm{i},label-size=128K"
                                 f"{self._node_arg(nv.node)}"]
+        for i, c in enumerate(self.cxl):
+            serial = self.cxl_serial(i)
+            args += ["-object", f"memory-backend-ram,id=cxlmem{i},size={parse_size(c.size)}",
+                     "-device", f"pxb-cxl,bus_nr={12 + 40 * i},bus=pcie.0,id=cxl.{i + 1}",
+                     "-device", f"cxl-rp,port=0,bus=cxl.{i + 1},id=cxlrp{i},chassis=0,"
+                                f"slot={i + 2}",
+                     "-device", f"cxl-type3,bus=cxlrp{i},volatile-memdev=cxlmem{i},"
+                                f"id=cxl-vmem{i},sn={serial}"]
         return args + self.qemu_extra
+
+    def cxl_serial(self, index):
+        c = self.cxl[index]
+        return c.serial if c.serial is not None else 0x4D4850000 + index
 
     def kernel_cmdline(self):
         # cryptomgr.notests saves ~2 s of emulated crypto self-tests per boot.
