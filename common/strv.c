@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "strv.h"
 
@@ -15,30 +14,19 @@ char **strv_free(char **l)
         return NULL;
 }
 
-size_t strv_length(char *const *l)
+int strv_consume(char ***l, size_t *n, char *s)
 {
-        size_t n = 0;
+        char **nl;
 
-        while (l && l[n])
-                n++;
-        return n;
-}
-
-int strv_extend(char ***l, const char *s)
-{
-        size_t n = strv_length(*l);
-        char *copy, **nl;
-
-        copy = strdup(s);
-        if (!copy)
+        if (!s)
                 return -ENOMEM;
-        nl = realloc(*l, (n + 2) * sizeof(char *));
+        nl = realloc(*l, (*n + 2) * sizeof(char *));
         if (!nl) {
-                free(copy);
+                free(s);
                 return -ENOMEM;
         }
-        nl[n] = copy;
-        nl[n + 1] = NULL;
+        nl[(*n)++] = s;
+        nl[*n] = NULL;
         *l = nl;
         return 0;
 }

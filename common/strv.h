@@ -9,6 +9,6 @@ static inline void strv_freep(char ***l)
 {
         strv_free(*l);
 }
-size_t strv_length(char *const *l);
-/* Appends a copy of s; -ENOMEM leaves *l as it was. */
-int strv_extend(char ***l, const char *s);
+/* Appends s itself to *l, which holds *n strings (counted by the caller, so a long list grows in
+ * linear time); s is freed on failure, and NULL (a failed strdup) is -ENOMEM. */
+int strv_consume(char ***l, size_t *n, char *s);

@@ -37,13 +37,20 @@ Device *devices_owner_of_block(Manager *m, unsigned index)
         return NULL;
 }
 
+/* The block indices [*ret_first, *ret_end) that the device's memory spans. */
+static void device_block_span(const Manager *m, const Device *d, uint64_t *ret_first, uint64_t *ret_end)
+{
+        *ret_first = d->dax->resource / m->block_size;
+        *ret_end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+}
+
 int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n)
 {
-        uint64_t first = d->dax->resource / m->block_size;
-        uint64_t end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+        uint64_t first, end;
         unsigned *l;
         size_t n = 0;
 
+        device_block_span(m, d, &first, &end);
         l = calloc(end - first + 1, sizeof(unsigned));
         if (!l)
                 return -ENOMEM;
@@ -57,9 +64,9 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n)
 
 void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total)
 {
-        uint64_t first = d->dax->resource / m->block_size;
-        uint64_t end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+        uint64_t first, end;
 
+        device_block_span(m, d, &first, &end);
         *ret_online = *ret_total = 0;
         for (uint64_t i = first; i < end && i < m->n_blocks; i++)
                 if (m->blocks[i].flags & BLOCK_KNOWN) {

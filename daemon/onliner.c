@@ -103,11 +103,6 @@ static void job_count(Manager *m, unsigned index, int result)
         bus_block_done(m, index, result);
 }
 
-static void entry_done(Manager *m, const QueueEntry *e, int result)
-{
-        job_count(m, e->index, result);
-}
-
 static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
 {
         Block *b = &m->blocks[e->index];
@@ -134,7 +129,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                 b->flags |= BLOCK_FAILED;
                 m->total_failed++;
         }
-        entry_done(m, e, r);
+        job_count(m, e->index, r);
 }
 
 /* One block of a chunk. Never fails the chunk: every outcome is counted and logged. */
@@ -153,7 +148,7 @@ static void process_one(Manager *m, QueueEntry *e)
                 if (r >= 0 && st != BLOCK_OFFLINE) {
                         log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Onlined by the kernel itself");
                         m->job.raced++;
-                        entry_done(m, e, 0);
+                        job_count(m, e->index, 0);
                         return;
                 }
         }
@@ -166,13 +161,13 @@ static void process_one(Manager *m, QueueEntry *e)
                           "Already %s: another agent got there first, counted as done",
                           block_state_to_string(st));
                 m->job.raced++;
-                entry_done(m, e, 0);
+                job_count(m, e->index, 0);
                 return;
         }
         if (r == -ENOENT || r == -ENODEV) {
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
                 b->flags = 0;
-                entry_done(m, e, -ENODEV);
+                job_count(m, e->index, -ENODEV);
                 return;
         }
         if (r < 0) {
@@ -190,7 +185,7 @@ static void process_one(Manager *m, QueueEntry *e)
                 manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
                 m->total_onlined++;
         }
-        entry_done(m, e, 0);
+        job_count(m, e->index, 0);
 }
 
 static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)

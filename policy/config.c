@@ -543,7 +543,7 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(strv_freep) char **dropins = NULL;
         _cleanup_(freep) char *dir = NULL;
-        const char *own_dirs[2] = {};
+        const char *own_dirs[2] = {}, *error_dir = NULL;
         ConfigParser p = {};
         struct stat st;
         int r;
@@ -576,11 +576,10 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                         goto finish;
         }
 
-        r = ini_conf_files_list(dropin_dirs, &dropins, ret_error);
+        r = ini_conf_files_list(dropin_dirs, &dropins, ret_error, &error_dir);
         if (r < 0) {
-                /* The error names the directory that could not be listed. */
-                if (ret_error_file && *ret_error)
-                        *ret_error_file = strndup(*ret_error, strcspn(*ret_error, ":"));
+                if (ret_error_file && error_dir)
+                        *ret_error_file = strdup(error_dir);
                 goto finish;
         }
         for (char **f = dropins; *f; f++) {

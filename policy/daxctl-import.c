@@ -157,7 +157,7 @@ int daxctl_import(Config *c, const char *dir, char **ret_error, char **ret_error
         _cleanup_(strv_freep) char **files = NULL;
         int r;
 
-        r = ini_conf_files_list((const char *const[]){ dir, NULL }, &files, ret_error);
+        r = ini_conf_files_list((const char *const[]){ dir, NULL }, &files, ret_error, NULL);
         if (r < 0) {
                 if (ret_error_file)
                         *ret_error_file = strdup(dir);

@@ -175,23 +175,6 @@ static bool name_seen(char *const *names, size_t n, const char *name)
         return false;
 }
 
-static int strv_push(char ***l, size_t *n, char *s)
-{
-        char **nl;
-
-        if (!s)
-                return -ENOMEM;
-        nl = realloc(*l, (*n + 2) * sizeof(char *));
-        if (!nl) {
-                free(s);
-                return -ENOMEM;
-        }
-        *l = nl;
-        nl[(*n)++] = s;
-        nl[*n] = NULL;
-        return 0;
-}
-
 static int list_fail(char **ret_error, const char *dir, int r)
 {
         if (r == -E2BIG) {
@@ -225,7 +208,7 @@ static int list_dir(const char *dir, char ***names, size_t *n_names, char ***pat
                  * Bound the names too, or a huge directory would make this quadratic. */
                 if (*n_names >= INI_CONF_FILES_MAX)
                         return -E2BIG;
-                r = strv_push(names, n_names, strdup(de->d_name));
+                r = strv_consume(names, n_names, strdup(de->d_name));
                 if (r < 0)
                         return r;
                 if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
@@ -234,14 +217,14 @@ static int list_dir(const char *dir, char ***names, size_t *n_names, char ***pat
                         free(path);
                         continue;
                 }
-                r = strv_push(paths, n_paths, path);
+                r = strv_consume(paths, n_paths, path);
                 if (r < 0)
                         return r;
         }
         return errno != 0 ? negative_errno() : 0;
 }
 
-int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error)
+int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error, const char **ret_error_dir)
 {
         _cleanup_(strv_freep) char **names = NULL, **paths = NULL;
         size_t n_names = 0, n_paths = 0;
@@ -249,8 +232,11 @@ int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error)
 
         for (const char *const *dir = dirs; *dir; dir++) {
                 r = list_dir(*dir, &names, &n_names, &paths, &n_paths);
-                if (r < 0)
+                if (r < 0) {
+                        if (ret_error_dir)
+                                *ret_error_dir = *dir;
                         return list_fail(ret_error, *dir, r);
+                }
         }
         if (!paths) {
                 paths = calloc(1, sizeof(char *));

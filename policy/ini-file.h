@@ -43,5 +43,5 @@ _printf_(2, 3) int ini_fail(IniFile *s, const char *fmt, ...);
 /* The *.conf files of the NULL-terminated dirs (highest priority first), systemd's way: a name in
  * an earlier directory hides the same name in later ones, a link to /dev/null hides it for good,
  * and the survivors are sorted by file name across all directories. Absent directories are empty.
- * On failure *ret_error names the directory. */
-int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error);
+ * On failure *ret_error is the message and *ret_error_dir (if not NULL) the directory at fault. */
+int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error, const char **ret_error_dir);

@@ -7,7 +7,9 @@
  * first word of that file says what happens:
  *   race            another agent onlined the block first: "online\n" goes into the file and the
  *                   write fails with EINVAL, as the kernel answers onlining an online block;
- *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline".
+ *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline";
+ *   ENODEV          the block was removed under the writer (the kernel's answer for a deleted
+ *                   device); the state stays as it was.
  * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
  * file is removed when they are used up.
  *
@@ -219,6 +221,8 @@ static int fault_take(const char *path, bool *race)
                 return EBUSY;
         if (strcmp(word, "EIO") == 0)
                 return EIO;
+        if (strcmp(word, "ENODEV") == 0)
+                return ENODEV;
         return 0;
 }
 
@@ -291,7 +295,12 @@ ssize_t write(int fd, const void *buf, size_t count)
                 (void)real(fd, "online\n", 7);
         else
                 (void)real(fd, "offline\n", 8);
-        log_write(path, buf, count, race ? "race" : (e == EINVAL ? "EINVAL" : e == EBUSY ? "EBUSY" : "EIO"));
+        log_write(path, buf, count,
+                  race          ? "race"
+                  : e == EINVAL ? "EINVAL"
+                  : e == EBUSY  ? "EBUSY"
+                  : e == ENODEV ? "ENODEV"
+                                : "EIO");
         errno = e;
         return -1;
 }

@@ -236,6 +236,42 @@ def test_faults(case):
         bed.cleanup()
 
 
+@scenario(["removed: a block that disappears before its write (ENODEV) counts as removed, not failed"])
+def test_removed(case):
+    blocks = make_blocks(4, nodes=1, offline=lambda i: True)
+    gone = 2
+    bed = Bed(blocks)
+    d = None
+    try:
+        bed.set_fault(gone, "ENODEV")
+        bed.write_config(BASE_DAEMON + "MaxAttempts=3\nRetrySec=100ms\n\n[Memory]\nOnline=movable\n")
+        for b in blocks:
+            if b.index != gone:
+                bed.emu.expect(b.index, "online_movable")
+        d = bed.daemon()
+        case.daemon = d
+        fin = d.wait_line(r"^(info|warning): Finished: ")
+        bed.emu.wait_online([b.index for b in blocks if b.index != gone])
+        bed.emu.settle()
+
+        def removed():
+            ws = bed.emu.writes_to(gone)
+            check([w.result for w in ws] == ["ENODEV"], "writes to memory%d: %s (no retry)" % (gone, ws))
+            check(d.find(r"^info: memory%d: Removed before it could be handled" % gone),
+                  "no 'Removed before it could be handled' line\n" + tail(d))
+            check(not d.find(r"memory%d: Onlining failed" % gone), "memory%d reported as failed" % gone)
+            check(re.search(r"^info: Finished: 3 of 4 blocks done \(0 by another agent\), 0 failed, "
+                            r"1 removed before they were handled$", d.lines[fin]),
+                  "job summary: %r" % d.lines[fin])
+
+        case.run("removed: a block that disappears before its write (ENODEV) counts as removed, not failed",
+                 removed)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 @scenario(["takeover: auto_online_blocks is offline while running, the original is saved, restored on SIGTERM",
            "takeover: after a crash (SIGKILL) a restart restores the saved original on exit",
            "respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written"])
@@ -523,7 +559,7 @@ def test_once(case):
 
 
 def main():
-    return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_kernel_auto_online,
+    return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_kernel_auto_online,
                          test_bad_config, test_reload, test_once])
 
 
