@@ -463,7 +463,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         Config *config = parser->config;
         const char *kind = section;
         NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
-        DaxRule defaults_rule;
+        DaxRule defaults_rule, *rule = NULL;
         Config defaults;
         unsigned node = 0;
         void *base = NULL, *defaults_base = NULL;
@@ -499,14 +499,13 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                 case BASE_DAX_RULE:
                         base = &config->dax;
                         if (streq(kind, "Dax NAME")) {
-                                q = dax_rule_get(parser, section + 4, (DaxRule **)&base);
+                                q = dax_rule_get(parser, section + 4, &rule);
                                 if (q == -E2BIG) {
                                         r = ini_fail(s, "Too many [Dax NAME] rules (max %u)",
                                                      CONFIG_DAX_RULES_MAX);
                                         goto done;
                                 }
-                                if (q < 0)
-                                        base = NULL;
+                                base = q < 0 ? NULL : rule;
                         }
                         defaults_base = &defaults_rule;
                         break;
