@@ -330,6 +330,24 @@ const DaxRule *config_find_dax_rule(const Config *c, const char *name)
         return NULL;
 }
 
+int config_dax_rules_reserve(Config *c)
+{
+        DaxRule *r;
+        size_t n;
+
+        if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
+                return -E2BIG;
+        if (c->n_dax_rules < c->n_dax_rules_allocated)
+                return 0;
+        n = c->n_dax_rules_allocated ? c->n_dax_rules_allocated * 2 : 16;
+        r = realloc(c->dax_rules, n * sizeof(DaxRule));
+        if (!r)
+                return -ENOMEM;
+        c->dax_rules = r;
+        c->n_dax_rules_allocated = n;
+        return 0;
+}
+
 /* State of one load across its files. Rules are found by name through a hash table of indices
  * (open addressing) and the last key's rule is remembered, since inih reports keys section by
  * section: a load is linear in the number of rules, not quadratic. */
@@ -384,7 +402,6 @@ static int dax_rule_get(ConfigParser *p, const char *name, DaxRule **ret)
 {
         Config *c = p->config;
         size_t *slot;
-        DaxRule *r;
 
         if (p->last_rule > 0 && streq(c->dax_rules[p->last_rule - 1].name, name)) {
                 *ret = &c->dax_rules[p->last_rule - 1];
@@ -394,12 +411,10 @@ static int dax_rule_get(ConfigParser *p, const char *name, DaxRule **ret)
                 return -ENOMEM;
         slot = rule_slot(p, name);
         if (*slot == 0) {
-                if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
-                        return -E2BIG;
-                r = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
-                if (!r)
-                        return -ENOMEM;
-                c->dax_rules = r;
+                int q = config_dax_rules_reserve(c);
+
+                if (q < 0)
+                        return q;
                 dax_rule_init(&c->dax_rules[c->n_dax_rules], name);
                 if (!c->dax_rules[c->n_dax_rules].name)
                         return -ENOMEM;
@@ -427,7 +442,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         Config *config = parser->config;
         const char *kind = section;
         NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
-        DaxRule defaults_rule;
+        DaxRule defaults_rule, *rule = NULL;
         Config defaults;
         unsigned node = 0;
         void *base = NULL, *defaults_base = NULL;
@@ -463,14 +478,13 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                 case BASE_DAX_RULE:
                         base = &config->dax;
                         if (streq(kind, "Dax NAME")) {
-                                q = dax_rule_get(parser, section + 4, (DaxRule **)&base);
+                                q = dax_rule_get(parser, section + 4, &rule);
                                 if (q == -E2BIG) {
                                         r = ini_fail(s, "Too many [Dax NAME] rules (max %u)",
                                                      CONFIG_DAX_RULES_MAX);
                                         goto done;
                                 }
-                                if (q < 0)
-                                        base = NULL;
+                                base = q < 0 ? NULL : rule;
                         }
                         defaults_base = &defaults_rule;
                         break;

@@ -64,6 +64,7 @@ typedef struct Config {
         DaxRule dax;
         DaxRule *dax_rules;
         size_t n_dax_rules;
+        size_t n_dax_rules_allocated;
         bool import_daxctl;
         char *daxctl_config_dir;
 
@@ -89,6 +90,10 @@ static inline void config_freep(Config **c)
 int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
                      char **ret_error, char **ret_error_file);
 int config_load(const char *path, bool required, Config **ret, char **ret_error);
+
+/* Room for one more [Dax NAME] rule at c->dax_rules[c->n_dax_rules]; -E2BIG past
+ * CONFIG_DAX_RULES_MAX. Grows geometrically, so adding n rules is linear. */
+int config_dax_rules_reserve(Config *c);
 
 const NodePolicy *config_find_node(const Config *c, unsigned node);
 const DaxRule *config_find_dax_rule(const Config *c, const char *name);

@@ -23,16 +23,14 @@ typedef struct ImportState {
 static int rule_add(Config *c, const char *section, const Imported *d)
 {
         _cleanup_(freep) char *name = NULL;
-        DaxRule *rules, *r;
+        DaxRule *r;
+        int q;
 
-        if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
-                return -E2BIG;
+        q = config_dax_rules_reserve(c);
+        if (q < 0)
+                return q;
         if (asprintf(&name, "daxctl:%s", section) < 0)
                 return -ENOMEM;
-        rules = realloc(c->dax_rules, (c->n_dax_rules + 1) * sizeof(DaxRule));
-        if (!rules)
-                return -ENOMEM;
-        c->dax_rules = rules;
         r = &c->dax_rules[c->n_dax_rules];
         dax_rule_init(r, name);
         if (!r->name)

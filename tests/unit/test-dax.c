@@ -220,6 +220,7 @@ static void test_daxctl_import(void)
                        strstr(error, "zz-bad.conf: [reconfigure-device baz] has no nvdimm.uuid="),
                "a daxctl section without a UUID is an error naming the file: %s", strna(error));
         unlink(b);
+        free(b);
         free(TAKE_PTR(error));
         b = write_file("daxctl.conf.d/zz-bad.conf", "[reconfigure-device baz]\nnvdimm.uuid = x\n");
         tap_ok(load(conf, &c, &error) < 0 && error &&
