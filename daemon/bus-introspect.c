@@ -29,7 +29,6 @@ static void print_own_interfaces(FILE *f, const char *xml)
 int bus_introspect(FILE *f)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *server = NULL, *client = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         static const char *const paths[] = { BUS_PATH, BUS_BLOCK_PREFIX "/0",
                                              BUS_DEVICE_PREFIX "/dax0_2e0" };
         _cleanup_(config_freep) Config *config = NULL;
