@@ -98,6 +98,23 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
                 policy_decide(m->config, f, ret);
                 return true;
         }
+        if (owner->pending) {
+                log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s has no driver yet",
+                          owner->dax->name);
+                return false;
+        }
+        if (owner->decision.action == DAX_ACTION_REBIND) {
+                /* Policy-offline, so that a reload looks at it again should the rebind not happen. */
+                m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
+                log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s", owner->decision.reason);
+                return false;
+        }
+        if (owner->decision.action == DAX_ACTION_REVERT) {
+                m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
+                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f->node, 0, "Left offline: %s",
+                          owner->decision.reason);
+                return false;
+        }
         if (owner->decision.mode == DAX_MODE_IGNORE) {
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Left alone: %s is %s", owner->dax->name,
                           owner->decision.reason);
@@ -239,6 +256,18 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 on_block_online(m, index);
         else if (streq(action, "offline"))
                 on_block_offline(m, index);
+}
+
+void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                Block *b = &m->blocks[indices[i]];
+
+                if (b->state == BLOCK_ONLINE || (b->flags & (BLOCK_QUEUED | BLOCK_USER_OFFLINE)))
+                        continue;
+                b->flags &= ~BLOCK_POLICY_OFFLINE;
+                (void)handle_block(m, indices[i], NODE_LOOK_UP, false, 0);
+        }
 }
 
 int blocks_scan(Manager *m, bool all)

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "dax-convert.h"
+#include "dax.h"
 #include "dlopen-dax.h"
 #include "macro.h"
 
@@ -29,10 +30,10 @@ static int find_dev(struct daxctl_ctx *ctx, const char *name, struct daxctl_dev 
         return -ENODEV;
 }
 
-static int convert(const char *name, bool ram)
+/* A libdaxctl context and the device in it; *ret_ctx owns both. */
+static int open_dev(const char *name, struct daxctl_ctx **ret_ctx, struct daxctl_dev **ret_dev)
 {
         _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
-        struct daxctl_dev *dev;
         int r;
 
         r = dlopen_daxctl();
@@ -42,26 +43,63 @@ static int convert(const char *name, bool ram)
         if (r < 0)
                 return r;
         sym_daxctl_set_log_fn(ctx, daxctl_log_quiet);
-
-        r = find_dev(ctx, name, &dev);
+        r = find_dev(ctx, name, ret_dev);
         if (r < 0)
                 return r;
-        if (!ram && sym_daxctl_dev_has_online_memory(dev))
-                /* The kernel would refuse anyway; never try to unbind kmem under online memory. */
-                return -EBUSY;
-
-        r = sym_daxctl_dev_disable(dev);
-        if (r < 0)
-                return r;
-        return ram ? sym_daxctl_dev_enable_ram(dev) : sym_daxctl_dev_enable_devdax(dev);
+        *ret_ctx = TAKE_PTR(ctx);
+        return 0;
 }
 
 int dax_convert_to_ram(const char *name)
 {
-        return convert(name, true);
+        _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
+        struct daxctl_dev *dev;
+        int r;
+
+        r = open_dev(name, &ctx, &dev);
+        if (r < 0)
+                return r;
+        r = sym_daxctl_dev_disable(dev);
+        if (r < 0)
+                return r;
+        return sym_daxctl_dev_enable_ram(dev);
 }
 
 int dax_convert_to_devdax(const char *name)
 {
-        return convert(name, false);
+        _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
+        struct daxctl_dev *dev;
+        int r;
+
+        r = open_dev(name, &ctx, &dev);
+        if (r < 0)
+                return r;
+        if (sym_daxctl_dev_has_online_memory(dev))
+                /* The kernel would refuse anyway; never try to unbind kmem under online memory. */
+                return -EBUSY;
+        r = sym_daxctl_dev_disable(dev);
+        if (r < 0)
+                return r;
+        return sym_daxctl_dev_enable_devdax(dev);
+}
+
+int dax_rebind_ram(Sysfs *s, const char *name, bool memmap)
+{
+        _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
+        struct daxctl_dev *dev;
+        int r, q;
+
+        r = open_dev(name, &ctx, &dev);
+        if (r < 0)
+                return r;
+        if (sym_daxctl_dev_has_online_memory(dev))
+                return -EBUSY;
+        r = sym_daxctl_dev_disable(dev);
+        if (r < 0)
+                return r;
+        /* The kernel takes memmap_on_memory only while kmem is not bound. Whatever the write
+         * does, kmem is bound again: a device left unbound would be memory nobody can use. */
+        r = dax_write_memmap(s, name, memmap);
+        q = sym_daxctl_dev_enable_ram(dev);
+        return r < 0 ? r : q;
 }

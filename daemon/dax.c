@@ -295,5 +295,6 @@ void dax_device_facts(const DaxDevice *d, bool memmap_global, DaxFacts *ret)
                 .nvdimm_uuid = d->nvdimm_uuid,
                 .memmap_attr = d->memmap_attr,
                 .memmap_global = memmap_global,
+                .memmap = d->memmap,
         };
 }

@@ -50,6 +50,79 @@ static int device_convert(Manager *m, Device *d)
         return 0;
 }
 
+/* The device's record after its driver changed under us. */
+static void device_reread(Manager *m, Device *d)
+{
+        DaxDevice *x;
+
+        if (device_read(m, d->dax->name, &x) >= 0) {
+                dax_device_free(d->dax);
+                d->dax = x;
+        }
+        device_decide(m, d);
+        manager_mark_dirty(m, DIRTY_DEVICES);
+}
+
+/* Bound to kmem before the daemon could say (the kernel's default for CXL regions), but the rule
+ * keeps it devdax. Only while none of its blocks is online: onlined memory may be in use, and
+ * taking it back is for a person to ask (memhotplugctl offline, then revert). */
+static int device_revert_by_rule(Manager *m, Device *d)
+{
+        _cleanup_(freep) char *reason = NULL;
+        unsigned online, total;
+        int r;
+
+        devices_count_blocks(m, d, &online, &total);
+        if (online > 0)
+                return log_device(LOG_WARNING, 0, NULL, d,
+                                  "%s, but %u of its %u blocks are online; left as system-ram "
+                                  "(memhotplugctl offline, then revert)",
+                                  d->decision.rule, online, total);
+        if (!m->dax_possible)
+                return log_device(
+                        LOG_WARNING, 0, NULL, d,
+                        "Not returning to devdax: libdaxctl works on /sys only, and the sysfs root "
+                        "is %s",
+                        sysfs_root(m->sysfs));
+        reason = strdup(d->decision.reason);
+        r = dax_convert_to_devdax(d->dax->name);
+        if (r < 0)
+                return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
+        device_reread(m, d);
+        log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
+                   "Returned to devdax before any block was onlined: %s", strna(reason));
+        return 0;
+}
+
+/* Bound to kmem with the memmap where the rule does not want it: bind kmem again with the right
+ * memmap_on_memory, while every block is still offline (the blocks come back as new ones). */
+static int device_rebind(Manager *m, Device *d)
+{
+        _cleanup_(freep) char *reason = NULL;
+        bool memmap = d->decision.memmap_value;
+        unsigned online, total;
+        int r;
+
+        devices_count_blocks(m, d, &online, &total);
+        r = online > 0 ? -EBUSY : !m->dax_possible ? -EOPNOTSUPP : 0;
+        reason = strdup(d->decision.reason);
+        if (r == 0)
+                r = dax_rebind_ram(m->sysfs, d->dax->name, memmap);
+        if (r < 0) {
+                d->rebind_failed = true;
+                device_reread(m, d);
+                log_device(LOG_WARNING, r, NULL, d, "%s: cannot bind kmem again%s: %m; %s", strna(reason),
+                           online > 0 ? " (blocks are online)" : "", d->decision.reason);
+                /* Its offline blocks waited for the rebind: they follow Online= now. */
+                device_reconsider_blocks(m, d);
+                return r;
+        }
+        device_reread(m, d);
+        log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d, "Bound to kmem again, memmap %s: %s",
+                   memmap ? "on the device" : "in system RAM", strna(reason));
+        return 0;
+}
+
 int device_act(Manager *m, Device *d)
 {
         if (d->user_devdax && d->dax->driver != DAX_DRIVER_KMEM) {
@@ -59,6 +132,10 @@ int device_act(Manager *m, Device *d)
         switch (d->decision.action) {
         case DAX_ACTION_CONVERT:
                 return device_convert(m, d);
+        case DAX_ACTION_REVERT:
+                return device_revert_by_rule(m, d);
+        case DAX_ACTION_REBIND:
+                return device_rebind(m, d);
         case DAX_ACTION_REFUSE:
                 return log_device(LOG_WARNING, 0, NULL, d, "Left as it is: %s", d->decision.reason);
         case DAX_ACTION_NONE:

@@ -9,3 +9,5 @@ int device_read(Manager *m, const char *name, DaxDevice **ret);
 void device_decide(Manager *m, Device *d);
 /* Does what the decision says: convert, or log why the device stays as it is. */
 int device_act(Manager *m, Device *d);
+/* Decides again for the device's offline blocks, which waited for the device's decision. */
+void device_reconsider_blocks(Manager *m, const Device *d);

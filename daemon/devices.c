@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "strv.h"
+#include "blocks.h"
 #include "cxl.h"
 #include "dax.h"
 #include "device-log.h"
@@ -31,7 +32,10 @@ Device *devices_owner_of_block(Manager *m, unsigned index)
         for (size_t i = 0; i < m->n_devices; i++) {
                 const DaxDevice *x = m->devices[i].dax;
 
-                if (x->driver == DAX_DRIVER_KMEM && start >= x->resource && start < x->resource + x->size)
+                /* Memory in a pending device's range is its own, being added by the kernel's kmem
+                 * bind: that it is not bound yet in what we read only means we read too early. */
+                if ((x->driver == DAX_DRIVER_KMEM || m->devices[i].pending) && start >= x->resource &&
+                    start < x->resource + x->size)
                         return &m->devices[i];
         }
         return NULL;
@@ -118,6 +122,14 @@ void device_decide(Manager *m, Device *d)
                 snprintf(d->decision.reason, sizeof(d->decision.reason),
                          "returned to devdax on request; %s would convert it", d->decision.rule);
         }
+        if (d->rebind_failed && d->decision.action == DAX_ACTION_REBIND) {
+                d->decision.action = DAX_ACTION_NONE;
+                snprintf(d->decision.reason, sizeof(d->decision.reason),
+                         "system-ram; %s MemmapOnMemory=%s could not be applied; blocks: "
+                         "%s Online=%s",
+                         d->decision.rule, d->decision.memmap_value ? "yes" : "no", d->decision.rule,
+                         online_type_to_string(d->decision.online));
+        }
 }
 
 static Device *device_add(Manager *m, DaxDevice *x)
@@ -166,8 +178,11 @@ static void driver_wait_free(void *p)
 static int on_driver_wait(void *userdata)
 {
         DriverWait *w = userdata;
+        Device *d = devices_find(w->manager, w->name);
 
-        (void)handle_device(w->manager, w->name, true, w->tries);
+        /* Not pending any more: its bind uevent came first, or it was removed. */
+        if (d && d->pending)
+                (void)handle_device(w->manager, w->name, true, w->tries);
         return 0;
 }
 
@@ -191,8 +206,22 @@ static int driver_wait(Manager *m, const char *name, unsigned tries)
         return r;
 }
 
+/* Its blocks were left for the device's decision: decide them now that there is one. */
+void device_reconsider_blocks(Manager *m, const Device *d)
+{
+        _cleanup_(freep) unsigned *l = NULL;
+        size_t n;
+
+        if (devices_blocks(m, d, &l, &n) < 0) {
+                log_oom();
+                return;
+        }
+        blocks_reconsider(m, l, n);
+}
+
 static int handle_device(Manager *m, const char *name, bool from_event, unsigned tries)
 {
+        bool was_pending;
         DaxDevice *x;
         Device *d;
         int r;
@@ -200,11 +229,6 @@ static int handle_device(Manager *m, const char *name, bool from_event, unsigned
         r = device_read(m, name, &x);
         if (r < 0)
                 return r;
-        if (from_event && x->driver == DAX_DRIVER_NONE && tries < DRIVER_WAIT_TRIES &&
-            driver_wait(m, name, tries + 1) >= 0) {
-                dax_device_free(x);
-                return 0;
-        }
 
         d = devices_find(m, name);
         if (d) {
@@ -217,9 +241,19 @@ static int handle_device(Manager *m, const char *name, bool from_event, unsigned
                         return log_oom();
                 }
         }
+        /* A device announced by "add" may not have its driver yet: the kernel binds one (kmem for
+         * CXL regions, adding its blocks) right after. Look again shortly rather than race it. */
+        was_pending = d->pending;
+        d->pending = from_event && x->driver == DAX_DRIVER_NONE && tries < DRIVER_WAIT_TRIES &&
+                     driver_wait(m, name, tries + 1) >= 0;
         device_decide(m, d);
         manager_mark_dirty(m, DIRTY_DEVICES);
-        return device_act(m, d);
+        if (d->pending)
+                return 0;
+        r = device_act(m, d);
+        if (was_pending)
+                device_reconsider_blocks(m, d);
+        return r;
 }
 
 int devices_scan(Manager *m)
@@ -272,6 +306,11 @@ void devices_on_uevent(Manager *m, const char *action, const char *sysname)
         }
         if (!d) {
                 (void)handle_device(m, sysname, true, 0);
+                return;
+        }
+        if (d->pending) {
+                /* The kernel's own bind, which the device was waiting for. */
+                (void)handle_device(m, sysname, false, 0);
                 return;
         }
         /* bind, unbind, change: someone (or we) changed its driver. Follow, don't act. */

@@ -10,8 +10,10 @@
 typedef struct Device {
         struct DaxDevice *dax;
         DaxDecision decision;
-        bool user_devdax; /* returned to devdax on request: the policy leaves it alone */
-        Zone zone;        /* the zone its blocks go into, once the first one is online */
+        bool user_devdax;   /* returned to devdax on request: the policy leaves it alone */
+        bool pending;       /* announced without a driver yet: its blocks wait for the kernel's bind */
+        bool rebind_failed; /* REBIND could not be done: its blocks stay with the memmap they have */
+        Zone zone;          /* the zone its blocks go into, once the first one is online */
 } Device;
 
 int devices_scan(Manager *m);

@@ -9,7 +9,8 @@
 
 static const char *const dax_action_table[_DAX_ACTION_MAX] = {
         [DAX_ACTION_NONE] = "none",     [DAX_ACTION_CONVERT] = "convert", [DAX_ACTION_LEAVE] = "leave",
-        [DAX_ACTION_IGNORE] = "ignore", [DAX_ACTION_REFUSE] = "refuse",
+        [DAX_ACTION_IGNORE] = "ignore", [DAX_ACTION_REFUSE] = "refuse",   [DAX_ACTION_REVERT] = "revert",
+        [DAX_ACTION_REBIND] = "rebind",
 };
 
 static const char *const dax_driver_table[_DAX_DRIVER_MAX] = {
@@ -60,6 +61,36 @@ const DaxRule *dax_rule_find(const Config *c, const DaxFacts *f)
         return NULL;
 }
 
+/* Already system RAM, whoever bound kmem: the kernel does so by default for CXL regions and for
+ * soft-reserved memory (dax_hmem), with memmap_on_memory as its own default says. The rule still
+ * holds: Mode=devdax takes the device back, and a MemmapOnMemory= the device does not have binds
+ * kmem again with it. Whether that can happen now (no block online) is for the daemon to see. */
+static void decide_kmem(const DaxFacts *f, bool can_memmap, DaxDecision *ret)
+{
+        bool want;
+
+        if (ret->mode == DAX_MODE_DEVDAX) {
+                ret->action = DAX_ACTION_REVERT;
+                snprintf(ret->reason, sizeof(ret->reason),
+                         "%s Mode=devdax, but bound to kmem: back to devdax", ret->rule);
+                return;
+        }
+        want = ret->memmap == MEMMAP_YES && can_memmap;
+        if (f->memmap >= 0 && (ret->memmap == MEMMAP_NO || want) && f->memmap != want) {
+                ret->action = DAX_ACTION_REBIND;
+                ret->write_memmap = true;
+                ret->memmap_value = want;
+                snprintf(ret->reason, sizeof(ret->reason),
+                         "%s MemmapOnMemory=%s, but bound to kmem with the memmap %s: binding kmem again",
+                         ret->rule, want ? "yes" : "no", f->memmap ? "on the device" : "in system RAM");
+                return;
+        }
+        ret->action = DAX_ACTION_NONE;
+        snprintf(ret->reason, sizeof(ret->reason), "already system-ram, memmap %s; blocks: %s Online=%s",
+                 f->memmap > 0 ? "on the device" : "in system RAM", ret->rule,
+                 online_type_to_string(ret->online));
+}
+
 void dax_policy_decide(const Config *c, const DaxFacts *f, DaxDecision *ret)
 {
         const DaxRule *r = dax_rule_find(c, f);
@@ -81,10 +112,7 @@ void dax_policy_decide(const Config *c, const DaxFacts *f, DaxDecision *ret)
                 return;
         }
         if (f->driver == DAX_DRIVER_KMEM) {
-                /* Already system RAM, whoever converted it: its blocks follow the rule's Online=. */
-                ret->action = DAX_ACTION_NONE;
-                snprintf(ret->reason, sizeof(ret->reason), "already system-ram; blocks: %s Online=%s",
-                         ret->rule, online_type_to_string(ret->online));
+                decide_kmem(f, can_memmap, ret);
                 return;
         }
         if (ret->mode == DAX_MODE_DEVDAX) {

@@ -29,6 +29,7 @@ typedef struct DaxFacts {
         const char *nvdimm_uuid;
         bool memmap_attr;   /* the device has memmap_on_memory (Linux 6.8+) */
         bool memmap_global; /* memory_hotplug.memmap_on_memory is on */
+        int memmap;         /* the device's memmap_on_memory now: 0, 1, or -1 without the attribute */
 } DaxFacts;
 
 typedef enum DaxAction {
@@ -37,6 +38,8 @@ typedef enum DaxAction {
         DAX_ACTION_LEAVE,   /* stays devdax */
         DAX_ACTION_IGNORE,  /* Mode=ignore: not touched at all */
         DAX_ACTION_REFUSE,  /* the rule cannot be followed (MemmapOnMemory=yes without support) */
+        DAX_ACTION_REVERT,  /* system RAM (the kernel bound kmem), but the rule says devdax */
+        DAX_ACTION_REBIND,  /* system RAM with the other memmap placement: kmem off, memmap, kmem on */
         _DAX_ACTION_MAX,
 } DaxAction;
 
@@ -45,7 +48,7 @@ typedef struct DaxDecision {
         DaxMode mode;
         OnlineType online;
         MemmapMode memmap;
-        bool write_memmap; /* CONVERT: write memmap_on_memory first */
+        bool write_memmap; /* CONVERT, REBIND: write memmap_on_memory before binding kmem */
         bool memmap_value;
         char rule[80]; /* "[Dax cxl-expanders]", "[Dax]" */
         char reason[256];

@@ -361,18 +361,28 @@ class DaxEmulator:
             self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
             return
         gone = [i for i in dev.blocks() if i in self.bed.blocks]
+        # kmem's remove takes the memory away (and announces it) before the unbind write returns.
+        sent = threading.Event()
 
-        def remove():
+        def announce():
             for i in gone:
                 self.bed.uevent(i, "remove")
-                shutil.rmtree(self.bed.block_dir(i), ignore_errors=True)
-                node_link = self.bed.sys + "/devices/system/node/node%d/memory%d" % (dev.node, i)
-                if os.path.lexists(node_link):
-                    os.unlink(node_link)
-                self.bed.blocks.pop(i, None)
-            self.bed.dax_uevent(dev, "unbind")
+            sent.set()
 
-        self.later.put(remove)
+        self.later.put(announce)
+        # umockdev's uevent socket has a small backlog and the daemon reads none while its write
+        # waits: a scenario keeps to one kmem unbind at a time.
+        if not sent.wait(30):
+            with self.cond:
+                self.errors.append("%s: remove uevents not sent within 30 s" % dev.name)
+        for i in gone:
+            shutil.rmtree(self.bed.block_dir(i), ignore_errors=True)
+            node_link = self.bed.sys + "/devices/system/node/node%d/memory%d" % (dev.node, i)
+            if os.path.lexists(node_link):
+                os.unlink(node_link)
+            self.bed.blocks.pop(i, None)
+
+        self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
 
     def _driver_write(self, e):
         dev = self.bed.devices.get(e.value)
@@ -920,6 +930,90 @@ def test_already_kmem(case):
         s.close()
 
 
+BY_RULE_CHECKS = [
+    "kmem at start, rule says Mode=devdax: kmem unbound and device_dax bound before any of its blocks is "
+    "written, the journal says why",
+    "kmem at start with the memmap on the device, rule says MemmapOnMemory=no: kmem off, memmap_on_memory=0, "
+    "kmem on again, then its new blocks onlined by the rule",
+    "runtime: a device announced without a driver, then bound to kmem by the kernel (its blocks added first): "
+    "the blocks wait for the device's decision; Mode=devdax reverts it with none of them written",
+]
+
+
+@scenario(BY_RULE_CHECKS[0:1] + BY_RULE_CHECKS[2:3])
+def test_kmem_revert(case):
+    cx = cxl(driver="kmem", memmap="1")
+    config = BASE + ("\n[Dax]\nMode=system-ram\nOnline=movable\nMemmapOnMemory=auto\n"
+                     "\n[Dax app]\nMatchSource=cxl hmem\nMode=devdax\n")
+    s = Setup(case, [cx], config, bus=False)
+    try:
+        d = s.start()
+        s.settle()
+
+        def revert():
+            got = writes_for(s.bed, cx)
+            check("kmem/unbind %s" % cx.name in got and s.bed.dax.driver_of(cx) == "device_dax",
+                  "writes %s, driver %s" % (got, s.bed.dax.driver_of(cx)))
+            w = state_writes(s.bed, cx)
+            check(all(not v for v in w.values()), "dax2.0 blocks written: %s" % w)
+            check(d.find(r"dax2\.0: Returned to devdax before any block was onlined: \[Dax app\] Mode=devdax"),
+                  "no 'Returned to devdax' line\n" + tail(d, 40))
+            s.bed.dax.check_errors()
+
+        case.run(BY_RULE_CHECKS[0], revert)
+
+        def runtime():
+            hm = hmem(driver=None, memmap="1")
+            s.bed.add_device(hm)  # "add": no driver yet
+            time.sleep(0.03)
+            # The kernel's default bind: kmem adds the blocks (their "add" uevents), then "bind".
+            s.bed.dax.set_driver(hm, "kmem")
+            for i in s.bed.dax.make_blocks(hm):
+                s.bed.uevent(i, "add")
+            time.sleep(0.05)
+            s.bed.dax_uevent(hm, "bind")
+            d.wait_line(r"dax1\.0: Returned to devdax")
+            s.settle()
+            w = state_writes(s.bed, hm)
+            check(all(not v for v in w.values()), "dax1.0 blocks written: %s" % w)
+            check(s.bed.dax.driver_of(hm) == "device_dax", "dax1.0 driver %s" % s.bed.dax.driver_of(hm))
+            check(d.find(r"memory%d: Waiting: dax1\.0 has no driver yet" % hm.blocks()[0]),
+                  "no 'Waiting' line\n" + tail(d, 40))
+            s.bed.dax.check_errors()
+
+        case.run(BY_RULE_CHECKS[2], runtime)
+    finally:
+        s.close()
+
+
+@scenario(BY_RULE_CHECKS[1:2])
+def test_kmem_rebind(case):
+    nv = nvdimm(driver="kmem", memmap="1")
+    config = BASE + ("\n[Dax]\nMode=system-ram\nOnline=movable\nMemmapOnMemory=auto\n"
+                     "\n[Dax nv]\nMatchSource=nvdimm\nMemmapOnMemory=no\n")
+    s = Setup(case, [nv], config, bus=False)
+    try:
+        d = s.start()
+
+        def rebind():
+            s.bed.emu.wait_online(nv.blocks())
+            s.settle()
+            got = writes_for(s.bed, nv)
+            order = [w for w in got if w.startswith(("kmem/unbind", "kmem/bind", "kmem/new_id", nv.name))]
+            check(order[:3] == ["kmem/unbind %s" % nv.name, "%s/memmap_on_memory=0" % nv.name,
+                                "kmem/new_id %s" % nv.name] and s.bed.dax.driver_of(nv) == "kmem",
+                  "writes %s" % got)
+            w = state_writes(s.bed, nv)
+            check(w == {i: ["online_movable"] for i in nv.blocks()}, "dax0.0 block writes %s" % w)
+            check(d.find(r"dax0\.0: Bound to kmem again, memmap in system RAM: \[Dax nv\] MemmapOnMemory=no"),
+                  "no 'Bound to kmem again' line\n" + tail(d, 40))
+            s.bed.dax.check_errors()
+
+        case.run(BY_RULE_CHECKS[1], rebind)
+    finally:
+        s.close()
+
+
 RUNTIME_CHECKS = [
     "runtime: a dax device announced by 'add' without a driver, then bound to device_dax (bind uevent), is "
     "converted by its rule and its blocks onlined",
@@ -1089,7 +1183,7 @@ assert lib.daxctl_dev_disable(found) == 0, "disable"
 assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
 """
 
-SCENARIOS = [test_convert, test_refuse, test_already_kmem, test_runtime, test_rules]
+SCENARIOS = [test_convert, test_refuse, test_already_kmem, test_kmem_revert, test_kmem_rebind, test_runtime, test_rules]
 
 
 def main():

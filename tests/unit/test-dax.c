@@ -86,6 +86,7 @@ static DaxFacts facts(const char *name, DaxSource source, uint64_t size)
                 .driver = DAX_DRIVER_DEVICE_DAX,
                 .memmap_attr = true,
                 .memmap_global = true,
+                .memmap = 0,
         };
 }
 
@@ -150,6 +151,53 @@ static void test_decide(void)
         dax_policy_decide(c, &f, &d);
         tap_is_int(d.action, DAX_ACTION_NONE, "already system-ram: nothing to convert");
         tap_is_int(d.online, ONLINE_TYPE_MOVABLE, "its blocks follow the rule's Online=");
+}
+
+/* Bound to kmem before the daemon looked (the kernel's default for CXL regions): the rule still
+ * decides what the device is and where its memmap lies. */
+static void test_decide_kmem(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+        DaxFacts f;
+        DaxDecision d;
+
+        if (load(rules, &c, &error) < 0)
+                return;
+
+        f = facts("dax0.0", DAX_SOURCE_CXL, 4ull << 30);
+        f.driver = DAX_DRIVER_KMEM;
+        f.memmap = 1;
+        dax_policy_decide(c, &f, &d);
+        tap_ok(d.action == DAX_ACTION_REVERT && strstr(d.reason, "[Dax] Mode=devdax"),
+               "kmem, rule says devdax: revert (%s)", d.reason);
+
+        f = facts("dax1.0", DAX_SOURCE_HMEM, 1ull << 30);
+        f.target_node = 2;
+        f.driver = DAX_DRIVER_KMEM;
+        f.memmap = 1;
+        dax_policy_decide(c, &f, &d);
+        tap_ok(d.action == DAX_ACTION_REBIND && d.write_memmap && !d.memmap_value &&
+                       strstr(d.reason, "MemmapOnMemory=no"),
+               "kmem with the memmap on the device, rule says no: rebind without it (%s)", d.reason);
+        f.memmap = 0;
+        dax_policy_decide(c, &f, &d);
+        tap_is_int(d.action, DAX_ACTION_NONE, "kmem with the memmap in RAM, rule says no: nothing to do");
+
+        f = facts("dax3.0", DAX_SOURCE_CXL, 16ull << 30);
+        f.driver = DAX_DRIVER_KMEM;
+        f.memmap = 0;
+        dax_policy_decide(c, &f, &d);
+        tap_ok(d.action == DAX_ACTION_REBIND && d.write_memmap && d.memmap_value,
+               "kmem with the memmap in RAM, rule says yes: rebind with it (%s)", d.reason);
+        f.memmap_global = false;
+        dax_policy_decide(c, &f, &d);
+        tap_is_int(d.action, DAX_ACTION_NONE, "... but the kernel cannot: left as it is");
+        f.memmap_global = true;
+        f.memmap = -1;
+        f.memmap_attr = false;
+        dax_policy_decide(c, &f, &d);
+        tap_is_int(d.action, DAX_ACTION_NONE, "no per-device attribute: nothing to rebind with");
 }
 
 static void test_errors(void)
@@ -239,6 +287,7 @@ int main(void)
                 return 1;
         test_parse();
         test_decide();
+        test_decide_kmem();
         test_errors();
         test_daxctl_import();
         if (asprintf(&main_conf, "%s/main.conf", dir) >= 0)
