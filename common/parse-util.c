@@ -254,3 +254,42 @@ int parse_sysname_index(const char *sysname, const char *prefix, unsigned *ret)
                 return -EINVAL;
         return parse_unsigned(sysname + n, 0, UINT_MAX, ret);
 }
+
+/* A kernel list such as a nodelist or cpulist: "0-2,5", or "" for none. Each listed number gets
+ * set[i] = true; a number >= n is -ERANGE, so a short table never reads past its end. */
+int parse_index_list(const char *s, bool *set, size_t n)
+{
+        char buf[16];
+
+        while (*s) {
+                size_t len = strcspn(s, ",");
+                unsigned lo, hi;
+                char *dash;
+                int r;
+
+                if (len == 0 || len >= sizeof(buf))
+                        return -EINVAL;
+                memcpy(buf, s, len);
+                buf[len] = '\0';
+                dash = strchr(buf, '-');
+                if (dash)
+                        *dash = '\0';
+                r = parse_unsigned(buf, 0, UINT_MAX, &lo);
+                if (r < 0)
+                        return r;
+                hi = lo;
+                if (dash) {
+                        r = parse_unsigned(dash + 1, lo, UINT_MAX, &hi);
+                        if (r < 0)
+                                return r;
+                }
+                if (hi >= n)
+                        return -ERANGE;
+                for (unsigned i = lo; i <= hi; i++)
+                        set[i] = true;
+                s += len;
+                if (*s == ',' && *++s == '\0')
+                        return -EINVAL;
+        }
+        return 0;
+}

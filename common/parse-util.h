@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "time-util.h"
@@ -22,3 +23,5 @@ int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max);
 int parse_log_level(const char *s, int *ret);
 const char *log_level_to_string(int level);
 int parse_sysname_index(const char *sysname, const char *prefix, unsigned *ret);
+/* "0-2,5" (a nodelist, a cpulist): set[i] for each i listed, -ERANGE for one >= n. */
+int parse_index_list(const char *s, bool *set, size_t n);

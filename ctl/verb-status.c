@@ -18,6 +18,11 @@ typedef struct NodeBytes {
         uint64_t present, online, offline;
 } NodeBytes;
 
+typedef struct NodeTier {
+        int32_t node, tier;
+        int cpus;
+} NodeTier;
+
 typedef struct ZoneBytes {
         const char *zone;
         uint64_t bytes;
@@ -28,6 +33,7 @@ typedef struct ZoneBytes {
 typedef struct StatusInfo {
         const char *version, *kernel_auto_online, *kernel_auto_online_mode, *kernel_online_policy;
         const char *memmap_on_memory, *online_policy, *last_config_error;
+        const char *demotion, *demotion_mode;
         uint64_t block_size, present, online, offline;
         int64_t memmap_pages, memmap_boot_pages;
         uint32_t chunk_blocks, blocks_onlined, blocks_failed;
@@ -36,14 +42,19 @@ typedef struct StatusInfo {
         size_t n_nodes;
         ZoneBytes *zones;
         size_t n_zones;
+        NodeTier *tiers;
+        size_t n_tiers;
         char **config_files;
+        char **tiering_warnings;
 } StatusInfo;
 
 static void status_info_done(StatusInfo *s)
 {
         free(s->nodes);
         free(s->zones);
+        free(s->tiers);
         strv_free(s->config_files);
+        strv_free(s->tiering_warnings);
 }
 
 static int read_zones(sd_bus_message *m, StatusInfo *s)
@@ -89,6 +100,27 @@ static int read_nodes(sd_bus_message *m, StatusInfo *s)
         return sd_bus_message_exit_container(m);
 }
 
+static int read_tiers(sd_bus_message *m, StatusInfo *s)
+{
+        NodeTier t;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(iib)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, "(iib)", &t.node, &t.tier, &t.cpus)) > 0) {
+                NodeTier *l = realloc(s->tiers, (s->n_tiers + 1) * sizeof(NodeTier));
+
+                if (!l)
+                        return -ENOMEM;
+                s->tiers = l;
+                s->tiers[s->n_tiers++] = t;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
 static int read_property(sd_bus_message *m, const char *name, const char *contents, StatusInfo *s)
 {
         static const struct {
@@ -102,6 +134,8 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "KernelAutoOnlineMode", "s", offsetof(StatusInfo, kernel_auto_online_mode) },
                 { "KernelOnlinePolicy", "s", offsetof(StatusInfo, kernel_online_policy) },
                 { "MemmapOnMemory", "s", offsetof(StatusInfo, memmap_on_memory) },
+                { "Demotion", "s", offsetof(StatusInfo, demotion) },
+                { "DemotionMode", "s", offsetof(StatusInfo, demotion_mode) },
                 { "MemmapPages", "x", offsetof(StatusInfo, memmap_pages) },
                 { "MemmapBootPages", "x", offsetof(StatusInfo, memmap_boot_pages) },
                 { "PresentBytes", "t", offsetof(StatusInfo, present) },
@@ -126,6 +160,8 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
         /* Properties we do not know, or whose type changed: skipped, not fatal. */
         if (!(streq(name, "ZoneOnlineBytes") && streq(contents, "a(st)")) &&
             !(streq(name, "NodeBytes") && streq(contents, "a(ittt)")) &&
+            !(streq(name, "NodeTiers") && streq(contents, "a(iib)")) &&
+            !(streq(name, "TieringWarnings") && streq(contents, "as")) &&
             !(streq(name, "ConfigFiles") && streq(contents, "as")))
                 return sd_bus_message_skip(m, "v");
 
@@ -136,6 +172,10 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 r = read_zones(m, s);
         else if (streq(name, "NodeBytes"))
                 r = read_nodes(m, s);
+        else if (streq(name, "NodeTiers"))
+                r = read_tiers(m, s);
+        else if (streq(name, "TieringWarnings"))
+                r = sd_bus_message_read_strv(m, &s->tiering_warnings);
         else
                 r = sd_bus_message_read_strv(m, &s->config_files);
         if (r < 0)
@@ -207,6 +247,14 @@ static const char *format_pages(char *buf, size_t size, int64_t pages)
         return buf;
 }
 
+static const NodeTier *find_tier(const StatusInfo *s, int32_t node)
+{
+        for (size_t i = 0; i < s->n_tiers; i++)
+                if (s->tiers[i].node == node)
+                        return &s->tiers[i];
+        return NULL;
+}
+
 static void print_human(const StatusInfo *s)
 {
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], c[FORMAT_BYTES_MAX];
@@ -234,9 +282,18 @@ static void print_human(const StatusInfo *s)
                         snprintf(label, sizeof(label), "No node");
                 else
                         snprintf(label, sizeof(label), "Node %" PRIi32, n->node);
-                field(label, "%s present, %s online, %s offline", format_bytes(a, n->present),
-                      format_bytes(b, n->online), format_bytes(c, n->offline));
+                const NodeTier *t = find_tier(s, n->node);
+                char tier[64] = "";
+
+                if (t)
+                        snprintf(tier, sizeof(tier), "; memory_tier%" PRIi32 "%s", t->tier,
+                                 t->cpus ? "" : ", no CPUs");
+                field(label, "%s present, %s online, %s offline%s", format_bytes(a, n->present),
+                      format_bytes(b, n->online), format_bytes(c, n->offline), tier);
         }
+        field("Demotion", "%s (Demotion=%s)", empty_to_na(s->demotion), empty_to_na(s->demotion_mode));
+        for (size_t i = 0; s->tiering_warnings && s->tiering_warnings[i]; i++)
+                field(i == 0 ? "Warning" : NULL, "%s", s->tiering_warnings[i]);
         if (s->n_zones == 0)
                 field("Online by zone", "none");
         for (size_t i = 0; i < s->n_zones; i++)
@@ -304,6 +361,27 @@ static int print_json(const StatusInfo *s, JsonMode mode)
                 json_field_unsigned(&w, "OfflineBytes", s->nodes[i].offline);
                 json_end_object(&w);
         }
+        json_end_array(&w);
+
+        json_key(&w, "NodeTiers");
+        json_begin_array(&w);
+        for (size_t i = 0; i < s->n_tiers; i++) {
+                json_begin_object(&w);
+                json_key(&w, "Node");
+                json_signed(&w, s->tiers[i].node);
+                json_key(&w, "Tier");
+                json_signed(&w, s->tiers[i].tier);
+                json_key(&w, "CPUs");
+                json_bool(&w, s->tiers[i].cpus);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        json_field_string(&w, "Demotion", s->demotion);
+        json_field_string(&w, "DemotionMode", s->demotion_mode);
+        json_key(&w, "TieringWarnings");
+        json_begin_array(&w);
+        for (size_t i = 0; s->tiering_warnings && s->tiering_warnings[i]; i++)
+                json_string(&w, s->tiering_warnings[i]);
         json_end_array(&w);
 
         json_key(&w, "ZoneOnlineBytes");

@@ -11,6 +11,7 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "parse-util.h"
+#include "tiering.h"
 #include "time-util.h"
 
 static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries);
@@ -195,6 +196,7 @@ static void on_block_online(Manager *m, unsigned index)
         /* The zone it went into, from valid_zones, which now names only that zone. */
         if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0)
                 manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
+        tiering_check(m, b->node);
         /* Someone else was faster; nothing left for us to do with it. */
         if (onliner_settle(m, index, 0))
                 log_block(LOG_INFO, 0, NULL, index, b->node, 0, "Onlined by another agent while queued");

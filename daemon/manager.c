@@ -17,6 +17,7 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "parse-util.h"
+#include "tiering.h"
 
 Block *manager_block(Manager *m, unsigned index)
 {
@@ -176,6 +177,7 @@ int manager_reload(Manager *m, const char **ret_error)
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
+        tiering_apply(m);
 
         /* What the policy queued was decided by the old one: decide again, along with what it left
          * offline. Explicit requests over D-Bus stay as they were asked. */
@@ -229,6 +231,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->options = *o;
+        m->demotion_original = -1;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -244,6 +247,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
 void manager_stop(Manager *m)
 {
         kernel_auto_restore(m);
+        tiering_restore(m);
 }
 
 Manager *manager_free(Manager *m)
@@ -305,6 +309,7 @@ int manager_start(Manager *m)
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
 
         (void)kernel_auto_apply(m);
+        tiering_apply(m);
         warn_racing_agents(m);
 
         /* Listen before scanning, so that a block added in between is not missed. */
@@ -327,6 +332,8 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return r;
         }
+        /* Memory online before we ran; what we online is looked at as it comes (blocks.c). */
+        tiering_check(m, -1);
 
         /* Onlining never waits for D-Bus: the bus comes up (or not) on its own time. */
         if (!m->options.once && !m->options.no_bus) {

@@ -81,6 +81,8 @@ typedef struct Manager {
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
+        int demotion_original;                /* demotion_enabled before Demotion= changed it; -1: untouched */
+        bool tiering_checked[1024 /* NODES_MAX */]; /* nodes whose tier warning was considered */
 
         Device *devices;
         size_t n_devices;

@@ -25,6 +25,12 @@ static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
         [KERNEL_AUTO_ONLINE_RESPECT] = "respect",
 };
 
+static const char *const demotion_mode_table[_DEMOTION_MAX] = {
+        [DEMOTION_KEEP] = "keep",
+        [DEMOTION_YES] = "yes",
+        [DEMOTION_NO] = "no",
+};
+
 static const char *const uevent_source_table[_UEVENT_SOURCE_MAX] = {
         [UEVENT_SOURCE_KERNEL] = "kernel",
         [UEVENT_SOURCE_UDEV] = "udev",
@@ -32,6 +38,7 @@ static const char *const uevent_source_table[_UEVENT_SOURCE_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(kernel_auto_online, KernelAutoOnline);
 DEFINE_STRING_TABLE_LOOKUP(uevent_source, UeventSource);
+DEFINE_STRING_TABLE_LOOKUP(demotion_mode, DemotionMode);
 
 void config_init_defaults(Config *c)
 {
@@ -108,6 +115,16 @@ static int value_kernel_auto_online(const char *v, void *field)
         if (k < 0)
                 return k;
         *(KernelAutoOnline *)field = k;
+        return 0;
+}
+
+static int value_demotion(const char *v, void *field)
+{
+        DemotionMode d = demotion_mode_from_string(v);
+
+        if (d < 0)
+                return d;
+        *(DemotionMode *)field = d;
         return 0;
 }
 
@@ -264,6 +281,7 @@ static const ConfigKey config_keys[] = {
         KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
             "takeover or respect"),
+        KEY("Daemon", "Demotion", value_demotion, Config, demotion, "yes, no or keep"),
         KEY("Daemon", "UeventSource", value_uevent_source, Config, uevent_source, "kernel or udev"),
         KEY("Daemon", "LogLevel", value_log_level, Config, log_level,
             "emerg, alert, crit, err, warning, notice, info or debug"),
@@ -694,6 +712,7 @@ int config_dump(const Config *c, FILE *f)
         fprint_sec(f, "ChunkPauseSec", c->chunk_pause_usec);
         fprintf(f, "ScanAtStart=%s\n", yes_no(c->scan_at_start));
         fprintf(f, "KernelAutoOnline=%s\n", kernel_auto_online_to_string(c->kernel_auto_online));
+        fprintf(f, "Demotion=%s\n", demotion_mode_to_string(c->demotion));
         fprintf(f, "UeventSource=%s\n", uevent_source_to_string(c->uevent_source));
         fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);

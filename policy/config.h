@@ -29,6 +29,15 @@ typedef enum KernelAutoOnline {
         _KERNEL_AUTO_ONLINE_INVALID = -EINVAL,
 } KernelAutoOnline;
 
+/* /sys/kernel/mm/numa/demotion_enabled while the daemon runs. */
+typedef enum DemotionMode {
+        DEMOTION_KEEP, /* the kernel's setting, untouched */
+        DEMOTION_YES,  /* enabled while we run, the kernel's setting restored on exit */
+        DEMOTION_NO,   /* disabled while we run, likewise */
+        _DEMOTION_MAX,
+        _DEMOTION_INVALID = -EINVAL,
+} DemotionMode;
+
 typedef enum UeventSource {
         UEVENT_SOURCE_KERNEL, /* the kernel's netlink group: no udevd round trip */
         UEVENT_SOURCE_UDEV,   /* after udevd processed the event */
@@ -47,6 +56,7 @@ typedef struct Config {
         uint64_t chunk_pause_usec;
         bool scan_at_start;
         KernelAutoOnline kernel_auto_online;
+        DemotionMode demotion;
         UeventSource uevent_source;
         int log_level; /* -1: not set, keep the command line's or the default */
         unsigned max_attempts;
@@ -99,6 +109,8 @@ const NodePolicy *config_find_node(const Config *c, unsigned node);
 const DaxRule *config_find_dax_rule(const Config *c, const char *name);
 
 const char *kernel_auto_online_to_string(KernelAutoOnline k);
+const char *demotion_mode_to_string(DemotionMode d);
+DemotionMode demotion_mode_from_string(const char *s);
 KernelAutoOnline kernel_auto_online_from_string(const char *s);
 const char *uevent_source_to_string(UeventSource s);
 UeventSource uevent_source_from_string(const char *s);

@@ -41,6 +41,7 @@ static void test_defaults(void)
         tap_is_int(c->chunk_blocks, 64, "default ChunkBlocks");
         tap_is_int(c->online, ONLINE_TYPE_MOVABLE, "default Online=movable");
         tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_TAKEOVER, "default KernelAutoOnline=takeover");
+        tap_is_int(c->demotion, DEMOTION_KEEP, "default Demotion=keep");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_KERNEL, "default UeventSource=kernel");
         tap_is_int(c->n_files, 0, "no file read");
 
@@ -65,6 +66,7 @@ static void test_full(void)
                  "ChunkPauseSec=250ms\n"
                  "ScanAtStart=no\n"
                  "KernelAutoOnline=respect\n"
+                 "Demotion=yes\n"
                  "UeventSource=udev\n"
                  "LogLevel=debug\n"
                  "MaxAttempts=5\n"
@@ -85,6 +87,7 @@ static void test_full(void)
         tap_is_int(c->chunk_pause_usec, 250000, "ChunkPauseSec");
         tap_ok(!c->scan_at_start, "ScanAtStart");
         tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_RESPECT, "KernelAutoOnline");
+        tap_is_int(c->demotion, DEMOTION_YES, "Demotion");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_UDEV, "UeventSource");
         tap_is_int(c->log_level, LOG_DEBUG, "LogLevel");
         tap_is_int(c->max_attempts, 5, "MaxAttempts");
@@ -164,6 +167,9 @@ static void test_errors(void)
                      "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover or "
                      "respect",
                      "bad KernelAutoOnline");
+        expect_error("[Daemon]\nDemotion=true\n",
+                     "2: Invalid value \"true\" for Demotion= in [Daemon]: expected yes, no or keep",
+                     "bad Demotion");
         expect_error("[Daemon]\nUeventSource=dbus\n",
                      "2: Invalid value \"dbus\" for UeventSource= in [Daemon]: expected kernel or udev",
                      "bad UeventSource");

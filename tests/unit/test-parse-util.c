@@ -2,6 +2,8 @@
 #include <syslog.h>
 
 #include "memtypes.h"
+#include <string.h>
+
 #include "parse-util.h"
 #include "tap.h"
 
@@ -161,6 +163,26 @@ static void test_types(void)
                    "state: not a read value");
 }
 
+static void test_index_list(void)
+{
+        bool set[8] = {};
+
+        tap_ok(parse_index_list("0-2,5", set, 8) == 0 && set[0] && set[1] && set[2] && !set[3] && set[5] &&
+                       !set[7],
+               "\"0-2,5\"");
+        memset(set, 0, sizeof(set));
+        tap_ok(parse_index_list("", set, 8) == 0 && !set[0], "\"\": none");
+        tap_is_int(parse_index_list("7", set, 8), 0, "the last index fits");
+        tap_is_int(parse_index_list("8", set, 8), -ERANGE, "one past the table: -ERANGE");
+        tap_is_int(parse_index_list("0-4294967295", set, 8), -ERANGE,
+                   "a huge range: -ERANGE, nothing written");
+        tap_is_int(parse_index_list("3-1", set, 8), -ERANGE, "a backwards range");
+        tap_is_int(parse_index_list("1,", set, 8), -EINVAL, "trailing comma");
+        tap_is_int(parse_index_list(",1", set, 8), -EINVAL, "leading comma");
+        tap_is_int(parse_index_list("1-", set, 8), -EINVAL, "open range");
+        tap_is_int(parse_index_list("x", set, 8), -EINVAL, "not a number");
+}
+
 int main(void)
 {
         test_boolean();
@@ -172,5 +194,6 @@ int main(void)
         test_sysname();
         test_zones();
         test_types();
+        test_index_list();
         return tap_done();
 }

@@ -467,11 +467,67 @@ def cxl_old_kernel(ctx):
                          "turn this into a real scenario")
 
 
+def manager_warnings(vm):
+    out = vm.sh("dbus-send --system --print-reply --dest=org.memhotplug1 /org/memhotplug1 "
+                "org.freedesktop.DBus.Properties.Get string:org.memhotplug1.Manager "
+                "string:TieringWarnings")
+    return re.findall(r'string "(.*)"', out)
+
+
+def cxl_tiering(ctx):
+    """Once CXL memory is online: its node's tier and the demotion state in status; a warning
+    (journal, status, D-Bus) while demotion is off; Demotion=yes on reload turns it on, and the
+    kernel's value comes back on exit."""
+    demo = "/sys/kernel/mm/numa/demotion_enabled"
+    with CxlScenario(ctx, [Cxl("512M")]) as vm:
+        serial = vm.cxl_serial(0)
+        before = vm.sh(f"cat {demo}").strip()
+        ctx.check(before == "false", f"the kernel starts with {demo}={before}", fatal=True)
+        conf = dax_conf("\n[Dax cxl]\nMatchSource=cxl\nOnline=movable\n")
+        start_daemon(ctx, vm, conf)
+        t0 = time.monotonic()
+        region, dev = make_region(ctx, vm, serial)
+        blocks = dax_blocks(vm, dev)
+        wait_blocks_present(vm, blocks)
+        online_or_fail(ctx, vm, blocks, f"region {region}", since=t0)
+        node = target_node(vm, dev)
+        out = daemon_output(vm)
+        warned = [r.get("MESSAGE", "") for r in journal(vm)
+                  if r.get("MESSAGE", "").startswith(f"Tiering: node {node} ")]
+        ctx.check(len(warned) == 1 and "demotion is disabled" in warned[0],
+                  f"the journal warns once about node {node}: {warned[:1]}", diag=out)
+        ctx.check(any(w.startswith(f"node {node} ") for w in manager_warnings(vm)),
+                  "TieringWarnings on D-Bus names the node", diag=manager_warnings(vm))
+        if ctx.args.ctl:
+            st = vm.sh("memhotplugctl status")
+            ctx.check(re.search(rf"Node {node}: .*memory_tier\d+, no CPUs", st) and
+                      re.search(r"Demotion: disabled \(Demotion=keep\)", st) and
+                      re.search(rf"Warning: node {node} ", st),
+                      "memhotplugctl status: the node's tier, demotion disabled, the warning", diag=st)
+
+        vm.write_file(CONF, conf.replace("[Daemon]\n", "[Daemon]\nDemotion=yes\n"))
+        vm.sh("kill -HUP $(cat /tmp/memhotplugd.pid)")
+        vm.wait_until(lambda: vm.sh(f"cat {demo}").strip() == "true", timeout=15,
+                      what="demotion_enabled=true after the reload")
+        ctx.check(not manager_warnings(vm), "no warning once demotion is on",
+                  diag=manager_warnings(vm))
+        if ctx.args.ctl:
+            st = vm.sh("memhotplugctl status")
+            ctx.check(re.search(r"Demotion: enabled \(Demotion=yes\)", st) and "Warning" not in st,
+                      "memhotplugctl status: demotion enabled, no warning", diag=st)
+        rc = stop_daemon(vm)
+        ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_output(vm))
+        after = vm.sh(f"cat {demo}").strip()
+        ctx.check(after == "false", f"{demo} is the kernel's again after exit ({after})",
+                  diag=daemon_output(vm))
+
+
 SCENARIOS = {
     "cxl-rule": cxl_rule,
     "cxl-devdax": cxl_devdax,
     "cxl-hotadd": cxl_hotadd,
     "cxl-memmap": cxl_memmap,
     "cxl-memmap-no": cxl_memmap_no,
+    "cxl-tiering": cxl_tiering,
     "cxl-6.1": cxl_old_kernel,
 }
