@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 
 Block *manager_block(Manager *m, unsigned index)
 {
+        /* Every index from outside went through parse_block_name(): "index + 1" cannot wrap. */
+        assert(index <= BLOCK_INDEX_MAX);
         if (index >= m->n_blocks) {
                 size_t n = index + 1 > m->n_blocks * 2 ? index + 1 : m->n_blocks * 2;
                 Block *b = realloc(m->blocks, n * sizeof(Block));

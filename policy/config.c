@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <dirent.h>
 #include <stdarg.h>
@@ -208,7 +209,7 @@ static int value_region(const char *v, void *field)
 {
         unsigned n;
 
-        if (parse_sysname_index(v, "region", &n) < 0)
+        if (parse_sysname_index(v, "region", UINT_MAX, &n) < 0)
                 return -EINVAL;
         return set_string(field, v);
 }

@@ -8,9 +8,10 @@
 
 #include "dax-rule.h"
 #include "memtypes.h"
+#include "parse-util.h"
 
 #define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
-#define NODE_MAX                  1023 /* the kernel's MAX_NUMNODES is at most 1024 */
+#define NODE_MAX                  NODE_INDEX_MAX /* the kernel's MAX_NUMNODES is at most 1024 */
 #define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
 /* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
 #define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
