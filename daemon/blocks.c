@@ -139,8 +139,8 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
 
         /* When the kernel onlines new blocks itself and we were told to respect that, give it a
          * moment and only take the blocks it leaves offline. */
-        if (from_add && m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT &&
-            m->kernel_auto_original[0] && !streq(m->kernel_auto_original, "offline"))
+        if (from_add && m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
+            !streq(m->kernel_auto_original, "offline"))
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
                                     now_usec() + m->config->retry_usec);
         else
@@ -222,8 +222,8 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
 
         r = parse_block_name(sysname, &index);
         if (r == -ERANGE) {
-                log_warning("Ignoring the \"%s\" uevent of %s: no kernel numbers a memory block past %u", action,
-                            sysname, BLOCK_INDEX_MAX);
+                log_warning("Ignoring the \"%s\" uevent of %s: no kernel numbers a memory block past %u",
+                            action, sysname, BLOCK_INDEX_MAX);
                 return;
         }
         if (r < 0)

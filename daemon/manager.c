@@ -262,6 +262,7 @@ Manager *manager_free(Manager *m)
         sysfs_free(m->sysfs);
         config_free(m->config);
         free(m->last_config_error);
+        free(m->kernel_auto_fallback);
         queue_clear(&m->queue);
         free(m->chunk);
         free(m->blocks);

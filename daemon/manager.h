@@ -81,6 +81,8 @@ typedef struct Manager {
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
+        KernelAutoOnline kernel_auto_mode; /* in effect: the config's, or respect if takeover failed */
+        char *kernel_auto_fallback;        /* why takeover is not in effect though configured, or NULL */
 
         Device *devices;
         size_t n_devices;

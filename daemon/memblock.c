@@ -252,6 +252,12 @@ int memory_read_block_size(Sysfs *s, uint64_t *ret)
         return 0;
 }
 
+bool auto_online_value_valid(const char *s)
+{
+        return streq(s, "offline") || streq(s, "online") || streq(s, "online_kernel") ||
+               streq(s, "online_movable");
+}
+
 int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
 {
         int fd, r;
@@ -262,8 +268,7 @@ int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
         r = sysfs_read_at(fd, "auto_online_blocks", buf, size);
         if (r < 0)
                 return r;
-        if (!streq(buf, "offline") && !streq(buf, "online") && !streq(buf, "online_kernel") &&
-            !streq(buf, "online_movable"))
+        if (!auto_online_value_valid(buf))
                 return -EBADMSG;
         return 0;
 }

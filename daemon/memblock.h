@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,6 @@ int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n, char ***ret_refu
 
 int memory_read_block_size(Sysfs *s, uint64_t *ret);
 /* auto_online_blocks: "offline", "online", "online_kernel" or "online_movable". */
+bool auto_online_value_valid(const char *s);
 int memory_read_auto_online(Sysfs *s, char *buf, size_t size);
 int memory_write_auto_online(Sysfs *s, const char *value);

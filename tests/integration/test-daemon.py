@@ -422,6 +422,100 @@ def test_kernel_auto_online(case):
         bed.cleanup()
 
 
+@scenario(["takeover, runtime directory unwritable (a file in its way): runs as respect, says why, "
+           "auto_online_blocks never written",
+           "takeover, runtime directory unwritable: after kill -9 and a restart auto_online_blocks is still the "
+           "kernel's original",
+           "takeover, runtime directory and its parents missing: made, the original saved; kill -9 and a restart "
+           "restore the true original"])
+def test_kernel_auto_save(case):
+    blocks = make_blocks(4, offline=lambda i: True)
+    takeover = POLICY_CONFIG.replace("KernelAutoOnline=respect", "KernelAutoOnline=takeover")
+    d = None
+
+    def auto_online_writes(bed):
+        bed.emu.settle()
+        with bed.emu.cond:
+            bed.emu._read_log()
+            return list(bed.emu.auto_online_writes)
+
+    def takeover_bed(auto_online, *runtime_dir):
+        bed = Bed(blocks, auto_online=auto_online)
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.write_config(takeover)
+        bed.runtime_dir = os.path.join(bed.tmp, *runtime_dir)
+        return bed, os.path.join(bed.runtime_dir, "kernel-auto-online")
+
+    bed, saved = takeover_bed("online", "blocker", "run")
+    try:
+        with open(os.path.join(bed.tmp, "blocker"), "w") as f:
+            f.write("not a directory\n")
+
+        def unwritable():
+            nonlocal d
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^warning: KernelAutoOnline=takeover not possible, running as respect: cannot save the "
+                        r"original auto_online_blocks=online to %s: Not a directory$" % re.escape(saved))
+            d.wait_line(r"^info: KernelAutoOnline=respect: the kernel's auto_online_blocks is online; handling only")
+            d.wait_line(r"^info: Finished: ")
+            check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
+            check(not auto_online_writes(bed), "auto_online_blocks written: %s" % auto_online_writes(bed))
+
+        case.run("takeover, runtime directory unwritable (a file in its way): runs as respect, says why, "
+                 "auto_online_blocks never written", unwritable)
+
+        def crash():
+            nonlocal d
+            d.kill()
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"KernelAutoOnline=takeover not possible")
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online", "auto_online_blocks is %r after the restart" % bed.auto_online())
+            check(not auto_online_writes(bed), "auto_online_blocks written: %s" % auto_online_writes(bed))
+
+        case.run("takeover, runtime directory unwritable: after kill -9 and a restart auto_online_blocks is still "
+                 "the kernel's original", crash)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+    bed, saved = takeover_bed("online_movable", "missing", "memhotplugd")
+    d = None
+    try:
+
+        def missing():
+            nonlocal d
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^info: KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs "
+                        r"\(was online_movable, restored on exit\)")
+            with open(saved) as f:
+                check(f.read() == "online_movable\n", "saved original is wrong")
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            d.kill()  # SIGKILL: no chance to restore
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs "
+                        r"\(was online_movable")
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online_movable",
+                  "auto_online_blocks is %r after the restarted daemon exited" % bed.auto_online())
+            check(not os.path.exists(saved), "%s still exists after a clean exit" % saved)
+            check(os.listdir(bed.runtime_dir) == [], "left in the runtime directory: %s" % os.listdir(bed.runtime_dir))
+
+        case.run("takeover, runtime directory and its parents missing: made, the original saved; kill -9 and a "
+                 "restart restore the true original", missing)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 TAKEOVER_DAEMON = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=takeover\n"  # would write auto_online_blocks
 
 BAD_CONFIGS = [
@@ -619,7 +713,7 @@ def test_once(case):
 
 def main():
     return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_hostile_index,
-                         test_kernel_auto_online,
+                         test_kernel_auto_online, test_kernel_auto_save,
                          test_bad_config, test_reload, test_once])
 
 

@@ -918,6 +918,52 @@ def test_ctl(case):
         s.close()
 
 
+@scenario(["KernelAutoOnline=takeover, runtime directory unwritable: KernelAutoOnlineMode is respect, "
+           "KernelAutoOnlineFallback says why, auto_online_blocks untouched",
+           "KernelAutoOnline=takeover, runtime directory unwritable: memhotplugctl status says respect and why"])
+def test_kernel_auto_fallback(case):
+    s = Setup(case, [Block(0, 0)], BASE.replace("respect", "takeover") + "\n[Memory]\nOnline=movable\n",
+              auto_online="online")
+    try:
+        with open(os.path.join(s.bed.tmp, "blocker"), "w") as f:
+            f.write("in the runtime directory's way\n")
+        s.bed.runtime_dir = os.path.join(s.bed.tmp, "blocker", "run")
+        why = "cannot save the original auto_online_blocks=online to %s/kernel-auto-online: Not a directory" % (
+            s.bed.runtime_dir)
+        s.bed.emu.expect(0, "online_movable")
+        s.start()
+        s.bed.emu.wait_online([0])
+        s.wait_idle()
+
+        def props():
+            p = s.client.props()
+            check(p["KernelAutoOnlineMode"] == "respect", "KernelAutoOnlineMode %r" % p["KernelAutoOnlineMode"])
+            check(p["KernelAutoOnlineFallback"] == why, "KernelAutoOnlineFallback %r, want %r"
+                  % (p["KernelAutoOnlineFallback"], why))
+            check(p["KernelAutoOnline"] == "online", "KernelAutoOnline %r" % p["KernelAutoOnline"])
+            check(s.bed.auto_online() == "online", "auto_online_blocks is %r" % s.bed.auto_online())
+
+        case.run("KernelAutoOnline=takeover, runtime directory unwritable: KernelAutoOnlineMode is respect, "
+                 "KernelAutoOnlineFallback says why, auto_online_blocks untouched", props)
+
+        def status():
+            if not (CTL and os.path.exists(CTL)):
+                raise harness.Failure("memhotplugctl is not built")
+            out = ctl(s, "status")
+            check(out.returncode == 0, "status exit %d: %s" % (out.returncode, out.stderr))
+            check(re.search(r"Kernel auto-online: online \(KernelAutoOnline=respect\)\n\s+takeover not possible: "
+                            + re.escape(why) + "\n", out.stdout), "status says:\n" + out.stdout)
+            out = ctl(s, "status", "--json=short")
+            j = json.loads(out.stdout)
+            check(j.get("KernelAutoOnlineMode") == "respect" and j.get("KernelAutoOnlineFallback") == why,
+                  "status --json: %r" % out.stdout)
+
+        case.run("KernelAutoOnline=takeover, runtime directory unwritable: memhotplugctl status says respect "
+                 "and why", status)
+    finally:
+        s.close()
+
+
 def test_ctl_or_skip():
     if CTL and os.path.exists(CTL):
         test_ctl()
@@ -926,7 +972,8 @@ def test_ctl_or_skip():
         TAP.skip(name, "memhotplugctl is not built")
 
 
-SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_ctl_or_skip]
+SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_ctl_or_skip,
+             test_kernel_auto_fallback]
 
 def main():
     return harness.main(SCENARIOS, files=[busclient.BUS_POLICY], tools=["dbus-daemon", "setpriv"])
