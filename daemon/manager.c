@@ -95,6 +95,19 @@ static void apply_log_level(Manager *m)
                 log_set_max_level(m->config->log_level >= 0 ? m->config->log_level : LOG_INFO);
 }
 
+void manager_set_log_level(Manager *m, int level)
+{
+        m->options.log_level = level;
+        apply_log_level(m);
+        log_info("Log level set to %s", log_level_to_string(level));
+}
+
+void manager_set_log_target(Manager *m, LogTarget target)
+{
+        log_open(target);
+        log_info("Logging to %s", log_target_to_string(target));
+}
+
 static int config_read(Manager *m, Config **ret)
 {
         _cleanup_(freep) char *error = NULL, *error_file = NULL;

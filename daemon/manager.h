@@ -9,6 +9,7 @@
 #include "config.h"
 #include "macro.h"
 #include "dax-policy.h"
+#include "log.h"
 #include "monitor.h"
 #include "policy.h"
 #include "queue.h"
@@ -115,6 +116,10 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
+/* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
+ * --log-level does: a reload does not put the config's LogLevel= back. */
+void manager_set_log_level(Manager *m, int level);
+void manager_set_log_target(Manager *m, LogTarget target);
 
 /* The block table. */
 Block *manager_block(Manager *m, unsigned index); /* grows the table; NULL on OOM */
