@@ -146,7 +146,7 @@ static int check_config(void)
 
         r = config_load(arg.config_path, arg.config_required, &c, &error);
         if (r < 0) {
-                log_error_errno(r, "%s", error ?: "Failed to load the configuration");
+                log_error_errno(config_error_for_log(r), "%s", error ?: "Failed to load the configuration");
                 return EX_CONFIG;
         }
         return config_dump(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

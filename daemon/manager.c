@@ -124,10 +124,8 @@ static int config_read(Manager *m, Config **ret)
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
                 manager_mark_dirty(m, DIRTY_CONFIG);
-                /* -EINVAL is the file's content, not a failed system call. */
-                return log_fields_errno(LOG_ERR, r == -EINVAL ? SYNTHETIC_ERRNO(EINVAL) : r,
-                                        MHP_MESSAGE_CONFIG_ERROR, fields, "%s",
-                                        error ?: "Failed to load the configuration");
+                return log_fields_errno(LOG_ERR, config_error_for_log(r), MHP_MESSAGE_CONFIG_ERROR, fields,
+                                        "%s", error ?: "Failed to load the configuration");
         }
         return 0;
 }

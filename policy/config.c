@@ -627,6 +627,21 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
         return config_load_full(path, required, NULL, ret, ret_error, NULL);
 }
 
+int config_error_for_log(int r)
+{
+        /* The loader's own errnos; it passes a failed system call's on through negative_errno(). */
+        switch (-r) {
+        case EINVAL: /* ini_fail(): a value, key, section, syntax, line or rule count */
+        case E2BIG:  /* too many drop-ins, or too many rules with daxctl's */
+        case EFBIG:  /* a file over INI_FILE_SIZE_MAX */
+        case EBADFD: /* not a regular file (a FIFO, a device) */
+        case ENOKEY: /* a daxctl section without nvdimm.uuid= */
+                return -SYNTHETIC_ERRNO(-r);
+        default:
+                return r;
+        }
+}
+
 static void dax_rule_dump(const DaxRule *r, FILE *f)
 {
         /* Imported daxctl rules are shown as comments: they come from daxctl's files, not ours. */

@@ -92,6 +92,13 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                      char **ret_error, char **ret_error_file);
 int config_load(const char *path, bool required, Config **ret, char **ret_error);
 
+/* A config_load() error as log_…_errno() should take it: what the files hold or are (a bad value,
+ * an unknown key or section, a syntax error, a line too long or with a NUL byte, too many rules or
+ * drop-ins, a file too large or not a regular file, a daxctl section without nvdimm.uuid=) is no
+ * system call's error and comes back as SYNTHETIC_ERRNO(), so the journal gets no ERRNO= for it;
+ * a system call's error (ENOENT, EACCES, EIO, ELOOP, EISDIR …) comes back as it is. */
+int config_error_for_log(int r);
+
 /* Room for one more [Dax NAME] rule at c->dax_rules[c->n_dax_rules]; -E2BIG past
  * CONFIG_DAX_RULES_MAX. Grows geometrically, so adding n rules is linear. */
 int config_dax_rules_reserve(Config *c);
