@@ -15,6 +15,9 @@
 #define BUS_IFACE_MANAGER "org.memhotplug1.Manager"
 #define BUS_IFACE_BLOCK   "org.memhotplug1.Block"
 #define BUS_IFACE_DEVICE  "org.memhotplug1.Device"
+/* systemd's, for systemctl service-log-level and service-log-target. */
+#define BUS_LOG_CONTROL_PATH  "/org/freedesktop/LogControl1"
+#define BUS_IFACE_LOG_CONTROL "org.freedesktop.LogControl1"
 
 #define BUS_ERROR_NO_SUCH_BLOCK       "org.memhotplug1.Error.NoSuchBlock"
 #define BUS_ERROR_INVALID_ONLINE_TYPE "org.memhotplug1.Error.InvalidOnlineType"

@@ -245,14 +245,30 @@ int parse_log_level(const char *s, int *ret)
         return 0;
 }
 
-/* "memory42" with prefix "memory" -> 42. */
-int parse_sysname_index(const char *sysname, const char *prefix, unsigned *ret)
+int parse_sysname_index(const char *sysname, const char *prefix, unsigned max, unsigned *ret)
 {
         size_t n = strlen(prefix);
+        const char *digits = sysname + n;
 
-        if (strncmp(sysname, prefix, n) != 0)
+        if (strncmp(sysname, prefix, n) != 0 || (digits[0] == '0' && digits[1] != '\0'))
                 return -EINVAL;
-        return parse_unsigned(sysname + n, 0, UINT_MAX, ret);
+        return parse_unsigned(digits, 0, max, ret);
+}
+
+/* A block's number is its physical address divided by the block size, and a block is at least one
+ * memory section. The most physical address bits any architecture has, less its section bits:
+ * ppc64 51 - 24 (16 MiB sections), x86-64 52 - 27 (5-level paging, 128 MiB sections), arm64
+ * 52 - 27, s390 53 - 28. So no block number reaches 2^27, and the block table (8 bytes a block)
+ * never grows past 1 GiB whatever a name says (4294967295 wrapped "index + 1" to 0). */
+int parse_block_name(const char *name, unsigned *ret)
+{
+        return parse_sysname_index(name, "memory", BLOCK_INDEX_MAX, ret);
+}
+
+/* MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT, and NODES_SHIFT is at most 10 on every architecture. */
+int parse_node_name(const char *name, unsigned *ret)
+{
+        return parse_sysname_index(name, "node", NODE_INDEX_MAX, ret);
 }
 
 /* A kernel list such as a nodelist or cpulist: "0-2,5", or "" for none. Each listed number gets

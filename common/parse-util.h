@@ -22,6 +22,17 @@ int parse_size(const char *s, uint64_t *ret);
 int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max);
 int parse_log_level(const char *s, int *ret);
 const char *log_level_to_string(int level);
-int parse_sysname_index(const char *sysname, const char *prefix, unsigned *ret);
+/* "memory42" with prefix "memory" -> 42: a name the kernel made with "%u", so digits without a
+ * leading zero ("memory042" would alias memory42), at most max (-ERANGE past it). */
+int parse_sysname_index(const char *sysname, const char *prefix, unsigned max, unsigned *ret);
+
+/* The largest memory block and NUMA node numbers a Linux kernel gives (why: parse-util.c). Every
+ * block or node number taken from a sysfs name or a uevent enters through these two parsers, so
+ * nothing past them is ever used as an index. -EINVAL: not such a name; -ERANGE: such a name
+ * with a number no kernel gives. */
+#define BLOCK_INDEX_MAX ((1U << 27) - 1)
+#define NODE_INDEX_MAX  1023U
+int parse_block_name(const char *name, unsigned *ret);
+int parse_node_name(const char *name, unsigned *ret);
 /* "0-2,5" (a nodelist, a cpulist): set[i] for each i listed, -ERANGE for one >= n. */
 int parse_index_list(const char *s, bool *set, size_t n);

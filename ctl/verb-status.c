@@ -31,7 +31,8 @@ typedef struct ZoneBytes {
 /* Strings point into the reply message, which outlives this. A property an older daemon lacks
  * stays NULL (shown as "n/a") or at its initial value. */
 typedef struct StatusInfo {
-        const char *version, *kernel_auto_online, *kernel_auto_online_mode, *kernel_online_policy;
+        const char *version, *kernel_auto_online, *kernel_auto_online_mode, *kernel_auto_online_fallback;
+        const char *kernel_online_policy;
         const char *memmap_on_memory, *online_policy, *last_config_error;
         const char *demotion, *demotion_mode;
         uint64_t block_size, present, online, offline;
@@ -132,6 +133,7 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "BlockSize", "t", offsetof(StatusInfo, block_size) },
                 { "KernelAutoOnline", "s", offsetof(StatusInfo, kernel_auto_online) },
                 { "KernelAutoOnlineMode", "s", offsetof(StatusInfo, kernel_auto_online_mode) },
+                { "KernelAutoOnlineFallback", "s", offsetof(StatusInfo, kernel_auto_online_fallback) },
                 { "KernelOnlinePolicy", "s", offsetof(StatusInfo, kernel_online_policy) },
                 { "MemmapOnMemory", "s", offsetof(StatusInfo, memmap_on_memory) },
                 { "Demotion", "s", offsetof(StatusInfo, demotion) },
@@ -264,6 +266,8 @@ static void print_human(const StatusInfo *s)
         field("Block size", "%s", format_bytes(a, s->block_size));
         field("Kernel auto-online", "%s (KernelAutoOnline=%s)", empty_to_na(s->kernel_auto_online),
               empty_to_na(s->kernel_auto_online_mode));
+        if (s->kernel_auto_online_fallback && s->kernel_auto_online_fallback[0])
+                field(NULL, "takeover not possible: %s", s->kernel_auto_online_fallback);
         field("Kernel online policy", "%s", empty_to_na(s->kernel_online_policy));
         field("Memmap on memory", "%s", empty_to_na(s->memmap_on_memory));
         if (s->memmap_pages < 0 && s->memmap_boot_pages < 0)
@@ -339,6 +343,7 @@ static int print_json(const StatusInfo *s, JsonMode mode)
         json_field_unsigned(&w, "BlockSize", s->block_size);
         json_field_string(&w, "KernelAutoOnline", s->kernel_auto_online);
         json_field_string(&w, "KernelAutoOnlineMode", s->kernel_auto_online_mode);
+        json_field_string(&w, "KernelAutoOnlineFallback", s->kernel_auto_online_fallback);
         json_field_string(&w, "KernelOnlinePolicy", s->kernel_online_policy);
         json_field_string(&w, "MemmapOnMemory", s->memmap_on_memory);
         json_pages(&w, "MemmapPages", s->memmap_pages);

@@ -11,6 +11,7 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "parse-util.h"
+#include "strv.h"
 #include "tiering.h"
 #include "time-util.h"
 
@@ -156,8 +157,8 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
 
         /* When the kernel onlines new blocks itself and we were told to respect that, give it a
          * moment and only take the blocks it leaves offline. */
-        if (from_add && m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT &&
-            m->kernel_auto_original[0] && !streq(m->kernel_auto_original, "offline"))
+        if (from_add && m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
+            !streq(m->kernel_auto_original, "offline"))
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
                                     now_usec() + m->config->retry_usec);
         else
@@ -232,12 +233,19 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
 {
         unsigned index;
         Block *b;
+        int r;
 
         assert(m);
         assert(action);
         assert(sysname);
 
-        if (parse_sysname_index(sysname, "memory", &index) < 0)
+        r = parse_block_name(sysname, &index);
+        if (r == -ERANGE) {
+                log_warning("Ignoring the \"%s\" uevent of %s: no kernel numbers a memory block past %u",
+                            action, sysname, BLOCK_INDEX_MAX);
+                return;
+        }
+        if (r < 0)
                 return;
         b = manager_block(m, index);
         if (!b) {
@@ -277,12 +285,16 @@ int blocks_scan(Manager *m, bool all)
         _cleanup_(freep) unsigned *indices = NULL;
         _cleanup_(freep) int *nodes = NULL;
         _cleanup_(freep) uint8_t *seen = NULL;
+        _cleanup_(strv_freep) char **refused = NULL;
         size_t n, n_nodes = 0;
         int r;
 
-        r = memblock_enumerate(m->sysfs, &indices, &n);
+        r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");
+        for (char **name = refused; name && *name; name++)
+                log_warning("Ignoring %s/devices/system/memory/%s: no kernel numbers a memory block past %u",
+                            sysfs_root(m->sysfs), *name, BLOCK_INDEX_MAX);
         r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");

@@ -55,6 +55,7 @@ int bus_property_get_tiering(sd_bus *bus, const char *path, const char *interfac
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_block_vtable[];
 extern const sd_bus_vtable bus_device_vtable[];
+extern const sd_bus_vtable bus_log_control_vtable[];
 int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                     sd_bus_error *error);
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);

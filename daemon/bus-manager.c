@@ -71,9 +71,9 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
         Manager *m = userdata;
         int r;
 
+        /* The mode in effect: respect when takeover was configured but could not be done. */
         if (streq(property, "KernelAutoOnlineMode"))
-                return sd_bus_message_append(reply, "s",
-                                             kernel_auto_online_to_string(m->config->kernel_auto_online));
+                return sd_bus_message_append(reply, "s", kernel_auto_online_to_string(m->kernel_auto_mode));
         if (streq(property, "OnlinePolicy"))
                 return sd_bus_message_append(reply, "s", online_type_to_string(m->config->online));
         if (streq(property, "ChunkBlocks"))
@@ -466,6 +466,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KernelAutoOnlineMode", "s", property_get_config, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KernelAutoOnlineFallback", "s", property_get_string_or_empty,
+                        offsetof(Manager, kernel_auto_fallback), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KernelOnlinePolicy", "s", property_get_hotplug_param, 0, 0),
         SD_BUS_PROPERTY("MemmapOnMemory", "s", property_get_hotplug_param, 0, 0),
         SD_BUS_PROPERTY("Demotion", "s", bus_property_get_tiering, 0, 0),

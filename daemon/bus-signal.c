@@ -35,10 +35,8 @@ void bus_emit_job_finished(Manager *m, const Job *job)
 const BusPropertyGroup bus_manager_property_groups[] = {
         { DIRTY_TOTALS, { "PresentBytes", "OnlineBytes", "OfflineBytes", "ZoneOnlineBytes", "NodeBytes" } },
         { DIRTY_JOB, { "JobProgress", "BlocksOnlined", "BlocksFailed" } },
-        { DIRTY_CONFIG,
-          { "ConfigFiles", "LastConfigError", "OnlinePolicy", "KernelAutoOnlineMode", "ChunkBlocks",
-            "DemotionMode" } },
-        { DIRTY_KERNEL, { "KernelAutoOnline" } },
+        { DIRTY_CONFIG, { "ConfigFiles", "LastConfigError", "OnlinePolicy", "ChunkBlocks", "DemotionMode" } },
+        { DIRTY_KERNEL, { "KernelAutoOnline", "KernelAutoOnlineMode", "KernelAutoOnlineFallback" } },
         { DIRTY_DEVICES, { "Devices" } },
         {},
 };

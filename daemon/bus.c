@@ -113,6 +113,10 @@ int bus_add_objects(Manager *m, sd_bus *bus)
         r = sd_bus_add_node_enumerator(bus, NULL, BUS_DEVICE_PREFIX, bus_device_enumerate, m);
         if (r < 0)
                 return r;
+        r = sd_bus_add_object_vtable(bus, NULL, BUS_LOG_CONTROL_PATH, BUS_IFACE_LOG_CONTROL,
+                                     bus_log_control_vtable, m);
+        if (r < 0)
+                return r;
         return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
 }
 

@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fileio.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
@@ -19,17 +20,12 @@ static int save_path(Manager *m, char **ret)
         return asprintf(ret, "%s/%s", m->options.runtime_dir, KERNEL_AUTO_SAVE_FILE) < 0 ? -ENOMEM : 0;
 }
 
-/* Runtime state is ours, not the kernel's: created if missing, unlike a sysfs attribute. */
-static int write_runtime_file(const char *path, const char *value)
+static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 {
-        _cleanup_(fclosep) FILE *f = NULL;
-
-        f = fopen(path, "we");
-        if (!f)
-                return negative_errno();
-        if (fputs(value, f) < 0 || fflush(f) != 0)
-                return negative_errno();
-        return 0;
+        m->kernel_auto_mode = mode;
+        free(m->kernel_auto_fallback);
+        m->kernel_auto_fallback = fallback;
+        manager_mark_dirty(m, DIRTY_KERNEL);
 }
 
 void kernel_auto_restore(Manager *m)
@@ -51,67 +47,121 @@ void kernel_auto_restore(Manager *m)
         snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", "offline");
 }
 
+/* What a previous run saved and did not get to restore (it crashed): the kernel's real original,
+ * if the kernel still shows the "offline" that run set. */
+static void adopt_saved(Manager *m, const char *path, const char *current)
+{
+        char saved[32];
+        int r;
+
+        r = sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved));
+        if (r == -ENOENT)
+                return;
+        if (r < 0 || !auto_online_value_valid(saved)) {
+                /* Not ours to trust: restoring it could write anything into the kernel. */
+                log_warning_errno(r < 0 ? r : SYNTHETIC_ERRNO(EBADMSG),
+                                  "Ignoring %s, which does not hold an auto_online_blocks value: %m", path);
+                return;
+        }
+        if (!streq(current, "offline"))
+                return;
+        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", saved);
+        m->took_over = !streq(saved, "offline");
+}
+
+static void run_as_respect(Manager *m, const char *const *fields)
+{
+        char current[32];
+
+        kernel_auto_restore(m);
+        if (memory_read_auto_online(m->sysfs, current, sizeof(current)) >= 0)
+                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
+        log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
+                         "KernelAutoOnline=respect: the kernel's auto_online_blocks is %s%s",
+                         m->kernel_auto_original,
+                         streq(m->kernel_auto_original, "offline")
+                                 ? "; every new block is ours"
+                                 : "; handling only the blocks the kernel leaves offline");
+}
+
+static void fall_back(Manager *m, const char *path, const char *const *fields, int error, char *why)
+{
+        /* A file of an earlier run must not outlive a takeover that is not in effect. */
+        (void)unlink(path);
+        log_fields_errno(LOG_WARNING, error, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
+                         "KernelAutoOnline=takeover not possible, running as respect: %s", strna(why));
+        set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, why);
+}
+
+/* Takeover without a saved original would lose it at the first crash (a restart would take the
+ * "offline" we set for the kernel's own), so a failure to save it means no takeover at all. */
+static int take_over(Manager *m, const char *path, const char *const *fields)
+{
+        char value[sizeof(m->kernel_auto_original) + 1];
+        char *why = NULL;
+        int r;
+
+        snprintf(value, sizeof(value), "%s\n", m->kernel_auto_original);
+        r = write_file_atomic(path, value);
+        if (r < 0) {
+                if (asprintf(&why, "cannot save the original auto_online_blocks=%s to %s: %s",
+                             m->kernel_auto_original, path, strerror(-r)) < 0)
+                        why = NULL;
+                fall_back(m, path, fields, r, why);
+                return r;
+        }
+        r = memory_write_auto_online(m->sysfs, "offline");
+        if (r < 0) {
+                if (asprintf(&why, "cannot set auto_online_blocks=offline: %s", strerror(-r)) < 0)
+                        why = NULL;
+                fall_back(m, path, fields, r, why);
+                return r;
+        }
+        m->took_over = true;
+        return 0;
+}
+
 /* The kernel onlines new blocks itself unless auto_online_blocks is "offline". With takeover we
  * switch that off while we run and remember the old value in the runtime directory, so that a
  * restart after a crash still knows what to restore. */
 int kernel_auto_apply(Manager *m)
 {
         _cleanup_(freep) char *path = NULL;
-        char current[32], saved[32] = "";
         const char *fields[] = { NULL, NULL };
-        char f_mode[64];
+        char current[32], f_mode[64];
         int r;
 
         r = memory_read_auto_online(m->sysfs, current, sizeof(current));
         if (r < 0) {
                 m->kernel_auto_original[0] = '\0';
+                set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, NULL);
                 return log_warning_errno(
                         r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
         }
         r = save_path(m, &path);
         if (r < 0)
                 return log_oom();
-        if (!m->took_over && sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved)) > 0 &&
-            streq(current, "offline")) {
-                /* A previous run took over and did not get to restore: its value is the original. */
-                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", saved);
-                m->took_over = !streq(saved, "offline");
-        } else if (!m->took_over)
+        if (!m->took_over) {
                 snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
+                adopt_saved(m, path, current);
+        }
 
         snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel_auto_original);
         fields[0] = f_mode;
 
         if (m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT) {
-                kernel_auto_restore(m);
-                r = memory_read_auto_online(m->sysfs, current, sizeof(current));
-                manager_mark_dirty(m, DIRTY_KERNEL);
-                if (r >= 0)
-                        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
-                log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                                 "KernelAutoOnline=respect: the kernel's auto_online_blocks is %s%s",
-                                 m->kernel_auto_original,
-                                 streq(m->kernel_auto_original, "offline")
-                                         ? "; every new block is ours"
-                                         : "; handling only the blocks the kernel leaves offline");
+                set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, NULL);
+                run_as_respect(m, fields);
                 return 0;
         }
-
         if (!streq(current, "offline")) {
-                r = memory_write_auto_online(m->sysfs, "offline");
-                if (r < 0)
-                        return log_error_errno(
-                                r, "KernelAutoOnline=takeover: cannot set auto_online_blocks=offline: %m");
-                m->took_over = true;
-                r = mkdir(m->options.runtime_dir, 0755);
-                if (r < 0 && errno != EEXIST)
-                        log_warning_errno(errno, "Cannot create %s, ignoring: %m", m->options.runtime_dir);
-                r = write_runtime_file(path, m->kernel_auto_original);
-                if (r < 0)
-                        log_warning_errno(
-                                r, "Cannot save the original auto_online_blocks to %s, ignoring: %m", path);
+                r = take_over(m, path, fields);
+                if (r < 0) {
+                        run_as_respect(m, fields);
+                        return r;
+                }
         }
-        manager_mark_dirty(m, DIRTY_KERNEL);
+        set_mode(m, KERNEL_AUTO_ONLINE_TAKEOVER, NULL);
         log_fields_errno(
                 LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
                 "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs%s%s%s",

@@ -9,9 +9,27 @@
 
 #include "log.h"
 #include "memtypes.h"
+#include "string-table.h"
 
 static int max_level = LOG_INFO;
+static LogTarget target = LOG_TARGET_AUTO;
 static bool use_journal = false;
+
+static const char *const log_target_table[_LOG_TARGET_MAX] = {
+        [LOG_TARGET_AUTO] = "auto",
+        [LOG_TARGET_JOURNAL] = "journal",
+        [LOG_TARGET_STDERR] = "console",
+        [LOG_TARGET_NULL] = "null",
+};
+
+DEFINE_STRING_TABLE_TO_STRING(log_target, LogTarget);
+
+LogTarget log_target_from_string(const char *s)
+{
+        if (streq_ptr(s, "stderr"))
+                return LOG_TARGET_STDERR;
+        return (LogTarget)string_table_lookup(log_target_table, ELEMENTSOF(log_target_table), s);
+}
 
 static const char *const level_prefix[] = {
         [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "error",
@@ -33,9 +51,15 @@ static bool stderr_is_journal(void)
         return st.st_dev == dev && st.st_ino == ino;
 }
 
-void log_open(LogTarget target)
+void log_open(LogTarget t)
 {
-        use_journal = target == LOG_TARGET_JOURNAL || (target == LOG_TARGET_AUTO && stderr_is_journal());
+        target = t;
+        use_journal = t == LOG_TARGET_JOURNAL || (t == LOG_TARGET_AUTO && stderr_is_journal());
+}
+
+LogTarget log_get_target(void)
+{
+        return target;
 }
 
 void log_set_max_level(int level)
@@ -65,8 +89,8 @@ static void log_journal(int level, int error, const char *message_id, const char
         iov[n++] = (struct iovec){ msg, strlen(msg) };
         snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
         iov[n++] = (struct iovec){ prio, strlen(prio) };
-        iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=memhotplugd",
-                                   strlen("SYSLOG_IDENTIFIER=memhotplugd") };
+        iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=" LOG_SYSLOG_IDENTIFIER,
+                                   strlen("SYSLOG_IDENTIFIER=" LOG_SYSLOG_IDENTIFIER) };
         if (error != 0) {
                 snprintf(err, sizeof(err), "ERRNO=%d", error);
                 iov[n++] = (struct iovec){ err, strlen(err) };
@@ -90,7 +114,7 @@ int log_fields_errno(int level, int error, const char *message_id, const char *c
         bool synthetic = IS_SYNTHETIC_ERRNO(error);
 
         error = ERRNO_VALUE(error);
-        if (level > max_level)
+        if (level > max_level || target == LOG_TARGET_NULL)
                 return -error;
 
         /* %m in the format names the error passed in, not whatever errno happens to hold. */

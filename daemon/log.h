@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <syslog.h>
 
 #include "macro.h"
 
+/* SYSLOG_IDENTIFIER= of every journal entry (LogControl1's SyslogIdentifier). */
+#define LOG_SYSLOG_IDENTIFIER "memhotplugd"
+
+/* Named as systemd names them (LogControl1's LogTarget, systemd.exec(5)); "console" is stderr.
+ * systemd's kmsg and syslog targets are not here: the unit's sandbox keeps /dev/kmsg away
+ * (ProtectKernelLogs=), and under systemd syslog is the journal anyway. */
 typedef enum LogTarget {
         LOG_TARGET_AUTO, /* the journal when stderr is connected to it, else stderr */
         LOG_TARGET_JOURNAL,
         LOG_TARGET_STDERR,
+        LOG_TARGET_NULL,
+        _LOG_TARGET_MAX,
+        _LOG_TARGET_INVALID = -EINVAL,
 } LogTarget;
 
+const char *log_target_to_string(LogTarget t);
+/* Also takes "stderr" for console, the daemon's older spelling. */
+LogTarget log_target_from_string(const char *s);
+
 void log_open(LogTarget target);
+LogTarget log_get_target(void);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 bool log_to_journal(void);

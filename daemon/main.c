@@ -34,7 +34,7 @@ static void help(void)
                "     --once              Online what is offline now by the policy, then exit\n"
                "                         (exit status 1 if any block failed)\n"
                "  -l --log-level=LEVEL   Log level: err, warning, notice, info, debug\n"
-               "     --log-target=TARGET journal, stderr or auto (default)\n"
+               "     --log-target=TARGET journal, console (stderr), null or auto (default)\n"
                "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
                "     --no-bus            Do not connect to D-Bus\n"
                "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
@@ -105,13 +105,8 @@ static int parse_argv(int argc, char *argv[])
                                                        optarg);
                         break;
                 case ARG_LOG_TARGET:
-                        if (streq(optarg, "journal"))
-                                arg_log_target = LOG_TARGET_JOURNAL;
-                        else if (streq(optarg, "stderr"))
-                                arg_log_target = LOG_TARGET_STDERR;
-                        else if (streq(optarg, "auto"))
-                                arg_log_target = LOG_TARGET_AUTO;
-                        else
+                        arg_log_target = log_target_from_string(optarg);
+                        if (arg_log_target < 0)
                                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Invalid log target: %s",
                                                        optarg);
                         break;
@@ -151,7 +146,7 @@ static int check_config(void)
 
         r = config_load(arg.config_path, arg.config_required, &c, &error);
         if (r < 0) {
-                log_error_errno(r, "%s", error ?: "Failed to load the configuration");
+                log_error_errno(config_error_for_log(r), "%s", error ?: "Failed to load the configuration");
                 return EX_CONFIG;
         }
         return config_dump(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

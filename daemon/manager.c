@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 
 Block *manager_block(Manager *m, unsigned index)
 {
+        /* Every index from outside went through parse_block_name(): "index + 1" cannot wrap. */
+        assert(index <= BLOCK_INDEX_MAX);
         if (index >= m->n_blocks) {
                 size_t n = index + 1 > m->n_blocks * 2 ? index + 1 : m->n_blocks * 2;
                 Block *b = realloc(m->blocks, n * sizeof(Block));
@@ -93,6 +96,19 @@ static void apply_log_level(Manager *m)
                 log_set_max_level(m->config->log_level >= 0 ? m->config->log_level : LOG_INFO);
 }
 
+void manager_set_log_level(Manager *m, int level)
+{
+        m->options.log_level = level;
+        apply_log_level(m);
+        log_info("Log level set to %s", log_level_to_string(level));
+}
+
+void manager_set_log_target(Manager *m, LogTarget target)
+{
+        log_open(target);
+        log_info("Logging to %s", log_target_to_string(target));
+}
+
 static int config_read(Manager *m, Config **ret)
 {
         _cleanup_(freep) char *error = NULL, *error_file = NULL;
@@ -109,10 +125,8 @@ static int config_read(Manager *m, Config **ret)
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
                 manager_mark_dirty(m, DIRTY_CONFIG);
-                /* -EINVAL is the file's content, not a failed system call. */
-                return log_fields_errno(LOG_ERR, r == -EINVAL ? SYNTHETIC_ERRNO(EINVAL) : r,
-                                        MHP_MESSAGE_CONFIG_ERROR, fields, "%s",
-                                        error ?: "Failed to load the configuration");
+                return log_fields_errno(LOG_ERR, config_error_for_log(r), MHP_MESSAGE_CONFIG_ERROR, fields,
+                                        "%s", error ?: "Failed to load the configuration");
         }
         return 0;
 }
@@ -263,6 +277,7 @@ Manager *manager_free(Manager *m)
         sysfs_free(m->sysfs);
         config_free(m->config);
         free(m->last_config_error);
+        free(m->kernel_auto_fallback);
         queue_clear(&m->queue);
         free(m->chunk);
         free(m->blocks);

@@ -9,7 +9,9 @@
 #include "config.h"
 #include "macro.h"
 #include "dax-policy.h"
+#include "log.h"
 #include "monitor.h"
+#include "parse-util.h"
 #include "policy.h"
 #include "queue.h"
 #include "sysfs.h"
@@ -81,8 +83,10 @@ typedef struct Manager {
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
+        KernelAutoOnline kernel_auto_mode; /* in effect: the config's, or respect if takeover failed */
+        char *kernel_auto_fallback;        /* why takeover is not in effect though configured, or NULL */
         int demotion_original;                /* demotion_enabled before Demotion= changed it; -1: untouched */
-        bool tiering_checked[1024 /* NODES_MAX */]; /* nodes whose tier warning was considered */
+        bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
 
         Device *devices;
         size_t n_devices;
@@ -115,6 +119,10 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
+/* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
+ * --log-level does: a reload does not put the config's LogLevel= back. */
+void manager_set_log_level(Manager *m, int level);
+void manager_set_log_target(Manager *m, LogTarget target);
 
 /* The block table. */
 Block *manager_block(Manager *m, unsigned index); /* grows the table; NULL on OOM */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "macro.h"
 #include "memblock.h"
 #include "parse-util.h"
+#include "strv.h"
 
 static int block_attr_read(Sysfs *s, unsigned index, const char *attr, char *buf, size_t size)
 {
@@ -43,10 +43,14 @@ static int block_read_node(Sysfs *s, unsigned index, int *ret)
         while ((errno = 0, de = readdir(d))) {
                 unsigned node;
 
-                if (parse_sysname_index(de->d_name, "node", &node) >= 0 && node <= INT_MAX) {
-                        *ret = (int)node;
-                        return 0;
-                }
+                /* Not a node link, or (-ERANGE) one to a node no kernel has. */
+                r = parse_node_name(de->d_name, &node);
+                if (r == -EINVAL)
+                        continue;
+                if (r < 0)
+                        return r;
+                *ret = (int)node;
+                return 0;
         }
         return errno != 0 ? negative_errno() : 0;
 }
@@ -120,7 +124,9 @@ static int node_dir_read(Sysfs *s, unsigned node, int **map, size_t *n)
         while ((errno = 0, de = readdir(d))) {
                 unsigned index;
 
-                if (parse_sysname_index(de->d_name, "memory", &index) < 0)
+                /* A link with a number no kernel gives is skipped here; the block's own directory
+                 * under memory/ is where the scan warns about it. */
+                if (parse_block_name(de->d_name, &index) < 0)
                         continue;
                 if (index >= *n) {
                         size_t nn = index + 1 > *n * 2 ? index + 1 : *n * 2;
@@ -152,7 +158,8 @@ int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n)
         while ((errno = 0, de = readdir(d))) {
                 unsigned node;
 
-                if (parse_sysname_index(de->d_name, "node", &node) < 0 || node > INT_MAX)
+                /* Blocks in a node no kernel has are looked up one by one, and refused there. */
+                if (parse_node_name(de->d_name, &node) < 0)
                         continue;
                 r = node_dir_read(s, node, &map, &n);
                 if (r < 0)
@@ -178,11 +185,12 @@ int memblock_write_state(Sysfs *s, unsigned index, const char *value)
         return sysfs_write_at(fd, path, value);
 }
 
-int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n)
+int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n, char ***ret_refused)
 {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_(freep) unsigned *l = NULL;
-        size_t n = 0, allocated = 0;
+        _cleanup_(strv_freep) char **refused = NULL;
+        size_t n = 0, allocated = 0, n_refused = 0;
         struct dirent *de;
         int fd, r;
 
@@ -197,7 +205,14 @@ int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n)
         while ((errno = 0, de = readdir(d))) {
                 unsigned index;
 
-                if (parse_sysname_index(de->d_name, "memory", &index) < 0)
+                r = parse_block_name(de->d_name, &index);
+                if (r == -ERANGE) {
+                        r = strv_consume(&refused, &n_refused, strdup(de->d_name));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (r < 0)
                         continue;
                 if (n == allocated) {
                         unsigned *nl;
@@ -215,6 +230,7 @@ int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n)
 
         *ret = TAKE_PTR(l);
         *ret_n = n;
+        *ret_refused = TAKE_PTR(refused);
         return 0;
 }
 
@@ -236,6 +252,12 @@ int memory_read_block_size(Sysfs *s, uint64_t *ret)
         return 0;
 }
 
+bool auto_online_value_valid(const char *s)
+{
+        return streq(s, "offline") || streq(s, "online") || streq(s, "online_kernel") ||
+               streq(s, "online_movable");
+}
+
 int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
 {
         int fd, r;
@@ -246,8 +268,7 @@ int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
         r = sysfs_read_at(fd, "auto_online_blocks", buf, size);
         if (r < 0)
                 return r;
-        if (!streq(buf, "offline") && !streq(buf, "online") && !streq(buf, "online_kernel") &&
-            !streq(buf, "online_movable"))
+        if (!auto_online_value_valid(buf))
                 return -EBADMSG;
         return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,10 +22,12 @@ int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n);
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
 int memblock_write_state(Sysfs *s, unsigned index, const char *value);
 
-/* Every memoryN present, unsorted. */
-int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n);
+/* Every memoryN present, unsorted. *ret_refused (NULL if none) holds the names of the form memoryN
+ * whose N no kernel gives (parse_block_name()), left out of the list. */
+int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n, char ***ret_refused);
 
 int memory_read_block_size(Sysfs *s, uint64_t *ret);
 /* auto_online_blocks: "offline", "online", "online_kernel" or "online_movable". */
+bool auto_online_value_valid(const char *s);
 int memory_read_auto_online(Sysfs *s, char *buf, size_t size);
 int memory_write_auto_online(Sysfs *s, const char *value);

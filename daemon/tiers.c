@@ -24,7 +24,7 @@ int tiers_read(Sysfs *s, int ret[static NODES_MAX])
                 char path[sizeof(de->d_name) + 16], list[4096];
                 unsigned tier;
 
-                if (parse_sysname_index(de->d_name, "memory_tier", &tier) < 0 || tier > INT32_MAX)
+                if (parse_sysname_index(de->d_name, "memory_tier", INT32_MAX, &tier) < 0)
                         continue;
                 snprintf(path, sizeof(path), "%s/nodelist", de->d_name);
                 if (sysfs_read_at(dirfd(d), path, list, sizeof(list)) < 0 ||

@@ -3,13 +3,14 @@
 
 #include <stdbool.h>
 
+#include "parse-util.h"
 #include "sysfs.h"
 
 /* The kernel's memory tiers and demotion, as sysfs shows them (Linux 6.1+):
  * devices/virtual/memory_tiering/memory_tierN/nodelist and kernel/mm/numa/demotion_enabled. */
 
 /* The kernel's MAX_NUMNODES at its largest (CONFIG_NODES_SHIFT=10). */
-#define NODES_MAX 1024
+#define NODES_MAX ((int)NODE_INDEX_MAX + 1)
 
 /* ret[node] = N of the memory_tierN that holds the node, -1 for a node in none (no memory, or a
  * kernel without tiers: then -ENOENT). */

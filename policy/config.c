@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <dirent.h>
 #include <stdarg.h>
@@ -225,7 +226,7 @@ static int value_region(const char *v, void *field)
 {
         unsigned n;
 
-        if (parse_sysname_index(v, "region", &n) < 0)
+        if (parse_sysname_index(v, "region", UINT_MAX, &n) < 0)
                 return -EINVAL;
         return set_string(field, v);
 }
@@ -642,6 +643,21 @@ finish:
 int config_load(const char *path, bool required, Config **ret, char **ret_error)
 {
         return config_load_full(path, required, NULL, ret, ret_error, NULL);
+}
+
+int config_error_for_log(int r)
+{
+        /* The loader's own errnos; it passes a failed system call's on through negative_errno(). */
+        switch (-r) {
+        case EINVAL: /* ini_fail(): a value, key, section, syntax, line or rule count */
+        case E2BIG:  /* too many drop-ins, or too many rules with daxctl's */
+        case EFBIG:  /* a file over INI_FILE_SIZE_MAX */
+        case EBADFD: /* not a regular file (a FIFO, a device) */
+        case ENOKEY: /* a daxctl section without nvdimm.uuid= */
+                return -SYNTHETIC_ERRNO(-r);
+        default:
+                return r;
+        }
 }
 
 static void dax_rule_dump(const DaxRule *r, FILE *f)

@@ -8,9 +8,10 @@
 
 #include "dax-rule.h"
 #include "memtypes.h"
+#include "parse-util.h"
 
 #define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
-#define NODE_MAX                  1023 /* the kernel's MAX_NUMNODES is at most 1024 */
+#define NODE_MAX                  NODE_INDEX_MAX /* the kernel's MAX_NUMNODES is at most 1024 */
 #define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
 /* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
 #define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
@@ -100,6 +101,13 @@ static inline void config_freep(Config **c)
 int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
                      char **ret_error, char **ret_error_file);
 int config_load(const char *path, bool required, Config **ret, char **ret_error);
+
+/* A config_load() error as log_…_errno() should take it: what the files hold or are (a bad value,
+ * an unknown key or section, a syntax error, a line too long or with a NUL byte, too many rules or
+ * drop-ins, a file too large or not a regular file, a daxctl section without nvdimm.uuid=) is no
+ * system call's error and comes back as SYNTHETIC_ERRNO(), so the journal gets no ERRNO= for it;
+ * a system call's error (ENOENT, EACCES, EIO, ELOOP, EISDIR …) comes back as it is. */
+int config_error_for_log(int r);
 
 /* Room for one more [Dax NAME] rule at c->dax_rules[c->n_dax_rules]; -E2BIG past
  * CONFIG_DAX_RULES_MAX. Grows geometrically, so adding n rules is linear. */

@@ -272,6 +272,65 @@ def test_removed(case):
         bed.cleanup()
 
 
+HOSTILE_INDICES = (4294967295, 4294967296)  # UINT_MAX wrapped "index + 1" to 0; one past it
+
+
+@scenario(["hostile index: memory4294967295 and memory4294967296 in sysfs and in node0 at start: warned about, "
+           "never written, the other blocks onlined, the daemon still running",
+           "hostile index: an add uevent for memory4294967295: warned about and ignored, a block added after it "
+           "is onlined"])
+def test_hostile_index(case):
+    blocks = make_blocks(6, nodes=1, offline=lambda i: True)
+    bed = Bed(blocks)
+    d = None
+    try:
+        for b in blocks:
+            bed.emu.expect(b.index, "online_movable")
+        node0 = bed.sys_dir + "/devices/system/node/node0"
+        for index in HOSTILE_INDICES:
+            # A block directory like the kernel's, linked to node 0 both ways, with no uevent yet.
+            bed.add_block(Block(index, 0), announce=False)
+            bed.emu.expect(index, None)
+            os.symlink("../../memory/memory%d" % index, os.path.join(node0, "memory%d" % index))
+        bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=movable\n")
+        d = bed.daemon()
+        case.daemon = d
+
+        def scan():
+            d.wait_line(r"^info: Finished: ")
+            bed.emu.wait_online([b.index for b in blocks])
+            bed.emu.settle()
+            for index in HOSTILE_INDICES:
+                check(d.find(r"^warning: Ignoring \S*/devices/system/memory/memory%d: no kernel numbers a memory "
+                             r"block past 134217727$" % index), "no warning about memory%d\n%s" % (index, tail(d)))
+                check(not bed.emu.writes_to(index), "memory%d written: %s" % (index, bed.emu.writes_to(index)))
+            check(d.find(r"^info: Finished: 6 of 6 blocks (online|done)"), "job summary\n" + tail(d))
+            check(d.proc.poll() is None, "the daemon exited with status %s" % d.proc.returncode)
+
+        case.run("hostile index: memory4294967295 and memory4294967296 in sysfs and in node0 at start: warned "
+                 "about, never written, the other blocks onlined, the daemon still running", scan)
+
+        def uevent():
+            mark = d.mark()
+            bed.uevent(HOSTILE_INDICES[0], "add")
+            d.wait_line(r'^warning: Ignoring the "add" uevent of memory4294967295: no kernel numbers a memory '
+                        r"block past 134217727$", mark)
+            later = Block(6, 0)
+            bed.emu.expect(6, "online_movable")
+            bed.add_block(later)
+            bed.emu.wait_online([6])
+            bed.emu.settle()
+            check(not bed.emu.writes_to(HOSTILE_INDICES[0]), "memory4294967295 written")
+            check(d.proc.poll() is None, "the daemon exited with status %s" % d.proc.returncode)
+
+        case.run("hostile index: an add uevent for memory4294967295: warned about and ignored, a block added "
+                 "after it is onlined", uevent)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 @scenario(["takeover: auto_online_blocks is offline while running, the original is saved, restored on SIGTERM",
            "takeover: after a crash (SIGKILL) a restart restores the saved original on exit",
            "respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written"])
@@ -357,6 +416,100 @@ def test_kernel_auto_online(case):
 
         case.run("respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written",
                  respect)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+@scenario(["takeover, runtime directory unwritable (a file in its way): runs as respect, says why, "
+           "auto_online_blocks never written",
+           "takeover, runtime directory unwritable: after kill -9 and a restart auto_online_blocks is still the "
+           "kernel's original",
+           "takeover, runtime directory and its parents missing: made, the original saved; kill -9 and a restart "
+           "restore the true original"])
+def test_kernel_auto_save(case):
+    blocks = make_blocks(4, offline=lambda i: True)
+    takeover = POLICY_CONFIG.replace("KernelAutoOnline=respect", "KernelAutoOnline=takeover")
+    d = None
+
+    def auto_online_writes(bed):
+        bed.emu.settle()
+        with bed.emu.cond:
+            bed.emu._read_log()
+            return list(bed.emu.auto_online_writes)
+
+    def takeover_bed(auto_online, *runtime_dir):
+        bed = Bed(blocks, auto_online=auto_online)
+        expect_policy(bed, blocks, NODE_POLICY)
+        bed.write_config(takeover)
+        bed.runtime_dir = os.path.join(bed.tmp, *runtime_dir)
+        return bed, os.path.join(bed.runtime_dir, "kernel-auto-online")
+
+    bed, saved = takeover_bed("online", "blocker", "run")
+    try:
+        with open(os.path.join(bed.tmp, "blocker"), "w") as f:
+            f.write("not a directory\n")
+
+        def unwritable():
+            nonlocal d
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^warning: KernelAutoOnline=takeover not possible, running as respect: cannot save the "
+                        r"original auto_online_blocks=online to %s: Not a directory$" % re.escape(saved))
+            d.wait_line(r"^info: KernelAutoOnline=respect: the kernel's auto_online_blocks is online; handling only")
+            d.wait_line(r"^info: Finished: ")
+            check(bed.auto_online() == "online", "auto_online_blocks is %r" % bed.auto_online())
+            check(not auto_online_writes(bed), "auto_online_blocks written: %s" % auto_online_writes(bed))
+
+        case.run("takeover, runtime directory unwritable (a file in its way): runs as respect, says why, "
+                 "auto_online_blocks never written", unwritable)
+
+        def crash():
+            nonlocal d
+            d.kill()
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"KernelAutoOnline=takeover not possible")
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online", "auto_online_blocks is %r after the restart" % bed.auto_online())
+            check(not auto_online_writes(bed), "auto_online_blocks written: %s" % auto_online_writes(bed))
+
+        case.run("takeover, runtime directory unwritable: after kill -9 and a restart auto_online_blocks is still "
+                 "the kernel's original", crash)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+    bed, saved = takeover_bed("online_movable", "missing", "memhotplugd")
+    d = None
+    try:
+
+        def missing():
+            nonlocal d
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^info: KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs "
+                        r"\(was online_movable, restored on exit\)")
+            with open(saved) as f:
+                check(f.read() == "online_movable\n", "saved original is wrong")
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            d.kill()  # SIGKILL: no chance to restore
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs "
+                        r"\(was online_movable")
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online_movable",
+                  "auto_online_blocks is %r after the restarted daemon exited" % bed.auto_online())
+            check(not os.path.exists(saved), "%s still exists after a clean exit" % saved)
+            check(os.listdir(bed.runtime_dir) == [], "left in the runtime directory: %s" % os.listdir(bed.runtime_dir))
+
+        case.run("takeover, runtime directory and its parents missing: made, the original saved; kill -9 and a "
+                 "restart restore the true original", missing)
     finally:
         if d:
             d.kill()
@@ -559,7 +712,8 @@ def test_once(case):
 
 
 def main():
-    return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_kernel_auto_online,
+    return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_hostile_index,
+                         test_kernel_auto_online, test_kernel_auto_save,
                          test_bad_config, test_reload, test_once])
 
 

@@ -30,6 +30,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import busclient  # noqa: E402
+from gi.repository import GLib  # noqa: E402
 import harness  # noqa: E402
 from busclient import (  # noqa: E402
     BUS_NAME, MANAGER, PATH, PROPS, UNPRIVILEGED, BusSetup, Client, PrivateBus, as_user, unprivileged_env)
@@ -71,11 +72,22 @@ class Setup(BusSetup):
             raise
         self.case = case
 
-    def start(self, *args):
-        self.daemon = self.bed.daemon(*args)
+    def start(self, *args, log_level="debug"):
+        self.daemon = self.bed.daemon(*args, log_level=log_level)
         self.case.daemon = self.daemon
-        self.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        if log_level == "debug":
+            self.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        else:
+            wait_until(self._named, what="the daemon to own " + BUS_NAME)
         return self.daemon
+
+    def _named(self):
+        try:
+            self.client.call("GetNameOwner", (BUS_NAME,), "(s)", path="/org/freedesktop/DBus",
+                             iface="org.freedesktop.DBus", dest="org.freedesktop.DBus")
+            return True
+        except busclient.BusError:
+            return False
 
     def wait_idle(self):
         """Until the daemon's job is over and the emulator has handled every write."""
@@ -918,6 +930,173 @@ def test_ctl(case):
         s.close()
 
 
+@scenario(["KernelAutoOnline=takeover, runtime directory unwritable: KernelAutoOnlineMode is respect, "
+           "KernelAutoOnlineFallback says why, auto_online_blocks untouched",
+           "KernelAutoOnline=takeover, runtime directory unwritable: memhotplugctl status says respect and why"])
+def test_kernel_auto_fallback(case):
+    s = Setup(case, [Block(0, 0)], BASE.replace("respect", "takeover") + "\n[Memory]\nOnline=movable\n",
+              auto_online="online")
+    try:
+        with open(os.path.join(s.bed.tmp, "blocker"), "w") as f:
+            f.write("in the runtime directory's way\n")
+        s.bed.runtime_dir = os.path.join(s.bed.tmp, "blocker", "run")
+        why = "cannot save the original auto_online_blocks=online to %s/kernel-auto-online: Not a directory" % (
+            s.bed.runtime_dir)
+        s.bed.emu.expect(0, "online_movable")
+        s.start()
+        s.bed.emu.wait_online([0])
+        s.wait_idle()
+
+        def props():
+            p = s.client.props()
+            check(p["KernelAutoOnlineMode"] == "respect", "KernelAutoOnlineMode %r" % p["KernelAutoOnlineMode"])
+            check(p["KernelAutoOnlineFallback"] == why, "KernelAutoOnlineFallback %r, want %r"
+                  % (p["KernelAutoOnlineFallback"], why))
+            check(p["KernelAutoOnline"] == "online", "KernelAutoOnline %r" % p["KernelAutoOnline"])
+            check(s.bed.auto_online() == "online", "auto_online_blocks is %r" % s.bed.auto_online())
+
+        case.run("KernelAutoOnline=takeover, runtime directory unwritable: KernelAutoOnlineMode is respect, "
+                 "KernelAutoOnlineFallback says why, auto_online_blocks untouched", props)
+
+        def status():
+            if not (CTL and os.path.exists(CTL)):
+                raise harness.Failure("memhotplugctl is not built")
+            out = ctl(s, "status")
+            check(out.returncode == 0, "status exit %d: %s" % (out.returncode, out.stderr))
+            check(re.search(r"Kernel auto-online: online \(KernelAutoOnline=respect\)\n\s+takeover not possible: "
+                            + re.escape(why) + "\n", out.stdout), "status says:\n" + out.stdout)
+            out = ctl(s, "status", "--json=short")
+            j = json.loads(out.stdout)
+            check(j.get("KernelAutoOnlineMode") == "respect" and j.get("KernelAutoOnlineFallback") == why,
+                  "status --json: %r" % out.stdout)
+
+        case.run("KernelAutoOnline=takeover, runtime directory unwritable: memhotplugctl status says respect "
+                 "and why", status)
+    finally:
+        s.close()
+
+
+LOG_PATH = "/org/freedesktop/LogControl1"
+LOG_IFACE = "org.freedesktop.LogControl1"
+INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+
+
+def log_set(prop, value):
+    """A Properties.Set of LogControl1, as a call spec for as_user()."""
+    return (LOG_PATH, PROPS, "Set", "text", "('%s', '%s', <'%s'>)" % (LOG_IFACE, prop, value))
+
+
+@scenario(["LogControl1: LogLevel, LogTarget and SyslogIdentifier are readable by anyone and say info, console, "
+           "memhotplugd",
+           "LogControl1: setting as nobody is refused by the bus policy (AccessDenied), and by the daemon itself "
+           "on a bus that lets anyone through (NotPermitted); the level stays",
+           "LogControl1: LogLevel=debug set by root: debug lines appear (a Rescan logs 'Scanned'), and a Reload "
+           "keeps it",
+           "LogControl1: LogTarget=null silences the daemon, console brings it back",
+           "LogControl1: a bad level or target, or a wrong type, is InvalidArgs; kmsg is NotSupported; "
+           "SyslogIdentifier is read-only"])
+def test_log_control(case):
+    config = BASE + "\n[Memory]\nOnline=movable\n"
+
+    def setup(project_policy):
+        s = Setup(case, [Block(0, 0)], config, project_policy=project_policy)
+        s.bed.emu.expect(0, "online_movable")
+        s.start(log_level="info")
+        s.bed.emu.wait_online([0])
+        s.wait_idle()
+        return s
+
+    def get(c, prop):
+        return c.prop(prop, path=LOG_PATH, iface=LOG_IFACE)
+
+    def set_(c, prop, value, sig="s"):
+        return c.call("Set", (LOG_IFACE, prop, GLib.Variant(sig, value)), "(ssv)", path=LOG_PATH, iface=PROPS)
+
+    def rescan_lines(c, d):
+        """The lines a Rescan logs, given half a second to be read from the daemon's stderr: for
+        checks that nothing is logged (a line that should be there is waited for instead)."""
+        mark = d.mark()
+        c.call("Rescan")
+        time.sleep(0.5)
+        return d.log(mark)
+
+    def refused_as_nobody(s, error):
+        res = as_user(s.bus.address, [log_set("LogLevel", "debug"), log_set("LogTarget", "null")])
+        check([r.get("error") for r in res] == [error] * 2, "as nobody: %r" % res)
+        check(get(s.client, "LogLevel") == "info", "LogLevel %r after a refused Set" % get(s.client, "LogLevel"))
+        check(get(s.client, "LogTarget") == "console", "LogTarget %r" % get(s.client, "LogTarget"))
+        check(not s.daemon.find(r"^debug:"), "debug lines at level info")
+
+    s = setup(True)
+    c, d = s.client, s.daemon
+    try:
+        def reads():
+            res = as_user(s.bus.address, [(LOG_PATH, PROPS, "GetAll", "(s)", [LOG_IFACE])])
+            check(res[0]["ok"], "GetAll as nobody: %r" % res)
+            for prop, want in (("LogLevel", "info"), ("LogTarget", "console"), ("SyslogIdentifier", "memhotplugd")):
+                check("'%s': '%s'" % (prop, want) in res[0]["value"], "%s as nobody: %s" % (prop, res[0]["value"]))
+
+        case.run("LogControl1: LogLevel, LogTarget and SyslogIdentifier are readable by anyone and say info, "
+                 "console, memhotplugd", reads)
+
+        def denied():
+            refused_as_nobody(s, ACCESS_DENIED)
+            s_open = setup(False)
+            try:
+                refused_as_nobody(s_open, NOT_PERMITTED)
+            finally:
+                s_open.close()
+
+        case.run("LogControl1: setting as nobody is refused by the bus policy (AccessDenied), and by the daemon "
+                 "itself on a bus that lets anyone through (NotPermitted); the level stays", denied)
+
+        def level():
+            check(not re.search(r"^debug:", rescan_lines(c, d), re.M), "debug lines before LogLevel=debug")
+            mark = d.mark()
+            set_(c, "LogLevel", "debug")
+            check(get(c, "LogLevel") == "debug", "LogLevel %r" % get(c, "LogLevel"))
+            d.wait_line(r"^info: Log level set to debug$", mark)
+            mark = d.mark()
+            c.call("Rescan")
+            d.wait_line(r"^debug: Scanned \d+ memory blocks", mark)
+            c.call("Reload")
+            check(get(c, "LogLevel") == "debug", "LogLevel %r after a Reload" % get(c, "LogLevel"))
+
+        case.run("LogControl1: LogLevel=debug set by root: debug lines appear (a Rescan logs 'Scanned'), and a "
+                 "Reload keeps it", level)
+
+        def target():
+            set_(c, "LogTarget", "null")
+            check(get(c, "LogTarget") == "null", "LogTarget %r" % get(c, "LogTarget"))
+            quiet = rescan_lines(c, d)
+            check(quiet == "", "lines logged with LogTarget=null: %r" % quiet)
+            mark = d.mark()
+            set_(c, "LogTarget", "console")
+            d.wait_line(r"^info: Logging to console$", mark)
+            mark = d.mark()
+            c.call("Rescan")
+            d.wait_line(r"^debug: Scanned \d+ memory blocks", mark)
+
+        case.run("LogControl1: LogTarget=null silences the daemon, console brings it back", target)
+
+        def bad():
+            for prop, value, sig, want in (("LogLevel", "loud", "s", INVALID_ARGS),
+                                           ("LogLevel", 7, "u", INVALID_ARGS),
+                                           ("LogTarget", "printer", "s", INVALID_ARGS),
+                                           ("LogTarget", "kmsg", "s", "org.freedesktop.DBus.Error.NotSupported"),
+                                           ("SyslogIdentifier", "x", "s",
+                                            "org.freedesktop.DBus.Error.PropertyReadOnly")):
+                e = c.error_of("Set", (LOG_IFACE, prop, GLib.Variant(sig, value)), "(ssv)", path=LOG_PATH,
+                               iface=PROPS)
+                check(e.name == want, "%s=%r: %s, want %s" % (prop, value, e, want))
+            check(get(c, "LogLevel") == "debug" and get(c, "LogTarget") == "console", "changed by a refused Set")
+
+        case.run("LogControl1: a bad level or target, or a wrong type, is InvalidArgs; kmsg is NotSupported; "
+                 "SyslogIdentifier is read-only", bad)
+    finally:
+        s.close()
+
+
 def test_ctl_or_skip():
     if CTL and os.path.exists(CTL):
         test_ctl()
@@ -926,7 +1105,8 @@ def test_ctl_or_skip():
         TAP.skip(name, "memhotplugctl is not built")
 
 
-SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_ctl_or_skip]
+SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_ctl_or_skip,
+             test_kernel_auto_fallback, test_log_control]
 
 def main():
     return harness.main(SCENARIOS, files=[busclient.BUS_POLICY], tools=["dbus-daemon", "setpriv"])

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "macro.h"
@@ -23,6 +24,18 @@ static char *write_file(const char *name, const char *content)
         fputs(content, f);
         fclose(f);
         return path;
+}
+
+/* n times c, as a string. */
+_unused_ static char *repeat(char c, size_t n)
+{
+        char *s = malloc(n + 1);
+
+        if (!s)
+                abort();
+        memset(s, c, n);
+        s[n] = '\0';
+        return s;
 }
 
 /* Loads content as the main file; returns the error text (or NULL) and the config through ret. */

@@ -29,17 +29,6 @@ static char *write_bytes(const char *name, const char *content, size_t len)
         return path;
 }
 
-static char *repeat(char c, size_t n)
-{
-        char *s = malloc(n + 1);
-
-        if (!s)
-                abort();
-        memset(s, c, n);
-        s[n] = '\0';
-        return s;
-}
-
 /* Loads the main file path; the error, which must start with "path:suffix" when want is given. */
 static void expect_load(const char *path, const char *want_suffix, const char *what)
 {

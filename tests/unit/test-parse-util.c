@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
 #include <syslog.h>
 
 #include "memtypes.h"
@@ -122,10 +123,45 @@ static void test_sysname(void)
 {
         unsigned i = 0;
 
-        tap_ok(parse_sysname_index("memory42", "memory", &i) == 0 && i == 42, "sysname: memory42");
-        tap_is_int(parse_sysname_index("memory", "memory", &i), -EINVAL, "sysname: no number");
-        tap_is_int(parse_sysname_index("memory_tiers", "memory", &i), -EINVAL, "sysname: memory_tiers");
-        tap_is_int(parse_sysname_index("node1", "memory", &i), -EINVAL, "sysname: other prefix");
+        tap_ok(parse_sysname_index("memory42", "memory", UINT_MAX, &i) == 0 && i == 42, "sysname: memory42");
+        tap_is_int(parse_sysname_index("memory", "memory", UINT_MAX, &i), -EINVAL, "sysname: no number");
+        tap_is_int(parse_sysname_index("memory_tiers", "memory", UINT_MAX, &i), -EINVAL,
+                   "sysname: memory_tiers");
+        tap_is_int(parse_sysname_index("node1", "memory", UINT_MAX, &i), -EINVAL, "sysname: other prefix");
+        tap_is_int(parse_sysname_index("region43", "region", 42, &i), -ERANGE, "sysname: past max");
+}
+
+/* Block and node names as they enter from sysfs and uevents: the boundaries of the bound, the
+ * numbers that wrapped "index + 1", and what the kernel never writes. */
+static void test_block_node_names(void)
+{
+        unsigned i = 7;
+
+        tap_is_int(BLOCK_INDEX_MAX, 134217727, "block: the bound is 2^27 - 1");
+        tap_ok(parse_block_name("memory0", &i) == 0 && i == 0, "block: memory0");
+        tap_ok(parse_block_name("memory134217727", &i) == 0 && i == 134217727, "block: the largest valid");
+        i = 7;
+        tap_is_int(parse_block_name("memory134217728", &i), -ERANGE, "block: the largest valid + 1");
+        tap_is_int(parse_block_name("memory4294967295", &i), -ERANGE, "block: 4294967295 (UINT_MAX)");
+        tap_is_int(parse_block_name("memory4294967296", &i), -ERANGE, "block: 4294967296 (UINT_MAX + 1)");
+        tap_is_int(parse_block_name("memory18446744073709551616", &i), -ERANGE, "block: 2^64");
+        tap_is_int(i, 7, "block: a refused name leaves the output alone");
+        tap_is_int(parse_block_name("memory042", &i), -EINVAL, "block: leading zero (aliases memory42)");
+        tap_is_int(parse_block_name("memory00", &i), -EINVAL, "block: 00");
+        tap_is_int(parse_block_name("memory-1", &i), -EINVAL, "block: sign");
+        tap_is_int(parse_block_name("memory+1", &i), -EINVAL, "block: plus");
+        tap_is_int(parse_block_name("memory 1", &i), -EINVAL, "block: blank");
+        tap_is_int(parse_block_name("memory1x", &i), -EINVAL, "block: trailing text");
+        tap_is_int(parse_block_name("memory0x10", &i), -EINVAL, "block: hex");
+        tap_is_int(parse_block_name("memory", &i), -EINVAL, "block: no number");
+        tap_is_int(parse_block_name("node1", &i), -EINVAL, "block: a node name");
+
+        tap_ok(parse_node_name("node1023", &i) == 0 && i == 1023, "node: the largest valid (1023)");
+        tap_is_int(parse_node_name("node1024", &i), -ERANGE, "node: 1024");
+        tap_is_int(parse_node_name("node2147483647", &i), -ERANGE, "node: INT_MAX");
+        tap_is_int(parse_node_name("node4294967295", &i), -ERANGE, "node: UINT_MAX");
+        tap_is_int(parse_node_name("node01", &i), -EINVAL, "node: leading zero");
+        tap_is_int(parse_node_name("memory1", &i), -EINVAL, "node: a block name");
 }
 
 static void test_zones(void)
@@ -192,6 +228,7 @@ int main(void)
         test_hex();
         test_log_level();
         test_sysname();
+        test_block_node_names();
         test_zones();
         test_types();
         test_index_list();

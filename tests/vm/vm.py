@@ -557,12 +557,16 @@ class VM:
 
     # -- hotplug via QMP
 
-    def hotplug_dimm(self, size, node=None):
-        """object-add + device_add a pc-dimm; returns its device id."""
+    def hotplug_dimm(self, size, node=None, reserve=True):
+        """object-add + device_add a pc-dimm; returns its device id. reserve=False maps the
+        backend with MAP_NORESERVE: a DIMM larger than the host's RAM, of which the guest
+        touches little (its memmap, with memory_hotplug.memmap_on_memory=1)."""
         self._hotplug_count += 1
         i = self._hotplug_count
-        self.qmp.execute("object-add", **{"qom-type": "memory-backend-ram",
-                                          "id": f"hpmem{i}", "size": parse_size(size)})
+        backend = {"qom-type": "memory-backend-ram", "id": f"hpmem{i}", "size": parse_size(size)}
+        if not reserve:
+            backend["reserve"] = False
+        self.qmp.execute("object-add", **backend)
         dev = {"driver": "pc-dimm", "id": f"hpdimm{i}", "memdev": f"hpmem{i}"}
         if node is not None:
             dev["node"] = node
@@ -582,11 +586,15 @@ class VM:
     def blocks(self):
         """{block number: {'state', 'zones', 'node'}} for every memory block."""
         # Builtins only: under TCG every fork costs milliseconds, and this
-        # runs in polling loops over dozens of blocks.
+        # runs in polling loops over dozens of blocks. valid_zones of an
+        # offline block is read only once its node link is there: before,
+        # Linux 6.12 oopses in the read (NODE_DATA(NUMA_NO_NODE)) and kills
+        # the reader, which a poll during a large hot-add runs into.
         out = self.sh(
             "cd /sys/devices/system/memory && for b in memory*; do "
             "read s < $b/state; n=-; for l in $b/node*; do [ -e $l ] && n=${l##*node}; done; "
-            "z=-; [ -e $b/valid_zones ] && read -r z < $b/valid_zones; "
+            "z=-; { [ $n != - ] || [ $s = online ]; } && [ -e $b/valid_zones ] && "
+            "read -r z < $b/valid_zones; "
             "echo ${b#memory} $s $n $z; done")
         result = {}
         for line in out.splitlines():

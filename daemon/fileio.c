@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+int mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_(freep) char *p = NULL;
+        struct stat st;
+
+        if (!path || !path[0])
+                return -EINVAL;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        /* Each prefix that ends before a '/', then the whole path. */
+        for (char *s = p + 1;; s++) {
+                char c = *s;
+
+                if (c != '/' && c != '\0')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return negative_errno();
+                if (c == '\0')
+                        break;
+                *s = c;
+        }
+        if (stat(path, &st) < 0)
+                return negative_errno();
+        return S_ISDIR(st.st_mode) ? 0 : -EEXIST;
+}
+
+static int write_all_and_sync(int fd, const char *value)
+{
+        size_t len = strlen(value);
+        ssize_t n;
+
+        n = write(fd, value, len);
+        if (n < 0)
+                return negative_errno();
+        /* A regular file takes a few bytes whole unless the disk is full. */
+        if ((size_t)n != len)
+                return -ENOSPC;
+        if (fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int write_file_atomic(const char *path, const char *value)
+{
+        _cleanup_(freep) char *dir = NULL, *tmp = NULL;
+        _cleanup_(closep) int fd = -EBADF, dfd = -EBADF;
+        const char *slash = strrchr(path, '/');
+        int r;
+
+        dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+        if (!dir || asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return r;
+
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        r = write_all_and_sync(fd, value);
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
+        }
+
+        /* The new file is in place. Syncing the directory makes the rename survive a power cut
+         * where it is on a disk (on /run it does nothing); some file systems refuse it, and the
+         * file is there either way, so a failure here is not one of the write. */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0)
+                (void)fsync(dfd);
+        return 0;
+}

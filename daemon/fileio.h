@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+/* Files of our own (runtime state), never sysfs attributes: those go through sysfs.c. */
+
+/* mkdir -p: makes each missing directory of path with mode; an existing directory is fine,
+ * anything else in the way is -ENOTDIR (or -EEXIST for the last component). */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Replaces path with value whole or not at all: written to a temporary file next to it, synced,
+ * renamed over it, and the directory synced. A crash at any point leaves the old file or the new
+ * one, never an empty or cut one. The directory is made first if missing. */
+int write_file_atomic(const char *path, const char *value);
