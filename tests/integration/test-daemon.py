@@ -15,6 +15,7 @@ MHP_TEST_ONLY=<substring of a scenario function's name> runs only the matching s
 
 import math
 import os
+import shutil
 import re
 import signal
 import sys
@@ -516,6 +517,96 @@ def test_kernel_auto_save(case):
         bed.cleanup()
 
 
+DEMOTION_CHECKS = [
+    "Demotion=yes: demotion_enabled is true while running, the kernel's false saved first, restored on SIGTERM",
+    "Demotion=yes: after kill -9 a restart still restores the kernel's false; Demotion=keep after a crash "
+    "restores it at start",
+    "Demotion=yes, runtime directory unwritable: demotion_enabled left as the kernel has it, and says why",
+]
+
+
+@scenario(DEMOTION_CHECKS)
+def test_demotion(case):
+    blocks = make_blocks(2, offline=lambda i: True)
+    bed = Bed(blocks)
+    d = None
+    knob = os.path.join(bed.sys_dir, "kernel/mm/numa/demotion_enabled")
+    saved = os.path.join(bed.runtime_dir, "demotion-enabled")
+
+    def demotion():
+        with open(knob) as f:
+            return f.read().strip()
+
+    try:
+        os.makedirs(os.path.dirname(knob))
+        with open(knob, "w") as f:
+            f.write("false\n")
+        yes = BASE_DAEMON + "Demotion=yes\n\n[Memory]\nOnline=movable\n"
+        bed.write_config(yes)
+
+        def clean():
+            nonlocal d
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^info: Demotion=yes: demotion_enabled=true while memhotplugd runs \(the kernel had false\)")
+            check(demotion() == "true", "demotion_enabled is %r while running" % demotion())
+            with open(saved) as f:
+                check(f.read().strip() == "false", "saved value is wrong")
+            rc = d.stop()
+            d = None
+            check(rc == 0, "exit status %d" % rc)
+            check(demotion() == "false", "demotion_enabled is %r after exit" % demotion())
+            check(not os.path.exists(saved), "%s left after a clean exit" % saved)
+
+        case.run(DEMOTION_CHECKS[0], clean)
+
+        def crash():
+            nonlocal d
+            d = bed.daemon()
+            d.wait_line(r"^info: Demotion=yes: demotion_enabled=true")
+            d.kill()  # no chance to restore
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^info: A previous run changed demotion_enabled; the kernel's value was false")
+            rc = d.stop()
+            d = None
+            check(rc == 0 and demotion() == "false",
+                  "exit status %d, demotion_enabled %r after the restarted daemon exited" % (rc, demotion()))
+            d = bed.daemon()
+            d.wait_line(r"^info: Demotion=yes: demotion_enabled=true")
+            d.kill()
+            bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=movable\n")  # Demotion=keep
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^info: Restored the kernel's demotion_enabled=false")
+            check(demotion() == "false", "demotion_enabled %r while a Demotion=keep daemon runs" % demotion())
+            d.stop()
+            d = None
+
+        case.run(DEMOTION_CHECKS[1], crash)
+
+        def unwritable():
+            nonlocal d
+            bed.write_config(yes)
+            shutil.rmtree(bed.runtime_dir, ignore_errors=True)
+            with open(bed.runtime_dir, "w") as f:
+                f.write("not a directory\n")
+            d = bed.daemon()
+            case.daemon = d
+            d.wait_line(r"^warning: Demotion=yes, but the kernel's demotion_enabled=false cannot be saved in .*, "
+                        r"leaving it: (File exists|Not a directory)$")
+            check(demotion() == "false", "demotion_enabled is %r" % demotion())
+            d.stop()
+            d = None
+            os.unlink(bed.runtime_dir)
+
+        case.run(DEMOTION_CHECKS[2], unwritable)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 TAKEOVER_DAEMON = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=takeover\n"  # would write auto_online_blocks
 
 BAD_CONFIGS = [
@@ -713,7 +804,7 @@ def test_once(case):
 
 def main():
     return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_hostile_index,
-                         test_kernel_auto_online, test_kernel_auto_save,
+                         test_kernel_auto_online, test_kernel_auto_save, test_demotion,
                          test_bad_config, test_reload, test_once])
 
 
