@@ -13,7 +13,9 @@
 #define RESULT_ALREADY 2
 
 struct Request {
+        Manager *manager;
         sd_bus_message *message;
+        bool offline; /* results are offline outcomes: say why a block stays online */
         unsigned *indices;
         int *results; /* RESULT_PENDING, 0, RESULT_ALREADY or a negative errno */
         size_t n, pending;

@@ -509,6 +509,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
 
         SD_BUS_SIGNAL_WITH_NAMES("BlockStateChanged", "uss",
                                  SD_BUS_PARAM(block) SD_BUS_PARAM(state) SD_BUS_PARAM(zone), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("OfflineProgress", "uss",
+                                 SD_BUS_PARAM(block) SD_BUS_PARAM(result) SD_BUS_PARAM(reason), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobFinished", "uuu",
                                  SD_BUS_PARAM(total) SD_BUS_PARAM(done) SD_BUS_PARAM(failed), 0),
         SD_BUS_VTABLE_END,

@@ -25,18 +25,22 @@ static Request *request_free(Request *q)
 static int append_results(sd_bus_message *reply, void *userdata)
 {
         Request *q = userdata;
+        char reason[160];
         int r;
 
         for (size_t i = 0; i < q->n; i++) {
                 int e = q->results[i];
 
+                if (e < 0 && q->offline)
+                        (void)onliner_result_reason(q->manager, q->indices[i], e, reason, sizeof(reason));
                 r = sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], e >= 0,
-                                          e == RESULT_ALREADY ? "already in that state"
-                                          : e == -EDOM        ? "valid_zones does not offer that zone"
-                                          : e == -ENODEV      ? "removed"
-                                          : e == -ECANCELED   ? "cancelled by a later request"
-                                          : e < 0             ? strerror(-e)
-                                                              : "");
+                                          e == RESULT_ALREADY   ? "already in that state"
+                                          : e < 0 && q->offline ? reason
+                                          : e == -EDOM          ? "valid_zones does not offer that zone"
+                                          : e == -ENODEV        ? "removed"
+                                          : e == -ECANCELED     ? "cancelled by a later request"
+                                          : e < 0               ? strerror(-e)
+                                                                : "");
                 if (r < 0)
                         return r;
         }
@@ -86,6 +90,7 @@ int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, si
         for (size_t i = 0; i < n; i++)
                 q->results[i] = RESULT_PENDING;
         q->n = q->pending = n;
+        q->manager = m;
         q->message = sd_bus_message_ref(message);
         q->next = m->requests;
         m->requests = q;
@@ -140,6 +145,7 @@ void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome)
 
 int request_offline_blocks(Manager *m, Request *q)
 {
+        q->offline = true;
         for (size_t i = 0; i < q->n; i++)
                 request_add_outcome(m, q, q->indices[i], onliner_request_offline(m, q->indices[i]));
         onliner_maybe_finish(m);

@@ -17,6 +17,7 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "parse-util.h"
+#include "state-writer.h"
 
 Block *manager_block(Manager *m, unsigned index)
 {
@@ -253,6 +254,7 @@ Manager *manager_free(Manager *m)
         bus_free(m);
         monitor_free(m->monitor);
         devices_free(m);
+        state_writer_free(m->writer);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_unref(m->event);

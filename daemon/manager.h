@@ -44,7 +44,7 @@ typedef struct ManagerOptions {
 /* The blocks queued since the queue was last empty, and how each ended: done (by us or, raced,
  * by another agent), removed before it could be handled, or failed. */
 typedef struct Job {
-        unsigned total, done, raced, removed, failed;
+        unsigned total, done, raced, removed, failed, cancelled;
 } Job;
 
 /* Properties that changed since they were last announced on the bus (emitted once per loop
@@ -59,6 +59,7 @@ enum {
 
 typedef struct Request Request;
 typedef struct Device Device;
+typedef struct StateWriter StateWriter;
 
 typedef struct Manager {
         sd_event *event;
@@ -73,6 +74,8 @@ typedef struct Manager {
         sd_event_source *chunk_source;
         sd_event_source *timer_source; /* the pause between chunks, or the next retry */
         bool pausing;
+        StateWriter *writer; /* offline writes, off the loop; created on first use */
+        QueueEntry inflight; /* the entry the writer is writing */
 
         Block *blocks; /* by block index */
         size_t n_blocks;

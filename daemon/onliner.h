@@ -35,5 +35,8 @@ int onliner_request_offline(Manager *m, unsigned index);
  * removed (-ENODEV), or a request overruled the policy (-ECANCELED). Returns whether it was
  * queued. */
 bool onliner_settle(Manager *m, unsigned index, int result);
+/* What a result of a state write means for the block, in words (for logs and D-Bus replies). */
+const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size);
+
 /* After a reload: entries the old policy queued go back to being decided; requests stay. */
 void onliner_drop_policy_entries(Manager *m);

@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Integration tests of offlining: offline writes that stall, their timeout, the reasons a block
+stays online, and the loop staying responsive throughout.
+
+Usage: test-unplug.py MEMHOTPLUGD FAULT_PRELOAD_SO BUS_POLICY_CONF [MEMHOTPLUGCTL]
+
+The real daemon runs under umockdev against a testbed of fake memory blocks, on a private
+dbus-daemon (busclient.py). The fault preload plays a kernel whose offline retry loop does not end:
+"stall MS" makes the write to memoryN/state sleep MS milliseconds, ended early with EINTR by a
+signal to the writing thread (as offline_pages() gives up on signal_pending()), else EBUSY.
+
+The daemon gets a NOTIFY_SOCKET of the test's own and WATCHDOG_USEC, so the test sees every
+WATCHDOG=1 it sends while a write is stalled.
+
+Output is TAP. MHP_TEST_ONLY=<substring of a scenario function's name> runs only those.
+"""
+
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import busclient  # noqa: E402
+import harness  # noqa: E402
+from busclient import BUS_NAME, BusSetup, Client, PrivateBus  # noqa: E402
+from harness import TAP, Bed, Block, check, scenario, wait_until  # noqa: E402
+
+busclient.init(__doc__)
+CTL = busclient.CTL
+
+BASE = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nMaxAttempts=1\n"
+# A functional bound for one property read while a write is stalled: far above the few
+# milliseconds it takes, far below the stall.
+RESPONSIVE_S = 0.100
+WATCHDOG_USEC = 400000
+
+
+class Notify:
+    """A NOTIFY_SOCKET the test owns: every datagram, timestamped."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []  # (monotonic, text)
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopping:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.messages.append((time.monotonic(), data.decode(errors="replace")))
+
+    def watchdogs(self, start, end):
+        with self.lock:
+            return [t for t, m in self.messages if start <= t <= end and "WATCHDOG=1" in m.split("\n")]
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class Setup(BusSetup):
+    """A private bus, a testbed of blocks online in ZONE_MOVABLE (and some in Normal), the daemon
+    with the test's notify socket and watchdog, and a client."""
+
+    def __init__(self, case, blocks, config):
+        self.notify = None
+        try:
+            self.bus = PrivateBus()
+            self.bed = Bed(blocks)
+            self.bed.bus_address = self.bus.address
+            self.bed.write_config(config)
+            self.notify = Notify(self.bed.tmp)
+            self.client = Client(self.bus.address)
+            for i, b in self.bed.blocks.items():
+                self.bed.emu.expect(i, None)  # nothing written unless a test says so
+            self.daemon = self.bed.daemon(extra_env={"NOTIFY_SOCKET": self.notify.path,
+                                                      "WATCHDOG_USEC": str(WATCHDOG_USEC)})
+            case.daemon = self.daemon
+            self.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+            wait_until(lambda: tuple(self.client.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        super().close()
+        if self.notify:
+            self.notify.close()
+
+
+def movable(i, node=0):
+    return Block(i, node, state="online", zones=("Movable",))
+
+
+class AsyncCall:
+    """A method call on a thread of its own, so the test can poke the daemon while it waits."""
+
+    def __init__(self, client, method, args, sig, timeout=60):
+        self.result = self.error = None
+        self.t_reply = None
+        self.thread = threading.Thread(target=self._run, args=(client, method, args, sig, timeout), daemon=True)
+        self.t_call = time.monotonic()
+        self.thread.start()
+
+    def _run(self, client, method, args, sig, timeout):
+        try:
+            self.result = client.call(method, args, sig, timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - reported by the check that reads it
+            self.error = e
+        self.t_reply = time.monotonic()
+
+    def done(self):
+        return not self.thread.is_alive()
+
+    def wait(self, timeout=30):
+        self.thread.join(timeout)
+        check(not self.thread.is_alive(), "no reply within %ds" % timeout)
+        check(self.error is None, "the call failed: %s" % self.error)
+        return self.result
+
+
+def probe_latencies(client, until, period=0.02):
+    """Reads a property over and over until until() holds; returns each read's latency."""
+    lat = []
+    deadline = time.monotonic() + 30
+    while not until() and time.monotonic() < deadline:
+        t = time.monotonic()
+        client.prop("JobProgress")
+        lat.append(time.monotonic() - t)
+        time.sleep(period)
+    return lat
+
+
+def state_writes(bed, index):
+    bed.emu.settle()
+    return [(w.value, w.result) for w in bed.emu.writes_to(index)]
+
+
+@scenario(["stalled offline: while the write blocks, a property read answers within 100 ms every time",
+           "stalled offline: WATCHDOG=1 keeps coming while the write blocks",
+           "stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
+           "stays online, OfflineProgress says timed-out",
+           "stalled offline: the job ends (JobProgress back to 0) and the next offline works"])
+def test_timeout(case):
+    s = Setup(case, [movable(i) for i in range(4)], BASE + "OfflineTimeoutSec=1500ms\n\n[Memory]\nOnline=movable\n")
+    c, bed = s.client, s.bed
+    try:
+        bed.set_fault(3, "stall 20000 1")
+        bed.emu.expect(3, "offline")
+        mark = c.mark()
+        call = AsyncCall(c, "OfflineBlocks", ([3],), "(au)")
+        # The write is in flight once the state reads going-offline.
+        wait_until(lambda: bed.read_attr(3, "state") == "going-offline" or call.done(), what="the write to stall")
+        t0 = time.monotonic()
+        lat = probe_latencies(c, call.done)
+        t1 = time.monotonic()
+        case.note("stall ended after %.3fs; %d reads, slowest %.1f ms, median %.1f ms"
+                  % (t1 - t0, len(lat), max(lat) * 1e3, sorted(lat)[len(lat) // 2] * 1e3))
+        print("# stalled offline: %d property reads in %.2fs, slowest %.1f ms, median %.1f ms"
+              % (len(lat), t1 - t0, max(lat) * 1e3, sorted(lat)[len(lat) // 2] * 1e3), flush=True)
+
+        def responsive():
+            check(len(lat) >= 10, "only %d reads during the stall" % len(lat))
+            slow = [x for x in lat if x > RESPONSIVE_S]
+            check(not slow, "%d of %d reads took over %.0f ms: %s" % (len(slow), len(lat), RESPONSIVE_S * 1e3,
+                                                                      ["%.3f" % x for x in slow[:5]]))
+
+        case.run("stalled offline: while the write blocks, a property read answers within 100 ms every time",
+                 responsive)
+
+        def watchdog():
+            pings = s.notify.watchdogs(t0, t1)
+            gaps = [b - a for a, b in zip(pings, pings[1:])]
+            print("# WATCHDOG=1 during the %.2fs stall: %d, largest gap %.3fs (WATCHDOG_USEC=%d)"
+                  % (t1 - t0, len(pings), max(gaps) if gaps else 0, WATCHDOG_USEC), flush=True)
+            check(len(pings) >= 2, "%d WATCHDOG=1 in %.2fs" % (len(pings), t1 - t0))
+            check(max(gaps) < WATCHDOG_USEC / 1e6, "a gap of %.3fs between pings" % max(gaps))
+
+        case.run("stalled offline: WATCHDOG=1 keeps coming while the write blocks", watchdog)
+
+        def timed_out():
+            res = [tuple(r) for r in call.wait()[0]]
+            check(len(res) == 1 and res[0][:2] == (3, False) and "timed out after 1.5s" in res[0][2]
+                  and "stays online" in res[0][2], "reply %r" % res)
+            elapsed = call.t_reply - call.t_call
+            check(1.4 <= elapsed < 10, "the reply came after %.2fs, want about 1.5s" % elapsed)
+            check(state_writes(bed, 3) == [("offline", "EINTR")], "memory3 got %s" % state_writes(bed, 3))
+            check(bed.read_attr(3, "state") == "online", "memory3 is %s" % bed.read_attr(3, "state"))
+            rows = {r[0]: r for r in c.call("ListBlocks")[0]}
+            check(rows[3][2:4] == ("online", "Movable"), "ListBlocks row %r" % (rows[3],))
+            c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and tuple(sg[4])[:2] == (3, "timed-out"),
+                          "OfflineProgress(3, timed-out)", mark)
+            s.daemon.wait_line(r"memory3.*Offlining timed out after 1\.5s")
+
+        case.run("stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
+                 "stays online, OfflineProgress says timed-out", timed_out)
+
+        def next_one():
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+            bed.emu.expect(2, "offline")
+            res = [tuple(r) for r in c.call("OfflineBlocks", ([2],), "(au)")[0]]
+            check(res == [(2, True, "")], "reply %r" % res)
+            bed.emu.wait_offline([2])
+
+        case.run("stalled offline: the job ends (JobProgress back to 0) and the next offline works", next_one)
+    finally:
+        s.close()
+
+
+@scenario(["EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
+           "OfflineBlocks of several blocks writes them from the top address down"])
+def test_refused(case):
+    blocks = [movable(i) for i in range(6)] + [Block(6, 0, state="online", zones=("Normal",))]
+    s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
+    c, bed = s.client, s.bed
+    try:
+        def busy_normal():
+            bed.set_fault(6, "EBUSY 1")
+            bed.emu.expect(6, "offline")
+            mark = c.mark()
+            res = [tuple(r) for r in c.call("OfflineBlocks", ([6],), "(au)")[0]]
+            check(len(res) == 1 and res[0][:2] == (6, False) and "EBUSY" in res[0][2]
+                  and "zone Normal" in res[0][2] and "not removable" in res[0][2], "reply %r" % res)
+            c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and tuple(sg[4])[:2] == (6, "refused"),
+                          "OfflineProgress(6, refused)", mark)
+
+        case.run("EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
+                 busy_normal)
+
+        def order():
+            for i in range(4):
+                bed.emu.expect(i, "offline")
+            n = len(bed.emu.writes)
+            res = [tuple(r) for r in c.call("OfflineBlocks", ([1, 0, 3, 2],), "(au)")[0]]
+            check(res == [(i, True, "") for i in range(4)], "reply %r" % res)
+            bed.emu.settle()
+            got = [w.index for w in bed.emu.writes[n:]]
+            check(got == [3, 2, 1, 0], "written in the order %s" % got)
+
+        case.run("OfflineBlocks of several blocks writes them from the top address down", order)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_refused]
+
+
+def main():
+    return harness.main(SCENARIOS, files=[busclient.BUS_POLICY], tools=["dbus-daemon", "setpriv"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
