@@ -38,6 +38,7 @@ int verb_devices(Context *c);
 int verb_online(Context *c);
 int verb_offline(Context *c);
 int verb_revert(Context *c);
+int verb_cancel(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
 

@@ -45,6 +45,7 @@ static const Verb verbs[] = {
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "revert", VERB_DEVICE, verb_revert },
+        { "cancel", 0, verb_cancel },
         { "reload", 0, verb_reload },
         { "rescan", 0, verb_rescan },
         { "help", VERB_NO_BUS, verb_help },
@@ -62,6 +63,7 @@ static void help(void)
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
+               "  cancel                 Stop the offlining under way; the blocks stay online (root)\n"
                "  reload                 Reload the configuration (root)\n"
                "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
                "Options:\n"

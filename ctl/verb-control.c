@@ -6,8 +6,8 @@
 #include "ctl-util.h"
 #include "ctl.h"
 
-/* The commands that change something: online, offline, reload, rescan. All are root's; the bus
- * policy and the daemon say so with AccessDenied or NotPermitted, which we print as they come. */
+/* The commands that change something: online, offline, revert, cancel, reload, rescan. All are root's; the
+ * bus policy and the daemon say so with AccessDenied or NotPermitted, which we print as they come. */
 
 /* Prints every block that failed; returns 1 (the exit status) if any did. */
 static int print_results(sd_bus_message *reply)
@@ -96,6 +96,27 @@ static int call_simple(Context *c, const char *method, const char *what)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method, &error, NULL, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, what);
+        return 0;
+}
+
+int verb_cancel(Context *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t n;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "CancelJob", &error, &reply,
+                               NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, "cancel the job");
+        r = sd_bus_message_read(reply, "u", &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply: %m");
+        if (n == 0)
+                printf("Nothing to cancel: no block is being offlined.\n");
+        else
+                printf("Cancelled the offlining of %" PRIu32 " block(s); they stay online.\n", n);
         return 0;
 }
 

@@ -502,3 +502,26 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
         }
         return buf;
 }
+
+unsigned onliner_cancel_offline(Manager *m)
+{
+        unsigned n = 0;
+
+        /* Not started yet: they leave the queue and the job, answered "cancelled". */
+        for (size_t i = m->queue.n; i > 0; i--) {
+                unsigned index = m->queue.entries[i - 1].index;
+
+                if (m->queue.entries[i - 1].type != ONLINE_TYPE_OFFLINE)
+                        continue;
+                m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+                if (onliner_settle(m, index, -ECANCELED))
+                        n++;
+        }
+        /* The one in flight is interrupted; its end is counted when the thread reports. */
+        if (offline_in_flight(m)) {
+                state_writer_cancel(m->writer);
+                n++;
+        }
+        onliner_maybe_finish(m);
+        return n;
+}

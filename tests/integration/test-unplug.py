@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Integration tests of offlining: offline writes that stall, their timeout, the reasons a block
-stays online, and the loop staying responsive throughout.
+"""Integration tests of offlining and unplug preparation: offline writes that stall, their timeout,
+CancelJob, PrepareUnplug, and the loop staying responsive throughout.
 
 Usage: test-unplug.py MEMHOTPLUGD FAULT_PRELOAD_SO BUS_POLICY_CONF [MEMHOTPLUGCTL]
 
@@ -225,13 +225,51 @@ def test_timeout(case):
         s.close()
 
 
-@scenario(["EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
+@scenario(["CancelJob: the stalled write is interrupted, the queued block never written, both answered "
+           "'cancelled', CancelJob returns 2",
+           "CancelJob (and memhotplugctl cancel) with nothing running returns 0; as nobody it is refused",
+           "EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
            "OfflineBlocks of several blocks writes them from the top address down"])
-def test_refused(case):
+def test_cancel(case):
     blocks = [movable(i) for i in range(6)] + [Block(6, 0, state="online", zones=("Normal",))]
     s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
     c, bed = s.client, s.bed
     try:
+        def cancel():
+            bed.set_fault(5, "stall 30000 1")
+            bed.emu.expect(4, "offline")
+            bed.emu.expect(5, "offline")
+            call = AsyncCall(c, "OfflineBlocks", ([4, 5],), "(au)")
+            wait_until(lambda: bed.read_attr(5, "state") == "going-offline" or call.done(), what="the write to stall")
+            time.sleep(0.3)  # well into the stall
+            t = time.monotonic()
+            n = c.call("CancelJob")[0]
+            res = [tuple(r) for r in call.wait()[0]]
+            check(n == 2, "CancelJob returned %r" % n)
+            check([r[:2] for r in res] == [(4, False), (5, False)] and all("cancelled" in r[2] for r in res),
+                  "reply %r" % res)
+            check(call.t_reply - t < 5, "the reply came %.2fs after CancelJob" % (call.t_reply - t))
+            check(state_writes(bed, 5) == [("offline", "EINTR")], "memory5 got %s" % state_writes(bed, 5))
+            check(state_writes(bed, 4) == [], "memory4 got %s" % state_writes(bed, 4))
+            check(bed.read_attr(4, "state") == "online" and bed.read_attr(5, "state") == "online", "not online")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+
+        case.run("CancelJob: the stalled write is interrupted, the queued block never written, both answered "
+                 "'cancelled', CancelJob returns 2", cancel)
+
+        def idle_and_nobody():
+            check(c.call("CancelJob")[0] == 0, "CancelJob when idle")
+            if CTL:
+                out = busclient.ctl(s.bus.address, "cancel")
+                check(out.returncode == 0 and "Nothing to cancel" in out.stdout,
+                      "memhotplugctl cancel: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            out = busclient.as_user(s.bus.address, [(busclient.PATH, busclient.MANAGER, "CancelJob", None, [])])
+            check(not out[0]["ok"] and out[0]["error"] == "org.freedesktop.DBus.Error.AccessDenied",
+                  "as nobody: %r" % out)
+
+        case.run("CancelJob (and memhotplugctl cancel) with nothing running returns 0; as nobody it is refused",
+                 idle_and_nobody)
+
         def busy_normal():
             bed.set_fault(6, "EBUSY 1")
             bed.emu.expect(6, "offline")
@@ -260,7 +298,7 @@ def test_refused(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_refused]
+SCENARIOS = [test_timeout, test_cancel]
 
 
 def main():
