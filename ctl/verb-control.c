@@ -6,8 +6,9 @@
 #include "ctl-util.h"
 #include "ctl.h"
 
-/* The commands that change something: online, offline, revert, cancel, reload, rescan. All are root's; the
- * bus policy and the daemon say so with AccessDenied or NotPermitted, which we print as they come. */
+/* The commands that change something: online, offline, revert, unplug, cancel, reload, rescan. All are
+ * root's; the bus policy and the daemon say so with AccessDenied or NotPermitted, which we print as they
+ * come. */
 
 /* Prints every block that failed; returns 1 (the exit status) if any did. */
 static int print_results(sd_bus_message *reply)
@@ -65,14 +66,14 @@ int verb_offline(Context *c)
         return call_blocks(c, "OfflineBlocks", "offline memory blocks");
 }
 
-int verb_revert(Context *c)
+/* RevertDevice and PrepareUnplug: one name in, a(ubs) out, after every block was offlined. */
+static int call_device(Context *c, const char *method, const char *what, const char *done)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER,
-                                           "RevertDevice");
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the call: %m");
         r = sd_bus_message_append(m, "s", c->device);
@@ -81,11 +82,22 @@ int verb_revert(Context *c)
         /* Offlining migrates every page off the device first: that can take a while. */
         r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
-                return log_bus_error(r, &error, "return the device to devdax");
+                return log_bus_error(r, &error, what);
         r = print_results(reply);
         if (r == 0)
-                printf("%s is devdax again.\n", c->device);
+                printf("%s %s\n", c->device, done);
         return r;
+}
+
+int verb_revert(Context *c)
+{
+        return call_device(c, "RevertDevice", "return the device to devdax", "is devdax again.");
+}
+
+int verb_unplug(Context *c)
+{
+        return call_device(c, "PrepareUnplug", "prepare the unplug",
+                           "is offline: it can be removed now (e.g. device_del, or the eject).");
 }
 
 static int call_simple(Context *c, const char *method, const char *what)

@@ -47,9 +47,61 @@ static int append_results(sd_bus_message *reply, void *userdata)
         return 0;
 }
 
+int request_failures(Request *q, char **ret, size_t *ret_n)
+{
+        _cleanup_(freep) char *text = NULL;
+        char reason[160];
+        size_t n = 0;
+
+        /* Highest block first: the order they were offlined in. */
+        for (size_t i = q->n; i > 0; i--) {
+                int e = q->results[i - 1];
+                char *t;
+
+                if (e >= 0)
+                        continue;
+                if (asprintf(&t, "%s%smemory%u: %s", strempty(text), text ? "; " : "", q->indices[i - 1],
+                             onliner_result_reason(q->manager, q->indices[i - 1], e, reason,
+                                                   sizeof(reason))) < 0)
+                        return -ENOMEM;
+                free(text);
+                text = t;
+                n++;
+        }
+        *ret = TAKE_PTR(text);
+        *ret_n = n;
+        return 0;
+}
+
 int request_reply(Request *q)
 {
         return bus_reply_rows(q->message, BUS_ROW_RESULT, append_results, q);
+}
+
+/* Cancels the blocks not started yet of a request that asked to stop at its first failure. The
+ * cancellations come back through bus_block_done(), which may answer and free the request: so its
+ * pending blocks are copied first, and this runs after bus_block_done() is done with the list. */
+static void request_stop_pending(Manager *m)
+{
+        for (;;) {
+                _cleanup_(freep) unsigned *pending = NULL;
+                Request *q;
+                size_t n = 0;
+
+                for (q = m->requests; q && !q->stopping; q = q->next)
+                        ;
+                if (!q)
+                        return;
+                q->stopping = false;
+                pending = malloc(q->n * sizeof(unsigned));
+                if (!pending)
+                        return;
+                for (size_t i = 0; i < q->n; i++)
+                        if (q->results[i] == RESULT_PENDING)
+                                pending[n++] = q->indices[i];
+                for (size_t i = 0; i < n; i++)
+                        (void)onliner_settle(m, pending[i], -ECANCELED);
+        }
 }
 
 void bus_block_done(Manager *m, unsigned index, int error)
@@ -61,6 +113,8 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         if (q->indices[i] == index && q->results[i] == RESULT_PENDING) {
                                 q->results[i] = error;
                                 q->pending--;
+                                if (q->stop_on_failure && error < 0 && error != -ECANCELED)
+                                        q->stopping = true;
                         }
                 if (q->pending > 0) {
                         p = &q->next;
@@ -71,6 +125,7 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         log_warning("Failed to send the reply to a block request, ignoring");
                 request_free(q);
         }
+        request_stop_pending(m);
 }
 
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret)

@@ -80,13 +80,15 @@ class Setup(BusSetup):
     """A private bus, a testbed of blocks online in ZONE_MOVABLE (and some in Normal), the daemon
     with the test's notify socket and watchdog, and a client."""
 
-    def __init__(self, case, blocks, config):
+    def __init__(self, case, blocks, config, before_start=None):
         self.notify = None
         try:
             self.bus = PrivateBus()
             self.bed = Bed(blocks)
             self.bed.bus_address = self.bus.address
             self.bed.write_config(config)
+            if before_start:
+                before_start(self.bed)
             self.notify = Notify(self.bed.tmp)
             self.client = Client(self.bus.address)
             for i, b in self.bed.blocks.items():
@@ -298,7 +300,114 @@ def test_cancel(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel]
+def acpi_memory_device(bed, name, indices):
+    """/sys/bus/acpi/devices/NAME with a physical_node link per block, as the kernel's ACPI memory
+    driver makes them (physical_node, physical_node1, ...)."""
+    d = os.path.join(bed.sys_dir, "bus/acpi/devices", name)
+    os.makedirs(d)
+    for k, i in enumerate(indices):
+        os.symlink("../../../../devices/system/memory/memory%d" % i,
+                   os.path.join(d, "physical_node" + (str(k) if k else "")))
+
+
+@scenario(["PrepareUnplug of a DIMM (PNP0C80) in ZONE_MOVABLE: its blocks offlined from the top down, "
+           "a(ubs) all true, OfflineProgress for each, the other blocks untouched",
+           "PrepareUnplug of a DIMM with a block in ZONE_NORMAL: NotRemovable naming the block and the zone, "
+           "nothing written",
+           "PrepareUnplug of a block range whose top block times out: OfflineFailed naming it and why, the "
+           "blocks below never written (the unplug stops at the first block that stays)",
+           "PrepareUnplug errors: InvalidArgs, NoSuchDevice, NoSuchBlock; as nobody AccessDenied",
+           "memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why"])
+def test_prepare_unplug(case):
+    blocks = ([Block(i, 0, state="online", zones=("Normal",)) for i in range(2)] + [movable(i) for i in range(2, 10)]
+              + [Block(10, 0, state="online", zones=("Normal",)), movable(11)])
+    s = Setup(case, blocks, BASE + "OfflineTimeoutSec=1\n\n[Memory]\nOnline=movable\n",
+              before_start=lambda bed: (acpi_memory_device(bed, "PNP0C80:00", [4, 5, 6, 7]),
+                                        acpi_memory_device(bed, "PNP0C80:01", [10, 11]),
+                                        acpi_memory_device(bed, "PNP0C80:02", [8, 9])))
+    c, bed = s.client, s.bed
+    try:
+        def dimm():
+            for i in (4, 5, 6, 7):
+                bed.emu.expect(i, "offline")
+            mark, n = c.mark(), len(bed.emu.writes)
+            res = [tuple(r) for r in c.call("PrepareUnplug", ("PNP0C80:00",), "(s)")[0]]
+            check(res == [(i, True, "") for i in (4, 5, 6, 7)], "reply %r" % res)
+            bed.emu.settle()
+            check([(w.index, w.value) for w in bed.emu.writes[n:]] == [(i, "offline") for i in (7, 6, 5, 4)],
+                  "writes %s" % bed.emu.writes[n:])
+            progress = [tuple(sg[4]) for sg in c.signals_since(mark, "OfflineProgress")]
+            check([p[:2] for p in progress] == [(i, "offlined") for i in (7, 6, 5, 4)], "OfflineProgress %r" % progress)
+            check(all(bed.read_attr(i, "state") == "offline" for i in (4, 5, 6, 7)), "not all offline")
+            s.daemon.wait_line(r"PNP0C80:00 is offline and can be removed")
+
+        case.run("PrepareUnplug of a DIMM (PNP0C80) in ZONE_MOVABLE: its blocks offlined from the top down, "
+                 "a(ubs) all true, OfflineProgress for each, the other blocks untouched", dimm)
+
+        def kernel_zone():
+            n = len(bed.emu.writes)
+            e = c.error_of("PrepareUnplug", ("PNP0C80:01",), "(s)")
+            check(e.name == "org.memhotplug1.Error.NotRemovable", "got %s" % e)
+            check("memory10" in e.message and "zone Normal" in e.message and "not removable" in e.message,
+                  "message %r" % e.message)
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written: %s" % bed.emu.writes[n:])
+
+        case.run("PrepareUnplug of a DIMM with a block in ZONE_NORMAL: NotRemovable naming the block and the zone, "
+                 "nothing written", kernel_zone)
+
+        def range_timeout():
+            bed.set_fault(3, "stall 20000 1")
+            for i in (2, 3):
+                bed.emu.expect(i, "offline")
+            n = len(bed.emu.writes)
+            e = c.error_of("PrepareUnplug", ("memory2-memory3",), "(s)", timeout=30)
+            check(e.name == "org.memhotplug1.Error.OfflineFailed", "got %s" % e)
+            check(re.search(r"memory3 holds it up: timed out after 1\.0s", e.message) and "2 of 2" in e.message,
+                  "message %r" % e.message)
+            bed.emu.settle()
+            check([(w.index, w.result) for w in bed.emu.writes[n:]] == [(3, "EINTR")], "writes %s" % bed.emu.writes[n:])
+            check(bed.read_attr(2, "state") == "online" and bed.read_attr(3, "state") == "online", "not online")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+
+        case.run("PrepareUnplug of a block range whose top block times out: OfflineFailed naming it and why, the "
+                 "blocks below never written (the unplug stops at the first block that stays)", range_timeout)
+
+        def errors():
+            n = len(bed.emu.writes)
+            for target, name in (("bogus", "org.freedesktop.DBus.Error.InvalidArgs"),
+                                 ("5-2", "org.freedesktop.DBus.Error.InvalidArgs"),
+                                 ("PNP0C80:09", "org.memhotplug1.Error.NoSuchDevice"),
+                                 ("../PNP0C80:00", "org.memhotplug1.Error.NoSuchDevice"),
+                                 ("dax9.9", "org.memhotplug1.Error.NoSuchDevice"),
+                                 ("11-12", "org.memhotplug1.Error.NoSuchBlock")):
+                e = c.error_of("PrepareUnplug", (target,), "(s)")
+                check(e.name == name, "PrepareUnplug(%r): %s, want %s" % (target, e, name))
+            out = busclient.as_user(s.bus.address, [(busclient.PATH, busclient.MANAGER, "PrepareUnplug", "(s)", ["8"])])
+            check(not out[0]["ok"] and out[0]["error"] == "org.freedesktop.DBus.Error.AccessDenied", "as nobody: %r" % out)
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written: %s" % bed.emu.writes[n:])
+
+        case.run("PrepareUnplug errors: InvalidArgs, NoSuchDevice, NoSuchBlock; as nobody AccessDenied", errors)
+
+        def ctl():
+            check(CTL, "memhotplugctl is not built")
+            for i in (8, 9):
+                bed.emu.expect(i, "offline")
+            out = busclient.ctl(s.bus.address, "unplug", "PNP0C80:02")
+            check(out.returncode == 0 and "PNP0C80:02 is offline: it can be removed now" in out.stdout,
+                  "unplug PNP0C80:02: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            check(bed.read_attr(8, "state") == "offline" and bed.read_attr(9, "state") == "offline", "not offline")
+            out = busclient.ctl(s.bus.address, "unplug", "PNP0C80:01")
+            check(out.returncode == 1 and "memory10" in out.stderr and "not removable" in out.stderr,
+                  "unplug PNP0C80:01: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+
+        case.run("memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why", ctl)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug]
 
 
 def main():
