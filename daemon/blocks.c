@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "blocks.h"
+#include "bus.h"
 #include "dax.h"
 #include "devices.h"
 #include "event-util.h"
@@ -206,6 +207,7 @@ static void on_block_remove(Manager *m, unsigned index)
                           "Removed before it could be handled");
         manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
         m->blocks[index] = (Block){ .node = -1 };
+        bus_emit_block_removed(m, index);
         log_debug("memory%u: removed", index);
 }
 
@@ -281,6 +283,7 @@ int blocks_scan(Manager *m, bool all)
                 if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
                         manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
                         m->blocks[i] = (Block){ .node = -1 };
+                        bus_emit_block_removed(m, (unsigned)i);
                 }
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
         if (queue_size(&m->queue) == 0 && m->options.once)

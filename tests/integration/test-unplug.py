@@ -18,6 +18,7 @@ Output is TAP. MHP_TEST_ONLY=<substring of a scenario function's name> runs only
 
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -407,7 +408,79 @@ def test_prepare_unplug(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug]
+def remove_block(bed, index):
+    """What the kernel does when a block goes (ACPI eject, virtio-mem unplug, kmem unbind): the
+    "remove" uevent, then the directory is gone."""
+    bed.uevent(index, "remove")
+    shutil.rmtree(bed.block_dir(index), ignore_errors=True)
+    bed.blocks.pop(index, None)
+
+
+@scenario(["a block offlined by someone else (as virtio-mem or chmem do) is left offline: not written across "
+           "Reload and Rescan, the Plan says offlined on purpose",
+           "a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
+           "lack it",
+           "a block removed while its offline is in flight is answered 'removed' and counted removed"])
+def test_others(case):
+    blocks = [movable(i) for i in range(6)]
+    s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
+    c, bed = s.client, s.bed
+    try:
+        def someone_else():
+            bed.write_attr(1, "valid_zones", "Normal Movable")
+            bed.write_attr(1, "state", "offline")
+            bed.uevent(1, "offline")
+            s.daemon.wait_line(r"memory1: Offlined by someone else, leaving it offline")
+            n = len(bed.emu.writes)
+            c.call("Reload")
+            c.call("Rescan")
+            time.sleep(0.5)
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written: %s" % bed.emu.writes[n:])
+            plan = {r[0]: r for r in c.call("Plan")[0]}
+            check(1 in plan and plan[1][2] == "none" and "offlined on purpose" in plan[1][7], "Plan %r" % (plan.get(1),))
+
+        case.run("a block offlined by someone else (as virtio-mem or chmem do) is left offline: not written across "
+                 "Reload and Rescan, the Plan says offlined on purpose", someone_else)
+
+        def removed():
+            mark = c.mark()
+            present = c.prop("PresentBytes")
+            bed.write_attr(2, "valid_zones", "Normal Movable")
+            bed.write_attr(2, "state", "offline")
+            bed.uevent(2, "offline")
+            remove_block(bed, 2)
+            c.wait_signal(lambda sg: sg[3] == "InterfacesRemoved" and sg[4][0] == busclient.PATH + "/block/2",
+                          "InterfacesRemoved for block 2", mark)
+            e = c.error_of("Get", ("org.memhotplug1.Block", "State"), "(ss)", path=busclient.PATH + "/block/2",
+                           iface=busclient.PROPS)
+            check(e.name in ("org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownInterface",
+                             "org.freedesktop.DBus.Error.UnknownMethod"), "Get on block 2: %s" % e)
+            check(2 not in [r[0] for r in c.call("ListBlocks")[0]], "ListBlocks still has block 2")
+            check(c.prop("PresentBytes") == present - int(harness.FAKE_BLOCK_SIZE, 16),
+                  "PresentBytes %d, was %d" % (c.prop("PresentBytes"), present))
+
+        case.run("a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
+                 "lack it", removed)
+
+        def removed_in_flight():
+            bed.set_fault(5, "stall 3000 1")
+            bed.emu.expect(5, "offline")
+            call = AsyncCall(c, "OfflineBlocks", ([5],), "(au)")
+            wait_until(lambda: bed.read_attr(5, "state") == "going-offline" or call.done(), what="the write to stall")
+            remove_block(bed, 5)
+            res = [tuple(r) for r in call.wait()[0]]
+            check(res == [(5, False, "removed")], "reply %r" % res)
+            s.daemon.wait_line(r"Finished: 0 of 1 blocks done .* 1 removed before they were handled")
+
+        case.run("a block removed while its offline is in flight is answered 'removed' and counted removed",
+                 removed_in_flight)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug, test_others]
 
 
 def main():
