@@ -28,9 +28,15 @@
 /* Times are now_usec(), not the event loop's time of wakeup: a chunk of writes can take longer than
  * the pause that is to follow it. */
 
+static bool offline_in_flight(const Manager *m);
+
 void onliner_notify_status(Manager *m)
 {
-        if (m->job.total > 0)
+        if (offline_in_flight(m))
+                (void)sd_notifyf(false, "STATUS=Offlining memory%u: %u/%u blocks done, %u failed",
+                                 state_writer_index(m->writer), m->job.done + m->job.failed, m->job.total,
+                                 m->job.failed);
+        else if (m->job.total > 0)
                 (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
                                  m->job.done + m->job.failed, m->job.total, m->job.failed);
         else
@@ -252,6 +258,7 @@ static int offline_start(Manager *m, QueueEntry *e)
         if (r < 0)
                 return r;
         m->inflight = *e;
+        onliner_notify_status(m);
         log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Offlining (on a thread, timeout %.1fs)",
                   (double)m->config->offline_timeout_usec / USEC_PER_SEC);
         return 0;

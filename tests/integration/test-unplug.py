@@ -36,10 +36,15 @@ busclient.init(__doc__)
 CTL = busclient.CTL
 
 BASE = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nMaxAttempts=1\n"
-# A functional bound for one property read while a write is stalled: far above the few
-# milliseconds it takes, far below the stall.
+# A functional bound for a property read while a write is stalled: far above the few milliseconds
+# it takes. The machine is shared, and a read now and then waits a few hundred milliseconds for a
+# core (seen: 245 ms at a load average of 6 on 2 cores); a loop held by the write would instead
+# keep a read waiting until the timeout ends the write (2.5 s). So: nearly every read within
+# RESPONSIVE_S, and every one well within the timeout.
 RESPONSIVE_S = 0.100
-WATCHDOG_USEC = 400000
+RESPONSIVE_SHARE = 0.95
+NEVER_S = 1.0
+WATCHDOG_USEC = 1000000
 
 
 class Notify:
@@ -157,13 +162,13 @@ def state_writes(bed, index):
     return [(w.value, w.result) for w in bed.emu.writes_to(index)]
 
 
-@scenario(["stalled offline: while the write blocks, a property read answers within 100 ms every time",
+@scenario(["stalled offline: while the write blocks, property reads answer within 100 ms (95%) and 1 s (all)",
            "stalled offline: WATCHDOG=1 keeps coming while the write blocks",
            "stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
            "stays online, OfflineProgress says timed-out",
            "stalled offline: the job ends (JobProgress back to 0) and the next offline works"])
 def test_timeout(case):
-    s = Setup(case, [movable(i) for i in range(4)], BASE + "OfflineTimeoutSec=1500ms\n\n[Memory]\nOnline=movable\n")
+    s = Setup(case, [movable(i) for i in range(4)], BASE + "OfflineTimeoutSec=2500ms\n\n[Memory]\nOnline=movable\n")
     c, bed = s.client, s.bed
     try:
         bed.set_fault(3, "stall 20000 1")
@@ -183,35 +188,38 @@ def test_timeout(case):
         def responsive():
             check(len(lat) >= 10, "only %d reads during the stall" % len(lat))
             slow = [x for x in lat if x > RESPONSIVE_S]
-            check(not slow, "%d of %d reads took over %.0f ms: %s" % (len(slow), len(lat), RESPONSIVE_S * 1e3,
-                                                                      ["%.3f" % x for x in slow[:5]]))
+            check(len(slow) <= (1 - RESPONSIVE_SHARE) * len(lat) and max(lat) < NEVER_S,
+                  "%d of %d reads took over %.0f ms, the slowest %.3fs: %s"
+                  % (len(slow), len(lat), RESPONSIVE_S * 1e3, max(lat), ["%.3f" % x for x in slow[:5]]))
 
-        case.run("stalled offline: while the write blocks, a property read answers within 100 ms every time",
+        case.run("stalled offline: while the write blocks, property reads answer within 100 ms (95%) and 1 s (all)",
                  responsive)
 
         def watchdog():
-            pings = s.notify.watchdogs(t0, t1)
-            gaps = [b - a for a, b in zip(pings, pings[1:])]
-            print("# WATCHDOG=1 during the %.2fs stall: %d, largest gap %.3fs (WATCHDOG_USEC=%d)"
+            pings = s.notify.watchdogs(t0 - WATCHDOG_USEC / 1e6, t1)
+            # Every moment of the stall within WATCHDOG_USEC of a ping: systemd would not have
+            # killed the daemon.
+            gaps = [b - a for a, b in zip(pings, pings[1:] + [t1])]
+            print("# WATCHDOG=1 from 1 s before to the end of the %.2fs stall: %d, largest gap %.3fs (WATCHDOG_USEC=%d)"
                   % (t1 - t0, len(pings), max(gaps) if gaps else 0, WATCHDOG_USEC), flush=True)
-            check(len(pings) >= 2, "%d WATCHDOG=1 in %.2fs" % (len(pings), t1 - t0))
+            check(len(pings) >= 3, "%d WATCHDOG=1 in %.2fs" % (len(pings), t1 - t0))
             check(max(gaps) < WATCHDOG_USEC / 1e6, "a gap of %.3fs between pings" % max(gaps))
 
         case.run("stalled offline: WATCHDOG=1 keeps coming while the write blocks", watchdog)
 
         def timed_out():
             res = [tuple(r) for r in call.wait()[0]]
-            check(len(res) == 1 and res[0][:2] == (3, False) and "timed out after 1.5s" in res[0][2]
+            check(len(res) == 1 and res[0][:2] == (3, False) and "timed out after 2.5s" in res[0][2]
                   and "stays online" in res[0][2], "reply %r" % res)
             elapsed = call.t_reply - call.t_call
-            check(1.4 <= elapsed < 10, "the reply came after %.2fs, want about 1.5s" % elapsed)
+            check(2.4 <= elapsed < 10, "the reply came after %.2fs, want about 2.5s" % elapsed)
             check(state_writes(bed, 3) == [("offline", "EINTR")], "memory3 got %s" % state_writes(bed, 3))
             check(bed.read_attr(3, "state") == "online", "memory3 is %s" % bed.read_attr(3, "state"))
             rows = {r[0]: r for r in c.call("ListBlocks")[0]}
             check(rows[3][2:4] == ("online", "Movable"), "ListBlocks row %r" % (rows[3],))
             c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and tuple(sg[4])[:2] == (3, "timed-out"),
                           "OfflineProgress(3, timed-out)", mark)
-            s.daemon.wait_line(r"memory3.*Offlining timed out after 1\.5s")
+            s.daemon.wait_line(r"memory3.*Offlining timed out after 2\.5s")
 
         case.run("stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
                  "stays online, OfflineProgress says timed-out", timed_out)
@@ -420,7 +428,9 @@ def remove_block(bed, index):
            "Reload and Rescan, the Plan says offlined on purpose",
            "a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
            "lack it",
-           "a block removed while its offline is in flight is answered 'removed' and counted removed"])
+           "a block removed while its offline is in flight is answered 'removed' and counted removed",
+           "SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
+           "waiting call gets an error, the block stays online"])
 def test_others(case):
     blocks = [movable(i) for i in range(6)]
     s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
@@ -476,6 +486,24 @@ def test_others(case):
 
         case.run("a block removed while its offline is in flight is answered 'removed' and counted removed",
                  removed_in_flight)
+
+        def sigterm():
+            bed.set_fault(4, "stall 30000 1")
+            bed.emu.expect(4, "offline")
+            call = AsyncCall(c, "OfflineBlocks", ([4],), "(au)")
+            wait_until(lambda: bed.read_attr(4, "state") == "going-offline" or call.done(), what="the write to stall")
+            t = time.monotonic()
+            rc = s.daemon.stop()
+            took = time.monotonic() - t
+            print("# SIGTERM during a stalled offline: the daemon exited after %.2fs" % took, flush=True)
+            check(rc == 0 and took < 5, "exit status %s after %.2fs" % (rc, took))
+            call.thread.join(10)
+            check(call.error is not None, "the call got %r, want an error" % (call.result,))
+            check(state_writes(bed, 4) == [("offline", "EINTR")], "memory4 got %s" % state_writes(bed, 4))
+            check(bed.read_attr(4, "state") == "online", "memory4 is %s" % bed.read_attr(4, "state"))
+
+        case.run("SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
+                 "waiting call gets an error, the block stays online", sigterm)
     finally:
         s.close()
 
