@@ -164,6 +164,15 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
         r = block_refresh(m, index, node, from_add, node_tries, &f);
         if (r <= 0)
                 return r;
+        /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
+        if (m->blocks[index].flags & BLOCK_USER_OFFLINE) {
+                if (f.state == BLOCK_OFFLINE) {
+                        log_block(LOG_INFO, 0, NULL, index, f.node, 0,
+                                  "Left offline: it was offlined on purpose (before this daemon started)");
+                        return 0;
+                }
+                m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+        }
         if (!block_decide(m, index, &f, &d))
                 return 0;
         return block_act(m, index, &f, &d, from_add);

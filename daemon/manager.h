@@ -96,6 +96,11 @@ typedef struct Manager {
         sd_event_source *emit_source;
         unsigned dirty;
         Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+
+        sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
+        unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
+        uint64_t marks_sum;
+        bool marks_failed;
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -420,6 +420,8 @@ def remove_block(bed, index):
     """What the kernel does when a block goes (ACPI eject, virtio-mem unplug, kmem unbind): the
     "remove" uevent, then the directory is gone."""
     bed.uevent(index, "remove")
+    with bed.lock:
+        bed.testbed.remove_device(bed.syspath(index))  # its class link too, so it can come back
     shutil.rmtree(bed.block_dir(index), ignore_errors=True)
     bed.blocks.pop(index, None)
 
@@ -508,7 +510,72 @@ def test_others(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug, test_others]
+def marks(bed):
+    try:
+        with open(os.path.join(bed.runtime_dir, "offlined")) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
+@scenario(["restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
+           "directory and left offline by the restarted daemon",
+           "restart: a marked block that was onlined while the daemon was down loses its mark, nothing written",
+           "restart: a marked block that is removed and added again is onlined by the policy"])
+def test_restart(case):
+    s = Setup(case, [movable(i) for i in range(4)], BASE + "\n[Memory]\nOnline=movable\n")
+    c, bed = s.client, s.bed
+    try:
+        bed.write_attr(1, "valid_zones", "Normal Movable")
+        bed.write_attr(1, "state", "offline")
+        bed.uevent(1, "offline")
+        s.daemon.wait_line(r"memory1: Offlined by someone else")
+        bed.emu.expect(2, "offline")
+        check([tuple(r) for r in c.call("OfflineBlocks", ([2],), "(au)")[0]] == [(2, True, "")], "offline 2")
+        wait_until(lambda: marks(bed) == ["memory1", "memory2"], what="the marks file to list memory1 and memory2")
+        check(s.daemon.stop() == 0, "the daemon did not exit 0")
+        # While it is down, someone onlines memory2 again.
+        bed.write_attr(2, "valid_zones", "Movable")
+        bed.write_attr(2, "state", "online")
+        n = len(bed.emu.writes)
+        for i in range(4):
+            bed.emu.expect(i, None)
+        s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
+        s.daemon.wait_line(r"Acquired the bus name")
+        wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+
+        def kept():
+            s.daemon.wait_line(r"memory1: Left offline: it was offlined on purpose")
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written: %s" % bed.emu.writes[n:])
+            check(bed.read_attr(1, "state") == "offline", "memory1 is %s" % bed.read_attr(1, "state"))
+            plan = {r[0]: r for r in c.call("Plan")[0]}
+            check(1 in plan and "offlined on purpose" in plan[1][7], "Plan %r" % (plan.get(1),))
+
+        case.run("restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
+                 "directory and left offline by the restarted daemon", kept)
+
+        def onlined_meanwhile():
+            wait_until(lambda: marks(bed) == ["memory1"], what="the marks file to list memory1 only")
+            bed.emu.settle()
+            check(not bed.emu.writes_to(2)[1:], "memory2 written: %s" % bed.emu.writes_to(2))
+
+        case.run("restart: a marked block that was onlined while the daemon was down loses its mark, nothing written",
+                 onlined_meanwhile)
+
+        def readded():
+            remove_block(bed, 1)
+            wait_until(lambda: marks(bed) == [], what="the marks file to go")
+            bed.emu.expect(1, "online_movable")
+            bed.add_block(Block(1, 0))
+            bed.emu.wait_online([1])
+
+        case.run("restart: a marked block that is removed and added again is onlined by the policy", readded)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug, test_others, test_restart]
 
 
 def main():
