@@ -82,7 +82,8 @@ static void help(void)
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
-               "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N or N-M.\n"
+               "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
+               "0xSTART-0xEND.\n"
                "Exit status: 0 on success, 1 if a call or a block failed, 2 on a usage error.\n"
                "See memhotplugctl(1).\n",
                program_invocation_short_name);

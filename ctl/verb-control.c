@@ -5,6 +5,9 @@
 
 #include "ctl-util.h"
 #include "ctl.h"
+#include "iomem.h"
+#include "macro.h"
+#include "parse-util.h"
 
 /* The commands that change something: online, offline, revert, unplug, cancel, reload, rescan. All are
  * root's; the bus policy and the daemon say so with AccessDenied or NotPermitted, which we print as they
@@ -94,10 +97,37 @@ int verb_revert(Context *c)
         return call_device(c, "RevertDevice", "return the device to devdax", "is devdax again.");
 }
 
+/* The daemon's sandbox hides /proc/iomem's addresses from it; we run as root without one, so a
+ * virtio-mem device becomes its address range here. */
+static int virtio_to_addresses(const char *name, char *buf, size_t size)
+{
+        _cleanup_(fclosep) FILE *f = NULL;
+        uint64_t start, end;
+        unsigned index;
+
+        if (parse_sysname_index(name, "virtio", &index) < 0)
+                return 0;
+        f = fopen("/proc/iomem", "re");
+        if (!f || iomem_find(f, name, &start, &end) < 0 || (start == 0 && end == 0))
+                return 0; /* the daemon says what is wrong */
+        snprintf(buf, size, "0x%" PRIx64 "-0x%" PRIx64, start, end);
+        return 1;
+}
+
 int verb_unplug(Context *c)
 {
-        return call_device(c, "PrepareUnplug", "prepare the unplug",
-                           "is offline: it can be removed now (e.g. device_del, or the eject).");
+        const char *name = c->device;
+        char range[64];
+        int r;
+
+        if (virtio_to_addresses(name, range, sizeof(range)) > 0) {
+                printf("%s is %s.\n", name, range);
+                c->device = range;
+        }
+        r = call_device(c, "PrepareUnplug", "prepare the unplug",
+                        "is offline: it can be removed now (e.g. device_del, or the eject).");
+        c->device = name;
+        return r;
 }
 
 static int call_simple(Context *c, const char *method, const char *what)

@@ -25,7 +25,7 @@ static Request *request_free(Request *q)
 static int append_results(sd_bus_message *reply, void *userdata)
 {
         Request *q = userdata;
-        char reason[160];
+        char reason[ONLINER_REASON_MAX];
         int r;
 
         for (size_t i = 0; i < q->n; i++) {
@@ -50,7 +50,7 @@ static int append_results(sd_bus_message *reply, void *userdata)
 int request_failures(Request *q, char **ret, size_t *ret_n)
 {
         _cleanup_(freep) char *text = NULL;
-        char reason[160];
+        char reason[ONLINER_REASON_MAX];
         size_t n = 0;
 
         /* Highest block first: the order they were offlined in. */

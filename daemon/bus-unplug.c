@@ -19,7 +19,7 @@
 static int unplug_done(Manager *m, Request *q)
 {
         size_t online = 0, blocker = SIZE_MAX;
-        char reason[160];
+        char reason[ONLINER_REASON_MAX];
 
         for (size_t i = q->n; i > 0; i--) {
                 if (q->results[i - 1] >= 0)
@@ -49,12 +49,18 @@ static int target_error(const char *target, int r, unsigned missing, sd_bus_erro
                 return sd_bus_error_setf(
                         error, SD_BUS_ERROR_INVALID_ARGS,
                         "Invalid target \"%s\": expected an ACPI memory device (PNP0C80:NN), "
-                        "a virtio-mem device (virtioN), a dax device (daxX.Y) or blocks "
-                        "(N, N-M, memoryN-memoryM).",
+                        "a virtio-mem device (virtioN), a dax device (daxX.Y), blocks "
+                        "(N, N-M, memoryN-memoryM) or addresses (0xSTART-0xEND).",
                         target);
         case -ENOENT:
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_BLOCK, "Memory block %u does not exist.",
                                          missing);
+        case -EPERM:
+                return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
+                                         "/proc/iomem does not show this daemon where %s is (that needs "
+                                         "CAP_SYS_ADMIN, which its sandbox drops); give its address range "
+                                         "instead (memhotplugctl unplug %s does so itself).",
+                                         target, target);
         case -ENODEV:
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
                                          "%s does not exist or has no memory blocks.", target);
@@ -93,7 +99,7 @@ int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_er
                         error, BUS_ERROR_NOT_REMOVABLE,
                         "%s cannot be unplugged: memory%u is online in zone %s, which holds kernel "
                         "allocations that cannot be moved, so it is not removable. Memory is removable "
-                        "when onlined movable (Online=movable).",
+                        "when onlined movable (Online=movable); OfflineBlocks tries anyway.",
                         target, index, zone_to_string(m->blocks[index].zone));
 
         r = request_new(m, message, blocks, n, &q);

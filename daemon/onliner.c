@@ -144,7 +144,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                 }
         }
         if (e->type == ONLINE_TYPE_OFFLINE) {
-                char reason[160];
+                char reason[ONLINER_REASON_MAX];
 
                 log_block(LOG_ERR, r, NULL, e->index, e->node, 0, "Offlining failed after %u attempts: %s",
                           e->attempts, onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
@@ -161,7 +161,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
 
 static void offline_done(Manager *m, QueueEntry *e, int r)
 {
-        char reason[160];
+        char reason[ONLINER_REASON_MAX];
 
         (void)onliner_result_reason(m, e->index, r, reason, sizeof(reason));
         if (r == -ETIMEDOUT)
@@ -491,12 +491,13 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
                 if (zone & ZONES_KERNEL)
                         snprintf(buf, size,
                                  "refused by the kernel (EBUSY): in zone %s, which holds kernel allocations "
-                                 "that cannot be moved; not removable",
+                                 "that cannot be moved (the kernel log names the page); not removable",
                                  zone_to_string(zone));
                 else
                         snprintf(buf, size,
                                  "refused by the kernel (EBUSY): pages it could not migrate (pinned or "
-                                 "unmovable), the block stays online");
+                                 "unmovable; the kernel log names them: \"page dumped because\"), the "
+                                 "block stays online");
                 break;
         case -EINVAL:
                 snprintf(buf, size,

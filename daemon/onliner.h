@@ -40,6 +40,7 @@ bool onliner_settle(Manager *m, unsigned index, int result);
  * Returns how many blocks were cancelled. */
 unsigned onliner_cancel_offline(Manager *m);
 /* What a result of a state write means for the block, in words (for logs and D-Bus replies). */
+#define ONLINER_REASON_MAX 256
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size);
 
 /* After a reload: entries the old policy queued go back to being decided; requests stay. */

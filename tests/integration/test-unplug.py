@@ -325,6 +325,7 @@ def acpi_memory_device(bed, name, indices):
            "nothing written",
            "PrepareUnplug of a block range whose top block times out: OfflineFailed naming it and why, the "
            "blocks below never written (the unplug stops at the first block that stays)",
+           "PrepareUnplug of an address range takes the blocks it overlaps",
            "PrepareUnplug errors: InvalidArgs, NoSuchDevice, NoSuchBlock; as nobody AccessDenied",
            "memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why"])
 def test_prepare_unplug(case):
@@ -382,6 +383,19 @@ def test_prepare_unplug(case):
         case.run("PrepareUnplug of a block range whose top block times out: OfflineFailed naming it and why, the "
                  "blocks below never written (the unplug stops at the first block that stays)", range_timeout)
 
+        def addresses():
+            for i in (2, 3):
+                bed.emu.expect(i, "offline")
+            n = len(bed.emu.writes)
+            # 256 MiB blocks: 0x2fffffff is in block 2, 0x30000000 starts block 3.
+            res = [tuple(r) for r in c.call("PrepareUnplug", ("0x2fffffff-0x30000000",), "(s)")[0]]
+            check(res == [(2, True, ""), (3, True, "")], "reply %r" % res)
+            bed.emu.settle()
+            check([(w.index, w.value) for w in bed.emu.writes[n:]] == [(3, "offline"), (2, "offline")],
+                  "writes %s" % bed.emu.writes[n:])
+
+        case.run("PrepareUnplug of an address range takes the blocks it overlaps", addresses)
+
         def errors():
             n = len(bed.emu.writes)
             for target, name in (("bogus", "org.freedesktop.DBus.Error.InvalidArgs"),
@@ -389,7 +403,9 @@ def test_prepare_unplug(case):
                                  ("PNP0C80:09", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("../PNP0C80:00", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("dax9.9", "org.memhotplug1.Error.NoSuchDevice"),
-                                 ("11-12", "org.memhotplug1.Error.NoSuchBlock")):
+                                 ("11-12", "org.memhotplug1.Error.NoSuchBlock"),
+                                 ("0x300000000-0x3ffffffff", "org.memhotplug1.Error.NoSuchDevice"),
+                                 ("0x30-0x20", "org.freedesktop.DBus.Error.InvalidArgs")):
                 e = c.error_of("PrepareUnplug", (target,), "(s)")
                 check(e.name == name, "PrepareUnplug(%r): %s, want %s" % (target, e, name))
             out = busclient.as_user(s.bus.address, [(busclient.PATH, busclient.MANAGER, "PrepareUnplug", "(s)", ["8"])])

@@ -5,7 +5,8 @@
 #include <stdio.h>
 
 /* /proc/iomem: where a driver's memory is. virtio-mem names the region it manages after its
- * device ("virtio5"), with the System RAM it added nested below. */
+ * device ("virtio5"), with the System RAM it added nested below. The kernel shows the addresses
+ * only to a reader with CAP_SYS_ADMIN; others read zeros (0-0). */
 
 /* The first resource named name, at any depth: its first and last byte. -ENOENT if none, -EBADMSG
  * on a line that does not parse. */
