@@ -24,18 +24,31 @@ static int parse_block(const char *s, unsigned *ret)
         return parse_unsigned(s, 0, UINT_MAX, ret);
 }
 
-/* "N", "memoryN", "N-M", "memoryN-memoryM". */
-static int parse_range(const char *s, unsigned *ret_first, unsigned *ret_last)
+/* "A-B" into a copy holding "A" and "B"; "A" alone gives "A" twice. */
+static int split_range(const char *s, char **ret_copy, const char **ret_first, const char **ret_last)
 {
-        _cleanup_(freep) char *copy = strdup(s);
-        char *dash;
+        char *copy = strdup(s), *dash;
 
         if (!copy)
                 return -ENOMEM;
         dash = strchr(copy, '-');
         if (dash)
                 *dash = '\0';
-        if (parse_block(copy, ret_first) < 0 || parse_block(dash ? dash + 1 : copy, ret_last) < 0)
+        *ret_copy = copy;
+        *ret_first = copy;
+        *ret_last = dash ? dash + 1 : copy;
+        return 0;
+}
+
+/* "N", "memoryN", "N-M", "memoryN-memoryM". */
+static int parse_range(const char *s, unsigned *ret_first, unsigned *ret_last)
+{
+        _cleanup_(freep) char *copy = NULL;
+        const char *a, *b;
+
+        if (split_range(s, &copy, &a, &b) < 0)
+                return -ENOMEM;
+        if (parse_block(a, ret_first) < 0 || parse_block(b, ret_last) < 0)
                 return -EINVAL;
         return *ret_first <= *ret_last ? 0 : -EINVAL;
 }
@@ -104,19 +117,15 @@ static int acpi_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret
 /* "0x140000000-0x17fffffff": the first and last byte. */
 static int parse_address_range(const char *s, uint64_t *ret_start, uint64_t *ret_end)
 {
-        _cleanup_(freep) char *copy = strdup(s);
-        char *dash;
+        _cleanup_(freep) char *copy = NULL;
+        const char *a, *b;
 
-        if (!copy)
+        if (split_range(s, &copy, &a, &b) < 0)
                 return -ENOMEM;
-        dash = strchr(copy, '-');
-        if (!dash || strncmp(copy, "0x", 2) != 0 || strncmp(dash + 1, "0x", 2) != 0)
+        if (a == b || strncmp(a, "0x", 2) != 0 || strncmp(b, "0x", 2) != 0 ||
+            parse_hex_u64(a, ret_start) < 0 || parse_hex_u64(b, ret_end) < 0)
                 return -EINVAL;
-        *dash = '\0';
-        if (parse_hex_u64(copy, ret_start) < 0 || parse_hex_u64(dash + 1, ret_end) < 0 ||
-            *ret_end < *ret_start)
-                return -EINVAL;
-        return 0;
+        return *ret_start <= *ret_end ? 0 : -EINVAL;
 }
 
 /* The present blocks that overlap [start, end]. */
