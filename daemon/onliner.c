@@ -197,6 +197,9 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
         }
         if (r == -ENOENT || r == -ENODEV) {
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
+                /* Gone from the table now, so its remove uevent will find nothing to announce. */
+                if (b->flags & BLOCK_KNOWN)
+                        bus_emit_block_removed(m, e->index);
                 b->flags = 0;
                 if (want == BLOCK_OFFLINE)
                         bus_emit_offline_progress(m, e->index, -ENODEV, "removed");

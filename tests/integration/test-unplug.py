@@ -447,6 +447,8 @@ def remove_block(bed, index):
            "a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
            "lack it",
            "a block removed while its offline is in flight is answered 'removed' and counted removed",
+           "a block whose offline write answers ENODEV is answered 'removed' and its object goes "
+           "(InterfacesRemoved)",
            "SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
            "waiting call gets an error, the block stays online"])
 def test_others(case):
@@ -504,6 +506,18 @@ def test_others(case):
 
         case.run("a block removed while its offline is in flight is answered 'removed' and counted removed",
                  removed_in_flight)
+
+        def enodev():
+            bed.set_fault(3, "ENODEV 1")
+            bed.emu.expect(3, "offline")
+            mark = c.mark()
+            res = [tuple(r) for r in c.call("OfflineBlocks", ([3],), "(au)")[0]]
+            check(res == [(3, False, "removed")], "reply %r" % res)
+            c.wait_signal(lambda sg: sg[3] == "InterfacesRemoved" and sg[4][0] == busclient.PATH + "/block/3",
+                          "InterfacesRemoved for block 3", mark)
+
+        case.run("a block whose offline write answers ENODEV is answered 'removed' and its object goes "
+                 "(InterfacesRemoved)", enodev)
 
         def sigterm():
             bed.set_fault(4, "stall 30000 1")
