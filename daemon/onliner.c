@@ -146,8 +146,9 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
         if (e->type == ONLINE_TYPE_OFFLINE) {
                 char reason[ONLINER_REASON_MAX];
 
-                log_block(LOG_ERR, r, NULL, e->index, e->node, 0, "Offlining failed after %u attempts: %s",
-                          e->attempts, onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
+                log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, e->index, e->node, 0,
+                          "Offlining failed after %u attempts: %s", e->attempts,
+                          onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
                 b->flags &= ~BLOCK_USER_OFFLINE; /* still online */
                 bus_emit_offline_progress(m, e->index, r, reason);
         } else {
@@ -165,7 +166,8 @@ static void offline_done(Manager *m, QueueEntry *e, int r)
 
         (void)onliner_result_reason(m, e->index, r, reason, sizeof(reason));
         if (r == -ETIMEDOUT)
-                log_block(LOG_WARNING, r, NULL, e->index, e->node, 0, "Offlining %s", reason);
+                log_block(LOG_WARNING, r, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, e->index, e->node, 0,
+                          "Offlining %s", reason);
         else
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlining %s", reason);
         m->blocks[e->index].flags &= ~BLOCK_USER_OFFLINE; /* still online */
@@ -216,7 +218,8 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
         }
 
         if (want == BLOCK_OFFLINE) {
-                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlined on request");
+                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_OFFLINED, e->index, e->node, 0,
+                          "Offlined on request");
                 manager_block_set_state(m, e->index, BLOCK_OFFLINE, 0);
                 bus_emit_offline_progress(m, e->index, 0, "offlined");
         } else {
