@@ -100,7 +100,7 @@ static void request_stop_pending(Manager *m)
                         if (q->results[i] == RESULT_PENDING)
                                 pending[n++] = q->indices[i];
                 for (size_t i = 0; i < n; i++)
-                        (void)onliner_settle(m, pending[i], -ECANCELED);
+                        (void)onliner_cancel_queued_offline(m, pending[i]);
         }
 }
 

@@ -44,6 +44,13 @@ int offline_marks_load(Manager *m)
         return 0;
 }
 
+/* Offline on purpose, and offline now (a block whose offline is still under way is not yet). */
+static bool marked(const Block *b)
+{
+        return (b->flags & (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) == (BLOCK_KNOWN | BLOCK_USER_OFFLINE) &&
+               b->state == BLOCK_OFFLINE;
+}
+
 /* splitmix64's finaliser: a sum of these tells sets of indices apart (a plain sum would take
  * {1, 4} for {2, 3}). */
 static uint64_t mix(uint64_t x)
@@ -65,8 +72,7 @@ int offline_marks_save(Manager *m)
         /* Cheap enough to look every loop iteration: one pass over the table, a write only when the
          * set changed (its size and a sum of hashes of its indices differ). */
         for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) ==
-                    (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) {
+                if (marked(&m->blocks[i])) {
                         n++;
                         sum += mix(i);
                 }
@@ -88,8 +94,7 @@ int offline_marks_save(Manager *m)
                 if (!f)
                         return negative_errno();
                 for (size_t i = 0; i < m->n_blocks; i++)
-                        if ((m->blocks[i].flags & (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) ==
-                            (BLOCK_KNOWN | BLOCK_USER_OFFLINE))
+                        if (marked(&m->blocks[i]))
                                 fprintf(f, "memory%zu\n", i);
                 if (fflush(f) != 0 || ferror(f)) {
                         r = negative_errno();

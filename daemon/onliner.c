@@ -517,6 +517,13 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
         return buf;
 }
 
+bool onliner_cancel_queued_offline(Manager *m, unsigned index)
+{
+        /* It stays online: nothing was offlined on purpose. */
+        m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+        return onliner_settle(m, index, -ECANCELED);
+}
+
 unsigned onliner_cancel_offline(Manager *m)
 {
         unsigned n = 0;
@@ -525,10 +532,8 @@ unsigned onliner_cancel_offline(Manager *m)
         for (size_t i = m->queue.n; i > 0; i--) {
                 unsigned index = m->queue.entries[i - 1].index;
 
-                if (m->queue.entries[i - 1].type != ONLINE_TYPE_OFFLINE)
-                        continue;
-                m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
-                if (onliner_settle(m, index, -ECANCELED))
+                if (m->queue.entries[i - 1].type == ONLINE_TYPE_OFFLINE &&
+                    onliner_cancel_queued_offline(m, index))
                         n++;
         }
         /* The one in flight is interrupted; its end is counted when the thread reports. */

@@ -39,6 +39,8 @@ bool onliner_settle(Manager *m, unsigned index, int result);
  * retry, the block stays online) and the queued offlines are dropped, each answered -ECANCELED.
  * Returns how many blocks were cancelled. */
 unsigned onliner_cancel_offline(Manager *m);
+/* Drops the queued offline of one block (answered -ECANCELED); returns whether there was one. */
+bool onliner_cancel_queued_offline(Manager *m, unsigned index);
 /* What a result of a state write means for the block, in words (for logs and D-Bus replies). */
 #define ONLINER_REASON_MAX 256
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size);

@@ -157,6 +157,13 @@ def probe_latencies(client, until, period=0.02):
     return lat
 
 
+def writes_so_far(bed):
+    """How many state writes the emulator has seen, once it has caught up with the daemon."""
+    bed.emu.settle()
+    with bed.emu.cond:
+        return len(bed.emu.writes)
+
+
 def state_writes(bed, index):
     bed.emu.settle()
     return [(w.value, w.result) for w in bed.emu.writes_to(index)]
@@ -297,7 +304,7 @@ def test_cancel(case):
         def order():
             for i in range(4):
                 bed.emu.expect(i, "offline")
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             res = [tuple(r) for r in c.call("OfflineBlocks", ([1, 0, 3, 2],), "(au)")[0]]
             check(res == [(i, True, "") for i in range(4)], "reply %r" % res)
             bed.emu.settle()
@@ -340,7 +347,7 @@ def test_prepare_unplug(case):
         def dimm():
             for i in (4, 5, 6, 7):
                 bed.emu.expect(i, "offline")
-            mark, n = c.mark(), len(bed.emu.writes)
+            mark, n = c.mark(), writes_so_far(bed)
             res = [tuple(r) for r in c.call("PrepareUnplug", ("PNP0C80:00",), "(s)")[0]]
             check(res == [(i, True, "") for i in (4, 5, 6, 7)], "reply %r" % res)
             bed.emu.settle()
@@ -355,7 +362,7 @@ def test_prepare_unplug(case):
                  "a(ubs) all true, OfflineProgress for each, the other blocks untouched", dimm)
 
         def kernel_zone():
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             e = c.error_of("PrepareUnplug", ("PNP0C80:01",), "(s)")
             check(e.name == "org.memhotplug1.Error.NotRemovable", "got %s" % e)
             check("memory10" in e.message and "zone Normal" in e.message and "not removable" in e.message,
@@ -370,7 +377,7 @@ def test_prepare_unplug(case):
             bed.set_fault(3, "stall 20000 1")
             for i in (2, 3):
                 bed.emu.expect(i, "offline")
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             e = c.error_of("PrepareUnplug", ("memory2-memory3",), "(s)", timeout=30)
             check(e.name == "org.memhotplug1.Error.OfflineFailed", "got %s" % e)
             check(re.search(r"memory3 holds it up: timed out after 1\.0s", e.message) and "2 of 2" in e.message,
@@ -386,7 +393,7 @@ def test_prepare_unplug(case):
         def addresses():
             for i in (2, 3):
                 bed.emu.expect(i, "offline")
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             # 256 MiB blocks: 0x2fffffff is in block 2, 0x30000000 starts block 3.
             res = [tuple(r) for r in c.call("PrepareUnplug", ("0x2fffffff-0x30000000",), "(s)")[0]]
             check(res == [(2, True, ""), (3, True, "")], "reply %r" % res)
@@ -397,7 +404,7 @@ def test_prepare_unplug(case):
         case.run("PrepareUnplug of an address range takes the blocks it overlaps", addresses)
 
         def errors():
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             for target, name in (("bogus", "org.freedesktop.DBus.Error.InvalidArgs"),
                                  ("5-2", "org.freedesktop.DBus.Error.InvalidArgs"),
                                  ("PNP0C80:09", "org.memhotplug1.Error.NoSuchDevice"),
@@ -461,7 +468,7 @@ def test_others(case):
             bed.write_attr(1, "state", "offline")
             bed.uevent(1, "offline")
             s.daemon.wait_line(r"memory1: Offlined by someone else, leaving it offline")
-            n = len(bed.emu.writes)
+            n = writes_so_far(bed)
             c.call("Reload")
             c.call("Rescan")
             time.sleep(0.5)
@@ -567,7 +574,7 @@ def test_restart(case):
         # While it is down, someone onlines memory2 again.
         bed.write_attr(2, "valid_zones", "Movable")
         bed.write_attr(2, "state", "online")
-        n = len(bed.emu.writes)
+        n = writes_so_far(bed)
         for i in range(4):
             bed.emu.expect(i, None)
         s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
