@@ -27,6 +27,8 @@
 #define BUS_ERROR_NO_SUCH_DEVICE      "org.memhotplug1.Error.NoSuchDevice"
 #define BUS_ERROR_DEVICE_BUSY         "org.memhotplug1.Error.DeviceBusy"
 #define BUS_ERROR_NOT_SUPPORTED       "org.memhotplug1.Error.NotSupported"
+#define BUS_ERROR_NOT_REMOVABLE       "org.memhotplug1.Error.NotRemovable"
+#define BUS_ERROR_OFFLINE_FAILED      "org.memhotplug1.Error.OfflineFailed"
 
 /* ListBlocks: index, node, state, zone, physical start, size, removable, rule. */
 #define BUS_ROW_BLOCK "(uissttbs)"
@@ -35,7 +37,8 @@
 /* ListDevices: name, object path, target node, source, mode, memmap placement, resource, size,
  * blocks online, blocks in all, rule, reason. */
 #define BUS_ROW_DEVICE "(soisssttuuss)"
-/* OnlineBlocks, OfflineBlocks, RevertDevice: index, whether it succeeded, what happened. */
+/* OnlineBlocks, OfflineBlocks, RevertDevice, PrepareUnplug: index, whether it succeeded, what
+ * happened. */
 #define BUS_ROW_RESULT "(ubs)"
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"

@@ -27,7 +27,7 @@ typedef struct Context {
         const char *online_type; /* --zone */
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
-        const char *device; /* revert */
+        const char *device; /* revert, unplug */
 } Context;
 
 /* Each returns 0, negative errno after printing why, or a positive exit status. */
@@ -38,6 +38,8 @@ int verb_devices(Context *c);
 int verb_online(Context *c);
 int verb_offline(Context *c);
 int verb_revert(Context *c);
+int verb_unplug(Context *c);
+int verb_cancel(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
 

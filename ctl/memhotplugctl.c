@@ -21,6 +21,7 @@ typedef enum VerbFlags {
         VERB_ZONE = 1 << 2,   /* --zone applies */
         VERB_NO_BUS = 1 << 3,
         VERB_DEVICE = 1 << 4, /* takes one device name */
+        VERB_TARGET = 1 << 5, /* takes one unplug target: a device or a block range */
 } VerbFlags;
 
 typedef struct Verb {
@@ -45,6 +46,8 @@ static const Verb verbs[] = {
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "revert", VERB_DEVICE, verb_revert },
+        { "unplug", VERB_TARGET, verb_unplug },
+        { "cancel", 0, verb_cancel },
         { "reload", 0, verb_reload },
         { "rescan", 0, verb_rescan },
         { "help", VERB_NO_BUS, verb_help },
@@ -62,6 +65,9 @@ static void help(void)
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
+               "  unplug TARGET          Offline a DIMM, virtio-mem or dax device, or blocks, so\n"
+               "                         that it can be removed (root)\n"
+               "  cancel                 Stop the offlining under way; the blocks stay online (root)\n"
                "  reload                 Reload the configuration (root)\n"
                "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
                "Options:\n"
@@ -76,6 +82,8 @@ static void help(void)
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
+               "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
+               "0xSTART-0xEND.\n"
                "Exit status: 0 on success, 1 if a call or a block failed, 2 on a usage error.\n"
                "See memhotplugctl(1).\n",
                program_invocation_short_name);
@@ -179,6 +187,15 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 log_error("--zone is an option of online, not of %s.", v->name);
                 return -EINVAL;
         }
+        if (v->flags & VERB_TARGET) {
+                /* The daemon knows which targets exist; it answers InvalidArgs for the rest. */
+                if (n_args != 1 || !*args[0]) {
+                        log_error("%s needs one target, such as \"PNP0C80:01\", \"dax0.0\" or \"32-39\".",
+                                  v->name);
+                        return -EINVAL;
+                }
+                return 0;
+        }
         if (v->flags & VERB_DEVICE) {
                 if (n_args != 1 || strncmp(args[0], "dax", 3) != 0) {
                         log_error("%s needs one device-dax device, such as \"dax0.0\".", v->name);
@@ -261,7 +278,7 @@ int main(int argc, char *argv[])
                 .online_type = v->flags & VERB_ZONE ? (arg_zone ?: "movable") : NULL,
                 .blocks = blocks,
                 .n_blocks = n_blocks,
-                .device = v->flags & VERB_DEVICE ? argv[optind + 1] : NULL,
+                .device = v->flags & (VERB_DEVICE | VERB_TARGET) ? argv[optind + 1] : NULL,
         };
         r = v->run(&c);
         return r < 0 ? EXIT_FAILURE : r;

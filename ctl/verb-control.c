@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "ctl-util.h"
 #include "ctl.h"
+#include "iomem.h"
+#include "macro.h"
+#include "parse-util.h"
 
-/* The commands that change something: online, offline, reload, rescan. All are root's; the bus
- * policy and the daemon say so with AccessDenied or NotPermitted, which we print as they come. */
+/* The commands that change something: online, offline, revert, unplug, cancel, reload, rescan. All are
+ * root's; the bus policy and the daemon say so with AccessDenied or NotPermitted, which we print as they
+ * come. */
 
 /* Prints every block that failed; returns 1 (the exit status) if any did. */
 static int print_results(sd_bus_message *reply)
@@ -65,14 +70,14 @@ int verb_offline(Context *c)
         return call_blocks(c, "OfflineBlocks", "offline memory blocks");
 }
 
-int verb_revert(Context *c)
+/* RevertDevice and PrepareUnplug: one name in, a(ubs) out, after every block was offlined. */
+static int call_device(Context *c, const char *method, const char *what, const char *done)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER,
-                                           "RevertDevice");
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the call: %m");
         r = sd_bus_message_append(m, "s", c->device);
@@ -81,10 +86,48 @@ int verb_revert(Context *c)
         /* Offlining migrates every page off the device first: that can take a while. */
         r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
-                return log_bus_error(r, &error, "return the device to devdax");
+                return log_bus_error(r, &error, what);
         r = print_results(reply);
         if (r == 0)
-                printf("%s is devdax again.\n", c->device);
+                printf("%s %s\n", c->device, done);
+        return r;
+}
+
+int verb_revert(Context *c)
+{
+        return call_device(c, "RevertDevice", "return the device to devdax", "is devdax again.");
+}
+
+/* The daemon's sandbox hides /proc/iomem's addresses from it; we run as root without one, so a
+ * virtio-mem device becomes its address range here. */
+static int virtio_to_addresses(const char *name, char *buf, size_t size)
+{
+        _cleanup_(fclosep) FILE *f = NULL;
+        uint64_t start, end;
+        unsigned index;
+
+        if (parse_sysname_index(name, "virtio", UINT_MAX, &index) < 0)
+                return 0;
+        f = fopen("/proc/iomem", "re");
+        if (!f || iomem_find(f, name, &start, &end) < 0 || (start == 0 && end == 0))
+                return 0; /* the daemon says what is wrong */
+        snprintf(buf, size, "0x%" PRIx64 "-0x%" PRIx64, start, end);
+        return 1;
+}
+
+int verb_unplug(Context *c)
+{
+        const char *name = c->device;
+        char range[64];
+        int r;
+
+        if (virtio_to_addresses(name, range, sizeof(range)) > 0) {
+                printf("%s is %s.\n", name, range);
+                c->device = range;
+        }
+        r = call_device(c, "PrepareUnplug", "prepare the unplug",
+                        "is offline: it can be removed now (e.g. device_del, or the eject).");
+        c->device = name;
         return r;
 }
 
@@ -96,6 +139,27 @@ static int call_simple(Context *c, const char *method, const char *what)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method, &error, NULL, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, what);
+        return 0;
+}
+
+int verb_cancel(Context *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        uint32_t n;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "CancelJob", &error, &reply,
+                               NULL);
+        if (r < 0)
+                return log_bus_error(r, &error, "cancel the job");
+        r = sd_bus_message_read(reply, "u", &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the reply: %m");
+        if (n == 0)
+                printf("Nothing to cancel: no block is being offlined.\n");
+        else
+                printf("Cancelled the offlining of %" PRIu32 " block(s); they stay online.\n", n);
         return 0;
 }
 

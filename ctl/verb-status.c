@@ -316,10 +316,10 @@ static void print_human(const StatusInfo *s)
         if (s->job_total == 0)
                 field("Job", "idle");
         else if (s->job_failed > 0)
-                field("Job", "onlining %" PRIu32 "/%" PRIu32 " blocks, %" PRIu32 " failed",
+                field("Job", "%" PRIu32 "/%" PRIu32 " blocks handled, %" PRIu32 " failed",
                       s->job_done + s->job_failed, s->job_total, s->job_failed);
         else
-                field("Job", "onlining %" PRIu32 "/%" PRIu32 " blocks", s->job_done, s->job_total);
+                field("Job", "%" PRIu32 "/%" PRIu32 " blocks done", s->job_done, s->job_total);
         field("Since start", "%" PRIu32 " block%s onlined, %" PRIu32 " failed", s->blocks_onlined,
               s->blocks_onlined == 1 ? "" : "s", s->blocks_failed);
 }

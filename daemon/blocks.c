@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "blocks.h"
+#include "bus.h"
 #include "dax.h"
 #include "devices.h"
 #include "event-util.h"
@@ -182,6 +183,15 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
         r = block_refresh(m, index, node, from_add, node_tries, &f);
         if (r <= 0)
                 return r;
+        /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
+        if (m->blocks[index].flags & BLOCK_USER_OFFLINE) {
+                if (f.state == BLOCK_OFFLINE) {
+                        log_block(LOG_INFO, 0, NULL, index, f.node, 0,
+                                  "Left offline: it was offlined on purpose (before this daemon started)");
+                        return 0;
+                }
+                m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+        }
         if (!block_decide(m, index, &f, &d))
                 return 0;
         return block_act(m, index, &f, &d, from_add);
@@ -226,6 +236,7 @@ static void on_block_remove(Manager *m, unsigned index)
                           "Removed before it could be handled");
         manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
         m->blocks[index] = (Block){ .node = -1 };
+        bus_emit_block_removed(m, index);
         log_debug("memory%u: removed", index);
 }
 
@@ -324,6 +335,7 @@ int blocks_scan(Manager *m, bool all)
                 if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
                         manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
                         m->blocks[i] = (Block){ .node = -1 };
+                        bus_emit_block_removed(m, (unsigned)i);
                 }
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
         if (queue_size(&m->queue) == 0 && m->options.once)

@@ -166,22 +166,13 @@ int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_erro
 static int revert_done(Manager *m, Request *q)
 {
         _cleanup_(freep) char *refused = NULL;
-        size_t n = 0;
+        size_t n;
         Device *d;
         int r;
 
-        for (size_t i = 0; i < q->n; i++) {
-                char *nr;
-
-                if (q->results[i] >= 0)
-                        continue;
-                if (asprintf(&nr, "%s%smemory%u: %s", strempty(refused), refused ? "; " : "", q->indices[i],
-                             strerror(-q->results[i])) < 0)
-                        return -ENOMEM;
-                free(refused);
-                refused = nr;
-                n++;
-        }
+        r = request_failures(q, &refused, &n);
+        if (r < 0)
+                return r;
         if (n > 0)
                 return sd_bus_reply_method_errorf(
                         q->message, BUS_ERROR_DEVICE_BUSY,

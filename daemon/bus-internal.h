@@ -13,7 +13,11 @@
 #define RESULT_ALREADY 2
 
 struct Request {
+        Manager *manager;
         sd_bus_message *message;
+        bool offline;         /* results are offline outcomes: say why a block stays online */
+        bool stop_on_failure; /* the first block that fails cancels the ones not started */
+        bool stopping;
         unsigned *indices;
         int *results; /* RESULT_PENDING, 0, RESULT_ALREADY or a negative errno */
         size_t n, pending;
@@ -30,6 +34,8 @@ int bus_reply_rows(sd_bus_message *call, const char *row_signature, bus_append_r
 
 /* Replies with the per-block results, a(ubs). */
 int request_reply(Request *q);
+/* "memoryN: why; memoryM: why" for the blocks that failed, highest first (NULL if none). */
+int request_failures(Request *q, char **ret, size_t *ret_n);
 
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret);
 int request_settle(Manager *m, Request *q, unsigned index, int result);
@@ -61,6 +67,7 @@ int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
 int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_error *error);
 /* Refuses the call with NotPermitted unless the sender is root (the bus policy already keeps
  * others out; this is the second lock on the same door). */
 int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error);

@@ -427,6 +427,20 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
         return 1;
 }
 
+static int method_cancel_job(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        unsigned n;
+        int r;
+
+        r = bus_check_root(message, "cancel a job", error);
+        if (r < 0)
+                return r;
+        n = onliner_cancel_offline(m);
+        log_info("Cancelled the offlining of %u block(s) on request", n);
+        return sd_bus_reply_method_return(message, "u", n);
+}
+
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
@@ -511,11 +525,18 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("RevertDevice", "s", SD_BUS_PARAM(device), "a" BUS_ROW_RESULT,
                                  SD_BUS_PARAM(results), bus_method_revert_device,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("PrepareUnplug", "s", SD_BUS_PARAM(target), "a" BUS_ROW_RESULT,
+                                 SD_BUS_PARAM(results), bus_method_prepare_unplug,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CancelJob", "", , "u", SD_BUS_PARAM(cancelled), method_cancel_job,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
 
         SD_BUS_SIGNAL_WITH_NAMES("BlockStateChanged", "uss",
                                  SD_BUS_PARAM(block) SD_BUS_PARAM(state) SD_BUS_PARAM(zone), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("OfflineProgress", "uss",
+                                 SD_BUS_PARAM(block) SD_BUS_PARAM(result) SD_BUS_PARAM(reason), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobFinished", "uuu",
                                  SD_BUS_PARAM(total) SD_BUS_PARAM(done) SD_BUS_PARAM(failed), 0),
         SD_BUS_VTABLE_END,

@@ -25,27 +25,83 @@ static Request *request_free(Request *q)
 static int append_results(sd_bus_message *reply, void *userdata)
 {
         Request *q = userdata;
+        char reason[ONLINER_REASON_MAX];
         int r;
 
         for (size_t i = 0; i < q->n; i++) {
                 int e = q->results[i];
 
+                if (e < 0 && q->offline)
+                        (void)onliner_result_reason(q->manager, q->indices[i], e, reason, sizeof(reason));
                 r = sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], e >= 0,
-                                          e == RESULT_ALREADY ? "already in that state"
-                                          : e == -EDOM        ? "valid_zones does not offer that zone"
-                                          : e == -ENODEV      ? "removed"
-                                          : e == -ECANCELED   ? "cancelled by a later request"
-                                          : e < 0             ? strerror(-e)
-                                                              : "");
+                                          e == RESULT_ALREADY   ? "already in that state"
+                                          : e < 0 && q->offline ? reason
+                                          : e == -EDOM          ? "valid_zones does not offer that zone"
+                                          : e == -ENODEV        ? "removed"
+                                          : e == -ECANCELED     ? "cancelled by a later request"
+                                          : e < 0               ? strerror(-e)
+                                                                : "");
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
+int request_failures(Request *q, char **ret, size_t *ret_n)
+{
+        _cleanup_(freep) char *text = NULL;
+        char reason[ONLINER_REASON_MAX];
+        size_t n = 0;
+
+        /* Highest block first: the order they were offlined in. */
+        for (size_t i = q->n; i > 0; i--) {
+                int e = q->results[i - 1];
+                char *t;
+
+                if (e >= 0)
+                        continue;
+                if (asprintf(&t, "%s%smemory%u: %s", strempty(text), text ? "; " : "", q->indices[i - 1],
+                             onliner_result_reason(q->manager, q->indices[i - 1], e, reason,
+                                                   sizeof(reason))) < 0)
+                        return -ENOMEM;
+                free(text);
+                text = t;
+                n++;
+        }
+        *ret = TAKE_PTR(text);
+        *ret_n = n;
+        return 0;
+}
+
 int request_reply(Request *q)
 {
         return bus_reply_rows(q->message, BUS_ROW_RESULT, append_results, q);
+}
+
+/* Cancels the blocks not started yet of a request that asked to stop at its first failure. The
+ * cancellations come back through bus_block_done(), which may answer and free the request: so its
+ * pending blocks are copied first, and this runs after bus_block_done() is done with the list. */
+static void request_stop_pending(Manager *m)
+{
+        for (;;) {
+                _cleanup_(freep) unsigned *pending = NULL;
+                Request *q;
+                size_t n = 0;
+
+                for (q = m->requests; q && !q->stopping; q = q->next)
+                        ;
+                if (!q)
+                        return;
+                q->stopping = false;
+                pending = malloc(q->n * sizeof(unsigned));
+                if (!pending)
+                        return;
+                for (size_t i = 0; i < q->n; i++)
+                        if (q->results[i] == RESULT_PENDING)
+                                pending[n++] = q->indices[i];
+                for (size_t i = 0; i < n; i++)
+                        (void)onliner_cancel_queued_offline(m, pending[i]);
+        }
 }
 
 void bus_block_done(Manager *m, unsigned index, int error)
@@ -57,6 +113,8 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         if (q->indices[i] == index && q->results[i] == RESULT_PENDING) {
                                 q->results[i] = error;
                                 q->pending--;
+                                if (q->stop_on_failure && error < 0 && error != -ECANCELED)
+                                        q->stopping = true;
                         }
                 if (q->pending > 0) {
                         p = &q->next;
@@ -67,6 +125,7 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         log_warning("Failed to send the reply to a block request, ignoring");
                 request_free(q);
         }
+        request_stop_pending(m);
 }
 
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret)
@@ -86,6 +145,7 @@ int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, si
         for (size_t i = 0; i < n; i++)
                 q->results[i] = RESULT_PENDING;
         q->n = q->pending = n;
+        q->manager = m;
         q->message = sd_bus_message_ref(message);
         q->next = m->requests;
         m->requests = q;
@@ -140,6 +200,7 @@ void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome)
 
 int request_offline_blocks(Manager *m, Request *q)
 {
+        q->offline = true;
         for (size_t i = 0; i < q->n; i++)
                 request_add_outcome(m, q, q->indices[i], onliner_request_offline(m, q->indices[i]));
         onliner_maybe_finish(m);

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+
 #include "bus-internal.h"
 #include "bus.h"
 
@@ -28,6 +31,43 @@ void bus_emit_job_finished(Manager *m, const Job *job)
                 return;
         (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
                                  job->done, job->failed);
+}
+
+static const char *offline_outcome(int result)
+{
+        switch (result) {
+        case 0:
+                return "offlined";
+        case -ETIMEDOUT:
+                return "timed-out";
+        case -ECANCELED:
+                return "cancelled";
+        case -ENODEV:
+                return "removed";
+        case -EBUSY:
+        case -EINVAL:
+                return "refused";
+        default:
+                return "failed";
+        }
+}
+
+void bus_emit_offline_progress(Manager *m, unsigned index, int result, const char *reason)
+{
+        if (!bus_ready(m))
+                return;
+        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "OfflineProgress", "uss", index,
+                                 offline_outcome(result), reason);
+}
+
+void bus_emit_block_removed(Manager *m, unsigned index)
+{
+        char path[sizeof(BUS_BLOCK_PREFIX) + 16];
+
+        if (!bus_ready(m))
+                return;
+        snprintf(path, sizeof(path), BUS_BLOCK_PREFIX "/%u", index);
+        (void)sd_bus_emit_interfaces_removed(m->bus, path, BUS_IFACE_BLOCK, NULL);
 }
 
 /* Which Manager properties each kind of change touches. Every property with EMITS_CHANGE belongs

@@ -17,7 +17,9 @@
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "offline-marks.h"
 #include "parse-util.h"
+#include "state-writer.h"
 #include "tiering.h"
 
 Block *manager_block(Manager *m, unsigned index)
@@ -271,6 +273,8 @@ Manager *manager_free(Manager *m)
         bus_free(m);
         monitor_free(m->monitor);
         devices_free(m);
+        state_writer_free(m->writer);
+        sd_event_source_disable_unref(m->marks_source);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_unref(m->event);
@@ -283,6 +287,21 @@ Manager *manager_free(Manager *m)
         free(m->blocks);
         free(m);
         return NULL;
+}
+
+static int on_post_save_marks(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+        int r;
+
+        r = offline_marks_save(m);
+        if (r < 0 && !m->marks_failed)
+                log_warning_errno(r,
+                                  "Cannot save %s/" OFFLINE_MARKS_FILE
+                                  ", ignoring (a restart may online blocks offlined on purpose): %m",
+                                  m->options.runtime_dir);
+        m->marks_failed = r < 0;
+        return 0;
 }
 
 int manager_start(Manager *m)
@@ -335,6 +354,18 @@ int manager_start(Manager *m)
                                                uevent_source_to_string(m->config->uevent_source));
                 log_debug("Listening for memory uevents from %s",
                           uevent_source_to_string(m->config->uevent_source));
+        }
+
+        /* Blocks offlined on purpose before a restart stay offline (see offline-marks.h). */
+        r = offline_marks_load(m);
+        if (r < 0)
+                log_warning_errno(r, "Cannot read %s/" OFFLINE_MARKS_FILE ", ignoring: %m",
+                                  m->options.runtime_dir);
+        if (!m->options.once) {
+                r = sd_event_add_post(m->event, &m->marks_source, on_post_save_marks, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the offline marks: %m");
+                (void)sd_event_source_set_description(m->marks_source, "offline-marks");
         }
 
         /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */

@@ -46,7 +46,7 @@ typedef struct ManagerOptions {
 /* The blocks queued since the queue was last empty, and how each ended: done (by us or, raced,
  * by another agent), removed before it could be handled, or failed. */
 typedef struct Job {
-        unsigned total, done, raced, removed, failed;
+        unsigned total, done, raced, removed, failed, cancelled;
 } Job;
 
 /* Properties that changed since they were last announced on the bus (emitted once per loop
@@ -61,6 +61,7 @@ enum {
 
 typedef struct Request Request;
 typedef struct Device Device;
+typedef struct StateWriter StateWriter;
 
 typedef struct Manager {
         sd_event *event;
@@ -75,6 +76,8 @@ typedef struct Manager {
         sd_event_source *chunk_source;
         sd_event_source *timer_source; /* the pause between chunks, or the next retry */
         bool pausing;
+        StateWriter *writer; /* offline writes, off the loop; created on first use */
+        QueueEntry inflight; /* the entry the writer is writing */
 
         Block *blocks; /* by block index */
         size_t n_blocks;
@@ -99,6 +102,11 @@ typedef struct Manager {
         sd_event_source *emit_source;
         unsigned dirty;
         Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+
+        sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
+        unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
+        uint64_t marks_sum;
+        bool marks_failed;
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

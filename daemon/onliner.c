@@ -11,18 +11,32 @@
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "state-writer.h"
 #include "time-util.h"
 
 /* The chunked onliner: takes ChunkBlocks entries off the queue, writes them back to back (the
  * kernel serialises onlining anyway, so one writer is as fast as it gets), then returns to the
- * event loop before the next chunk. */
+ * event loop before the next chunk.
+ *
+ * Onlining is written here, in the loop: it allocates the memmap and frees the pages into the
+ * buddy allocator, bounded work of a few milliseconds per block that never waits for anything.
+ * Offlining is written by the StateWriter, on a thread: the kernel migrates every page off the
+ * block and retries until it can, which may take seconds or forever. While an offline is in
+ * flight the queue waits: the kernel takes device_hotplug_lock for every state write, and an
+ * online written now would spin on it (restart_syscall() every 5 ms) inside the loop. */
 
 /* Times are now_usec(), not the event loop's time of wakeup: a chunk of writes can take longer than
  * the pause that is to follow it. */
 
+static bool offline_in_flight(const Manager *m);
+
 void onliner_notify_status(Manager *m)
 {
-        if (m->job.total > 0)
+        if (offline_in_flight(m))
+                (void)sd_notifyf(false, "STATUS=Offlining memory%u: %u/%u blocks done, %u failed",
+                                 state_writer_index(m->writer), m->job.done + m->job.failed, m->job.total,
+                                 m->job.failed);
+        else if (m->job.total > 0)
                 (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
                                  m->job.done + m->job.failed, m->job.total, m->job.failed);
         else
@@ -65,7 +79,7 @@ static void job_finish(Manager *m)
         char f_total[32], f_done[32], f_failed[32];
         const char *fields[] = { f_total, f_done, f_failed, NULL };
         Job job = m->job;
-        char removed[48];
+        char removed[48], cancelled[32];
 
         /* The queue ran dry: whatever was present at start is handled now. */
         manager_notify_ready(m);
@@ -76,18 +90,25 @@ static void job_finish(Manager *m)
         snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", job.failed);
         /* Removed blocks are neither done nor failed: the memory went away (an unplug). */
         snprintf(removed, sizeof(removed), ", %u removed before they were handled", job.removed);
+        snprintf(cancelled, sizeof(cancelled), ", %u cancelled", job.cancelled);
         log_fields_errno(job.failed ? LOG_WARNING : LOG_INFO, 0, MHP_MESSAGE_JOB_FINISHED, fields,
-                         "Finished: %u of %u blocks done (%u by another agent), %u failed%s", job.done,
-                         job.total, job.raced, job.failed, job.removed > 0 ? removed : "");
+                         "Finished: %u of %u blocks done (%u by another agent), %u failed%s%s", job.done,
+                         job.total, job.raced, job.failed, job.removed > 0 ? removed : "",
+                         job.cancelled > 0 ? cancelled : "");
         m->job = (Job){};
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
         bus_emit_job_finished(m, &job);
 }
 
+static bool offline_in_flight(const Manager *m)
+{
+        return m->writer && state_writer_busy(m->writer);
+}
+
 void onliner_maybe_finish(Manager *m)
 {
-        if (queue_size(&m->queue) == 0)
+        if (queue_size(&m->queue) == 0 && !offline_in_flight(m))
                 job_finish(m);
 }
 
@@ -95,6 +116,8 @@ static void job_count(Manager *m, unsigned index, int result)
 {
         if (result == -ENODEV)
                 m->job.removed++;
+        else if (result == -ECANCELED)
+                m->job.cancelled++;
         else if (result < 0)
                 m->job.failed++;
         else
@@ -120,10 +143,15 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                         return;
                 }
         }
-        if (e->type == ONLINE_TYPE_OFFLINE)
-                log_block(LOG_ERR, r, NULL, e->index, e->node, 0,
-                          "Offlining failed after %u attempts, leaving it online: %m", e->attempts);
-        else {
+        if (e->type == ONLINE_TYPE_OFFLINE) {
+                char reason[ONLINER_REASON_MAX];
+
+                log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, e->index, e->node, 0,
+                          "Offlining failed after %u attempts: %s", e->attempts,
+                          onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
+                b->flags &= ~BLOCK_USER_OFFLINE; /* still online */
+                bus_emit_offline_progress(m, e->index, r, reason);
+        } else {
                 log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
                           "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
                 b->flags |= BLOCK_FAILED;
@@ -132,16 +160,125 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
         job_count(m, e->index, r);
 }
 
-/* One block of a chunk. Never fails the chunk: every outcome is counted and logged. */
-static void process_one(Manager *m, QueueEntry *e)
+static void offline_done(Manager *m, QueueEntry *e, int r)
+{
+        char reason[ONLINER_REASON_MAX];
+
+        (void)onliner_result_reason(m, e->index, r, reason, sizeof(reason));
+        if (r == -ETIMEDOUT)
+                log_block(LOG_WARNING, r, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, e->index, e->node, 0,
+                          "Offlining %s", reason);
+        else
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlining %s", reason);
+        m->blocks[e->index].flags &= ~BLOCK_USER_OFFLINE; /* still online */
+        bus_emit_offline_progress(m, e->index, r, reason);
+        job_count(m, e->index, r);
+}
+
+/* What a write of the entry's state came to; counts and logs it. */
+static void entry_written(Manager *m, QueueEntry *e, int r)
 {
         const char *word = online_type_to_sysfs(e->type);
         BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
         Block *b = &m->blocks[e->index];
         BlockState st;
+
+        if (!manager_block_present(m, e->index))
+                r = -ENODEV; /* its remove uevent came while the write was in flight */
+        if (r == -EINVAL && memblock_read_state(m->sysfs, e->index, &st) >= 0 && st == want) {
+                /* The kernel says EINVAL to a block already in the state asked for: someone else won
+                 * the race. */
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0,
+                          "Already %s: another agent got there first, counted as done",
+                          block_state_to_string(st));
+                m->job.raced++;
+                if (want == BLOCK_OFFLINE)
+                        bus_emit_offline_progress(m, e->index, 0, "offlined by another agent");
+                job_count(m, e->index, 0);
+                return;
+        }
+        if (r == -ENOENT || r == -ENODEV) {
+                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
+                /* Gone from the table now, so its remove uevent will find nothing to announce. */
+                if (b->flags & BLOCK_KNOWN)
+                        bus_emit_block_removed(m, e->index);
+                b->flags = 0;
+                if (want == BLOCK_OFFLINE)
+                        bus_emit_offline_progress(m, e->index, -ENODEV, "removed");
+                job_count(m, e->index, -ENODEV);
+                return;
+        }
+        if (r == -ETIMEDOUT || r == -ECANCELED) {
+                offline_done(m, e, r);
+                return;
+        }
+        if (r < 0) {
+                entry_failed(m, e, r, word);
+                return;
+        }
+
+        if (want == BLOCK_OFFLINE) {
+                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_OFFLINED, e->index, e->node, 0,
+                          "Offlined on request");
+                manager_block_set_state(m, e->index, BLOCK_OFFLINE, 0);
+                bus_emit_offline_progress(m, e->index, 0, "offlined");
+        } else {
+                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
+                          "Onlined into zone %s (wrote %s)",
+                          e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
+                manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
+                m->total_onlined++;
+        }
+        job_count(m, e->index, 0);
+}
+
+static void on_offline_written(void *userdata, unsigned index, int result)
+{
+        Manager *m = userdata;
+        QueueEntry e = m->inflight;
+
+        entry_written(m, &e, result);
+        onliner_notify_status(m);
+        if (queue_size(&m->queue) > 0) {
+                onliner_schedule(m);
+                return;
+        }
+        job_finish(m);
+        if (m->options.once)
+                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+}
+
+static int offline_start(Manager *m, QueueEntry *e)
+{
         int r;
 
-        b->flags &= ~BLOCK_QUEUED;
+        if (!m->writer) {
+                r = sysfs_memory_fd(m->sysfs);
+                if (r < 0)
+                        return r;
+                r = state_writer_new(m->event, r, on_offline_written, m, &m->writer);
+                if (r < 0)
+                        return r;
+        }
+        r = state_writer_start(m->writer, e->index, "offline", m->config->offline_timeout_usec);
+        if (r < 0)
+                return r;
+        m->inflight = *e;
+        onliner_notify_status(m);
+        log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Offlining (on a thread, timeout %.1fs)",
+                  (double)m->config->offline_timeout_usec / USEC_PER_SEC);
+        return 0;
+}
+
+/* One block of a chunk. Never fails the chunk: every outcome is counted and logged; an offline is
+ * started here and counted when its write is over. */
+static void process_one(Manager *m, QueueEntry *e)
+{
+        const char *word = online_type_to_sysfs(e->type);
+        BlockState st;
+        int r;
+
+        m->blocks[e->index].flags &= ~BLOCK_QUEUED;
 
         if (e->recheck) {
                 r = memblock_read_state(m->sysfs, e->index, &st);
@@ -153,39 +290,13 @@ static void process_one(Manager *m, QueueEntry *e)
                 }
         }
 
-        r = memblock_write_state(m->sysfs, e->index, word);
-        if (r == -EINVAL && memblock_read_state(m->sysfs, e->index, &st) >= 0 && st == want) {
-                /* The kernel says EINVAL to a block already in the state asked for: someone else won
-                 * the race. */
-                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0,
-                          "Already %s: another agent got there first, counted as done",
-                          block_state_to_string(st));
-                m->job.raced++;
-                job_count(m, e->index, 0);
+        if (e->type == ONLINE_TYPE_OFFLINE) {
+                r = offline_start(m, e);
+                if (r < 0)
+                        entry_written(m, e, r);
                 return;
         }
-        if (r == -ENOENT || r == -ENODEV) {
-                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
-                b->flags = 0;
-                job_count(m, e->index, -ENODEV);
-                return;
-        }
-        if (r < 0) {
-                entry_failed(m, e, r, word);
-                return;
-        }
-
-        if (want == BLOCK_OFFLINE) {
-                log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlined on request");
-                manager_block_set_state(m, e->index, BLOCK_OFFLINE, 0);
-        } else {
-                log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
-                          "Onlined into zone %s (wrote %s)",
-                          e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
-                manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
-                m->total_onlined++;
-        }
-        job_count(m, e->index, 0);
+        entry_written(m, e, memblock_write_state(m->sysfs, e->index, word));
 }
 
 static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
@@ -210,13 +321,27 @@ static int on_chunk(sd_event_source *s, void *userdata)
         uint64_t now = now_usec(), next;
         size_t n;
 
+        if (offline_in_flight(m))
+                return 0; /* its end schedules the next chunk */
         n = queue_take_chunk(&m->queue, m->config->chunk_blocks, now, m->chunk, &next);
         if (n > 0)
                 log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&m->queue));
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                if (offline_in_flight(m)) {
+                        /* Back in the queue, still counted in the job and flagged queued. */
+                        for (size_t j = i; j < n; j++)
+                                if (queue_push(&m->queue, &m->chunk[j]) < 0) {
+                                        m->blocks[m->chunk[j].index].flags &= ~BLOCK_QUEUED;
+                                        job_count(m, m->chunk[j].index, -ENOMEM);
+                                }
+                        break;
+                }
                 process_one(m, &m->chunk[i]);
+        }
 
         onliner_notify_status(m);
+        if (offline_in_flight(m))
+                return 0;
         if (queue_size(&m->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)
@@ -346,4 +471,76 @@ void onliner_drop_policy_entries(Manager *m)
         }
         m->queue.n = kept;
         manager_mark_dirty(m, DIRTY_JOB);
+}
+
+const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size)
+{
+        Zone zone = manager_block_present(m, index) ? m->blocks[index].zone : 0;
+
+        switch (result) {
+        case 0:
+                snprintf(buf, size, "offlined");
+                break;
+        case -ENODEV:
+                snprintf(buf, size, "removed");
+                break;
+        case -ECANCELED:
+                snprintf(buf, size, "cancelled, the block stays online");
+                break;
+        case -ETIMEDOUT:
+                snprintf(buf, size,
+                         "timed out after %.1fs (OfflineTimeoutSec=): the kernel was still migrating "
+                         "pages off it (pinned or unmovable pages?), the block stays online",
+                         (double)m->config->offline_timeout_usec / USEC_PER_SEC);
+                break;
+        case -EBUSY:
+                if (zone & ZONES_KERNEL)
+                        snprintf(buf, size,
+                                 "refused by the kernel (EBUSY): in zone %s, which holds kernel allocations "
+                                 "that cannot be moved (the kernel log names the page); not removable",
+                                 zone_to_string(zone));
+                else
+                        snprintf(buf, size,
+                                 "refused by the kernel (EBUSY): pages it could not migrate (pinned or "
+                                 "unmovable; the kernel log names them: \"page dumped because\"), the "
+                                 "block stays online");
+                break;
+        case -EINVAL:
+                snprintf(buf, size,
+                         "refused by the kernel (EINVAL): the block spans zones or has holes, it cannot "
+                         "be offlined");
+                break;
+        default:
+                snprintf(buf, size, "failed: %s", strerror(result < 0 ? -result : result));
+                break;
+        }
+        return buf;
+}
+
+bool onliner_cancel_queued_offline(Manager *m, unsigned index)
+{
+        /* It stays online: nothing was offlined on purpose. */
+        m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+        return onliner_settle(m, index, -ECANCELED);
+}
+
+unsigned onliner_cancel_offline(Manager *m)
+{
+        unsigned n = 0;
+
+        /* Not started yet: they leave the queue and the job, answered "cancelled". */
+        for (size_t i = m->queue.n; i > 0; i--) {
+                unsigned index = m->queue.entries[i - 1].index;
+
+                if (m->queue.entries[i - 1].type == ONLINE_TYPE_OFFLINE &&
+                    onliner_cancel_queued_offline(m, index))
+                        n++;
+        }
+        /* The one in flight is interrupted; its end is counted when the thread reports. */
+        if (offline_in_flight(m)) {
+                state_writer_cancel(m->writer);
+                n++;
+        }
+        onliner_maybe_finish(m);
+        return n;
 }

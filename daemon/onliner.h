@@ -35,5 +35,15 @@ int onliner_request_offline(Manager *m, unsigned index);
  * removed (-ENODEV), or a request overruled the policy (-ECANCELED). Returns whether it was
  * queued. */
 bool onliner_settle(Manager *m, unsigned index, int result);
+/* Stops the offlining under way: the write in flight is interrupted (the kernel gives up its
+ * retry, the block stays online) and the queued offlines are dropped, each answered -ECANCELED.
+ * Returns how many blocks were cancelled. */
+unsigned onliner_cancel_offline(Manager *m);
+/* Drops the queued offline of one block (answered -ECANCELED); returns whether there was one. */
+bool onliner_cancel_queued_offline(Manager *m, unsigned index);
+/* What a result of a state write means for the block, in words (for logs and D-Bus replies). */
+#define ONLINER_REASON_MAX 256
+const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size);
+
 /* After a reload: entries the old policy queued go back to being decided; requests stay. */
 void onliner_drop_policy_entries(Manager *m);

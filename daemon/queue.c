@@ -10,7 +10,14 @@ static int entry_cmp(const void *a, const void *b)
         const QueueEntry *x = a, *y = b;
         /* Unsigned, so node -1 (unknown) goes after every real node. */
         unsigned nx = (unsigned)x->node, ny = (unsigned)y->node;
+        bool ox = x->type == ONLINE_TYPE_OFFLINE, oy = y->type == ONLINE_TYPE_OFFLINE;
 
+        /* Offlines after onlines, from the top address down: the reverse of the order memory came
+         * online in, as an unplug takes it (the highest blocks were used last). */
+        if (ox != oy)
+                return ox ? 1 : -1;
+        if (ox)
+                return x->phys_index > y->phys_index ? -1 : x->phys_index < y->phys_index;
         if (nx != ny)
                 return nx < ny ? -1 : 1;
         if (x->phys_index != y->phys_index)

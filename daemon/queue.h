@@ -8,7 +8,8 @@
 #include "memtypes.h"
 
 /* The chunk planner: blocks waiting to be onlined, handed out in chunks ordered by node and then
- * physical address, so a node's memory comes online contiguously from the bottom up. Pure: no I/O. */
+ * physical address, so a node's memory comes online contiguously from the bottom up; blocks to
+ * offline come after them, from the top address down. Pure: no I/O. */
 
 typedef struct QueueEntry {
         unsigned index;

@@ -52,6 +52,7 @@ void config_init_defaults(Config *c)
                 .log_level = -1,
                 .max_attempts = 3,
                 .retry_usec = USEC_PER_SEC,
+                .offline_timeout_usec = 30 * USEC_PER_SEC,
                 .online = ONLINE_TYPE_MOVABLE,
         };
         dax_rule_init(&c->dax, NULL);
@@ -288,6 +289,8 @@ static const ConfigKey config_keys[] = {
             "emerg, alert, crit, err, warning, notice, info or debug"),
         KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000"),
         KEY("Daemon", "RetrySec", value_sec, Config, retry_usec, "a time such as 1 or 500ms"),
+        KEY("Daemon", "OfflineTimeoutSec", value_sec, Config, offline_timeout_usec,
+            "a time such as 30, 2min or 0 (no limit)"),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
         KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE),
 
@@ -733,6 +736,7 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
         fprint_sec(f, "RetrySec", c->retry_usec);
+        fprint_sec(f, "OfflineTimeoutSec", c->offline_timeout_usec);
         fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
         for (size_t i = 0; i < c->n_nodes; i++)
                 fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,

@@ -62,6 +62,7 @@ typedef struct Config {
         int log_level; /* -1: not set, keep the command line's or the default */
         unsigned max_attempts;
         uint64_t retry_usec;
+        uint64_t offline_timeout_usec; /* one offline write; 0: no limit */
 
         /* [Memory] */
         OnlineType online;

@@ -9,9 +9,14 @@
  *                   write fails with EINVAL, as the kernel answers onlining an online block;
  *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline";
  *   ENODEV          the block was removed under the writer (the kernel's answer for a deleted
- *                   device); the state stays as it was.
- * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
- * file is removed when they are used up.
+ *                   device); the state stays as it was;
+ *   stall MS        an offline that the kernel keeps retrying: the state reads "going-offline"
+ *                   while the write sleeps for MS milliseconds; a signal delivered to the writer
+ *                   ends it early with EINTR (offline_pages() checks signal_pending() on every
+ *                   round), else it fails with EBUSY after MS. Either way the state is "online"
+ *                   again, as the kernel leaves a block whose offlining it gave up.
+ * An optional number after the word ("EBUSY 2", "stall 5000 2") limits the fault to that many
+ * writes; the fault file is removed when they are used up.
  *
  * Every write to a "state", "auto_online_blocks" or "memmap_on_memory" file, or to a file of the
  * dax bus (bus/dax/drivers/DRIVER/{new_id,remove_id,bind,unbind}), is appended to $MHP_WRITE_LOG (if
@@ -172,16 +177,17 @@ static int dax_wait_ack(long long ns)
         return ETIMEDOUT;
 }
 
-/* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault) and
- * sets *race for "race". */
-static int fault_take(const char *path, bool *race)
+/* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault), sets
+ * *race for "race" and *stall_ms for "stall MS". */
+static int fault_take(const char *path, bool *race, long *stall_ms)
 {
         char fpath[PATH_MAX + 8], buf[64], word[16] = "";
-        long count = -1;
+        long count = -1, ms = 0;
         ssize_t n;
         int fd;
 
         *race = false;
+        *stall_ms = 0;
         if ((size_t)snprintf(fpath, sizeof(fpath), "%s.fault", path) >= sizeof(fpath))
                 return 0;
         fd = raw_open(fpath, O_RDONLY, 0);
@@ -192,7 +198,10 @@ static int fault_take(const char *path, bool *race)
         if (n <= 0)
                 return 0;
         buf[n] = '\0';
-        if (sscanf(buf, "%15s %ld", word, &count) < 1)
+        if (strncmp(buf, "stall", 5) == 0) {
+                if (sscanf(buf, "%15s %ld %ld", word, &ms, &count) < 2 || ms <= 0)
+                        return 0;
+        } else if (sscanf(buf, "%15s %ld", word, &count) < 1)
                 return 0;
 
         if (count > 0) {
@@ -201,7 +210,8 @@ static int fault_take(const char *path, bool *race)
                         (void)syscall(SYS_unlinkat, AT_FDCWD, fpath, 0);
                 else {
                         char nb[64];
-                        int len = snprintf(nb, sizeof(nb), "%s %ld\n", word, count - 1);
+                        int len = ms > 0 ? snprintf(nb, sizeof(nb), "%s %ld %ld\n", word, ms, count - 1)
+                                         : snprintf(nb, sizeof(nb), "%s %ld\n", word, count - 1);
 
                         fd = raw_open(fpath, O_WRONLY | O_TRUNC, 0);
                         if (fd >= 0) {
@@ -211,6 +221,10 @@ static int fault_take(const char *path, bool *race)
                 }
         }
 
+        if (strcmp(word, "stall") == 0) {
+                *stall_ms = ms;
+                return EBUSY;
+        }
         if (strcmp(word, "race") == 0) {
                 *race = true;
                 return EINVAL;
@@ -238,6 +252,7 @@ ssize_t write(int fd, const void *buf, size_t count)
         write_fn real = real_write_get();
         char link[64], path[PATH_MAX];
         bool race;
+        long stall_ms;
         ssize_t n;
         int e;
 
@@ -282,11 +297,22 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (!ends_with(path, "/state"))
                 return real(fd, buf, count);
 
-        e = faults_enabled() ? fault_take(path, &race) : 0;
+        e = faults_enabled() ? fault_take(path, &race, &stall_ms) : 0;
         if (e == 0) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
                 return n;
+        }
+
+        if (stall_ms > 0) {
+                struct timespec ts = { stall_ms / 1000, (stall_ms % 1000) * 1000000L };
+
+                /* What the kernel shows while it retries; then the answer it gives up with. */
+                (void)real(fd, "going-offline\n", 14);
+                if (syscall(SYS_nanosleep, &ts, NULL) < 0 && errno == EINTR)
+                        e = EINTR;
+                (void)lseek(fd, 0, SEEK_SET);
+                (void)syscall(SYS_ftruncate, fd, 0);
         }
 
         /* The daemon opened with O_TRUNC, which emptied the file: put back what the kernel would
@@ -300,6 +326,7 @@ ssize_t write(int fd, const void *buf, size_t count)
                   : e == EINVAL ? "EINVAL"
                   : e == EBUSY  ? "EBUSY"
                   : e == ENODEV ? "ENODEV"
+                  : e == EINTR  ? "EINTR"
                                 : "EIO");
         errno = e;
         return -1;

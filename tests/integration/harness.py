@@ -594,7 +594,7 @@ class Bed:
             env["LD_PRELOAD"] = SHIM
         return env
 
-    def daemon(self, *args, config=True, log_level="debug"):
+    def daemon(self, *args, config=True, log_level="debug", extra_env=None):
         argv = [DAEMON]
         if config:
             argv += ["--config", self.config]
@@ -604,7 +604,9 @@ class Bed:
         if self.plain:
             argv += ["--sysfs-root", self.sys_dir]
         argv += list(args)
-        return Daemon(argv, self.env())
+        env = self.env()
+        env.update(extra_env or {})  # e.g. a NOTIFY_SOCKET and WATCHDOG_USEC of the test's own
+        return Daemon(argv, env)
 
     def cleanup(self):
         self.emu.stop()

@@ -71,6 +71,7 @@ static void test_full(void)
                  "LogLevel=debug\n"
                  "MaxAttempts=5\n"
                  "RetrySec=2\n"
+                 "OfflineTimeoutSec=2min\n"
                  "\n"
                  "[Node 1]\n"
                  "Online=online_kernel\n"
@@ -92,6 +93,7 @@ static void test_full(void)
         tap_is_int(c->log_level, LOG_DEBUG, "LogLevel");
         tap_is_int(c->max_attempts, 5, "MaxAttempts");
         tap_is_int(c->retry_usec, 2000000, "RetrySec");
+        tap_is_int(c->offline_timeout_usec, 120000000, "OfflineTimeoutSec");
         tap_is_int(c->online, ONLINE_TYPE_ONLINE, "[Memory] Online");
         n = config_find_node(c, 1);
         tap_ok(n && n->online == ONLINE_TYPE_KERNEL, "[Node 1] Online");
@@ -185,6 +187,11 @@ static void test_errors(void)
                 "[Daemon]\nRetrySec=later\n",
                 "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
                 "bad RetrySec");
+        expect_error(
+                "[Daemon]\nOfflineTimeoutSec=-1\n",
+                "2: Invalid value \"-1\" for OfflineTimeoutSec= in [Daemon]: expected a time such as 30, "
+                "2min or 0 (no limit)",
+                "bad OfflineTimeoutSec");
         expect_error("[Node x]\nOnline=kernel\n",
                      "2: Invalid section [Node x]: expected [Node N] with N from 0 to 1023", "[Node x]");
         expect_error("[Node]\nOnline=kernel\n",
@@ -323,6 +330,7 @@ static void test_dump(void)
         int r;
 
         r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\nRetrySec=1000000.000001\n"
+                 "OfflineTimeoutSec=0\n"
                  "[Node 2]\nOnline=offline\n",
                  &c, &error);
         tap_ok(r == 0, "config for the dump test parses");
@@ -334,7 +342,8 @@ static void test_dump(void)
         path = write_file("dumped.conf", text);
         r = config_load(path, true, &again, &error);
         tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
-                       again->retry_usec == UINT64_C(1000000000001) && config_find_node(again, 2) &&
+                       again->retry_usec == UINT64_C(1000000000001) && again->offline_timeout_usec == 0 &&
+                       config_find_node(again, 2) &&
                        config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
                "--check-config output reads back as the same policy");
         unlink(path);

@@ -6,7 +6,11 @@
 
 static void push(Queue *q, unsigned index, int node, uint64_t not_before)
 {
-        QueueEntry e = { .index = index, .node = node, .phys_index = index, .not_before = not_before };
+        QueueEntry e = { .index = index,
+                         .node = node,
+                         .phys_index = index,
+                         .type = ONLINE_TYPE_MOVABLE,
+                         .not_before = not_before };
 
         if (queue_push(q, &e) < 0)
                 abort();
@@ -108,8 +112,38 @@ static void test_many(void)
         queue_clear(&q);
 }
 
+static void test_offline_order(void)
+{
+        static const unsigned want[] = { 3, 9, 40, 12, 5, 1 };
+        Queue q = {};
+        QueueEntry chunk[8];
+        size_t n;
+        uint64_t next;
+        bool ok = true;
+
+        /* Onlines 3 (node 0) and 9 (node 1), offlines 5, 40, 1, 12 on either node. */
+        push(&q, 9, 1, 0);
+        push(&q, 3, 0, 0);
+        for (unsigned i = 0; i < 4; i++) {
+                static const unsigned idx[] = { 5, 40, 1, 12 };
+                QueueEntry e = { .index = idx[i],
+                                 .node = (int)(i % 2),
+                                 .phys_index = idx[i],
+                                 .type = ONLINE_TYPE_OFFLINE };
+
+                (void)queue_push(&q, &e);
+        }
+        n = queue_take_chunk(&q, 8, 0, chunk, &next);
+        tap_is_int(n, 6, "six entries");
+        for (size_t i = 0; i < n && i < 6; i++)
+                ok = ok && chunk[i].index == want[i];
+        tap_ok(ok, "onlines first by node and address, then offlines from the top address down");
+        queue_clear(&q);
+}
+
 int main(void)
 {
+        test_offline_order();
         test_order_and_chunks();
         test_not_before();
         test_remove();

@@ -520,6 +520,35 @@ def checks(vm, t, timings):
     # 11. what the rule costs PID 1.
     pid1_cost(vm, t, bs, timings)
 
+    # 10. unplug under the unit's sandbox: the writer thread, PrepareUnplug reading
+    # /sys/bus/acpi, the offline marks in the runtime directory, then the eject.
+    out = vm.sh("for d in /sys/bus/acpi/devices/PNP0C80:*; do for l in $d/physical_node*; do "
+                "[ -e $l ] && echo ${d##*/} $(basename $(readlink $l)); done; done; true")
+    owners = {}
+    for line in out.splitlines():
+        name, block = line.split()
+        owners.setdefault(name, set()).add(int(block[len("memory"):]))
+    acpi = next((n for n, owned in owners.items() if owned == set(hot)), None)
+    rc, out = vm.run(f"memhotplugctl unplug {acpi}", timeout=180, check=False)
+    states = blocks_state(vm, hot)
+    t.check(acpi and rc == 0 and all(s and s["state"] == "offline" for s in states.values()),
+            f"memhotplugctl unplug {acpi} ({dev}) under the unit: exit 0, blocks {hot[0]}..{hot[-1]} "
+            "offline", f"rc={rc}: {out}\n{describe(states)}\n"
+            + vm.sh("journalctl --no-pager -u memhotplugd | tail -n 20 || true"))
+    marks = vm.sh("cat /run/memhotplugd/offlined 2>/dev/null || true").split()
+    t.check(all(f"memory{n}" in marks for n in hot), "the offline marks are in /run/memhotplugd/offlined",
+            " ".join(marks))
+    vm.qmp.execute("device_del", id=dev)
+    try:
+        vm.wait_until(lambda: not set(hot) & set(vm.blocks()), timeout=120, interval=1,
+                      what=f"{dev} removed")
+        gone = True
+    except VMError:
+        gone = False
+    _, active = vm.run("systemctl is-active memhotplugd", check=False)
+    t.check(gone and active.strip() == "active", f"device_del {dev}: removed, memhotplugd still active",
+            vm.sh("journalctl --no-pager -u memhotplugd | tail -n 20 || true"))
+
     wd = vm.sh("journalctl --no-pager -u memhotplugd -g 'watchdog' || true")
     t.check("Watchdog timeout" not in wd, "the watchdog never fired", wd)
 

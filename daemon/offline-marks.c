@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "offline-marks.h"
+#include "parse-util.h"
+
+static int marks_path(const Manager *m, const char *suffix, char **ret)
+{
+        return asprintf(ret, "%s/" OFFLINE_MARKS_FILE "%s", m->options.runtime_dir, suffix) < 0 ? -ENOMEM
+                                                                                                : 0;
+}
+
+int offline_marks_load(Manager *m)
+{
+        _cleanup_(freep) char *path = NULL, *line = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        size_t size = 0;
+        ssize_t n;
+        int r;
+
+        r = marks_path(m, "", &path);
+        if (r < 0)
+                return r;
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((n = getline(&line, &size, f)) > 0) {
+                unsigned index;
+                Block *b;
+
+                line[strcspn(line, "\n")] = '\0';
+                if (parse_block_name(line, &index) < 0)
+                        return -EBADMSG;
+                b = manager_block(m, index);
+                if (!b)
+                        return -ENOMEM;
+                b->flags |= BLOCK_USER_OFFLINE;
+        }
+        return 0;
+}
+
+/* Offline on purpose, and offline now (a block whose offline is still under way is not yet). */
+static bool marked(const Block *b)
+{
+        return (b->flags & (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) == (BLOCK_KNOWN | BLOCK_USER_OFFLINE) &&
+               b->state == BLOCK_OFFLINE;
+}
+
+/* splitmix64's finaliser: a sum of these tells sets of indices apart (a plain sum would take
+ * {1, 4} for {2, 3}). */
+static uint64_t mix(uint64_t x)
+{
+        x += UINT64_C(0x9e3779b97f4a7c15);
+        x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return x ^ (x >> 31);
+}
+
+int offline_marks_save(Manager *m)
+{
+        _cleanup_(freep) char *path = NULL, *tmp = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        unsigned n = 0;
+        uint64_t sum = 0;
+        int r;
+
+        /* Cheap enough to look every loop iteration: one pass over the table, a write only when the
+         * set changed (its size and a sum of hashes of its indices differ). */
+        for (size_t i = 0; i < m->n_blocks; i++)
+                if (marked(&m->blocks[i])) {
+                        n++;
+                        sum += mix(i);
+                }
+        if (n == m->marks_saved && sum == m->marks_sum)
+                return 0;
+
+        r = marks_path(m, "", &path);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return negative_errno();
+        } else {
+                r = marks_path(m, ".tmp", &tmp);
+                if (r < 0)
+                        return r;
+                (void)mkdir(m->options.runtime_dir, 0755);
+                f = fopen(tmp, "we");
+                if (!f)
+                        return negative_errno();
+                for (size_t i = 0; i < m->n_blocks; i++)
+                        if (marked(&m->blocks[i]))
+                                fprintf(f, "memory%zu\n", i);
+                if (fflush(f) != 0 || ferror(f)) {
+                        r = negative_errno();
+                        (void)unlink(tmp);
+                        return r < 0 ? r : -EIO;
+                }
+                if (rename(tmp, path) < 0) {
+                        r = negative_errno();
+                        (void)unlink(tmp);
+                        return r;
+                }
+        }
+        m->marks_saved = n;
+        m->marks_sum = sum;
+        return 0;
+}

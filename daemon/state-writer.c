@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <pthread.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "state-writer.h"
+#include "sysfs.h"
+#include "time-util.h"
+
+/* Why a thread, and how it is stopped.
+ *
+ * The kernel's offline_pages() loops (migrate, drain, retry) until every page has left the block,
+ * with no limit of its own; but it checks signal_pending() on every round and then gives up with
+ * EINTR, undoing the isolation, so the block stays online. A signal is therefore the clean way to
+ * stop a write that takes too long. A thread gets one with pthread_kill(): the handler does nothing
+ * and is installed without SA_RESTART, so write() returns EINTR instead of starting over. A forked
+ * helper killed with SIGKILL would work too, but costs a fork per block and hands the errno back
+ * through an exit status; the thread shares the sysfs dirfd and reports through an eventfd.
+ *
+ * A signal sent before the thread is inside write() would be spent on the handler and the write
+ * would then block: so the loop sends it again every INTERRUPT_REPEAT_USEC until the thread says it
+ * is done. The thread has every other signal blocked: SIGTERM and the like stay with the loop's
+ * signalfd. */
+
+#define INTERRUPT_REPEAT_USEC (50 * USEC_PER_MSEC)
+
+enum {
+        INTERRUPT_NONE,
+        INTERRUPT_TIMEOUT,
+        INTERRUPT_CANCEL,
+};
+
+struct StateWriter {
+        sd_event *event;
+        int memory_dirfd;
+        state_writer_done_t done;
+        void *userdata;
+
+        int efd; /* the thread's "done", read by the loop */
+        sd_event_source *io_source;
+        sd_event_source *timer_source; /* the timeout, then the repeated interrupt */
+
+        bool busy;
+        pthread_t thread;
+        unsigned index;
+        char value[32];
+        int interrupt; /* INTERRUPT_*, set by the loop */
+        int result;    /* written by the thread, read after pthread_join() */
+};
+
+/* From now, not from the loop's last wakeup (and sd_event_source_set_time_relative() needs
+ * libsystemd 247; we build with 246). */
+static void timer_in(StateWriter *w, uint64_t usec)
+{
+        (void)sd_event_source_set_time(w->timer_source, now_usec() + usec);
+        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_ONESHOT);
+}
+
+static int interrupt_signal(void)
+{
+        return SIGRTMIN;
+}
+
+static void on_interrupt_signal(int sig)
+{
+        /* Nothing: being delivered is the point (write() returns EINTR). */
+}
+
+static int install_handler(void)
+{
+        struct sigaction sa = { .sa_handler = on_interrupt_signal }; /* no SA_RESTART */
+
+        sigemptyset(&sa.sa_mask);
+        return sigaction(interrupt_signal(), &sa, NULL) < 0 ? negative_errno() : 0;
+}
+
+static void *thread_main(void *p)
+{
+        StateWriter *w = p;
+        char path[48];
+        sigset_t ss;
+        uint64_t one = 1;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, interrupt_signal());
+        (void)pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+
+        snprintf(path, sizeof(path), "memory%u/state", w->index);
+        w->result = sysfs_write_at(w->memory_dirfd, path, w->value);
+        /* An eventfd write only fails on overflow, which one write per thread cannot reach. */
+        if (write(w->efd, &one, sizeof(one)) < 0)
+                return NULL;
+        return NULL;
+}
+
+static int finish(StateWriter *w)
+{
+        uint64_t n;
+        int result;
+
+        (void)pthread_join(w->thread, NULL);
+        w->busy = false;
+        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+
+        result = w->result;
+        /* EINTR is our own signal: the kernel gave up its retry and left the block as it was. */
+        if (result == -EINTR && w->interrupt == INTERRUPT_TIMEOUT)
+                result = -ETIMEDOUT;
+        else if (result == -EINTR && w->interrupt == INTERRUPT_CANCEL)
+                result = -ECANCELED;
+        if (read(w->efd, &n, sizeof(n)) < 0)
+                n = 0; /* already read: nothing to clear */
+        return result;
+}
+
+static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        StateWriter *w = userdata;
+        int result;
+
+        if (!w->busy)
+                return 0;
+        result = finish(w);
+        w->done(w->userdata, w->index, result);
+        return 0;
+}
+
+static void interrupt(StateWriter *w, int why)
+{
+        if (!w->busy)
+                return;
+        if (w->interrupt == INTERRUPT_NONE)
+                w->interrupt = why;
+        (void)pthread_kill(w->thread, interrupt_signal());
+        timer_in(w, INTERRUPT_REPEAT_USEC);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        interrupt(userdata, INTERRUPT_TIMEOUT);
+        return 0;
+}
+
+int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done, void *userdata,
+                     StateWriter **ret)
+{
+        _cleanup_(freep) StateWriter *w = NULL;
+        int r;
+
+        r = install_handler();
+        if (r < 0)
+                return r;
+        w = calloc(1, sizeof(StateWriter));
+        if (!w)
+                return -ENOMEM;
+        *w = (StateWriter){
+                .event = sd_event_ref(event),
+                .memory_dirfd = memory_dirfd,
+                .done = done,
+                .userdata = userdata,
+        };
+        w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->efd < 0) {
+                r = negative_errno();
+                goto fail;
+        }
+        r = sd_event_add_io(event, &w->io_source, w->efd, EPOLLIN, on_done, w);
+        if (r < 0)
+                goto fail;
+        (void)sd_event_source_set_description(w->io_source, "state-writer-done");
+        r = sd_event_add_time(event, &w->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, w);
+        if (r < 0)
+                goto fail;
+        (void)sd_event_source_set_description(w->timer_source, "state-writer-timeout");
+        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+        *ret = TAKE_PTR(w);
+        return 0;
+fail:
+        state_writer_free(TAKE_PTR(w));
+        return r;
+}
+
+StateWriter *state_writer_free(StateWriter *w)
+{
+        if (!w)
+                return NULL;
+        if (w->busy) {
+                /* Stopping: interrupt the write and wait for it, however long the signal takes. */
+                w->interrupt = INTERRUPT_CANCEL;
+                while (w->busy) {
+                        struct pollfd p = { .fd = w->efd, .events = POLLIN };
+
+                        (void)pthread_kill(w->thread, interrupt_signal());
+                        if (poll(&p, 1, INTERRUPT_REPEAT_USEC / USEC_PER_MSEC) > 0)
+                                (void)finish(w);
+                }
+        }
+        sd_event_source_disable_unref(w->io_source);
+        sd_event_source_disable_unref(w->timer_source);
+        if (w->efd >= 0)
+                close(w->efd);
+        sd_event_unref(w->event);
+        free(w);
+        return NULL;
+}
+
+bool state_writer_busy(const StateWriter *w)
+{
+        return w->busy;
+}
+
+unsigned state_writer_index(const StateWriter *w)
+{
+        return w->index;
+}
+
+int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec)
+{
+        sigset_t all, old;
+        int r;
+
+        if (w->busy)
+                return -EBUSY;
+        if (strlen(value) >= sizeof(w->value))
+                return -EINVAL;
+        w->index = index;
+        strcpy(w->value, value);
+        w->interrupt = INTERRUPT_NONE;
+        w->result = 0;
+
+        /* The thread starts with every signal blocked and unblocks only its own. */
+        sigfillset(&all);
+        (void)pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = -pthread_create(&w->thread, NULL, thread_main, w);
+        (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+        w->busy = true;
+        if (timeout_usec > 0)
+                timer_in(w, timeout_usec);
+        return 0;
+}
+
+void state_writer_cancel(StateWriter *w)
+{
+        interrupt(w, INTERRUPT_CANCEL);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+/* A write to a memory block's "state" that may block for a long time (offlining migrates every
+ * page off the block, and the kernel retries for as long as it takes), done on a thread of its own
+ * so that the event loop keeps running. One write at a time: the kernel serialises them anyway.
+ *
+ * The write ends in its result, or is interrupted: after the timeout (-ETIMEDOUT) or by
+ * state_writer_cancel() (-ECANCELED). An interrupted write leaves the block as it was (online). */
+typedef struct StateWriter StateWriter;
+
+/* Called in the event loop when the write is over: 0, or a negative errno. */
+typedef void (*state_writer_done_t)(void *userdata, unsigned index, int result);
+
+int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done, void *userdata,
+                     StateWriter **ret);
+/* Interrupts a write in flight and waits for its thread; its callback is not called. */
+StateWriter *state_writer_free(StateWriter *w);
+
+bool state_writer_busy(const StateWriter *w);
+/* The block being written, if busy. */
+unsigned state_writer_index(const StateWriter *w);
+/* -EBUSY while a write is in flight. timeout_usec 0: no timeout. */
+int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec);
+/* Interrupts the write in flight (nothing if none); it ends in -ECANCELED unless it was done. */
+void state_writer_cancel(StateWriter *w);

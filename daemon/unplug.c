@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "iomem.h"
+#include "macro.h"
+#include "parse-util.h"
+#include "unplug.h"
+
+/* Not below the sysfs root: /proc/iomem is only ever the kernel's (the unit tests cover the parser,
+ * the VM tests this). */
+#define IOMEM_PATH "/proc/iomem"
+
+static int parse_block(const char *s, unsigned *ret)
+{
+        if (parse_block_name(s, ret) >= 0)
+                return 0;
+        return parse_unsigned(s, 0, BLOCK_INDEX_MAX, ret);
+}
+
+/* "A-B" into a copy holding "A" and "B"; "A" alone gives "A" twice. */
+static int split_range(const char *s, char **ret_copy, const char **ret_first, const char **ret_last)
+{
+        char *copy = strdup(s), *dash;
+
+        if (!copy)
+                return -ENOMEM;
+        dash = strchr(copy, '-');
+        if (dash)
+                *dash = '\0';
+        *ret_copy = copy;
+        *ret_first = copy;
+        *ret_last = dash ? dash + 1 : copy;
+        return 0;
+}
+
+/* "N", "memoryN", "N-M", "memoryN-memoryM". */
+static int parse_range(const char *s, unsigned *ret_first, unsigned *ret_last)
+{
+        _cleanup_(freep) char *copy = NULL;
+        const char *a, *b;
+
+        if (split_range(s, &copy, &a, &b) < 0)
+                return -ENOMEM;
+        if (parse_block(a, ret_first) < 0 || parse_block(b, ret_last) < 0)
+                return -EINVAL;
+        return *ret_first <= *ret_last ? 0 : -EINVAL;
+}
+
+static int push(unsigned **list, size_t *n, unsigned index)
+{
+        unsigned *l = reallocarray(*list, *n + 1, sizeof(unsigned));
+
+        if (!l)
+                return -ENOMEM;
+        l[(*n)++] = index;
+        *list = l;
+        return 0;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The kernel links an ACPI memory device to each of its blocks: physical_node, physical_node1, … */
+static int acpi_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret_n)
+{
+        _cleanup_(freep) char *path = NULL;
+        _cleanup_(freep) unsigned *l = NULL;
+        DIR *d = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        int r = 0;
+
+        if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
+                return -ENODEV;
+        if (asprintf(&path, "bus/acpi/devices/%s", name) < 0)
+                return -ENOMEM;
+        if (sysfs_opendir(m->sysfs, path, &d) < 0)
+                return -ENODEV;
+        while ((de = readdir(d))) {
+                char target[PATH_MAX];
+                const char *base;
+                unsigned index;
+                ssize_t k;
+
+                if (strncmp(de->d_name, "physical_node", 13) != 0)
+                        continue;
+                k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (k <= 0)
+                        continue;
+                target[k] = '\0';
+                base = strrchr(target, '/');
+                if (parse_block_name(base ? base + 1 : target, &index) < 0)
+                        continue; /* another kind of physical node */
+                r = push(&l, &n, index);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+/* "0x140000000-0x17fffffff": the first and last byte. */
+static int parse_address_range(const char *s, uint64_t *ret_start, uint64_t *ret_end)
+{
+        _cleanup_(freep) char *copy = NULL;
+        const char *a, *b;
+
+        if (split_range(s, &copy, &a, &b) < 0)
+                return -ENOMEM;
+        if (a == b || strncmp(a, "0x", 2) != 0 || strncmp(b, "0x", 2) != 0 ||
+            parse_hex_u64(a, ret_start) < 0 || parse_hex_u64(b, ret_end) < 0)
+                return -EINVAL;
+        return *ret_start <= *ret_end ? 0 : -EINVAL;
+}
+
+/* The present blocks that overlap [start, end]. */
+static int range_blocks(Manager *m, uint64_t start, uint64_t end, unsigned **ret, size_t *ret_n)
+{
+        _cleanup_(freep) unsigned *l = NULL;
+        size_t n = 0;
+        int r;
+
+        for (uint64_t i = start / m->block_size; i <= end / m->block_size && i < m->n_blocks; i++)
+                if (manager_block_present(m, (unsigned)i)) {
+                        r = push(&l, &n, (unsigned)i);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+static int virtio_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret_n)
+{
+        uint64_t start, end;
+        FILE *f;
+        int r;
+
+        f = fopen(IOMEM_PATH, "re");
+        if (!f)
+                return -ENODEV;
+        r = iomem_find(f, name, &start, &end);
+        fclose(f);
+        if (r < 0)
+                return -ENODEV;
+        /* The kernel hides the addresses from a reader without CAP_SYS_ADMIN (our unit's sandbox). */
+        if (start == 0 && end == 0)
+                return -EPERM;
+        return range_blocks(m, start, end, ret, ret_n);
+}
+
+int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, unsigned **ret, size_t *ret_n,
+                         unsigned *ret_missing)
+{
+        _cleanup_(freep) unsigned *l = NULL;
+        unsigned first, last, index;
+        uint64_t start, end;
+        UnplugKind kind;
+        size_t n = 0;
+        Device *dev;
+        int r;
+
+        if (parse_range(target, &first, &last) >= 0) {
+                kind = UNPLUG_BLOCKS;
+                for (uint64_t i = first; i <= last; i++) {
+                        if (!manager_block_present(m, (unsigned)i)) {
+                                *ret_missing = (unsigned)i;
+                                return -ENOENT;
+                        }
+                        r = push(&l, &n, (unsigned)i);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (parse_address_range(target, &start, &end) >= 0) {
+                kind = UNPLUG_ADDRESSES;
+                r = range_blocks(m, start, end, &l, &n);
+                if (r < 0)
+                        return r;
+        } else if (strncmp(target, "dax", 3) == 0) {
+                kind = UNPLUG_DAX;
+                dev = devices_find(m, target);
+                if (!dev)
+                        return -ENODEV;
+                r = devices_blocks(m, dev, &l, &n);
+                if (r < 0)
+                        return r;
+        } else if (parse_sysname_index(target, "virtio", UINT_MAX, &index) >= 0) {
+                kind = UNPLUG_VIRTIO;
+                r = virtio_blocks(m, target, &l, &n);
+                if (r < 0)
+                        return r;
+        } else if (strchr(target, ':')) {
+                kind = UNPLUG_ACPI;
+                r = acpi_blocks(m, target, &l, &n);
+                if (r < 0)
+                        return r;
+                /* Only blocks we know: one being added or removed right now is left out. */
+                for (size_t i = 0; i < n;)
+                        if (manager_block_present(m, l[i]))
+                                i++;
+                        else
+                                l[i] = l[--n];
+        } else
+                return -EINVAL;
+
+        if (n == 0)
+                return -ENODEV;
+        qsort(l, n, sizeof(unsigned), cmp_unsigned);
+        *ret_kind = kind;
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+int unplug_check_removable(Manager *m, const unsigned *blocks, size_t n, unsigned *ret_index)
+{
+        for (size_t i = n; i > 0; i--) {
+                const Block *b = &m->blocks[blocks[i - 1]];
+
+                if (b->state == BLOCK_ONLINE && (b->zone & ZONES_KERNEL)) {
+                        *ret_index = blocks[i - 1];
+                        return -EXDEV;
+                }
+        }
+        return 0;
+}

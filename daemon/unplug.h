@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "manager.h"
+
+/* Unplug preparation: what memory a target is, and whether it can go. The offlining itself is the
+ * onliner's (onliner_request_offline()), shared with OfflineBlocks and RevertDevice. */
+
+typedef enum UnplugKind {
+        UNPLUG_BLOCKS,    /* "12", "memory12", "12-15", "memory12-memory15" */
+        UNPLUG_ACPI,      /* an ACPI memory device (a DIMM): "PNP0C80:03" */
+        UNPLUG_DAX,       /* a dax device that is system RAM: "dax0.0" */
+        UNPLUG_VIRTIO,    /* a virtio-mem device's region: "virtio5" */
+        UNPLUG_ADDRESSES, /* the blocks in a physical address range: "0x140000000-0x17fffffff" */
+} UnplugKind;
+
+/* The blocks of target that are present, in address order. Errors: -EINVAL the target is none of
+ * the above; -ENODEV no such device, or a device with no memory blocks; -ENOENT a block of the range
+ * does not exist (*ret_missing names it); -EPERM /proc/iomem hides the addresses from us. */
+int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, unsigned **ret, size_t *ret_n,
+                         unsigned *ret_missing);
+
+/* Whether every online block can be offlined for good: memory in a kernel zone holds allocations
+ * that cannot move. Returns 0, or -EXDEV with the highest such block in *ret_index. */
+int unplug_check_removable(Manager *m, const unsigned *blocks, size_t n, unsigned *ret_index);
