@@ -6,7 +6,6 @@
 #include "bus.h"
 #include "dax.h"
 #include "devices.h"
-#include "event-util.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
@@ -16,46 +15,105 @@
 #include "tiering.h"
 #include "time-util.h"
 
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries);
+/* wait_since: for a new block, when its "add" came (0: now), or NODE_WAIT_EXPIRED once it has waited
+ * for its node link as long as it may. */
+#define NODE_WAIT_EXPIRED UINT64_MAX
+static int handle_block(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since);
 
-/* The kernel sends a new block's "add" uevent before it links the block to its node: a block
- * that shows no node yet on a NUMA system is looked at again shortly. */
-#define NODE_WAIT_FIRST_USEC (1 * USEC_PER_MSEC) /* doubled each try: 1, 2, 4 … 512 ms, ~1 s in all */
-#define NODE_WAIT_TRIES      10
+/* The kernel announces a hot-added block before it links it to its node, and links all blocks of
+ * one add together once they all exist (register_memory_blocks_under_node() in 6.12), still under
+ * the hotplug lock, with no uevent of its own. So new blocks without a node wait together, and
+ * one timer looks every millisecond at the oldest of them: when it has its link, all of them are
+ * handled at once, as one burst (a block of another add still unlinked waits on). A fixed short
+ * poll, not a backoff that overshoots: the link is usually there within a few ms. */
+#define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
+#define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
 
-typedef struct NodeWait {
-        Manager *manager;
-        unsigned index, tries;
-} NodeWait;
-
-static int on_node_wait(void *userdata)
+static void node_wait_take(Manager *m)
 {
-        NodeWait *w = userdata;
+        _cleanup_(freep) NodeWaiting *l = m->node_waiting;
+        size_t n = m->n_node_waiting;
+        uint64_t now = now_usec();
 
-        (void)handle_block(w->manager, w->index, NODE_LOOK_UP, true, w->tries);
+        m->node_waiting = NULL;
+        m->n_node_waiting = 0;
+        for (size_t i = 0; i < n; i++)
+                (void)handle_block(m, l[i].index, NODE_LOOK_UP, true,
+                                   now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
+}
+
+static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        uint64_t now = now_usec();
+
+        while (m->n_node_waiting > 0) {
+                const NodeWaiting *w = &m->node_waiting[0];
+                int node, r;
+
+                r = memblock_read_node(m->sysfs, w->index, &node);
+                if (r == -ENOENT && m->n_node_waiting > 0) {
+                        /* Gone again (the add failed, or an unplug): its "remove" comes. */
+                        memmove(m->node_waiting, m->node_waiting + 1,
+                                --m->n_node_waiting * sizeof(NodeWaiting));
+                        continue;
+                }
+                if ((r >= 0 && node >= 0) || r < 0 || now - w->since >= NODE_WAIT_MAX_USEC) {
+                        node_wait_take(m);
+                        break;
+                }
+                (void)sd_event_source_set_time(s, now + NODE_WAIT_POLL_USEC);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
         return 0;
 }
 
-static int node_wait(Manager *m, unsigned index, unsigned tries)
+/* Drops the waiting blocks that a scan has handled meanwhile. */
+static void node_wait_prune(Manager *m)
 {
-        NodeWait *w;
+        size_t k = 0;
+
+        for (size_t i = 0; i < m->n_node_waiting; i++)
+                if (!manager_block_present(m, m->node_waiting[i].index))
+                        m->node_waiting[k++] = m->node_waiting[i];
+        m->n_node_waiting = k;
+}
+
+static int node_wait(Manager *m, unsigned index, uint64_t since)
+{
+        NodeWaiting *l;
         int r;
 
-        w = malloc(sizeof(NodeWait));
-        if (!w)
+        for (size_t i = 0; i < m->n_node_waiting; i++)
+                if (m->node_waiting[i].index == index)
+                        return 0;
+        l = realloc(m->node_waiting, (m->n_node_waiting + 1) * sizeof(NodeWaiting));
+        if (!l)
                 return -ENOMEM;
-        *w = (NodeWait){ .manager = m, .index = index, .tries = tries };
-        r = event_add_later(m->event, "node-link-wait", NODE_WAIT_FIRST_USEC << (tries - 1), on_node_wait, w,
-                            free);
-        if (r < 0)
-                free(w);
-        return r;
+        m->node_waiting = l;
+        m->node_waiting[m->n_node_waiting++] = (NodeWaiting){ .index = index, .since = since };
+
+        if (!m->node_wait_source) {
+                r = sd_event_add_time(m->event, &m->node_wait_source, CLOCK_MONOTONIC, 0, 1, on_node_wait,
+                                      m);
+                if (r < 0) {
+                        m->n_node_waiting--;
+                        return r;
+                }
+                (void)sd_event_source_set_description(m->node_wait_source, "node-link-wait");
+        }
+        /* Running already (for an older block) or started now. */
+        if (m->n_node_waiting == 1) {
+                (void)sd_event_source_set_time(m->node_wait_source, now_usec() + NODE_WAIT_POLL_USEC);
+                return sd_event_source_set_enabled(m->node_wait_source, SD_EVENT_ONESHOT);
+        }
+        return 0;
 }
 
 /* Step 1: the block's facts, fresh from sysfs, recorded in the table. Returns 1 when the block is
  * ready for a decision, 0 when there is nothing to decide (gone, or its node link not there yet:
  * the wait or its "add" uevent brings it back), or a negative errno. */
-static int block_refresh(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries,
+static int block_refresh(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since,
                          BlockFacts *ret)
 {
         const char *attr = NULL;
@@ -71,14 +129,15 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, un
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
-        if (from_add && ret->node < 0 && sysfs_has_numa(m->sysfs) && node_tries < NODE_WAIT_TRIES &&
-            node_wait(m, index, node_tries + 1) >= 0)
+        if (from_add && ret->node < 0 && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
+            node_wait(m, index, wait_since > 0 ? wait_since : now_usec()) >= 0)
                 return 0;
         /* Still being added (no node, so valid_zones was not read). */
         if (ret->node < 0 && sysfs_has_numa(m->sysfs) && ret->state != BLOCK_ONLINE) {
                 if (from_add)
                         log_block(LOG_WARNING, 0, NULL, index, -1, 0,
-                                  "No node link after %u tries, skipping block until a rescan", node_tries);
+                                  "No node link after %.1fs, skipping block until a rescan",
+                                  (double)NODE_WAIT_MAX_USEC / USEC_PER_SEC);
                 return 0;
         }
 
@@ -172,7 +231,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
 }
 
 /* from_add: a new block announced by the kernel, which may be about to online it itself. */
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, unsigned node_tries)
+static int handle_block(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since)
 {
         BlockFacts f;
         Decision d;
@@ -180,7 +239,7 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uns
 
         if (!manager_block(m, index))
                 return log_oom();
-        r = block_refresh(m, index, node, from_add, node_tries, &f);
+        r = block_refresh(m, index, node, from_add, wait_since, &f);
         if (r <= 0)
                 return r;
         /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
@@ -265,6 +324,7 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
         }
 
         if (streq(action, "add")) {
+                m->added_since_scan = true;
                 b->flags &= ~BLOCK_USER_OFFLINE;
                 (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
                 return;
@@ -300,6 +360,7 @@ int blocks_scan(Manager *m, bool all)
         size_t n, n_nodes = 0;
         int r;
 
+        m->added_since_scan = false;
         r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");
@@ -337,6 +398,7 @@ int blocks_scan(Manager *m, bool all)
                         m->blocks[i] = (Block){ .node = -1 };
                         bus_emit_block_removed(m, (unsigned)i);
                 }
+        node_wait_prune(m);
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
         if (queue_size(&m->queue) == 0 && m->options.once)
                 (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);

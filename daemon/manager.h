@@ -61,6 +61,11 @@ enum {
 
 typedef struct Request Request;
 typedef struct Device Device;
+
+typedef struct NodeWaiting {
+        unsigned index;
+        uint64_t since; /* now_usec() of its "add" */
+} NodeWaiting;
 typedef struct StateWriter StateWriter;
 
 typedef struct Manager {
@@ -79,6 +84,11 @@ typedef struct Manager {
         StateWriter *writer; /* offline writes, off the loop; created on first use */
         QueueEntry inflight; /* the entry the writer is writing */
 
+        NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
+        size_t n_node_waiting;
+        sd_event_source *node_wait_source;
+        bool added_since_scan; /* "add" uevents since the last scan: a hot-add may have more blocks */
+
         Block *blocks; /* by block index */
         size_t n_blocks;
         uint64_t block_size;
@@ -88,7 +98,7 @@ typedef struct Manager {
         bool took_over;
         KernelAutoOnline kernel_auto_mode; /* in effect: the config's, or respect if takeover failed */
         char *kernel_auto_fallback;        /* why takeover is not in effect though configured, or NULL */
-        int demotion_original;                /* demotion_enabled before Demotion= changed it; -1: untouched */
+        int demotion_original;             /* demotion_enabled before Demotion= changed it; -1: untouched */
         bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
 
         Device *devices;

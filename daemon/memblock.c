@@ -24,7 +24,7 @@ static int block_attr_read(Sysfs *s, unsigned index, const char *attr, char *buf
 }
 
 /* The kernel links memoryN/nodeM to the block's node; there is no attribute that holds M. */
-static int block_read_node(Sysfs *s, unsigned index, int *ret)
+int memblock_read_node(Sysfs *s, unsigned index, int *ret)
 {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
@@ -85,7 +85,7 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
 
         if (node == NODE_LOOK_UP) {
                 *ret_attr = "node";
-                r = block_read_node(s, index, &f.node);
+                r = memblock_read_node(s, index, &f.node);
                 if (r < 0)
                         return r;
         }

@@ -20,6 +20,8 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
  * instead of one per block. Blocks in no node are -1. -ENOENT without NUMA in sysfs. */
 int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n);
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
+/* The node the block is linked to, -1 while it has no link yet. */
+int memblock_read_node(Sysfs *s, unsigned index, int *ret);
 int memblock_write_state(Sysfs *s, unsigned index, const char *value);
 
 /* Every memoryN present, unsorted. *ret_refused (NULL if none) holds the names of the form memoryN

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
+#include "blocks.h"
 #include "bus.h"
 #include "log.h"
 #include "memblock.h"
@@ -342,6 +343,12 @@ static int on_chunk(sd_event_source *s, void *userdata)
         onliner_notify_status(m);
         if (offline_in_flight(m))
                 return 0;
+        /* One job per hot-add: an online write returns only once the kernel's add is over (it waits
+         * for device_hotplug_lock), so every block of the burst exists and is linked to its node by
+         * now. The ones whose "add" we have not read yet, or that still wait for their link, join
+         * this job rather than each making one of its own. */
+        if (queue_size(&m->queue) == 0 && n > 0 && m->added_since_scan)
+                (void)blocks_scan(m, false);
         if (queue_size(&m->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)

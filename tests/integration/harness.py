@@ -257,8 +257,11 @@ class KernelEmulator:
     def watch(self, index, state, zones):
         with self.cond:
             self.zones[index] = list(zones)
+            # A block can come back (removed, then added again): what it was then is forgotten.
             if state == "online":
                 self.online.add(index)
+            else:
+                self.online.discard(index)
             wd = self.inotify.add_watch(self.bed.block_dir(index))
             self.wd_index[wd] = index
 
@@ -526,12 +529,17 @@ class Bed:
         d = self.block_dir(b.index)
         attrs = (("state", b.state), ("phys_index", "%08x" % b.phys_index), ("valid_zones", " ".join(b.zones)),
                  ("removable", "1" if b.removable else "0"), ("online", "1" if b.state == "online" else "0"))
-        os.makedirs(d)
+        # Made whole next to it and renamed into place: the kernel's block has all its attributes
+        # (and, when linked, its node link) before anyone can list it; a scan must never find half
+        # of one.
+        tmp = os.path.join(os.path.dirname(d), ".new-memory%d" % b.index)
+        os.makedirs(tmp)
         if link_node:
-            self.link_node(b)
+            os.symlink("../../node/node%d" % b.node, os.path.join(tmp, "node%d" % b.node))
         for attr, value in attrs:
-            with open(os.path.join(d, attr), "w") as f:
+            with open(os.path.join(tmp, attr), "w") as f:
                 f.write(value + "\n")
+        os.rename(tmp, d)
         self.emu.watch(b.index, b.state, b.zones)
         if self.testbed is not None and not announce:
             # What umockdev would have made, so that uevents can be sent for the block later.
@@ -540,8 +548,9 @@ class Bed:
             os.makedirs(self.sys_dir + "/class/memory", exist_ok=True)
             os.symlink("../../../../class/memory", os.path.join(d, "subsystem"))
         elif self.testbed is not None:
-            record = "P: %s/memory%d\nE: SUBSYSTEM=memory\n%s\n" % (
-                MEMORY, b.index, "".join("A: %s=%s\n" % a for a in attrs))
+            # No "A:" lines: umockdev would write the attributes again, over a state the daemon may
+            # have written already (it can find the block by a scan before its uevent).
+            record = "P: %s/memory%d\nE: SUBSYSTEM=memory\n\n" % (MEMORY, b.index)
             with self.lock:
                 ok = self.testbed.add_from_string(record)
             check(ok, "umockdev refused the record for memory%d" % b.index)
