@@ -966,10 +966,12 @@ def test_kmem_revert(case):
             hm = hmem(driver=None, memmap="1")
             s.bed.add_device(hm)  # "add": no driver yet
             time.sleep(0.03)
-            # The kernel's default bind: kmem adds the blocks (their "add" uevents), then "bind".
-            s.bed.dax.set_driver(hm, "kmem")
+            # The kernel's default bind: kmem adds the blocks (their "add" uevents), then the
+            # driver link is there, then "bind". (The link last: the daemon may look at any time,
+            # and the kernel would hold its unbind until the probe is over.)
             for i in s.bed.dax.make_blocks(hm):
                 s.bed.uevent(i, "add")
+            s.bed.dax.set_driver(hm, "kmem")
             time.sleep(0.05)
             s.bed.dax_uevent(hm, "bind")
             d.wait_line(r"dax1\.0: Returned to devdax")
