@@ -128,17 +128,21 @@ class Case:
 
 
 def scenario(names):
-    """Decorator: runs fn(case); what it leaves unchecked (after an exception) fails with the error."""
+    """Decorator: runs fn(case); what it leaves unchecked (after an exception) fails with the error.
+    Under scripts/test --sanitize (MHP_SANITIZE=1) each scenario ends with one more check: no daemon
+    it ran printed a sanitizer report."""
 
     def wrap(fn):
         def runner():
             case = Case(names)
+            first = len(DAEMONS)
             try:
                 fn(case)
             except Exception:
                 case.abort(traceback.format_exc() + case.context())
             if case.pending:
                 case.abort("check not reached")
+            check_sanitizer_reports(fn.__name__, DAEMONS[first:])
 
         runner.__name__ = fn.__name__
         return runner
@@ -644,9 +648,32 @@ def die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+SANITIZE = os.environ.get("MHP_SANITIZE") == "1"
+# How ASan, UBSan and LeakSanitizer start a report on stderr.
+SANITIZER_REPORT = re.compile(r"^==\d+==(ERROR|WARNING): \w+Sanitizer|^SUMMARY: \w+Sanitizer|: runtime error: ")
+DAEMONS = []  # every Daemon started, for the sanitizer check at the end of each scenario
+
+
+def check_sanitizer_reports(scenario_name, daemons):
+    """One TAP line when sanitizing (a report is a failure, whatever the scenario's checks said);
+    a report found without MHP_SANITIZE fails too, but passes silently otherwise."""
+    reports = []
+    for d in daemons:
+        d.kill()  # a no-op for one that ended; LeakSanitizer reports at exit
+        with d.cond:
+            lines = d.lines + d.stdout
+        hits = [i for i, line in enumerate(lines) if SANITIZER_REPORT.search(line)]
+        if hits:
+            reports.append("%s:\n  %s" % (" ".join(d.argv[:2]), "\n  ".join(lines[hits[0]:hits[0] + 40])))
+    if SANITIZE or reports:
+        TAP.result("%s: no sanitizer report from its %d daemon run(s)" % (scenario_name, len(daemons)),
+                   not reports, "\n".join(reports))
+
+
 class Daemon:
     def __init__(self, argv, env):
         assert_isolated(argv, env)
+        DAEMONS.append(self)
         self.argv = argv
         self.lines = []
         self.cond = threading.Condition()
@@ -712,6 +739,19 @@ class Daemon:
         return self.wait_exit()
 
     def kill(self):
+        """Ends the daemon at the end of a test: SIGTERM, so that it exits through its own cleanup
+        (and LeakSanitizer, in a sanitizer build, checks for leaks), SIGKILL if that takes 10 s."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.crash()
+        for t in self.threads:
+            t.join(5)
+
+    def crash(self):
+        """SIGKILL: a crash, with no chance to clean up."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

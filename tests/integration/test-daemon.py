@@ -309,7 +309,7 @@ def test_kernel_auto_online(case):
             case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
-            d.kill()  # SIGKILL: no chance to restore
+            d.crash()  # SIGKILL: no chance to restore
             check(bed.auto_online() == "offline", "auto_online_blocks is %r after SIGKILL" % bed.auto_online())
             d = bed.daemon()
             case.daemon = d
@@ -490,6 +490,9 @@ def test_reload(case):
             bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\n")
             d.send_signal(signal.SIGHUP)
             d.wait_line(r"Policy loaded from", mark)
+            # The reload's rescan comes after that line: a block made before it ends would be found by
+            # the rescan and then again by its "add" uevent, before the emulator has onlined it.
+            d.wait_line(SCANNED, mark)
             check(not d.find(r"^(error|warning):", mark), "errors on reload\n" + tail(d))
             b = Block(41, 0, phys_index=0x41)
             bed.emu.expect(41, "online_kernel")  # the new policy
