@@ -43,8 +43,18 @@ typedef struct ManagerOptions {
 
 /* The blocks queued since the queue was last empty, and how each ended: done (by us or, raced,
  * by another agent), removed before it could be handled, or failed. */
+typedef struct JobError {
+        int error; /* positive errno */
+        unsigned n;
+} JobError;
+
+#define JOB_ERRORS_MAX 4
 typedef struct Job {
         unsigned total, done, raced, removed, failed;
+        /* Why they failed, for the summary: the first JOB_ERRORS_MAX errnos seen, and a count of the
+         * failures with any other. */
+        JobError errors[JOB_ERRORS_MAX];
+        unsigned errors_other;
 } Job;
 
 /* Properties that changed since they were last announced on the bus (emitted once per loop

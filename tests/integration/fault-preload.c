@@ -7,9 +7,13 @@
  * first word of that file says what happens:
  *   race            another agent onlined the block first: "online\n" goes into the file and the
  *                   write fails with EINVAL, as the kernel answers onlining an online block;
- *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline";
- *   ENODEV          the block was removed under the writer (the kernel's answer for a deleted
- *                   device); the state stays as it was.
+ *   EINVAL|EBUSY|EIO|EAGAIN
+ *                   the write fails with that errno and the state stays "offline";
+ *   ENODEV|ENOENT   the block was removed under the writer (ENODEV: the kernel's answer for a
+ *                   deleted device; ENOENT: its directory went away between lookup and write); the
+ *                   state stays as it was;
+ *   short           write() takes only part of the value and returns that count (a short write,
+ *                   which is no success); the state stays as it was.
  * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
  * file is removed when they are used up.
  *
@@ -172,16 +176,33 @@ static int dax_wait_ack(long long ns)
         return ETIMEDOUT;
 }
 
-/* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault) and
- * sets *race for "race". */
-static int fault_take(const char *path, bool *race)
+/* The faults a "<path>.fault" file can name, and how the write log shows them. */
+#define FAULT_RACE  (-1)
+#define FAULT_SHORT (-2)
+static const struct {
+        const char *word;
+        int fault; /* an errno, FAULT_RACE or FAULT_SHORT */
+} faults[] = {
+        { "race", FAULT_RACE }, { "short", FAULT_SHORT }, { "EINVAL", EINVAL }, { "EBUSY", EBUSY },
+        { "EIO", EIO },         { "ENODEV", ENODEV },     { "ENOENT", ENOENT }, { "EAGAIN", EAGAIN },
+};
+
+static const char *fault_word(int fault)
+{
+        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+                if (faults[i].fault == fault)
+                        return faults[i].word;
+        return "?";
+}
+
+/* Reads and consumes one use of "<path>.fault"; returns the fault (0: none). */
+static int fault_take(const char *path)
 {
         char fpath[PATH_MAX + 8], buf[64], word[16] = "";
         long count = -1;
         ssize_t n;
         int fd;
 
-        *race = false;
         if ((size_t)snprintf(fpath, sizeof(fpath), "%s.fault", path) >= sizeof(fpath))
                 return 0;
         fd = raw_open(fpath, O_RDONLY, 0);
@@ -211,18 +232,9 @@ static int fault_take(const char *path, bool *race)
                 }
         }
 
-        if (strcmp(word, "race") == 0) {
-                *race = true;
-                return EINVAL;
-        }
-        if (strcmp(word, "EINVAL") == 0)
-                return EINVAL;
-        if (strcmp(word, "EBUSY") == 0)
-                return EBUSY;
-        if (strcmp(word, "EIO") == 0)
-                return EIO;
-        if (strcmp(word, "ENODEV") == 0)
-                return ENODEV;
+        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+                if (strcmp(word, faults[i].word) == 0)
+                        return faults[i].fault;
         return 0;
 }
 
@@ -237,7 +249,6 @@ ssize_t write(int fd, const void *buf, size_t count)
 {
         write_fn real = real_write_get();
         char link[64], path[PATH_MAX];
-        bool race;
         ssize_t n;
         int e;
 
@@ -282,7 +293,7 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (!ends_with(path, "/state"))
                 return real(fd, buf, count);
 
-        e = faults_enabled() ? fault_take(path, &race) : 0;
+        e = faults_enabled() ? fault_take(path) : 0;
         if (e == 0) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
@@ -291,17 +302,14 @@ ssize_t write(int fd, const void *buf, size_t count)
 
         /* The daemon opened with O_TRUNC, which emptied the file: put back what the kernel would
          * show after this answer (a refused offline leaves the block online). */
-        if (race || (count >= 7 && strncmp(buf, "offline", 7) == 0))
+        if (e == FAULT_RACE || (count >= 7 && strncmp(buf, "offline", 7) == 0))
                 (void)real(fd, "online\n", 7);
         else
                 (void)real(fd, "offline\n", 8);
-        log_write(path, buf, count,
-                  race          ? "race"
-                  : e == EINVAL ? "EINVAL"
-                  : e == EBUSY  ? "EBUSY"
-                  : e == ENODEV ? "ENODEV"
-                                : "EIO");
-        errno = e;
+        log_write(path, buf, count, fault_word(e));
+        if (e == FAULT_SHORT)
+                return (ssize_t)(count / 2);
+        errno = e == FAULT_RACE ? EINVAL : e;
         return -1;
 }
 
