@@ -34,6 +34,16 @@
  * <module> ok" and succeed. A preloaded definition wins even for a library the daemon dlopen()s
  * with RTLD_LOCAL (libdaxctl is loaded that way): symbol lookup searches the global scope first.
  *
+ * The uevent socket's overflow: when "$MHP_WRITE_LOG.overflow" exists and holds a number N, the next
+ * recvmsg() on the daemon's uevent socket (under umockdev an AF_UNIX datagram socket; sd-bus's is a
+ * stream) first discards up to N queued uevents, then fails with ENOBUFS, as a netlink socket
+ * whose receive buffer overflowed does: the events are lost and the reader is told so once. The
+ * file is removed, and "<ns> <pid> uevent:overflow <dropped> ENOBUFS" goes to the write log.
+ *
+ * With MHP_KERNEL_SYNC=1 a successful write of "online…" to a state file leaves "online" in it, as
+ * the kernel shows right after its synchronous store returns (for tests that run without the
+ * kernel emulator, such as the event storm, so that a second look at the block sees it online).
+ *
  * As a guard for machines with real memory blocks, a write to a path under the real /sys aborts
  * the process: the daemon under test must only ever see a umockdev testbed or a temporary root.
  *
@@ -245,6 +255,13 @@ static bool faults_enabled(void)
         return !e || strcmp(e, "0") != 0;
 }
 
+static bool kernel_sync(void)
+{
+        const char *e = getenv("MHP_KERNEL_SYNC");
+
+        return e && strcmp(e, "1") == 0;
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
         write_fn real = real_write_get();
@@ -294,6 +311,11 @@ ssize_t write(int fd, const void *buf, size_t count)
                 return real(fd, buf, count);
 
         e = faults_enabled() ? fault_take(path) : 0;
+        if (e == 0 && kernel_sync() && count >= 6 && strncmp(buf, "online", 6) == 0) {
+                n = real(fd, "online\n", 7);
+                log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                return n < 0 ? n : (ssize_t)count;
+        }
         if (e == 0) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
@@ -310,6 +332,73 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (e == FAULT_SHORT)
                 return (ssize_t)(count / 2);
         errno = e == FAULT_RACE ? EINVAL : e;
+        return -1;
+}
+
+typedef ssize_t (*recvmsg_fn)(int fd, struct msghdr *msg, int flags);
+
+/* Consumes "$MHP_WRITE_LOG.overflow": returns how many uevents to drop, or -1 for no overflow. */
+static long overflow_take(void)
+{
+        const char *log = getenv("MHP_WRITE_LOG");
+        char path[PATH_MAX], buf[32];
+        ssize_t n;
+        int fd;
+
+        if (!log || !*log || (size_t)snprintf(path, sizeof(path), "%s.overflow", log) >= sizeof(path))
+                return -1;
+        fd = raw_open(path, O_RDONLY, 0);
+        if (fd < 0)
+                return -1;
+        n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+        raw_close(fd);
+        (void)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        return strtol(buf, NULL, 10);
+}
+
+static bool is_datagram_socket(int fd)
+{
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+        static recvmsg_fn real;
+        char scratch[8192], count[32];
+        long drop, dropped = 0;
+
+        if (!real)
+                real = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
+        if (!real) {
+                errno = ENOSYS;
+                return -1;
+        }
+        if (!faults_enabled() || !is_datagram_socket(fd) || (drop = overflow_take()) < 0)
+                return real(fd, msg, flags);
+
+        for (; dropped < drop; dropped++) {
+                /* umockdev's recvmsg() fills in a netlink sender address and credentials: it needs
+                 * the room for both. */
+                char control[CMSG_SPACE(sizeof(struct ucred))];
+                struct sockaddr_storage sender;
+                struct iovec iov = { scratch, sizeof(scratch) };
+                struct msghdr m = { .msg_name = &sender,
+                                    .msg_namelen = sizeof(sender),
+                                    .msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = control,
+                                    .msg_controllen = sizeof(control) };
+
+                if (real(fd, &m, MSG_DONTWAIT) < 0)
+                        break;
+        }
+        snprintf(count, sizeof(count), "%ld", dropped);
+        (void)log_write("uevent:overflow", count, strlen(count), "ENOBUFS");
+        errno = ENOBUFS;
         return -1;
 }
 

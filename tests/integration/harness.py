@@ -481,8 +481,11 @@ class Bed:
     """A umockdev testbed (or, with plain=True, a plain directory for --sysfs-root) with memory
     blocks, a temporary directory for config and runtime state, and a kernel emulator."""
 
-    def __init__(self, blocks, auto_online="offline", plain=False):
+    def __init__(self, blocks, auto_online="offline", plain=False, emulate=True):
+        """emulate=False: no kernel emulator watches the blocks (for thousands of them); the fault
+        preload's MHP_KERNEL_SYNC then plays the kernel's state (see Bed.env())."""
         self.lock = threading.Lock()
+        self.emulate = emulate
         self.tmp = tempfile.mkdtemp(prefix="memhotplugd-test.")
         self.write_log = os.path.join(self.tmp, "writes.log")
         self.runtime_dir = os.path.join(self.tmp, "run")
@@ -536,7 +539,8 @@ class Bed:
         for attr, value in attrs:
             with open(os.path.join(d, attr), "w") as f:
                 f.write(value + "\n")
-        self.emu.watch(b.index, b.state, b.zones)
+        if self.emulate:
+            self.emu.watch(b.index, b.state, b.zones)
         if self.testbed is not None and not announce:
             # What umockdev would have made, so that uevents can be sent for the block later.
             with open(os.path.join(d, "uevent"), "w") as f:
@@ -591,6 +595,8 @@ class Bed:
         env["MHP_WRITE_LOG"] = self.write_log
         env["SYSTEMD_DEVICE_VERIFY_SYSFS"] = "0"
         env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        if not self.emulate:
+            env["MHP_KERNEL_SYNC"] = "1"
         if self.testbed is not None:
             env["LD_PRELOAD"] = SHIM + ":" + UMOCKDEV_PRELOAD
             env["UMOCKDEV_DIR"] = self.testbed.get_root_dir()
