@@ -65,8 +65,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         Manager *m = userdata;
         const Block *b;
         unsigned index;
-        char buf[64], attr[48];
-        int fd;
+        char buf[64];
 
         if (path_to_index(path, &index) < 0 || !manager_block_present(m, index))
                 return -ENOENT;
@@ -89,14 +88,10 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", buf);
         }
 
-        /* Removable, ValidZones: read when asked, as the kernel says them now. */
-        snprintf(attr, sizeof(attr), "memory%u/%s", index,
-                 streq(property, "Removable") ? "removable" : "valid_zones");
-        fd = sysfs_memory_fd(m->sysfs);
-        if (fd < 0 || sysfs_read_at(fd, attr, buf, sizeof(buf)) < 0)
-                buf[0] = '\0';
         if (streq(property, "Removable"))
-                return sd_bus_message_append(reply, "b", streq(buf, "1"));
+                return sd_bus_message_append(reply, "b", manager_block_removable(m, index));
+        /* ValidZones: as the daemon last read it, on each event of the block. */
+        manager_block_valid_zones(m, index, buf, sizeof(buf));
         return sd_bus_message_append(reply, "s", buf);
 }
 

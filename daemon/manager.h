@@ -21,13 +21,18 @@ enum {
         BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
         BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
         BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by the policy */
+        BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
+        BLOCK_REMOVABLE_KNOWN = 1 << 6,
+        BLOCK_REMOVABLE = 1 << 7,
 };
 
 typedef struct Block {
-        int32_t node;  /* -1: unknown */
-        uint8_t state; /* BlockState */
-        uint8_t zone;  /* Zone of an online block; 0 when offline or not known */
-        uint8_t flags;
+        int32_t node;         /* -1: unknown */
+        uint8_t state;        /* BlockState */
+        uint8_t zone;         /* Zone of an online block; 0 when offline or not known */
+        uint8_t valid_zones;  /* Zone mask of valid_zones when it was last read */
+        uint8_t default_zone; /* its first entry */
+        uint16_t flags;
 } Block;
 
 typedef struct ManagerOptions {
@@ -131,6 +136,15 @@ static inline bool manager_block_present(const Manager *m, unsigned index)
         return index < m->n_blocks && (m->blocks[index].flags & BLOCK_KNOWN);
 }
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
+/* Records valid_zones as just read. The bus answers ValidZones from here: reading valid_zones when
+ * an unprivileged caller asks would cost a sysfs read per block and call, and the kernel must not be
+ * asked for it at the wrong moment (see memblock_read()). */
+void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f);
+/* valid_zones as last read: the zone an online block is in, "" when the kernel has none. */
+void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size_t size);
+/* "removable", read once per block (it does not change while the block exists; since Linux 5.8 it
+ * is always 1). */
+bool manager_block_removable(Manager *m, unsigned index);
 void manager_mark_dirty(Manager *m, unsigned what);
 /* The section of the config that decides for a block on this node. */
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size);
