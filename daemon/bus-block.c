@@ -97,13 +97,18 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
 
 const sd_bus_vtable bus_block_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Index", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* Index, PhysStart and Size follow from the path and the Manager's BlockSize: asked for by
+         * name only, they stay out of GetAll and GetManagedObjects (24 to 32 bytes a block each). */
+        SD_BUS_PROPERTY("Index", "u", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_PROPERTY("Node", "i", property_get, 0, 0),
         SD_BUS_PROPERTY("State", "s", property_get, 0, 0),
         SD_BUS_PROPERTY("Zone", "s", property_get, 0, 0),
         SD_BUS_PROPERTY("ValidZones", "s", property_get, 0, 0),
-        SD_BUS_PROPERTY("PhysStart", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Size", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PhysStart", "t", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
+        SD_BUS_PROPERTY("Size", "t", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_PROPERTY("Removable", "b", property_get, 0, 0),
         SD_BUS_PROPERTY("Rule", "s", property_get, 0, 0),
         SD_BUS_VTABLE_END,

@@ -73,6 +73,7 @@ enum {
 };
 
 typedef struct Request Request;
+typedef struct BusObjects BusObjects;
 typedef struct Device Device;
 
 typedef struct Manager {
@@ -107,7 +108,8 @@ typedef struct Manager {
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;
-        Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        Request *requests;       /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        BusObjects *bus_objects; /* GetManagedObjects calls being answered */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
