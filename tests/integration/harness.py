@@ -73,6 +73,14 @@ def init(daemon, shim):
     SHIM = os.path.abspath(shim)
 
 
+def init_from_argv(doc):
+    """init() from a test script's command line, MEMHOTPLUGD FAULT_PRELOAD_SO; its usage otherwise."""
+    if len(sys.argv) != 3:
+        sys.stderr.write(doc)
+        sys.exit(2)
+    init(sys.argv[1], sys.argv[2])
+
+
 # ---------------------------------------------------------------------------------------------
 # TAP
 

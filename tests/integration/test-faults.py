@@ -22,10 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BASE_DAEMON, Bed, Block, check, scenario, tail  # noqa: E402
 
-if len(sys.argv) != 3:
-    sys.stderr.write(__doc__)
-    sys.exit(2)
-harness.init(sys.argv[1], sys.argv[2])
+harness.init_from_argv(__doc__)
 
 ATTEMPTS = 3
 STRERROR = {"EBUSY": "Device or resource busy", "EIO": "Input/output error", "EINVAL": "Invalid argument",

@@ -30,10 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import BASE_DAEMON, TAP, Bed, Block, check, scenario, tail, wait_until  # noqa: E402
 
-if len(sys.argv) != 3:
-    sys.stderr.write(__doc__)
-    sys.exit(2)
-harness.init(sys.argv[1], sys.argv[2])
+harness.init_from_argv(__doc__)
 
 N = int(os.environ.get("MHP_STORM_BLOCKS", "16384"))
 DROP = 64  # at most this many queued uevents are dropped by the overflow
