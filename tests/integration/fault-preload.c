@@ -15,7 +15,8 @@
  *   short           write() takes only part of the value and returns that count (a short write,
  *                   which is no success); the state stays as it was.
  * An optional number after the word ("EBUSY 2") limits the fault to that many writes; the fault
- * file is removed when they are used up.
+ * file is removed when they are used up. The same file next to "auto_online_blocks" or a dax
+ * device's "memmap_on_memory" fails a write there with the errno (or takes half of it, "short").
  *
  * Every write to a "state", "auto_online_blocks" or "memmap_on_memory" file, or to a file of the
  * dax bus (bus/dax/drivers/DRIVER/{new_id,remove_id,bind,unbind}), is appended to $MHP_WRITE_LOG (if
@@ -292,6 +293,15 @@ ssize_t write(int fd, const void *buf, size_t count)
         }
 
         if (ends_with(path, "/auto_online_blocks") || ends_with(path, "/memmap_on_memory")) {
+                /* An errno or a short write from the fault file; the value stays as it was. */
+                e = faults_enabled() ? fault_take(path) : 0;
+                if (e > 0 || e == FAULT_SHORT) {
+                        log_write(path, buf, count, fault_word(e));
+                        if (e == FAULT_SHORT)
+                                return (ssize_t)(count / 2);
+                        errno = e;
+                        return -1;
+                }
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
                 return n;
