@@ -144,6 +144,7 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
         b->node = ret->node;
+        manager_block_set_zones(m, index, ret);
         /* valid_zones of an online block names the zone it is in. */
         manager_block_set_state(m, index, ret->state, ret->state == BLOCK_ONLINE ? ret->default_zone : 0);
         return 1;
@@ -264,8 +265,10 @@ static void on_block_online(Manager *m, unsigned index)
 
         b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
         /* The zone it went into, from valid_zones, which now names only that zone. */
-        if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0)
+        if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
+                manager_block_set_zones(m, index, &f);
                 manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
+        }
         tiering_check(m, b->node);
         /* Someone else was faster; nothing left for us to do with it. */
         if (onliner_settle(m, index, 0))
@@ -275,10 +278,14 @@ static void on_block_online(Manager *m, unsigned index)
 static void on_block_offline(Manager *m, unsigned index)
 {
         Block *b = &m->blocks[index];
-        BlockState st;
+        const char *attr;
+        BlockFacts f;
 
-        if (memblock_read_state(m->sysfs, index, &st) >= 0)
-                manager_block_set_state(m, index, st, 0);
+        /* valid_zones too: offline, the block may go to other zones than the one it was in. */
+        if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
+                manager_block_set_zones(m, index, &f);
+                manager_block_set_state(m, index, f.state, 0);
+        }
         /* Offlining is deliberate (usually before an unplug): never undo it. */
         if (!(b->flags & (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED | BLOCK_USER_OFFLINE))) {
                 b->flags |= BLOCK_USER_OFFLINE;

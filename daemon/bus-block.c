@@ -65,8 +65,7 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         Manager *m = userdata;
         const Block *b;
         unsigned index;
-        char buf[64], attr[48];
-        int fd;
+        char buf[64];
 
         if (path_to_index(path, &index) < 0 || !manager_block_present(m, index))
                 return -ENOENT;
@@ -89,26 +88,27 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", buf);
         }
 
-        /* Removable, ValidZones: read when asked, as the kernel says them now. */
-        snprintf(attr, sizeof(attr), "memory%u/%s", index,
-                 streq(property, "Removable") ? "removable" : "valid_zones");
-        fd = sysfs_memory_fd(m->sysfs);
-        if (fd < 0 || sysfs_read_at(fd, attr, buf, sizeof(buf)) < 0)
-                buf[0] = '\0';
         if (streq(property, "Removable"))
-                return sd_bus_message_append(reply, "b", streq(buf, "1"));
+                return sd_bus_message_append(reply, "b", manager_block_removable(m, index));
+        /* ValidZones: as the daemon last read it, on each event of the block. */
+        manager_block_valid_zones(m, index, buf, sizeof(buf));
         return sd_bus_message_append(reply, "s", buf);
 }
 
 const sd_bus_vtable bus_block_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Index", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        /* Index, PhysStart and Size follow from the path and the Manager's BlockSize: asked for by
+         * name only, they stay out of GetAll and GetManagedObjects (24 to 32 bytes a block each). */
+        SD_BUS_PROPERTY("Index", "u", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_PROPERTY("Node", "i", property_get, 0, 0),
         SD_BUS_PROPERTY("State", "s", property_get, 0, 0),
         SD_BUS_PROPERTY("Zone", "s", property_get, 0, 0),
         SD_BUS_PROPERTY("ValidZones", "s", property_get, 0, 0),
-        SD_BUS_PROPERTY("PhysStart", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Size", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PhysStart", "t", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
+        SD_BUS_PROPERTY("Size", "t", property_get, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST | SD_BUS_VTABLE_PROPERTY_EXPLICIT),
         SD_BUS_PROPERTY("Removable", "b", property_get, 0, 0),
         SD_BUS_PROPERTY("Rule", "s", property_get, 0, 0),
         SD_BUS_VTABLE_END,

@@ -71,6 +71,15 @@ int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_er
 /* Refuses the call with NotPermitted unless the sender is root (the bus policy already keeps
  * others out; this is the second lock on the same door). */
 int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error);
+/* GetManagedObjects on BUS_PATH, from the tables (an object callback: 0 for other calls), built a
+ * slice per event loop iteration by the BusObjects queue. */
+int bus_get_managed_objects(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_objects_new(Manager *m, BusObjects **ret);
+BusObjects *bus_objects_free(BusObjects *o);
+static inline void bus_objects_freep(BusObjects **o)
+{
+        bus_objects_free(*o);
+}
 int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error);
 int bus_block_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);

@@ -241,18 +241,12 @@ static int property_get_job(sd_bus *bus, const char *path, const char *interface
 static int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
 {
         const Block *b = &m->blocks[index];
-        char rule[32], removable[8];
-        char path[48];
-        int fd;
+        char rule[32];
 
         manager_block_rule(m, b->node, rule, sizeof(rule));
-        snprintf(path, sizeof(path), "memory%u/removable", index);
-        fd = sysfs_memory_fd(m->sysfs);
-        if (fd < 0 || sysfs_read_at(fd, path, removable, sizeof(removable)) < 0)
-                removable[0] = '\0';
         return sd_bus_message_append(reply, BUS_ROW_BLOCK, index, b->node, block_state_to_string(b->state),
                                      b->zone ? zone_to_string(b->zone) : "", (uint64_t)index * m->block_size,
-                                     m->block_size, streq(removable, "1"), rule);
+                                     m->block_size, manager_block_removable(m, index), rule);
 }
 
 static int append_block_rows(sd_bus_message *reply, void *userdata)

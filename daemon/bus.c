@@ -59,6 +59,9 @@ int bus_setup(Manager *m)
         if (r < 0)
                 return r;
 
+        r = bus_objects_new(m, &m->bus_objects);
+        if (r < 0)
+                return r;
         r = bus_add_objects(m, bus);
         if (r < 0)
                 return r;
@@ -88,6 +91,7 @@ int bus_setup(Manager *m)
 void bus_free(Manager *m)
 {
         request_abort_all(m);
+        m->bus_objects = bus_objects_free(m->bus_objects);
         m->emit_source = sd_event_source_disable_unref(m->emit_source);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }
@@ -117,7 +121,11 @@ int bus_add_objects(Manager *m, sd_bus *bus)
                                      bus_log_control_vtable, m);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_manager(bus, NULL, BUS_PATH);
+        r = sd_bus_add_object_manager(bus, NULL, BUS_PATH);
+        if (r < 0)
+                return r;
+        /* Runs before the object manager and the vtables of BUS_PATH: GetManagedObjects is ours. */
+        return sd_bus_add_object(bus, NULL, BUS_PATH, bus_get_managed_objects, m);
 }
 
 int bus_reply_rows(sd_bus_message *call, const char *row_signature, bus_append_rows_fn append,

@@ -23,13 +23,18 @@ enum {
         BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
         BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
         BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by the policy */
+        BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
+        BLOCK_REMOVABLE_KNOWN = 1 << 6,
+        BLOCK_REMOVABLE = 1 << 7,
 };
 
 typedef struct Block {
-        int32_t node;  /* -1: unknown */
-        uint8_t state; /* BlockState */
-        uint8_t zone;  /* Zone of an online block; 0 when offline or not known */
-        uint8_t flags;
+        int32_t node;         /* -1: unknown */
+        uint8_t state;        /* BlockState */
+        uint8_t zone;         /* Zone of an online block; 0 when offline or not known */
+        uint8_t valid_zones;  /* Zone mask of valid_zones when it was last read */
+        uint8_t default_zone; /* its first entry */
+        uint16_t flags;
 } Block;
 
 typedef struct ManagerOptions {
@@ -45,8 +50,18 @@ typedef struct ManagerOptions {
 
 /* The blocks queued since the queue was last empty, and how each ended: done (by us or, raced,
  * by another agent), removed before it could be handled, or failed. */
+typedef struct JobError {
+        int error; /* positive errno */
+        unsigned n;
+} JobError;
+
+#define JOB_ERRORS_MAX 4
 typedef struct Job {
         unsigned total, done, raced, removed, failed, cancelled;
+        /* Why they failed, for the summary: the first JOB_ERRORS_MAX errnos seen, and a count of the
+         * failures with any other. */
+        JobError errors[JOB_ERRORS_MAX];
+        unsigned errors_other;
 } Job;
 
 /* Properties that changed since they were last announced on the bus (emitted once per loop
@@ -60,6 +75,7 @@ enum {
 };
 
 typedef struct Request Request;
+typedef struct BusObjects BusObjects;
 typedef struct Device Device;
 
 typedef struct NodeWaiting {
@@ -111,7 +127,8 @@ typedef struct Manager {
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;
-        Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        Request *requests;       /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        BusObjects *bus_objects; /* GetManagedObjects calls being answered */
 
         sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
         unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
@@ -149,6 +166,15 @@ static inline bool manager_block_present(const Manager *m, unsigned index)
         return index < m->n_blocks && (m->blocks[index].flags & BLOCK_KNOWN);
 }
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
+/* Records valid_zones as just read. The bus answers ValidZones from here: reading valid_zones when
+ * an unprivileged caller asks would cost a sysfs read per block and call, and the kernel must not be
+ * asked for it at the wrong moment (see memblock_read()). */
+void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f);
+/* valid_zones as last read: the zone an online block is in, "" when the kernel has none. */
+void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size_t size);
+/* "removable", read once per block (it does not change while the block exists; since Linux 5.8 it
+ * is always 1). */
+bool manager_block_removable(Manager *m, unsigned index);
 void manager_mark_dirty(Manager *m, unsigned what);
 /* The section of the config that decides for a block on this node. */
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size);

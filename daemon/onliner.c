@@ -75,12 +75,27 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
         return 0;
 }
 
+/* " (EIO: 2, EBUSY: 1)": why the job's blocks failed, by errno name. */
+static void job_format_errors(const Job *job, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < JOB_ERRORS_MAX && job->errors[i].n > 0; i++)
+                n += snprintf(buf + n, n < size ? size - n : 0, "%s%s: %u", i ? ", " : " (",
+                              strerrorname_np(job->errors[i].error) ?: "?", job->errors[i].n);
+        if (job->errors_other > 0)
+                n += snprintf(buf + n, n < size ? size - n : 0, ", other: %u", job->errors_other);
+        if (n > 0 && n < size)
+                snprintf(buf + n, size - n, ")");
+}
+
 static void job_finish(Manager *m)
 {
-        char f_total[32], f_done[32], f_failed[32];
-        const char *fields[] = { f_total, f_done, f_failed, NULL };
+        char f_total[32], f_done[32], f_failed[32], f_removed[32];
+        const char *fields[] = { f_total, f_done, f_failed, f_removed, NULL };
         Job job = m->job;
-        char removed[48], cancelled[32];
+        char removed[48], cancelled[32], errors[128];
 
         /* The queue ran dry: whatever was present at start is handled now. */
         manager_notify_ready(m);
@@ -89,12 +104,14 @@ static void job_finish(Manager *m)
         snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);
         snprintf(f_done, sizeof(f_done), "JOB_DONE=%u", job.done);
         snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", job.failed);
+        snprintf(f_removed, sizeof(f_removed), "JOB_REMOVED=%u", job.removed);
         /* Removed blocks are neither done nor failed: the memory went away (an unplug). */
         snprintf(removed, sizeof(removed), ", %u removed before they were handled", job.removed);
         snprintf(cancelled, sizeof(cancelled), ", %u cancelled", job.cancelled);
+        job_format_errors(&job, errors, sizeof(errors));
         log_fields_errno(job.failed ? LOG_WARNING : LOG_INFO, 0, MHP_MESSAGE_JOB_FINISHED, fields,
-                         "Finished: %u of %u blocks done (%u by another agent), %u failed%s%s", job.done,
-                         job.total, job.raced, job.failed, job.removed > 0 ? removed : "",
+                         "Finished: %u of %u blocks done (%u by another agent), %u failed%s%s%s", job.done,
+                         job.total, job.raced, job.failed, errors, job.removed > 0 ? removed : "",
                          job.cancelled > 0 ? cancelled : "");
         m->job = (Job){};
         manager_mark_dirty(m, DIRTY_JOB);
@@ -113,15 +130,27 @@ void onliner_maybe_finish(Manager *m)
                 job_finish(m);
 }
 
+static void job_note_error(Job *job, int error)
+{
+        for (size_t i = 0; i < JOB_ERRORS_MAX; i++)
+                if (job->errors[i].n == 0 || job->errors[i].error == error) {
+                        job->errors[i].error = error;
+                        job->errors[i].n++;
+                        return;
+                }
+        job->errors_other++;
+}
+
 static void job_count(Manager *m, unsigned index, int result)
 {
         if (result == -ENODEV)
                 m->job.removed++;
         else if (result == -ECANCELED)
                 m->job.cancelled++;
-        else if (result < 0)
+        else if (result < 0) {
                 m->job.failed++;
-        else
+                job_note_error(&m->job, -result);
+        } else
                 m->job.done++;
         manager_mark_dirty(m, DIRTY_JOB);
         bus_block_done(m, index, result);

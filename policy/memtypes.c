@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <string.h>
 
 #include "memtypes.h"
@@ -50,6 +51,25 @@ const char *zone_to_string(Zone z)
                 if (zone_table[i].zone == z)
                         return zone_table[i].name;
         return NULL;
+}
+
+void zones_to_string(unsigned mask, Zone first, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        if (size == 0)
+                return;
+        buf[0] = '\0';
+        if (mask == 0) {
+                snprintf(buf, size, "none");
+                return;
+        }
+        if (first & mask)
+                n += snprintf(buf, size, "%s", zone_to_string(first));
+        for (size_t i = 0; i < sizeof(zone_table) / sizeof(zone_table[0]); i++)
+                if ((mask & zone_table[i].zone) && zone_table[i].zone != first)
+                        n += snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? " " : "",
+                                      zone_table[i].name);
 }
 
 int zones_from_string(const char *s, unsigned *ret_mask, Zone *ret_first)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stddef.h>
 
 /* What a policy asks of an offline block. The words are the config file's; the kernel's own
  * spellings (online_movable, online_kernel) are accepted too. */
@@ -42,6 +43,8 @@ const char *zone_to_string(Zone z);
 /* Parses valid_zones ("Normal Movable", "Movable", "none"): the mask, and the first entry, which
  * the kernel uses for a plain "online". */
 int zones_from_string(const char *s, unsigned *ret_mask, Zone *ret_first);
+/* The other way: "Normal Movable" with first first, "none" for an empty mask. */
+void zones_to_string(unsigned mask, Zone first, char *buf, size_t size);
 /* The zone the kernel will choose for this type, given valid_zones; 0 if none fits. */
 Zone zone_for_online_type(OnlineType t, unsigned mask, Zone first);
 

@@ -7,16 +7,21 @@
  * first word of that file says what happens:
  *   race            another agent onlined the block first: "online\n" goes into the file and the
  *                   write fails with EINVAL, as the kernel answers onlining an online block;
- *   EINVAL|EBUSY|EIO the write fails with that errno and the state stays "offline";
- *   ENODEV          the block was removed under the writer (the kernel's answer for a deleted
- *                   device); the state stays as it was;
+ *   EINVAL|EBUSY|EIO|EAGAIN
+ *                   the write fails with that errno and the state stays "offline";
+ *   ENODEV|ENOENT   the block was removed under the writer (ENODEV: the kernel's answer for a
+ *                   deleted device; ENOENT: its directory went away between lookup and write); the
+ *                   state stays as it was;
+ *   short           write() takes only part of the value and returns that count (a short write,
+ *                   which is no success); the state stays as it was;
  *   stall MS        an offline that the kernel keeps retrying: the state reads "going-offline"
  *                   while the write sleeps for MS milliseconds; a signal delivered to the writer
  *                   ends it early with EINTR (offline_pages() checks signal_pending() on every
  *                   round), else it fails with EBUSY after MS. Either way the state is "online"
  *                   again, as the kernel leaves a block whose offlining it gave up.
- * An optional number after the word ("EBUSY 2", "stall 5000 2") limits the fault to that many
- * writes; the fault file is removed when they are used up.
+ * An optional number after the word ("EBUSY 2", "stall 5000 2") limits the fault to that many writes; the
+ * fault file is removed when they are used up. The same file next to "auto_online_blocks" or a dax device's
+ * "memmap_on_memory" fails a write there with the errno (or takes half of it, "short").
  *
  * Every write to a "state", "auto_online_blocks" or "memmap_on_memory" file, or to a file of the
  * dax bus (bus/dax/drivers/DRIVER/{new_id,remove_id,bind,unbind}), is appended to $MHP_WRITE_LOG (if
@@ -34,6 +39,16 @@
  * kmod_module_insert_module() are replaced by versions that only log "<ns> <pid> kmod:insert
  * <module> ok" and succeed. A preloaded definition wins even for a library the daemon dlopen()s
  * with RTLD_LOCAL (libdaxctl is loaded that way): symbol lookup searches the global scope first.
+ *
+ * The uevent socket's overflow: when "$MHP_WRITE_LOG.overflow" exists and holds a number N, the next
+ * recvmsg() on the daemon's uevent socket (under umockdev an AF_UNIX datagram socket; sd-bus's is a
+ * stream) first discards up to N queued uevents, then fails with ENOBUFS, as a netlink socket
+ * whose receive buffer overflowed does: the events are lost and the reader is told so once. The
+ * file is removed, and "<ns> <pid> uevent:overflow <dropped> ENOBUFS" goes to the write log.
+ *
+ * With MHP_KERNEL_SYNC=1 a successful write of "online…" to a state file leaves "online" in it, as
+ * the kernel shows right after its synchronous store returns (for tests that run without the
+ * kernel emulator, such as the event storm, so that a second look at the block sees it online).
  *
  * As a guard for machines with real memory blocks, a write to a path under the real /sys aborts
  * the process: the daemon under test must only ever see a umockdev testbed or a temporary root.
@@ -177,17 +192,35 @@ static int dax_wait_ack(long long ns)
         return ETIMEDOUT;
 }
 
-/* Reads and consumes one use of "<path>.fault"; returns the errno to fail with (0: no fault), sets
- * *race for "race" and *stall_ms for "stall MS". */
-static int fault_take(const char *path, bool *race, long *stall_ms)
+/* The faults a "<path>.fault" file can name, and how the write log shows them. */
+#define FAULT_RACE  (-1)
+#define FAULT_SHORT (-2)
+static const struct {
+        const char *word;
+        int fault; /* an errno, FAULT_RACE or FAULT_SHORT */
+} faults[] = {
+        { "race", FAULT_RACE }, { "short", FAULT_SHORT }, { "EINVAL", EINVAL }, { "EBUSY", EBUSY },
+        { "EIO", EIO },         { "ENODEV", ENODEV },     { "ENOENT", ENOENT }, { "EAGAIN", EAGAIN },
+        { "EINTR", EINTR }, /* a stall ended by a signal, in the write log */
+};
+
+static const char *fault_word(int fault)
+{
+        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+                if (faults[i].fault == fault)
+                        return faults[i].word;
+        return "?";
+}
+
+/* Reads and consumes one use of "<path>.fault"; returns the fault (0: none), and sets *stall_ms
+ * for "stall MS" (whose fault is EBUSY, the answer after the stall). */
+static int fault_take(const char *path, long *stall_ms)
 {
         char fpath[PATH_MAX + 8], buf[64], word[16] = "";
         long count = -1, ms = 0;
         ssize_t n;
         int fd;
 
-        *race = false;
-        *stall_ms = 0;
         if ((size_t)snprintf(fpath, sizeof(fpath), "%s.fault", path) >= sizeof(fpath))
                 return 0;
         fd = raw_open(fpath, O_RDONLY, 0);
@@ -225,18 +258,9 @@ static int fault_take(const char *path, bool *race, long *stall_ms)
                 *stall_ms = ms;
                 return EBUSY;
         }
-        if (strcmp(word, "race") == 0) {
-                *race = true;
-                return EINVAL;
-        }
-        if (strcmp(word, "EINVAL") == 0)
-                return EINVAL;
-        if (strcmp(word, "EBUSY") == 0)
-                return EBUSY;
-        if (strcmp(word, "EIO") == 0)
-                return EIO;
-        if (strcmp(word, "ENODEV") == 0)
-                return ENODEV;
+        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+                if (strcmp(word, faults[i].word) == 0)
+                        return faults[i].fault;
         return 0;
 }
 
@@ -247,12 +271,18 @@ static bool faults_enabled(void)
         return !e || strcmp(e, "0") != 0;
 }
 
+static bool kernel_sync(void)
+{
+        const char *e = getenv("MHP_KERNEL_SYNC");
+
+        return e && strcmp(e, "1") == 0;
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
         write_fn real = real_write_get();
         char link[64], path[PATH_MAX];
-        bool race;
-        long stall_ms;
+        long stall_ms = 0;
         ssize_t n;
         int e;
 
@@ -279,6 +309,15 @@ ssize_t write(int fd, const void *buf, size_t count)
         }
 
         if (ends_with(path, "/auto_online_blocks") || ends_with(path, "/memmap_on_memory")) {
+                /* An errno or a short write from the fault file; the value stays as it was. */
+                e = faults_enabled() ? fault_take(path, &stall_ms) : 0;
+                if (e > 0 || e == FAULT_SHORT) {
+                        log_write(path, buf, count, fault_word(e));
+                        if (e == FAULT_SHORT)
+                                return (ssize_t)(count / 2);
+                        errno = e;
+                        return -1;
+                }
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
                 return n;
@@ -297,7 +336,12 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (!ends_with(path, "/state"))
                 return real(fd, buf, count);
 
-        e = faults_enabled() ? fault_take(path, &race, &stall_ms) : 0;
+        e = faults_enabled() ? fault_take(path, &stall_ms) : 0;
+        if (e == 0 && kernel_sync() && count >= 6 && strncmp(buf, "online", 6) == 0) {
+                n = real(fd, "online\n", 7);
+                log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
+                return n < 0 ? n : (ssize_t)count;
+        }
         if (e == 0) {
                 n = real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
@@ -317,18 +361,81 @@ ssize_t write(int fd, const void *buf, size_t count)
 
         /* The daemon opened with O_TRUNC, which emptied the file: put back what the kernel would
          * show after this answer (a refused offline leaves the block online). */
-        if (race || (count >= 7 && strncmp(buf, "offline", 7) == 0))
+        if (e == FAULT_RACE || (count >= 7 && strncmp(buf, "offline", 7) == 0))
                 (void)real(fd, "online\n", 7);
         else
                 (void)real(fd, "offline\n", 8);
-        log_write(path, buf, count,
-                  race          ? "race"
-                  : e == EINVAL ? "EINVAL"
-                  : e == EBUSY  ? "EBUSY"
-                  : e == ENODEV ? "ENODEV"
-                  : e == EINTR  ? "EINTR"
-                                : "EIO");
-        errno = e;
+        log_write(path, buf, count, fault_word(e));
+        if (e == FAULT_SHORT)
+                return (ssize_t)(count / 2);
+        errno = e == FAULT_RACE ? EINVAL : e;
+        return -1;
+}
+
+typedef ssize_t (*recvmsg_fn)(int fd, struct msghdr *msg, int flags);
+
+/* Consumes "$MHP_WRITE_LOG.overflow": returns how many uevents to drop, or -1 for no overflow. */
+static long overflow_take(void)
+{
+        const char *log = getenv("MHP_WRITE_LOG");
+        char path[PATH_MAX], buf[32];
+        ssize_t n;
+        int fd;
+
+        if (!log || !*log || (size_t)snprintf(path, sizeof(path), "%s.overflow", log) >= sizeof(path))
+                return -1;
+        fd = raw_open(path, O_RDONLY, 0);
+        if (fd < 0)
+                return -1;
+        n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+        raw_close(fd);
+        (void)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        return strtol(buf, NULL, 10);
+}
+
+static bool is_datagram_socket(int fd)
+{
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+        static recvmsg_fn real;
+        char scratch[8192], count[32];
+        long drop, dropped = 0;
+
+        if (!real)
+                real = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
+        if (!real) {
+                errno = ENOSYS;
+                return -1;
+        }
+        if (!faults_enabled() || !is_datagram_socket(fd) || (drop = overflow_take()) < 0)
+                return real(fd, msg, flags);
+
+        for (; dropped < drop; dropped++) {
+                /* umockdev's recvmsg() fills in a netlink sender address and credentials: it needs
+                 * the room for both. */
+                char control[CMSG_SPACE(sizeof(struct ucred))];
+                struct sockaddr_storage sender;
+                struct iovec iov = { scratch, sizeof(scratch) };
+                struct msghdr m = { .msg_name = &sender,
+                                    .msg_namelen = sizeof(sender),
+                                    .msg_iov = &iov,
+                                    .msg_iovlen = 1,
+                                    .msg_control = control,
+                                    .msg_controllen = sizeof(control) };
+
+                if (real(fd, &m, MSG_DONTWAIT) < 0)
+                        break;
+        }
+        snprintf(count, sizeof(count), "%ld", dropped);
+        (void)log_write("uevent:overflow", count, strlen(count), "ENOBUFS");
+        errno = ENOBUFS;
         return -1;
 }
 

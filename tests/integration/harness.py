@@ -73,6 +73,14 @@ def init(daemon, shim):
     SHIM = os.path.abspath(shim)
 
 
+def init_from_argv(doc):
+    """init() from a test script's command line, MEMHOTPLUGD FAULT_PRELOAD_SO; its usage otherwise."""
+    if len(sys.argv) != 3:
+        sys.stderr.write(doc)
+        sys.exit(2)
+    init(sys.argv[1], sys.argv[2])
+
+
 # ---------------------------------------------------------------------------------------------
 # TAP
 
@@ -128,17 +136,21 @@ class Case:
 
 
 def scenario(names):
-    """Decorator: runs fn(case); what it leaves unchecked (after an exception) fails with the error."""
+    """Decorator: runs fn(case); what it leaves unchecked (after an exception) fails with the error.
+    Under scripts/test --sanitize (MHP_SANITIZE=1) each scenario ends with one more check: no daemon
+    it ran printed a sanitizer report."""
 
     def wrap(fn):
         def runner():
             case = Case(names)
+            first = len(DAEMONS)
             try:
                 fn(case)
             except Exception:
                 case.abort(traceback.format_exc() + case.context())
             if case.pending:
                 case.abort("check not reached")
+            check_sanitizer_reports(fn.__name__, DAEMONS[first:])
 
         runner.__name__ = fn.__name__
         return runner
@@ -480,8 +492,11 @@ class Bed:
     """A umockdev testbed (or, with plain=True, a plain directory for --sysfs-root) with memory
     blocks, a temporary directory for config and runtime state, and a kernel emulator."""
 
-    def __init__(self, blocks, auto_online="offline", plain=False):
+    def __init__(self, blocks, auto_online="offline", plain=False, emulate=True):
+        """emulate=False: no kernel emulator watches the blocks (for thousands of them); the fault
+        preload's MHP_KERNEL_SYNC then plays the kernel's state (see Bed.env())."""
         self.lock = threading.Lock()
+        self.emulate = emulate
         self.tmp = tempfile.mkdtemp(prefix="memhotplugd-test.")
         self.write_log = os.path.join(self.tmp, "writes.log")
         self.runtime_dir = os.path.join(self.tmp, "run")
@@ -540,7 +555,8 @@ class Bed:
             with open(os.path.join(tmp, attr), "w") as f:
                 f.write(value + "\n")
         os.rename(tmp, d)
-        self.emu.watch(b.index, b.state, b.zones)
+        if self.emulate:
+            self.emu.watch(b.index, b.state, b.zones)
         if self.testbed is not None and not announce:
             # What umockdev would have made, so that uevents can be sent for the block later.
             with open(os.path.join(d, "uevent"), "w") as f:
@@ -596,6 +612,8 @@ class Bed:
         env["MHP_WRITE_LOG"] = self.write_log
         env["SYSTEMD_DEVICE_VERIFY_SYSFS"] = "0"
         env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
+        if not self.emulate:
+            env["MHP_KERNEL_SYNC"] = "1"
         if self.testbed is not None:
             env["LD_PRELOAD"] = SHIM + ":" + UMOCKDEV_PRELOAD
             env["UMOCKDEV_DIR"] = self.testbed.get_root_dir()
@@ -655,9 +673,32 @@ def die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+SANITIZE = os.environ.get("MHP_SANITIZE") == "1"
+# How ASan, UBSan and LeakSanitizer start a report on stderr.
+SANITIZER_REPORT = re.compile(r"^==\d+==(ERROR|WARNING): \w+Sanitizer|^SUMMARY: \w+Sanitizer|: runtime error: ")
+DAEMONS = []  # every Daemon started, for the sanitizer check at the end of each scenario
+
+
+def check_sanitizer_reports(scenario_name, daemons):
+    """One TAP line when sanitizing (a report is a failure, whatever the scenario's checks said);
+    a report found without MHP_SANITIZE fails too, but passes silently otherwise."""
+    reports = []
+    for d in daemons:
+        d.kill()  # a no-op for one that ended; LeakSanitizer reports at exit
+        with d.cond:
+            lines = d.lines + d.stdout
+        hits = [i for i, line in enumerate(lines) if SANITIZER_REPORT.search(line)]
+        if hits:
+            reports.append("%s:\n  %s" % (" ".join(d.argv[:2]), "\n  ".join(lines[hits[0]:hits[0] + 40])))
+    if SANITIZE or reports:
+        TAP.result("%s: no sanitizer report from its %d daemon run(s)" % (scenario_name, len(daemons)),
+                   not reports, "\n".join(reports))
+
+
 class Daemon:
     def __init__(self, argv, env):
         assert_isolated(argv, env)
+        DAEMONS.append(self)
         self.argv = argv
         self.lines = []
         self.cond = threading.Condition()
@@ -723,6 +764,19 @@ class Daemon:
         return self.wait_exit()
 
     def kill(self):
+        """Ends the daemon at the end of a test: SIGTERM, so that it exits through its own cleanup
+        (and LeakSanitizer, in a sanitizer build, checks for leaks), SIGKILL if that takes 10 s."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.crash()
+        for t in self.threads:
+            t.join(5)
+
+    def crash(self):
+        """SIGKILL: a crash, with no chance to clean up."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()

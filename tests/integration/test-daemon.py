@@ -369,7 +369,7 @@ def test_kernel_auto_online(case):
             case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
-            d.kill()  # SIGKILL: no chance to restore
+            d.crash()  # SIGKILL: no chance to restore
             check(bed.auto_online() == "offline", "auto_online_blocks is %r after SIGKILL" % bed.auto_online())
             d = bed.daemon()
             case.daemon = d
@@ -468,7 +468,7 @@ def test_kernel_auto_save(case):
 
         def crash():
             nonlocal d
-            d.kill()
+            d.crash()
             d = bed.daemon()
             case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover not possible")
@@ -497,7 +497,7 @@ def test_kernel_auto_save(case):
             with open(saved) as f:
                 check(f.read() == "online_movable\n", "saved original is wrong")
             check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
-            d.kill()  # SIGKILL: no chance to restore
+            d.crash()  # SIGKILL: no chance to restore
             d = bed.daemon()
             case.daemon = d
             d.wait_line(r"KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs "
@@ -564,7 +564,7 @@ def test_demotion(case):
             nonlocal d
             d = bed.daemon()
             d.wait_line(r"^info: Demotion=yes: demotion_enabled=true")
-            d.kill()  # no chance to restore
+            d.crash()  # no chance to restore
             d = bed.daemon()
             case.daemon = d
             d.wait_line(r"^info: A previous run changed demotion_enabled; the kernel's value was false")
@@ -574,7 +574,7 @@ def test_demotion(case):
                   "exit status %d, demotion_enabled %r after the restarted daemon exited" % (rc, demotion()))
             d = bed.daemon()
             d.wait_line(r"^info: Demotion=yes: demotion_enabled=true")
-            d.kill()
+            d.crash()
             bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=movable\n")  # Demotion=keep
             d = bed.daemon()
             case.daemon = d
@@ -734,6 +734,9 @@ def test_reload(case):
             bed.write_config(POLICY_CONFIG + "\n[Node 0]\nOnline=kernel\n")
             d.send_signal(signal.SIGHUP)
             d.wait_line(r"Policy loaded from", mark)
+            # The reload's rescan comes after that line: a block made before it ends would be found by
+            # the rescan and then again by its "add" uevent, before the emulator has onlined it.
+            d.wait_line(SCANNED, mark)
             check(not d.find(r"^(error|warning):", mark), "errors on reload\n" + tail(d))
             b = Block(41, 0, phys_index=0x41)
             bed.emu.expect(41, "online_kernel")  # the new policy

@@ -887,6 +887,53 @@ def test_refuse(case):
         s.close()
 
 
+MEMMAP_FAULT_CHECKS = [
+    "memmap_on_memory write fails (EIO) under MemmapOnMemory=yes: not converted, no driver write, the error "
+    "with its errno in the log",
+    "memmap_on_memory write fails (EIO) under MemmapOnMemory=auto: converted with the memmap in system RAM, the "
+    "warning with its errno, its blocks onlined",
+]
+
+
+@scenario(MEMMAP_FAULT_CHECKS)
+def test_memmap_fault(case):
+    nv, hm = nvdimm(memmap="0"), hmem(memmap="0")
+    config = BASE + ("\n[Dax strict]\nMatchDevice=dax0.0\nMode=system-ram\nMemmapOnMemory=yes\nOnline=movable\n"
+                     "\n[Dax lenient]\nMatchDevice=dax1.0\nMode=system-ram\nMemmapOnMemory=auto\nOnline=movable\n")
+    s = Setup(case, [nv, hm], config, bus=False)
+    try:
+        for dev in (nv, hm):
+            # The fault preload looks for the fault file next to the path the daemon's fd resolves to.
+            write(os.path.realpath(s.bed.dev_dir(dev) + "/memmap_on_memory") + ".fault", "EIO")
+        d = s.start()
+        s.bed.emu.wait_online(hm.blocks())
+        s.settle()
+
+        def strict():
+            s.bed.dax.check_errors()
+            got = writes_for(s.bed, nv)
+            check(got == ["dax0.0/memmap_on_memory=1"], "dax0.0: writes %s" % got)
+            check(s.bed.dax.driver_of(nv) == "device_dax", "dax0.0: driver %s" % s.bed.dax.driver_of(nv))
+            check(d.find(r"^error: dax0\.0: Not converting: MemmapOnMemory=yes, but writing memmap_on_memory "
+                         r"failed: Input/output error$"), "no refusal line\n" + tail(d, 40))
+            check(not any(state_writes(s.bed, nv).values()), "dax0.0 blocks written: %s" % state_writes(s.bed, nv))
+
+        case.run(MEMMAP_FAULT_CHECKS[0], strict)
+
+        def lenient():
+            got = writes_for(s.bed, hm)
+            check(got == expect_conversion(s.bed, hm, "1"), "dax1.0: writes %s" % got)
+            check(s.bed.dax.driver_of(hm) == "kmem", "dax1.0: driver %s" % s.bed.dax.driver_of(hm))
+            check(d.find(r"^warning: dax1\.0: Writing memmap_on_memory=1 failed, converting with the memmap in "
+                         r"system RAM: Input/output error$"), "no warning line\n" + tail(d, 40))
+            w = state_writes(s.bed, hm)
+            check(w == {i: ["online_movable"] for i in hm.blocks()}, "dax1.0 state writes %s" % w)
+
+        case.run(MEMMAP_FAULT_CHECKS[1], lenient)
+    finally:
+        s.close()
+
+
 KMEM_CHECKS = [
     "already system-ram at start (converted by someone else): no driver write, its offline blocks get its rule's "
     "Online=kernel",
@@ -1185,7 +1232,8 @@ assert lib.daxctl_dev_disable(found) == 0, "disable"
 assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
 """
 
-SCENARIOS = [test_convert, test_refuse, test_already_kmem, test_kmem_revert, test_kmem_rebind, test_runtime, test_rules]
+SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_kmem_revert, test_kmem_rebind,
+             test_runtime, test_rules]
 
 
 def main():

@@ -179,6 +179,21 @@ static void test_zones(void)
         tap_ok(zones_from_string("none", &mask, &first) == 0 && mask == 0, "zones: none");
         tap_is_int(zones_from_string("Highmem", &mask, &first), -EINVAL, "zones: unknown zone");
         tap_is_int(zones_from_string("", &mask, &first), -EINVAL, "zones: empty");
+
+        /* And back, as the bus shows a block's ValidZones from the table: the default first. */
+        {
+                static const char *const texts[] = { "Normal Movable", "Movable Normal",
+                                                     "DMA32 Normal Movable", "Movable", "none" };
+                char buf[64];
+
+                for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+                        buf[0] = '\0';
+                        if (zones_from_string(texts[i], &mask, &first) == 0)
+                                zones_to_string(mask, first, buf, sizeof(buf));
+                        tap_ok(strcmp(buf, texts[i]) == 0, "zones: \"%s\" back to text: \"%s\"", texts[i],
+                               buf);
+                }
+        }
         tap_is_int(zone_for_online_type(ONLINE_TYPE_KERNEL, ZONE_MOVABLE | ZONE_DMA32, ZONE_MOVABLE),
                    ZONE_DMA32, "zones: kernel picks the highest kernel zone when the default is Movable");
         tap_is_int(zone_for_online_type(ONLINE_TYPE_MOVABLE, ZONE_NORMAL, ZONE_NORMAL), 0,

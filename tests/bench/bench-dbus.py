@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""D-Bus at scale: what GetManagedObjects costs with thousands of block objects, and how long a root
+call waits while unprivileged clients flood the daemon with it. Each daemon given runs in turn on the
+same temporary sysfs tree (--sysfs-root; never the machine's /sys) and a private dbus-daemon with the
+project's bus policy, so that two builds compare side by side in one run:
+
+  reply      the size of one GetManagedObjects reply (bytes, as serialized)
+  cpu/call   the daemon's CPU time (user+sys, /proc/PID/stat) per GetManagedObjects, idle otherwise
+             (the mean over --repeat calls)
+  wall/call  the time one GetManagedObjects takes for the caller, idle otherwise (median)
+  root idle  median time of a root OnlineBlocks([one block]) call, including the write to its state
+  root flood median and worst of the same while FLOOD clients (user nobody) call GetManagedObjects
+             back to back; and how many GetManagedObjects they got through per second
+  rss        the daemon's VmRSS after start and after the first GetManagedObjects, VmHWM at the end
+
+Half the blocks are online, half offline (policy Online=offline, so nothing is onlined but what the
+root calls ask for). Figures are printed as measured; ratios are what to compare, on a shared
+machine absolute times are noisy.
+
+Usage: bench-dbus.py FAULT_PRELOAD_SO BUS_POLICY_CONF LABEL=MEMHOTPLUGD... [--blocks 16384,32768]
+                     [--clients 4] [--seconds 6]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+
+import busclient  # noqa: E402
+import harness  # noqa: E402
+from harness import Bed, Block  # noqa: E402
+
+CONFIG = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\n\n[Memory]\nOnline=offline\n"
+
+# A flood client, run as nobody: GetManagedObjects back to back until the deadline.
+FLOOD = r"""
+import json, sys, time
+from gi.repository import Gio
+address, deadline = sys.argv[1], float(sys.argv[2])
+conn = Gio.DBusConnection.new_for_address_sync(
+    address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+    None, None)
+n = 0
+while time.monotonic() < deadline:
+    conn.call_sync("org.memhotplug1", "/org/memhotplug1", "org.freedesktop.DBus.ObjectManager",
+                   "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE, 120000, None)
+    n += 1
+print(json.dumps({"calls": n}))
+"""
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M).group(1))
+
+
+def make_bed(n):
+    blocks = [Block(i, 0 if i < n // 2 else 1, state="online" if i % 2 else "offline",
+                    zones=("Normal",) if i % 2 else ("Normal", "Movable")) for i in range(n)]
+    return Bed(blocks, plain=True, emulate=False)
+
+
+def reset_states(bed, indices):
+    for i in indices:
+        bed.write_attr(i, "state", "offline")
+
+
+def measure(label, daemon_path, bed, args):
+    harness.init(daemon_path, args.shim)
+    bus = busclient.PrivateBus()
+    bed.bus_address = bus.address
+    d = client = None
+    try:
+        d = bed.daemon(log_level="warning")
+        client = busclient.Client(bus.address)
+        harness.wait_until(lambda: client.call("NameHasOwner", ("org.memhotplug1",), "(s)", path="/org/freedesktop/DBus",
+                                               iface="org.freedesktop.DBus", dest="org.freedesktop.DBus")[0],
+                           timeout=120, what="the daemon on the bus")
+        pid = d.proc.pid
+        out = {"rss_start": status_kib(pid, "VmRSS")}
+
+        def gmo():
+            return client.conn.call_sync("org.memhotplug1", "/org/memhotplug1",
+                                         "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None, None,
+                                         busclient.Gio.DBusCallFlags.NONE, 120000, None)
+
+        v = gmo()
+        out["objects"] = len(v.unpack()[0])
+        out["reply"] = v.get_size()
+        out["rss_after"] = status_kib(pid, "VmRSS")
+        # CPU time comes in clock ticks (10 ms): summed over the calls, then divided.
+        walls = []
+        c0 = cpu_seconds(pid)
+        for _ in range(args.repeat):
+            t0 = time.monotonic()
+            gmo()
+            walls.append(time.monotonic() - t0)
+        out["cpu"] = (cpu_seconds(pid) - c0) / args.repeat
+        out["wall"] = statistics.median(walls)
+
+        offline = [i for i in sorted(bed.blocks) if i % 2 == 0]
+        used = []
+
+        def root_call():
+            i = offline.pop(0)
+            used.append(i)
+            t0 = time.monotonic()
+            res = client.call("OnlineBlocks", ([i], "movable"), "(aus)", timeout=120)
+            dt = time.monotonic() - t0
+            if not res[0] or not res[0][0][1]:
+                raise RuntimeError("OnlineBlocks(%d) did not succeed: %r" % (i, res))
+            return dt
+
+        idle = [root_call() for _ in range(10)]
+        out["root_idle"] = statistics.median(idle)
+
+        deadline = time.monotonic() + args.seconds
+        env = busclient.unprivileged_env(bus.address)
+        flood = [subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                   "/usr/bin/python3", "-c", FLOOD, bus.address, str(deadline)],
+                                  env=env, cwd="/", stdout=subprocess.PIPE, text=True)
+                 for _ in range(args.clients)]
+        time.sleep(1.0)  # every client connected and calling
+        lat = []
+        while time.monotonic() < deadline - 0.5:
+            lat.append(root_call())
+            time.sleep(0.1)
+        calls = 0
+        for p in flood:
+            o, _ = p.communicate(timeout=300)
+            calls += json.loads(o)["calls"]
+        out["root_flood"] = statistics.median(lat)
+        out["root_flood_max"] = max(lat)
+        out["root_flood_n"] = len(lat)
+        out["flood_rate"] = calls / args.seconds
+        out["hwm"] = status_kib(pid, "VmHWM")
+        reset_states(bed, used)
+        return out
+    finally:
+        if client:
+            client.close()
+        if d:
+            d.kill()
+        bus.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("shim")
+    ap.add_argument("policy")
+    ap.add_argument("daemons", nargs="+", help="LABEL=PATH")
+    ap.add_argument("--blocks", default="16384,32768")
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--repeat", type=int, default=10)
+    args = ap.parse_args()
+    args.shim = os.path.abspath(args.shim)
+    busclient.BUS_POLICY = os.path.abspath(args.policy)
+    daemons = [d.split("=", 1) for d in args.daemons]
+
+    rows = [("objects", "objects in GetManagedObjects", "%d"),
+            ("reply", "reply bytes", "%d"),
+            ("cpu", "daemon CPU per GetManagedObjects (s)", "%.4f"),
+            ("wall", "wall time per GetManagedObjects (s)", "%.4f"),
+            ("root_idle", "root OnlineBlocks, idle: median (s)", "%.4f"),
+            ("root_flood", "root OnlineBlocks, %d-client flood: median (s)" % args.clients, "%.4f"),
+            ("root_flood_max", "root OnlineBlocks, flood: worst (s)", "%.4f"),
+            ("root_flood_n", "root calls during the flood", "%d"),
+            ("flood_rate", "GetManagedObjects served per second in the flood", "%.1f"),
+            ("rss_start", "VmRSS after start (KiB)", "%d"),
+            ("rss_after", "VmRSS after one GetManagedObjects (KiB)", "%d"),
+            ("hwm", "VmHWM at the end (KiB)", "%d")]
+    for n in [int(x) for x in args.blocks.split(",")]:
+        t0 = time.monotonic()
+        bed = make_bed(n)
+        try:
+            bed.write_config(CONFIG)
+            print("# %d blocks (tree made in %.1fs), %d flood clients for %.0fs" % (
+                n, time.monotonic() - t0, args.clients, args.seconds), flush=True)
+            results = {label: measure(label, path, bed, args) for label, path in daemons}
+        finally:
+            bed.cleanup()
+        labels = [label for label, _ in daemons]
+        head = "%-50s" % ("%d blocks" % n) + "".join("%14s" % label for label in labels)
+        if len(labels) > 1:
+            head += "%14s" % ("%s/%s" % (labels[0], labels[-1]))
+        print(head)
+        for key, name, fmt in rows:
+            line = "%-50s" % name + "".join("%14s" % (fmt % results[label][key]) for label in labels)
+            a, b = results[labels[0]][key], results[labels[-1]][key]
+            if len(labels) > 1:
+                line += "%14s" % ("%.2f" % (a / b) if b else "-")
+            print(line, flush=True)
+        print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
