@@ -42,9 +42,10 @@ static void node_wait_take(Manager *m)
                                    now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
 }
 
-static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
+/* Handles the waiting blocks if the oldest has its link (or waited long enough); false if they
+ * still wait. */
+static bool node_wait_check(Manager *m)
 {
-        Manager *m = userdata;
         uint64_t now = now_usec();
 
         while (m->n_node_waiting > 0) {
@@ -52,7 +53,7 @@ static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
                 int node, r;
 
                 r = memblock_read_node(m->sysfs, w->index, &node);
-                if (r == -ENOENT && m->n_node_waiting > 0) {
+                if (r == -ENOENT) {
                         /* Gone again (the add failed, or an unplug): its "remove" comes. */
                         memmove(m->node_waiting, m->node_waiting + 1,
                                 --m->n_node_waiting * sizeof(NodeWaiting));
@@ -60,12 +61,21 @@ static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
                 }
                 if ((r >= 0 && node >= 0) || r < 0 || now - w->since >= NODE_WAIT_MAX_USEC) {
                         node_wait_take(m);
-                        break;
+                        return true;
                 }
-                (void)sd_event_source_set_time(s, now + NODE_WAIT_POLL_USEC);
-                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return false;
         }
-        return 0;
+        return true;
+}
+
+static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (node_wait_check(m))
+                return 0;
+        (void)sd_event_source_set_time(s, now_usec() + NODE_WAIT_POLL_USEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 /* Drops the waiting blocks that a scan has handled meanwhile. */
@@ -331,7 +341,11 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
         }
 
         if (streq(action, "add")) {
-                m->added_since_scan = true;
+                m->burst_open = true;
+                /* Blocks still waiting for their link may have it now (it comes for a whole add at
+                 * once): handled before this one, so that a burst is queued whole and in order. */
+                if (m->n_node_waiting > 0)
+                        (void)node_wait_check(m);
                 b->flags &= ~BLOCK_USER_OFFLINE;
                 (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
                 return;
@@ -344,6 +358,18 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 on_block_online(m, index);
         else if (streq(action, "offline"))
                 on_block_offline(m, index);
+}
+
+void blocks_collect_burst(Manager *m)
+{
+        if (!m->burst_open)
+                return;
+        m->burst_open = false;
+        /* The uevents of the burst already queued for us, handled now rather than after this job. */
+        if (m->monitor)
+                monitor_drain(m->monitor);
+        /* Blocks that waited for their node link: linked by now, since their add is over. */
+        (void)node_wait_check(m);
 }
 
 void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
@@ -367,7 +393,6 @@ int blocks_scan(Manager *m, bool all)
         size_t n, n_nodes = 0;
         int r;
 
-        m->added_since_scan = false;
         r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");

@@ -75,7 +75,8 @@ void bus_emit_block_removed(Manager *m, unsigned index)
 const BusPropertyGroup bus_manager_property_groups[] = {
         { DIRTY_TOTALS, { "PresentBytes", "OnlineBytes", "OfflineBytes", "ZoneOnlineBytes", "NodeBytes" } },
         { DIRTY_JOB, { "JobProgress", "BlocksOnlined", "BlocksFailed" } },
-        { DIRTY_CONFIG, { "ConfigFiles", "LastConfigError", "OnlinePolicy", "ChunkBlocks", "DemotionMode" } },
+        { DIRTY_CONFIG,
+          { "ConfigFiles", "LastConfigError", "OnlinePolicy", "ChunkBlocks", "DemotionMode" } },
         { DIRTY_KERNEL, { "KernelAutoOnline", "KernelAutoOnlineMode", "KernelAutoOnlineFallback" } },
         { DIRTY_DEVICES, { "Devices" } },
         {},

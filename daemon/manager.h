@@ -103,7 +103,7 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool added_since_scan; /* "add" uevents since the last scan: a hot-add may have more blocks */
+        bool burst_open; /* "add" uevents since the last look for more of their hot-add (blocks.c) */
 
         Block *blocks; /* by block index */
         size_t n_blocks;

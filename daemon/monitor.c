@@ -30,11 +30,9 @@ Monitor *monitor_free(Monitor *m)
         return NULL;
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+void monitor_drain(Monitor *m)
 {
-        Monitor *m = userdata;
-
-        /* Drain the socket: one wakeup can carry many events. */
+        /* One wakeup can carry many events. */
         for (;;) {
                 struct udev_device *d;
                 const char *subsystem, *action, *sysname;
@@ -55,6 +53,11 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         m->on_event(m->userdata, subsystem, action, sysname);
                 udev_device_unref(d);
         }
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        monitor_drain(userdata);
         return 0;
 }
 

@@ -17,6 +17,8 @@ typedef void (*monitor_overflow_fn)(void *userdata);
 int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,
                 void *userdata, Monitor **ret);
 Monitor *monitor_free(Monitor *m);
+/* Handles every event queued on the socket now, without waiting for the event loop. */
+void monitor_drain(Monitor *m);
 static inline void monitor_freep(Monitor **m)
 {
         monitor_free(*m);

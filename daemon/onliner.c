@@ -372,12 +372,9 @@ static int on_chunk(sd_event_source *s, void *userdata)
         onliner_notify_status(m);
         if (offline_in_flight(m))
                 return 0;
-        /* One job per hot-add: an online write returns only once the kernel's add is over (it waits
-         * for device_hotplug_lock), so every block of the burst exists and is linked to its node by
-         * now. The ones whose "add" we have not read yet, or that still wait for their link, join
-         * this job rather than each making one of its own. */
-        if (queue_size(&m->queue) == 0 && n > 0 && m->added_since_scan)
-                (void)blocks_scan(m, false);
+        /* One job per hot-add: the rest of the burst joins this job rather than making its own. */
+        if (queue_size(&m->queue) == 0 && n > 0)
+                blocks_collect_burst(m);
         if (queue_size(&m->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)

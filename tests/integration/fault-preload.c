@@ -375,14 +375,20 @@ ssize_t write(int fd, const void *buf, size_t count)
 typedef ssize_t (*recvmsg_fn)(int fd, struct msghdr *msg, int flags);
 
 /* Consumes "$MHP_WRITE_LOG.overflow": returns how many uevents to drop, or -1 for no overflow. */
-static long overflow_take(void)
+static bool overflow_path(char path[static PATH_MAX])
 {
         const char *log = getenv("MHP_WRITE_LOG");
+
+        return log && *log && (size_t)snprintf(path, PATH_MAX, "%s.overflow", log) < PATH_MAX;
+}
+
+static long overflow_take(void)
+{
         char path[PATH_MAX], buf[32];
         ssize_t n;
         int fd;
 
-        if (!log || !*log || (size_t)snprintf(path, sizeof(path), "%s.overflow", log) >= sizeof(path))
+        if (!overflow_path(path))
                 return -1;
         fd = raw_open(path, O_RDONLY, 0);
         if (fd < 0)
@@ -392,6 +398,22 @@ static long overflow_take(void)
         (void)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
         buf[n > 0 ? n : 0] = '\0';
         return strtol(buf, NULL, 10);
+}
+
+/* Arms the overflow again, for the next recvmsg(). */
+static void overflow_put(long drop)
+{
+        char path[PATH_MAX], buf[32];
+        int fd, len;
+
+        if (!overflow_path(path))
+                return;
+        len = snprintf(buf, sizeof(buf), "%ld\n", drop);
+        fd = raw_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+                (void)raw_write(fd, buf, (size_t)len);
+                raw_close(fd);
+        }
 }
 
 static bool is_datagram_socket(int fd)
@@ -407,6 +429,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         static recvmsg_fn real;
         char scratch[8192], count[32];
         long drop, dropped = 0;
+        ssize_t n;
 
         if (!real)
                 real = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
@@ -414,10 +437,20 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
                 errno = ENOSYS;
                 return -1;
         }
-        if (!faults_enabled() || !is_datagram_socket(fd) || (drop = overflow_take()) < 0)
+        /* Only the daemon's socket overflows: the preload is in the test's own process too. */
+        if (!faults_enabled() || strcmp(program_invocation_short_name, "memhotplugd") != 0 ||
+            !is_datagram_socket(fd) || (drop = overflow_take()) < 0)
                 return real(fd, msg, flags);
 
-        for (; dropped < drop; dropped++) {
+        /* The first uevent that arrives once armed is lost, with the ones queued behind it. A call
+         * that finds nothing (the daemon drains its socket until EAGAIN) leaves the overflow armed:
+         * an overflow of nothing would test nothing. */
+        n = real(fd, msg, flags);
+        if (n < 0) {
+                overflow_put(drop);
+                return n;
+        }
+        for (dropped = 1; dropped < drop; dropped++) {
                 /* umockdev's recvmsg() fills in a netlink sender address and credentials: it needs
                  * the room for both. */
                 char control[CMSG_SPACE(sizeof(struct ucred))];

@@ -27,6 +27,7 @@ from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
 
 import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
+import scenarios_jobs  # noqa: E402
 import scenarios_pressure  # noqa: E402
 import scenarios_unplug  # noqa: E402
 from tap import Tap  # noqa: E402
@@ -198,7 +199,8 @@ KERNEL = {
     "kernel-nvdimm": kernel_nvdimm,
 }
 SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_cxl.SCENARIOS,
-             **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS}
+             **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
+             **scenarios_jobs.SCENARIOS}
 
 
 def main():
