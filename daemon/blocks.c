@@ -96,7 +96,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         OnlineType type;
 
         if (!owner) {
-                policy_decide(m->config, f, ret);
+                policy_decide(m->config, f, NULL, ret);
                 return true;
         }
         if (owner->pending) {
@@ -124,7 +124,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         type = owner->decision.online;
         if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
                 type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        policy_decide_as(f, type, owner->decision.rule, ret);
+        policy_decide_as(m->config, f, type, owner->decision.rule, NULL, ret);
         if (ret->action == ACTION_ONLINE)
                 devices_block_zone(m, owner, ret->zone);
         return true;

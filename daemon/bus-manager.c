@@ -291,7 +291,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
-                policy_decide(m->config, &f, &d);
+                policy_decide(m->config, &f, NULL, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
@@ -385,7 +385,8 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         type = streq(type_str, "auto") ? ONLINE_TYPE_ONLINE : online_type_from_string(type_str);
-        if (type < 0 || type == ONLINE_TYPE_OFFLINE)
+        /* auto-movable is a policy over groups, not a zone to put given blocks in. */
+        if (type < 0 || type == ONLINE_TYPE_OFFLINE || type == ONLINE_TYPE_AUTO_MOVABLE)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ONLINE_TYPE,
                                          "Invalid online type \"%s\": expected movable, kernel or auto.",
                                          type_str);

@@ -18,6 +18,7 @@
 #include "daxctl-import.h"
 #include "ini-file.h"
 #include "parse-util.h"
+#include "placement.h"
 #include "string-table.h"
 
 static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
@@ -52,6 +53,8 @@ void config_init_defaults(Config *c)
                 .max_attempts = 3,
                 .retry_usec = USEC_PER_SEC,
                 .online = ONLINE_TYPE_MOVABLE,
+                .movable_ratio = MOVABLE_RATIO_DEFAULT,
+                .numa_aware = true,
         };
         dax_rule_init(&c->dax, NULL);
 }
@@ -101,6 +104,24 @@ static int value_sec(const char *v, void *field)
 static int value_bool(const char *v, void *field)
 {
         return parse_boolean(v, field);
+}
+
+static int value_ratio(const char *v, void *field)
+{
+        return parse_unsigned(v, 0, MOVABLE_RATIO_MAX, field);
+}
+
+/* [Node N] NumaAware=: an int, so that "not set here" (-1) can follow [Memory]. */
+static int value_tristate(const char *v, void *field)
+{
+        bool b;
+        int r;
+
+        r = parse_boolean(v, &b);
+        if (r < 0)
+                return r;
+        *(int *)field = b;
+        return 0;
 }
 
 static int value_log_level(const char *v, void *field)
@@ -269,7 +290,8 @@ typedef struct ConfigKey {
 #define DAX_KEY(sec, name, fn, field, str, exp)                                                             \
         KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp)
 
-#define EXPECT_ONLINE "movable, kernel, online or offline"
+#define EXPECT_ONLINE "movable, kernel, online, offline or auto-movable"
+#define EXPECT_RATIO  "a percentage from 0 to 100000, e.g. 301"
 #define EXPECT_MODE   "system-ram, devdax or ignore"
 #define EXPECT_MEMMAP "yes, no or auto"
 
@@ -288,7 +310,12 @@ static const ConfigKey config_keys[] = {
         KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000"),
         KEY("Daemon", "RetrySec", value_sec, Config, retry_usec, "a time such as 1 or 500ms"),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
+        KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO),
+        KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no"),
         KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE),
+        KEY_FULL("Node", "MovableRatio", value_ratio, BASE_NODE, NodePolicy, movable_ratio, false,
+                 EXPECT_RATIO),
+        KEY_FULL("Node", "NumaAware", value_tristate, BASE_NODE, NodePolicy, numa_aware, false, "yes or no"),
 
         DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
         DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
@@ -336,7 +363,7 @@ static NodePolicy *node_policy_get(Config *c, unsigned node)
                 return NULL;
         c->nodes = n;
         /* Inherit [Memory] as it stands at the end of parsing: -1 marks "not set here". */
-        c->nodes[c->n_nodes] = (NodePolicy){ .node = node, .online = _ONLINE_TYPE_INVALID };
+        c->nodes[c->n_nodes] = NODE_POLICY_UNSET(node);
         return &c->nodes[c->n_nodes++];
 }
 
@@ -459,7 +486,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         ConfigParser *parser = s->userdata;
         Config *config = parser->config;
         const char *kind = section;
-        NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
+        NodePolicy defaults_node = NODE_POLICY_UNSET(0);
         DaxRule defaults_rule, *rule = NULL;
         Config defaults;
         unsigned node = 0;
@@ -627,10 +654,17 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                         goto finish;
         }
 
-        /* A [Node N] section without Online= follows [Memory]. */
-        for (size_t i = 0; i < c->n_nodes; i++)
-                if (c->nodes[i].online < 0)
-                        c->nodes[i].online = c->online;
+        /* What a [Node N] section does not say, [Memory] does. */
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                NodePolicy *n = &c->nodes[i];
+
+                if (n->online < 0)
+                        n->online = c->online;
+                if (n->movable_ratio == UINT_MAX)
+                        n->movable_ratio = c->movable_ratio;
+                if (n->numa_aware < 0)
+                        n->numa_aware = c->numa_aware;
+        }
 
         *ret = TAKE_PTR(c);
         r = 0;
@@ -717,10 +751,12 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
         fprint_sec(f, "RetrySec", c->retry_usec);
-        fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
+        fprintf(f, "\n[Memory]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n",
+                online_type_to_string(c->online), c->movable_ratio, yes_no(c->numa_aware));
         for (size_t i = 0; i < c->n_nodes; i++)
-                fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,
-                        online_type_to_string(c->nodes[i].online));
+                fprintf(f, "\n[Node %u]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n", c->nodes[i].node,
+                        online_type_to_string(c->nodes[i].online), c->nodes[i].movable_ratio,
+                        yes_no(c->nodes[i].numa_aware > 0));
         fprintf(f, "\n[Dax]\nMode=%s\nMemmapOnMemory=%s\nOnline=%s\nImportDaxctlConfig=%s\n",
                 dax_mode_to_string(c->dax.mode), memmap_mode_to_string(c->dax.memmap),
                 online_type_to_string(c->dax.online), yes_no(c->import_daxctl));

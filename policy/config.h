@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 
 #include "dax-rule.h"
 #include "memtypes.h"
@@ -48,6 +49,9 @@ typedef enum UeventSource {
 typedef struct NodePolicy {
         unsigned node;
         OnlineType online;
+        /* Online=auto-movable on this node; unset ones (UINT_MAX, -1) follow [Memory]. */
+        unsigned movable_ratio;
+        int numa_aware;
 } NodePolicy;
 
 typedef struct Config {
@@ -64,6 +68,8 @@ typedef struct Config {
 
         /* [Memory] */
         OnlineType online;
+        unsigned movable_ratio; /* percent, for Online=auto-movable */
+        bool numa_aware;        /* auto-movable also holds the ratio on the block's node */
 
         /* [Node N], in the order first seen */
         NodePolicy *nodes;
@@ -82,6 +88,13 @@ typedef struct Config {
         char **files;
         size_t n_files;
 } Config;
+
+/* A [Node N] as first seen: nothing set, everything follows [Memory] once parsing ends. */
+#define NODE_POLICY_UNSET(n)                                                                                \
+        (NodePolicy)                                                                                        \
+        {                                                                                                   \
+                .node = (n), .online = _ONLINE_TYPE_INVALID, .movable_ratio = UINT_MAX, .numa_aware = -1    \
+        }
 
 void config_init_defaults(Config *c);
 Config *config_free(Config *c);
