@@ -11,6 +11,7 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "parse-util.h"
+#include "placement-facts.h"
 #include "tiering.h"
 #include "time-util.h"
 
@@ -80,6 +81,11 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, un
                 return 0;
         }
 
+        /* Memory online in a kernel zone before we saw any event for it is boot memory, the base
+         * of Online=auto-movable's ratio. */
+        if (!(b->flags & BLOCK_KNOWN) && !from_add && ret->state == BLOCK_ONLINE &&
+            (ret->default_zone & ZONES_KERNEL))
+                b->flags |= BLOCK_EARLY;
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
         b->node = ret->node;
@@ -96,7 +102,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         OnlineType type;
 
         if (!owner) {
-                policy_decide(m->config, f, NULL, ret);
+                (void)placement_decide_block(m, index, f, _ONLINE_TYPE_INVALID, NULL, ret);
                 return true;
         }
         if (owner->pending) {
@@ -124,7 +130,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         type = owner->decision.online;
         if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
                 type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        policy_decide_as(m->config, f, type, owner->decision.rule, NULL, ret);
+        (void)placement_decide_block(m, index, f, type, owner->decision.rule, ret);
         if (ret->action == ACTION_ONLINE)
                 devices_block_zone(m, owner, ret->zone);
         return true;
@@ -164,8 +170,11 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, 0, 0);
         if (r < 0)
                 return log_oom();
+        b->planned_zone = (uint8_t)d->zone;
 
-        log_block(LOG_DEBUG, 0, NULL, index, f->node, d->zone, "Queued: %s", d->reason);
+        /* Online=auto-movable's arithmetic is worth the journal's attention. */
+        log_block(strstr(d->reason, "auto-movable") ? LOG_INFO : LOG_DEBUG, 0, NULL, index, f->node, d->zone,
+                  "Queued: %s", d->reason);
         return 0;
 }
 
@@ -272,6 +281,13 @@ void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
         }
 }
 
+static int cmp_index(const void *a, const void *b)
+{
+        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+        return x < y ? -1 : x > y;
+}
+
 int blocks_scan(Manager *m, bool all)
 {
         _cleanup_(freep) unsigned *indices = NULL;
@@ -283,6 +299,9 @@ int blocks_scan(Manager *m, bool all)
         r = memblock_enumerate(m->sysfs, &indices, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");
+        /* In address order, as the kernel adds memory: Online=auto-movable's decisions depend on
+         * what was decided before, and should not on the order of a directory listing. */
+        qsort(indices, n, sizeof(unsigned), cmp_index);
         r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "memblock.h"
 #include "onliner.h"
+#include "placement-facts.h"
 
 /* org.memhotplug1.Manager on /org/memhotplug1. */
 
@@ -291,7 +292,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
-                policy_decide(m->config, &f, NULL, &d);
+                (void)placement_decide_block(m, (unsigned)i, &f, _ONLINE_TYPE_INVALID, NULL, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;

@@ -16,6 +16,7 @@
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "placement-facts.h"
 #include "parse-util.h"
 #include "tiering.h"
 
@@ -257,6 +258,7 @@ Manager *manager_free(Manager *m)
         bus_free(m);
         monitor_free(m->monitor);
         devices_free(m);
+        placement_free(m->placement);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_unref(m->event);

@@ -21,6 +21,7 @@ enum {
         BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
         BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
         BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by the policy */
+        BLOCK_EARLY = 1 << 5,          /* boot memory: first seen by a scan, online in a kernel zone */
 };
 
 typedef struct Block {
@@ -28,6 +29,7 @@ typedef struct Block {
         uint8_t state; /* BlockState */
         uint8_t zone;  /* Zone of an online block; 0 when offline or not known */
         uint8_t flags;
+        uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
 } Block;
 
 typedef struct ManagerOptions {
@@ -59,6 +61,7 @@ enum {
 
 typedef struct Request Request;
 typedef struct Device Device;
+typedef struct Placement Placement;
 
 typedef struct Manager {
         sd_event *event;
@@ -81,7 +84,7 @@ typedef struct Manager {
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
-        int demotion_original;                /* demotion_enabled before Demotion= changed it; -1: untouched */
+        int demotion_original; /* demotion_enabled before Demotion= changed it; -1: untouched */
         bool tiering_checked[1024 /* NODES_MAX */]; /* nodes whose tier warning was considered */
 
         Device *devices;
@@ -94,7 +97,8 @@ typedef struct Manager {
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;
-        Request *requests; /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        Request *requests;    /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        Placement *placement; /* Online=auto-movable's view of groups (placement-facts.c) */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "dax.h"
+#include "devices.h"
+#include "placement-facts.h"
+#include "time-util.h"
+
+/* sizeof(struct page) on 64-bit kernels: a block's memmap is block pages x 64 bytes. */
+#define STRUCT_PAGE_SIZE 64
+
+Placement *placement_free(Placement *p)
+{
+        if (!p)
+                return NULL;
+        acpi_memory_done(&p->acpi);
+        free(p);
+        return NULL;
+}
+
+static Placement *placement_get(Manager *m)
+{
+        if (!m->placement) {
+                m->placement = calloc(1, sizeof(Placement));
+                if (m->placement)
+                        m->placement->memmap_global = -1;
+        }
+        return m->placement;
+}
+
+static uint64_t page_size(void)
+{
+        long n = sysconf(_SC_PAGESIZE);
+
+        return n > 0 ? (uint64_t)n : 4096;
+}
+
+/* The ACPI map, read again when a block is not in it and the last read is from an earlier loop
+ * iteration: the kernel links a DIMM's blocks only after it added them all. */
+static int acpi_device_of(Manager *m, Placement *p, unsigned index)
+{
+        uint64_t now = 0;
+        AcpiMemory fresh;
+        int r;
+
+        if (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0)
+                return p->acpi.of_block[index];
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (p->acpi_read_usec != 0 && now == p->acpi_read_usec)
+                return -1;
+        r = acpi_memory_read(m->sysfs, &fresh);
+        if (r < 0)
+                return r;
+        acpi_memory_done(&p->acpi);
+        p->acpi = fresh;
+        p->acpi_read_usec = now ?: 1;
+        return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
+}
+
+/* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
+ * device, else none. */
+typedef struct GroupKey {
+        const Device *dax;
+        int acpi; /* -1: none */
+} GroupKey;
+
+static GroupKey group_of(Manager *m, Placement *p, unsigned index)
+{
+        GroupKey k = { .dax = devices_owner_of_block(m, index), .acpi = -1 };
+
+        if (!k.dax && index < p->acpi.n_blocks)
+                k.acpi = p->acpi.of_block[index];
+        return k;
+}
+
+static bool group_equal(GroupKey a, GroupKey b)
+{
+        return a.dax ? a.dax == b.dax : !b.dax && a.acpi >= 0 && a.acpi == b.acpi;
+}
+
+/* Whether the block's struct pages sit on its own memory: a dax device converted with
+ * memmap_on_memory, or a DIMM added while memory_hotplug.memmap_on_memory was on (the ACPI driver
+ * asks for it whenever the kernel supports it). */
+static bool memmap_on_block(const Placement *p, GroupKey k)
+{
+        if (k.dax)
+                return k.dax->dax->memmap > 0;
+        return k.acpi >= 0 && p->memmap_global > 0;
+}
+
+/* The zone a block counts in: where it is online, or where it is queued to go. */
+static Zone block_counted_zone(const Block *b)
+{
+        if (!(b->flags & BLOCK_KNOWN))
+                return 0;
+        if (b->state == BLOCK_ONLINE)
+                return b->zone;
+        if (b->flags & BLOCK_QUEUED)
+                return b->planned_zone;
+        return 0;
+}
+
+static int zones_grow(PlacementZones **nodes, size_t *n, int node)
+{
+        PlacementZones *z;
+
+        if ((size_t)node < *n)
+                return 0;
+        z = realloc(*nodes, ((size_t)node + 1) * sizeof(PlacementZones));
+        if (!z)
+                return -ENOMEM;
+        for (size_t i = *n; i <= (size_t)node; i++)
+                z[i] = (PlacementZones){};
+        *nodes = z;
+        *n = (size_t)node + 1;
+        return 0;
+}
+
+/* Counts every block but skip into nodes, and those of group into *group. */
+static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey *group,
+                        PlacementZones **nodes, size_t *n_nodes, PlacementGroup *ret_group)
+{
+        uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
+        int r;
+
+        for (size_t i = 0; i < m->n_blocks; i++) {
+                const Block *b = &m->blocks[i];
+                Zone zone = block_counted_zone(b);
+                int node = b->node >= 0 ? b->node : 0;
+                PlacementZones *z;
+                GroupKey k;
+                bool self_memmap;
+
+                if (zone == 0 || i == skip)
+                        continue;
+                r = zones_grow(nodes, n_nodes, node);
+                if (r < 0)
+                        return r;
+                z = &(*nodes)[node];
+                k = group_of(m, p, (unsigned)i);
+                self_memmap = memmap_on_block(p, k);
+                if (zone == ZONE_MOVABLE) {
+                        z->movable += pages;
+                        z->movable_memmap += self_memmap ? memmap : 0;
+                } else {
+                        z->kernel += pages;
+                        /* dax memory is never boot memory, whenever it was onlined */
+                        z->kernel_early += (b->flags & BLOCK_EARLY) && !k.dax ? pages : 0;
+                }
+                if (!group || !ret_group || !group_equal(*group, k))
+                        continue;
+                if (zone == ZONE_MOVABLE) {
+                        ret_group->present_movable += pages;
+                        ret_group->memmap_movable += self_memmap ? memmap : 0;
+                } else
+                        ret_group->present_kernel += pages;
+        }
+        return 0;
+}
+
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n)
+{
+        Placement *p = placement_get(m);
+        PlacementZones *nodes = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = count_blocks(m, p, UINT32_MAX, NULL, &nodes, &n, NULL);
+        if (r < 0) {
+                free(nodes);
+                return r;
+        }
+        *ret = nodes;
+        *ret_n = n;
+        return 0;
+}
+
+/* The size the kernel gives a dax device's group: its range, trimmed to whole blocks as kmem adds
+ * it. */
+static uint64_t dax_group_blocks(const Manager *m, const Device *d)
+{
+        uint64_t first = (d->dax->resource + m->block_size - 1) / m->block_size;
+        uint64_t end = (d->dax->resource + d->dax->size) / m->block_size;
+
+        return end > first ? end - first : 0;
+}
+
+static void group_describe(Manager *m, Placement *p, GroupKey k, int node, PlacementGroup *ret)
+{
+        uint64_t pages = m->block_size / page_size(), blocks;
+
+        *ret = (PlacementGroup){ .node = node };
+        if (k.dax) {
+                snprintf(ret->name, sizeof(ret->name), "%s", k.dax->dax->name);
+                blocks = dax_group_blocks(m, k.dax);
+        } else {
+                snprintf(ret->name, sizeof(ret->name), "%s", p->acpi.names[k.acpi]);
+                blocks = p->acpi.n_members[k.acpi];
+        }
+        ret->max_pages = blocks * pages;
+        if (memmap_on_block(p, k))
+                ret->memmap_pages = ret->max_pages * STRUCT_PAGE_SIZE / page_size();
+}
+
+int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret)
+{
+        Placement *p = placement_get(m);
+        GroupKey k;
+        bool grouped;
+        int r;
+
+        *ret = (BlockPlacement){};
+        if (!p)
+                return -ENOMEM;
+        if (p->memmap_global < 0)
+                p->memmap_global = dax_memmap_global(m->sysfs);
+        r = acpi_device_of(m, p, index);
+        if (r < -1)
+                return r;
+        k = group_of(m, p, index);
+        grouped = k.dax || k.acpi >= 0;
+        if (grouped)
+                group_describe(m, p, k, node, &ret->group);
+        r = count_blocks(m, p, index, grouped ? &k : NULL, &ret->nodes, &ret->n_nodes, &ret->group);
+        if (r < 0) {
+                block_placement_done(ret);
+                return r;
+        }
+        ret->facts = (PlacementFacts){
+                .nodes = ret->nodes,
+                .n_nodes = ret->n_nodes,
+                .groups = grouped ? &ret->group : NULL,
+                .n_groups = grouped ? 1 : 0,
+                .page_size = page_size(),
+        };
+        ret->input = (PlacementInput){
+                .facts = &ret->facts,
+                .request = { .node = node,
+                             .group = grouped ? &ret->group : NULL,
+                             .nr_pages = m->block_size / page_size() },
+        };
+        return 0;
+}
+
+void block_placement_done(BlockPlacement *p)
+{
+        free(p->nodes);
+        *p = (BlockPlacement){};
+}
+
+static bool wants_placement(const Manager *m, int node, OnlineType type)
+{
+        const NodePolicy *np;
+
+        if (type >= 0)
+                return type == ONLINE_TYPE_AUTO_MOVABLE;
+        np = node >= 0 ? config_find_node(m->config, (unsigned)node) : NULL;
+        return (np ? np->online : m->config->online) == ONLINE_TYPE_AUTO_MOVABLE;
+}
+
+int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                           const char *rule, Decision *ret)
+{
+        BlockPlacement bp = {};
+        bool built = false;
+        int r = 0;
+
+        if (wants_placement(m, f->node, type) && f->state == BLOCK_OFFLINE) {
+                r = block_placement_build(m, index, f->node, &bp);
+                built = r >= 0;
+        }
+        if (type >= 0)
+                policy_decide_as(m->config, f, type, rule, built ? &bp.input : NULL, ret);
+        else
+                policy_decide(m->config, f, built ? &bp.input : NULL, ret);
+        block_placement_done(&bp);
+        return r;
+}
