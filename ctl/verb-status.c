@@ -10,6 +10,7 @@
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json-writer.h"
+#include "status-placement.h"
 
 /* memhotplugctl status: the Manager's properties, fetched with one GetAll. */
 
@@ -46,6 +47,7 @@ typedef struct StatusInfo {
         size_t n_tiers;
         char **config_files;
         char **tiering_warnings;
+        StatusPlacement placement;
 } StatusInfo;
 
 static void status_info_done(StatusInfo *s)
@@ -55,6 +57,7 @@ static void status_info_done(StatusInfo *s)
         free(s->tiers);
         strv_free(s->config_files);
         strv_free(s->tiering_warnings);
+        status_placement_done(&s->placement);
 }
 
 static int read_zones(sd_bus_message *m, StatusInfo *s)
@@ -156,6 +159,9 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
         if (streq(name, "JobProgress") && streq(contents, BUS_JOB_PROGRESS))
                 return sd_bus_message_read(m, "v", BUS_JOB_PROGRESS, &s->job_done, &s->job_failed,
                                            &s->job_total);
+
+        if (streq(name, "NodePlacement") && streq(contents, "a" BUS_NODE_PLACEMENT))
+                return status_placement_read(m, &s->placement);
 
         /* Properties we do not know, or whose type changed: skipped, not fatal. */
         if (!(streq(name, "ZoneOnlineBytes") && streq(contents, "a(st)")) &&
@@ -301,6 +307,7 @@ static void print_human(const StatusInfo *s)
                       format_bytes(a, s->zones[i].bytes));
 
         field("Policy", "Online=%s, ChunkBlocks=%" PRIu32, empty_to_na(s->online_policy), s->chunk_blocks);
+        status_placement_print(&s->placement, field);
         if (!s->config_files || !s->config_files[0])
                 field("Config files", "none (built-in defaults)");
         for (size_t i = 0; s->config_files && s->config_files[i]; i++)
@@ -395,6 +402,7 @@ static int print_json(const StatusInfo *s, JsonMode mode)
         json_end_array(&w);
 
         json_field_string(&w, "OnlinePolicy", s->online_policy);
+        status_placement_json(&s->placement, &w);
         json_field_unsigned(&w, "ChunkBlocks", s->chunk_blocks);
         json_key(&w, "ConfigFiles");
         json_begin_array(&w);

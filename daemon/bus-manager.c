@@ -475,6 +475,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NodeTiers", "a(iib)", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("TieringWarnings", "as", bus_property_get_tiering, 0, 0),
+        SD_BUS_PROPERTY("NodePlacement", "a" BUS_NODE_PLACEMENT, bus_property_get_node_placement, 0, 0),
         SD_BUS_PROPERTY("MemmapPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("MemmapBootPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("PresentBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

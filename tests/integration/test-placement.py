@@ -5,23 +5,28 @@ online in the kernel zone and offline DIMMs (ACPI PNP0C80 devices linked to thei
 nodes. Checks which zone every block was written to, that no DIMM is split across zones, and that
 the journal line carries the arithmetic.
 
-Usage: test-placement.py MEMHOTPLUGD FAULT_PRELOAD_SO
+The last scenario runs the daemon on a private bus and reads the NodePlacement property,
+memhotplugctl status (the per-node accounting and headroom), and memhotplugctl plan and --json
+plan (the arithmetic of a DIMM left offline).
+
+Usage: test-placement.py MEMHOTPLUGD FAULT_PRELOAD_SO BUS_POLICY_CONF [MEMHOTPLUGCTL]
 Output is TAP. Needs Debian's /usr/bin/python3 (for gi) and gir1.2-umockdev-1.0.
 """
 
+import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import busclient  # noqa: E402
 import harness  # noqa: E402
-from harness import BASE_DAEMON, Bed, Block, check, scenario, tail  # noqa: E402
+from busclient import BUS_NAME, BusSetup, Client, PrivateBus, ctl  # noqa: E402
+from harness import BASE_DAEMON, Bed, Block, check, scenario, tail, wait_until  # noqa: E402
 
-if len(sys.argv) != 3:
-    sys.stderr.write(__doc__)
-    sys.exit(2)
-harness.init(sys.argv[1], sys.argv[2])
+busclient.init(__doc__)
 
 # 256 MiB blocks (the harness's). Node 0: 2G of boot memory, node 1: 512M.
 BOOT = [(i, 0) for i in range(8)] + [(8, 1), (9, 1)]
@@ -34,12 +39,13 @@ DIMMS = {
 }
 
 
-def make_bed():
+def make_bed(dimms=DIMMS, plain=True, zones=None):
+    """Boot memory and the DIMMs; zones: name -> valid_zones of that DIMM's offline blocks."""
     blocks = [Block(i, node, state="online", zones=("Normal",)) for i, node in BOOT]
-    for node, indices in DIMMS.values():
-        blocks += [Block(i, node) for i in indices]
-    bed = Bed(blocks, plain=True)
-    for name, (node, indices) in DIMMS.items():
+    for name, (node, indices) in dimms.items():
+        blocks += [Block(i, node, zones=(zones or {}).get(name, ("Normal", "Movable"))) for i in indices]
+    bed = Bed(blocks, plain=plain)
+    for name, (node, indices) in dimms.items():
         d = os.path.join(bed.sys_dir, "bus/acpi/devices", name)
         os.makedirs(d)
         for k, i in enumerate(indices):
@@ -128,8 +134,91 @@ def test_not_numa_aware(case):
              "DIMMs in ZONE_MOVABLE too: only the system's 400% of 2.5G (8G of 10G) is checked", zones)
 
 
+PAGE = 4096
+G = 1 << 30
+M = 1 << 20
+
+
+def headroom(ratio, boot, movable):
+    """What the daemon computes, in pages as the kernel does."""
+    limit = ratio * (boot // PAGE) // 100 * PAGE
+    return max(limit - movable, 0)
+
+
+STATUS_CHECKS = ["NodePlacement: boot kernel, kernel, movable and headroom per node and system-wide, "
+                 "as the zones the DIMMs went to",
+                 "memhotplugctl status: a Placement line per node with the ratio and 'another X may go movable'",
+                 "memhotplugctl plan and --json plan: the DIMM that valid_zones keeps out, with the arithmetic"]
+
+
+@scenario(STATUS_CHECKS)
+def test_status_and_plan(case):
+    # A fifth DIMM on node 1 that the policy would put in Movable but whose blocks only offer Normal.
+    dimms = dict(DIMMS, **{"PNP0C80:04": (1, range(42, 44))})
+    s = BusSetup()
+    try:
+        s.bus = PrivateBus()
+        s.bed = make_bed(dimms, plain=False, zones={"PNP0C80:04": ("Normal",)})
+        s.bed.bus_address = s.bus.address
+        for i in range(42, 44):
+            s.bed.emu.expect(i, None)
+        s.bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+        s.client = Client(s.bus.address)
+        s.daemon = s.bed.daemon()
+        case.daemon = s.daemon
+        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
+        s.bed.emu.settle()
+        wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+
+        def prop():
+            rows = {r[0]: tuple(r[1:]) for r in s.client.prop("NodePlacement")}
+            case.note("NodePlacement: %r" % rows)
+            want = {
+                -1: (2560 * M, 3584 * M, 7 * G, 0, headroom(301, 2560 * M, 7 * G), 301, True),
+                0: (2 * G, 2 * G, 6 * G, 0, min(headroom(301, 2 * G, 6 * G), headroom(301, 2560 * M, 7 * G)), 301,
+                    True),
+                1: (512 * M, 1536 * M, 1 * G, 0, min(headroom(301, 512 * M, G), headroom(301, 2560 * M, 7 * G)), 301,
+                    True),
+            }
+            check(rows == want, "NodePlacement %r, want %r" % (rows, want))
+
+        def status():
+            check(busclient.CTL, "memhotplugctl is not built")
+            out = ctl(s.bus.address, "status")
+            case.note(out.stdout)
+            check(out.returncode == 0, out.stderr)
+            for pat in (r"Placement: kernel 3\.5G \(boot 2\.5G\), movable 7G \(memmap on device 0B\): 280% of 301%",
+                        r"another 537\.6M may go movable in the system",
+                        r"Placement node 1: kernel 1\.5G \(boot 512M\), movable 1G \(memmap on device 0B\): "
+                        r"200% of 301%",
+                        r"another 517\.1M may go movable on node 1",
+                        r"another 20\.5M may go movable on node 0"):
+                check(re.search(pat, out.stdout), "status lacks /%s/:\n%s" % (pat, out.stdout))
+
+        def plan():
+            check(busclient.CTL, "memhotplugctl is not built")
+            reason = ("[Memory] Online=auto-movable: group PNP0C80:04 (512M): system: movable 7.5G / kernel 2.5G = "
+                      "300% <= 301%, node 1: movable 1.5G / kernel 512M = 300% <= 301% -> Movable, "
+                      "but valid_zones is \"Normal\"")
+            out = ctl(s.bus.address, "plan")
+            case.note(out.stdout)
+            check(out.returncode == 0 and "42-43" in out.stdout and reason in out.stdout,
+                  "plan lacks %r:\n%s%s" % (reason, out.stdout, out.stderr))
+            out = ctl(s.bus.address, "--json=short", "plan")
+            rows = json.loads(out.stdout)
+            check([(r["FirstBlock"], r["LastBlock"], r["Action"], r["Reason"]) for r in rows] ==
+                  [(42, 43, "skip", reason)], "--json plan: %r" % rows)
+
+        case.run(STATUS_CHECKS[0], prop)
+        case.run(STATUS_CHECKS[1], status)
+        case.run(STATUS_CHECKS[2], plan)
+    finally:
+        s.close()
+
+
 def main():
-    return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware])
+    return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_status_and_plan])
 
 
 if __name__ == "__main__":

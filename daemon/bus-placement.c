@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bus-internal.h"
+#include "placement-facts.h"
+
+/* NodePlacement: Online=auto-movable's accounting, one row per node and one for the system
+ * (node -1), computed when asked from the block table, as the next decision would see it. */
+
+static int append_row(sd_bus_message *reply, const Manager *m, const PlacementFacts *f, int node,
+                      const PlacementZones *z, uint64_t page)
+{
+        PlacementParams p;
+
+        policy_placement_params(m->config, node, &p);
+        return sd_bus_message_append(reply, BUS_NODE_PLACEMENT, node, z->kernel_early * page,
+                                     z->kernel * page, z->movable * page, z->movable_memmap * page,
+                                     placement_headroom(f, &p, node) * page,
+                                     node < 0 ? p.ratio : p.node_ratio, node < 0 ? true : p.numa_aware);
+}
+
+int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error)
+{
+        _cleanup_(freep) PlacementZones *nodes = NULL;
+        long page_size = sysconf(_SC_PAGESIZE);
+        uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
+        Manager *m = userdata;
+        PlacementFacts f;
+        PlacementZones all;
+        size_t n;
+        int r;
+
+        r = placement_zones_read(m, &nodes, &n);
+        if (r < 0)
+                return r;
+        f = (PlacementFacts){ .nodes = nodes, .n_nodes = n, .page_size = page };
+        placement_zones_sum(&f, &all);
+
+        r = sd_bus_message_open_container(reply, 'a', BUS_NODE_PLACEMENT);
+        if (r < 0)
+                return r;
+        r = append_row(reply, m, &f, -1, &all, page);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (nodes[i].kernel == 0 && nodes[i].movable == 0)
+                        continue; /* a node with nothing online: no row */
+                r = append_row(reply, m, &f, (int)i, &nodes[i], page);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
