@@ -82,9 +82,9 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, un
         }
 
         /* Memory online in a kernel zone before we saw any event for it is boot memory, the base
-         * of Online=auto-movable's ratio. */
+         * of Online=auto-movable's ratio. (A block across DMA and DMA32 shows "none".) */
         if (!(b->flags & BLOCK_KNOWN) && !from_add && ret->state == BLOCK_ONLINE &&
-            (ret->default_zone & ZONES_KERNEL))
+            ret->default_zone != ZONE_MOVABLE)
                 b->flags |= BLOCK_EARLY;
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);

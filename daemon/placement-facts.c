@@ -94,8 +94,9 @@ static Zone block_counted_zone(const Block *b)
 {
         if (!(b->flags & BLOCK_KNOWN))
                 return 0;
+        /* An online block whose valid_zones names no zone spans two kernel zones (DMA, DMA32). */
         if (b->state == BLOCK_ONLINE)
-                return b->zone;
+                return b->zone ?: ZONE_NORMAL;
         if (b->flags & BLOCK_QUEUED)
                 return b->planned_zone;
         return 0;

@@ -41,7 +41,8 @@ DIMMS = {
 
 def make_bed(dimms=DIMMS, plain=True, zones=None):
     """Boot memory and the DIMMs; zones: name -> valid_zones of that DIMM's offline blocks."""
-    blocks = [Block(i, node, state="online", zones=("Normal",)) for i, node in BOOT]
+    # Block 0 spans DMA and DMA32: an online block across two zones shows "none".
+    blocks = [Block(i, node, state="online", zones=("none",) if i == 0 else ("Normal",)) for i, node in BOOT]
     for name, (node, indices) in dimms.items():
         blocks += [Block(i, node, zones=(zones or {}).get(name, ("Normal", "Movable"))) for i in indices]
     bed = Bed(blocks, plain=plain)

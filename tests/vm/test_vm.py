@@ -27,6 +27,7 @@ from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
 
 import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
+import scenarios_placement  # noqa: E402
 from tap import Tap  # noqa: E402
 
 
@@ -195,7 +196,7 @@ KERNEL = {
     "kernel-numa": kernel_numa,
     "kernel-nvdimm": kernel_nvdimm,
 }
-SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_cxl.SCENARIOS}
+SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_placement.SCENARIOS, **scenarios_cxl.SCENARIOS}
 
 
 def main():

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Online=auto-movable in a real kernel (driven by test_vm.py).
+
+placement-vs-kernel: one sequence of DIMM hot-adds on two nodes, run once under the kernel's own
+memory_hotplug.online_policy=auto-movable and once under memhotplugd with Online=auto-movable;
+every DIMM must land in the same zone. placement-small-guest: a 1 GiB guest given 6 GiB (six of
+the harness's eight slots: filling more takes TCG minutes, and the host's memory is shared), then
+page cache written over most of it: no OOM kill, and the plan and the log say
+why part of the memory went to the kernel zone.
+"""
+
+import json
+import os
+import re
+import time
+
+from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
+from vm import GiB, MiB, VMError
+
+RATIO = 301
+
+# (size, node) in order. With 512M of boot memory per node, 301% allows ~1.5G movable per node
+# and ~3G in all: the third DIMM fills node 0 to 1.5G (4M under the kernel's limit: boot memory
+# has holes), the fourth crosses node 1's limit, the fifth node 0's, the sixth fits on node 1.
+SEQUENCE = [("1G", 0), ("1G", 1), ("512M", 0), ("1G", 1), ("256M", 0), ("256M", 1)]
+EXPECTED = ["Movable", "Movable", "Movable", "Normal", "Normal", "Movable"]
+
+KERNEL_POLICY = ["memory_hotplug.online_policy=auto-movable",
+                 f"memory_hotplug.auto_movable_ratio={RATIO}",
+                 "memory_hotplug.auto_movable_numa_aware=1"]
+
+
+def dimm_zone(vm, blocks):
+    """The zone all of a DIMM's blocks are in, or a description of the split."""
+    b = vm.blocks()
+    zones = {" ".join(b[n]["zones"]) for n in blocks}
+    return zones.pop() if len(zones) == 1 else "split: %s" % sorted(zones)
+
+
+def run_sequence(ctx, vm, what):
+    """Hot-adds SEQUENCE one DIMM at a time, each onlined before the next; returns the zones."""
+    zones = []
+    for size, node in SEQUENCE:
+        before = vm.blocks()
+        vm.hotplug_dimm(size, node=node)
+        added = wait_new_blocks(vm, before, (int(size[:-1]) * (GiB if size[-1] == "G" else MiB)) // (128 * MiB))
+        online_or_fail(ctx, vm, added, f"{what}: {size} on node {node}", timeout=60)
+        zones.append(dimm_zone(vm, added))
+    return zones
+
+
+def placement_vs_kernel(ctx):
+    """The kernel's online_policy=auto-movable and Online=auto-movable put every DIMM in the same zone."""
+    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8)
+    with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="placement-kernel", **common) as vm:
+        ctx.booted(vm)
+        policy = vm.sh("cat /sys/module/memory_hotplug/parameters/online_policy").strip()
+        ctx.check(policy == "auto-movable", f"kernel online_policy is {policy}", fatal=True)
+        kernel = run_sequence(ctx, vm, "kernel")
+    ctx.note(f"kernel auto-movable: {kernel}")
+
+    with daemon_vm(ctx, auto_online=False, name="placement-daemon", **common) as vm:
+        ctx.booted(vm)
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=64, extra=f"MovableRatio={RATIO}\nNumaAware=yes\n"))
+        daemon = run_sequence(ctx, vm, "memhotplugd")
+        log = daemon_log(vm)
+    ctx.note(f"memhotplugd auto-movable: {daemon}")
+
+    for i, ((size, node), k, d) in enumerate(zip(SEQUENCE, kernel, daemon)):
+        ctx.check(k == d, f"DIMM {i + 1} ({size} on node {node}): kernel {k}, memhotplugd {d}",
+                  diag=log if k != d else "")
+    ctx.check(daemon == EXPECTED, f"the zones are the ones worked out by hand: {EXPECTED}", diag=log)
+    crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "kernel zone" in line]
+    ctx.check(crossed, "the log explains the DIMMs that went to the kernel zone",
+              diag=log)
+    for line in crossed[:2]:
+        ctx.note(line)
+
+
+def placement_small_guest(ctx):
+    """A 1 GiB guest given 6 GiB under Online=auto-movable stays usable: no OOM kill filling it."""
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, memory="1G", maxmem="16G", slots=8, timeout=600,
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        vm.start_dbus()
+        # Chunks of one DIMM, 3 s apart, so that the plan can be read while most are still queued.
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=8) + "\n[Daemon]\nChunkPauseSec=3\n")
+        before = vm.blocks()
+        for _ in range(6):
+            vm.hotplug_dimm("1G")
+        added = wait_new_blocks(vm, before, 48)
+        if ctx.args.ctl:
+            time.sleep(2)
+            rc, out = vm.run("memhotplugctl --json=short plan", check=False)
+            rows = json.loads(out) if rc == 0 else []
+            why = [r["Reason"] for r in rows if "-> kernel zone" in r["Reason"]]
+            ctx.check(why, "memhotplugctl plan, while the DIMMs are queued, says why some go to the kernel zone",
+                      diag=f"{out}\n{daemon_log(vm)}")
+            if why:
+                ctx.note(f"plan: {why[0]}")
+        online_or_fail(ctx, vm, added, "6 DIMMs of 1G", timeout=120)
+        blocks = vm.blocks()
+        movable = sum(1 for b in blocks.values() if b["zones"] == ["Movable"]) * 128 * MiB
+        kernel = sum(1 for b in blocks.values() if b["state"] == "online" and b["zones"] != ["Movable"]) * 128 * MiB
+        ctx.note(f"online: {movable // MiB} MiB movable, {kernel // MiB} MiB in kernel zones")
+        ctx.check(0 < movable <= RATIO * GiB // 100, f"movable memory {movable // MiB} MiB, "
+                  f"within {RATIO}% of the 1 GiB boot memory")
+        log = daemon_log(vm)
+        crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "-> kernel zone" in line]
+        ctx.check(crossed, "the log says why DIMMs went to the kernel zone", diag=log)
+        if crossed:
+            ctx.note(crossed[0])
+        if ctx.args.ctl:
+            rc, out = vm.run("memhotplugctl status", check=False)
+            ctx.check(rc == 0 and re.search(r"Placement: kernel \S+ \(boot \S+\), movable 3G", out),
+                      "memhotplugctl status shows the placement accounting", diag=out)
+            ctx.note(out)
+
+        # Fill most of the new memory with page cache in a tmpfs, as a process's data would.
+        avail = vm.meminfo("MemAvailable")
+        fill = avail * 8 // 10 // MiB
+        t0 = time.monotonic()
+        rc, out = vm.run(f"mkdir -p /mnt/fill && mount -t tmpfs -o size={fill + 64}M none /mnt/fill && "
+                         f"dd if=/dev/zero of=/mnt/fill/data bs=1M count={fill} 2>&1; echo rc=$?",
+                         timeout=400, check=False)
+        ctx.note(f"wrote {fill} MiB of {avail // MiB} MiB available in {time.monotonic() - t0:.0f}s: "
+                 f"{out.strip().splitlines()[-1] if out.strip() else ''}")
+        ctx.check("rc=0" in out, f"{fill} MiB written", diag=out)
+        dmesg = vm.run("dmesg", check=False)[1]
+        oom = [line for line in dmesg.splitlines() if re.search(r"Out of memory|oom-kill|invoked oom-killer", line)]
+        ctx.check(not oom, "no OOM kill", diag="\n".join(oom))
+        try:
+            ctx.check(vm.sh("echo alive").strip() == "alive", "the guest still answers")
+        except VMError as e:
+            ctx.check(False, "the guest still answers", diag=str(e))
+
+
+SCENARIOS = {
+    "placement-vs-kernel": placement_vs_kernel,
+    "placement-small-guest": placement_small_guest,
+}
