@@ -34,7 +34,7 @@ typedef struct ZoneBytes {
 typedef struct StatusInfo {
         const char *version, *kernel_auto_online, *kernel_auto_online_mode, *kernel_online_policy;
         const char *memmap_on_memory, *online_policy, *last_config_error;
-        const char *demotion, *demotion_mode;
+        const char *demotion, *demotion_mode, *platform_default;
         uint64_t block_size, present, online, offline;
         int64_t memmap_pages, memmap_boot_pages;
         uint32_t chunk_blocks, blocks_onlined, blocks_failed;
@@ -145,6 +145,7 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "OnlineBytes", "t", offsetof(StatusInfo, online) },
                 { "OfflineBytes", "t", offsetof(StatusInfo, offline) },
                 { "OnlinePolicy", "s", offsetof(StatusInfo, online_policy) },
+                { "PlatformDefault", "s", offsetof(StatusInfo, platform_default) },
                 { "ChunkBlocks", "u", offsetof(StatusInfo, chunk_blocks) },
                 { "LastConfigError", "s", offsetof(StatusInfo, last_config_error) },
                 { "BlocksOnlined", "u", offsetof(StatusInfo, blocks_onlined) },
@@ -307,6 +308,7 @@ static void print_human(const StatusInfo *s)
                       format_bytes(a, s->zones[i].bytes));
 
         field("Policy", "Online=%s, ChunkBlocks=%" PRIu32, empty_to_na(s->online_policy), s->chunk_blocks);
+        field("Platform default", "Online=%s", empty_to_na(s->platform_default));
         status_placement_print(&s->placement, field);
         if (!s->config_files || !s->config_files[0])
                 field("Config files", "none (built-in defaults)");
@@ -402,6 +404,7 @@ static int print_json(const StatusInfo *s, JsonMode mode)
         json_end_array(&w);
 
         json_field_string(&w, "OnlinePolicy", s->online_policy);
+        json_field_string(&w, "PlatformDefault", s->platform_default);
         status_placement_json(&s->placement, &w);
         json_field_unsigned(&w, "ChunkBlocks", s->chunk_blocks);
         json_key(&w, "ConfigFiles");

@@ -386,8 +386,8 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         type = streq(type_str, "auto") ? ONLINE_TYPE_ONLINE : online_type_from_string(type_str);
-        /* auto-movable is a policy over groups, not a zone to put given blocks in. */
-        if (type < 0 || type == ONLINE_TYPE_OFFLINE || type == ONLINE_TYPE_AUTO_MOVABLE)
+        /* auto-movable and platform are policies, not a zone to put given blocks in. */
+        if (type < 0 || type == ONLINE_TYPE_OFFLINE || type >= ONLINE_TYPE_AUTO_MOVABLE)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ONLINE_TYPE,
                                          "Invalid online type \"%s\": expected movable, kernel or auto.",
                                          type_str);
@@ -476,6 +476,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("NodeTiers", "a(iib)", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("TieringWarnings", "as", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("NodePlacement", "a" BUS_NODE_PLACEMENT, bus_property_get_node_placement, 0, 0),
+        SD_BUS_PROPERTY("PlatformDefault", "s", bus_property_get_platform_default, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("MemmapPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("MemmapBootPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("PresentBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

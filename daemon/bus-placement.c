@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -53,4 +54,16 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
                         return r;
         }
         return sd_bus_message_close_container(reply);
+}
+
+/* PlatformDefault: what Online=platform means on this machine, and why. */
+int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char buf[256];
+
+        snprintf(buf, sizeof(buf), "%s: %s", online_type_to_string(m->platform_online), m->platform_reason);
+        return sd_bus_message_append(reply, "s", buf);
 }

@@ -97,8 +97,10 @@ typedef struct Manager {
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;
-        Request *requests;    /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
-        Placement *placement; /* Online=auto-movable's view of groups (placement-facts.c) */
+        Request *requests;          /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
+        OnlineType platform_online; /* what Online=platform means here, and why */
+        char platform_reason[160];
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -52,7 +52,7 @@ void config_init_defaults(Config *c)
                 .log_level = -1,
                 .max_attempts = 3,
                 .retry_usec = USEC_PER_SEC,
-                .online = ONLINE_TYPE_MOVABLE,
+                .online = ONLINE_TYPE_PLATFORM,
                 .movable_ratio = MOVABLE_RATIO_DEFAULT,
                 .numa_aware = true,
         };
@@ -74,6 +74,20 @@ Config *config_free(Config *c)
         free(c->daxctl_config_dir);
         free(c);
         return NULL;
+}
+
+void config_apply_platform(Config *c, OnlineType type)
+{
+        if (c->online == ONLINE_TYPE_PLATFORM)
+                c->online = type;
+        for (size_t i = 0; i < c->n_nodes; i++)
+                if (c->nodes[i].online == ONLINE_TYPE_PLATFORM)
+                        c->nodes[i].online = type;
+        if (c->dax.online == ONLINE_TYPE_PLATFORM)
+                c->dax.online = type;
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                if (c->dax_rules[i].online == ONLINE_TYPE_PLATFORM)
+                        c->dax_rules[i].online = type;
 }
 
 const NodePolicy *config_find_node(const Config *c, unsigned node)
@@ -290,7 +304,7 @@ typedef struct ConfigKey {
 #define DAX_KEY(sec, name, fn, field, str, exp)                                                             \
         KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp)
 
-#define EXPECT_ONLINE "movable, kernel, online, offline or auto-movable"
+#define EXPECT_ONLINE "movable, kernel, online, offline, auto-movable or platform"
 #define EXPECT_RATIO  "a percentage from 0 to 100000, e.g. 301"
 #define EXPECT_MODE   "system-ram, devdax or ignore"
 #define EXPECT_MEMMAP "yes, no or auto"

@@ -118,6 +118,9 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
  * CONFIG_DAX_RULES_MAX. Grows geometrically, so adding n rules is linear. */
 int config_dax_rules_reserve(Config *c);
 
+/* Online=platform (the default) becomes type wherever it stands. */
+void config_apply_platform(Config *c, OnlineType type);
+
 const NodePolicy *config_find_node(const Config *c, unsigned node);
 const DaxRule *config_find_dax_rule(const Config *c, const char *name);
 

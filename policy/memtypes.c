@@ -10,6 +10,7 @@ static const char *const online_type_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_KERNEL] = "kernel",
         [ONLINE_TYPE_MOVABLE] = "movable",
         [ONLINE_TYPE_AUTO_MOVABLE] = "auto-movable",
+        [ONLINE_TYPE_PLATFORM] = "platform",
 };
 
 /* The word written to memoryN/state for each type. */

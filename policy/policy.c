@@ -98,6 +98,12 @@ void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, con
                 return;
         }
 
+        if (type == ONLINE_TYPE_PLATFORM) {
+                /* The daemon resolves it at load; only a caller that did not gets here. */
+                ret->action = ACTION_SKIP;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=platform, not resolved", ret->rule);
+                return;
+        }
         if (type == ONLINE_TYPE_AUTO_MOVABLE) {
                 if (!resolve_auto_movable(c, f, in, &type, ret))
                         return;

@@ -146,10 +146,50 @@ def headroom(ratio, boot, movable):
     return max(limit - movable, 0)
 
 
+def fake_platform(bed, vendor, balloon_driver, bus="virtio", device="virtio3"):
+    """A DMI vendor and a balloon driver with a device bound, in the bed's sysfs."""
+    dmi = os.path.join(bed.sys_dir, "class/dmi/id")
+    os.makedirs(dmi, exist_ok=True)
+    with open(os.path.join(dmi, "sys_vendor"), "w") as f:
+        f.write(vendor + "\n")
+    with open(os.path.join(dmi, "product_name"), "w") as f:
+        f.write("Virtual Machine\n")
+    drv = os.path.join(bed.sys_dir, "bus", bus, "drivers", balloon_driver)
+    os.makedirs(os.path.join(drv, device), exist_ok=True)
+    open(os.path.join(drv, "bind"), "w").close()
+
+
+@scenario(["platform default: a Hyper-V guest with hv_balloon onlines hot-added memory into the kernel's "
+           "zone (Online=online) when the config does not say, and logs why"])
+def test_platform_hyperv(case):
+    def default():
+        bed = make_bed()
+        try:
+            fake_platform(bed, "Microsoft Corporation", "hv_balloon", bus="vmbus",
+                          device="1eccfd72-4b41-45ef-b73a-4a6e44c12924")
+            for node, indices in DIMMS.values():
+                for i in indices:
+                    bed.emu.expect(i, "online")
+            bed.write_config(BASE_DAEMON)
+            d = bed.daemon("--once")
+            rc = d.wait_exit()
+            check(rc == 0, "exit status %d\n%s" % (rc, tail(d)))
+            bed.emu.settle()
+            check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+            check(d.find(r"Online=platform means Online=online here: \S+, hyperv virtual machine with hv_balloon "
+                         r"\(its pages do not migrate\): the kernel's zone"), tail(d))
+        finally:
+            bed.cleanup()
+
+    case.run("platform default: a Hyper-V guest with hv_balloon onlines hot-added memory into the kernel's "
+             "zone (Online=online) when the config does not say, and logs why", default)
+
+
 STATUS_CHECKS = ["NodePlacement: boot kernel, kernel, movable and headroom per node and system-wide, "
                  "as the zones the DIMMs went to",
                  "memhotplugctl status: a Placement line per node with the ratio and 'another X may go movable'",
-                 "memhotplugctl plan and --json plan: the DIMM that valid_zones keeps out, with the arithmetic"]
+                 "memhotplugctl plan and --json plan: the DIMM that valid_zones keeps out, with the arithmetic; "
+                 "PlatformDefault and status's 'Platform default' line in a KVM guest, no Online= in the config"]
 
 
 @scenario(STATUS_CHECKS)
@@ -163,7 +203,9 @@ def test_status_and_plan(case):
         s.bed.bus_address = s.bus.address
         for i in range(42, 44):
             s.bed.emu.expect(i, None)
-        s.bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+        # No Online=: the platform default, auto-movable in a KVM guest with virtio-balloon.
+        fake_platform(s.bed, "QEMU", "virtio_balloon")
+        s.bed.write_config(BASE_DAEMON)
         s.client = Client(s.bus.address)
         s.daemon = s.bed.daemon()
         case.daemon = s.daemon
@@ -199,6 +241,11 @@ def test_status_and_plan(case):
 
         def plan():
             check(busclient.CTL, "memhotplugctl is not built")
+            p = s.client.prop("PlatformDefault")
+            check(re.fullmatch(r"auto-movable: \S+, kvm virtual machine with virtio_balloon: movable while the ratio "
+                               r"holds", p), "PlatformDefault %r" % p)
+            out = ctl(s.bus.address, "status")
+            check(re.search(r"Platform default: Online=auto-movable: \S+, kvm virtual machine", out.stdout), out.stdout)
             reason = ("[Memory] Online=auto-movable: group PNP0C80:04 (512M): system: movable 7.5G / kernel 2.5G = "
                       "300% <= 301%, node 1: movable 1.5G / kernel 512M = 300% <= 301% -> Movable, "
                       "but valid_zones is \"Normal\"")
@@ -219,7 +266,8 @@ def test_status_and_plan(case):
 
 
 def main():
-    return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_status_and_plan])
+    return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
+                         test_status_and_plan])
 
 
 if __name__ == "__main__":

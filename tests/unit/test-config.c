@@ -39,7 +39,9 @@ static void test_defaults(void)
         if (!c)
                 return;
         tap_is_int(c->chunk_blocks, 64, "default ChunkBlocks");
-        tap_is_int(c->online, ONLINE_TYPE_MOVABLE, "default Online=movable");
+        tap_is_int(c->online, ONLINE_TYPE_PLATFORM, "default Online=platform");
+        tap_is_int(c->movable_ratio, 301, "default MovableRatio=301");
+        tap_ok(c->numa_aware, "default NumaAware=yes");
         tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_TAKEOVER, "default KernelAutoOnline=takeover");
         tap_is_int(c->demotion, DEMOTION_KEEP, "default Demotion=keep");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_KERNEL, "default UeventSource=kernel");
@@ -153,7 +155,7 @@ static void test_placement_keys(void)
         expect_error("[Memory]\nOnline=auto_movable\n",
                      "2: Invalid value \"auto_movable\" for Online= in [Memory]: expected movable, kernel, "
                      "online, "
-                     "offline or auto-movable",
+                     "offline, auto-movable or platform",
                      "Online=auto_movable (the kernel's spelling is not a state word)");
 }
 
@@ -201,8 +203,8 @@ static void test_errors(void)
                      "unknown key");
         expect_error("[Memory]\n\n# x\nOnline=sideways\n",
                      "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, "
-                     "online, offline or "
-                     "auto-movable",
+                     "online, offline, "
+                     "auto-movable or platform",
                      "bad Online=");
         expect_error("[Daemon]\nChunkBlocks=0\n",
                      "2: Invalid value \"0\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
@@ -260,8 +262,8 @@ static void test_errors(void)
                      "a key before any section");
         expect_error("[Daemon]\nChunkBlocks=4\nChunkBlocks=5\n[Memory]\nOnline=x\nOnline=y\n",
                      "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online, "
-                     "offline or "
-                     "auto-movable",
+                     "offline, "
+                     "auto-movable or platform",
                      "the first of several errors is reported");
 }
 
