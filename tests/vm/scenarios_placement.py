@@ -16,7 +16,7 @@ import re
 import time
 
 from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
-from vm import GiB, MiB, VMError
+from vm import GiB, MiB, Nvdimm, VMError
 
 RATIO = 301
 
@@ -25,6 +25,10 @@ RATIO = 301
 # has holes), the fourth crosses node 1's limit, the fifth node 0's, the sixth fits on node 1.
 SEQUENCE = [("1G", 0), ("1G", 1), ("512M", 0), ("1G", 1), ("256M", 0), ("256M", 1)]
 EXPECTED = ["Movable", "Movable", "Movable", "Normal", "Normal", "Movable"]
+
+# Then a 1 GiB NVDIMM on node 1 as a devdax namespace, converted to system RAM (7 blocks after the
+# namespace's metadata): system-wide 2.75G + 0.875G over 1G of boot memory is over the ratio.
+NVDIMM_EXPECTED = "Normal"
 
 KERNEL_POLICY = ["memory_hotplug.online_policy=auto-movable",
                  f"memory_hotplug.auto_movable_ratio={RATIO}",
@@ -50,27 +54,47 @@ def run_sequence(ctx, vm, what):
     return zones
 
 
+def convert_nvdimm(ctx, vm, what, command):
+    """devdax namespace on the NVDIMM, then command converts it; returns its blocks' zone."""
+    vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
+    before = vm.blocks()
+    if command:
+        vm.sh(command, timeout=60)
+    added = wait_new_blocks(vm, before, 7, timeout=60)
+    online_or_fail(ctx, vm, added, f"{what}: NVDIMM dax0.0 as system RAM", timeout=60)
+    return dimm_zone(vm, added)
+
+
 def placement_vs_kernel(ctx):
     """The kernel's online_policy=auto-movable and Online=auto-movable put every DIMM in the same zone."""
-    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8)
+    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8, nvdimms=[Nvdimm("1G", node=1)])
     with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="placement-kernel", **common) as vm:
         ctx.booted(vm)
         policy = vm.sh("cat /sys/module/memory_hotplug/parameters/online_policy").strip()
         ctx.check(policy == "auto-movable", f"kernel online_policy is {policy}", fatal=True)
         kernel = run_sequence(ctx, vm, "kernel")
-    ctx.note(f"kernel auto-movable: {kernel}")
+        # kmem bound by sysfs, so that the kernel's auto-online places the memory, not daxctl.
+        kernel_dax = convert_nvdimm(ctx, vm, "kernel", "echo dax0.0 > /sys/bus/dax/drivers/device_dax/unbind && "
+                                                       "echo dax0.0 > /sys/bus/dax/drivers/kmem/new_id")
+    ctx.note(f"kernel auto-movable: {kernel}, NVDIMM {kernel_dax}")
 
     with daemon_vm(ctx, auto_online=False, name="placement-daemon", **common) as vm:
         ctx.booted(vm)
-        start_daemon(ctx, vm, config(online="auto-movable", chunk=64, extra=f"MovableRatio={RATIO}\nNumaAware=yes\n"))
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=64,
+                                     extra=f"MovableRatio={RATIO}\nNumaAware=yes\n\n[Dax]\nMode=system-ram\n"
+                                           "Online=auto-movable\n"))
         daemon = run_sequence(ctx, vm, "memhotplugd")
+        daemon_dax = convert_nvdimm(ctx, vm, "memhotplugd", None)
         log = daemon_log(vm)
-    ctx.note(f"memhotplugd auto-movable: {daemon}")
+    ctx.note(f"memhotplugd auto-movable: {daemon}, NVDIMM {daemon_dax}")
 
     for i, ((size, node), k, d) in enumerate(zip(SEQUENCE, kernel, daemon)):
         ctx.check(k == d, f"DIMM {i + 1} ({size} on node {node}): kernel {k}, memhotplugd {d}",
                   diag=log if k != d else "")
-    ctx.check(daemon == EXPECTED, f"the zones are the ones worked out by hand: {EXPECTED}", diag=log)
+    ctx.check(kernel_dax == daemon_dax, f"NVDIMM dax0.0 (1G on node 1): kernel {kernel_dax}, memhotplugd {daemon_dax}",
+              diag=log if kernel_dax != daemon_dax else "")
+    ctx.check(daemon == EXPECTED and daemon_dax == NVDIMM_EXPECTED,
+              f"the zones are the ones worked out by hand: {EXPECTED}, NVDIMM {NVDIMM_EXPECTED}", diag=log)
     crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "kernel zone" in line]
     ctx.check(crossed, "the log explains the DIMMs that went to the kernel zone",
               diag=log)
