@@ -44,6 +44,7 @@ static const Verb verbs[] = {
         { "devices", VERB_JSON, verb_devices },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
+        { "rezone", VERB_BLOCKS, verb_rezone },
         { "revert", VERB_DEVICE, verb_revert },
         { "reload", 0, verb_reload },
         { "rescan", 0, verb_rescan },
@@ -57,10 +58,13 @@ static void help(void)
                "Commands:\n"
                "  status                 Show the daemon's state and memory totals (default)\n"
                "  list                   List memory blocks, like lsmem\n"
-               "  plan                   Show what the policy would do with each offline block\n"
+               "  plan                   Show what the policy would do with each offline block,\n"
+               "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
+               "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"
+               "                         then online (root; see plan)\n"
                "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
                "  reload                 Reload the configuration (root)\n"
                "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"

@@ -37,7 +37,7 @@ typedef struct StatusInfo {
         const char *demotion, *demotion_mode, *platform_default;
         uint64_t block_size, present, online, offline;
         int64_t memmap_pages, memmap_boot_pages;
-        uint32_t chunk_blocks, blocks_onlined, blocks_failed;
+        uint32_t chunk_blocks, blocks_onlined, blocks_failed, drift_blocks;
         uint32_t job_done, job_failed, job_total;
         NodeBytes *nodes;
         size_t n_nodes;
@@ -146,6 +146,7 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "OfflineBytes", "t", offsetof(StatusInfo, offline) },
                 { "OnlinePolicy", "s", offsetof(StatusInfo, online_policy) },
                 { "PlatformDefault", "s", offsetof(StatusInfo, platform_default) },
+                { "DriftBlocks", "u", offsetof(StatusInfo, drift_blocks) },
                 { "ChunkBlocks", "u", offsetof(StatusInfo, chunk_blocks) },
                 { "LastConfigError", "s", offsetof(StatusInfo, last_config_error) },
                 { "BlocksOnlined", "u", offsetof(StatusInfo, blocks_onlined) },
@@ -310,6 +311,11 @@ static void print_human(const StatusInfo *s)
         field("Policy", "Online=%s, ChunkBlocks=%" PRIu32, empty_to_na(s->online_policy), s->chunk_blocks);
         field("Platform default", "Online=%s", empty_to_na(s->platform_default));
         status_placement_print(&s->placement, field);
+        if (s->drift_blocks > 0)
+                field("Drift",
+                      "%" PRIu32 " online block(s) in a zone the policy would not choose: memhotplugctl "
+                      "plan, rezone",
+                      s->drift_blocks);
         if (!s->config_files || !s->config_files[0])
                 field("Config files", "none (built-in defaults)");
         for (size_t i = 0; s->config_files && s->config_files[i]; i++)
@@ -406,6 +412,7 @@ static int print_json(const StatusInfo *s, JsonMode mode)
         json_field_string(&w, "OnlinePolicy", s->online_policy);
         json_field_string(&w, "PlatformDefault", s->platform_default);
         status_placement_json(&s->placement, &w);
+        json_field_unsigned(&w, "DriftBlocks", s->drift_blocks);
         json_field_unsigned(&w, "ChunkBlocks", s->chunk_blocks);
         json_key(&w, "ConfigFiles");
         json_begin_array(&w);

@@ -287,8 +287,14 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 BlockFacts f;
                 Decision d;
 
-                if (!(b->flags & BLOCK_KNOWN) || b->state == BLOCK_ONLINE)
+                if (!(b->flags & BLOCK_KNOWN))
                         continue;
+                if (b->state == BLOCK_ONLINE) {
+                        r = bus_append_drift_row(m, reply, (unsigned)i);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
@@ -476,6 +482,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("NodeTiers", "a(iib)", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("TieringWarnings", "as", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("NodePlacement", "a" BUS_NODE_PLACEMENT, bus_property_get_node_placement, 0, 0),
+        SD_BUS_PROPERTY("DriftBlocks", "u", bus_property_get_drift_blocks, 0, 0),
         SD_BUS_PROPERTY("PlatformDefault", "s", bus_property_get_platform_default, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("MemmapPages", "x", property_get_vmstat, 0, 0),

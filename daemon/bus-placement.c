@@ -67,3 +67,30 @@ int bus_property_get_platform_default(sd_bus *bus, const char *path, const char 
         snprintf(buf, sizeof(buf), "%s: %s", online_type_to_string(m->platform_online), m->platform_reason);
         return sd_bus_message_append(reply, "s", buf);
 }
+
+/* A Plan row for an online block the policy would put elsewhere; nothing for one in place. */
+int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index)
+{
+        char note[64];
+        Decision d;
+
+        if (!placement_block_drift(m, index, &d))
+                return 0;
+        snprintf(note, sizeof(note), "drift: memhotplugctl rezone %u", index);
+        return sd_bus_message_append(reply, BUS_ROW_PLAN, index, m->blocks[index].node, "rezone",
+                                     online_type_to_string(d.type), zone_to_string(d.zone), d.rule, d.reason,
+                                     note);
+}
+
+/* DriftBlocks: how many online blocks sit in a zone the policy would not choose now. */
+int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        uint32_t n = 0;
+        Decision d;
+
+        for (size_t i = 0; i < m->n_blocks; i++)
+                n += placement_block_drift(m, (unsigned)i, &d);
+        return sd_bus_message_append(reply, "u", n);
+}

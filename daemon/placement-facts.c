@@ -118,8 +118,9 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
         return 0;
 }
 
-/* Counts every block but skip into nodes, and those of group into *group. */
-static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey *group,
+/* Counts every block but skip (and, with skip_group, all of group) into nodes, and those of group
+ * into *ret_group. */
+static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey *group, bool skip_group,
                         PlacementZones **nodes, size_t *n_nodes, PlacementGroup *ret_group)
 {
         uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
@@ -135,11 +136,13 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
 
                 if (zone == 0 || i == skip)
                         continue;
+                k = group_of(m, p, (unsigned)i);
+                if (skip_group && group && group_equal(*group, k))
+                        continue;
                 r = zones_grow(nodes, n_nodes, node);
                 if (r < 0)
                         return r;
                 z = &(*nodes)[node];
-                k = group_of(m, p, (unsigned)i);
                 self_memmap = memmap_on_block(p, k);
                 if (zone == ZONE_MOVABLE) {
                         z->movable += pages;
@@ -169,7 +172,7 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n)
 
         if (!p)
                 return -ENOMEM;
-        r = count_blocks(m, p, UINT32_MAX, NULL, &nodes, &n, NULL);
+        r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL);
         if (r < 0) {
                 free(nodes);
                 return r;
@@ -206,7 +209,9 @@ static void group_describe(Manager *m, Placement *p, GroupKey k, int node, Place
                 ret->memmap_pages = ret->max_pages * STRUCT_PAGE_SIZE / page_size();
 }
 
-int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret)
+/* With whole_group, the block's whole group is left out of the counts too: what the policy would
+ * do with the group were it all offline (drift). */
+static int build(Manager *m, unsigned index, int node, bool whole_group, BlockPlacement *ret)
 {
         Placement *p = placement_get(m);
         GroupKey k;
@@ -225,7 +230,8 @@ int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *
         grouped = k.dax || k.acpi >= 0;
         if (grouped)
                 group_describe(m, p, k, node, &ret->group);
-        r = count_blocks(m, p, index, grouped ? &k : NULL, &ret->nodes, &ret->n_nodes, &ret->group);
+        r = count_blocks(m, p, index, grouped ? &k : NULL, whole_group, &ret->nodes, &ret->n_nodes,
+                         &ret->group);
         if (r < 0) {
                 block_placement_done(ret);
                 return r;
@@ -246,6 +252,11 @@ int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *
         return 0;
 }
 
+int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret)
+{
+        return build(m, index, node, false, ret);
+}
+
 void block_placement_done(BlockPlacement *p)
 {
         free(p->nodes);
@@ -262,15 +273,15 @@ static bool wants_placement(const Manager *m, int node, OnlineType type)
         return (np ? np->online : m->config->online) == ONLINE_TYPE_AUTO_MOVABLE;
 }
 
-int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
-                           const char *rule, Decision *ret)
+static int decide(Manager *m, unsigned index, const BlockFacts *f, OnlineType type, const char *rule,
+                  bool whole_group, Decision *ret)
 {
         BlockPlacement bp = {};
         bool built = false;
         int r = 0;
 
         if (wants_placement(m, f->node, type) && f->state == BLOCK_OFFLINE) {
-                r = block_placement_build(m, index, f->node, &bp);
+                r = build(m, index, f->node, whole_group, &bp);
                 built = r >= 0;
         }
         if (type >= 0)
@@ -279,4 +290,51 @@ int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, Onli
                 policy_decide(m->config, f, built ? &bp.input : NULL, ret);
         block_placement_done(&bp);
         return r;
+}
+
+int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                           const char *rule, Decision *ret)
+{
+        return decide(m, index, f, type, rule, false, ret);
+}
+
+bool placement_block_drift(Manager *m, unsigned index, Decision *ret)
+{
+        const Block *b = &m->blocks[index];
+        const Device *owner;
+        OnlineType type = _ONLINE_TYPE_INVALID;
+        const char *rule = NULL;
+        Decision d;
+        BlockFacts f;
+        size_t n;
+
+        if (!(b->flags & BLOCK_KNOWN) || b->state != BLOCK_ONLINE || b->zone == 0)
+                return false;
+        owner = devices_owner_of_block(m, index);
+        /* Boot memory is not the policy's to place (a dax device's memory never is boot memory). */
+        if ((b->flags & BLOCK_EARLY) && !owner)
+                return false;
+        if (owner) {
+                if (owner->decision.mode == DAX_MODE_IGNORE || owner->decision.action != DAX_ACTION_NONE)
+                        return false;
+                type = owner->decision.online;
+                rule = owner->decision.rule;
+        }
+        /* The block as if offline, with both zones open to it: where the policy would put it. */
+        f = (BlockFacts){ .index = index,
+                          .node = b->node,
+                          .state = BLOCK_OFFLINE,
+                          .have_valid_zones = true,
+                          .valid_zones = ZONE_NORMAL | ZONE_MOVABLE,
+                          .default_zone = ZONE_NORMAL };
+        (void)decide(m, index, &f, type, rule, true, &d);
+        /* Online=online is the kernel's choice, whatever it was. */
+        if (d.action != ACTION_ONLINE || d.type == ONLINE_TYPE_ONLINE ||
+            (d.zone == ZONE_MOVABLE) == (b->zone == ZONE_MOVABLE))
+                return false;
+        *ret = d;
+        n = (size_t)snprintf(ret->reason, sizeof(ret->reason), "online in %s, ", zone_to_string(b->zone));
+        if (n < sizeof(ret->reason))
+                snprintf(ret->reason + n, sizeof(ret->reason) - n, "%s", d.reason);
+        return true;
 }

@@ -40,3 +40,8 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n);
  * then leaves the block offline. */
 int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
                            const char *rule, Decision *ret);
+
+/* Drift: whether an online block that is not boot memory sits in a zone the policy would not
+ * choose now (for its whole group, as if all of it were offline); ret says where it would go and
+ * why. Online=online, the kernel's own choice, never drifts. */
+bool placement_block_drift(Manager *m, unsigned index, Decision *ret);

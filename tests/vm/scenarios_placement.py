@@ -16,7 +16,7 @@ import re
 import time
 
 from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
-from vm import GiB, MiB, Nvdimm, VMError
+from vm import Dimm, GiB, MiB, Nvdimm, VMError
 
 RATIO = 301
 
@@ -164,7 +164,48 @@ def placement_small_guest(ctx):
             ctx.check(False, "the guest still answers", diag=str(e))
 
 
+def placement_drift(ctx):
+    """Memory the kernel onlined movable at boot, a policy that says kernel: drift reported, rezone moves it."""
+    if not ctx.args.ctl:
+        ctx.tap.skip(f"{ctx.name}: drift", "no --ctl given")
+        return
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, dimms=[Dimm("1G")], auto_online="online_movable",
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        dimm = sorted(n for n, b in vm.blocks().items() if b["zones"] == ["Movable"])
+        ctx.check(len(dimm) == 8, f"the kernel onlined the DIMM's 8 blocks movable at boot: {dimm}", fatal=True)
+        vm.start_dbus()
+        start_daemon(ctx, vm, config(online="kernel"))
+        vm.wait_until(lambda: vm.run("memhotplugctl status", check=False)[0] == 0, timeout=15,
+                      what="memhotplugctl status")
+        rc, out = vm.run("memhotplugctl --json=short --all plan", check=False)
+        rows = json.loads(out) if rc == 0 else []
+        drift = {r["FirstBlock"]: r for r in rows if r["Action"] == "rezone"}
+        ctx.check(sorted(drift) == dimm and all(r["Zone"] == "Normal" for r in drift.values()),
+                  "plan: each of the DIMM's blocks to be rezoned into Normal", diag=out)
+        if drift:
+            ctx.note(f"plan: {drift[dimm[0]]['Reason']}")
+        status = vm.run("memhotplugctl status", check=False)[1]
+        ctx.check(re.search(r"Drift: 8 online block\(s\)", status), "status reports the drift", diag=status)
+        time.sleep(2)
+        ctx.check(all(vm.blocks()[n]["zones"] == ["Movable"] for n in dimm),
+                  "the daemon leaves them where they are by itself", diag=daemon_log(vm))
+
+        rc, out = vm.run(f"memhotplugctl rezone {dimm[0]}-{dimm[-1]}", check=False, timeout=120)
+        ctx.check(rc == 0, f"memhotplugctl rezone {dimm[0]}-{dimm[-1]} exits 0 (got {rc})",
+                  diag=f"{out}\n{daemon_log(vm)}")
+        after = vm.blocks()
+        ctx.check(all(after[n]["state"] == "online" and after[n]["zones"] == ["Normal"] for n in dimm),
+                  "the blocks are online in Normal, as the plan said",
+                  diag=str({n: after[n] for n in dimm}))
+        rc, out = vm.run("memhotplugctl --json=short plan", check=False)
+        ctx.check(rc == 0 and not [r for r in json.loads(out) if r["Action"] == "rezone"],
+                  "no drift left in the plan", diag=out)
+
+
 SCENARIOS = {
     "placement-vs-kernel": placement_vs_kernel,
     "placement-small-guest": placement_small_guest,
+    "placement-drift": placement_drift,
 }
