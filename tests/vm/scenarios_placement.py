@@ -60,7 +60,11 @@ def convert_nvdimm(ctx, vm, what, command):
     before = vm.blocks()
     if command:
         vm.sh(command, timeout=60)
-    added = wait_new_blocks(vm, before, 7, timeout=60)
+    try:
+        added = wait_new_blocks(vm, before, 7, timeout=120)
+    except VMError as e:
+        ctx.check(False, f"{what}: NVDIMM dax0.0 becomes system RAM", fatal=True,
+                  diag=f"{e}\n{vm.run('ls -l /sys/bus/dax/devices/dax0.0/ 2>&1', check=False)[1]}\n{daemon_log(vm)}")
     online_or_fail(ctx, vm, added, f"{what}: NVDIMM dax0.0 as system RAM", timeout=60)
     return dimm_zone(vm, added)
 
