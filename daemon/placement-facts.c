@@ -40,21 +40,25 @@ static uint64_t page_size(void)
  * iteration: the kernel links a DIMM's blocks only after it added them all. */
 static int acpi_device_of(Manager *m, Placement *p, unsigned index)
 {
-        uint64_t now = 0;
+        uint64_t now;
         AcpiMemory fresh;
         int r;
 
         if (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0)
                 return p->acpi.of_block[index];
-        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        if (p->acpi_read_usec != 0 && now == p->acpi_read_usec)
+        /* The loop's wake-up time names the iteration; before the loop runs (the start scan:
+         * sd_event_now() then gives the current time and returns > 0), 1 stands for all of it:
+         * one read however many blocks are looked up. */
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
+                now = 1;
+        if (now == p->acpi_read_usec)
                 return -1;
         r = acpi_memory_read(m->sysfs, &fresh);
         if (r < 0)
                 return r;
         acpi_memory_done(&p->acpi);
         p->acpi = fresh;
-        p->acpi_read_usec = now ?: 1;
+        p->acpi_read_usec = now;
         return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
 }
 

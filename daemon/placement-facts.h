@@ -12,7 +12,7 @@
 
 typedef struct Placement {
         AcpiMemory acpi;
-        uint64_t acpi_read_usec; /* when the ACPI map was last read; read again at most once a loop */
+        uint64_t acpi_read_usec; /* loop iteration of the last ACPI read (1: before the loop); 0: none */
         int memmap_global;       /* memory_hotplug.memmap_on_memory: -1 not read yet */
 } Placement;
 
