@@ -224,16 +224,28 @@ static int value_sources(const char *v, void *field)
         return dax_sources_from_string(v, field);
 }
 
-static int value_match_node(const char *v, void *field)
+/* An int field that is -1 while unset. */
+static int set_int(const char *v, unsigned max, void *field)
 {
         unsigned n;
         int r;
 
-        r = parse_unsigned(v, 0, NODE_MAX, &n);
+        r = parse_unsigned(v, 0, max, &n);
         if (r < 0)
                 return r;
         *(int *)field = (int)n;
         return 0;
+}
+
+static int value_match_node(const char *v, void *field)
+{
+        return set_int(v, NODE_MAX, field);
+}
+
+/* memory_tierN: the kernel numbers tiers by abstract distance / 128, well below this. */
+static int value_tier(const char *v, void *field)
+{
+        return set_int(v, 65535, field);
 }
 
 static int value_size_range(const char *v, void *field)
@@ -347,6 +359,9 @@ static const ConfigKey config_keys[] = {
                 "cxl, hmem or nvdimm (a list)"),
         DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false,
                 "a node number from 0 to 1023"),
+        DAX_KEY("Dax NAME", "MatchMemoryTier", value_tier, match_tier, false,
+                "a memory tier number N of memory_tierN, e.g. 4"),
+        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no"),
         DAX_KEY("Dax NAME", "MatchSize", value_size_range, match_size, false,
                 "a size range such as 1G-64G, 16G- or -1T"),
         DAX_KEY("Dax NAME", "MatchCXLSerial", value_serial, match_cxl_serial, false,
@@ -692,6 +707,11 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
         return config_load_full(path, required, NULL, ret, ret_error, NULL);
 }
 
+static const char *yes_no(bool b)
+{
+        return b ? "yes" : "no";
+}
+
 static void dax_rule_dump(const DaxRule *r, FILE *f)
 {
         /* Imported daxctl rules are shown as comments: they come from daxctl's files, not ours. */
@@ -710,6 +730,10 @@ static void dax_rule_dump(const DaxRule *r, FILE *f)
         }
         if (r->match_node >= 0)
                 fprintf(f, "%sMatchNode=%d\n", p, r->match_node);
+        if (r->match_tier >= 0)
+                fprintf(f, "%sMatchMemoryTier=%d\n", p, r->match_tier);
+        if (r->match_node_cpus >= 0)
+                fprintf(f, "%sMatchNodeCPUs=%s\n", p, yes_no(r->match_node_cpus));
         if (r->match_size.min > 0 || r->match_size.max < UINT64_MAX) {
                 fprintf(f, "%sMatchSize=", p);
                 if (r->match_size.min > 0)
@@ -742,11 +766,6 @@ static void fprint_sec(FILE *f, const char *key, uint64_t usec)
                 fprintf(f, "%s=%" PRIu64 "ms\n", key, usec / USEC_PER_MSEC);
         else
                 fprintf(f, "%s=%" PRIu64 "us\n", key, usec);
-}
-
-static const char *yes_no(bool b)
-{
-        return b ? "yes" : "no";
 }
 
 int config_dump(const Config *c, FILE *f)
