@@ -16,7 +16,7 @@ import re
 import time
 
 from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
-from vm import Dimm, GiB, MiB, Nvdimm, VMError
+from vm import Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError
 
 RATIO = 301
 
@@ -208,8 +208,53 @@ def placement_drift(ctx):
                   "no drift left in the plan", diag=out)
 
 
+def plug_virtio_mem(ctx, vm, what, size):
+    """Raises the device to size; returns {block: zone} of its blocks, in address order."""
+    before = set(vm.blocks())
+    vm.set_virtio_mem(0, size)
+    try:
+        vm.wait_until(lambda: vm.virtio_mem_size(0) >= 4 * GiB, timeout=240, interval=1,
+                      what=f"{what}: virtio-mem plugged 4 GiB")
+    except VMError as e:
+        ctx.check(False, f"{what}: virtio-mem plugs 4 GiB", diag=f"{e}\n{daemon_log(vm)}", fatal=True)
+    time.sleep(3)
+    blocks = vm.blocks()
+    return {n: " ".join(b["zones"]) for n, b in sorted(blocks.items()) if n not in before and b["state"] == "online"}
+
+
+def placement_virtio_mem(ctx):
+    """virtio-mem under the kernel's auto-movable and under Online=auto-movable: where they differ, and why."""
+    common = dict(memory="1G", maxmem="16G", slots=8, virtio_mem=[VirtioMem(size="4G", requested="0")])
+    with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="virtio-mem-kernel", **common) as vm:
+        ctx.booted(vm)
+        kernel = plug_virtio_mem(ctx, vm, "kernel", "4G")
+    with daemon_vm(ctx, auto_online=False, name="virtio-mem-daemon", **common) as vm:
+        ctx.booted(vm)
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=64))
+        daemon = plug_virtio_mem(ctx, vm, "memhotplugd", "4G")
+
+    def summary(zones):
+        return "".join("M" if z == "Movable" else "K" for z in zones.values())
+
+    ctx.note(f"kernel:      {summary(kernel)} ({sum(z == 'Movable' for z in kernel.values())} movable of {len(kernel)})")
+    ctx.note(f"memhotplugd: {summary(daemon)} ({sum(z == 'Movable' for z in daemon.values())} movable of {len(daemon)})")
+    ctx.check(len(kernel) == len(daemon) == 32, f"32 blocks each ({len(kernel)}, {len(daemon)})")
+    limit = RATIO * GiB // 100
+    movable = sum(z == "Movable" for z in daemon.values()) * 128 * MiB
+    ctx.check(movable <= limit, f"memhotplugd: {movable // MiB} MiB movable, within {RATIO}% of 1 GiB boot memory")
+    # Up to the ratio both put every block in ZONE_MOVABLE; past it the kernel lets a virtio-mem
+    # device's own kernel memory carry more of its movable memory (a dynamic memory group), which
+    # the daemon does not, as it does not know the device's blocks (docs/PLACEMENT.md).
+    first = limit // (128 * MiB)
+    ctx.check(summary(kernel)[:first] == summary(daemon)[:first] == "M" * first,
+              f"the first {first} blocks are movable under both")
+    ctx.check(summary(kernel).count("M") >= summary(daemon).count("M"),
+              "past the ratio the kernel puts at least as much in ZONE_MOVABLE as the daemon")
+
+
 SCENARIOS = {
     "placement-vs-kernel": placement_vs_kernel,
     "placement-small-guest": placement_small_guest,
     "placement-drift": placement_drift,
+    "placement-virtio-mem": placement_virtio_mem,
 }
