@@ -42,6 +42,11 @@ int verb_unplug(Context *c);
 int verb_cancel(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
+int verb_rezone(Context *c);
+
+/* OnlineBlocks or OfflineBlocks for c->blocks (with c->online_type); prints the blocks that
+ * failed and returns 1 if any did. */
+int ctl_call_blocks(Context *c, const char *method, const char *what);
 
 /* Prints a failed call for a person: the daemon's message and error name, or what went wrong
  * on our side. Returns r (negative). */

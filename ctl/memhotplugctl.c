@@ -45,6 +45,7 @@ static const Verb verbs[] = {
         { "devices", VERB_JSON, verb_devices },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
+        { "rezone", VERB_BLOCKS, verb_rezone },
         { "revert", VERB_DEVICE, verb_revert },
         { "unplug", VERB_TARGET, verb_unplug },
         { "cancel", 0, verb_cancel },
@@ -60,10 +61,13 @@ static void help(void)
                "Commands:\n"
                "  status                 Show the daemon's state and memory totals (default)\n"
                "  list                   List memory blocks, like lsmem\n"
-               "  plan                   Show what the policy would do with each offline block\n"
+               "  plan                   Show what the policy would do with each offline block,\n"
+               "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
+               "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"
+               "                         then online (root; see plan)\n"
                "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
                "  unplug TARGET          Offline a DIMM, virtio-mem or dax device, or blocks, so\n"
                "                         that it can be removed (root)\n"

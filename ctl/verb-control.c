@@ -36,7 +36,7 @@ static int print_results(sd_bus_message *reply)
         return failed ? EXIT_FAILURE : 0;
 }
 
-static int call_blocks(Context *c, const char *method, const char *what)
+int ctl_call_blocks(Context *c, const char *method, const char *what)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
@@ -62,12 +62,12 @@ static int call_blocks(Context *c, const char *method, const char *what)
 
 int verb_online(Context *c)
 {
-        return call_blocks(c, "OnlineBlocks", "online memory blocks");
+        return ctl_call_blocks(c, "OnlineBlocks", "online memory blocks");
 }
 
 int verb_offline(Context *c)
 {
-        return call_blocks(c, "OfflineBlocks", "offline memory blocks");
+        return ctl_call_blocks(c, "OfflineBlocks", "offline memory blocks");
 }
 
 /* RevertDevice and PrepareUnplug: one name in, a(ubs) out, after every block was offlined. */

@@ -10,6 +10,7 @@
 #include "ctl-util.h"
 #include "ctl.h"
 #include "json-writer.h"
+#include "status-placement.h"
 
 /* memhotplugctl status: the Manager's properties, fetched with one GetAll. */
 
@@ -34,10 +35,10 @@ typedef struct StatusInfo {
         const char *version, *kernel_auto_online, *kernel_auto_online_mode, *kernel_auto_online_fallback;
         const char *kernel_online_policy;
         const char *memmap_on_memory, *online_policy, *last_config_error;
-        const char *demotion, *demotion_mode;
+        const char *demotion, *demotion_mode, *platform_default;
         uint64_t block_size, present, online, offline;
         int64_t memmap_pages, memmap_boot_pages;
-        uint32_t chunk_blocks, blocks_onlined, blocks_failed;
+        uint32_t chunk_blocks, blocks_onlined, blocks_failed, drift_blocks;
         uint32_t job_done, job_failed, job_total;
         NodeBytes *nodes;
         size_t n_nodes;
@@ -47,6 +48,7 @@ typedef struct StatusInfo {
         size_t n_tiers;
         char **config_files;
         char **tiering_warnings;
+        StatusPlacement placement;
 } StatusInfo;
 
 static void status_info_done(StatusInfo *s)
@@ -56,6 +58,7 @@ static void status_info_done(StatusInfo *s)
         free(s->tiers);
         strv_free(s->config_files);
         strv_free(s->tiering_warnings);
+        status_placement_done(&s->placement);
 }
 
 static int read_zones(sd_bus_message *m, StatusInfo *s)
@@ -144,6 +147,8 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "OnlineBytes", "t", offsetof(StatusInfo, online) },
                 { "OfflineBytes", "t", offsetof(StatusInfo, offline) },
                 { "OnlinePolicy", "s", offsetof(StatusInfo, online_policy) },
+                { "PlatformDefault", "s", offsetof(StatusInfo, platform_default) },
+                { "DriftBlocks", "u", offsetof(StatusInfo, drift_blocks) },
                 { "ChunkBlocks", "u", offsetof(StatusInfo, chunk_blocks) },
                 { "LastConfigError", "s", offsetof(StatusInfo, last_config_error) },
                 { "BlocksOnlined", "u", offsetof(StatusInfo, blocks_onlined) },
@@ -158,6 +163,9 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
         if (streq(name, "JobProgress") && streq(contents, BUS_JOB_PROGRESS))
                 return sd_bus_message_read(m, "v", BUS_JOB_PROGRESS, &s->job_done, &s->job_failed,
                                            &s->job_total);
+
+        if (streq(name, "NodePlacement") && streq(contents, "a" BUS_NODE_PLACEMENT))
+                return status_placement_read(m, &s->placement);
 
         /* Properties we do not know, or whose type changed: skipped, not fatal. */
         if (!(streq(name, "ZoneOnlineBytes") && streq(contents, "a(st)")) &&
@@ -305,6 +313,13 @@ static void print_human(const StatusInfo *s)
                       format_bytes(a, s->zones[i].bytes));
 
         field("Policy", "Online=%s, ChunkBlocks=%" PRIu32, empty_to_na(s->online_policy), s->chunk_blocks);
+        field("Platform default", "Online=%s", empty_to_na(s->platform_default));
+        status_placement_print(&s->placement, field);
+        if (s->drift_blocks > 0)
+                field("Drift",
+                      "%" PRIu32 " online block(s) in a zone the policy would not choose: memhotplugctl "
+                      "plan, rezone",
+                      s->drift_blocks);
         if (!s->config_files || !s->config_files[0])
                 field("Config files", "none (built-in defaults)");
         for (size_t i = 0; s->config_files && s->config_files[i]; i++)
@@ -400,6 +415,9 @@ static int print_json(const StatusInfo *s, JsonMode mode)
         json_end_array(&w);
 
         json_field_string(&w, "OnlinePolicy", s->online_policy);
+        json_field_string(&w, "PlatformDefault", s->platform_default);
+        status_placement_json(&s->placement, &w);
+        json_field_unsigned(&w, "DriftBlocks", s->drift_blocks);
         json_field_unsigned(&w, "ChunkBlocks", s->chunk_blocks);
         json_key(&w, "ConfigFiles");
         json_begin_array(&w);

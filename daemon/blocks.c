@@ -12,6 +12,7 @@
 #include "onliner.h"
 #include "parse-util.h"
 #include "strv.h"
+#include "placement-facts.h"
 #include "tiering.h"
 #include "time-util.h"
 
@@ -151,6 +152,11 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
                 return 0;
         }
 
+        /* Memory online in a kernel zone before we saw any event for it is boot memory, the base
+         * of Online=auto-movable's ratio. (A block across DMA and DMA32 shows "none".) */
+        if (!(b->flags & BLOCK_KNOWN) && !from_add && ret->state == BLOCK_ONLINE &&
+            ret->default_zone != ZONE_MOVABLE)
+                b->flags |= BLOCK_EARLY;
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
         b->node = ret->node;
@@ -168,7 +174,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         OnlineType type;
 
         if (!owner) {
-                policy_decide(m->config, f, ret);
+                (void)placement_decide_block(m, index, f, _ONLINE_TYPE_INVALID, NULL, ret);
                 return true;
         }
         if (owner->pending) {
@@ -196,7 +202,7 @@ static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisi
         type = owner->decision.online;
         if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
                 type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        policy_decide_as(f, type, owner->decision.rule, ret);
+        (void)placement_decide_block(m, index, f, type, owner->decision.rule, ret);
         if (ret->action == ACTION_ONLINE)
                 devices_block_zone(m, owner, ret->zone);
         return true;
@@ -236,8 +242,11 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, 0, 0);
         if (r < 0)
                 return log_oom();
+        b->planned_zone = (uint8_t)d->zone;
 
-        log_block(LOG_DEBUG, 0, NULL, index, f->node, d->zone, "Queued: %s", d->reason);
+        /* Online=auto-movable's arithmetic is worth the journal's attention. */
+        log_block(strstr(d->reason, "auto-movable") ? LOG_INFO : LOG_DEBUG, 0, NULL, index, f->node, d->zone,
+                  "Queued: %s", d->reason);
         return 0;
 }
 
@@ -384,6 +393,13 @@ void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
         }
 }
 
+static int cmp_index(const void *a, const void *b)
+{
+        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+
+        return x < y ? -1 : x > y;
+}
+
 int blocks_scan(Manager *m, bool all)
 {
         _cleanup_(freep) unsigned *indices = NULL;
@@ -399,6 +415,9 @@ int blocks_scan(Manager *m, bool all)
         for (char **name = refused; name && *name; name++)
                 log_warning("Ignoring %s/devices/system/memory/%s: no kernel numbers a memory block past %u",
                             sysfs_root(m->sysfs), *name, BLOCK_INDEX_MAX);
+        /* In address order, as the kernel adds memory: Online=auto-movable's decisions depend on
+         * what was decided before, and should not on the order of a directory listing. */
+        qsort(indices, n, sizeof(unsigned), cmp_index);
         r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");

@@ -58,6 +58,17 @@ extern const BusPropertyGroup bus_manager_property_groups[];
 int bus_property_get_tiering(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error);
 
+/* NodePlacement, PlatformDefault, DriftBlocks and Plan's drift rows (bus-placement.c). */
+int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error);
+int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index);
+int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error);
+
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_block_vtable[];
 extern const sd_bus_vtable bus_device_vtable[];

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "memblock.h"
 #include "onliner.h"
+#include "placement-facts.h"
 
 /* org.memhotplug1.Manager on /org/memhotplug1. */
 
@@ -280,12 +281,18 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 BlockFacts f;
                 Decision d;
 
-                if (!(b->flags & BLOCK_KNOWN) || b->state == BLOCK_ONLINE)
+                if (!(b->flags & BLOCK_KNOWN))
                         continue;
+                if (b->state == BLOCK_ONLINE) {
+                        r = bus_append_drift_row(m, reply, (unsigned)i);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
-                policy_decide(m->config, &f, &d);
+                (void)placement_decide_block(m, (unsigned)i, &f, _ONLINE_TYPE_INVALID, NULL, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
@@ -379,7 +386,8 @@ static int method_online_blocks(sd_bus_message *message, void *userdata, sd_bus_
         if (r < 0)
                 return r;
         type = streq(type_str, "auto") ? ONLINE_TYPE_ONLINE : online_type_from_string(type_str);
-        if (type < 0 || type == ONLINE_TYPE_OFFLINE)
+        /* auto-movable and platform are policies, not a zone to put given blocks in. */
+        if (type < 0 || type == ONLINE_TYPE_OFFLINE || type >= ONLINE_TYPE_AUTO_MOVABLE)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ONLINE_TYPE,
                                          "Invalid online type \"%s\": expected movable, kernel or auto.",
                                          type_str);
@@ -483,6 +491,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NodeTiers", "a(iib)", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("TieringWarnings", "as", bus_property_get_tiering, 0, 0),
+        SD_BUS_PROPERTY("NodePlacement", "a" BUS_NODE_PLACEMENT, bus_property_get_node_placement, 0, 0),
+        SD_BUS_PROPERTY("DriftBlocks", "u", bus_property_get_drift_blocks, 0, 0),
+        SD_BUS_PROPERTY("PlatformDefault", "s", bus_property_get_platform_default, 0,
+                        SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("MemmapPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("MemmapBootPages", "x", property_get_vmstat, 0, 0),
         SD_BUS_PROPERTY("PresentBytes", "t", property_get_bytes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

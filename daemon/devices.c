@@ -13,6 +13,7 @@
 #include "event-util.h"
 #include "log.h"
 #include "parse-util.h"
+#include "tiers.h"
 
 /* Device-dax instances: read them, ask the policy, convert the ones it wants as system RAM. Their
  * blocks then arrive as ordinary memory blocks, and handle_block() gives them the device's rule. */
@@ -108,11 +109,28 @@ int device_read(Manager *m, const char *name, DaxDevice **ret)
         return 0;
 }
 
+/* The target node's memory tier and whether it has CPUs, for MatchMemoryTier= and MatchNodeCPUs=. */
+static void node_facts(Manager *m, DaxFacts *f)
+{
+        _cleanup_(freep) int *tiers = NULL;
+        int r;
+
+        f->target_tier = f->target_cpus = -1;
+        if (f->target_node < 0 || f->target_node >= NODES_MAX)
+                return;
+        r = tiers_node_has_cpus(m->sysfs, f->target_node);
+        f->target_cpus = r < 0 ? -1 : r;
+        tiers = malloc(NODES_MAX * sizeof(int));
+        if (tiers && tiers_read(m->sysfs, tiers) >= 0)
+                f->target_tier = tiers[f->target_node];
+}
+
 void device_decide(Manager *m, Device *d)
 {
         DaxFacts f;
 
         dax_device_facts(d->dax, dax_memmap_global(m->sysfs), &f);
+        node_facts(m, &f);
         dax_policy_decide(m->config, &f, &d->decision);
         /* Returned to devdax over D-Bus: device_act() leaves it, so say that, not what the rule
          * would do. */

@@ -18,6 +18,8 @@
 #include "message-ids.h"
 #include "onliner.h"
 #include "offline-marks.h"
+#include "placement-facts.h"
+#include "platform-facts.h"
 #include "parse-util.h"
 #include "state-writer.h"
 #include "tiering.h"
@@ -151,6 +153,20 @@ void manager_set_log_target(Manager *m, LogTarget target)
         log_info("Logging to %s", log_target_to_string(target));
 }
 
+/* What Online=platform, the default, means on this machine: found once, logged once. */
+static void platform_resolve(Manager *m)
+{
+        PlatformFacts f;
+
+        if (m->platform_reason[0])
+                return;
+        if (platform_facts_read(m->sysfs, &f) < 0)
+                f = (PlatformFacts){};
+        m->platform_online = platform_online(&f, m->platform_reason, sizeof(m->platform_reason));
+        log_info("Online=platform means Online=%s here: %s", online_type_to_string(m->platform_online),
+                 m->platform_reason);
+}
+
 static int config_read(Manager *m, Config **ret)
 {
         _cleanup_(freep) char *error = NULL, *error_file = NULL;
@@ -160,6 +176,10 @@ static int config_read(Manager *m, Config **ret)
 
         r = config_load_full(m->options.config_path, m->options.config_required, NULL, ret, &error,
                              &error_file);
+        if (r >= 0) {
+                platform_resolve(m);
+                config_apply_platform(*ret, m->platform_online);
+        }
         if (r < 0) {
                 /* The file at fault, which may be a drop-in, not the main file. */
                 snprintf(f_file, sizeof(f_file), "CONFIG_FILE=%s", error_file ?: m->options.config_path);
@@ -315,6 +335,7 @@ Manager *manager_free(Manager *m)
         devices_free(m);
         state_writer_free(m->writer);
         sd_event_source_disable_unref(m->marks_source);
+        placement_free(m->placement);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_source_disable_unref(m->node_wait_source);

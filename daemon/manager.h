@@ -26,6 +26,7 @@ enum {
         BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
         BLOCK_REMOVABLE_KNOWN = 1 << 6,
         BLOCK_REMOVABLE = 1 << 7,
+        BLOCK_EARLY = 1 << 8, /* boot memory: first seen by a scan, online in a kernel zone */
 };
 
 typedef struct Block {
@@ -35,6 +36,7 @@ typedef struct Block {
         uint8_t valid_zones;  /* Zone mask of valid_zones when it was last read */
         uint8_t default_zone; /* its first entry */
         uint16_t flags;
+        uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
 } Block;
 
 typedef struct ManagerOptions {
@@ -77,6 +79,7 @@ enum {
 typedef struct Request Request;
 typedef struct BusObjects BusObjects;
 typedef struct Device Device;
+typedef struct Placement Placement;
 
 typedef struct NodeWaiting {
         unsigned index;
@@ -134,6 +137,9 @@ typedef struct Manager {
         unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
         uint64_t marks_sum;
         bool marks_failed;
+        Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
+        OnlineType platform_online; /* what Online=platform means here, and why */
+        char platform_reason[160];
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

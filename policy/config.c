@@ -19,6 +19,7 @@
 #include "daxctl-import.h"
 #include "ini-file.h"
 #include "parse-util.h"
+#include "placement.h"
 #include "string-table.h"
 
 static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
@@ -53,7 +54,9 @@ void config_init_defaults(Config *c)
                 .max_attempts = 3,
                 .retry_usec = USEC_PER_SEC,
                 .offline_timeout_usec = 30 * USEC_PER_SEC,
-                .online = ONLINE_TYPE_MOVABLE,
+                .online = ONLINE_TYPE_PLATFORM,
+                .movable_ratio = MOVABLE_RATIO_DEFAULT,
+                .numa_aware = true,
         };
         dax_rule_init(&c->dax, NULL);
 }
@@ -73,6 +76,20 @@ Config *config_free(Config *c)
         free(c->daxctl_config_dir);
         free(c);
         return NULL;
+}
+
+void config_apply_platform(Config *c, OnlineType type)
+{
+        if (c->online == ONLINE_TYPE_PLATFORM)
+                c->online = type;
+        for (size_t i = 0; i < c->n_nodes; i++)
+                if (c->nodes[i].online == ONLINE_TYPE_PLATFORM)
+                        c->nodes[i].online = type;
+        if (c->dax.online == ONLINE_TYPE_PLATFORM)
+                c->dax.online = type;
+        for (size_t i = 0; i < c->n_dax_rules; i++)
+                if (c->dax_rules[i].online == ONLINE_TYPE_PLATFORM)
+                        c->dax_rules[i].online = type;
 }
 
 const NodePolicy *config_find_node(const Config *c, unsigned node)
@@ -103,6 +120,24 @@ static int value_sec(const char *v, void *field)
 static int value_bool(const char *v, void *field)
 {
         return parse_boolean(v, field);
+}
+
+static int value_ratio(const char *v, void *field)
+{
+        return parse_unsigned(v, 0, MOVABLE_RATIO_MAX, field);
+}
+
+/* [Node N] NumaAware=: an int, so that "not set here" (-1) can follow [Memory]. */
+static int value_tristate(const char *v, void *field)
+{
+        bool b;
+        int r;
+
+        r = parse_boolean(v, &b);
+        if (r < 0)
+                return r;
+        *(int *)field = b;
+        return 0;
 }
 
 static int value_log_level(const char *v, void *field)
@@ -191,16 +226,28 @@ static int value_sources(const char *v, void *field)
         return dax_sources_from_string(v, field);
 }
 
-static int value_match_node(const char *v, void *field)
+/* An int field that is -1 while unset. */
+static int set_int(const char *v, unsigned max, void *field)
 {
         unsigned n;
         int r;
 
-        r = parse_unsigned(v, 0, NODE_MAX, &n);
+        r = parse_unsigned(v, 0, max, &n);
         if (r < 0)
                 return r;
         *(int *)field = (int)n;
         return 0;
+}
+
+static int value_match_node(const char *v, void *field)
+{
+        return set_int(v, NODE_MAX, field);
+}
+
+/* memory_tierN: the kernel numbers tiers by abstract distance / 128, well below this. */
+static int value_tier(const char *v, void *field)
+{
+        return set_int(v, 65535, field);
 }
 
 static int value_size_range(const char *v, void *field)
@@ -271,7 +318,8 @@ typedef struct ConfigKey {
 #define DAX_KEY(sec, name, fn, field, str, exp)                                                             \
         KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp)
 
-#define EXPECT_ONLINE "movable, kernel, online or offline"
+#define EXPECT_ONLINE "movable, kernel, online, offline, auto-movable or platform"
+#define EXPECT_RATIO  "a percentage from 0 to 100000, e.g. 301"
 #define EXPECT_MODE   "system-ram, devdax or ignore"
 #define EXPECT_MEMMAP "yes, no or auto"
 
@@ -292,7 +340,12 @@ static const ConfigKey config_keys[] = {
         KEY("Daemon", "OfflineTimeoutSec", value_sec, Config, offline_timeout_usec,
             "a time such as 30, 2min or 0 (no limit)"),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
+        KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO),
+        KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no"),
         KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE),
+        KEY_FULL("Node", "MovableRatio", value_ratio, BASE_NODE, NodePolicy, movable_ratio, false,
+                 EXPECT_RATIO),
+        KEY_FULL("Node", "NumaAware", value_tristate, BASE_NODE, NodePolicy, numa_aware, false, "yes or no"),
 
         DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
         DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
@@ -310,6 +363,9 @@ static const ConfigKey config_keys[] = {
                 "cxl, hmem or nvdimm (a list)"),
         DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false,
                 "a node number from 0 to 1023"),
+        DAX_KEY("Dax NAME", "MatchMemoryTier", value_tier, match_tier, false,
+                "a memory tier number N of memory_tierN, e.g. 4"),
+        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no"),
         DAX_KEY("Dax NAME", "MatchSize", value_size_range, match_size, false,
                 "a size range such as 1G-64G, 16G- or -1T"),
         DAX_KEY("Dax NAME", "MatchCXLSerial", value_serial, match_cxl_serial, false,
@@ -340,7 +396,7 @@ static NodePolicy *node_policy_get(Config *c, unsigned node)
                 return NULL;
         c->nodes = n;
         /* Inherit [Memory] as it stands at the end of parsing: -1 marks "not set here". */
-        c->nodes[c->n_nodes] = (NodePolicy){ .node = node, .online = _ONLINE_TYPE_INVALID };
+        c->nodes[c->n_nodes] = NODE_POLICY_UNSET(node);
         return &c->nodes[c->n_nodes++];
 }
 
@@ -463,7 +519,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         ConfigParser *parser = s->userdata;
         Config *config = parser->config;
         const char *kind = section;
-        NodePolicy defaults_node = { .online = _ONLINE_TYPE_INVALID };
+        NodePolicy defaults_node = NODE_POLICY_UNSET(0);
         DaxRule defaults_rule, *rule = NULL;
         Config defaults;
         unsigned node = 0;
@@ -631,10 +687,17 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                         goto finish;
         }
 
-        /* A [Node N] section without Online= follows [Memory]. */
-        for (size_t i = 0; i < c->n_nodes; i++)
-                if (c->nodes[i].online < 0)
-                        c->nodes[i].online = c->online;
+        /* What a [Node N] section does not say, [Memory] does. */
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                NodePolicy *n = &c->nodes[i];
+
+                if (n->online < 0)
+                        n->online = c->online;
+                if (n->movable_ratio == UINT_MAX)
+                        n->movable_ratio = c->movable_ratio;
+                if (n->numa_aware < 0)
+                        n->numa_aware = c->numa_aware;
+        }
 
         *ret = TAKE_PTR(c);
         r = 0;
@@ -663,6 +726,11 @@ int config_error_for_log(int r)
         }
 }
 
+static const char *yes_no(bool b)
+{
+        return b ? "yes" : "no";
+}
+
 static void dax_rule_dump(const DaxRule *r, FILE *f)
 {
         /* Imported daxctl rules are shown as comments: they come from daxctl's files, not ours. */
@@ -681,6 +749,10 @@ static void dax_rule_dump(const DaxRule *r, FILE *f)
         }
         if (r->match_node >= 0)
                 fprintf(f, "%sMatchNode=%d\n", p, r->match_node);
+        if (r->match_tier >= 0)
+                fprintf(f, "%sMatchMemoryTier=%d\n", p, r->match_tier);
+        if (r->match_node_cpus >= 0)
+                fprintf(f, "%sMatchNodeCPUs=%s\n", p, yes_no(r->match_node_cpus));
         if (r->match_size.min > 0 || r->match_size.max < UINT64_MAX) {
                 fprintf(f, "%sMatchSize=", p);
                 if (r->match_size.min > 0)
@@ -715,11 +787,6 @@ static void fprint_sec(FILE *f, const char *key, uint64_t usec)
                 fprintf(f, "%s=%" PRIu64 "us\n", key, usec);
 }
 
-static const char *yes_no(bool b)
-{
-        return b ? "yes" : "no";
-}
-
 int config_dump(const Config *c, FILE *f)
 {
         /* One per line, in the order read: the last one that sets a key decides it. */
@@ -737,10 +804,12 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
         fprint_sec(f, "RetrySec", c->retry_usec);
         fprint_sec(f, "OfflineTimeoutSec", c->offline_timeout_usec);
-        fprintf(f, "\n[Memory]\nOnline=%s\n", online_type_to_string(c->online));
+        fprintf(f, "\n[Memory]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n",
+                online_type_to_string(c->online), c->movable_ratio, yes_no(c->numa_aware));
         for (size_t i = 0; i < c->n_nodes; i++)
-                fprintf(f, "\n[Node %u]\nOnline=%s\n", c->nodes[i].node,
-                        online_type_to_string(c->nodes[i].online));
+                fprintf(f, "\n[Node %u]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n", c->nodes[i].node,
+                        online_type_to_string(c->nodes[i].online), c->nodes[i].movable_ratio,
+                        yes_no(c->nodes[i].numa_aware > 0));
         fprintf(f, "\n[Dax]\nMode=%s\nMemmapOnMemory=%s\nOnline=%s\nImportDaxctlConfig=%s\n",
                 dax_mode_to_string(c->dax.mode), memmap_mode_to_string(c->dax.memmap),
                 online_type_to_string(c->dax.online), yes_no(c->import_daxctl));

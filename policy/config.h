@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 
 #include "dax-rule.h"
 #include "memtypes.h"
@@ -49,6 +50,9 @@ typedef enum UeventSource {
 typedef struct NodePolicy {
         unsigned node;
         OnlineType online;
+        /* Online=auto-movable on this node; unset ones (UINT_MAX, -1) follow [Memory]. */
+        unsigned movable_ratio;
+        int numa_aware;
 } NodePolicy;
 
 typedef struct Config {
@@ -66,6 +70,8 @@ typedef struct Config {
 
         /* [Memory] */
         OnlineType online;
+        unsigned movable_ratio; /* percent, for Online=auto-movable */
+        bool numa_aware;        /* auto-movable also holds the ratio on the block's node */
 
         /* [Node N], in the order first seen */
         NodePolicy *nodes;
@@ -84,6 +90,13 @@ typedef struct Config {
         char **files;
         size_t n_files;
 } Config;
+
+/* A [Node N] as first seen: nothing set, everything follows [Memory] once parsing ends. */
+#define NODE_POLICY_UNSET(n)                                                                                \
+        (NodePolicy)                                                                                        \
+        {                                                                                                   \
+                .node = (n), .online = _ONLINE_TYPE_INVALID, .movable_ratio = UINT_MAX, .numa_aware = -1    \
+        }
 
 void config_init_defaults(Config *c);
 Config *config_free(Config *c);
@@ -113,6 +126,9 @@ int config_error_for_log(int r);
 /* Room for one more [Dax NAME] rule at c->dax_rules[c->n_dax_rules]; -E2BIG past
  * CONFIG_DAX_RULES_MAX. Grows geometrically, so adding n rules is linear. */
 int config_dax_rules_reserve(Config *c);
+
+/* Online=platform (the default) becomes type wherever it stands. */
+void config_apply_platform(Config *c, OnlineType type);
 
 const NodePolicy *config_find_node(const Config *c, unsigned node);
 const DaxRule *config_find_dax_rule(const Config *c, const char *name);

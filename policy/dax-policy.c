@@ -39,6 +39,11 @@ static bool rule_matches(const DaxRule *r, const DaxFacts *f)
                 return false;
         if (r->match_node >= 0 && r->match_node != f->target_node)
                 return false;
+        /* A node the kernel has not put in a tier yet (no memory online) matches no MatchMemoryTier=. */
+        if (r->match_tier >= 0 && r->match_tier != f->target_tier)
+                return false;
+        if (r->match_node_cpus >= 0 && r->match_node_cpus != f->target_cpus)
+                return false;
         if (f->size < r->match_size.min || f->size > r->match_size.max)
                 return false;
         /* A region interleaved over several memdevs matches the serial of any of them. */

@@ -21,6 +21,8 @@ typedef struct DaxFacts {
         const char *name; /* "dax0.0" */
         DaxSource source; /* 0 when the path tells nothing */
         int target_node;  /* -1 when unknown */
+        int target_tier;  /* memory_tierN of the target node; -1 when in none (yet) or unknown */
+        int target_cpus;  /* whether the target node has CPUs: 1, 0, -1 when unknown */
         uint64_t size, resource;
         DaxDriver driver;
         const uint64_t *cxl_serials; /* of the memdevs behind a CXL region */

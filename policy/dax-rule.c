@@ -13,6 +13,8 @@ void dax_rule_init(DaxRule *r, const char *name)
         *r = (DaxRule){
                 .name = name ? strdup(name) : NULL,
                 .match_node = -1,
+                .match_tier = -1,
+                .match_node_cpus = -1,
                 .match_size = { 0, UINT64_MAX },
                 .match_cxl_serial = UINT64_MAX,
                 .mode = name ? _DAX_MODE_INVALID : DAX_MODE_DEVDAX,

@@ -39,6 +39,8 @@ typedef struct DaxRule {
         char *match_device;    /* space-separated globs */
         unsigned match_source; /* DaxSource mask; 0: any */
         int match_node;        /* target node; -1: any */
+        int match_tier;        /* memory_tierN of the target node; -1: any */
+        int match_node_cpus;   /* whether the target node has CPUs: 1, 0; -1: any */
         struct {
                 uint64_t min, max;
         } match_size;

@@ -10,6 +10,8 @@ static const char *const online_type_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_ONLINE] = "online",
         [ONLINE_TYPE_KERNEL] = "kernel",
         [ONLINE_TYPE_MOVABLE] = "movable",
+        [ONLINE_TYPE_AUTO_MOVABLE] = "auto-movable",
+        [ONLINE_TYPE_PLATFORM] = "platform",
 };
 
 /* The word written to memoryN/state for each type. */
@@ -18,6 +20,7 @@ static const char *const online_type_sysfs_table[_ONLINE_TYPE_MAX] = {
         [ONLINE_TYPE_ONLINE] = "online",
         [ONLINE_TYPE_KERNEL] = "online_kernel",
         [ONLINE_TYPE_MOVABLE] = "online_movable",
+        /* none for auto-movable: the policy resolves it to movable or kernel before any write */
 };
 
 DEFINE_STRING_TABLE_TO_STRING(online_type, OnlineType);

@@ -11,6 +11,8 @@ typedef enum OnlineType {
         ONLINE_TYPE_ONLINE,  /* the kernel's default zone (first entry of valid_zones) */
         ONLINE_TYPE_KERNEL,
         ONLINE_TYPE_MOVABLE,
+        ONLINE_TYPE_AUTO_MOVABLE, /* movable while MovableRatio= holds, else kernel (policy/placement.h) */
+        ONLINE_TYPE_PLATFORM,     /* the machine's default (policy/platform.h), resolved at load */
         _ONLINE_TYPE_MAX,
         _ONLINE_TYPE_INVALID = -EINVAL,
 } OnlineType;

@@ -27,7 +27,39 @@ static void zones_format(unsigned mask, char *buf, size_t size)
                 snprintf(buf, size, "none");
 }
 
-void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
+void policy_placement_params(const Config *c, int node, PlacementParams *ret)
+{
+        const NodePolicy *np = node >= 0 ? config_find_node(c, (unsigned)node) : NULL;
+
+        *ret = (PlacementParams){
+                .ratio = c->movable_ratio,
+                .node_ratio = np ? np->movable_ratio : c->movable_ratio,
+                .numa_aware = np ? np->numa_aware > 0 : c->numa_aware,
+        };
+}
+
+/* Online=auto-movable: movable or kernel, by the ratio. Returns false (and says why in ret) when
+ * it cannot be decided. */
+static bool resolve_auto_movable(const Config *c, const BlockFacts *f, const PlacementInput *in,
+                                 OnlineType *type, Decision *ret)
+{
+        PlacementParams params;
+        PlacementResult res;
+
+        if (!in || !in->facts) {
+                ret->action = ACTION_SKIP;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=auto-movable, but no zone statistics",
+                         ret->rule);
+                return false;
+        }
+        policy_placement_params(c, f->node, &params);
+        placement_decide(in->facts, &params, &in->request, &res);
+        *type = res.movable ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
+        snprintf(ret->reason, sizeof(ret->reason), "%s Online=auto-movable: %s", ret->rule, res.reason);
+        return true;
+}
+
+void policy_decide(const Config *c, const BlockFacts *f, const PlacementInput *in, Decision *ret)
 {
         const NodePolicy *np = NULL;
         char rule[32];
@@ -38,11 +70,13 @@ void policy_decide(const Config *c, const BlockFacts *f, Decision *ret)
                 snprintf(rule, sizeof(rule), "[Node %u]", np->node);
         else
                 snprintf(rule, sizeof(rule), "[Memory]");
-        policy_decide_as(f, np ? np->online : c->online, rule, ret);
+        policy_decide_as(c, f, np ? np->online : c->online, rule, in, ret);
 }
 
-void policy_decide_as(const BlockFacts *f, OnlineType type, const char *rule, Decision *ret)
+void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, const char *rule,
+                      const PlacementInput *in, Decision *ret)
 {
+        bool placed = false;
         char zones[64];
 
         *ret = (Decision){ .action = ACTION_NONE };
@@ -64,25 +98,47 @@ void policy_decide_as(const BlockFacts *f, OnlineType type, const char *rule, De
                 return;
         }
 
+        if (type == ONLINE_TYPE_PLATFORM) {
+                /* The daemon resolves it at load; only a caller that did not gets here. */
+                ret->action = ACTION_SKIP;
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=platform, not resolved", ret->rule);
+                return;
+        }
+        if (type == ONLINE_TYPE_AUTO_MOVABLE) {
+                if (!resolve_auto_movable(c, f, in, &type, ret))
+                        return;
+                placed = true;
+        }
+
         if (!f->have_valid_zones) {
                 /* Without valid_zones the kernel will still refuse what it cannot do; let it. */
                 ret->action = ACTION_ONLINE;
                 ret->type = type;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s (kernel shows no valid_zones)",
-                         ret->rule, online_type_to_string(type));
+                if (!placed)
+                        snprintf(ret->reason, sizeof(ret->reason),
+                                 "%s Online=%s (kernel shows no valid_zones)", ret->rule,
+                                 online_type_to_string(type));
                 return;
         }
 
         zones_format(f->valid_zones, zones, sizeof(zones));
         ret->zone = zone_for_online_type(type, f->valid_zones, f->default_zone);
         if (ret->zone == 0) {
+                size_t n = placed ? strlen(ret->reason) : 0;
+
                 ret->action = ACTION_SKIP;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"",
-                         ret->rule, online_type_to_string(type), zones);
+                if (placed)
+                        snprintf(ret->reason + n, sizeof(ret->reason) - n, ", but valid_zones is \"%s\"",
+                                 zones);
+                else
+                        snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"",
+                                 ret->rule, online_type_to_string(type), zones);
                 return;
         }
 
         ret->action = ACTION_ONLINE;
         ret->type = type;
-        snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s", ret->rule, online_type_to_string(type));
+        if (!placed)
+                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s", ret->rule,
+                         online_type_to_string(type));
 }

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "memtypes.h"
+#include "placement.h"
 
 /* What the daemon knows of one memory block, read from sysfs. */
 typedef struct BlockFacts {
@@ -31,13 +32,24 @@ typedef struct Decision {
         OnlineType type; /* ACTION_ONLINE: what to write */
         Zone zone;       /* ACTION_ONLINE: the zone the kernel will use */
         char rule[80];   /* the section that decided: "[Memory]", "[Node 1]", "[Dax cxl]" */
-        char reason[160];
+        char reason[384];
 } Decision;
 
+/* What Online=auto-movable needs besides the block: what is online where, and the block's group.
+ * NULL where the caller has none: an auto-movable block is then left offline. */
+typedef struct PlacementInput {
+        const PlacementFacts *facts;
+        PlacementRequest request;
+} PlacementInput;
+
 /* The decision engine: block facts and a config in, an action and its reason out. Pure. */
-void policy_decide(const Config *c, const BlockFacts *f, Decision *ret);
+void policy_decide(const Config *c, const BlockFacts *f, const PlacementInput *in, Decision *ret);
 /* The same with the online type and the deciding section given: for the blocks of a device-dax
- * instance, whose rule decides instead of [Memory] and [Node N]. */
-void policy_decide_as(const BlockFacts *f, OnlineType type, const char *rule, Decision *ret);
+ * instance, whose rule decides instead of [Memory] and [Node N] (whose MovableRatio= and
+ * NumaAware= still apply). */
+void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, const char *rule,
+                      const PlacementInput *in, Decision *ret);
+/* MovableRatio= and NumaAware= for a block on node (-1: none known). */
+void policy_placement_params(const Config *c, int node, PlacementParams *ret);
 
 const char *action_to_string(Action a);

@@ -977,6 +977,45 @@ def test_already_kmem(case):
         s.close()
 
 
+TIER_CHECKS = [
+    "MatchMemoryTier= and MatchNodeCPUs=: an already-kmem device on a CPU-less node in memory_tier22 gets the "
+    "matching rule's Online=kernel; a rule asking for a node with CPUs does not match the other: it falls to "
+    "[Dax] and is returned to devdax",
+]
+
+
+@scenario(TIER_CHECKS)
+def test_tier_match(case):
+    hm, cx = hmem(driver="kmem"), cxl(driver="kmem")  # targets node 1 both
+    config = BASE + ("\n[Dax]\nMode=devdax\n\n[Dax slow]\nMatchMemoryTier=22\nMatchNodeCPUs=no\n"
+                     "MatchSource=hmem\nMode=system-ram\nOnline=kernel\n\n"
+                     "[Dax cpus]\nMatchSource=cxl\nMatchNodeCPUs=yes\nMode=system-ram\nOnline=movable\n")
+    s = Setup(case, [hm, cx], config, bus=False)
+    try:
+        # Node 1: no CPUs, in memory_tier22 (what the kernel shows for CXL or HBM memory).
+        for path, value in (("devices/system/node/node1/cpulist", ""),
+                            ("devices/virtual/memory_tiering/memory_tier22/nodelist", "1"),
+                            ("devices/virtual/memory_tiering/memory_tier4/nodelist", "0")):
+            full = os.path.join(s.bed.sys_dir, path)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w") as f:
+                f.write(value + "\n")
+        d = s.start()
+        s.bed.emu.wait_online(hm.blocks())
+        s.settle()
+
+        def matched():
+            check(state_writes(s.bed, hm) == {i: ["online_kernel"] for i in hm.blocks()},
+                  "dax1.0 block writes %s" % state_writes(s.bed, hm))
+            check(all(not v for v in state_writes(s.bed, cx).values()), "dax2.0 blocks written: %s" %
+                  state_writes(s.bed, cx))
+            check(d.find(r"dax2\.0.*\[Dax\] Mode=devdax"), "dax2.0 did not fall to [Dax]\n" + tail(d, 40))
+
+        case.run(TIER_CHECKS[0], matched)
+    finally:
+        s.close()
+
+
 BY_RULE_CHECKS = [
     "kmem at start, rule says Mode=devdax: kmem unbound and device_dax bound before any of its blocks is "
     "written, the journal says why",
@@ -1232,8 +1271,8 @@ assert lib.daxctl_dev_disable(found) == 0, "disable"
 assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
 """
 
-SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_kmem_revert, test_kmem_rebind,
-             test_runtime, test_rules]
+SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
+             test_kmem_rebind, test_runtime, test_rules]
 
 
 def main():

@@ -39,7 +39,9 @@ static void test_defaults(void)
         if (!c)
                 return;
         tap_is_int(c->chunk_blocks, 64, "default ChunkBlocks");
-        tap_is_int(c->online, ONLINE_TYPE_MOVABLE, "default Online=movable");
+        tap_is_int(c->online, ONLINE_TYPE_PLATFORM, "default Online=platform");
+        tap_is_int(c->movable_ratio, 301, "default MovableRatio=301");
+        tap_ok(c->numa_aware, "default NumaAware=yes");
         tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_TAKEOVER, "default KernelAutoOnline=takeover");
         tap_is_int(c->demotion, DEMOTION_KEEP, "default Demotion=keep");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_KERNEL, "default UeventSource=kernel");
@@ -102,6 +104,63 @@ static void test_full(void)
         tap_ok(!config_find_node(c, 2), "no [Node 2]");
 }
 
+static void test_placement_keys(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+        const NodePolicy *n;
+        int r;
+
+        r = load("[Node 1]\n"
+                 "NumaAware=no\n"
+                 "[Node 2]\n"
+                 "MovableRatio=150\n"
+                 "Online=auto-movable\n"
+                 "[Memory]\n"
+                 "Online=auto-movable\n"
+                 "MovableRatio=400\n"
+                 "[Dax]\n"
+                 "Online=auto-movable\n",
+                 &c, &error);
+        tap_ok(r == 0 && c, "Online=auto-movable, MovableRatio=, NumaAware= parse (%s)", strna(error));
+        if (!c)
+                return;
+        tap_is_int(c->online, ONLINE_TYPE_AUTO_MOVABLE, "[Memory] Online=auto-movable");
+        tap_is_int(c->movable_ratio, 400, "[Memory] MovableRatio=");
+        tap_ok(c->numa_aware, "[Memory] NumaAware= defaults to yes");
+        tap_is_int(c->dax.online, ONLINE_TYPE_AUTO_MOVABLE, "[Dax] Online=auto-movable");
+        n = config_find_node(c, 1);
+        tap_ok(n && n->numa_aware == 0 && n->movable_ratio == 400 && n->online == ONLINE_TYPE_AUTO_MOVABLE,
+               "[Node 1] NumaAware=no; its ratio and Online= follow [Memory], given later");
+        n = config_find_node(c, 2);
+        tap_ok(n && n->numa_aware == 1 && n->movable_ratio == 150,
+               "[Node 2] MovableRatio=150, NumaAware= follows");
+
+        expect_error(
+                "[Memory]\nMovableRatio=100001\n",
+                "2: Invalid value \"100001\" for MovableRatio= in [Memory]: expected a percentage from 0 to "
+                "100000, e.g. 301",
+                "MovableRatio= too large");
+        expect_error(
+                "[Memory]\nMovableRatio=301%\n",
+                "2: Invalid value \"301%\" for MovableRatio= in [Memory]: expected a percentage from 0 to "
+                "100000, e.g. 301",
+                "MovableRatio= with a percent sign");
+        expect_error(
+                "[Node 0]\nMovableRatio=-1\n",
+                "2: Invalid value \"-1\" for MovableRatio= in [Node 0]: expected a percentage from 0 to "
+                "100000, e.g. 301",
+                "negative [Node] MovableRatio=");
+        expect_error("[Node 0]\nNumaAware=maybe\n",
+                     "2: Invalid value \"maybe\" for NumaAware= in [Node 0]: expected yes or no",
+                     "bad NumaAware=");
+        expect_error("[Memory]\nOnline=auto_movable\n",
+                     "2: Invalid value \"auto_movable\" for Online= in [Memory]: expected movable, kernel, "
+                     "online, "
+                     "offline, auto-movable or platform",
+                     "Online=auto_movable (the kernel's spelling is not a state word)");
+}
+
 static void test_reset_and_dropins(void)
 {
         _cleanup_(config_freep) Config *c = NULL;
@@ -144,11 +203,11 @@ static void test_errors(void)
                      "unknown section");
         expect_error("[Daemon]\nChunkSize=4\n", "2: Unknown key ChunkSize= in section [Daemon]",
                      "unknown key");
-        expect_error(
-                "[Memory]\n\n# x\nOnline=sideways\n",
-                "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, online or "
-                "offline",
-                "bad Online=");
+        expect_error("[Memory]\n\n# x\nOnline=sideways\n",
+                     "4: Invalid value \"sideways\" for Online= in [Memory]: expected movable, kernel, "
+                     "online, offline, "
+                     "auto-movable or platform",
+                     "bad Online=");
         expect_error("[Daemon]\nChunkBlocks=0\n",
                      "2: Invalid value \"0\" for ChunkBlocks= in [Daemon]: expected a number of blocks, 1 "
                      "or more",
@@ -209,8 +268,9 @@ static void test_errors(void)
         expect_error("Online=movable\n", "1: Key Online= outside of any [Section]",
                      "a key before any section");
         expect_error("[Daemon]\nChunkBlocks=4\nChunkBlocks=5\n[Memory]\nOnline=x\nOnline=y\n",
-                     "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online or "
-                     "offline",
+                     "5: Invalid value \"x\" for Online= in [Memory]: expected movable, kernel, online, "
+                     "offline, "
+                     "auto-movable or platform",
                      "the first of several errors is reported");
 }
 
@@ -357,6 +417,7 @@ int main(void)
                 return 1;
         test_defaults();
         test_full();
+        test_placement_keys();
         test_reset_and_dropins();
         test_errors();
         test_numbers();

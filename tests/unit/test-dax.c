@@ -211,6 +211,17 @@ static void test_errors(void)
                      "main.conf:2: Invalid value \"lots\" for MatchSize=", "bad size");
         expect_error("[Dax a]\nMatchSize=64G-1G\n",
                      "main.conf:2: Invalid value \"64G-1G\" for MatchSize=", "backwards size range");
+        expect_error("[Dax a]\nMatchMemoryTier=65536\n",
+                     "main.conf:2: Invalid value \"65536\" for MatchMemoryTier= in [Dax a]: expected a "
+                     "memory tier "
+                     "number N of memory_tierN, e.g. 4",
+                     "memory tier out of range");
+        expect_error(
+                "[Dax a]\nMatchMemoryTier=memory_tier4\n",
+                "main.conf:2: Invalid value \"memory_tier4\" for MatchMemoryTier=", "memory tier by name");
+        expect_error("[Dax a]\nMatchNodeCPUs=some\n",
+                     "main.conf:2: Invalid value \"some\" for MatchNodeCPUs= in [Dax a]: expected yes or no",
+                     "bad MatchNodeCPUs=");
         expect_error("[Dax a]\nMatchNvdimmUUID=1234\n",
                      "main.conf:2: Invalid value \"1234\" for MatchNvdimmUUID=", "bad uuid");
         expect_error("[Dax a]\nMatchCXLRegion=decoder0.0\n",
@@ -279,12 +290,45 @@ static void test_daxctl_import(void)
         rmdir(d);
 }
 
+/* MatchMemoryTier= and MatchNodeCPUs=: the target node's tier and CPUs. */
+static void test_tier_keys(void)
+{
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *error = NULL;
+        DaxFacts f;
+        DaxDecision d;
+
+        if (load("[Dax]\nMode=devdax\n\n"
+                 "[Dax slow-tier]\nMatchMemoryTier=22\nMode=system-ram\nOnline=movable\n\n"
+                 "[Dax cpuless]\nMatchNodeCPUs=no\nMode=system-ram\nOnline=kernel\n",
+                 &c, &error) < 0) {
+                tap_ok(false, "tier rules parse: %s", strna(error));
+                return;
+        }
+        f = facts("dax0.0", DAX_SOURCE_CXL, 16ull << 30);
+        f.target_tier = 22;
+        f.target_cpus = 0;
+        dax_policy_decide(c, &f, &d);
+        tap_is_str(d.rule, "[Dax slow-tier]", "a node in memory_tier22 matches MatchMemoryTier=22");
+        f.target_tier = -1;
+        dax_policy_decide(c, &f, &d);
+        tap_is_str(d.rule, "[Dax cpuless]",
+                   "a node in no tier yet does not; a CPU-less node matches MatchNodeCPUs=no");
+        f.target_cpus = 1;
+        dax_policy_decide(c, &f, &d);
+        tap_is_str(d.rule, "[Dax]", "a node with CPUs does not match MatchNodeCPUs=no");
+        f.target_cpus = -1;
+        dax_policy_decide(c, &f, &d);
+        tap_is_str(d.rule, "[Dax]", "nor does a node whose CPUs are unknown");
+}
+
 int main(void)
 {
         _cleanup_(freep) char *main_conf = NULL;
 
         if (!mkdtemp(dir))
                 return 1;
+        test_tier_keys();
         test_parse();
         test_decide();
         test_decide_kmem();

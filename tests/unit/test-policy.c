@@ -195,7 +195,7 @@ int main(void)
                 c.online = cases[i].memory;
                 c.nodes = (NodePolicy *)nodes;
                 c.n_nodes = sizeof(nodes) / sizeof(nodes[0]);
-                policy_decide(&c, &cases[i].facts, &d);
+                policy_decide(&c, &cases[i].facts, NULL, &d);
 
                 tap_is_str(action_to_string(d.action), action_to_string(cases[i].action), "%s: action",
                            cases[i].name);

@@ -28,6 +28,7 @@ from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
 import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
 import scenarios_jobs  # noqa: E402
+import scenarios_placement  # noqa: E402
 import scenarios_pressure  # noqa: E402
 import scenarios_unplug  # noqa: E402
 from tap import Tap  # noqa: E402
@@ -198,8 +199,8 @@ KERNEL = {
     "kernel-numa": kernel_numa,
     "kernel-nvdimm": kernel_nvdimm,
 }
-SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_cxl.SCENARIOS,
-             **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
+SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_placement.SCENARIOS,
+             **scenarios_cxl.SCENARIOS, **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
              **scenarios_jobs.SCENARIOS}
 
 

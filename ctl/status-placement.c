@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bus-contract.h"
+#include "ctl-util.h"
+#include "status-placement.h"
+
+void status_placement_done(StatusPlacement *p)
+{
+        free(p->rows);
+        *p = (StatusPlacement){};
+}
+
+int status_placement_read(sd_bus_message *m, StatusPlacement *ret)
+{
+        NodePlacement n;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'v', "a" BUS_NODE_PLACEMENT);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', BUS_NODE_PLACEMENT);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, BUS_NODE_PLACEMENT, &n.node, &n.boot_kernel, &n.kernel,
+                                        &n.movable, &n.memmap, &n.headroom, &n.ratio, &n.numa_aware)) > 0) {
+                NodePlacement *l = realloc(ret->rows, (ret->n_rows + 1) * sizeof(NodePlacement));
+
+                if (!l)
+                        return -ENOMEM;
+                ret->rows = l;
+                ret->rows[ret->n_rows++] = n;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* The ratio as auto-movable counts it: movable without its own memmap, over boot kernel memory. */
+static void format_ratio(char *buf, size_t size, const NodePlacement *n)
+{
+        uint64_t movable = n->movable - (n->memmap < n->movable ? n->memmap : n->movable);
+
+        if (n->boot_kernel == 0)
+                snprintf(buf, size, "%s", movable ? "no boot kernel memory" : "0%");
+        else
+                snprintf(buf, size, "%" PRIu64 "%%", movable * 100 / n->boot_kernel);
+}
+
+void status_placement_print(const StatusPlacement *p,
+                            void (*field)(const char *label, const char *format, ...))
+{
+        for (size_t i = 0; i < p->n_rows; i++) {
+                const NodePlacement *n = &p->rows[i];
+                char k[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], mv[FORMAT_BYTES_MAX], mm[FORMAT_BYTES_MAX];
+                char h[FORMAT_BYTES_MAX], label[32], where[32], ratio[32];
+
+                if (n->node < 0) {
+                        snprintf(label, sizeof(label), "Placement");
+                        snprintf(where, sizeof(where), "in the system");
+                } else {
+                        snprintf(label, sizeof(label), "Placement node %" PRIi32, n->node);
+                        snprintf(where, sizeof(where), "on node %" PRIi32, n->node);
+                }
+                format_ratio(ratio, sizeof(ratio), n);
+                field(label, "kernel %s (boot %s), movable %s (memmap on device %s): %s of %" PRIu32 "%%%s",
+                      format_bytes(k, n->kernel), format_bytes(b, n->boot_kernel),
+                      format_bytes(mv, n->movable), format_bytes(mm, n->memmap), ratio, n->ratio,
+                      n->node >= 0 && !n->numa_aware ? " (NumaAware=no: not checked)" : "");
+                field(NULL, "another %s may go movable %s", format_bytes(h, n->headroom), where);
+        }
+}
+
+void status_placement_json(const StatusPlacement *p, JsonWriter *w)
+{
+        json_key(w, "NodePlacement");
+        json_begin_array(w);
+        for (size_t i = 0; i < p->n_rows; i++) {
+                const NodePlacement *n = &p->rows[i];
+
+                json_begin_object(w);
+                json_key(w, "Node");
+                if (n->node < 0)
+                        json_null(w);
+                else
+                        json_signed(w, n->node);
+                json_field_unsigned(w, "BootKernelBytes", n->boot_kernel);
+                json_field_unsigned(w, "KernelBytes", n->kernel);
+                json_field_unsigned(w, "MovableBytes", n->movable);
+                json_field_unsigned(w, "MemmapOnDeviceBytes", n->memmap);
+                json_field_unsigned(w, "HeadroomBytes", n->headroom);
+                json_field_unsigned(w, "MovableRatio", n->ratio);
+                json_key(w, "NumaAware");
+                json_bool(w, n->numa_aware);
+                json_end_object(w);
+        }
+        json_end_array(w);
+}

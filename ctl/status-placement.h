@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "json-writer.h"
+
+/* memhotplugctl status: the NodePlacement property, Online=auto-movable's accounting per node. */
+
+typedef struct NodePlacement {
+        int32_t node; /* -1: the system */
+        uint64_t boot_kernel, kernel, movable, memmap, headroom;
+        uint32_t ratio;
+        int numa_aware;
+} NodePlacement;
+
+typedef struct StatusPlacement {
+        NodePlacement *rows;
+        size_t n_rows;
+} StatusPlacement;
+
+void status_placement_done(StatusPlacement *p);
+/* Reads the property's variant; m is positioned on it. */
+int status_placement_read(sd_bus_message *m, StatusPlacement *ret);
+/* Lines through the status verb's own field printer. */
+void status_placement_print(const StatusPlacement *p,
+                            void (*field)(const char *label, const char *format, ...));
+void status_placement_json(const StatusPlacement *p, JsonWriter *w);

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acpi-memory.h"
+#include "macro.h"
+#include "parse-util.h"
+
+#define ACPI_MEMORY_HID "PNP0C80:"
+
+void acpi_memory_done(AcpiMemory *a)
+{
+        free(a->of_block);
+        free(a->names);
+        free(a->n_members);
+        *a = (AcpiMemory){};
+}
+
+static int map_block(AcpiMemory *a, unsigned index, int device)
+{
+        if (index >= a->n_blocks) {
+                size_t n = (size_t)index + 1 > a->n_blocks * 2 ? (size_t)index + 1 : a->n_blocks * 2;
+                int *p = realloc(a->of_block, n * sizeof(int));
+
+                if (!p)
+                        return -ENOMEM;
+                for (size_t i = a->n_blocks; i < n; i++)
+                        p[i] = -1;
+                a->of_block = p;
+                a->n_blocks = n;
+        }
+        a->of_block[index] = device;
+        a->n_members[device]++;
+        return 0;
+}
+
+static int add_device(AcpiMemory *a, const char *name)
+{
+        char(*names)[24];
+        size_t *members;
+
+        names = realloc(a->names, (a->n_devices + 1) * sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        a->names = names;
+        members = realloc(a->n_members, (a->n_devices + 1) * sizeof(size_t));
+        if (!members)
+                return -ENOMEM;
+        a->n_members = members;
+        /* ACPI device names are "PNP0C80:NN": far shorter than the room. */
+        snprintf(a->names[a->n_devices], sizeof(a->names[0]), "%.*s", (int)sizeof(a->names[0]) - 1, name);
+        a->n_members[a->n_devices] = 0;
+        return (int)a->n_devices++;
+}
+
+/* physical_node, physical_node1, …: each a link to one memory block of the device. */
+static int read_links(Sysfs *s, AcpiMemory *a, const char *name, int device)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "bus/acpi/devices/%s", name);
+        r = sysfs_opendir(s, path, &d);
+        if (r < 0)
+                return r;
+        while ((de = readdir(d))) {
+                char target[PATH_MAX];
+                const char *base;
+                unsigned index;
+                ssize_t n;
+
+                if (strncmp(de->d_name, "physical_node", 13) != 0)
+                        continue;
+                n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+                if (n < 0)
+                        continue;
+                target[n] = '\0';
+                base = strrchr(target, '/');
+                if (parse_block_name(base ? base + 1 : target, &index) < 0)
+                        continue; /* linked to something that is not a memory block */
+                r = map_block(a, index, device);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int acpi_memory_read(Sysfs *s, AcpiMemory *ret)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        AcpiMemory a = {};
+        struct dirent *de;
+        int r;
+
+        r = sysfs_opendir(s, "bus/acpi/devices", &d);
+        if (r == -ENOENT) {
+                *ret = a;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        while ((de = readdir(d))) {
+                int device;
+
+                if (strncmp(de->d_name, ACPI_MEMORY_HID, strlen(ACPI_MEMORY_HID)) != 0)
+                        continue;
+                device = add_device(&a, de->d_name);
+                if (device < 0) {
+                        acpi_memory_done(&a);
+                        return device;
+                }
+                r = read_links(s, &a, de->d_name, device);
+                if (r < 0 && r != -ENOENT) {
+                        acpi_memory_done(&a);
+                        return r;
+                }
+        }
+        *ret = a;
+        return 0;
+}

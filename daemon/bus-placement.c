@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bus-internal.h"
+#include "placement-facts.h"
+
+/* NodePlacement: Online=auto-movable's accounting, one row per node and one for the system
+ * (node -1), computed when asked from the block table, as the next decision would see it. */
+
+static int append_row(sd_bus_message *reply, const Manager *m, const PlacementFacts *f, int node,
+                      const PlacementZones *z, uint64_t page)
+{
+        PlacementParams p;
+
+        policy_placement_params(m->config, node, &p);
+        return sd_bus_message_append(reply, BUS_NODE_PLACEMENT, node, z->kernel_early * page,
+                                     z->kernel * page, z->movable * page, z->movable_memmap * page,
+                                     placement_headroom(f, &p, node) * page,
+                                     node < 0 ? p.ratio : p.node_ratio, node < 0 ? true : p.numa_aware);
+}
+
+int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error)
+{
+        _cleanup_(freep) PlacementZones *nodes = NULL;
+        long page_size = sysconf(_SC_PAGESIZE);
+        uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
+        Manager *m = userdata;
+        PlacementFacts f;
+        PlacementZones all;
+        size_t n;
+        int r;
+
+        r = placement_zones_read(m, &nodes, &n);
+        if (r < 0)
+                return r;
+        f = (PlacementFacts){ .nodes = nodes, .n_nodes = n, .page_size = page };
+        placement_zones_sum(&f, &all);
+
+        r = sd_bus_message_open_container(reply, 'a', BUS_NODE_PLACEMENT);
+        if (r < 0)
+                return r;
+        r = append_row(reply, m, &f, -1, &all, page);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (nodes[i].kernel == 0 && nodes[i].movable == 0)
+                        continue; /* a node with nothing online: no row */
+                r = append_row(reply, m, &f, (int)i, &nodes[i], page);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+/* PlatformDefault: what Online=platform means on this machine, and why. */
+int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        Manager *m = userdata;
+        char buf[256];
+
+        snprintf(buf, sizeof(buf), "%s: %s", online_type_to_string(m->platform_online), m->platform_reason);
+        return sd_bus_message_append(reply, "s", buf);
+}
+
+/* A Plan row for an online block the policy would put elsewhere; nothing for one in place. */
+int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index)
+{
+        char note[64];
+        Decision d;
+
+        if (!placement_block_drift(m, index, &d))
+                return 0;
+        snprintf(note, sizeof(note), "drift: memhotplugctl rezone %u", index);
+        return sd_bus_message_append(reply, BUS_ROW_PLAN, index, m->blocks[index].node, "rezone",
+                                     online_type_to_string(d.type), zone_to_string(d.zone), d.rule, d.reason,
+                                     note);
+}
+
+/* DriftBlocks: how many online blocks sit in a zone the policy would not choose now. */
+int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        uint32_t n = 0;
+        Decision d;
+
+        for (size_t i = 0; i < m->n_blocks; i++)
+                n += placement_block_drift(m, (unsigned)i, &d);
+        return sd_bus_message_append(reply, "u", n);
+}

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "dax.h"
+#include "devices.h"
+#include "placement-facts.h"
+#include "time-util.h"
+
+/* sizeof(struct page) on 64-bit kernels: a block's memmap is block pages x 64 bytes. */
+#define STRUCT_PAGE_SIZE 64
+
+Placement *placement_free(Placement *p)
+{
+        if (!p)
+                return NULL;
+        acpi_memory_done(&p->acpi);
+        free(p);
+        return NULL;
+}
+
+static Placement *placement_get(Manager *m)
+{
+        if (!m->placement) {
+                m->placement = calloc(1, sizeof(Placement));
+                if (m->placement)
+                        m->placement->memmap_global = -1;
+        }
+        return m->placement;
+}
+
+static uint64_t page_size(void)
+{
+        long n = sysconf(_SC_PAGESIZE);
+
+        return n > 0 ? (uint64_t)n : 4096;
+}
+
+/* The ACPI map, read again when a block is not in it and the last read is from an earlier loop
+ * iteration: the kernel links a DIMM's blocks only after it added them all. */
+static int acpi_device_of(Manager *m, Placement *p, unsigned index)
+{
+        uint64_t now;
+        AcpiMemory fresh;
+        int r;
+
+        if (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0)
+                return p->acpi.of_block[index];
+        /* The loop's wake-up time names the iteration; before the loop runs (the start scan:
+         * sd_event_now() then gives the current time and returns > 0), 1 stands for all of it:
+         * one read however many blocks are looked up. */
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
+                now = 1;
+        if (now == p->acpi_read_usec)
+                return -1;
+        r = acpi_memory_read(m->sysfs, &fresh);
+        if (r < 0)
+                return r;
+        acpi_memory_done(&p->acpi);
+        p->acpi = fresh;
+        p->acpi_read_usec = now;
+        return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
+}
+
+/* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
+ * device, else none. */
+typedef struct GroupKey {
+        const Device *dax;
+        int acpi; /* -1: none */
+} GroupKey;
+
+static GroupKey group_of(Manager *m, Placement *p, unsigned index)
+{
+        GroupKey k = { .dax = devices_owner_of_block(m, index), .acpi = -1 };
+
+        if (!k.dax && index < p->acpi.n_blocks)
+                k.acpi = p->acpi.of_block[index];
+        return k;
+}
+
+static bool group_equal(GroupKey a, GroupKey b)
+{
+        return a.dax ? a.dax == b.dax : !b.dax && a.acpi >= 0 && a.acpi == b.acpi;
+}
+
+/* Whether the block's struct pages sit on its own memory: a dax device converted with
+ * memmap_on_memory, or a DIMM added while memory_hotplug.memmap_on_memory was on (the ACPI driver
+ * asks for it whenever the kernel supports it). */
+static bool memmap_on_block(const Placement *p, GroupKey k)
+{
+        if (k.dax)
+                return k.dax->dax->memmap > 0;
+        return k.acpi >= 0 && p->memmap_global > 0;
+}
+
+/* The zone a block counts in: where it is online, or where it is queued to go. */
+static Zone block_counted_zone(const Block *b)
+{
+        if (!(b->flags & BLOCK_KNOWN))
+                return 0;
+        /* An online block whose valid_zones names no zone spans two kernel zones (DMA, DMA32). */
+        if (b->state == BLOCK_ONLINE)
+                return b->zone ?: ZONE_NORMAL;
+        if (b->flags & BLOCK_QUEUED)
+                return b->planned_zone;
+        return 0;
+}
+
+static int zones_grow(PlacementZones **nodes, size_t *n, int node)
+{
+        PlacementZones *z;
+
+        if ((size_t)node < *n)
+                return 0;
+        z = realloc(*nodes, ((size_t)node + 1) * sizeof(PlacementZones));
+        if (!z)
+                return -ENOMEM;
+        for (size_t i = *n; i <= (size_t)node; i++)
+                z[i] = (PlacementZones){};
+        *nodes = z;
+        *n = (size_t)node + 1;
+        return 0;
+}
+
+/* Counts every block but skip (and, with skip_group, all of group) into nodes, and those of group
+ * into *ret_group. */
+static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey *group, bool skip_group,
+                        PlacementZones **nodes, size_t *n_nodes, PlacementGroup *ret_group)
+{
+        uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
+        int r;
+
+        for (size_t i = 0; i < m->n_blocks; i++) {
+                const Block *b = &m->blocks[i];
+                Zone zone = block_counted_zone(b);
+                int node = b->node >= 0 ? b->node : 0;
+                PlacementZones *z;
+                GroupKey k;
+                bool self_memmap;
+
+                if (zone == 0 || i == skip)
+                        continue;
+                k = group_of(m, p, (unsigned)i);
+                if (skip_group && group && group_equal(*group, k))
+                        continue;
+                r = zones_grow(nodes, n_nodes, node);
+                if (r < 0)
+                        return r;
+                z = &(*nodes)[node];
+                self_memmap = memmap_on_block(p, k);
+                if (zone == ZONE_MOVABLE) {
+                        z->movable += pages;
+                        z->movable_memmap += self_memmap ? memmap : 0;
+                } else {
+                        z->kernel += pages;
+                        /* dax memory is never boot memory, whenever it was onlined */
+                        z->kernel_early += (b->flags & BLOCK_EARLY) && !k.dax ? pages : 0;
+                }
+                if (!group || !ret_group || !group_equal(*group, k))
+                        continue;
+                if (zone == ZONE_MOVABLE) {
+                        ret_group->present_movable += pages;
+                        ret_group->memmap_movable += self_memmap ? memmap : 0;
+                } else
+                        ret_group->present_kernel += pages;
+        }
+        return 0;
+}
+
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n)
+{
+        Placement *p = placement_get(m);
+        PlacementZones *nodes = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL);
+        if (r < 0) {
+                free(nodes);
+                return r;
+        }
+        *ret = nodes;
+        *ret_n = n;
+        return 0;
+}
+
+/* The size the kernel gives a dax device's group: its range, trimmed to whole blocks as kmem adds
+ * it. */
+static uint64_t dax_group_blocks(const Manager *m, const Device *d)
+{
+        uint64_t first = (d->dax->resource + m->block_size - 1) / m->block_size;
+        uint64_t end = (d->dax->resource + d->dax->size) / m->block_size;
+
+        return end > first ? end - first : 0;
+}
+
+static void group_describe(Manager *m, Placement *p, GroupKey k, int node, PlacementGroup *ret)
+{
+        uint64_t pages = m->block_size / page_size(), blocks;
+
+        *ret = (PlacementGroup){ .node = node };
+        if (k.dax) {
+                snprintf(ret->name, sizeof(ret->name), "%s", k.dax->dax->name);
+                blocks = dax_group_blocks(m, k.dax);
+        } else {
+                snprintf(ret->name, sizeof(ret->name), "%s", p->acpi.names[k.acpi]);
+                blocks = p->acpi.n_members[k.acpi];
+        }
+        ret->max_pages = blocks * pages;
+        if (memmap_on_block(p, k))
+                ret->memmap_pages = ret->max_pages * STRUCT_PAGE_SIZE / page_size();
+}
+
+/* With whole_group, the block's whole group is left out of the counts too: what the policy would
+ * do with the group were it all offline (drift). */
+static int build(Manager *m, unsigned index, int node, bool whole_group, BlockPlacement *ret)
+{
+        Placement *p = placement_get(m);
+        GroupKey k;
+        bool grouped;
+        int r;
+
+        *ret = (BlockPlacement){};
+        if (!p)
+                return -ENOMEM;
+        if (p->memmap_global < 0)
+                p->memmap_global = dax_memmap_global(m->sysfs);
+        r = acpi_device_of(m, p, index);
+        if (r < -1)
+                return r;
+        k = group_of(m, p, index);
+        grouped = k.dax || k.acpi >= 0;
+        if (grouped)
+                group_describe(m, p, k, node, &ret->group);
+        r = count_blocks(m, p, index, grouped ? &k : NULL, whole_group, &ret->nodes, &ret->n_nodes,
+                         &ret->group);
+        if (r < 0) {
+                block_placement_done(ret);
+                return r;
+        }
+        ret->facts = (PlacementFacts){
+                .nodes = ret->nodes,
+                .n_nodes = ret->n_nodes,
+                .groups = grouped ? &ret->group : NULL,
+                .n_groups = grouped ? 1 : 0,
+                .page_size = page_size(),
+        };
+        ret->input = (PlacementInput){
+                .facts = &ret->facts,
+                .request = { .node = node,
+                             .group = grouped ? &ret->group : NULL,
+                             .nr_pages = m->block_size / page_size() },
+        };
+        return 0;
+}
+
+int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret)
+{
+        return build(m, index, node, false, ret);
+}
+
+void block_placement_done(BlockPlacement *p)
+{
+        free(p->nodes);
+        *p = (BlockPlacement){};
+}
+
+static bool wants_placement(const Manager *m, int node, OnlineType type)
+{
+        const NodePolicy *np;
+
+        if (type >= 0)
+                return type == ONLINE_TYPE_AUTO_MOVABLE;
+        np = node >= 0 ? config_find_node(m->config, (unsigned)node) : NULL;
+        return (np ? np->online : m->config->online) == ONLINE_TYPE_AUTO_MOVABLE;
+}
+
+static int decide(Manager *m, unsigned index, const BlockFacts *f, OnlineType type, const char *rule,
+                  bool whole_group, Decision *ret)
+{
+        BlockPlacement bp = {};
+        bool built = false;
+        int r = 0;
+
+        if (wants_placement(m, f->node, type) && f->state == BLOCK_OFFLINE) {
+                r = build(m, index, f->node, whole_group, &bp);
+                built = r >= 0;
+        }
+        if (type >= 0)
+                policy_decide_as(m->config, f, type, rule, built ? &bp.input : NULL, ret);
+        else
+                policy_decide(m->config, f, built ? &bp.input : NULL, ret);
+        block_placement_done(&bp);
+        return r;
+}
+
+int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                           const char *rule, Decision *ret)
+{
+        return decide(m, index, f, type, rule, false, ret);
+}
+
+bool placement_block_drift(Manager *m, unsigned index, Decision *ret)
+{
+        const Block *b = &m->blocks[index];
+        const Device *owner;
+        OnlineType type = _ONLINE_TYPE_INVALID;
+        const char *rule = NULL;
+        Decision d;
+        BlockFacts f;
+        size_t n;
+
+        if (!(b->flags & BLOCK_KNOWN) || b->state != BLOCK_ONLINE || b->zone == 0)
+                return false;
+        owner = devices_owner_of_block(m, index);
+        /* Boot memory is not the policy's to place (a dax device's memory never is boot memory). */
+        if ((b->flags & BLOCK_EARLY) && !owner)
+                return false;
+        if (owner) {
+                if (owner->decision.mode == DAX_MODE_IGNORE || owner->decision.action != DAX_ACTION_NONE)
+                        return false;
+                type = owner->decision.online;
+                rule = owner->decision.rule;
+        }
+        /* The block as if offline, with both zones open to it: where the policy would put it. */
+        f = (BlockFacts){ .index = index,
+                          .node = b->node,
+                          .state = BLOCK_OFFLINE,
+                          .have_valid_zones = true,
+                          .valid_zones = ZONE_NORMAL | ZONE_MOVABLE,
+                          .default_zone = ZONE_NORMAL };
+        (void)decide(m, index, &f, type, rule, true, &d);
+        /* Online=online is the kernel's choice, whatever it was. */
+        if (d.action != ACTION_ONLINE || d.type == ONLINE_TYPE_ONLINE ||
+            (d.zone == ZONE_MOVABLE) == (b->zone == ZONE_MOVABLE))
+                return false;
+        *ret = d;
+        n = (size_t)snprintf(ret->reason, sizeof(ret->reason), "online in %s, ", zone_to_string(b->zone));
+        if (n < sizeof(ret->reason))
+                snprintf(ret->reason + n, sizeof(ret->reason) - n, "%s", d.reason);
+        return true;
+}

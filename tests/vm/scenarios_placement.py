@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Online=auto-movable in a real kernel (driven by test_vm.py).
+
+placement-vs-kernel: one sequence of DIMM hot-adds on two nodes, run once under the kernel's own
+memory_hotplug.online_policy=auto-movable and once under memhotplugd with Online=auto-movable;
+every DIMM must land in the same zone. placement-small-guest: under the shipped default (no
+Online= in the config), a 1 GiB guest given 6 GiB (six of
+the harness's eight slots: filling more takes TCG minutes, and the host's memory is shared), then
+page cache written over most of it: no OOM kill, and the plan and the log say
+why part of the memory went to the kernel zone.
+"""
+
+import json
+import os
+import re
+import time
+
+from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
+from vm import Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError
+
+RATIO = 301
+
+# (size, node) in order. With 512M of boot memory per node, 301% allows ~1.5G movable per node
+# and ~3G in all: the third DIMM fills node 0 to 1.5G (4M under the kernel's limit: boot memory
+# has holes), the fourth crosses node 1's limit, the fifth node 0's, the sixth fits on node 1.
+SEQUENCE = [("1G", 0), ("1G", 1), ("512M", 0), ("1G", 1), ("256M", 0), ("256M", 1)]
+EXPECTED = ["Movable", "Movable", "Movable", "Normal", "Normal", "Movable"]
+
+# Then a 1 GiB NVDIMM on node 1 as a devdax namespace, converted to system RAM (7 blocks after the
+# namespace's metadata): system-wide 2.75G + 0.875G over 1G of boot memory is over the ratio.
+NVDIMM_EXPECTED = "Normal"
+
+KERNEL_POLICY = ["memory_hotplug.online_policy=auto-movable",
+                 f"memory_hotplug.auto_movable_ratio={RATIO}",
+                 "memory_hotplug.auto_movable_numa_aware=1"]
+
+
+def dimm_zone(vm, blocks):
+    """The zone all of a DIMM's blocks are in, or a description of the split."""
+    b = vm.blocks()
+    zones = {" ".join(b[n]["zones"]) for n in blocks}
+    return zones.pop() if len(zones) == 1 else "split: %s" % sorted(zones)
+
+
+def run_sequence(ctx, vm, what):
+    """Hot-adds SEQUENCE one DIMM at a time, each onlined before the next; returns the zones."""
+    zones = []
+    for size, node in SEQUENCE:
+        before = vm.blocks()
+        vm.hotplug_dimm(size, node=node)
+        added = wait_new_blocks(vm, before, (int(size[:-1]) * (GiB if size[-1] == "G" else MiB)) // (128 * MiB))
+        online_or_fail(ctx, vm, added, f"{what}: {size} on node {node}", timeout=60)
+        zones.append(dimm_zone(vm, added))
+    return zones
+
+
+def convert_nvdimm(ctx, vm, what, command):
+    """devdax namespace on the NVDIMM, then command converts it; returns its blocks' zone."""
+    vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
+    before = vm.blocks()
+    if command:
+        vm.sh(command, timeout=60)
+    try:
+        added = wait_new_blocks(vm, before, 7, timeout=120)
+    except VMError as e:
+        ctx.check(False, f"{what}: NVDIMM dax0.0 becomes system RAM", fatal=True,
+                  diag=f"{e}\n{vm.run('ls -l /sys/bus/dax/devices/dax0.0/ 2>&1', check=False)[1]}\n{daemon_log(vm)}")
+    online_or_fail(ctx, vm, added, f"{what}: NVDIMM dax0.0 as system RAM", timeout=60)
+    return dimm_zone(vm, added)
+
+
+def placement_vs_kernel(ctx):
+    """The kernel's online_policy=auto-movable and Online=auto-movable put every DIMM in the same zone."""
+    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8, nvdimms=[Nvdimm("1G", node=1)])
+    with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="placement-kernel", **common) as vm:
+        ctx.booted(vm)
+        policy = vm.sh("cat /sys/module/memory_hotplug/parameters/online_policy").strip()
+        ctx.check(policy == "auto-movable", f"kernel online_policy is {policy}", fatal=True)
+        kernel = run_sequence(ctx, vm, "kernel")
+        # kmem bound by sysfs, so that the kernel's auto-online places the memory, not daxctl.
+        kernel_dax = convert_nvdimm(ctx, vm, "kernel", "echo dax0.0 > /sys/bus/dax/drivers/device_dax/unbind && "
+                                                       "echo dax0.0 > /sys/bus/dax/drivers/kmem/new_id")
+    ctx.note(f"kernel auto-movable: {kernel}, NVDIMM {kernel_dax}")
+
+    with daemon_vm(ctx, auto_online=False, name="placement-daemon", **common) as vm:
+        ctx.booted(vm)
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=64,
+                                     extra=f"MovableRatio={RATIO}\nNumaAware=yes\n\n[Dax]\nMode=system-ram\n"
+                                           "Online=auto-movable\n"))
+        daemon = run_sequence(ctx, vm, "memhotplugd")
+        daemon_dax = convert_nvdimm(ctx, vm, "memhotplugd", None)
+        log = daemon_log(vm)
+    ctx.note(f"memhotplugd auto-movable: {daemon}, NVDIMM {daemon_dax}")
+
+    for i, ((size, node), k, d) in enumerate(zip(SEQUENCE, kernel, daemon)):
+        ctx.check(k == d, f"DIMM {i + 1} ({size} on node {node}): kernel {k}, memhotplugd {d}",
+                  diag=log if k != d else "")
+    ctx.check(kernel_dax == daemon_dax, f"NVDIMM dax0.0 (1G on node 1): kernel {kernel_dax}, memhotplugd {daemon_dax}",
+              diag=log if kernel_dax != daemon_dax else "")
+    ctx.check(daemon == EXPECTED and daemon_dax == NVDIMM_EXPECTED,
+              f"the zones are the ones worked out by hand: {EXPECTED}, NVDIMM {NVDIMM_EXPECTED}", diag=log)
+    crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "kernel zone" in line]
+    ctx.check(crossed, "the log explains the DIMMs that went to the kernel zone",
+              diag=log)
+    for line in crossed[:2]:
+        ctx.note(line)
+
+
+def placement_small_guest(ctx):
+    """A 1 GiB guest given 6 GiB under the default policy stays usable: no OOM kill filling it."""
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, memory="1G", maxmem="16G", slots=8, timeout=600,
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        vm.start_dbus()
+        # No Online=: the shipped default (platform: auto-movable in a KVM guest). Chunks of one
+        # DIMM, 3 s apart, so that the plan can be read while most are still queued.
+        start_daemon(ctx, vm, "[Daemon]\nChunkBlocks=8\nChunkPauseSec=3\nKernelAutoOnline=takeover\n")
+        before = vm.blocks()
+        for _ in range(6):
+            vm.hotplug_dimm("1G")
+        added = wait_new_blocks(vm, before, 48)
+        if ctx.args.ctl:
+            time.sleep(2)
+            rc, out = vm.run("memhotplugctl --json=short plan", check=False)
+            rows = json.loads(out) if rc == 0 else []
+            why = [r["Reason"] for r in rows if "-> kernel zone" in r["Reason"]]
+            ctx.check(why, "memhotplugctl plan, while the DIMMs are queued, says why some go to the kernel zone",
+                      diag=f"{out}\n{daemon_log(vm)}")
+            if why:
+                ctx.note(f"plan: {why[0]}")
+        online_or_fail(ctx, vm, added, "6 DIMMs of 1G", timeout=120)
+        blocks = vm.blocks()
+        movable = sum(1 for b in blocks.values() if b["zones"] == ["Movable"]) * 128 * MiB
+        kernel = sum(1 for b in blocks.values() if b["state"] == "online" and b["zones"] != ["Movable"]) * 128 * MiB
+        ctx.note(f"online: {movable // MiB} MiB movable, {kernel // MiB} MiB in kernel zones")
+        ctx.check(0 < movable <= RATIO * GiB // 100, f"movable memory {movable // MiB} MiB, "
+                  f"within {RATIO}% of the 1 GiB boot memory")
+        log = daemon_log(vm)
+        crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "-> kernel zone" in line]
+        ctx.check(crossed, "the log says why DIMMs went to the kernel zone", diag=log)
+        if crossed:
+            ctx.note(crossed[0])
+        if ctx.args.ctl:
+            rc, out = vm.run("memhotplugctl status", check=False)
+            ctx.check(rc == 0 and re.search(r"Placement: kernel \S+ \(boot \S+\), movable 3G", out),
+                      "memhotplugctl status shows the placement accounting", diag=out)
+            ctx.check(re.search(r"Platform default: Online=auto-movable: x86_64, kvm virtual machine", out),
+                      "the default is auto-movable here, and status says why", diag=out)
+            ctx.note(out)
+
+        # Fill most of the new memory with page cache in a tmpfs, as a process's data would.
+        avail = vm.meminfo("MemAvailable")
+        fill = avail * 8 // 10 // MiB
+        t0 = time.monotonic()
+        rc, out = vm.run(f"mkdir -p /mnt/fill && mount -t tmpfs -o size={fill + 64}M none /mnt/fill && "
+                         f"dd if=/dev/zero of=/mnt/fill/data bs=1M count={fill} 2>&1; echo rc=$?",
+                         timeout=400, check=False)
+        ctx.note(f"wrote {fill} MiB of {avail // MiB} MiB available in {time.monotonic() - t0:.0f}s: "
+                 f"{out.strip().splitlines()[-1] if out.strip() else ''}")
+        ctx.check("rc=0" in out, f"{fill} MiB written", diag=out)
+        dmesg = vm.run("dmesg", check=False)[1]
+        oom = [line for line in dmesg.splitlines() if re.search(r"Out of memory|oom-kill|invoked oom-killer", line)]
+        ctx.check(not oom, "no OOM kill", diag="\n".join(oom))
+        try:
+            ctx.check(vm.sh("echo alive").strip() == "alive", "the guest still answers")
+        except VMError as e:
+            ctx.check(False, "the guest still answers", diag=str(e))
+
+
+def placement_drift(ctx):
+    """Memory the kernel onlined movable at boot, a policy that says kernel: drift reported, rezone moves it."""
+    if not ctx.args.ctl:
+        ctx.tap.skip(f"{ctx.name}: drift", "no --ctl given")
+        return
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, dimms=[Dimm("1G")], auto_online="online_movable",
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        dimm = sorted(n for n, b in vm.blocks().items() if b["zones"] == ["Movable"])
+        ctx.check(len(dimm) == 8, f"the kernel onlined the DIMM's 8 blocks movable at boot: {dimm}", fatal=True)
+        vm.start_dbus()
+        start_daemon(ctx, vm, config(online="kernel"))
+        vm.wait_until(lambda: vm.run("memhotplugctl status", check=False)[0] == 0, timeout=15,
+                      what="memhotplugctl status")
+        rc, out = vm.run("memhotplugctl --json=short --all plan", check=False)
+        rows = json.loads(out) if rc == 0 else []
+        drift = {r["FirstBlock"]: r for r in rows if r["Action"] == "rezone"}
+        ctx.check(sorted(drift) == dimm and all(r["Zone"] == "Normal" for r in drift.values()),
+                  "plan: each of the DIMM's blocks to be rezoned into Normal", diag=out)
+        if drift:
+            ctx.note(f"plan: {drift[dimm[0]]['Reason']}")
+        status = vm.run("memhotplugctl status", check=False)[1]
+        ctx.check(re.search(r"Drift: 8 online block\(s\)", status), "status reports the drift", diag=status)
+        time.sleep(2)
+        ctx.check(all(vm.blocks()[n]["zones"] == ["Movable"] for n in dimm),
+                  "the daemon leaves them where they are by itself", diag=daemon_log(vm))
+
+        rc, out = vm.run(f"memhotplugctl rezone {dimm[0]}-{dimm[-1]}", check=False, timeout=120)
+        ctx.check(rc == 0, f"memhotplugctl rezone {dimm[0]}-{dimm[-1]} exits 0 (got {rc})",
+                  diag=f"{out}\n{daemon_log(vm)}")
+        after = vm.blocks()
+        ctx.check(all(after[n]["state"] == "online" and after[n]["zones"] == ["Normal"] for n in dimm),
+                  "the blocks are online in Normal, as the plan said",
+                  diag=str({n: after[n] for n in dimm}))
+        rc, out = vm.run("memhotplugctl --json=short plan", check=False)
+        ctx.check(rc == 0 and not [r for r in json.loads(out) if r["Action"] == "rezone"],
+                  "no drift left in the plan", diag=out)
+
+
+def plug_virtio_mem(ctx, vm, what, size):
+    """Raises the device to size; returns {block: zone} of its blocks, in address order."""
+    before = set(vm.blocks())
+    vm.set_virtio_mem(0, size)
+    try:
+        vm.wait_until(lambda: vm.virtio_mem_size(0) >= 4 * GiB, timeout=240, interval=1,
+                      what=f"{what}: virtio-mem plugged 4 GiB")
+    except VMError as e:
+        ctx.check(False, f"{what}: virtio-mem plugs 4 GiB", diag=f"{e}\n{daemon_log(vm)}", fatal=True)
+    time.sleep(3)
+    blocks = vm.blocks()
+    return {n: " ".join(b["zones"]) for n, b in sorted(blocks.items()) if n not in before and b["state"] == "online"}
+
+
+def placement_virtio_mem(ctx):
+    """virtio-mem under the kernel's auto-movable and under Online=auto-movable: where they differ, and why."""
+    common = dict(memory="1G", maxmem="16G", slots=8, virtio_mem=[VirtioMem(size="4G", requested="0")])
+    with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="virtio-mem-kernel", **common) as vm:
+        ctx.booted(vm)
+        kernel = plug_virtio_mem(ctx, vm, "kernel", "4G")
+    with daemon_vm(ctx, auto_online=False, name="virtio-mem-daemon", **common) as vm:
+        ctx.booted(vm)
+        start_daemon(ctx, vm, config(online="auto-movable", chunk=64))
+        daemon = plug_virtio_mem(ctx, vm, "memhotplugd", "4G")
+
+    def summary(zones):
+        return "".join("M" if z == "Movable" else "K" for z in zones.values())
+
+    ctx.note(f"kernel:      {summary(kernel)} ({sum(z == 'Movable' for z in kernel.values())} movable of {len(kernel)})")
+    ctx.note(f"memhotplugd: {summary(daemon)} ({sum(z == 'Movable' for z in daemon.values())} movable of {len(daemon)})")
+    ctx.check(len(kernel) == len(daemon) == 32, f"32 blocks each ({len(kernel)}, {len(daemon)})")
+    limit = RATIO * GiB // 100
+    movable = sum(z == "Movable" for z in daemon.values()) * 128 * MiB
+    ctx.check(movable <= limit, f"memhotplugd: {movable // MiB} MiB movable, within {RATIO}% of 1 GiB boot memory")
+    # Up to the ratio both put every block in ZONE_MOVABLE; past it the kernel lets a virtio-mem
+    # device's own kernel memory carry more of its movable memory (a dynamic memory group), which
+    # the daemon does not, as it does not know the device's blocks (docs/PLACEMENT.md).
+    first = limit // (128 * MiB)
+    ctx.check(summary(kernel)[:first] == summary(daemon)[:first] == "M" * first,
+              f"the first {first} blocks are movable under both")
+    ctx.check(summary(kernel).count("M") >= summary(daemon).count("M"),
+              "past the ratio the kernel puts at least as much in ZONE_MOVABLE as the daemon")
+
+
+SCENARIOS = {
+    "placement-vs-kernel": placement_vs_kernel,
+    "placement-small-guest": placement_small_guest,
+    "placement-drift": placement_drift,
+    "placement-virtio-mem": placement_virtio_mem,
+}
