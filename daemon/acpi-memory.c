@@ -58,15 +58,18 @@ static int add_device(AcpiMemory *a, const char *name)
         return (int)a->n_devices++;
 }
 
-/* physical_node, physical_node1, …: each a link to one memory block of the device. */
-static int read_links(Sysfs *s, AcpiMemory *a, const char *name, int device)
+int acpi_memory_device_blocks(Sysfs *s, const char *name, int (*fn)(unsigned index, void *userdata),
+                              void *userdata)
 {
         _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_(freep) char *path = NULL;
         struct dirent *de;
-        char path[64];
         int r;
 
-        snprintf(path, sizeof(path), "bus/acpi/devices/%s", name);
+        if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
+                return -ENODEV;
+        if (asprintf(&path, "bus/acpi/devices/%s", name) < 0)
+                return -ENOMEM;
         r = sysfs_opendir(s, path, &d);
         if (r < 0)
                 return r;
@@ -76,20 +79,33 @@ static int read_links(Sysfs *s, AcpiMemory *a, const char *name, int device)
                 unsigned index;
                 ssize_t n;
 
+                /* physical_node, physical_node1, …: each a link to one memory block of the device. */
                 if (strncmp(de->d_name, "physical_node", 13) != 0)
                         continue;
                 n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                if (n < 0)
+                if (n <= 0)
                         continue;
                 target[n] = '\0';
                 base = strrchr(target, '/');
                 if (parse_block_name(base ? base + 1 : target, &index) < 0)
                         continue; /* linked to something that is not a memory block */
-                r = map_block(a, index, device);
+                r = fn(index, userdata);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+typedef struct MapBlock {
+        AcpiMemory *map;
+        int device;
+} MapBlock;
+
+static int map_one(unsigned index, void *userdata)
+{
+        MapBlock *mb = userdata;
+
+        return map_block(mb->map, index, mb->device);
 }
 
 int acpi_memory_read(Sysfs *s, AcpiMemory *ret)
@@ -116,7 +132,8 @@ int acpi_memory_read(Sysfs *s, AcpiMemory *ret)
                         acpi_memory_done(&a);
                         return device;
                 }
-                r = read_links(s, &a, de->d_name, device);
+                r = acpi_memory_device_blocks(s, de->d_name, map_one,
+                                              &(MapBlock){ .map = &a, .device = device });
                 if (r < 0 && r != -ENOENT) {
                         acpi_memory_done(&a);
                         return r;

@@ -19,3 +19,7 @@ typedef struct AcpiMemory {
 /* Reads bus/acpi/devices/PNP0C80:*; an empty map where there is no ACPI. */
 int acpi_memory_read(Sysfs *s, AcpiMemory *ret);
 void acpi_memory_done(AcpiMemory *a);
+/* Calls fn for each memory block linked to the ACPI device name ("PNP0C80:03"); stops at the
+ * first negative return. -ENODEV for a name that cannot be a device. */
+int acpi_memory_device_blocks(Sysfs *s, const char *name, int (*fn)(unsigned index, void *userdata),
+                              void *userdata);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acpi-memory.h"
 #include "devices.h"
 #include "iomem.h"
 #include "macro.h"
@@ -72,45 +72,30 @@ static int cmp_unsigned(const void *a, const void *b)
 }
 
 /* The kernel links an ACPI memory device to each of its blocks: physical_node, physical_node1, … */
+typedef struct BlockList {
+        unsigned *indices;
+        size_t n;
+} BlockList;
+
+static int push_one(unsigned index, void *userdata)
+{
+        BlockList *l = userdata;
+
+        return push(&l->indices, &l->n, index);
+}
+
 static int acpi_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret_n)
 {
-        _cleanup_(freep) char *path = NULL;
-        _cleanup_(freep) unsigned *l = NULL;
-        DIR *d = NULL;
-        struct dirent *de;
-        size_t n = 0;
-        int r = 0;
+        BlockList l = {};
+        int r;
 
-        if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
-                return -ENODEV;
-        if (asprintf(&path, "bus/acpi/devices/%s", name) < 0)
-                return -ENOMEM;
-        if (sysfs_opendir(m->sysfs, path, &d) < 0)
-                return -ENODEV;
-        while ((de = readdir(d))) {
-                char target[PATH_MAX];
-                const char *base;
-                unsigned index;
-                ssize_t k;
-
-                if (strncmp(de->d_name, "physical_node", 13) != 0)
-                        continue;
-                k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                if (k <= 0)
-                        continue;
-                target[k] = '\0';
-                base = strrchr(target, '/');
-                if (parse_block_name(base ? base + 1 : target, &index) < 0)
-                        continue; /* another kind of physical node */
-                r = push(&l, &n, index);
-                if (r < 0)
-                        break;
+        r = acpi_memory_device_blocks(m->sysfs, name, push_one, &l);
+        if (r < 0) {
+                free(l.indices);
+                return r == -ENOMEM ? r : -ENODEV;
         }
-        closedir(d);
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(l);
-        *ret_n = n;
+        *ret = l.indices;
+        *ret_n = l.n;
         return 0;
 }
 
