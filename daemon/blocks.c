@@ -232,10 +232,11 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 break;
         }
 
-        /* When the kernel onlines new blocks itself and we were told to respect that, give it a
-         * moment and only take the blocks it leaves offline. */
-        if (from_add && m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
-            !streq(m->kernel_auto_original, "offline"))
+        /* When the kernel onlines new blocks itself (we were told to respect that, or delegated it),
+         * give it a moment and only take the blocks it leaves offline. */
+        if (from_add && (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE ||
+                         (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
+                          !streq(m->kernel_auto_original, "offline"))))
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
                                     now_usec() + m->config->retry_usec);
         else
@@ -276,6 +277,19 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
         return block_act(m, index, &f, &d, from_add);
 }
 
+/* KernelAutoOnline=delegate: the kernel onlined the block by the knobs we set; say so where it put
+ * it elsewhere than the policy would (a group the kernel sees differently, say). */
+static void audit_delegated(Manager *m, unsigned index)
+{
+        Decision d;
+
+        if (m->kernel_auto_mode != KERNEL_AUTO_ONLINE_DELEGATE || !placement_block_drift(m, index, &d))
+                return;
+        log_block(LOG_WARNING, 0, NULL, index, m->blocks[index].node, m->blocks[index].zone,
+                  "The kernel onlined it into %s, not where the policy would: %s",
+                  zone_to_string(m->blocks[index].zone), d.reason);
+}
+
 static void on_block_online(Manager *m, unsigned index)
 {
         Block *b = &m->blocks[index];
@@ -289,6 +303,7 @@ static void on_block_online(Manager *m, unsigned index)
                 manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
         }
         tiering_check(m, b->node);
+        audit_delegated(m, index);
         /* Someone else was faster; nothing left for us to do with it. */
         if (onliner_settle(m, index, 0))
                 log_block(LOG_INFO, 0, NULL, index, b->node, 0, "Onlined by another agent while queued");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "kernel-delegate.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
@@ -33,6 +34,7 @@ void kernel_auto_restore(Manager *m)
         _cleanup_(freep) char *path = NULL;
         int r;
 
+        delegate_params_restore(m);
         if (!m->took_over)
                 return;
         r = memory_write_auto_online(m->sysfs, m->kernel_auto_original);
@@ -48,25 +50,31 @@ void kernel_auto_restore(Manager *m)
 }
 
 /* What a previous run saved and did not get to restore (it crashed): the kernel's real original,
- * if the kernel still shows the "offline" that run set. */
+ * if the kernel still shows the value that run set (offline, or delegate's). */
 static void adopt_saved(Manager *m, const char *path, const char *current)
 {
-        char saved[32];
+        char saved[80], *set;
         int r;
 
         r = sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved));
         if (r == -ENOENT)
                 return;
-        if (r < 0 || !auto_online_value_valid(saved)) {
+        /* "ORIGINAL SET": the kernel's value, and what that run set (offline, or delegate's value;
+         * a file of an older version has only the first, and set offline). */
+        set = strchr(saved, ' ');
+        if (set)
+                *set++ = '\0';
+        if (r < 0 || !auto_online_value_valid(saved) || (set && !auto_online_value_valid(set))) {
                 /* Not ours to trust: restoring it could write anything into the kernel. */
                 log_warning_errno(r < 0 ? r : SYNTHETIC_ERRNO(EBADMSG),
                                   "Ignoring %s, which does not hold an auto_online_blocks value: %m", path);
                 return;
         }
-        if (!streq(current, "offline"))
+        /* Someone set it since: theirs now, not ours to restore. */
+        if (!streq(current, set ?: "offline"))
                 return;
-        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", saved);
-        m->took_over = !streq(saved, "offline");
+        memcpy(m->kernel_auto_original, saved, strlen(saved) + 1); /* a valid value: short */
+        m->took_over = !streq(saved, current);
 }
 
 static void run_as_respect(Manager *m, const char *const *fields)
@@ -89,19 +97,20 @@ static void fall_back(Manager *m, const char *path, const char *const *fields, i
         /* A file of an earlier run must not outlive a takeover that is not in effect. */
         (void)unlink(path);
         log_fields_errno(LOG_WARNING, error, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                         "KernelAutoOnline=takeover not possible, running as respect: %s", strna(why));
+                         "KernelAutoOnline=%s not possible, running as respect: %s",
+                         kernel_auto_online_to_string(m->config->kernel_auto_online), strna(why));
         set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, why);
 }
 
 /* Takeover without a saved original would lose it at the first crash (a restart would take the
  * "offline" we set for the kernel's own), so a failure to save it means no takeover at all. */
-static int take_over(Manager *m, const char *path, const char *const *fields)
+static int take_over(Manager *m, const char *path, const char *const *fields, const char *want)
 {
-        char value[sizeof(m->kernel_auto_original) + 1];
+        char value[2 * sizeof(m->kernel_auto_original) + 2];
         char *why = NULL;
         int r;
 
-        snprintf(value, sizeof(value), "%s\n", m->kernel_auto_original);
+        snprintf(value, sizeof(value), "%s %s\n", m->kernel_auto_original, want);
         r = write_file_atomic(path, value);
         if (r < 0) {
                 if (asprintf(&why, "cannot save the original auto_online_blocks=%s to %s: %s",
@@ -110,9 +119,9 @@ static int take_over(Manager *m, const char *path, const char *const *fields)
                 fall_back(m, path, fields, r, why);
                 return r;
         }
-        r = memory_write_auto_online(m->sysfs, "offline");
+        r = memory_write_auto_online(m->sysfs, want);
         if (r < 0) {
-                if (asprintf(&why, "cannot set auto_online_blocks=offline: %s", strerror(-r)) < 0)
+                if (asprintf(&why, "cannot set auto_online_blocks=%s: %s", want, strerror(-r)) < 0)
                         why = NULL;
                 fall_back(m, path, fields, r, why);
                 return r;
@@ -121,14 +130,37 @@ static int take_over(Manager *m, const char *path, const char *const *fields)
         return 0;
 }
 
+/* Delegate: the kernel's own knobs, when the policy can be said in them (the value for
+ * auto_online_blocks), or NULL and takeover, with *ret_why saying why not. */
+static const char *delegate(Manager *m, char **ret_why)
+{
+        char why[256];
+        KernelKnobs k;
+        int r;
+
+        if (!delegation_knobs(m->config, &k, why, sizeof(why))) {
+                delegate_params_restore(m);
+                *ret_why = strdup(why);
+                return NULL;
+        }
+        r = delegate_params_apply(m, &k, ret_why);
+        if (r < 0)
+                return NULL;
+        return k.auto_online_blocks;
+}
+
 /* The kernel onlines new blocks itself unless auto_online_blocks is "offline". With takeover we
- * switch that off while we run and remember the old value in the runtime directory, so that a
- * restart after a crash still knows what to restore. */
+ * switch that off while we run, with delegate we set it (and online_policy and its ratio) to what
+ * the policy says; either way the old value is kept in the runtime directory, so that a restart
+ * after a crash still knows what to restore. */
 int kernel_auto_apply(Manager *m)
 {
         _cleanup_(freep) char *path = NULL;
         const char *fields[] = { NULL, NULL };
+        KernelAutoOnline mode = m->config->kernel_auto_online;
+        const char *want = "offline";
         char current[32], f_mode[64];
+        char *why = NULL;
         int r;
 
         r = memory_read_auto_online(m->sysfs, current, sizeof(current));
@@ -141,6 +173,19 @@ int kernel_auto_apply(Manager *m)
         r = save_path(m, &path);
         if (r < 0)
                 return log_oom();
+
+        delegate_params_adopt(m);
+        if (mode == KERNEL_AUTO_ONLINE_DELEGATE) {
+                want = delegate(m, &why);
+                if (!want) {
+                        log_warning("KernelAutoOnline=delegate not possible, taking over instead: %s",
+                                    strna(why));
+                        mode = KERNEL_AUTO_ONLINE_TAKEOVER;
+                        want = "offline";
+                }
+        } else
+                delegate_params_restore(m); /* a reload away from delegate */
+
         if (!m->took_over) {
                 snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
                 adopt_saved(m, path, current);
@@ -149,23 +194,34 @@ int kernel_auto_apply(Manager *m)
         snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel_auto_original);
         fields[0] = f_mode;
 
-        if (m->config->kernel_auto_online == KERNEL_AUTO_ONLINE_RESPECT) {
+        if (mode == KERNEL_AUTO_ONLINE_RESPECT) {
                 set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, NULL);
                 run_as_respect(m, fields);
                 return 0;
         }
-        if (!streq(current, "offline")) {
-                r = take_over(m, path, fields);
+        if (!streq(current, want)) {
+                r = take_over(m, path, fields, want);
                 if (r < 0) {
+                        free(why);
+                        delegate_params_restore(m);
                         run_as_respect(m, fields);
                         return r;
                 }
         }
-        set_mode(m, KERNEL_AUTO_ONLINE_TAKEOVER, NULL);
-        log_fields_errno(
-                LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
-                "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd runs%s%s%s",
-                m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
-                m->took_over ? ", restored on exit)" : "");
+        set_mode(m, mode, why);
+        if (mode == KERNEL_AUTO_ONLINE_DELEGATE)
+                log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
+                                 "KernelAutoOnline=delegate: the kernel onlines new memory itself, "
+                                 "auto_online_blocks=%s%s%s; memhotplugd handles what it leaves offline "
+                                 "and reports what differs from the policy",
+                                 want, m->took_over ? ", was " : "",
+                                 m->took_over ? m->kernel_auto_original : "");
+        else
+                log_fields_errno(
+                        LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
+                        "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd "
+                        "runs%s%s%s",
+                        m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
+                        m->took_over ? ", restored on exit)" : "");
         return 0;
 }

@@ -17,6 +17,16 @@ int kernel_read_hotplug_param(Sysfs *s, const char *name, char *buf, size_t size
         return sysfs_read_at(fd, name, buf, size);
 }
 
+int kernel_write_hotplug_param(Sysfs *s, const char *name, const char *value)
+{
+        _cleanup_(closep) int fd = -EBADF;
+
+        fd = sysfs_open_dir(s, "module/memory_hotplug/parameters");
+        if (fd < 0)
+                return fd;
+        return sysfs_write_at(fd, name, value);
+}
+
 int kernel_read_vmstat(const char *path, const char *name, uint64_t *ret)
 {
         _cleanup_(fclosep) FILE *f = NULL;

@@ -81,6 +81,14 @@ typedef struct BusObjects BusObjects;
 typedef struct Device Device;
 typedef struct Placement Placement;
 
+/* The memory_hotplug module parameters KernelAutoOnline=delegate may set (kernel-delegate.c). */
+typedef enum DelegateParam {
+        DELEGATE_PARAM_ONLINE_POLICY,
+        DELEGATE_PARAM_RATIO,
+        DELEGATE_PARAM_NUMA_AWARE,
+        _DELEGATE_PARAM_MAX,
+} DelegateParam;
+
 typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
@@ -116,8 +124,10 @@ typedef struct Manager {
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
         KernelAutoOnline kernel_auto_mode; /* in effect: the config's, or respect if takeover failed */
-        char *kernel_auto_fallback;        /* why takeover is not in effect though configured, or NULL */
-        int demotion_original;             /* demotion_enabled before Demotion= changed it; -1: untouched */
+        char *kernel_auto_fallback;        /* why the configured mode is not in effect, or NULL */
+        char delegate_original[_DELEGATE_PARAM_MAX][32]; /* the kernel's values, while delegate_changed */
+        bool delegate_changed[_DELEGATE_PARAM_MAX];
+        int demotion_original; /* demotion_enabled before Demotion= changed it; -1: untouched */
         bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
 
         Device *devices;

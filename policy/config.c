@@ -25,6 +25,7 @@
 static const char *const kernel_auto_online_table[_KERNEL_AUTO_ONLINE_MAX] = {
         [KERNEL_AUTO_ONLINE_TAKEOVER] = "takeover",
         [KERNEL_AUTO_ONLINE_RESPECT] = "respect",
+        [KERNEL_AUTO_ONLINE_DELEGATE] = "delegate",
 };
 
 static const char *const demotion_mode_table[_DEMOTION_MAX] = {
@@ -330,7 +331,7 @@ static const ConfigKey config_keys[] = {
             "a time such as 0, 0.5 or 200ms"),
         KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
-            "takeover or respect"),
+            "takeover, respect or delegate"),
         KEY("Daemon", "Demotion", value_demotion, Config, demotion, "yes, no or keep"),
         KEY("Daemon", "UeventSource", value_uevent_source, Config, uevent_source, "kernel or udev"),
         KEY("Daemon", "LogLevel", value_log_level, Config, log_level,

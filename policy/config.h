@@ -27,6 +27,7 @@
 typedef enum KernelAutoOnline {
         KERNEL_AUTO_ONLINE_TAKEOVER, /* set auto_online_blocks=offline while running */
         KERNEL_AUTO_ONLINE_RESPECT,  /* leave it; handle what the kernel left offline */
+        KERNEL_AUTO_ONLINE_DELEGATE, /* set the kernel's knobs to the policy; audit what it onlines */
         _KERNEL_AUTO_ONLINE_MAX,
         _KERNEL_AUTO_ONLINE_INVALID = -EINVAL,
 } KernelAutoOnline;

@@ -225,8 +225,8 @@ static void test_errors(void)
                      "2: Invalid value \"perhaps\" for ScanAtStart= in [Daemon]: expected yes or no",
                      "bad ScanAtStart");
         expect_error("[Daemon]\nKernelAutoOnline=ignore\n",
-                     "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover or "
-                     "respect",
+                     "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover, "
+                     "respect or delegate",
                      "bad KernelAutoOnline");
         expect_error("[Daemon]\nDemotion=true\n",
                      "2: Invalid value \"true\" for Demotion= in [Daemon]: expected yes, no or keep",

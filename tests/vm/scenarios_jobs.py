@@ -51,4 +51,58 @@ def one_job(ctx):
         ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
 
 
-SCENARIOS = {"one-job": one_job}
+AOB = "/sys/devices/system/memory/auto_online_blocks"
+PARAMS = "/sys/module/memory_hotplug/parameters"
+
+
+def knobs(vm):
+    return vm.sh(f"cat {AOB} {PARAMS}/online_policy {PARAMS}/auto_movable_ratio "
+                 f"{PARAMS}/auto_movable_numa_aware").split()
+
+
+def auto_online_delegate(ctx):
+    """KernelAutoOnline=delegate: the kernel's own knobs carry the policy (movable, then
+    auto-movable with its ratio), the kernel onlines a hot-added DIMM itself, the daemon writes
+    none of its blocks, and every knob is the kernel's again after exit, also after a crash. A
+    policy the knobs cannot say stays in takeover and says why."""
+    with daemon_vm(ctx, numa_nodes=2) as vm:
+        ctx.booted(vm)
+        orig = knobs(vm)
+        start_daemon(ctx, vm, config(auto="delegate"))
+        now = knobs(vm)
+        ctx.check(now[0] == "online_movable", f"Online=movable: auto_online_blocks={now[0]} while running",
+                  diag=daemon_log(vm))
+        before = vm.blocks()
+        t0 = time.monotonic()
+        vm.hotplug_dimm("512M", node=1)
+        added = wait_new_blocks(vm, before, 4)
+        online_or_fail(ctx, vm, added, "hot-added DIMM", since=t0)
+        zones = {tuple(vm.blocks()[n]["zones"]) for n in added}
+        ctx.check(zones == {("Movable",)}, f"the kernel put it in Movable ({zones})")
+        time.sleep(1.5)  # the daemon's RetrySec look at what the kernel left offline
+        wrote = [ln for ln in daemon_log(vm).splitlines() if "wrote online" in ln]
+        ctx.check(not wrote, "the daemon wrote no block's state: the kernel onlined them", diag=wrote[:4])
+        rc = stop_daemon(vm)
+        ctx.check(rc == 0 and knobs(vm) == orig, f"restored on exit: {knobs(vm)} (was {orig})",
+                  diag=daemon_log(vm))
+
+        conf = config(online="auto-movable", auto="delegate").replace("[Memory]\n", "[Memory]\nMovableRatio=250\n")
+        start_daemon(ctx, vm, conf)
+        now = knobs(vm)
+        ctx.check(now == ["online", "auto-movable", "250", "Y"],
+                  f"Online=auto-movable MovableRatio=250: {now}", diag=daemon_log(vm))
+        stop_daemon(vm, sig="KILL")
+        start_daemon(ctx, vm, config(auto="takeover"))
+        rc = stop_daemon(vm)
+        ctx.check(rc == 0 and knobs(vm) == orig,
+                  f"after kill -9, a takeover run restores every knob on exit: {knobs(vm)}", diag=daemon_log(vm))
+
+        start_daemon(ctx, vm, config(auto="delegate", extra="[Node 1]\nOnline=kernel\n"))
+        log = daemon_log(vm)
+        ctx.check(knobs(vm)[0] == "offline" and
+                  "KernelAutoOnline=delegate not possible, taking over instead: [Node 1] Online=kernel" in log,
+                  f"[Node 1] Online=kernel: takeover, and the log says why ({knobs(vm)[0]})", diag=log[-2000:])
+        stop_daemon(vm)
+
+
+SCENARIOS = {"one-job": one_job, "auto-online-delegate": auto_online_delegate}
