@@ -432,7 +432,8 @@ int blocks_scan(Manager *m, bool all)
                             sysfs_root(m->sysfs), *name, BLOCK_INDEX_MAX);
         /* In address order, as the kernel adds memory: Online=auto-movable's decisions depend on
          * what was decided before, and should not on the order of a directory listing. */
-        qsort(indices, n, sizeof(unsigned), cmp_index);
+        if (n > 1) /* no list at all when there is no block */
+                qsort(indices, n, sizeof(unsigned), cmp_index);
         r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
         if (r < 0 && r != -ENOENT)
                 log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");

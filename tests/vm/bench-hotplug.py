@@ -12,6 +12,8 @@ memory "add" uevent to the N-th memory "online" uevent, with the blocks onlined 
   K  the kernel itself (auto_online_blocks=online_movable): the floor;
   D  memhotplugd with its defaults (UeventSource=kernel, KernelAutoOnline=takeover,
      Online=movable, ChunkBlocks=64), logging to a file on tmpfs;
+  Dg memhotplugd with KernelAutoOnline=delegate: it sets auto_online_blocks=online_movable and
+     the kernel onlines in its hot-add path, the daemon only audits;
   U  systemd-udevd with the distribution-style rule
      SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", ATTR{state}="online_movable".
 
@@ -21,7 +23,9 @@ W the least any userspace onliner can do (bench-probe writer: one open+write+clo
 "add" uevent, nothing else).
 
 Between samples the blocks are offlined in the guest and the DIMM is unplugged (device_del), so
-every sample starts from the same state and the same slot. Each N gets one discarded warm-up
+every sample starts from the same state and the same slot; with --fresh-boot every sample gets a
+VM booted for it instead (what a user lives through: no page of the host warmed by an earlier
+hot-add), and there is no warm-up sample. Each N gets one discarded warm-up
 sample (the first hot-add faults in the host pages behind the guest's memmap), then --repeat
 rounds of all variants, the order permuted round by round to cancel drift. Reported: the median
 over rounds of T_X/T_K computed within each round (side by side), and the medians of the
@@ -56,7 +60,7 @@ UDEV_RULE = ('SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", '
 
 DAEMON_CONF = """[Daemon]
 UeventSource=kernel
-KernelAutoOnline=takeover
+KernelAutoOnline={mode}
 ChunkBlocks=64
 {extra}
 [Memory]
@@ -66,6 +70,7 @@ Online=movable
 VARIANTS = {
     "K": "kernel auto-online (online_movable)",
     "D": "memhotplugd, defaults, log to tmpfs file",
+    "Dg": "memhotplugd, KernelAutoOnline=delegate",
     "U": "systemd-udevd + ATTR{state} rule",
     "Dq": "memhotplugd, LogLevel=warning",
     "Dc": "memhotplugd, log to the serial console",
@@ -107,7 +112,8 @@ class Bench:
             vm.sh(f"echo online_movable > {MEM}/auto_online_blocks")
         elif variant.startswith("D"):
             extra = {"Dq": "LogLevel=warning", "Dd": "LogLevel=debug"}.get(variant, "")
-            vm.write_file(CONF, DAEMON_CONF.format(extra=extra))
+            vm.write_file(CONF, DAEMON_CONF.format(
+                extra=extra, mode="delegate" if variant == "Dg" else "takeover"))
             log_to = "/dev/console" if variant == "Dc" else "/tmp/memhotplugd.log"
             # READY=1 comes after the uevent monitor is listening and the start scan ran; a
             # notify socket tells us without raising the daemon's log level.
@@ -294,7 +300,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="rounds per N (default 5)")
     ap.add_argument("--blocks", default="16,64,256", help="DIMM sizes in blocks (default 16,64,256)")
     ap.add_argument("--variants", default="K,D,U",
-                    help="comma-separated, K first (default K,D,U; also Dq, Dc, Dd)")
+                    help="comma-separated, K first (default K,D,U; also Dg, Dq, Dc, Dd, W)")
     ap.add_argument("--memory", default="2G", help="guest base memory (default 2G: the memmap of "
                     "a 32 GiB DIMM takes 512 MiB of it)")
     ap.add_argument("--smp", type=int, default=2)
@@ -305,6 +311,8 @@ def main():
     ap.add_argument("--max-oops", type=int, default=10,
                     help="guest kernel oopses to survive (reboot, rerun the round) before "
                     "giving up (default 10)")
+    ap.add_argument("--fresh-boot", action="store_true",
+                    help="boot a new VM for every sample (no warm-up sample)")
     ap.add_argument("--json", help="write every sample here")
     ap.add_argument("--log-dir", help="keep the VM console log here")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every sample")
@@ -358,11 +366,16 @@ def main():
                 order = plan[r % len(plan)]
                 rnd = {"n": n, "round": r, "order": "".join(order)}
                 try:
-                    if not warm:
+                    if not warm and not args.fresh_boot:
                         w = bench.sample("K", n)
                         warm = True
                         log(f"N={n}: warm-up K {ms(w['total'])} ms")
                     for v in order:
+                        if args.fresh_boot:
+                            hotadds += bench.count
+                            vm.stop()
+                            vm = boot()
+                            bench = Bench(vm)
                         rnd[v] = bench.sample(v, n)
                 except KernelOops as e:
                     hotadds += bench.count

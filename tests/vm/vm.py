@@ -590,15 +590,19 @@ class VM:
         # offline block is read only once its node link is there: before,
         # Linux 6.12 oopses in the read (NODE_DATA(NUMA_NO_NODE)) and kills
         # the reader, which a poll during a large hot-add runs into.
+        # A block removed while the loop runs (an unplug) is left out, not misread.
         out = self.sh(
             "cd /sys/devices/system/memory && for b in memory*; do "
-            "read s < $b/state; n=-; for l in $b/node*; do [ -e $l ] && n=${l##*node}; done; "
+            "{ read s < $b/state; } 2>/dev/null || continue; "
+            "n=-; for l in $b/node*; do [ -e $l ] && n=${l##*node}; done; "
             "z=-; { [ $n != - ] || [ $s = online ]; } && [ -e $b/valid_zones ] && "
-            "read -r z < $b/valid_zones; "
+            "{ read -r z < $b/valid_zones; } 2>/dev/null; "
             "echo ${b#memory} $s $n $z; done")
         result = {}
         for line in out.splitlines():
-            num, state, node, zones = line.split(" ", 3)
+            num, state, node, zones = (line.split(" ", 3) + ["-", "-", "-"])[:4]
+            if not num.isdigit() or not (node == "-" or node.isdigit()):
+                continue
             result[int(num)] = {"state": state,
                                 "node": None if node == "-" else int(node),
                                 "zones": [] if zones == "-" else zones.split()}
