@@ -20,6 +20,7 @@ typedef struct BlockRow {
         const char *state, *zone, *rule; /* point into the reply */
         uint64_t start, size;
         int removable;
+        const char *drift; /* the zone the policy would choose, for a drifted block (Plan); or NULL */
 } BlockRow;
 
 static int read_row(sd_bus_message *m, const char *signature, void *row)
@@ -40,6 +41,7 @@ typedef enum Column {
         COLUMN_BLOCK,
         COLUMN_REMOVABLE,
         COLUMN_RULE,
+        COLUMN_DRIFT,
         _COLUMN_MAX,
 } Column;
 
@@ -48,6 +50,7 @@ static const TableColumn column_table[_COLUMN_MAX] = {
         [COLUMN_STATE] = { "STATE", ALIGN_LEFT },          [COLUMN_ZONES] = { "ZONES", ALIGN_LEFT },
         [COLUMN_NODE] = { "NODE", ALIGN_RIGHT },           [COLUMN_BLOCK] = { "BLOCK", ALIGN_RIGHT },
         [COLUMN_REMOVABLE] = { "REMOVABLE", ALIGN_RIGHT }, [COLUMN_RULE] = { "RULE", ALIGN_LEFT },
+        [COLUMN_DRIFT] = { "DRIFT", ALIGN_LEFT },
 };
 
 typedef struct Columns {
@@ -55,14 +58,16 @@ typedef struct Columns {
         size_t n;
 } Columns;
 
-/* "RANGE,SIZE,NODE" (any case, as lsmem takes them); NULL: every column. */
-static int parse_columns(const char *spec, Columns *ret)
+/* "RANGE,SIZE,NODE" (any case, as lsmem takes them); NULL: every column, DRIFT only when a block
+ * has drifted. */
+static int parse_columns(const char *spec, bool any_drift, Columns *ret)
 {
         Columns c = {};
 
         if (!spec) {
                 for (Column i = 0; i < _COLUMN_MAX; i++)
-                        c.list[c.n++] = i;
+                        if (i != COLUMN_DRIFT || any_drift)
+                                c.list[c.n++] = i;
                 *ret = c;
                 return 0;
         }
@@ -80,7 +85,7 @@ static int parse_columns(const char *spec, Columns *ret)
                         return log_error_errno(
                                 -EINVAL,
                                 "Unknown or repeated column in --output: \"%.*s\" (known: RANGE, "
-                                "SIZE, STATE, ZONES, NODE, BLOCK, REMOVABLE, RULE)",
+                                "SIZE, STATE, ZONES, NODE, BLOCK, REMOVABLE, RULE, DRIFT)",
                                 (int)len, spec);
                 c.list[c.n++] = found;
                 spec += len;
@@ -111,7 +116,8 @@ static bool mergeable(const void *x, const void *y, const void *userdata)
                (!shown(c, COLUMN_STATE) || streq(a->state, b->state)) &&
                (!shown(c, COLUMN_ZONES) || streq(a->zone, b->zone)) &&
                (!shown(c, COLUMN_REMOVABLE) || a->removable == b->removable) &&
-               (!shown(c, COLUMN_RULE) || streq(a->rule, b->rule));
+               (!shown(c, COLUMN_RULE) || streq(a->rule, b->rule)) &&
+               (!shown(c, COLUMN_DRIFT) || streq_ptr(a->drift, b->drift));
 }
 
 #define CELL_MAX 48
@@ -149,6 +155,11 @@ static const char *cell(const BlockRow *f, const BlockRow *l, Column col, bool b
                 return buf;
         case COLUMN_REMOVABLE:
                 return f->removable ? "yes" : "no";
+        case COLUMN_DRIFT:
+                if (!f->drift)
+                        return NULL;
+                snprintf(buf, CELL_MAX, "-> %s", f->drift);
+                return buf;
         case COLUMN_RULE:
         default:
                 return f->rule;
@@ -183,6 +194,8 @@ static int print_json(Context *c, const Columns *cols, const BlockRow *rows, con
                                 json_signed(&w, f->node);
                         else if (cols->list[k] == COLUMN_SIZE && c->bytes)
                                 json_unsigned(&w, l->start + l->size - f->start);
+                        else if (cols->list[k] == COLUMN_DRIFT && f->drift)
+                                json_string(&w, f->drift); /* the zone the policy would choose */
                         else if ((v = cell(f, l, cols->list[k], c->bytes, buf)))
                                 json_string(&w, v);
                         else
@@ -244,19 +257,62 @@ static int print_table(Context *c, const Columns *cols, const BlockRow *rows, si
         return 0;
 }
 
+typedef struct PlanRow {
+        uint32_t block;
+        int32_t node;
+        const char *action, *type, *zone, *rule, *reason, *note;
+} PlanRow;
+
+static int read_plan_row(sd_bus_message *m, const char *signature, void *row)
+{
+        PlanRow *p = row;
+
+        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
+                                   &p->rule, &p->reason, &p->note);
+}
+
+/* Drift, from Plan's "rezone" rows: the zone the policy would choose for a block online elsewhere.
+ * A daemon without drift (or Plan) leaves the column empty. */
+static bool mark_drift(Context *c, BlockRow *rows, size_t n_rows, sd_bus_message **ret_reply)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(freep) PlanRow *plan = NULL;
+        bool any = false;
+        size_t n_plan;
+
+        if (sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", NULL, &reply, NULL) <
+                    0 ||
+            rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), read_plan_row, (void **)&plan, &n_plan) < 0)
+                return false;
+        for (size_t i = 0; i < n_plan; i++) {
+                if (!streq(plan[i].action, "rezone"))
+                        continue;
+                for (size_t j = 0; j < n_rows; j++)
+                        if (rows[j].index == plan[i].block) {
+                                rows[j].drift = plan[i].zone;
+                                any = true;
+                        }
+        }
+        *ret_reply = TAKE_PTR(reply); /* the zone strings point into it */
+        return any;
+}
+
 int verb_list(Context *c)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL, *plan = NULL;
         _cleanup_(freep) BlockRow *rows = NULL;
         _cleanup_(freep) Range *ranges = NULL;
         size_t n_rows, n_ranges;
         Columns cols;
         int r;
 
-        r = parse_columns(c->output, &cols);
-        if (r < 0)
-                return r;
+        /* A bad --output is an error before anything is asked of the daemon. */
+        if (c->output) {
+                r = parse_columns(c->output, false, &cols);
+                if (r < 0)
+                        return r;
+        }
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "ListBlocks", &error, &reply,
                                NULL);
         if (r < 0)
@@ -264,6 +320,12 @@ int verb_list(Context *c)
         r = rows_read(reply, BUS_ROW_BLOCK, sizeof(BlockRow), read_row, (void **)&rows, &n_rows);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the block list: %m");
+        if (!c->output) {
+                r = parse_columns(NULL, mark_drift(c, rows, n_rows, &plan), &cols);
+                if (r < 0)
+                        return r;
+        } else if (shown(&cols, COLUMN_DRIFT))
+                (void)mark_drift(c, rows, n_rows, &plan);
         r = rows_make_ranges(rows, n_rows, sizeof(BlockRow), c->all, mergeable, &cols, &ranges, &n_ranges);
         if (r < 0)
                 return log_error_errno(r, "Out of memory");
