@@ -81,7 +81,7 @@ static void help(void)
                "                         pretty or short (default: pretty on a terminal)\n"
                "  -a --all               list, plan: one line per block, do not merge ranges\n"
                "  -o --output=LIST       list: columns to show, of RANGE,SIZE,STATE,ZONES,NODE,\n"
-               "                         BLOCK,REMOVABLE,RULE (lsmem's names)\n"
+               "                         BLOCK,REMOVABLE,RULE,DRIFT (lsmem's names)\n"
                "  -b --bytes             list: sizes in bytes, not in human units\n"
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"

@@ -297,6 +297,11 @@ def test_drift(case):
             check(busclient.CTL, "memhotplugctl is not built")
             out = ctl(s.bus.address, "status")
             check(re.search(r"Drift: 4 online block\(s\) in a zone the policy would not choose", out.stdout), out.stdout)
+            out = ctl(s.bus.address, "list", "-o", "BLOCK,ZONES,DRIFT")
+            check(re.search(r"^\s*10-13\s+Movable\s+-> Normal\s*$", out.stdout, re.M), "list:\n" + out.stdout)
+            out = ctl(s.bus.address, "--json=short", "list")
+            drifted = [r for r in json.loads(out.stdout)["memory"] if r.get("drift")]
+            check([(r["block"], r["drift"]) for r in drifted] == [("10-13", "Normal")], "list --json: %r" % drifted)
             check(not s.bed.emu.writes, "the daemon wrote by itself: %r" % s.bed.emu.writes)
 
         def refuse():
