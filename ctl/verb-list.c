@@ -27,6 +27,7 @@ static int read_row(sd_bus_message *m, const char *signature, void *row)
 {
         BlockRow *b = row;
 
+        b->drift = NULL; /* mark_drift() fills it in */
         return sd_bus_message_read(m, signature, &b->index, &b->node, &b->state, &b->zone, &b->start,
                                    &b->size, &b->removable, &b->rule);
 }

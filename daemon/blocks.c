@@ -340,6 +340,71 @@ static void on_block_remove(Manager *m, unsigned index)
         log_debug("memory%u: removed", index);
 }
 
+/* KernelAutoOnline=delegate: the kernel onlines new memory in its own hot-add path, and every
+ * cycle spent on a block's uevents meanwhile is taken from it (a guest's few vCPUs, a busy host).
+ * So the "add" and "online" uevents of blocks are only noted, and looked at together once the
+ * burst is quiet (DELEGATE_QUIET_USEC after the last one, at most DELEGATE_MAX_USEC after the
+ * first): what the kernel onlined is recorded and audited, what it left offline is ours. */
+#define DELEGATE_QUIET_USEC (100 * USEC_PER_MSEC)
+#define DELEGATE_MAX_USEC   (1 * USEC_PER_SEC)
+
+static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        _cleanup_(freep) DeferredBlock *l = m->deferred;
+        size_t n = m->n_deferred;
+
+        m->deferred = NULL;
+        m->n_deferred = 0;
+        for (size_t i = 0; i < n; i++) {
+                Block *b = &m->blocks[l[i].index];
+
+                if (l[i].add) {
+                        b->flags &= ~BLOCK_USER_OFFLINE;
+                        (void)handle_block(m, l[i].index, NODE_LOOK_UP, true, 0);
+                }
+                if (l[i].online && (b->flags & BLOCK_KNOWN))
+                        on_block_online(m, l[i].index);
+        }
+        return 0;
+}
+
+static int defer_block(Manager *m, unsigned index, bool add)
+{
+        uint64_t now = now_usec(), at;
+        DeferredBlock *l;
+        size_t i;
+        int r;
+
+        for (i = 0; i < m->n_deferred && m->deferred[i].index != index; i++)
+                ;
+        if (i == m->n_deferred) {
+                l = realloc(m->deferred, (m->n_deferred + 1) * sizeof(DeferredBlock));
+                if (!l)
+                        return -ENOMEM;
+                m->deferred = l;
+                m->deferred[m->n_deferred++] = (DeferredBlock){ .index = index };
+                if (m->n_deferred == 1)
+                        m->deferred_since = now;
+        }
+        if (add)
+                m->deferred[i].add = true;
+        else
+                m->deferred[i].online = true;
+
+        if (!m->deferred_source) {
+                r = sd_event_add_time(m->event, &m->deferred_source, CLOCK_MONOTONIC, 0, 1, on_deferred, m);
+                if (r < 0)
+                        return r;
+                (void)sd_event_source_set_description(m->deferred_source, "delegate-quiet");
+        }
+        at = now + DELEGATE_QUIET_USEC;
+        if (at > m->deferred_since + DELEGATE_MAX_USEC)
+                at = m->deferred_since + DELEGATE_MAX_USEC;
+        (void)sd_event_source_set_time(m->deferred_source, at);
+        return sd_event_source_set_enabled(m->deferred_source, SD_EVENT_ONESHOT);
+}
+
 void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
 {
         unsigned index;
@@ -363,6 +428,10 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 log_oom();
                 return;
         }
+        if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
+            (streq(action, "add") || streq(action, "online")) &&
+            defer_block(m, index, streq(action, "add")) >= 0)
+                return;
 
         if (streq(action, "add")) {
                 m->burst_open = true;

@@ -340,6 +340,8 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->timer_source);
         sd_event_source_disable_unref(m->node_wait_source);
         free(m->node_waiting);
+        sd_event_source_disable_unref(m->deferred_source);
+        free(m->deferred);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);

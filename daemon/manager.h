@@ -89,6 +89,11 @@ typedef enum DelegateParam {
         _DELEGATE_PARAM_MAX,
 } DelegateParam;
 
+typedef struct DeferredBlock {
+        unsigned index;
+        bool add, online; /* its uevents seen while the kernel was at work (delegate) */
+} DeferredBlock;
+
 typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
@@ -114,7 +119,11 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open; /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        DeferredBlock *deferred; /* delegate: uevents left for when the burst is quiet (blocks.c) */
+        size_t n_deferred;
+        uint64_t deferred_since;
+        sd_event_source *deferred_source;
 
         Block *blocks; /* by block index */
         size_t n_blocks;
