@@ -31,4 +31,3 @@ int log_error_errno(int r, const char *format, ...)
         fputc('\n', stderr);
         return r;
 }
-

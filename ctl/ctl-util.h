@@ -12,4 +12,3 @@
 void log_error(const char *format, ...) _printf_(1, 2);
 /* The same, with %m meaning strerror(-r); returns r so that callers can "return log_error_errno(…)". */
 int log_error_errno(int r, const char *format, ...) _printf_(2, 3);
-
