@@ -351,46 +351,31 @@ static void on_block_remove(Manager *m, unsigned index)
 static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
-        _cleanup_(freep) DeferredBlock *l = m->deferred;
+        _cleanup_(freep) unsigned *l = m->deferred;
         size_t n = m->n_deferred;
 
         m->deferred = NULL;
         m->n_deferred = 0;
         for (size_t i = 0; i < n; i++) {
-                Block *b = &m->blocks[l[i].index];
+                Block *b = &m->blocks[l[i]];
+                unsigned flags = b->flags;
 
-                if (l[i].add) {
+                b->flags &= ~(BLOCK_DEFERRED_ADD | BLOCK_DEFERRED_ONLINE);
+                if (flags & BLOCK_DEFERRED_ADD) {
                         b->flags &= ~BLOCK_USER_OFFLINE;
-                        (void)handle_block(m, l[i].index, NODE_LOOK_UP, true, 0);
+                        (void)handle_block(m, l[i], NODE_LOOK_UP, true, 0);
                 }
-                if (l[i].online && (b->flags & BLOCK_KNOWN))
-                        on_block_online(m, l[i].index);
+                if ((flags & BLOCK_DEFERRED_ONLINE) && (b->flags & BLOCK_KNOWN))
+                        on_block_online(m, l[i]);
         }
         return 0;
 }
 
 static int defer_block(Manager *m, unsigned index, bool add)
 {
+        Block *b = &m->blocks[index];
         uint64_t now = now_usec(), at;
-        DeferredBlock *l;
-        size_t i;
         int r;
-
-        for (i = 0; i < m->n_deferred && m->deferred[i].index != index; i++)
-                ;
-        if (i == m->n_deferred) {
-                l = realloc(m->deferred, (m->n_deferred + 1) * sizeof(DeferredBlock));
-                if (!l)
-                        return -ENOMEM;
-                m->deferred = l;
-                m->deferred[m->n_deferred++] = (DeferredBlock){ .index = index };
-                if (m->n_deferred == 1)
-                        m->deferred_since = now;
-        }
-        if (add)
-                m->deferred[i].add = true;
-        else
-                m->deferred[i].online = true;
 
         if (!m->deferred_source) {
                 r = sd_event_add_time(m->event, &m->deferred_source, CLOCK_MONOTONIC, 0, 1, on_deferred, m);
@@ -398,6 +383,18 @@ static int defer_block(Manager *m, unsigned index, bool add)
                         return r;
                 (void)sd_event_source_set_description(m->deferred_source, "delegate-quiet");
         }
+        if (!(b->flags & (BLOCK_DEFERRED_ADD | BLOCK_DEFERRED_ONLINE))) {
+                unsigned *l = realloc(m->deferred, (m->n_deferred + 1) * sizeof(unsigned));
+
+                if (!l)
+                        return -ENOMEM;
+                m->deferred = l;
+                m->deferred[m->n_deferred++] = index;
+                if (m->n_deferred == 1)
+                        m->deferred_since = now;
+        }
+        b->flags |= add ? BLOCK_DEFERRED_ADD : BLOCK_DEFERRED_ONLINE;
+
         at = now + DELEGATE_QUIET_USEC;
         if (at > m->deferred_since + DELEGATE_MAX_USEC)
                 at = m->deferred_since + DELEGATE_MAX_USEC;

@@ -26,7 +26,9 @@ enum {
         BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
         BLOCK_REMOVABLE_KNOWN = 1 << 6,
         BLOCK_REMOVABLE = 1 << 7,
-        BLOCK_EARLY = 1 << 8, /* boot memory: first seen by a scan, online in a kernel zone */
+        BLOCK_EARLY = 1 << 8,            /* boot memory: first seen by a scan, online in a kernel zone */
+        BLOCK_DEFERRED_ADD = 1 << 9,     /* delegate: its "add" waits for the burst to be quiet */
+        BLOCK_DEFERRED_ONLINE = 1 << 10, /* … and its "online" */
 };
 
 typedef struct Block {
@@ -89,11 +91,6 @@ typedef enum DelegateParam {
         _DELEGATE_PARAM_MAX,
 } DelegateParam;
 
-typedef struct DeferredBlock {
-        unsigned index;
-        bool add, online; /* its uevents seen while the kernel was at work (delegate) */
-} DeferredBlock;
-
 typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
@@ -119,8 +116,8 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        DeferredBlock *deferred; /* delegate: uevents left for when the burst is quiet (blocks.c) */
+        bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        unsigned *deferred; /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;
