@@ -4,7 +4,7 @@
 
 Run through scripts/demo, which installs what is needed and builds first. Boots Debian's 6.12
 kernel in QEMU (TCG) with a DIMM that stays offline at boot, starts memhotplugd with its
-default policy (Online=movable) and a system bus, then hot-adds a second DIMM while it runs.
+default policy (Online=platform: auto-movable in a VM) and a system bus, then hot-adds a second DIMM while it runs.
 The daemon's log goes to the guest's serial console, which is shown here as it arrives.
 QEMU is always shut down, whatever happens.
 """
@@ -29,7 +29,7 @@ KernelAutoOnline=takeover
 ChunkBlocks=64
 
 [Memory]
-Online=movable
+Online=platform
 """
 
 TTY = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
