@@ -50,7 +50,9 @@ static int open_dev(const char *name, struct daxctl_ctx **ret_ctx, struct daxctl
         return 0;
 }
 
-int dax_convert_to_ram(const char *name)
+/* Opens the device and unbinds its driver. Unbinding kmem under online memory is never tried:
+ * the kernel would refuse anyway (-EBUSY). */
+static int open_and_disable(const char *name, struct daxctl_ctx **ret_ctx, struct daxctl_dev **ret_dev)
 {
         _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
         struct daxctl_dev *dev;
@@ -59,7 +61,23 @@ int dax_convert_to_ram(const char *name)
         r = open_dev(name, &ctx, &dev);
         if (r < 0)
                 return r;
+        if (sym_daxctl_dev_has_online_memory(dev))
+                return -EBUSY;
         r = sym_daxctl_dev_disable(dev);
+        if (r < 0)
+                return r;
+        *ret_ctx = TAKE_PTR(ctx);
+        *ret_dev = dev;
+        return 0;
+}
+
+int dax_convert_to_ram(const char *name)
+{
+        _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
+        struct daxctl_dev *dev;
+        int r;
+
+        r = open_and_disable(name, &ctx, &dev);
         if (r < 0)
                 return r;
         return sym_daxctl_dev_enable_ram(dev);
@@ -71,13 +89,7 @@ int dax_convert_to_devdax(const char *name)
         struct daxctl_dev *dev;
         int r;
 
-        r = open_dev(name, &ctx, &dev);
-        if (r < 0)
-                return r;
-        if (sym_daxctl_dev_has_online_memory(dev))
-                /* The kernel would refuse anyway; never try to unbind kmem under online memory. */
-                return -EBUSY;
-        r = sym_daxctl_dev_disable(dev);
+        r = open_and_disable(name, &ctx, &dev);
         if (r < 0)
                 return r;
         return sym_daxctl_dev_enable_devdax(dev);
@@ -89,12 +101,7 @@ int dax_rebind_ram(Sysfs *s, const char *name, bool memmap)
         struct daxctl_dev *dev;
         int r, q;
 
-        r = open_dev(name, &ctx, &dev);
-        if (r < 0)
-                return r;
-        if (sym_daxctl_dev_has_online_memory(dev))
-                return -EBUSY;
-        r = sym_daxctl_dev_disable(dev);
+        r = open_and_disable(name, &ctx, &dev);
         if (r < 0)
                 return r;
         /* The kernel takes memmap_on_memory only while kmem is not bound. Whatever the write
