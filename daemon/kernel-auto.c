@@ -12,6 +12,7 @@
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
+#include "monitor.h"
 
 /* Where the kernel's original auto_online_blocks is kept while we have taken over. */
 #define KERNEL_AUTO_SAVE_FILE "kernel-auto-online"
@@ -24,6 +25,7 @@ static int save_path(Manager *m, char **ret)
 static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 {
         m->kernel_auto_mode = mode;
+        monitor_set_batching(m->monitor, mode == KERNEL_AUTO_ONLINE_DELEGATE);
         free(m->kernel_auto_fallback);
         m->kernel_auto_fallback = fallback;
         manager_mark_dirty(m, DIRTY_KERNEL);

@@ -417,6 +417,7 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                                uevent_source_to_string(m->config->uevent_source));
+                monitor_set_batching(m->monitor, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
                 log_debug("Listening for memory uevents from %s",
                           uevent_source_to_string(m->config->uevent_source));
         }

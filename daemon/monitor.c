@@ -1,19 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <libudev.h>
+#include <linux/sock_diag.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "macro.h"
 #include "monitor.h"
+#include "time-util.h"
 
 /* Large enough for a burst of thousands of blocks (each add and online is a uevent); set with
  * SO_RCVBUFFORCE by libudev, so it is not capped by rmem_max when we run as root. */
 #define MONITOR_RCVBUF (128 * 1024 * 1024)
 
+/* Batching (KernelAutoOnline=delegate): the kernel onlines in its own hot-add path, so no uevent
+ * is urgent for us, and a wakeup per uevent takes a guest's few vCPUs from that path (the hot-add
+ * runs in one kworker, which our wakeups preempt). The socket is left unread while its queue
+ * grows, and read once it held still for a tick, or BATCH_MAX_USEC after the first uevent. */
+#define BATCH_TICK_USEC (50 * USEC_PER_MSEC)
+#define BATCH_MAX_USEC  (2 * USEC_PER_SEC)
+
 struct Monitor {
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *source;
+        sd_event_source *tick;
+        bool batching;
+        uint64_t batch_since;
+        uint32_t batch_queued;
         monitor_event_fn on_event;
         monitor_overflow_fn on_overflow;
         void *userdata;
@@ -24,6 +38,7 @@ Monitor *monitor_free(Monitor *m)
         if (!m)
                 return NULL;
         sd_event_source_disable_unref(m->source);
+        sd_event_source_disable_unref(m->tick);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
         free(m);
@@ -55,10 +70,93 @@ void monitor_drain(Monitor *m)
         }
 }
 
+/* The bytes waiting in the socket's receive queue (SO_MEMINFO, Linux 4.12). */
+static int queued_bytes(Monitor *m, uint32_t *ret)
+{
+        uint32_t mem[SK_MEMINFO_VARS] = {};
+        socklen_t len = sizeof(mem);
+
+        if (getsockopt(udev_monitor_get_fd(m->monitor), SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+                return -errno;
+        if (len <= SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t))
+                return -EIO;
+        *ret = mem[SK_MEMINFO_RMEM_ALLOC];
+        return 0;
+}
+
+/* Ends a batch: what queued is handled, and the socket watched again. */
+static void batch_end(Monitor *m)
+{
+        (void)sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
+        monitor_drain(m);
+        (void)sd_event_source_set_enabled(m->source, SD_EVENT_ON);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Monitor *m = userdata;
+        uint32_t queued;
+
+        /* Without SO_MEMINFO the queue is taken as quiet: read a tick after the first uevent. */
+        if (queued_bytes(m, &queued) >= 0 && queued != m->batch_queued &&
+            usec < m->batch_since + BATCH_MAX_USEC) {
+                m->batch_queued = queued;
+                (void)sd_event_source_set_time(s, usec + BATCH_TICK_USEC);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        batch_end(m);
+        return 0;
+}
+
+static int batch_begin(Monitor *m)
+{
+        uint64_t now;
+        int r;
+
+        r = sd_event_now(sd_event_source_get_event(m->tick), CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_time(m->tick, now + BATCH_TICK_USEC);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return r;
+        m->batch_since = now;
+        if (queued_bytes(m, &m->batch_queued) < 0)
+                m->batch_queued = 0;
+        return sd_event_source_set_enabled(m->source, SD_EVENT_OFF);
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        monitor_drain(userdata);
+        Monitor *m = userdata;
+
+        if (!m->batching || !m->tick || batch_begin(m) < 0)
+                monitor_drain(m);
         return 0;
+}
+
+void monitor_set_batching(Monitor *m, bool batching)
+{
+        int enabled = SD_EVENT_OFF;
+
+        if (!m || m->batching == batching)
+                return;
+        m->batching = batching;
+        /* The timer is made here, not on the first uevent of a hot-add: that wakeup is to cost
+         * the kernel's hot-add path as little as can be (and with 1 µs accuracy, sd-event does
+         * not read the boot ID for a wakeup perturbation then). Without it, there is no batching. */
+        if (batching && !m->tick &&
+            sd_event_add_time(sd_event_source_get_event(m->source), &m->tick, CLOCK_MONOTONIC, 0, 1, on_tick,
+                              m) >= 0) {
+                (void)sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
+                (void)sd_event_source_set_description(m->tick, "uevent-batch");
+        }
+        /* A batch under way ends now: what queued is handled at once from here on. */
+        if (!batching && m->tick && sd_event_source_get_enabled(m->tick, &enabled) >= 0 &&
+            enabled != SD_EVENT_OFF)
+                batch_end(m);
 }
 
 int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -17,6 +18,9 @@ typedef void (*monitor_overflow_fn)(void *userdata);
 int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,
                 void *userdata, Monitor **ret);
 Monitor *monitor_free(Monitor *m);
+/* With batching, uevents are left queued while more keep coming, and handled together once the
+ * queue holds still: for when none of them is urgent (the kernel onlines memory itself). */
+void monitor_set_batching(Monitor *m, bool batching);
 /* Handles every event queued on the socket now, without waiting for the event loop. */
 void monitor_drain(Monitor *m);
 static inline void monitor_freep(Monitor **m)

@@ -17,10 +17,11 @@ memory "add" uevent to the N-th memory "online" uevent, with the blocks onlined 
   U  systemd-udevd with the distribution-style rule
      SUBSYSTEM=="memory", ACTION=="add", ATTR{state}=="offline", ATTR{state}="online_movable".
 
-Diagnostic variants (add with --variants): Dq memhotplugd with LogLevel=warning, Dc memhotplugd
-logging to the serial console (/dev/console, as `scripts/demo` does), Dd memhotplugd at debug,
-W the least any userspace onliner can do (bench-probe writer: one open+write+close of state per
-"add" uevent, nothing else).
+B and Bg are D and Dg with the binary given by --baseline (an earlier build), for a change
+measured side by side. Diagnostic variants (add with --variants): Dq memhotplugd with
+LogLevel=warning, Dc memhotplugd logging to the serial console (/dev/console, as `scripts/demo`
+does), Dd memhotplugd at debug, W the least any userspace onliner can do (bench-probe writer:
+one open+write+close of state per "add" uevent, nothing else).
 
 Between samples the blocks are offlined in the guest and the DIMM is unplugged (device_del), so
 every sample starts from the same state and the same slot; with --fresh-boot every sample gets a
@@ -76,6 +77,8 @@ VARIANTS = {
     "Dc": "memhotplugd, log to the serial console",
     "Dd": "memhotplugd, LogLevel=debug to tmpfs file",
     "W": "bench-probe writer: write state on each add uevent, nothing else",
+    "B": "the --baseline memhotplugd, as D",
+    "Bg": "the --baseline memhotplugd, as Dg",
 }
 
 
@@ -110,17 +113,18 @@ class Bench:
         vm = self.vm
         if variant == "K":
             vm.sh(f"echo online_movable > {MEM}/auto_online_blocks")
-        elif variant.startswith("D"):
+        elif variant.startswith(("D", "B")):
             extra = {"Dq": "LogLevel=warning", "Dd": "LogLevel=debug"}.get(variant, "")
+            binary = "memhotplugd-base" if variant.startswith("B") else "memhotplugd"
             vm.write_file(CONF, DAEMON_CONF.format(
-                extra=extra, mode="delegate" if variant == "Dg" else "takeover"))
+                extra=extra, mode="delegate" if variant.endswith("g") else "takeover"))
             log_to = "/dev/console" if variant == "Dc" else "/tmp/memhotplugd.log"
             # READY=1 comes after the uevent monitor is listening and the start scan ran; a
             # notify socket tells us without raising the daemon's log level.
             vm.sh("rm -f /tmp/memhotplugd.rc /tmp/memhotplugd.log; "
                   "bench-probe notify /run/bench-notify 30 & p=$!; "
                   "while [ ! -S /run/bench-notify ]; do :; done; "
-                  "NOTIFY_SOCKET=/run/bench-notify setsid sh -c 'memhotplugd --config " + CONF +
+                  f"NOTIFY_SOCKET=/run/bench-notify setsid sh -c '{binary} --config " + CONF +
                   " --log-target stderr --no-bus --runtime-dir /run/memhotplugd & "
                   "echo $! > /tmp/memhotplugd.pid; wait $!; echo $? > /tmp/memhotplugd.rc' "
                   f"</dev/null >{log_to} 2>&1 & wait $p", timeout=60)
@@ -139,7 +143,7 @@ class Bench:
         vm = self.vm
         if variant == "K":
             vm.sh(f"echo offline > {MEM}/auto_online_blocks")
-        elif variant.startswith("D"):
+        elif variant.startswith(("D", "B")):
             vm.sh("kill -TERM $(cat /tmp/memhotplugd.pid); "
                   "while [ ! -s /tmp/memhotplugd.rc ]; do sleep 0.1; done; "
                   "cat /tmp/memhotplugd.rc", timeout=60)
@@ -181,7 +185,7 @@ class Bench:
                               "cat /tmp/probe.err; echo --- daemon log; cat /tmp/memhotplugd.log; "
                               "echo --- ps; ps; echo --- dmesg; dmesg | tail -20; "
                               f"cat {MEM}/auto_online_blocks", check=False)[1])
-        if variant.startswith("D") and variant != "Dc":
+        if variant.startswith(("D", "B")) and variant != "Dc":
             # What the daemon said, numbers folded, with counts: for the JSON, to see where
             # a slow sample spent its time (node waits, retries, several jobs).
             text = vm.sh("cat /tmp/memhotplugd.log")
@@ -301,6 +305,9 @@ def main():
     ap.add_argument("--blocks", default="16,64,256", help="DIMM sizes in blocks (default 16,64,256)")
     ap.add_argument("--variants", default="K,D,U",
                     help="comma-separated, K first (default K,D,U; also Dg, Dq, Dc, Dd, W)")
+    ap.add_argument("--baseline", metavar="DAEMON",
+                    help="another memhotplugd binary (an earlier commit's) for variants B and Bg, "
+                    "measured side by side with D and Dg")
     ap.add_argument("--memory", default="2G", help="guest base memory (default 2G: the memmap of "
                     "a 32 GiB DIMM takes 512 MiB of it)")
     ap.add_argument("--smp", type=int, default=2)
@@ -324,6 +331,9 @@ def main():
         ap.error(f"--variants must start with K and name only {', '.join(VARIANTS)}")
     if not os.access(args.daemon, os.X_OK):
         ap.error(f"{args.daemon} is not executable (build it: ninja -C build)")
+    if any(v.startswith("B") for v in variants) and not (
+            args.baseline and os.access(args.baseline, os.X_OK)):
+        ap.error("variants B and Bg need --baseline DAEMON, an executable")
 
     tmp = tempfile.mkdtemp(prefix="mhp-bench.")
     clock = f"icount shift={args.icount}" if args.icount is not None else "real time"
@@ -338,7 +348,8 @@ def main():
             boots += 1
             v = VM(memory=args.memory, smp=args.smp, slots=4, maxmem=f"{maxmem}G",
                    binaries=[(args.daemon, "/usr/sbin/memhotplugd"),
-                             (probe, "/usr/bin/bench-probe")],
+                             (probe, "/usr/bin/bench-probe")] +
+                   ([(args.baseline, "/usr/sbin/memhotplugd-base")] if args.baseline else []),
                    timeout=3600, name=f"bench-hotplug{'' if boots == 1 else boots}",
                    log_dir=args.log_dir,
                    qemu_extra=["-icount", f"shift={args.icount},sleep=off"]
