@@ -7,7 +7,8 @@
  * policy (or its device's rule), and queue it or say why not. */
 
 /* A "memory" uevent. */
-void blocks_on_uevent(Manager *m, const char *action, const char *sysname);
+/* Returns false when the block it queued starts a job: written before more uevents are read. */
+bool blocks_on_uevent(Manager *m, const char *action, const char *sysname);
 /* Handles every block not seen yet; with all, also the ones the policy or a failure left offline
  * (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
 int blocks_scan(Manager *m, bool all);

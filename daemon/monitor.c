@@ -51,6 +51,7 @@ void monitor_drain(Monitor *m)
         for (;;) {
                 struct udev_device *d;
                 const char *subsystem, *action, *sysname;
+                bool more;
 
                 errno = 0;
                 d = udev_monitor_receive_device(m->monitor);
@@ -64,9 +65,11 @@ void monitor_drain(Monitor *m)
                 subsystem = udev_device_get_subsystem(d);
                 action = udev_device_get_action(d);
                 sysname = udev_device_get_sysname(d);
-                if (subsystem && action && sysname)
-                        m->on_event(m->userdata, subsystem, action, sysname);
+                more = !(subsystem && action && sysname) ||
+                       m->on_event(m->userdata, subsystem, action, sysname);
                 udev_device_unref(d);
+                if (!more)
+                        break;
         }
 }
 
