@@ -818,6 +818,7 @@ DELEGATE_BURST = 80
 
 
 @scenario(["delegate: auto_online_blocks is the policy's while running, offline again after exit",
+           "delegate: a block the kernel onlined into another zone than the policy's is reported, not written",
            "delegate: a burst of %d add uevents wakes the daemon a tick at a time, not once a uevent; "
            "the blocks the kernel left offline are onlined once, after the burst" % DELEGATE_BURST])
 def test_delegate(case):
@@ -835,6 +836,21 @@ def test_delegate(case):
             check(bed.auto_online() == "online_movable", "auto_online_blocks is %r" % bed.auto_online())
 
         case.run("delegate: auto_online_blocks is the policy's while running, offline again after exit", knob)
+
+        def audit():
+            # The kernel onlines a new block into the kernel zone (another agent changed its
+            # setting, or it saw the block's group differently): reported, and left as it is.
+            b = Block(90, 1, phys_index=0x90)
+            bed.emu.expect(b.index, None)
+            mark = d.mark()
+            bed.add_block(b)
+            bed.emu._set_online(b.index, "Normal")
+            d.wait_line(r"memory90: The kernel onlined it into Normal, not where the policy would: ", start=mark)
+            bed.emu.settle()
+            check(not bed.emu.writes_to(b.index), "memory90 written: %s" % bed.emu.writes_to(b.index))
+
+        case.run("delegate: a block the kernel onlined into another zone than the policy's is reported, "
+                 "not written", audit)
 
         def burst():
             # The emulator does not online a block by auto_online_blocks, as the kernel would: every
