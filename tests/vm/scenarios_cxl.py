@@ -18,6 +18,7 @@ import tempfile
 import time
 
 from vm import HERE, MiB, Cxl, VMError
+import scenarios_daemon
 from scenarios_daemon import (CONF, LOG, REPO, OtherKernelVM, check_zone, config, ctl_devices,
                               dax_driver, mem_figures, mib, online_or_fail, stop_daemon)
 
@@ -80,20 +81,7 @@ class CxlScenario:
 
 def start_daemon(ctx, vm, conf, ready_timeout=15):
     """memhotplugd in the background, logging to the journal stand-in (stderr to LOG)."""
-    vm.write_file(CONF, conf)
-    vm.sh("rm -f /tmp/memhotplugd.rc; "
-          "setsid sh -c 'memhotplugd --config " + CONF + " --log-level debug "
-          "--log-target journal --runtime-dir /run/memhotplugd & "
-          "echo $! > /tmp/memhotplugd.pid; wait $!; echo $? > /tmp/memhotplugd.rc' "
-          f"</dev/null >{LOG} 2>&1 &")
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if "Listening for memory uevents" in journal_text(vm):
-            return
-        if vm.run("test -e /tmp/memhotplugd.rc", check=False)[0] == 0:
-            raise VMError(f"memhotplugd exited at start:\n{daemon_output(vm)}")
-        time.sleep(0.2)
-    ctx.note("daemon never logged 'Listening for memory uevents'; going on")
+    scenarios_daemon.start_daemon(ctx, vm, conf, ready_timeout, log_target="journal", log=daemon_output)
 
 
 def journal_text(vm):

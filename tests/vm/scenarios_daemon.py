@@ -34,25 +34,27 @@ def config(online="movable", auto="takeover", source="kernel", chunk=4, extra=""
             f"UeventSource={source}\n\n[Memory]\nOnline={online}\n{extra}")
 
 
-def start_daemon(ctx, vm, conf, ready_timeout=15):
+def start_daemon(ctx, vm, conf, ready_timeout=15, log_target="stderr", log=None):
     """Start memhotplugd in the background; wait until it listens.
 
     A wrapper shell records the exit status in /tmp/memhotplugd.rc so
-    stop_daemon() can check it (busybox sh cannot wait for a non-child).
+    stop_daemon() can check it (busybox sh cannot wait for a non-child). log_target is the
+    daemon's --log-target, log(vm) what it logged there (default: its stderr).
     """
+    log = log or daemon_log
     vm.write_file(CONF, conf)
     vm.sh("rm -f /tmp/memhotplugd.rc; "
           "setsid sh -c 'memhotplugd --config " + CONF + " --log-level debug "
-          "--log-target stderr --runtime-dir /run/memhotplugd & "
+          f"--log-target {log_target} --runtime-dir /run/memhotplugd & "
           "echo $! > /tmp/memhotplugd.pid; wait $!; echo $? > /tmp/memhotplugd.rc' "
           f"</dev/null >{LOG} 2>&1 &")
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
-        log = daemon_log(vm)
-        if re.search(r"Listening for memory uevents", log):
+        text = log(vm)
+        if re.search(r"Listening for memory uevents", text):
             return
         if vm.run("test -e /tmp/memhotplugd.rc", check=False)[0] == 0:
-            raise VMError(f"memhotplugd exited at start:\n{log}")
+            raise VMError(f"memhotplugd exited at start:\n{text}")
         time.sleep(0.2)
     ctx.note("daemon never logged 'Listening for memory uevents'; going on")
 
