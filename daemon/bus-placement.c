@@ -56,15 +56,17 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
         return sd_bus_message_close_container(reply);
 }
 
-/* PlatformDefault: what Online=platform means on this machine, and why. */
+/* PlatformDefault: what Online=platform means on this machine, and why; and what the placement
+ * cannot see here (virtio-mem devices without /proc/iomem's addresses). */
 int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error)
 {
         Manager *m = userdata;
-        char buf[256];
+        char buf[400];
 
-        snprintf(buf, sizeof(buf), "%s: %s", online_type_to_string(m->platform_online), m->platform_reason);
+        snprintf(buf, sizeof(buf), "%s: %s%s%s", online_type_to_string(m->platform_online),
+                 m->platform_reason, m->virtio_mem_note[0] ? "; " : "", m->virtio_mem_note);
         return sd_bus_message_append(reply, "s", buf);
 }
 

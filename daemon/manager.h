@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "sysfs.h"
+#include "virtio-mem.h"
 
 /* What the manager remembers of a block between events; all of it can be rebuilt from sysfs. */
 enum {
@@ -45,6 +46,7 @@ typedef struct ManagerOptions {
         const char *config_path;
         bool config_required; /* --config was given: a missing file is an error */
         const char *sysfs_root;
+        const char *iomem_path; /* /proc/iomem, or a copy of one (tests) */
         const char *runtime_dir;
         bool once;
         bool no_bus;
@@ -156,6 +158,8 @@ typedef struct Manager {
         Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
         OnlineType platform_online; /* what Online=platform means here, and why */
         char platform_reason[160];
+        VirtioMemMap virtio_mem;   /* which blocks each virtio-mem device added (virtio-mem.c) */
+        char virtio_mem_note[160]; /* why virtio-mem devices are not grouped; "" when they are */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
