@@ -12,8 +12,9 @@
 
 typedef struct Placement {
         AcpiMemory acpi;
-        uint64_t acpi_read_usec; /* loop iteration of the last ACPI read (1: before the loop); 0: none */
-        int memmap_global;       /* memory_hotplug.memmap_on_memory: -1 not read yet */
+        uint64_t acpi_read_usec;   /* loop iteration of the last ACPI read (1: before the loop); 0: none */
+        uint64_t virtio_read_usec; /* … and of the last /proc/iomem read for a block not in the map */
+        int memmap_global;         /* memory_hotplug.memmap_on_memory: -1 not read yet */
 } Placement;
 
 Placement *placement_free(Placement *p);
@@ -23,7 +24,9 @@ Placement *placement_free(Placement *p);
 typedef struct BlockPlacement {
         PlacementZones *nodes;
         size_t n_nodes;
-        PlacementGroup group;
+        PlacementGroup group;    /* the block's static group */
+        PlacementGroup *dynamic; /* every virtio-mem device's group, by its index in the map */
+        size_t n_dynamic;
         PlacementFacts facts;
         PlacementInput input;
 } BlockPlacement;

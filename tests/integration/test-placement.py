@@ -135,6 +135,96 @@ def test_not_numa_aware(case):
              "DIMMs in ZONE_MOVABLE too: only the system's 400% of 2.5G (8G of 10G) is checked", zones)
 
 
+VIRTIO_CHECKS = ["virtio-mem: the blocks /proc/iomem (a fixture given with --iomem, read again from the same "
+                 "open file when a block is not in it) says virtio5 added are its dynamic group, as in the kernel: "
+                 "MMMMMMMMMMMMKMMM, each block it puts in the kernel zone carrying three more movable ones",
+                 "virtio-mem: the journal names the device's unit and the arithmetic; no block drifts",
+                 "virtio-mem, addresses hidden (as to a daemon started without CAP_SYS_ADMIN): said once in the "
+                 "journal and in PlatformDefault, and the blocks are decided one at a time (no hot-add group)"]
+
+# virtio5's region from block 4 (256M blocks), as the kernel shows it to a reader with CAP_SYS_ADMIN.
+IOMEM_HEAD = ("00000000-00000fff : Reserved\n"
+              "00001000-3fffffff : System RAM\n"
+              "40000000-23fffffff : PCI Bus 0000:00\n"
+              "  40000000-23fffffff : virtio5\n")
+
+
+def virtio_run(hidden):
+    """Boot 1G, then 16 blocks of 256M hot-added in one burst; returns (daemon, bed, zones string)."""
+    boot = [Block(i, 0, state="online", zones=("none",) if i == 0 else ("Normal",)) for i in range(4)]
+    s = BusSetup()
+    s.bus = PrivateBus()
+    s.bed = bed = Bed(boot)
+    bed.bus_address = s.bus.address
+    with open(bed.iomem, "w") as f:
+        f.write(re.sub(r"[0-9a-f]+-[0-9a-f]+ :", "00000000-00000000 :", IOMEM_HEAD) if hidden else IOMEM_HEAD)
+    bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+    s.client = Client(s.bus.address)
+    s.daemon = d = bed.daemon()
+    d.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+    burst = [Block(i, 0) for i in range(4, 20)]
+    # The device adds its memory now: the kernel's resource first, then the blocks. Written into the
+    # same file (not replaced), as the daemon keeps the one it opened.
+    ram = "    40000000-13fffffff : System RAM (virtio_mem)\n"
+    if hidden:
+        ram = "    00000000-00000000 : System RAM (virtio_mem)\n"
+    with open(bed.iomem, "a") as f:
+        f.write(ram)
+    for b in burst:
+        bed.add_block(b, link_node=False)
+    for b in burst:
+        bed.link_node(b)
+    bed.emu.wait_online([b.index for b in burst])
+    bed.emu.settle()
+    zones = "".join("M" if bed.read_attr(b.index, "valid_zones") == "Movable" else "K" for b in burst)
+    return s, zones
+
+
+@scenario(VIRTIO_CHECKS)
+def test_virtio_mem(case):
+    out = {}
+
+    def grouped():
+        out["s"], zones = virtio_run(False)
+        case.daemon = out["s"].daemon
+        check(zones == "MMMMMMMMMMMMKMMM", "zones %s\n%s" % (zones, tail(out["s"].daemon)))
+
+    def reason():
+        d = out["s"].daemon
+        lines = "\n".join(line for line in d.lines if re.search(r"memory1[67]: Queued", line))
+        # 13 blocks over 1G of boot memory; then the device's own 256M in the kernel zone counts.
+        check(d.find(r"memory16: Queued: \[Memory\] Online=auto-movable: virtio5 unit \(256M\): system: movable "
+                     r"\S+ / kernel 1G = 325% > 301% -> kernel zone"), lines)
+        check(d.find(r"memory17: Queued: \[Memory\] Online=auto-movable: virtio5 unit \(256M\): system: movable "
+                     r"\S+ / kernel \S+ = 260% <= 301%"), lines)
+        check("not grouped" not in out["s"].client.prop("PlatformDefault"), out["s"].client.prop("PlatformDefault"))
+        # Decided again one at a time, each block would go where it is: no drift.
+        check(out["s"].client.prop("DriftBlocks") == 0, "DriftBlocks %r" % out["s"].client.prop("DriftBlocks"))
+
+    def hidden():
+        s, zones = virtio_run(True)
+        try:
+            case.daemon = s.daemon
+            d = s.daemon
+            check(len(d.find(r"hides its addresses from this daemon \(started without CAP_SYS_ADMIN\)")) == 1,
+                  tail(d))
+            check("virtio-mem devices are not grouped" in s.client.prop("PlatformDefault"),
+                  s.client.prop("PlatformDefault"))
+            # Alone, each block goes movable while 301% of 1G holds: 12 of them.
+            check(zones == "MMMMMMMMMMMMKKKK", "zones %s\n%s" % (zones, tail(d)))
+            check(not d.find(r"group hot-add"), tail(d))
+        finally:
+            s.close()
+
+    try:
+        case.run(VIRTIO_CHECKS[0], grouped)
+        case.run(VIRTIO_CHECKS[1], reason)
+    finally:
+        if "s" in out:
+            out["s"].close()
+    case.run(VIRTIO_CHECKS[2], hidden)
+
+
 PAGE = 4096
 G = 1 << 30
 M = 1 << 20
@@ -321,7 +411,7 @@ def test_drift(case):
 
 def main():
     return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
-                         test_status_and_plan, test_drift])
+                         test_virtio_mem, test_status_and_plan, test_drift])
 
 
 if __name__ == "__main__":
