@@ -40,6 +40,7 @@ typedef struct Block {
         uint8_t default_zone; /* its first entry */
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
+        uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
 } Block;
 
 typedef struct ManagerOptions {
@@ -118,8 +119,10 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        unsigned *deferred; /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
+        bool burst_open;     /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        uint32_t burst_seq;  /* the number of the latest burst of "add" uevents (blocks.c) */
+        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
+        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;

@@ -4,6 +4,7 @@
 
 #include "dax.h"
 #include "devices.h"
+#include "memblock.h"
 #include "placement-facts.h"
 #include "time-util.h"
 
@@ -85,12 +86,22 @@ static int virtio_device_of(Manager *m, Placement *p, unsigned index)
 }
 
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
- * device, else its virtio-mem device, else none. */
+ * device, else its virtio-mem device, else the hot-add burst it came in, else none. A burst's key
+ * names its run of blocks [first, last]; that of a block looked up for counting only its own. */
 typedef struct GroupKey {
         const Device *dax;
         int acpi;   /* -1: none */
         int virtio; /* -1: none */
+        uint32_t burst;
+        unsigned first, last;
 } GroupKey;
+
+static bool device_grouped(Manager *m, Placement *p, unsigned index)
+{
+        return devices_owner_of_block(m, index) ||
+               (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) ||
+               virtio_mem_device_of(&m->virtio_mem, index) >= 0;
+}
 
 static GroupKey group_of(Manager *m, Placement *p, unsigned index)
 {
@@ -102,16 +113,63 @@ static GroupKey group_of(Manager *m, Placement *p, unsigned index)
                 k.acpi = p->acpi.of_block[index];
         if (k.acpi < 0)
                 k.virtio = virtio_mem_device_of(&m->virtio_mem, index);
+        if (k.acpi < 0 && k.virtio < 0 && index < m->n_blocks) {
+                k.burst = m->blocks[index].burst;
+                k.first = k.last = index;
+        }
         return k;
 }
 
+/* Whether b is in a's group (a the block asked about, b one counted). */
 static bool group_equal(GroupKey a, GroupKey b)
 {
         if (a.dax || b.dax)
                 return a.dax == b.dax;
         if (a.acpi >= 0 || b.acpi >= 0)
                 return a.acpi == b.acpi;
-        return a.virtio >= 0 && a.virtio == b.virtio;
+        if (a.virtio >= 0 || b.virtio >= 0)
+                return a.virtio == b.virtio;
+        return a.burst != 0 && a.burst == b.burst && b.first >= a.first && b.first <= a.last;
+}
+
+/* A block of the burst: no device groups it, it is on the burst's node, and it came in the burst,
+ * or it is in sysfs and not looked at yet (its "add" is still on the socket, or it waits for its
+ * node link: the kernel links an add's blocks only once all exist). */
+static bool burst_member(Manager *m, Placement *p, unsigned index, int node, uint32_t burst)
+{
+        const Block *b = index < m->n_blocks ? &m->blocks[index] : NULL;
+        int n;
+
+        if (device_grouped(m, p, index))
+                return false;
+        if (b && (b->flags & BLOCK_KNOWN))
+                return b->burst == burst && b->node == node;
+        if (b && b->burst != 0 && b->burst != burst)
+                return false;
+        /* Not linked yet is fine: the kernel links a whole add's blocks one after the other. */
+        return memblock_read_node(m->sysfs, index, &n) >= 0 && (n == node || n < 0);
+}
+
+/* The run of contiguous blocks of the block's burst around it: its memory group. Found once per
+ * burst (sysfs is read only for blocks not looked at yet), again for a block outside it. */
+static void burst_run(Manager *m, Placement *p, unsigned index, int node, GroupKey *k)
+{
+        unsigned first = index, last = index;
+
+        if (p->burst == k->burst && p->burst_node == node && index >= p->burst_first &&
+            index <= p->burst_last) {
+                k->first = p->burst_first;
+                k->last = p->burst_last;
+                return;
+        }
+        while (first > 0 && burst_member(m, p, first - 1, node, k->burst))
+                first--;
+        while (last < BLOCK_INDEX_MAX && burst_member(m, p, last + 1, node, k->burst))
+                last++;
+        p->burst = k->burst;
+        p->burst_node = node;
+        k->first = p->burst_first = first;
+        k->last = p->burst_last = last;
 }
 
 /* Whether the block's struct pages sit on its own memory: a dax device converted with
@@ -289,6 +347,9 @@ static void group_describe(Manager *m, Placement *p, GroupKey k, int node, Place
         if (k.dax) {
                 snprintf(ret->name, sizeof(ret->name), "%s", k.dax->dax->name);
                 blocks = dax_group_blocks(m, k.dax);
+        } else if (k.burst) {
+                snprintf(ret->name, sizeof(ret->name), "hot-add memory%u-%u", k.first, k.last);
+                blocks = k.last - k.first + 1;
         } else {
                 snprintf(ret->name, sizeof(ret->name), "%s", p->acpi.names[k.acpi]);
                 blocks = p->acpi.n_members[k.acpi];
@@ -319,7 +380,14 @@ static int build(Manager *m, unsigned index, int node, bool whole_group, BlockPl
         if (r < -1)
                 return r;
         k = group_of(m, p, index);
-        grouped = k.dax || k.acpi >= 0;
+        if (k.burst)
+                burst_run(m, p, index, node, &k);
+        /* A burst of one block is decided alone, as the kernel does; so is every burst when
+         * virtio-mem devices are there but /proc/iomem hides which blocks are theirs: a burst may
+         * be such a device's, whose unit is one block (virtio-mem.c). */
+        if (k.burst && (k.first == k.last || m->virtio_mem.n_hidden > 0))
+                k.burst = 0;
+        grouped = k.dax || k.acpi >= 0 || k.burst;
         if (grouped)
                 group_describe(m, p, k, node, &ret->group);
         r = virtio_groups(m, &ret->dynamic, &ret->n_dynamic);

@@ -14,7 +14,10 @@ typedef struct Placement {
         AcpiMemory acpi;
         uint64_t acpi_read_usec;   /* loop iteration of the last ACPI read (1: before the loop); 0: none */
         uint64_t virtio_read_usec; /* … and of the last /proc/iomem read for a block not in the map */
-        int memmap_global;         /* memory_hotplug.memmap_on_memory: -1 not read yet */
+        uint32_t burst;            /* the hot-add burst whose run of blocks was last found … */
+        int burst_node;
+        unsigned burst_first, burst_last; /* … and the run */
+        int memmap_global;                /* memory_hotplug.memmap_on_memory: -1 not read yet */
 } Placement;
 
 Placement *placement_free(Placement *p);

@@ -135,6 +135,67 @@ def test_not_numa_aware(case):
              "DIMMs in ZONE_MOVABLE too: only the system's 400% of 2.5G (8G of 10G) is checked", zones)
 
 
+BURST_CHECKS = ["hot-add burst: 16 blocks that no device groups, added in one burst, go to one zone: "
+                "4G over 1G of boot memory crosses 301%, so all to the kernel zone, none split off to Movable",
+                "hot-add burst: the journal names the burst's group and its arithmetic",
+                "hot-add burst: a later burst of 2 blocks is a group of its own and fits: Movable"]
+
+
+@scenario(BURST_CHECKS)
+def test_hot_add_burst(case):
+    # Boot: 1G on node 0 (block 0 spans DMA and DMA32). Then memory no ACPI device, dax device or
+    # virtio-mem device owns (the probe interface, Hyper-V, Xen): 16 blocks of 256M announced one
+    # after the other and linked to their node once all exist, as the kernel does. The kernel would
+    # decide them one at a time: 12 movable (3G <= 301% of 1G), 4 in the kernel zone.
+    boot = [Block(i, 0, state="online", zones=("none",) if i == 0 else ("Normal",)) for i in range(4)]
+    bed = Bed(boot)
+    d = None
+    try:
+        bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+        d = bed.daemon()
+        d.wait_line(r"Listening for memory uevents")
+        burst = [Block(i, 0) for i in range(4, 20)]
+
+        def one_zone():
+            for b in burst:
+                bed.emu.expect(b.index, "online_kernel")
+            for b in burst:
+                bed.add_block(b, link_node=False)
+            for b in burst:
+                bed.link_node(b)
+            bed.emu.wait_online([b.index for b in burst])
+            bed.emu.settle()
+            check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+            zones = {b.index: bed.read_attr(b.index, "valid_zones") for b in burst}
+            check(set(zones.values()) == {"Normal"}, "zones: %s\n%s" % (zones, tail(d)))
+
+        def reason():
+            check(d.find(r"memory4: Queued: \[Memory\] Online=auto-movable: group hot-add memory4-19 \(4G\): "
+                         r"system: movable 4G / kernel 1G = 400% > 301% -> kernel zone"), tail(d))
+
+        def second():
+            later = [Block(i, 0) for i in (24, 25)]
+            for b in later:
+                bed.emu.expect(b.index, "online_movable")
+            for b in later:
+                bed.add_block(b, link_node=False)
+            for b in later:
+                bed.link_node(b)
+            bed.emu.wait_online([b.index for b in later])
+            bed.emu.settle()
+            check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+            check(d.find(r"memory24: Queued: \[Memory\] Online=auto-movable: group hot-add memory24-25 \(512M\)"),
+                  tail(d))
+
+        case.run(BURST_CHECKS[0], one_zone)
+        case.run(BURST_CHECKS[1], reason)
+        case.run(BURST_CHECKS[2], second)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 VIRTIO_CHECKS = ["virtio-mem: the blocks /proc/iomem (a fixture given with --iomem, read again from the same "
                  "open file when a block is not in it) says virtio5 added are its dynamic group, as in the kernel: "
                  "MMMMMMMMMMMMKMMM, each block it puts in the kernel zone carrying three more movable ones",
@@ -411,7 +472,7 @@ def test_drift(case):
 
 def main():
     return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
-                         test_virtio_mem, test_status_and_plan, test_drift])
+                         test_hot_add_burst, test_virtio_mem, test_status_and_plan, test_drift])
 
 
 if __name__ == "__main__":
