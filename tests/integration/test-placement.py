@@ -135,6 +135,18 @@ def test_not_numa_aware(case):
              "DIMMs in ZONE_MOVABLE too: only the system's 400% of 2.5G (8G of 10G) is checked", zones)
 
 
+def hot_add(bed, blocks):
+    """One hot-add as the kernel makes it: every block announced, then all linked to their node;
+    returns once the daemon onlined them, as the policy said (bed.emu.expect)."""
+    for b in blocks:
+        bed.add_block(b, link_node=False)
+    for b in blocks:
+        bed.link_node(b)
+    bed.emu.wait_online([b.index for b in blocks])
+    bed.emu.settle()
+    check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+
+
 BURST_CHECKS = ["hot-add burst: 16 blocks that no device groups, added in one burst, go to one zone: "
                 "4G over 1G of boot memory crosses 301%, so all to the kernel zone, none split off to Movable",
                 "hot-add burst: the journal names the burst's group and its arithmetic",
@@ -159,13 +171,7 @@ def test_hot_add_burst(case):
         def one_zone():
             for b in burst:
                 bed.emu.expect(b.index, "online_kernel")
-            for b in burst:
-                bed.add_block(b, link_node=False)
-            for b in burst:
-                bed.link_node(b)
-            bed.emu.wait_online([b.index for b in burst])
-            bed.emu.settle()
-            check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+            hot_add(bed, burst)
             zones = {b.index: bed.read_attr(b.index, "valid_zones") for b in burst}
             check(set(zones.values()) == {"Normal"}, "zones: %s\n%s" % (zones, tail(d)))
 
@@ -177,13 +183,7 @@ def test_hot_add_burst(case):
             later = [Block(i, 0) for i in (24, 25)]
             for b in later:
                 bed.emu.expect(b.index, "online_movable")
-            for b in later:
-                bed.add_block(b, link_node=False)
-            for b in later:
-                bed.link_node(b)
-            bed.emu.wait_online([b.index for b in later])
-            bed.emu.settle()
-            check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+            hot_add(bed, later)
             check(d.find(r"memory24: Queued: \[Memory\] Online=auto-movable: group hot-add memory24-25 \(512M\)"),
                   tail(d))
 
@@ -231,12 +231,7 @@ def virtio_run(hidden):
         ram = "    00000000-00000000 : System RAM (virtio_mem)\n"
     with open(bed.iomem, "a") as f:
         f.write(ram)
-    for b in burst:
-        bed.add_block(b, link_node=False)
-    for b in burst:
-        bed.link_node(b)
-    bed.emu.wait_online([b.index for b in burst])
-    bed.emu.settle()
+    hot_add(bed, burst)
     zones = "".join("M" if bed.read_attr(b.index, "valid_zones") == "Movable" else "K" for b in burst)
     return s, zones
 
