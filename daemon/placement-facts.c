@@ -376,9 +376,12 @@ static int build(Manager *m, unsigned index, int node, bool whole_group, BlockPl
         r = acpi_device_of(m, p, index);
         if (r < -1)
                 return r;
-        r = virtio_device_of(m, p, index);
-        if (r < -1)
-                return r;
+        /* /proc/iomem only for a block no DIMM or dax device claims. */
+        if (r < 0 && !devices_owner_of_block(m, index)) {
+                r = virtio_device_of(m, p, index);
+                if (r < -1)
+                        return r;
+        }
         k = group_of(m, p, index);
         if (k.burst)
                 burst_run(m, p, index, node, &k);
