@@ -26,18 +26,21 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
                                     sd_bus_error *error)
 {
         _cleanup_(freep) PlacementZones *nodes = NULL;
+        _cleanup_(freep) PlacementGroup *groups = NULL;
         long page_size = sysconf(_SC_PAGESIZE);
         uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
         Manager *m = userdata;
         PlacementFacts f;
         PlacementZones all;
-        size_t n;
+        size_t n, n_groups;
         int r;
 
-        r = placement_zones_read(m, &nodes, &n);
+        r = placement_zones_read(m, &nodes, &n, &groups, &n_groups);
         if (r < 0)
                 return r;
-        f = (PlacementFacts){ .nodes = nodes, .n_nodes = n, .page_size = page };
+        f = (PlacementFacts){
+                .nodes = nodes, .n_nodes = n, .groups = groups, .n_groups = n_groups, .page_size = page
+        };
         placement_zones_sum(&f, &all);
 
         r = sd_bus_message_open_container(reply, 'a', BUS_NODE_PLACEMENT);

@@ -269,25 +269,6 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
         return 0;
 }
 
-int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n)
-{
-        Placement *p = placement_get(m);
-        PlacementZones *nodes = NULL;
-        size_t n = 0;
-        int r;
-
-        if (!p)
-                return -ENOMEM;
-        r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL, NULL);
-        if (r < 0) {
-                free(nodes);
-                return r;
-        }
-        *ret = nodes;
-        *ret_n = n;
-        return 0;
-}
-
 /* The size the kernel gives a dax device's group: its range, trimmed to whole blocks as kmem adds
  * it. */
 static uint64_t dax_group_blocks(const Manager *m, const Device *d)
@@ -319,6 +300,32 @@ static int virtio_groups(Manager *m, PlacementGroup **ret, size_t *ret_n)
         }
         *ret = l;
         *ret_n = v->n_devices;
+        return 0;
+}
+
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, PlacementGroup **ret_groups,
+                         size_t *ret_n_groups)
+{
+        Placement *p = placement_get(m);
+        PlacementGroup *groups = NULL;
+        PlacementZones *nodes = NULL;
+        size_t n = 0, n_groups = 0;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = virtio_groups(m, &groups, &n_groups);
+        if (r >= 0)
+                r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL, groups);
+        if (r < 0) {
+                free(nodes);
+                free(groups);
+                return r;
+        }
+        *ret = nodes;
+        *ret_n = n;
+        *ret_groups = groups;
+        *ret_n_groups = n_groups;
         return 0;
 }
 

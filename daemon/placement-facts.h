@@ -37,8 +37,10 @@ typedef struct BlockPlacement {
 int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret);
 void block_placement_done(BlockPlacement *p);
 
-/* The zones of every node, for status. */
-int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n);
+/* The zones of every node, and every virtio-mem device's group (their movable memory takes its
+ * share of the boot memory first), for status. */
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, PlacementGroup **ret_groups,
+                         size_t *ret_n_groups);
 
 /* policy_decide() (type _ONLINE_TYPE_INVALID: the config's [Memory] or [Node N]) or
  * policy_decide_as() (a dax rule's type and name), with the facts auto-movable needs gathered
