@@ -71,26 +71,42 @@ int verb_offline(Context *c)
 }
 
 /* RevertDevice and PrepareUnplug: one name in, a(ubs) out, after every block was offlined. */
-static int call_device(Context *c, const char *method, const char *what, const char *done)
+static int call_device_raw(Context *c, const char *method, const char *target, sd_bus_error *error,
+                           sd_bus_message **ret_reply)
 {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the call: %m");
-        r = sd_bus_message_append(m, "s", c->device);
+                return r;
+        r = sd_bus_message_append(m, "s", target);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the call: %m");
+                return r;
         /* Offlining migrates every page off the device first: that can take a while. */
-        r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
-        if (r < 0)
-                return log_bus_error(r, &error, what);
+        return sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, error, ret_reply);
+}
+
+static int device_done(Context *c, sd_bus_message *reply, const char *done)
+{
+        int r;
+
         r = print_results(reply);
         if (r == 0)
                 printf("%s %s\n", c->device, done);
         return r;
+}
+
+static int call_device(Context *c, const char *method, const char *what, const char *done)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = call_device_raw(c, method, c->device, &error, &reply);
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return device_done(c, reply, done);
 }
 
 int verb_revert(Context *c)
@@ -98,8 +114,8 @@ int verb_revert(Context *c)
         return call_device(c, "RevertDevice", "return the device to devdax", "is devdax again.");
 }
 
-/* The daemon's sandbox hides /proc/iomem's addresses from it; we run as root without one, so a
- * virtio-mem device becomes its address range here. */
+/* A daemon started without CAP_SYS_ADMIN cannot see /proc/iomem's addresses (it says so with
+ * NotSupported); we run as root, so a virtio-mem device becomes its address range here. */
 static int virtio_to_addresses(const char *name, char *buf, size_t size)
 {
         _cleanup_(fclosep) FILE *f = NULL;
@@ -117,18 +133,22 @@ static int virtio_to_addresses(const char *name, char *buf, size_t size)
 
 int verb_unplug(Context *c)
 {
-        const char *name = c->device;
+        static const char what[] = "prepare the unplug";
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char range[64];
         int r;
 
-        if (virtio_to_addresses(name, range, sizeof(range)) > 0) {
-                printf("%s is %s.\n", name, range);
-                c->device = range;
+        r = call_device_raw(c, "PrepareUnplug", c->device, &error, &reply);
+        if (r < 0 && sd_bus_error_has_name(&error, BUS_ERROR_NOT_SUPPORTED) &&
+            virtio_to_addresses(c->device, range, sizeof(range)) > 0) {
+                printf("%s is %s.\n", c->device, range);
+                sd_bus_error_free(&error);
+                r = call_device_raw(c, "PrepareUnplug", range, &error, &reply);
         }
-        r = call_device(c, "PrepareUnplug", "prepare the unplug",
-                        "is offline: it can be removed now (e.g. device_del, or the eject).");
-        c->device = name;
-        return r;
+        if (r < 0)
+                return log_bus_error(r, &error, what);
+        return device_done(c, reply, "is offline: it can be removed now (e.g. device_del, or the eject).");
 }
 
 static int call_simple(Context *c, const char *method, const char *what)

@@ -442,7 +442,13 @@ bool blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 return true;
 
         if (streq(action, "add")) {
+                /* One burst: the "add" uevents from the first after a job ended to the end of the
+                 * job that onlines them, the rest collected into it (blocks_collect_burst()). Its
+                 * blocks that no device groups are one memory group (placement-facts.c). */
+                if (!m->burst_open && !m->burst_draining && ++m->burst_seq == 0)
+                        m->burst_seq = 1;
                 m->burst_open = true;
+                b->burst = m->burst_seq;
                 /* Blocks still waiting for their link may have it now (it comes for a whole add at
                  * once): handled before this one, so that a burst is queued whole and in order. */
                 if (m->n_node_waiting > 0)
@@ -469,11 +475,13 @@ void blocks_collect_burst(Manager *m)
         if (!m->burst_open)
                 return;
         m->burst_open = false;
+        m->burst_draining = true;
         /* The uevents of the burst already queued for us, handled now rather than after this job. */
         if (m->monitor)
                 monitor_drain(m->monitor);
         /* Blocks that waited for their node link: linked by now, since their add is over. */
         (void)node_wait_check(m);
+        m->burst_draining = false;
 }
 
 void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)

@@ -26,18 +26,21 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
                                     sd_bus_error *error)
 {
         _cleanup_(freep) PlacementZones *nodes = NULL;
+        _cleanup_(freep) PlacementGroup *groups = NULL;
         long page_size = sysconf(_SC_PAGESIZE);
         uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
         Manager *m = userdata;
         PlacementFacts f;
         PlacementZones all;
-        size_t n;
+        size_t n, n_groups;
         int r;
 
-        r = placement_zones_read(m, &nodes, &n);
+        r = placement_zones_read(m, &nodes, &n, &groups, &n_groups);
         if (r < 0)
                 return r;
-        f = (PlacementFacts){ .nodes = nodes, .n_nodes = n, .page_size = page };
+        f = (PlacementFacts){
+                .nodes = nodes, .n_nodes = n, .groups = groups, .n_groups = n_groups, .page_size = page
+        };
         placement_zones_sum(&f, &all);
 
         r = sd_bus_message_open_container(reply, 'a', BUS_NODE_PLACEMENT);
@@ -56,15 +59,17 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
         return sd_bus_message_close_container(reply);
 }
 
-/* PlatformDefault: what Online=platform means on this machine, and why. */
+/* PlatformDefault: what Online=platform means on this machine, and why; and what the placement
+ * cannot see here (virtio-mem devices without /proc/iomem's addresses). */
 int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error)
 {
         Manager *m = userdata;
-        char buf[256];
+        char buf[400];
 
-        snprintf(buf, sizeof(buf), "%s: %s", online_type_to_string(m->platform_online), m->platform_reason);
+        snprintf(buf, sizeof(buf), "%s: %s%s%s", online_type_to_string(m->platform_online),
+                 m->platform_reason, m->virtio_mem_note[0] ? "; " : "", m->virtio_mem_note);
         return sd_bus_message_append(reply, "s", buf);
 }
 

@@ -57,9 +57,9 @@ static int target_error(const char *target, int r, unsigned missing, sd_bus_erro
                                          missing);
         case -EPERM:
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
-                                         "/proc/iomem does not show this daemon where %s is (that needs "
-                                         "CAP_SYS_ADMIN, which its sandbox drops); give its address range "
-                                         "instead (memhotplugctl unplug %s does so itself).",
+                                         "/proc/iomem does not show this daemon where %s is (it shows the "
+                                         "addresses only to a daemon started with CAP_SYS_ADMIN); give its "
+                                         "address range instead (memhotplugctl unplug %s does so itself).",
                                          target, target);
         case -ENODEV:
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,

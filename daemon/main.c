@@ -16,6 +16,7 @@
 static ManagerOptions arg = {
         .config_path = CONFIG_FILE_DEFAULT,
         .sysfs_root = "/sys",
+        .iomem_path = "/proc/iomem",
         .runtime_dir = "/run/memhotplugd",
         .log_level = -1,
 };
@@ -36,6 +37,7 @@ static void help(void)
                "  -l --log-level=LEVEL   Log level: err, warning, notice, info, debug\n"
                "     --log-target=TARGET journal, console (stderr), null or auto (default)\n"
                "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
+               "     --iomem=FILE        Read FILE instead of /proc/iomem (for tests)\n"
                "     --no-bus            Do not connect to D-Bus\n"
                "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
@@ -54,6 +56,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_ONCE,
                 ARG_LOG_TARGET,
                 ARG_SYSFS_ROOT,
+                ARG_IOMEM,
                 ARG_RUNTIME_DIR,
                 ARG_NO_BUS,
                 ARG_BUS_INTROSPECT,
@@ -68,6 +71,7 @@ static int parse_argv(int argc, char *argv[])
                 { "log-level", required_argument, NULL, 'l' },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
+                { "iomem", required_argument, NULL, ARG_IOMEM },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
@@ -112,6 +116,9 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_SYSFS_ROOT:
                         arg.sysfs_root = optarg;
+                        break;
+                case ARG_IOMEM:
+                        arg.iomem_path = optarg;
                         break;
                 case ARG_RUNTIME_DIR:
                         arg.runtime_dir = optarg;

@@ -10,6 +10,7 @@
 #include "agents.h"
 #include "blocks.h"
 #include "bus.h"
+#include "caps.h"
 #include "devices.h"
 #include "kernel-auto.h"
 #include "log.h"
@@ -309,6 +310,7 @@ int manager_new(const ManagerOptions *o, Manager **ret)
                 return -ENOMEM;
         m->options = *o;
         m->demotion_original = -1;
+        m->virtio_mem.fd = -EBADF;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -337,6 +339,7 @@ Manager *manager_free(Manager *m)
         state_writer_free(m->writer);
         sd_event_source_disable_unref(m->marks_source);
         placement_free(m->placement);
+        virtio_mem_done(&m->virtio_mem);
         sd_event_source_disable_unref(m->chunk_source);
         sd_event_source_disable_unref(m->timer_source);
         sd_event_source_disable_unref(m->node_wait_source);
@@ -368,6 +371,34 @@ static int on_post_save_marks(sd_event_source *s, void *userdata)
                                   m->options.runtime_dir);
         m->marks_failed = r < 0;
         return 0;
+}
+
+/* The one thing CAP_SYS_ADMIN is kept for until here: /proc/iomem opened with it shows where
+ * virtio-mem devices put their memory, for as long as the file stays open. Then it goes, before
+ * any event is handled. */
+static void virtio_mem_setup(Manager *m)
+{
+        const char *path = m->options.iomem_path;
+        int r;
+
+        r = virtio_mem_open(path, m->sysfs, m->block_size, &m->virtio_mem);
+        if (r < 0) {
+                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
+                         "virtio-mem devices are not grouped: cannot read %s: %s", path, strerror(-r));
+                log_warning_errno(r, "Cannot read %s, virtio-mem devices are not grouped: %m", path);
+        } else if (m->virtio_mem.hidden) {
+                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
+                         "virtio-mem devices are not grouped: %s hides its addresses (started without "
+                         "CAP_SYS_ADMIN)",
+                         path);
+                log_notice("%s hides its addresses from this daemon (started without CAP_SYS_ADMIN): the "
+                           "blocks of virtio-mem devices are placed one at a time, not as the device's "
+                           "memory group",
+                           path);
+        }
+        r = caps_drop_sys_admin();
+        if (r < 0)
+                log_warning_errno(r, "Failed to drop CAP_SYS_ADMIN, ignoring: %m");
 }
 
 int manager_start(Manager *m)
@@ -407,6 +438,7 @@ int manager_start(Manager *m)
                         "support in this kernel?): %m",
                         sysfs_root(m->sysfs));
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
+        virtio_mem_setup(m);
 
         (void)kernel_auto_apply(m);
         tiering_apply(m);

@@ -15,6 +15,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "sysfs.h"
+#include "virtio-mem.h"
 
 /* What the manager remembers of a block between events; all of it can be rebuilt from sysfs. */
 enum {
@@ -39,12 +40,14 @@ typedef struct Block {
         uint8_t default_zone; /* its first entry */
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
+        uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
 } Block;
 
 typedef struct ManagerOptions {
         const char *config_path;
         bool config_required; /* --config was given: a missing file is an error */
         const char *sysfs_root;
+        const char *iomem_path; /* /proc/iomem, or a copy of one (tests) */
         const char *runtime_dir;
         bool once;
         bool no_bus;
@@ -116,8 +119,10 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        unsigned *deferred; /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
+        bool burst_open;     /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        uint32_t burst_seq;  /* the number of the latest burst of "add" uevents (blocks.c) */
+        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
+        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;
@@ -156,6 +161,8 @@ typedef struct Manager {
         Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
         OnlineType platform_online; /* what Online=platform means here, and why */
         char platform_reason[160];
+        VirtioMemMap virtio_mem;   /* which blocks each virtio-mem device added (virtio-mem.c) */
+        char virtio_mem_note[160]; /* why virtio-mem devices are not grouped; "" when they are */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -4,6 +4,7 @@
 
 #include "dax.h"
 #include "devices.h"
+#include "memblock.h"
 #include "placement-facts.h"
 #include "time-util.h"
 
@@ -62,25 +63,113 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
         return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
 }
 
+/* The virtio-mem map, read again under the same rule as the ACPI map: the kernel adds a device's
+ * System RAM resource before it creates the blocks, so a block missing from the map is new. */
+static int virtio_device_of(Manager *m, Placement *p, unsigned index)
+{
+        VirtioMemMap *v = &m->virtio_mem;
+        uint64_t now;
+        int r;
+
+        r = virtio_mem_device_of(v, index);
+        if (r >= 0 || v->fd < 0 || v->hidden)
+                return r;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
+                now = 1;
+        if (now == p->virtio_read_usec)
+                return -1;
+        p->virtio_read_usec = now;
+        r = virtio_mem_read(v, m->sysfs, m->block_size);
+        if (r < 0)
+                return r;
+        return virtio_mem_device_of(v, index);
+}
+
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
- * device, else none. */
+ * device, else its virtio-mem device, else the hot-add burst it came in, else none. A burst's key
+ * names its run of blocks [first, last]; that of a block looked up for counting only its own. */
 typedef struct GroupKey {
         const Device *dax;
-        int acpi; /* -1: none */
+        int acpi;   /* -1: none */
+        int virtio; /* -1: none */
+        uint32_t burst;
+        unsigned first, last;
 } GroupKey;
+
+static bool device_grouped(Manager *m, Placement *p, unsigned index)
+{
+        return devices_owner_of_block(m, index) ||
+               (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) ||
+               virtio_mem_device_of(&m->virtio_mem, index) >= 0;
+}
 
 static GroupKey group_of(Manager *m, Placement *p, unsigned index)
 {
-        GroupKey k = { .dax = devices_owner_of_block(m, index), .acpi = -1 };
+        GroupKey k = { .dax = devices_owner_of_block(m, index), .acpi = -1, .virtio = -1 };
 
-        if (!k.dax && index < p->acpi.n_blocks)
+        if (k.dax)
+                return k;
+        if (index < p->acpi.n_blocks)
                 k.acpi = p->acpi.of_block[index];
+        if (k.acpi < 0)
+                k.virtio = virtio_mem_device_of(&m->virtio_mem, index);
+        if (k.acpi < 0 && k.virtio < 0 && index < m->n_blocks) {
+                k.burst = m->blocks[index].burst;
+                k.first = k.last = index;
+        }
         return k;
 }
 
+/* Whether b is in a's group (a the block asked about, b one counted). */
 static bool group_equal(GroupKey a, GroupKey b)
 {
-        return a.dax ? a.dax == b.dax : !b.dax && a.acpi >= 0 && a.acpi == b.acpi;
+        if (a.dax || b.dax)
+                return a.dax == b.dax;
+        if (a.acpi >= 0 || b.acpi >= 0)
+                return a.acpi == b.acpi;
+        if (a.virtio >= 0 || b.virtio >= 0)
+                return a.virtio == b.virtio;
+        return a.burst != 0 && a.burst == b.burst && b.first >= a.first && b.first <= a.last;
+}
+
+/* A block of the burst: no device groups it, it is on the burst's node, and it came in the burst,
+ * or it is in sysfs and not looked at yet (its "add" is still on the socket, or it waits for its
+ * node link: the kernel links an add's blocks only once all exist). */
+static bool burst_member(Manager *m, Placement *p, unsigned index, int node, uint32_t burst)
+{
+        const Block *b = index < m->n_blocks ? &m->blocks[index] : NULL;
+        int n;
+
+        if (device_grouped(m, p, index))
+                return false;
+        if (b && (b->flags & BLOCK_KNOWN))
+                return b->burst == burst && b->node == node;
+        if (b && b->burst != 0 && b->burst != burst)
+                return false;
+        /* Not linked yet is fine: the kernel links a whole add's blocks one after the other. */
+        return memblock_read_node(m->sysfs, index, &n) >= 0 && (n == node || n < 0);
+}
+
+/* The run of contiguous blocks of the block's burst around it: its memory group. Found once per
+ * burst (sysfs is read only for blocks not looked at yet), again for a block outside it. */
+static void burst_run(Manager *m, Placement *p, unsigned index, int node, GroupKey *k)
+{
+        unsigned first = index, last = index;
+
+        if (p->burst == k->burst && p->burst_node == node && index >= p->burst_first &&
+            index <= p->burst_last) {
+                k->first = p->burst_first;
+                k->last = p->burst_last;
+                return;
+        }
+        while (first > 0 && burst_member(m, p, first - 1, node, k->burst))
+                first--;
+        while (last < BLOCK_INDEX_MAX && burst_member(m, p, last + 1, node, k->burst))
+                last++;
+        p->burst = k->burst;
+        p->burst_node = node;
+        k->first = p->burst_first = first;
+        k->last = p->burst_last = last;
 }
 
 /* Whether the block's struct pages sit on its own memory: a dax device converted with
@@ -122,10 +211,12 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
         return 0;
 }
 
-/* Counts every block but skip (and, with skip_group, all of group) into nodes, and those of group
- * into *ret_group. */
+/* Counts every block but skip (and, with skip_group, all of group) into nodes, those of group
+ * into *ret_group, and those of each virtio-mem device into dynamic[] (one per device of the map;
+ * NULL: not counted). */
 static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey *group, bool skip_group,
-                        PlacementZones **nodes, size_t *n_nodes, PlacementGroup *ret_group)
+                        PlacementZones **nodes, size_t *n_nodes, PlacementGroup *ret_group,
+                        PlacementGroup *dynamic)
 {
         uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
         int r;
@@ -153,8 +244,19 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
                         z->movable_memmap += self_memmap ? memmap : 0;
                 } else {
                         z->kernel += pages;
-                        /* dax memory is never boot memory, whenever it was onlined */
-                        z->kernel_early += (b->flags & BLOCK_EARLY) && !k.dax ? pages : 0;
+                        /* dax and virtio-mem memory is never boot memory, whenever it was onlined */
+                        z->kernel_early += (b->flags & BLOCK_EARLY) && !k.dax && k.virtio < 0 ? pages : 0;
+                }
+                if (dynamic && k.virtio >= 0) {
+                        PlacementGroup *g = &dynamic[k.virtio];
+
+                        if (zone == ZONE_MOVABLE)
+                                g->present_movable += pages;
+                        else
+                                g->present_kernel += pages;
+                        if (g->node < 0)
+                                g->node = node;
+                        continue;
                 }
                 if (!group || !ret_group || !group_equal(*group, k))
                         continue;
@@ -164,25 +266,6 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
                 } else
                         ret_group->present_kernel += pages;
         }
-        return 0;
-}
-
-int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n)
-{
-        Placement *p = placement_get(m);
-        PlacementZones *nodes = NULL;
-        size_t n = 0;
-        int r;
-
-        if (!p)
-                return -ENOMEM;
-        r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL);
-        if (r < 0) {
-                free(nodes);
-                return r;
-        }
-        *ret = nodes;
-        *ret_n = n;
         return 0;
 }
 
@@ -196,6 +279,73 @@ static uint64_t dax_group_blocks(const Manager *m, const Device *d)
         return end > first ? end - first : 0;
 }
 
+/* One dynamic group per virtio-mem device: decided a unit at a time, its own kernel memory counted
+ * for it, and its movable memory set against the boot memory it needs when another is decided. */
+static int virtio_groups(Manager *m, PlacementGroup **ret, size_t *ret_n)
+{
+        const VirtioMemMap *v = &m->virtio_mem;
+        uint64_t pages = m->block_size / page_size();
+        PlacementGroup *l;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (v->n_devices == 0)
+                return 0;
+        l = calloc(v->n_devices, sizeof(PlacementGroup));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < v->n_devices; i++) {
+                l[i] = (PlacementGroup){ .node = -1, .dynamic = true, .max_pages = v->unit_blocks * pages };
+                snprintf(l[i].name, sizeof(l[i].name), "%s", v->devices[i].name);
+        }
+        *ret = l;
+        *ret_n = v->n_devices;
+        return 0;
+}
+
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, PlacementGroup **ret_groups,
+                         size_t *ret_n_groups)
+{
+        Placement *p = placement_get(m);
+        PlacementGroup *groups = NULL;
+        PlacementZones *nodes = NULL;
+        size_t n = 0, n_groups = 0;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = virtio_groups(m, &groups, &n_groups);
+        if (r >= 0)
+                r = count_blocks(m, p, UINT32_MAX, NULL, false, &nodes, &n, NULL, groups);
+        if (r < 0) {
+                free(nodes);
+                free(groups);
+                return r;
+        }
+        *ret = nodes;
+        *ret_n = n;
+        *ret_groups = groups;
+        *ret_n_groups = n_groups;
+        return 0;
+}
+
+/* A dynamic group's unit larger than a block: what of the rest of the unit is online, and whether
+ * any of it is in a kernel zone (the kernel's auto_movable_zone_for_pfn() looks at the unit's
+ * online sections). */
+static void unit_state(Manager *m, unsigned index, PlacementRequest *q)
+{
+        uint64_t n = m->virtio_mem.unit_blocks, first = index / n * n;
+
+        for (uint64_t i = first; i < first + n && i < m->n_blocks; i++) {
+                Zone zone = i == index ? 0 : block_counted_zone(&m->blocks[i]);
+
+                if (zone == ZONE_MOVABLE)
+                        q->unit_online_pages += m->block_size / page_size();
+                else if (zone != 0)
+                        q->unit_has_kernel = true;
+        }
+}
+
 static void group_describe(Manager *m, Placement *p, GroupKey k, int node, PlacementGroup *ret)
 {
         uint64_t pages = m->block_size / page_size(), blocks;
@@ -204,6 +354,9 @@ static void group_describe(Manager *m, Placement *p, GroupKey k, int node, Place
         if (k.dax) {
                 snprintf(ret->name, sizeof(ret->name), "%s", k.dax->dax->name);
                 blocks = dax_group_blocks(m, k.dax);
+        } else if (k.burst) {
+                snprintf(ret->name, sizeof(ret->name), "hot-add memory%u-%u", k.first, k.last);
+                blocks = k.last - k.first + 1;
         } else {
                 snprintf(ret->name, sizeof(ret->name), "%s", p->acpi.names[k.acpi]);
                 blocks = p->acpi.n_members[k.acpi];
@@ -230,29 +383,53 @@ static int build(Manager *m, unsigned index, int node, bool whole_group, BlockPl
         r = acpi_device_of(m, p, index);
         if (r < -1)
                 return r;
+        /* /proc/iomem only for a block no DIMM or dax device claims. */
+        if (r < 0 && !devices_owner_of_block(m, index)) {
+                r = virtio_device_of(m, p, index);
+                if (r < -1)
+                        return r;
+        }
         k = group_of(m, p, index);
-        grouped = k.dax || k.acpi >= 0;
+        if (k.burst)
+                burst_run(m, p, index, node, &k);
+        /* A burst of one block is decided alone, as the kernel does; so is every burst when
+         * virtio-mem devices are there but /proc/iomem hides which blocks are theirs: a burst may
+         * be such a device's, whose unit is one block (virtio-mem.c). */
+        if (k.burst && (k.first == k.last || m->virtio_mem.n_hidden > 0))
+                k.burst = 0;
+        grouped = k.dax || k.acpi >= 0 || k.burst;
         if (grouped)
                 group_describe(m, p, k, node, &ret->group);
-        r = count_blocks(m, p, index, grouped ? &k : NULL, whole_group, &ret->nodes, &ret->n_nodes,
-                         &ret->group);
+        r = virtio_groups(m, &ret->dynamic, &ret->n_dynamic);
+        if (r >= 0)
+                /* A dynamic group is decided a unit at a time, whatever the rest of it is:
+                 * drift leaves only the block out of the counts. */
+                r = count_blocks(m, p, index, grouped || k.virtio >= 0 ? &k : NULL,
+                                 whole_group && k.virtio < 0, &ret->nodes, &ret->n_nodes, &ret->group,
+                                 ret->dynamic);
         if (r < 0) {
                 block_placement_done(ret);
                 return r;
         }
+        if (k.virtio >= 0)
+                ret->dynamic[k.virtio].node = node;
         ret->facts = (PlacementFacts){
                 .nodes = ret->nodes,
                 .n_nodes = ret->n_nodes,
-                .groups = grouped ? &ret->group : NULL,
-                .n_groups = grouped ? 1 : 0,
+                .groups = ret->dynamic,
+                .n_groups = ret->n_dynamic,
                 .page_size = page_size(),
         };
         ret->input = (PlacementInput){
                 .facts = &ret->facts,
                 .request = { .node = node,
-                             .group = grouped ? &ret->group : NULL,
+                             .group = grouped         ? &ret->group
+                                      : k.virtio >= 0 ? &ret->dynamic[k.virtio]
+                                                      : NULL,
                              .nr_pages = m->block_size / page_size() },
         };
+        if (k.virtio >= 0 && m->virtio_mem.unit_blocks > 1)
+                unit_state(m, index, &ret->input.request);
         return 0;
 }
 
@@ -264,6 +441,7 @@ int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *
 void block_placement_done(BlockPlacement *p)
 {
         free(p->nodes);
+        free(p->dynamic);
         *p = (BlockPlacement){};
 }
 

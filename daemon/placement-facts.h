@@ -12,8 +12,12 @@
 
 typedef struct Placement {
         AcpiMemory acpi;
-        uint64_t acpi_read_usec; /* loop iteration of the last ACPI read (1: before the loop); 0: none */
-        int memmap_global;       /* memory_hotplug.memmap_on_memory: -1 not read yet */
+        uint64_t acpi_read_usec;   /* loop iteration of the last ACPI read (1: before the loop); 0: none */
+        uint64_t virtio_read_usec; /* … and of the last /proc/iomem read for a block not in the map */
+        uint32_t burst;            /* the hot-add burst whose run of blocks was last found … */
+        int burst_node;
+        unsigned burst_first, burst_last; /* … and the run */
+        int memmap_global;                /* memory_hotplug.memmap_on_memory: -1 not read yet */
 } Placement;
 
 Placement *placement_free(Placement *p);
@@ -23,7 +27,9 @@ Placement *placement_free(Placement *p);
 typedef struct BlockPlacement {
         PlacementZones *nodes;
         size_t n_nodes;
-        PlacementGroup group;
+        PlacementGroup group;    /* the block's static group */
+        PlacementGroup *dynamic; /* every virtio-mem device's group, by its index in the map */
+        size_t n_dynamic;
         PlacementFacts facts;
         PlacementInput input;
 } BlockPlacement;
@@ -31,8 +37,10 @@ typedef struct BlockPlacement {
 int block_placement_build(Manager *m, unsigned index, int node, BlockPlacement *ret);
 void block_placement_done(BlockPlacement *p);
 
-/* The zones of every node, for status. */
-int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n);
+/* The zones of every node, and every virtio-mem device's group (their movable memory takes its
+ * share of the boot memory first), for status. */
+int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, PlacementGroup **ret_groups,
+                         size_t *ret_n_groups);
 
 /* policy_decide() (type _ONLINE_TYPE_INVALID: the config's [Memory] or [Node N]) or
  * policy_decide_as() (a dax rule's type and name), with the facts auto-movable needs gathered

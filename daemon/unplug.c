@@ -8,14 +8,9 @@
 
 #include "acpi-memory.h"
 #include "devices.h"
-#include "iomem.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "unplug.h"
-
-/* Not below the sysfs root: /proc/iomem is only ever the kernel's (the unit tests cover the parser,
- * the VM tests this). */
-#define IOMEM_PATH "/proc/iomem"
 
 static int parse_block(const char *s, unsigned *ret)
 {
@@ -131,23 +126,23 @@ static int range_blocks(Manager *m, uint64_t start, uint64_t end, unsigned **ret
         return 0;
 }
 
+/* The blocks in the device's region, from /proc/iomem as opened at start (virtio-mem.h), read
+ * again now. */
 static int virtio_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret_n)
 {
-        uint64_t start, end;
-        FILE *f;
+        const IomemVirtioMem *d;
         int r;
 
-        f = fopen(IOMEM_PATH, "re");
-        if (!f)
-                return -ENODEV;
-        r = iomem_find(f, name, &start, &end);
-        fclose(f);
+        r = virtio_mem_read(&m->virtio_mem, m->sysfs, m->block_size);
         if (r < 0)
-                return -ENODEV;
-        /* The kernel hides the addresses from a reader without CAP_SYS_ADMIN (our unit's sandbox). */
-        if (start == 0 && end == 0)
+                return r == -ENOMEM ? r : -EPERM;
+        /* Started without CAP_SYS_ADMIN: the kernel hides the addresses from us. */
+        if (m->virtio_mem.hidden)
                 return -EPERM;
-        return range_blocks(m, start, end, ret, ret_n);
+        d = virtio_mem_find(&m->virtio_mem, name);
+        if (!d)
+                return -ENODEV;
+        return range_blocks(m, d->region.start, d->region.end, ret, ret_n);
 }
 
 int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, unsigned **ret, size_t *ret_n,

@@ -16,7 +16,8 @@ typedef enum UnplugKind {
 
 /* The blocks of target that are present, in address order. Errors: -EINVAL the target is none of
  * the above; -ENODEV no such device, or a device with no memory blocks; -ENOENT a block of the range
- * does not exist (*ret_missing names it); -EPERM /proc/iomem hides the addresses from us. */
+ * does not exist (*ret_missing names it); -EPERM /proc/iomem hides the addresses from us (the daemon was
+ * started without CAP_SYS_ADMIN, see virtio-mem.h). */
 int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, unsigned **ret, size_t *ret_n,
                          unsigned *ret_missing);
 

@@ -501,6 +501,11 @@ class Bed:
         self.write_log = os.path.join(self.tmp, "writes.log")
         self.runtime_dir = os.path.join(self.tmp, "run")
         self.config = os.path.join(self.tmp, "memhotplugd.conf")
+        # The daemon's /proc/iomem: never the machine's (it could name virtio-mem devices whose
+        # addresses would map onto the test's blocks). Empty unless a test writes one.
+        self.iomem = os.path.join(self.tmp, "iomem")
+        with open(self.iomem, "w"):
+            pass
         # The daemon's system bus: a private dbus-daemon's (set by the test), or by default a
         # socket that never appears, so that it never reaches the machine's system bus.
         self.bus_address = "unix:path=" + os.path.join(self.tmp, "no-system-bus")
@@ -630,6 +635,7 @@ class Bed:
             argv += ["--log-level", log_level]
         if self.plain:
             argv += ["--sysfs-root", self.sys_dir]
+        argv += ["--iomem", self.iomem]
         argv += list(args)
         env = self.env()
         env.update(extra_env or {})  # e.g. a NOTIFY_SOCKET and WATCHDOG_USEC of the test's own
@@ -648,6 +654,9 @@ def assert_isolated(argv, env):
     if (not m or not os.path.realpath(m.group(1)).startswith(os.path.realpath(tempfile.gettempdir()) + "/")
             or os.path.realpath(m.group(1)) in map(os.path.realpath, HOST_SYSTEM_BUSES)):
         raise RuntimeError("refusing to run the daemon with DBUS_SYSTEM_BUS_ADDRESS=%r: not a private bus" % bus)
+    if (argv[0] == DAEMON and "--version" not in argv and
+            ("--iomem" not in argv or not argv[argv.index("--iomem") + 1].startswith(tempfile.gettempdir()))):
+        raise RuntimeError("refusing to run the daemon on the machine's /proc/iomem")
     if "--sysfs-root" in argv:
         root = argv[argv.index("--sysfs-root") + 1]
         if not root.startswith(tempfile.gettempdir()) or os.path.realpath(root) == "/sys":

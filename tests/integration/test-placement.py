@@ -135,6 +135,158 @@ def test_not_numa_aware(case):
              "DIMMs in ZONE_MOVABLE too: only the system's 400% of 2.5G (8G of 10G) is checked", zones)
 
 
+def hot_add(bed, blocks):
+    """One hot-add as the kernel makes it: every block announced, then all linked to their node;
+    returns once the daemon onlined them, as the policy said (bed.emu.expect)."""
+    for b in blocks:
+        bed.add_block(b, link_node=False)
+    for b in blocks:
+        bed.link_node(b)
+    bed.emu.wait_online([b.index for b in blocks])
+    bed.emu.settle()
+    check(not bed.emu.errors, "kernel emulator: %s" % bed.emu.errors)
+
+
+BURST_CHECKS = ["hot-add burst: 16 blocks that no device groups, added in one burst, go to one zone: "
+                "4G over 1G of boot memory crosses 301%, so all to the kernel zone, none split off to Movable",
+                "hot-add burst: the journal names the burst's group and its arithmetic",
+                "hot-add burst: a later burst of 2 blocks is a group of its own and fits: Movable"]
+
+
+@scenario(BURST_CHECKS)
+def test_hot_add_burst(case):
+    # Boot: 1G on node 0 (block 0 spans DMA and DMA32). Then memory no ACPI device, dax device or
+    # virtio-mem device owns (the probe interface, Hyper-V, Xen): 16 blocks of 256M announced one
+    # after the other and linked to their node once all exist, as the kernel does. The kernel would
+    # decide them one at a time: 12 movable (3G <= 301% of 1G), 4 in the kernel zone.
+    boot = [Block(i, 0, state="online", zones=("none",) if i == 0 else ("Normal",)) for i in range(4)]
+    bed = Bed(boot)
+    d = None
+    try:
+        bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+        d = bed.daemon()
+        d.wait_line(r"Listening for memory uevents")
+        burst = [Block(i, 0) for i in range(4, 20)]
+
+        def one_zone():
+            for b in burst:
+                bed.emu.expect(b.index, "online_kernel")
+            hot_add(bed, burst)
+            zones = {b.index: bed.read_attr(b.index, "valid_zones") for b in burst}
+            check(set(zones.values()) == {"Normal"}, "zones: %s\n%s" % (zones, tail(d)))
+
+        def reason():
+            check(d.find(r"memory4: Queued: \[Memory\] Online=auto-movable: group hot-add memory4-19 \(4G\): "
+                         r"system: movable 4G / kernel 1G = 400% > 301% -> kernel zone"), tail(d))
+
+        def second():
+            later = [Block(i, 0) for i in (24, 25)]
+            for b in later:
+                bed.emu.expect(b.index, "online_movable")
+            hot_add(bed, later)
+            check(d.find(r"memory24: Queued: \[Memory\] Online=auto-movable: group hot-add memory24-25 \(512M\)"),
+                  tail(d))
+
+        case.run(BURST_CHECKS[0], one_zone)
+        case.run(BURST_CHECKS[1], reason)
+        case.run(BURST_CHECKS[2], second)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
+VIRTIO_CHECKS = ["virtio-mem: the blocks /proc/iomem (a fixture given with --iomem, read again from the same "
+                 "open file when a block is not in it) says virtio5 added are its dynamic group, as in the kernel: "
+                 "MMMMMMMMMMMMKMMM, each block it puts in the kernel zone carrying three more movable ones",
+                 "virtio-mem: the journal names the device's unit and the arithmetic; no block drifts; the "
+                 "headroom in NodePlacement leaves the device's share of boot memory out",
+                 "virtio-mem, addresses hidden (as to a daemon started without CAP_SYS_ADMIN): said once in the "
+                 "journal and in PlatformDefault, and the blocks are decided one at a time (no hot-add group)"]
+
+# virtio5's region from block 4 (256M blocks), as the kernel shows it to a reader with CAP_SYS_ADMIN.
+IOMEM_HEAD = ("00000000-00000fff : Reserved\n"
+              "00001000-3fffffff : System RAM\n"
+              "40000000-23fffffff : PCI Bus 0000:00\n"
+              "  40000000-23fffffff : virtio5\n")
+
+
+def virtio_run(hidden):
+    """Boot 1G, then 16 blocks of 256M hot-added in one burst; returns (daemon, bed, zones string)."""
+    boot = [Block(i, 0, state="online", zones=("none",) if i == 0 else ("Normal",)) for i in range(4)]
+    s = BusSetup()
+    s.bus = PrivateBus()
+    s.bed = bed = Bed(boot)
+    bed.bus_address = s.bus.address
+    with open(bed.iomem, "w") as f:
+        f.write(re.sub(r"[0-9a-f]+-[0-9a-f]+ :", "00000000-00000000 :", IOMEM_HEAD) if hidden else IOMEM_HEAD)
+    bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+    s.client = Client(s.bus.address)
+    s.daemon = d = bed.daemon()
+    d.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+    burst = [Block(i, 0) for i in range(4, 20)]
+    # The device adds its memory now: the kernel's resource first, then the blocks. Written into the
+    # same file (not replaced), as the daemon keeps the one it opened.
+    ram = "    40000000-13fffffff : System RAM (virtio_mem)\n"
+    if hidden:
+        ram = "    00000000-00000000 : System RAM (virtio_mem)\n"
+    with open(bed.iomem, "a") as f:
+        f.write(ram)
+    hot_add(bed, burst)
+    zones = "".join("M" if bed.read_attr(b.index, "valid_zones") == "Movable" else "K" for b in burst)
+    return s, zones
+
+
+@scenario(VIRTIO_CHECKS)
+def test_virtio_mem(case):
+    out = {}
+
+    def grouped():
+        out["s"], zones = virtio_run(False)
+        case.daemon = out["s"].daemon
+        check(zones == "MMMMMMMMMMMMKMMM", "zones %s\n%s" % (zones, tail(out["s"].daemon)))
+
+    def reason():
+        d = out["s"].daemon
+        lines = "\n".join(line for line in d.lines if re.search(r"memory1[67]: Queued", line))
+        # 13 blocks over 1G of boot memory; then the device's own 256M in the kernel zone counts.
+        check(d.find(r"memory16: Queued: \[Memory\] Online=auto-movable: virtio5 unit \(256M\): system: movable "
+                     r"\S+ / kernel 1G = 325% > 301% -> kernel zone"), lines)
+        check(d.find(r"memory17: Queued: \[Memory\] Online=auto-movable: virtio5 unit \(256M\): system: movable "
+                     r"\S+ / kernel \S+ = 260% <= 301%"), lines)
+        check("not grouped" not in out["s"].client.prop("PlatformDefault"), out["s"].client.prop("PlatformDefault"))
+        # Headroom as the kernel would count it for a new group: virtio5's 15 movable blocks need
+        # 983040 * 100 / 301 pages of boot memory, less its own 65536 in the kernel zone; what is left
+        # of 1G (1089 pages) allows 301% of it, 3277 pages.
+        rows = {r[0]: tuple(r[1:]) for r in out["s"].client.prop("NodePlacement")}
+        check(rows[-1][4] == 3277 * PAGE, "NodePlacement %r" % rows)
+        # Decided again one at a time, each block would go where it is: no drift.
+        check(out["s"].client.prop("DriftBlocks") == 0, "DriftBlocks %r" % out["s"].client.prop("DriftBlocks"))
+
+    def hidden():
+        s, zones = virtio_run(True)
+        try:
+            case.daemon = s.daemon
+            d = s.daemon
+            check(len(d.find(r"hides its addresses from this daemon \(started without CAP_SYS_ADMIN\)")) == 1,
+                  tail(d))
+            check("virtio-mem devices are not grouped" in s.client.prop("PlatformDefault"),
+                  s.client.prop("PlatformDefault"))
+            # Alone, each block goes movable while 301% of 1G holds: 12 of them.
+            check(zones == "MMMMMMMMMMMMKKKK", "zones %s\n%s" % (zones, tail(d)))
+            check(not d.find(r"group hot-add"), tail(d))
+        finally:
+            s.close()
+
+    try:
+        case.run(VIRTIO_CHECKS[0], grouped)
+        case.run(VIRTIO_CHECKS[1], reason)
+    finally:
+        if "s" in out:
+            out["s"].close()
+    case.run(VIRTIO_CHECKS[2], hidden)
+
+
 PAGE = 4096
 G = 1 << 30
 M = 1 << 20
@@ -321,7 +473,7 @@ def test_drift(case):
 
 def main():
     return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
-                         test_status_and_plan, test_drift])
+                         test_hot_add_burst, test_virtio_mem, test_status_and_plan, test_drift])
 
 
 if __name__ == "__main__":

@@ -316,6 +316,16 @@ def test_cancel(case):
         s.close()
 
 
+def virtio_mem_region(bed, name, index):
+    """The daemon's /proc/iomem (--iomem) with a virtio-mem device's region over one 256 MiB block and
+    the System RAM it added, as the kernel shows it to a reader with CAP_SYS_ADMIN."""
+    start, end = index << 28, ((index + 1) << 28) - 1
+    with open(bed.iomem, "w") as f:
+        f.write("00001000-0009fbff : System RAM\n"
+                "  %x-%x : %s\n"
+                "    %x-%x : System RAM (virtio_mem)\n" % (start, end, name, start, end))
+
+
 def acpi_memory_device(bed, name, indices):
     """/sys/bus/acpi/devices/NAME with a physical_node link per block, as the kernel's ACPI memory
     driver makes them (physical_node, physical_node1, ...)."""
@@ -334,12 +344,15 @@ def acpi_memory_device(bed, name, indices):
            "blocks below never written (the unplug stops at the first block that stays)",
            "PrepareUnplug of an address range takes the blocks it overlaps",
            "PrepareUnplug errors: InvalidArgs, NoSuchDevice, NoSuchBlock; as nobody AccessDenied",
-           "memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why"])
+           "memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why",
+           "memhotplugctl unplug virtio5: the daemon finds the device's region in the /proc/iomem it opened at "
+           "start (a fixture here) and offlines its block; memhotplugctl passes the name as it is"])
 def test_prepare_unplug(case):
     blocks = ([Block(i, 0, state="online", zones=("Normal",)) for i in range(2)] + [movable(i) for i in range(2, 10)]
               + [Block(10, 0, state="online", zones=("Normal",)), movable(11)])
     s = Setup(case, blocks, BASE + "OfflineTimeoutSec=1\n\n[Memory]\nOnline=movable\n",
-              before_start=lambda bed: (acpi_memory_device(bed, "PNP0C80:00", [4, 5, 6, 7]),
+              before_start=lambda bed: (virtio_mem_region(bed, "virtio5", 11),
+                                        acpi_memory_device(bed, "PNP0C80:00", [4, 5, 6, 7]),
                                         acpi_memory_device(bed, "PNP0C80:01", [10, 11]),
                                         acpi_memory_device(bed, "PNP0C80:02", [8, 9])))
     c, bed = s.client, s.bed
@@ -410,6 +423,7 @@ def test_prepare_unplug(case):
                                  ("PNP0C80:09", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("../PNP0C80:00", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("dax9.9", "org.memhotplug1.Error.NoSuchDevice"),
+                                 ("virtio6", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("11-12", "org.memhotplug1.Error.NoSuchBlock"),
                                  ("0x300000000-0x3ffffffff", "org.memhotplug1.Error.NoSuchDevice"),
                                  ("0x30-0x20", "org.freedesktop.DBus.Error.InvalidArgs")):
@@ -435,6 +449,17 @@ def test_prepare_unplug(case):
                   "unplug PNP0C80:01: %d %r %r" % (out.returncode, out.stdout, out.stderr))
 
         case.run("memhotplugctl unplug: exit 0 and 'can be removed now'; a kernel-zone DIMM exits 1 and says why", ctl)
+
+        def virtio():
+            bed.emu.expect(11, "offline")
+            out = busclient.ctl(s.bus.address, "unplug", "virtio5")
+            check(out.returncode == 0 and "virtio5 is offline: it can be removed now" in out.stdout
+                  and "virtio5 is 0x" not in out.stdout,
+                  "unplug virtio5: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            check(bed.read_attr(11, "state") == "offline", "memory11 not offline")
+
+        case.run("memhotplugctl unplug virtio5: the daemon finds the device's region in the /proc/iomem it opened at "
+                 "start (a fixture here) and offlines its block; memhotplugctl passes the name as it is", virtio)
     finally:
         s.close()
 

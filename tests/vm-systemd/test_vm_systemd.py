@@ -39,6 +39,7 @@ from tap import Tap  # noqa: E402
 
 MSG_BLOCK_ONLINED = "eae2441fccbc4381a59320e227f51cb8"
 MSG_CONFIG_ERROR = "591e485915ab41668921125be0c2fb48"
+CAP_SYS_ADMIN = 1 << 21  # linux/capability.h
 
 # Modules the guest may want from /lib/modules at run time: the root disk's
 # (already loaded by the initramfs) and the memory hotplug drivers.
@@ -405,6 +406,20 @@ def checks(vm, t, timings):
     if out:
         for line in out.strip().splitlines()[:12]:
             log(f"  {line}")
+
+    # 3b. CAP_SYS_ADMIN only at start: /proc/iomem is opened with it (virtio-mem groups), then
+    # dropped with capset(), which the unit's SystemCallFilter= must allow.
+    pid = show(vm, "memhotplugd.service", "MainPID")["MainPID"]
+    proc = vm.sh(f"cat /proc/{pid}/status || true")
+    caps = {k: int(v, 16) for k, v in re.findall(r"^(Cap(?:Eff|Prm|Bnd)):\s*([0-9a-f]+)", proc, re.M)}
+    journal = vm.sh("journalctl --no-pager -b -u memhotplugd || true")
+    log(f"memhotplugd (pid {pid}): " + ", ".join(f"{k} {v:016x}" for k, v in caps.items()))
+    t.check(len(caps) == 3 and not caps["CapEff"] & CAP_SYS_ADMIN and not caps["CapPrm"] & CAP_SYS_ADMIN
+            and caps["CapBnd"] & CAP_SYS_ADMIN and "hides its addresses" not in journal
+            and "CAP_SYS_ADMIN" not in journal and "not grouped" not in out,
+            "CAP_SYS_ADMIN: in the unit's bounding set, used at start to open /proc/iomem, then dropped "
+            "(not in CapEff nor CapPrm); no warning about it in the journal",
+            proc + "\n" + journal[-3000:])
 
     vm.run("systemctl stop memhotplugd", timeout=60, check=False)
     _, stopped = vm.run("systemctl is-active memhotplugd", check=False)

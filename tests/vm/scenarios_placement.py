@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Online=auto-movable in a real kernel (driven by test_vm.py).
 
-placement-vs-kernel: one sequence of DIMM hot-adds on two nodes, run once under the kernel's own
-memory_hotplug.online_policy=auto-movable and once under memhotplugd with Online=auto-movable;
-every DIMM must land in the same zone. placement-small-guest: under the shipped default (no
+placement-vs-kernel: one sequence of DIMM hot-adds on two nodes, a virtio-mem device and a dax
+device, run once under the kernel's own memory_hotplug.online_policy=auto-movable and once under
+memhotplugd with Online=auto-movable; every block must land in the same zone.
+placement-virtio-mem: a virtio-mem device raised far past the ratio, under both: the same zones. placement-small-guest: under the shipped default (no
 Online= in the config), a 1 GiB guest given 6 GiB (six of
 the harness's eight slots: filling more takes TCG minutes, and the host's memory is shared), then
 page cache written over most of it: no OOM kill, and the plan and the log say
@@ -26,8 +27,15 @@ RATIO = 301
 SEQUENCE = [("1G", 0), ("1G", 1), ("512M", 0), ("1G", 1), ("256M", 0), ("256M", 1)]
 EXPECTED = ["Movable", "Movable", "Movable", "Normal", "Normal", "Movable"]
 
+# Then a virtio-mem device on node 1 raised to 512M (four blocks, one unit each, a dynamic memory
+# group): 2.875G and 3G fit the system's 301% of 1G; the third crosses it; the fourth fits again,
+# as the device's own 128M in the kernel zone counts for it (3.125G <= 301% of 1.125G).
+VIRTIO_SIZE = "512M"
+VIRTIO_EXPECTED = "MMKM"
+
 # Then a 1 GiB NVDIMM on node 1 as a devdax namespace, converted to system RAM (7 blocks after the
-# namespace's metadata): system-wide 2.75G + 0.875G over 1G of boot memory is over the ratio.
+# namespace's metadata): system-wide 2.75G + 0.875G (the virtio-mem device's movable memory is
+# its own: its kernel memory backs it) over 1G of boot memory is over the ratio.
 NVDIMM_EXPECTED = "Normal"
 
 KERNEL_POLICY = ["memory_hotplug.online_policy=auto-movable",
@@ -54,6 +62,16 @@ def run_sequence(ctx, vm, what):
     return zones
 
 
+def raise_virtio_mem(ctx, vm, what):
+    """Raises the virtio-mem device to VIRTIO_SIZE; returns its blocks' zones in address order (M, K)."""
+    before = vm.blocks()
+    vm.set_virtio_mem(0, VIRTIO_SIZE)
+    added = wait_new_blocks(vm, before, 4, timeout=120)
+    online_or_fail(ctx, vm, added, f"{what}: virtio-mem {VIRTIO_SIZE} on node 1", timeout=60)
+    b = vm.blocks()
+    return "".join("M" if " ".join(b[n]["zones"]) == "Movable" else "K" for n in sorted(added))
+
+
 def convert_nvdimm(ctx, vm, what, command):
     """devdax namespace on the NVDIMM, then command converts it; returns its blocks' zone."""
     vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
@@ -70,17 +88,20 @@ def convert_nvdimm(ctx, vm, what, command):
 
 
 def placement_vs_kernel(ctx):
-    """The kernel's online_policy=auto-movable and Online=auto-movable put every DIMM in the same zone."""
-    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8, nvdimms=[Nvdimm("1G", node=1)])
+    """The kernel's online_policy=auto-movable and Online=auto-movable put every DIMM, virtio-mem block
+    and the dax device in the same zone."""
+    common = dict(numa_nodes=2, memory="1G", maxmem="16G", slots=8, nvdimms=[Nvdimm("1G", node=1)],
+                  virtio_mem=[VirtioMem(size="1G", requested="0", node=1)])
     with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="placement-kernel", **common) as vm:
         ctx.booted(vm)
         policy = vm.sh("cat /sys/module/memory_hotplug/parameters/online_policy").strip()
         ctx.check(policy == "auto-movable", f"kernel online_policy is {policy}", fatal=True)
         kernel = run_sequence(ctx, vm, "kernel")
+        kernel_virtio = raise_virtio_mem(ctx, vm, "kernel")
         # kmem bound by sysfs, so that the kernel's auto-online places the memory, not daxctl.
         kernel_dax = convert_nvdimm(ctx, vm, "kernel", "echo dax0.0 > /sys/bus/dax/drivers/device_dax/unbind && "
                                                        "echo dax0.0 > /sys/bus/dax/drivers/kmem/new_id")
-    ctx.note(f"kernel auto-movable: {kernel}, NVDIMM {kernel_dax}")
+    ctx.note(f"kernel auto-movable: {kernel}, virtio-mem {kernel_virtio}, NVDIMM {kernel_dax}")
 
     with daemon_vm(ctx, auto_online=False, name="placement-daemon", **common) as vm:
         ctx.booted(vm)
@@ -88,17 +109,22 @@ def placement_vs_kernel(ctx):
                                      extra=f"MovableRatio={RATIO}\nNumaAware=yes\n\n[Dax]\nMode=system-ram\n"
                                            "Online=auto-movable\n"))
         daemon = run_sequence(ctx, vm, "memhotplugd")
+        daemon_virtio = raise_virtio_mem(ctx, vm, "memhotplugd")
         daemon_dax = convert_nvdimm(ctx, vm, "memhotplugd", None)
         log = daemon_log(vm)
-    ctx.note(f"memhotplugd auto-movable: {daemon}, NVDIMM {daemon_dax}")
+    ctx.note(f"memhotplugd auto-movable: {daemon}, virtio-mem {daemon_virtio}, NVDIMM {daemon_dax}")
 
     for i, ((size, node), k, d) in enumerate(zip(SEQUENCE, kernel, daemon)):
         ctx.check(k == d, f"DIMM {i + 1} ({size} on node {node}): kernel {k}, memhotplugd {d}",
                   diag=log if k != d else "")
+    ctx.check(kernel_virtio == daemon_virtio,
+              f"virtio-mem {VIRTIO_SIZE} on node 1: kernel {kernel_virtio}, memhotplugd {daemon_virtio}",
+              diag=log if kernel_virtio != daemon_virtio else "")
     ctx.check(kernel_dax == daemon_dax, f"NVDIMM dax0.0 (1G on node 1): kernel {kernel_dax}, memhotplugd {daemon_dax}",
               diag=log if kernel_dax != daemon_dax else "")
-    ctx.check(daemon == EXPECTED and daemon_dax == NVDIMM_EXPECTED,
-              f"the zones are the ones worked out by hand: {EXPECTED}, NVDIMM {NVDIMM_EXPECTED}", diag=log)
+    ctx.check(daemon == EXPECTED and daemon_virtio == VIRTIO_EXPECTED and daemon_dax == NVDIMM_EXPECTED,
+              f"the zones are the ones worked out by hand: {EXPECTED}, virtio-mem {VIRTIO_EXPECTED}, "
+              f"NVDIMM {NVDIMM_EXPECTED}", diag=log)
     crossed = [line for line in log.splitlines() if "Online=auto-movable" in line and "kernel zone" in line]
     ctx.check(crossed, "the log explains the DIMMs that went to the kernel zone",
               diag=log)
@@ -223,15 +249,22 @@ def plug_virtio_mem(ctx, vm, what, size):
 
 
 def placement_virtio_mem(ctx):
-    """virtio-mem under the kernel's auto-movable and under Online=auto-movable: where they differ, and why."""
+    """virtio-mem under the kernel's auto-movable and under Online=auto-movable: the same zones."""
     common = dict(memory="1G", maxmem="16G", slots=8, virtio_mem=[VirtioMem(size="4G", requested="0")])
     with ctx.vm(auto_online=True, cmdline=KERNEL_POLICY, name="virtio-mem-kernel", **common) as vm:
         ctx.booted(vm)
         kernel = plug_virtio_mem(ctx, vm, "kernel", "4G")
-    with daemon_vm(ctx, auto_online=False, name="virtio-mem-daemon", **common) as vm:
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    with daemon_vm(ctx, auto_online=False, name="virtio-mem-daemon",
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")], **common) as vm:
         ctx.booted(vm)
+        vm.start_dbus()
         start_daemon(ctx, vm, config(online="auto-movable", chunk=64))
         daemon = plug_virtio_mem(ctx, vm, "memhotplugd", "4G")
+        log = daemon_log(vm)
+        rc, status = vm.run("memhotplugctl status", check=False)
+        pid = vm.sh("cat /tmp/memhotplugd.pid 2>/dev/null || pidof memhotplugd").split()[0]
+        capeff = vm.sh(f"grep CapEff /proc/{pid}/status").split()[1]
 
     def summary(zones):
         return "".join("M" if z == "Movable" else "K" for z in zones.values())
@@ -239,17 +272,17 @@ def placement_virtio_mem(ctx):
     ctx.note(f"kernel:      {summary(kernel)} ({sum(z == 'Movable' for z in kernel.values())} movable of {len(kernel)})")
     ctx.note(f"memhotplugd: {summary(daemon)} ({sum(z == 'Movable' for z in daemon.values())} movable of {len(daemon)})")
     ctx.check(len(kernel) == len(daemon) == 32, f"32 blocks each ({len(kernel)}, {len(daemon)})")
-    limit = RATIO * GiB // 100
-    movable = sum(z == "Movable" for z in daemon.values()) * 128 * MiB
-    ctx.check(movable <= limit, f"memhotplugd: {movable // MiB} MiB movable, within {RATIO}% of 1 GiB boot memory")
-    # Up to the ratio both put every block in ZONE_MOVABLE; past it the kernel lets a virtio-mem
-    # device's own kernel memory carry more of its movable memory (a dynamic memory group), which
-    # the daemon does not, as it does not know the device's blocks (docs/PLACEMENT.md).
-    first = limit // (128 * MiB)
-    ctx.check(summary(kernel)[:first] == summary(daemon)[:first] == "M" * first,
-              f"the first {first} blocks are movable under both")
-    ctx.check(summary(kernel).count("M") >= summary(daemon).count("M"),
-              "past the ratio the kernel puts at least as much in ZONE_MOVABLE as the daemon")
+    # The device is a dynamic memory group for both: past 301% of the boot memory, each block the
+    # device puts in the kernel zone lets three more of its blocks go movable (docs/PLACEMENT.md).
+    ctx.check(summary(kernel) == summary(daemon), "the same zone for every block", diag=log)
+    units = [line for line in log.splitlines() if re.search(r"virtio\d+ unit", line)]
+    ctx.check(any("kernel zone" in line for line in units) and any("Movable" in line for line in units),
+              "the log names the device's group in its decisions", diag=log)
+    for line in [u for u in units if "kernel zone" in u][:1]:
+        ctx.note(line)
+    ctx.check(rc == 0 and "not grouped" not in status, "memhotplugctl status: nothing about virtio-mem not grouped",
+              diag=status)
+    ctx.check(not int(capeff, 16) & (1 << 21), f"CAP_SYS_ADMIN dropped after start (CapEff {capeff})")
 
 
 SCENARIOS = {
