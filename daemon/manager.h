@@ -126,6 +126,7 @@ typedef struct Manager {
         size_t n_blocks;
         uint64_t block_size;
         bool ready_sent; /* READY=1: the blocks present at start are handled */
+        bool locked;     /* LockMemory= in effect (memlock.c) */
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;
