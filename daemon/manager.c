@@ -120,12 +120,19 @@ static void on_uevent(void *userdata, const char *subsystem, const char *action,
                 blocks_on_uevent(m, action, sysname);
 }
 
-static void on_overflow(void *userdata)
+static void on_overflow(void *userdata, int error)
 {
         Manager *m = userdata;
 
+        if (error != ENOBUFS) {
+                /* Out of memory, most likely: a scan now would likely fail the same way. */
+                log_warning_errno(error, "A uevent was lost, rescanning sysfs in a moment: %m");
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
+                return;
+        }
         log_warning("Uevents were lost (receive buffer overflow), rescanning sysfs");
-        (void)manager_rescan(m);
+        if (manager_rescan(m) == -ENOMEM)
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
 }
 
 int manager_rescan(Manager *m)
@@ -372,6 +379,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->node_wait_source);
         free(m->node_waiting);
         sd_event_source_disable_unref(m->deferred_source);
+        sd_event_source_disable_unref(m->retry_source);
         free(m->deferred);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
@@ -428,6 +436,9 @@ int manager_start(Manager *m)
         r = onliner_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
+        r = blocks_setup(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the block retry: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
