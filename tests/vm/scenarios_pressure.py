@@ -149,8 +149,9 @@ def build_image(daemon):
     size_kib = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(root) for n in ns) // 1024
     image = os.path.join(tmpdir, "daemon.ext4")
     # Room for the metadata and a small journal; no more, as the image itself sits in guest RAM.
+    # Its stdout ("Creating regular file", even with -q) would break the TAP stream.
     subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-d", root, image, f"{size_kib + 8192}k"],
-                   check=True)
+                   check=True, stdout=subprocess.DEVNULL)
     return tmpdir, image
 
 
