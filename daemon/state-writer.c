@@ -55,11 +55,11 @@ struct StateWriter {
         int result;    /* written by the thread, read after pthread_join() */
 };
 
-/* From now, not from the loop's last wakeup (and sd_event_source_set_time_relative() needs
- * libsystemd 247; we build with 246). */
 /* Enough for snprintf() and a write(), with room for the sanitizers' frames. */
 #define WRITER_STACK_SIZE (256 * 1024)
 
+/* From now, not from the loop's last wakeup (and sd_event_source_set_time_relative() needs
+ * libsystemd 247; we build with 246). */
 static void timer_in(StateWriter *w, uint64_t usec)
 {
         (void)sd_event_source_set_time(w->timer_source, now_usec() + usec);
