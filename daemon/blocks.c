@@ -21,6 +21,55 @@
 #define NODE_WAIT_EXPIRED UINT64_MAX
 static int handle_block(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since);
 
+/* An allocation that fails while a block is handled must not lose the block: its "add" uevent does
+ * not come again. So the block is marked, and a scan takes it (and any block whose uevent could not
+ * be read at all) a moment later, and again until it gets through. The timer exists from the
+ * start, so arming it allocates nothing. */
+#define RETRY_USEC (1 * USEC_PER_SEC)
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        if (blocks_scan(m, false) == -ENOMEM)
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
+        return 0;
+}
+
+int blocks_setup(Manager *m)
+{
+        int r;
+
+        r = sd_event_add_time(m->event, &m->retry_source, CLOCK_MONOTONIC, 0, 1, on_retry, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(m->retry_source, "block-retry");
+        return sd_event_source_set_enabled(m->retry_source, SD_EVENT_OFF);
+}
+
+void blocks_retry_later(Manager *m, unsigned index)
+{
+        int enabled = SD_EVENT_OFF;
+
+        if (index < m->n_blocks)
+                m->blocks[index].flags |= BLOCK_RETRY;
+        /* Already armed: one scan takes every marked block. */
+        if (!m->retry_source ||
+            (sd_event_source_get_enabled(m->retry_source, &enabled) >= 0 && enabled != SD_EVENT_OFF))
+                return;
+        (void)sd_event_source_set_time(m->retry_source, now_usec() + RETRY_USEC);
+        (void)sd_event_source_set_enabled(m->retry_source, SD_EVENT_ONESHOT);
+}
+
+/* Logs why the block is looked at again later; returns the error. */
+static int block_retry(Manager *m, unsigned index, int node, int error, const char *what)
+{
+        blocks_retry_later(m, index);
+        return log_block(LOG_WARNING, error, NULL, index, node, 0,
+                         "Cannot %s, looking at it again in %.0fs: %m", what,
+                         (double)RETRY_USEC / USEC_PER_SEC);
+}
+
 /* The kernel announces a hot-added block before it links it to its node, and links all blocks of
  * one add together once they all exist (register_memory_blocks_under_node() in 6.12), still under
  * the hotplug lock, with no uevent of its own. So new blocks without a node wait together, and
@@ -147,13 +196,16 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
                 *b = (Block){ .node = -1 }; /* gone again */
                 return 0;
         }
+        if (r == -ENOMEM) /* opendir() of the block, for its node link */
+                return block_retry(m, index, node, r, "read it");
         if (r < 0)
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
-        if (from_add && ret->node < 0 && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
-            node_wait(m, index, wait_since > 0 ? wait_since : now_usec()) >= 0)
-                return 0;
+        if (from_add && ret->node < 0 && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED) {
+                r = node_wait(m, index, wait_since > 0 ? wait_since : now_usec());
+                return r < 0 ? block_retry(m, index, -1, r, "wait for its node link") : 0;
+        }
         /* Still being added (no node, so valid_zones was not read). */
         if (ret->node < 0 && sysfs_has_numa(m->sysfs) && ret->state != BLOCK_ONLINE) {
                 if (from_add)
@@ -178,45 +230,50 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
 }
 
 /* Step 2: what to do with it. A device's memory follows the device's rule, and goes into one zone:
- * the first block's zone decides for the rest. Returns false for a device the policy ignores. */
-static bool block_decide(Manager *m, unsigned index, const BlockFacts *f, Decision *ret)
+ * the first block's zone decides for the rest. Returns 1 to act on ret, 0 for a device the policy
+ * ignores, -ENOMEM when Online=auto-movable could not count the zones (its decision would be "skip",
+ * for good: the block is retried instead). */
+static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decision *ret)
 {
         Device *owner = devices_owner_of_block(m, index);
         OnlineType type;
+        int r;
 
         if (!owner) {
-                (void)placement_decide_block(m, index, f, _ONLINE_TYPE_INVALID, NULL, ret);
-                return true;
+                r = placement_decide_block(m, index, f, _ONLINE_TYPE_INVALID, NULL, ret);
+                return r == -ENOMEM ? r : 1;
         }
         if (owner->pending) {
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s has no driver yet",
                           owner->dax->name);
-                return false;
+                return 0;
         }
         if (owner->decision.action == DAX_ACTION_REBIND) {
                 /* Policy-offline, so that a reload looks at it again should the rebind not happen. */
                 m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s", owner->decision.reason);
-                return false;
+                return 0;
         }
         if (owner->decision.action == DAX_ACTION_REVERT) {
                 m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f->node, 0, "Left offline: %s",
                           owner->decision.reason);
-                return false;
+                return 0;
         }
         if (owner->decision.mode == DAX_MODE_IGNORE) {
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Left alone: %s is %s", owner->dax->name,
                           owner->decision.reason);
-                return false;
+                return 0;
         }
         type = owner->decision.online;
         if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
                 type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        (void)placement_decide_block(m, index, f, type, owner->decision.rule, ret);
+        r = placement_decide_block(m, index, f, type, owner->decision.rule, ret);
+        if (r == -ENOMEM)
+                return r;
         if (ret->action == ACTION_ONLINE)
                 devices_block_zone(m, owner, ret->zone);
-        return true;
+        return 1;
 }
 
 /* Step 3: queue it, or say why it stays as it is. */
@@ -253,7 +310,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         else
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, 0, 0);
         if (r < 0)
-                return log_oom();
+                return block_retry(m, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
 
         /* Online=auto-movable's arithmetic is worth the journal's attention. */
@@ -269,8 +326,13 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
         Decision d;
         int r;
 
-        if (!manager_block(m, index))
-                return log_oom();
+        if (!manager_block(m, index)) {
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
+                return log_warning_errno(SYNTHETIC_ERRNO(ENOMEM),
+                                         "Out of memory for memory%u, looking again in %.0fs", index,
+                                         (double)RETRY_USEC / USEC_PER_SEC);
+        }
+        m->blocks[index].flags &= ~BLOCK_RETRY;
         r = block_refresh(m, index, node, from_add, wait_since, &f);
         if (r <= 0)
                 return r;
@@ -283,7 +345,10 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
                 }
                 m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
         }
-        if (!block_decide(m, index, &f, &d))
+        r = block_decide(m, index, &f, &d);
+        if (r < 0)
+                return block_retry(m, index, f.node, r, "decide (Online=auto-movable's zone counts)");
+        if (r == 0)
                 return 0;
         return block_act(m, index, &f, &d, from_add);
 }
@@ -433,7 +498,9 @@ bool blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 return true;
         b = manager_block(m, index);
         if (!b) {
-                log_oom();
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
+                log_warning("Out of memory for the \"%s\" uevent of %s, rescanning in %.0fs", action,
+                            sysname, (double)RETRY_USEC / USEC_PER_SEC);
                 return true;
         }
         if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
@@ -538,7 +605,7 @@ int blocks_scan(Manager *m, bool all)
                 Block *b = &m->blocks[index];
 
                 seen[index] = 1;
-                if (!(b->flags & BLOCK_KNOWN) ||
+                if (!(b->flags & BLOCK_KNOWN) || (b->flags & BLOCK_RETRY) ||
                     (all && (b->flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) &&
                      !(b->flags & BLOCK_QUEUED)))
                         (void)handle_block(

@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <limits.h>
+
 #include "manager.h"
 
 /* What happens to a memory block when it appears or changes: read its facts from sysfs, ask the
  * policy (or its device's rule), and queue it or say why not. */
 
+/* Makes the timer of blocks_retry_later(). */
+int blocks_setup(Manager *m);
+/* A block (or, with BLOCK_INDEX_NONE, a uevent) could not be handled for want of memory: a scan
+ * looks at it again in a moment. Allocates nothing. */
+#define BLOCK_INDEX_NONE UINT_MAX
+void blocks_retry_later(Manager *m, unsigned index);
 /* A "memory" uevent. */
 /* Returns false when the block it queued starts a job: written before more uevents are read. */
 bool blocks_on_uevent(Manager *m, const char *action, const char *sysname);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
+#include "memlock.h"
 #include "message-ids.h"
 #include "onliner.h"
 #include "offline-marks.h"
@@ -121,12 +122,19 @@ static bool on_uevent(void *userdata, const char *subsystem, const char *action,
         return true;
 }
 
-static void on_overflow(void *userdata)
+static void on_overflow(void *userdata, int error)
 {
         Manager *m = userdata;
 
+        if (error != ENOBUFS) {
+                /* Out of memory, most likely: a scan now would likely fail the same way. */
+                log_warning_errno(error, "A uevent was lost, rescanning sysfs in a moment: %m");
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
+                return;
+        }
         log_warning("Uevents were lost (receive buffer overflow), rescanning sysfs");
-        (void)manager_rescan(m);
+        if (manager_rescan(m) == -ENOMEM)
+                blocks_retry_later(m, BLOCK_INDEX_NONE);
 }
 
 int manager_rescan(Manager *m)
@@ -209,6 +217,35 @@ static void log_policy_loaded(Manager *m)
                          m->config->chunk_blocks);
 }
 
+/* LockMemory=: applied at the end of the start and on a reload that changes it. A daemon that
+ * cannot lock still onlines memory, only slower under pressure: a warning, not a failure. */
+static void apply_lock_memory(Manager *m)
+{
+        uint64_t locked, rss;
+        int r;
+
+        if (m->options.once || m->config->lock_memory == m->locked)
+                return;
+        r = memlock_set(m->config->lock_memory);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot %s the daemon's memory, ignoring%s: %m",
+                                  m->config->lock_memory ? "lock" : "unlock",
+                                  m->config->lock_memory ? " (see LimitMEMLOCK= in memhotplugd.service)"
+                                                         : "");
+                return;
+        }
+        m->locked = m->config->lock_memory;
+        if (!m->locked) {
+                log_info("The daemon's memory is no longer locked (LockMemory=no)");
+                return;
+        }
+        if (memlock_read_sizes(&locked, &rss) < 0)
+                locked = rss = 0;
+        log_info("Locked the daemon's memory%s: %" PRIu64 " KiB locked, %" PRIu64 " KiB resident",
+                 r > 0 ? " and what it maps later" : " mapped now (RLIMIT_MEMLOCK is finite)", locked >> 10,
+                 rss >> 10);
+}
+
 int manager_load_config(Manager *m)
 {
         Config *c = NULL;
@@ -256,6 +293,7 @@ int manager_reload(Manager *m, const char **ret_error)
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
         tiering_apply(m);
+        apply_lock_memory(m);
 
         /* What the policy queued was decided by the old one: decide again, along with what it left
          * offline. Explicit requests over D-Bus stay as they were asked. */
@@ -345,6 +383,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->node_wait_source);
         free(m->node_waiting);
         sd_event_source_disable_unref(m->deferred_source);
+        sd_event_source_disable_unref(m->retry_source);
         free(m->deferred);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
@@ -429,6 +468,9 @@ int manager_start(Manager *m)
         r = onliner_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
+        r = blocks_setup(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the block retry: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
@@ -486,6 +528,9 @@ int manager_start(Manager *m)
                 if (r < 0)
                         log_warning_errno(r, "Failed to set up D-Bus, continuing without it: %m");
         }
+
+        /* Last, so that what the start mapped (the bus, libdaxctl) is locked even without MCL_FUTURE. */
+        apply_lock_memory(m);
 
         /* READY=1 waits for the blocks found at start: the unit is ordered Before=sysinit.target,
          * so memory present at boot is online before the services that want it. */

@@ -30,6 +30,7 @@ enum {
         BLOCK_EARLY = 1 << 8,            /* boot memory: first seen by a scan, online in a kernel zone */
         BLOCK_DEFERRED_ADD = 1 << 9,     /* delegate: its "add" waits for the burst to be quiet */
         BLOCK_DEFERRED_ONLINE = 1 << 10, /* … and its "online" */
+        BLOCK_RETRY = 1 << 11,           /* handling it ran out of memory: the retry scan takes it */
 };
 
 typedef struct Block {
@@ -126,11 +127,13 @@ typedef struct Manager {
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;
+        sd_event_source *retry_source; /* the scan after an allocation failed; made at start (blocks.c) */
 
         Block *blocks; /* by block index */
         size_t n_blocks;
         uint64_t block_size;
         bool ready_sent; /* READY=1: the blocks present at start are handled */
+        bool locked;     /* LockMemory= in effect (memlock.c) */
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
         bool took_over;

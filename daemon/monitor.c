@@ -57,10 +57,15 @@ void monitor_drain(Monitor *m)
                 d = udev_monitor_receive_device(m->monitor);
                 if (!d) {
                         /* libudev skips filtered messages itself and ends with EAGAIN. */
-                        if (errno != ENOBUFS)
-                                break;
-                        m->on_overflow(m->userdata);
-                        continue;
+                        if (errno == ENOBUFS) {
+                                m->on_overflow(m->userdata, ENOBUFS);
+                                continue;
+                        }
+                        /* Any other error comes after the message was taken off the socket (a
+                         * device that could not be allocated): that uevent is gone. */
+                        if (errno != 0 && errno != EAGAIN && errno != EINTR)
+                                m->on_overflow(m->userdata, errno);
+                        break;
                 }
                 subsystem = udev_device_get_subsystem(d);
                 action = udev_device_get_action(d);

@@ -14,8 +14,9 @@ typedef struct Monitor Monitor;
  * after sources of a higher priority ran. */
 typedef bool (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action,
                                  const char *sysname);
-/* Events were lost (the socket overflowed): the receiver must rescan sysfs. */
-typedef void (*monitor_overflow_fn)(void *userdata);
+/* Events were lost: the socket overflowed (ENOBUFS), or one was read but could not be made into a
+ * device (ENOMEM in libudev): the receiver must rescan sysfs. */
+typedef void (*monitor_overflow_fn)(void *userdata, int error);
 
 int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,
                 void *userdata, Monitor **ret);

@@ -55,6 +55,9 @@ struct StateWriter {
         int result;    /* written by the thread, read after pthread_join() */
 };
 
+/* Enough for snprintf() and a write(), with room for the sanitizers' frames. */
+#define WRITER_STACK_SIZE (256 * 1024)
+
 /* From now, not from the loop's last wakeup (and sd_event_source_set_time_relative() needs
  * libsystemd 247; we build with 246). */
 static void timer_in(StateWriter *w, uint64_t usec)
@@ -223,6 +226,7 @@ unsigned state_writer_index(const StateWriter *w)
 
 int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec)
 {
+        pthread_attr_t attr;
         sigset_t all, old;
         int r;
 
@@ -235,11 +239,22 @@ int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64
         w->interrupt = INTERRUPT_NONE;
         w->result = 0;
 
+        /* A small stack: the thread makes one write(). The default (RLIMIT_STACK, 8 MiB) would be
+         * faulted in and locked whole under LockMemory= (MCL_FUTURE locks a mapping as it is made). */
+        r = -pthread_attr_init(&attr);
+        if (r < 0)
+                return r;
+        r = -pthread_attr_setstacksize(&attr, WRITER_STACK_SIZE);
+        if (r < 0) {
+                (void)pthread_attr_destroy(&attr);
+                return r;
+        }
         /* The thread starts with every signal blocked and unblocks only its own. */
         sigfillset(&all);
         (void)pthread_sigmask(SIG_SETMASK, &all, &old);
-        r = -pthread_create(&w->thread, NULL, thread_main, w);
+        r = -pthread_create(&w->thread, &attr, thread_main, w);
         (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+        (void)pthread_attr_destroy(&attr);
         if (r < 0)
                 return r;
         w->busy = true;

@@ -49,6 +49,7 @@ void config_init_defaults(Config *c)
                 .chunk_blocks = 64,
                 .chunk_pause_usec = 0,
                 .scan_at_start = true,
+                .lock_memory = true,
                 .kernel_auto_online = KERNEL_AUTO_ONLINE_TAKEOVER,
                 .uevent_source = UEVENT_SOURCE_KERNEL,
                 .log_level = -1,
@@ -330,6 +331,7 @@ static const ConfigKey config_keys[] = {
         KEY("Daemon", "ChunkPauseSec", value_sec, Config, chunk_pause_usec,
             "a time such as 0, 0.5 or 200ms"),
         KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
+        KEY("Daemon", "LockMemory", value_bool, Config, lock_memory, "yes or no"),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
             "takeover, respect or delegate"),
         KEY("Daemon", "Demotion", value_demotion, Config, demotion, "yes, no or keep"),
@@ -798,6 +800,7 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "ChunkBlocks=%u\n", c->chunk_blocks);
         fprint_sec(f, "ChunkPauseSec", c->chunk_pause_usec);
         fprintf(f, "ScanAtStart=%s\n", yes_no(c->scan_at_start));
+        fprintf(f, "LockMemory=%s\n", yes_no(c->lock_memory));
         fprintf(f, "KernelAutoOnline=%s\n", kernel_auto_online_to_string(c->kernel_auto_online));
         fprintf(f, "Demotion=%s\n", demotion_mode_to_string(c->demotion));
         fprintf(f, "UeventSource=%s\n", uevent_source_to_string(c->uevent_source));

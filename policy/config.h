@@ -61,6 +61,7 @@ typedef struct Config {
         unsigned chunk_blocks;
         uint64_t chunk_pause_usec;
         bool scan_at_start;
+        bool lock_memory; /* mlockall(): onlining under pressure never waits for our own pages */
         KernelAutoOnline kernel_auto_online;
         DemotionMode demotion;
         UeventSource uevent_source;

@@ -67,6 +67,7 @@ static void test_full(void)
                  "ChunkBlocks=16\n"
                  "ChunkPauseSec=250ms\n"
                  "ScanAtStart=no\n"
+                 "LockMemory=no\n"
                  "KernelAutoOnline=respect\n"
                  "Demotion=yes\n"
                  "UeventSource=udev\n"
@@ -89,6 +90,7 @@ static void test_full(void)
         tap_is_int(c->chunk_blocks, 16, "ChunkBlocks");
         tap_is_int(c->chunk_pause_usec, 250000, "ChunkPauseSec");
         tap_ok(!c->scan_at_start, "ScanAtStart");
+        tap_ok(!c->lock_memory, "LockMemory");
         tap_is_int(c->kernel_auto_online, KERNEL_AUTO_ONLINE_RESPECT, "KernelAutoOnline");
         tap_is_int(c->demotion, DEMOTION_YES, "Demotion");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_UDEV, "UeventSource");
@@ -224,6 +226,9 @@ static void test_errors(void)
         expect_error("[Daemon]\nScanAtStart=perhaps\n",
                      "2: Invalid value \"perhaps\" for ScanAtStart= in [Daemon]: expected yes or no",
                      "bad ScanAtStart");
+        expect_error("[Daemon]\nLockMemory=always\n",
+                     "2: Invalid value \"always\" for LockMemory= in [Daemon]: expected yes or no",
+                     "bad LockMemory");
         expect_error("[Daemon]\nKernelAutoOnline=ignore\n",
                      "2: Invalid value \"ignore\" for KernelAutoOnline= in [Daemon]: expected takeover, "
                      "respect or delegate",

@@ -369,6 +369,17 @@ def checks(vm, t, timings):
             f"is-active: {active.strip()}, is-enabled: {enabled.strip()}\n"
             + vm.sh("systemctl status --no-pager -l memhotplugd || true"))
 
+    # 1b. LockMemory=yes (the default) works in the unit's sandbox: LimitMEMLOCK=infinity, so
+    # later mappings are locked too (MCL_FUTURE), and mlockall() passes the syscall filter.
+    pid = show(vm, "memhotplugd.service", "MainPID")["MainPID"]
+    status = vm.sh(f"grep -E '^(VmLck|VmRSS):' /proc/{pid}/status || true")
+    m = re.search(r"VmLck:\s+(\d+)", status)
+    said = vm.sh("journalctl --no-pager -o cat -u memhotplugd -g 'the daemon.s memory' || true")
+    t.check(m and int(m.group(1)) > 0 and "and what it maps later" in said,
+            f"LockMemory=yes under the unit: {' '.join(status.split())}",
+            f"{status}\n{said}")
+    log(f"  {said.strip()}")
+
     # 2. the coldplugged DIMM online, movable, before sysinit.target.
     cold = dimm_blocks(vm, "dimm0", bs)
     states = blocks_state(vm, cold)

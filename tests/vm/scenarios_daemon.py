@@ -34,17 +34,19 @@ def config(online="movable", auto="takeover", source="kernel", chunk=4, extra=""
             f"UeventSource={source}\n\n[Memory]\nOnline={online}\n{extra}")
 
 
-def start_daemon(ctx, vm, conf, ready_timeout=15, log_target="stderr", log=None):
+def start_daemon(ctx, vm, conf, ready_timeout=15, log_target="stderr", log=None,
+                 command="memhotplugd"):
     """Start memhotplugd in the background; wait until it listens.
 
     A wrapper shell records the exit status in /tmp/memhotplugd.rc so
     stop_daemon() can check it (busybox sh cannot wait for a non-child). log_target is the
     daemon's --log-target, log(vm) what it logged there (default: its stderr).
+    command: how to run it (a shell command line without quotes), e.g. through a dynamic loader.
     """
     log = log or daemon_log
     vm.write_file(CONF, conf)
     vm.sh("rm -f /tmp/memhotplugd.rc; "
-          "setsid sh -c 'memhotplugd --config " + CONF + " --log-level debug "
+          f"setsid sh -c '{command} --config " + CONF + " --log-level debug "
           f"--log-target {log_target} --runtime-dir /run/memhotplugd & "
           "echo $! > /tmp/memhotplugd.pid; wait $!; echo $? > /tmp/memhotplugd.rc' "
           f"</dev/null >{LOG} 2>&1 &")

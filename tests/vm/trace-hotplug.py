@@ -20,6 +20,8 @@ medians over the samples:
               hot-add, _OST included, is over); a write to "state" cannot get in before this
   first_lock  the first write to "state" got device_hotplug_lock (K: none, the kernel onlines in
               the add path without a write)
+  retries     the writes that found device_hotplug_lock taken before that: each slept 5 ms in
+              lock_device_hotplug_sysfs() and was restarted
   gp_wait     the time the first online spent in mem_hotplug_begin(): a full RCU grace period
               (rcu_sync_enter()) when mem_hotplug_lock was not taken for writing within the last one
   first_onl   the first online_pages()
@@ -57,8 +59,8 @@ PROBES = [
     "r:gp_out mem_hotplug_begin",
     "p:onl online_pages",
 ]
-MOMENTS = ["add_start", "last_add", "node_links", "add_done", "unlocked", "first_lock", "gp_wait",
-           "first_onl", "last_onl"]
+MOMENTS = ["add_start", "last_add", "node_links", "add_done", "unlocked", "first_lock", "retries",
+           "gp_wait", "first_onl", "last_onl"]
 
 
 def arm(vm):
@@ -107,6 +109,8 @@ def moments(probe_out, trace):
 
     m["unlocked"] = first(during("unlocked"))
     m["first_lock"] = first(lambda t, c, p, r: during("lock")(t, c, p, r) and r.endswith("ret=0"))
+    m["retries"] = sum(1 for t, c, p, r in trace if during("lock")(t, c, p, r) and not r.endswith("ret=0")
+                       and (m["first_lock"] is None or (t - first_add) * 1e3 < m["first_lock"]))
     m["first_onl"] = first(during("onl"))
     # The first online's mem_hotplug_begin(), entry to return (the add's own came before).
     gp_in = next((t for t, c, p, r in trace if during("gp_in")(t, c, p, r)), None)
