@@ -79,8 +79,6 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
 #define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
 #define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
 
-static int node_wait(Manager *m, unsigned index, uint64_t since);
-
 static void node_wait_take(Manager *m)
 {
         _cleanup_(freep) NodeWaiting *l = m->node_waiting;
@@ -89,18 +87,9 @@ static void node_wait_take(Manager *m)
 
         m->node_waiting = NULL;
         m->n_node_waiting = 0;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
                 (void)handle_block(m, l[i].index, NODE_LOOK_UP, true,
                                    now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
-                /* The first block of a job is written before the rest is decided (see
-                 * onliner_setup()): the rest waits on, linked, and joins the job at its end. */
-                if (onliner_job_starting(m)) {
-                        for (size_t j = i + 1; j < n; j++)
-                                if (node_wait(m, l[j].index, l[j].since) < 0)
-                                        (void)handle_block(m, l[j].index, NODE_LOOK_UP, true, l[j].since);
-                        return;
-                }
-        }
 }
 
 /* Handles the waiting blocks if the oldest has its link (or waited long enough); false if they
@@ -478,7 +467,7 @@ static int defer_block(Manager *m, unsigned index, bool add)
         return sd_event_source_set_enabled(m->deferred_source, SD_EVENT_ONESHOT);
 }
 
-bool blocks_on_uevent(Manager *m, const char *action, const char *sysname)
+void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
 {
         unsigned index;
         Block *b;
@@ -492,21 +481,21 @@ bool blocks_on_uevent(Manager *m, const char *action, const char *sysname)
         if (r == -ERANGE) {
                 log_warning("Ignoring the \"%s\" uevent of %s: no kernel numbers a memory block past %u",
                             action, sysname, BLOCK_INDEX_MAX);
-                return true;
+                return;
         }
         if (r < 0)
-                return true;
+                return;
         b = manager_block(m, index);
         if (!b) {
                 blocks_retry_later(m, BLOCK_INDEX_NONE);
                 log_warning("Out of memory for the \"%s\" uevent of %s, rescanning in %.0fs", action,
                             sysname, (double)RETRY_USEC / USEC_PER_SEC);
-                return true;
+                return;
         }
         if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
             (streq(action, "add") || streq(action, "online")) &&
             defer_block(m, index, streq(action, "add")) >= 0)
-                return true;
+                return;
 
         if (streq(action, "add")) {
                 /* One burst: the "add" uevents from the first after a job ended to the end of the
@@ -522,19 +511,16 @@ bool blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                         (void)node_wait_check(m);
                 b->flags &= ~BLOCK_USER_OFFLINE;
                 (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
-                /* The first block of a job is written before the rest of the burst is read (see
-                 * onliner_setup()); the rest joins the job. */
-                return !onliner_job_starting(m);
+                return;
         }
         if (!(b->flags & BLOCK_KNOWN))
-                return true;
+                return;
         if (streq(action, "remove"))
                 on_block_remove(m, index);
         else if (streq(action, "online"))
                 on_block_online(m, index);
         else if (streq(action, "offline"))
                 on_block_offline(m, index);
-        return true;
 }
 
 void blocks_collect_burst(Manager *m)

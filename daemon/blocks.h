@@ -15,8 +15,7 @@ int blocks_setup(Manager *m);
 #define BLOCK_INDEX_NONE UINT_MAX
 void blocks_retry_later(Manager *m, unsigned index);
 /* A "memory" uevent. */
-/* Returns false when the block it queued starts a job: written before more uevents are read. */
-bool blocks_on_uevent(Manager *m, const char *action, const char *sysname);
+void blocks_on_uevent(Manager *m, const char *action, const char *sysname);
 /* Handles every block not seen yet; with all, also the ones the policy or a failure left offline
  * (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
 int blocks_scan(Manager *m, bool all);

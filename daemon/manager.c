@@ -111,15 +111,14 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
-static bool on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
+static void on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
 {
         Manager *m = userdata;
 
-        if (streq(subsystem, "memory"))
-                return blocks_on_uevent(m, action, sysname);
         if (streq(subsystem, "dax"))
                 devices_on_uevent(m, action, sysname);
-        return true;
+        else if (streq(subsystem, "memory"))
+                blocks_on_uevent(m, action, sysname);
 }
 
 static void on_overflow(void *userdata, int error)

@@ -51,7 +51,6 @@ void monitor_drain(Monitor *m)
         for (;;) {
                 struct udev_device *d;
                 const char *subsystem, *action, *sysname;
-                bool more;
 
                 errno = 0;
                 d = udev_monitor_receive_device(m->monitor);
@@ -70,11 +69,9 @@ void monitor_drain(Monitor *m)
                 subsystem = udev_device_get_subsystem(d);
                 action = udev_device_get_action(d);
                 sysname = udev_device_get_sysname(d);
-                more = !(subsystem && action && sysname) ||
-                       m->on_event(m->userdata, subsystem, action, sysname);
+                if (subsystem && action && sysname)
+                        m->on_event(m->userdata, subsystem, action, sysname);
                 udev_device_unref(d);
-                if (!more)
-                        break;
         }
 }
 

@@ -9,10 +9,8 @@
 /* A uevent monitor on the memory and dax subsystems, on the kernel's netlink group or udevd's. */
 typedef struct Monitor Monitor;
 
-/* action is the uevent's ACTION ("add", "online", …), sysname the device's ("memory42"). Returns
- * false to stop reading for now: the events still queued are read in a later event-loop iteration,
- * after sources of a higher priority ran. */
-typedef bool (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action,
+/* action is the uevent's ACTION ("add", "online", …), sysname the device's ("memory42"). */
+typedef void (*monitor_event_fn)(void *userdata, const char *subsystem, const char *action,
                                  const char *sysname);
 /* Events were lost: the socket overflowed (ENOBUFS), or one was read but could not be made into a
  * device (ENOMEM in libudev): the receiver must rescan sysfs. */

@@ -390,11 +390,6 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return on_chunk(s, userdata);
 }
 
-bool onliner_job_starting(const Manager *m)
-{
-        return m->job.total == 1 && queue_size(&m->queue) == 1;
-}
-
 /* Makes sure a chunk runs soon, unless a pause between chunks is running (a timer set only for a
  * retry does not hold back new blocks). */
 void onliner_schedule(Manager *m)
@@ -415,13 +410,6 @@ int onliner_setup(Manager *m)
         if (r < 0)
                 return r;
         (void)sd_event_source_set_description(m->chunk_source, "onliner-chunk");
-        /* Before the uevents still queued: the first block of a hot-add is written as soon as it is
-         * decided, not after the rest of the burst was read and decided (the rest joins the job at
-         * its end, blocks_collect_burst()). The sum of the work is the same, but the first online
-         * then comes within an RCU grace period of the add's end, when mem_hotplug_begin() need
-         * not wait for a new one (tests/vm/trace-hotplug.py: 12 ms of a 16-block hot-add under
-         * TCG). */
-        (void)sd_event_source_set_priority(m->chunk_source, SD_EVENT_PRIORITY_IMPORTANT);
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
         /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
         r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, m);

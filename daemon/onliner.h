@@ -18,8 +18,6 @@ int onliner_setup(Manager *m);
 int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,
                     uint64_t not_before);
 void onliner_schedule(Manager *m);
-/* The block queued last is the first of a new job (none ran, none is queued before it). */
-bool onliner_job_starting(const Manager *m);
 void onliner_maybe_finish(Manager *m);
 void onliner_notify_status(Manager *m);
 

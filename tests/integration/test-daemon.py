@@ -756,52 +756,6 @@ def test_reload(case):
         bed.cleanup()
 
 
-@scenario(["burst: 8 add uevents queued at once: the first block is written before the rest is read, "
-           "then the other 7 in the same job (one Finished line), in address order"])
-def test_burst(case):
-    blocks = make_blocks(4, offline=lambda i: False)
-    bed = Bed(blocks)
-    d = None
-    try:
-        bed.write_config(BASE_DAEMON.replace("KernelAutoOnline=respect", "KernelAutoOnline=takeover") +
-                         "\n[Memory]\nOnline=movable\n")
-        d = bed.daemon()
-        case.daemon = d
-        d.wait_line(SCANNED)
-        new = [Block(40 + i, 0, phys_index=0x40 + i) for i in range(8)]
-        for b in new:
-            bed.emu.expect(b.index, "online_movable")
-        mark = d.mark()
-        # Stopped, the daemon finds the whole burst queued when it goes on, as after a hot-add
-        # whose uevents came faster than it read them.
-        d.send_signal(signal.SIGSTOP)
-        try:
-            for b in new:
-                bed.add_block(b)
-        finally:
-            d.send_signal(signal.SIGCONT)
-        bed.emu.wait_online([b.index for b in new])
-        d.wait_line(r"^info: Finished: ", start=mark)
-
-        def first_alone():
-            sizes = [int(re.search(r"Chunk of (\d+) blocks", d.lines[i]).group(1))
-                     for i in d.find(r"Chunk of \d+ blocks", start=mark)]
-            finished = [d.lines[i] for i in d.find(r"^info: Finished: ", start=mark)]
-            order = [w.index for w in sorted(bed.emu.writes, key=lambda w: w.t_write)]
-            case.note("chunks %s, writes in order %s" % (sizes, order))
-            check(sizes == [1, 7], "chunks %s, want [1, 7]" % sizes)
-            check(len(finished) == 1 and "8 of 8 blocks done" in finished[0], "jobs: %s" % finished)
-            check(order == [b.index for b in new], "written in order %s" % order)
-            check(not bed.emu.errors, "; ".join(bed.emu.errors))
-
-        case.run("burst: 8 add uevents queued at once: the first block is written before the rest is read, "
-                 "then the other 7 in the same job (one Finished line), in address order", first_alone)
-    finally:
-        if d:
-            d.kill()
-        bed.cleanup()
-
-
 def wakeups(pid):
     """Times the daemon's threads went to sleep of their own accord (voluntary context switches)."""
     n = 0
@@ -946,7 +900,7 @@ def test_once(case):
 
 def main():
     return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_hostile_index,
-                         test_kernel_auto_online, test_kernel_auto_save, test_burst, test_delegate, test_demotion,
+                         test_kernel_auto_online, test_kernel_auto_save, test_delegate, test_demotion,
                          test_bad_config, test_reload, test_once])
 
 
