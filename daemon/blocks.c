@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "blocks.h"
 #include "bus.h"
@@ -265,6 +266,26 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
         return 1;
 }
 
+/* Whether reason is the one the block queued last had: for Online=auto-movable, the blocks of one
+ * group come with the same reason but for the group's size still offline, which placement.c puts
+ * in the first parentheses ("group PNP0C80:02 (768M): system: …"), left out here. An FNV-1a hash
+ * of the rest is kept in the manager. */
+static bool reason_repeats(Manager *m, const char *reason)
+{
+        uint64_t h = UINT64_C(14695981039346656037);
+        const char *open = strchr(reason, '('), *close = open ? strchr(open, ')') : NULL;
+
+        for (const char *p = reason; *p; p++) {
+                if (close && p >= open && p <= close)
+                        continue;
+                h = (h ^ (uint8_t)*p) * UINT64_C(1099511628211);
+        }
+        if (h == m->last_queued_reason)
+                return true;
+        m->last_queued_reason = h;
+        return false;
+}
+
 /* Step 3: queue it, or say why it stays as it is. */
 static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Decision *d, bool from_add)
 {
@@ -302,9 +323,10 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 return block_retry(m, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
 
-        /* Online=auto-movable's arithmetic is worth the journal's attention. */
-        log_block(strstr(d->reason, "auto-movable") ? LOG_INFO : LOG_DEBUG, 0, NULL, index, f->node, d->zone,
-                  "Queued: %s", d->reason);
+        /* Online=auto-movable's arithmetic is worth the journal's attention, once per group: the
+         * other blocks of a DIMM come with the same reason, word for word. */
+        log_block(strstr(d->reason, "auto-movable") && !reason_repeats(m, d->reason) ? LOG_INFO : LOG_DEBUG,
+                  0, NULL, index, f->node, d->zone, "Queued: %s", d->reason);
         return 0;
 }
 

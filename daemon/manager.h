@@ -120,10 +120,11 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open;     /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        uint32_t burst_seq;  /* the number of the latest burst of "add" uevents (blocks.c) */
-        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
-        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
+        bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        uint32_t burst_seq; /* the number of the latest burst of "add" uevents (blocks.c) */
+        uint64_t last_queued_reason; /* hash of the reason the block queued last had (blocks.c) */
+        bool burst_draining;         /* taking the rest of a burst off the socket: still the same burst */
+        unsigned *deferred;          /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;

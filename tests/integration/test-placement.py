@@ -94,6 +94,13 @@ def test_numa_aware(case):
         check(d.find(r"memory34: Queued: \[Memory\] Online=auto-movable: group PNP0C80:02 \(1G\): "
                      r"system: movable 7G / kernel 2.5G = 280% <= 301%, "
                      r"node 1: movable 1G / kernel 512M = 200% <= 301% -> Movable"), tail(d))
+        # At info level once per reason (the arithmetic of the DIMM, then "has memory in a kernel
+        # zone" for the rest of one that crossed), not once per block: the others at debug.
+        for group in ("PNP0C80:02", "PNP0C80:03"):
+            info = d.find(r"^info: memory\d+: Queued: .*group %s " % group)
+            debug = d.find(r"^debug: memory\d+: Queued: .*group %s " % group)
+            check(1 <= len(info) <= 2 and len(debug) >= 1, "%s: %d info and %d debug 'Queued' lines:\n%s"
+                  % (group, len(info), len(debug), "\n".join(d.lines[k] for k in info + debug)))
 
     try:
         case.run("auto-movable, NUMA-aware: both node-0 DIMMs fit (6G <= 301% of node 0's 2G), "
