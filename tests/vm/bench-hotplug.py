@@ -304,7 +304,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="rounds per N (default 5)")
     ap.add_argument("--blocks", default="16,64,256", help="DIMM sizes in blocks (default 16,64,256)")
     ap.add_argument("--variants", default="K,D,U",
-                    help="comma-separated, K first (default K,D,U; also Dg, Dq, Dc, Dd, W, and B, Bg with --baseline)")
+                    help="comma-separated, K first (default K,D,U; also Dg, Dq, Dc, Dd, W, "
+                    "and B, Bg with --baseline)")
     ap.add_argument("--baseline", metavar="DAEMON",
                     help="another memhotplugd binary (an earlier commit's) for variants B and Bg, "
                     "measured side by side with D and Dg")
