@@ -548,13 +548,10 @@ def checks(vm, t, timings):
 
     # 10. unplug under the unit's sandbox: the writer thread, PrepareUnplug reading
     # /sys/bus/acpi, the offline marks in the runtime directory, then the eject.
-    out = vm.sh("for d in /sys/bus/acpi/devices/PNP0C80:*; do for l in $d/physical_node*; do "
-                "[ -e $l ] && echo ${d##*/} $(basename $(readlink $l)); done; done; true")
-    owners = {}
-    for line in out.splitlines():
-        name, block = line.split()
-        owners.setdefault(name, set()).add(int(block[len("memory"):]))
-    acpi = next((n for n, owned in owners.items() if owned == set(hot)), None)
+    try:
+        acpi = vm.acpi_memory_device(hot)
+    except VMError:
+        acpi = None
     rc, out = vm.run(f"memhotplugctl unplug {acpi}", timeout=180, check=False)
     states = blocks_state(vm, hot)
     t.check(acpi and rc == 0 and all(s and s["state"] == "offline" for s in states.values()),

@@ -51,6 +51,32 @@ def alive(vm, tag):
     return vm.run(f"kill -0 $(cat /tmp/hog-{tag}.pid)", check=False)[0] == 0
 
 
+def hotadd_2g(ctx, vm, what, diag=lambda: ""):
+    """Hot-adds a 2 GiB DIMM; the seconds from device_add to all its blocks online, or None (a
+    failed check, with diag()) when they do not come online within a minute."""
+    before = vm.blocks()
+    t0 = time.monotonic()
+    vm.hotplug_dimm("2G")
+    added = wait_new_blocks(vm, before, 16)
+    try:
+        vm.wait_until(lambda: all(vm.blocks().get(n, {}).get("state") == "online" for n in added),
+                      timeout=60, interval=0.05, what="the DIMM's blocks online")
+    except VMError as e:
+        ctx.check(False, f"{what}: 2 GiB online under pressure", diag=f"{e}\n{diag()}")
+        return None
+    return time.monotonic() - t0
+
+
+def second_process_fits(ctx, vm, what):
+    """A second process takes SECOND_MIB of the new memory; nothing may be OOM-killed."""
+    ok = hog(vm, SECOND_MIB, "new")
+    ctx.check(ok, f"{what}: a second process got {SECOND_MIB} MiB of the new memory")
+    dmesg = vm.run("dmesg", check=False)[1]
+    killed = [ln for ln in dmesg.splitlines() if "Out of memory" in ln or "Killed process" in ln]
+    ctx.check(not killed and alive(vm, "boot") and alive(vm, "new"),
+              f"{what}: nothing OOM-killed, both processes alive", diag="\n".join(killed))
+
+
 def run(ctx, daemon):
     """One guest under pressure (daemon: None, "takeover" or "delegate"); returns the seconds
     from device_add to all blocks online."""
@@ -67,27 +93,12 @@ def run(ctx, daemon):
             left = vm.meminfo("MemAvailable") >> 20
             ctx.check(ok, f"{what}: a process holds {avail - LEFT_MIB} MiB, {left} MiB left "
                           "available", fatal=True)
-            before = vm.blocks()
-            t0 = time.monotonic()
-            vm.hotplug_dimm("2G")
-            added = wait_new_blocks(vm, before, 16)
-            try:
-                vm.wait_until(lambda: all(vm.blocks().get(n, {}).get("state") == "online"
-                                          for n in added), timeout=60, interval=0.05,
-                              what="the DIMM's blocks online")
-                seconds = time.monotonic() - t0
-            except VMError as e:
-                ctx.check(False, f"{what}: 2 GiB online under pressure",
-                          diag=f"{e}\n{daemon_log(vm) if daemon else ''}")
+            seconds = hotadd_2g(ctx, vm, what, (lambda: daemon_log(vm)) if daemon else (lambda: ""))
+            if seconds is None:
                 return None
             ctx.check(True, f"{what}: 2 GiB online under pressure, {seconds:.2f}s after "
                             "device_add")
-            ok = hog(vm, SECOND_MIB, "new")
-            ctx.check(ok, f"{what}: a second process got {SECOND_MIB} MiB of the new memory")
-            dmesg = vm.run("dmesg", check=False)[1]
-            killed = [ln for ln in dmesg.splitlines() if "Out of memory" in ln or "Killed process" in ln]
-            ctx.check(not killed and alive(vm, "boot") and alive(vm, "new"),
-                      f"{what}: nothing OOM-killed, both processes alive", diag="\n".join(killed))
+            second_process_fits(ctx, vm, what)
             if daemon:
                 rc = stop_daemon(vm)
                 ctx.check(rc == 0, f"memhotplugd survived and exits 0 (got {rc})",
@@ -226,17 +237,8 @@ def run_evictable(ctx, image, hog_bin, label, from_ext4, lock):
                       f"{pushed['RssFile']} KiB)")
         left = vm.meminfo("MemAvailable") >> 20
 
-        before = vm.blocks()
-        t0 = time.monotonic()
-        vm.hotplug_dimm("2G")
-        added = wait_new_blocks(vm, before, 16)
-        try:
-            vm.wait_until(lambda: all(vm.blocks().get(n, {}).get("state") == "online"
-                                      for n in added), timeout=60, interval=0.05,
-                          what="the DIMM's blocks online")
-            seconds = time.monotonic() - t0
-        except VMError as e:
-            ctx.check(False, f"{what}: 2 GiB online under pressure", diag=f"{e}\n{daemon_log(vm)}")
+        seconds = hotadd_2g(ctx, vm, what, lambda: daemon_log(vm))
+        if seconds is None:
             return None
         after = proc_status(vm, pid)
         majflt = after["majflt"] - pushed["majflt"]
@@ -244,12 +246,7 @@ def run_evictable(ctx, image, hog_bin, label, from_ext4, lock):
                         f"{seconds:.2f}s after device_add")
         if lock:
             ctx.check(majflt == 0, f"{what}: no major fault while onlining (got {majflt})")
-        ok = hog(vm, SECOND_MIB, "new")
-        ctx.check(ok, f"{what}: a second process got {SECOND_MIB} MiB of the new memory")
-        dmesg = vm.run("dmesg", check=False)[1]
-        killed = [ln for ln in dmesg.splitlines() if "Out of memory" in ln or "Killed process" in ln]
-        ctx.check(not killed and alive(vm, "boot") and alive(vm, "new"),
-                  f"{what}: nothing OOM-killed, both processes alive", diag="\n".join(killed))
+        second_process_fits(ctx, vm, what)
         rc = stop_daemon(vm)
         ctx.check(rc == 0, f"{what}: memhotplugd exits 0 (got {rc})", diag=daemon_log(vm))
         locked_log = re.search(r"Locked the daemon's memory.*", daemon_log(vm))

@@ -61,20 +61,6 @@ def parse_size_mib(size):
     return int(size[:-1]) * (1024 if size.endswith("G") else 1)
 
 
-def acpi_name(vm, blocks):
-    """The PNP0C80 device whose physical_node links are these blocks."""
-    out = vm.sh("for d in /sys/bus/acpi/devices/PNP0C80:*; do for l in $d/physical_node*; do "
-                "[ -e $l ] && echo ${d##*/} $(basename $(readlink $l)); done; done; true")
-    owners = {}
-    for line in out.splitlines():
-        name, block = line.split()
-        owners.setdefault(name, set()).add(int(block[len("memory"):]))
-    for name, owned in owners.items():
-        if owned == set(blocks):
-            return name
-    raise VMError(f"no PNP0C80 device owns exactly {blocks}: {owners}")
-
-
 def listed_blocks(vm):
     rc, out = vm.run("memhotplugctl --json=short list --all --output=BLOCK", check=False)
     if rc != 0:
@@ -134,7 +120,7 @@ def unplug_dimm_kernel(ctx):
         ctx.booted(vm)
         start(ctx, vm, config(online="kernel"))
         dev, blocks = add_dimm(ctx, vm, "512M", "Normal")
-        name = acpi_name(vm, blocks)
+        name = vm.acpi_memory_device(blocks)
         rc, out = vm.run(f"memhotplugctl unplug {name}", check=False, timeout=120)
         ctx.check(rc == 1 and "NotRemovable" in out and "zone Normal" in out and "not removable" in out,
                   f"memhotplugctl unplug {name}: refused, names the zone (rc {rc})", diag=out)
@@ -149,7 +135,7 @@ def unplug_ctl(ctx):
         start(ctx, vm, config())
         total0 = vm.meminfo()
         dev, blocks = add_dimm(ctx, vm, "512M", "Movable")
-        name = acpi_name(vm, blocks)
+        name = vm.acpi_memory_device(blocks)
         t0 = time.monotonic()
         rc, out = vm.run(f"memhotplugctl unplug {name}", check=False, timeout=180)
         ctx.check(rc == 0 and "can be removed now" in out,

@@ -583,6 +583,19 @@ class VM:
 
     # -- guest state helpers
 
+    def acpi_memory_device(self, blocks):
+        """The PNP0C80 device (a DIMM) whose physical_node links are exactly these blocks."""
+        out = self.sh("for d in /sys/bus/acpi/devices/PNP0C80:*; do for l in $d/physical_node*; do "
+                      "[ -e $l ] && echo ${d##*/} $(basename $(readlink $l)); done; done; true")
+        owners = {}
+        for line in out.splitlines():
+            name, block = line.split()
+            owners.setdefault(name, set()).add(int(block[len("memory"):]))
+        for name, owned in owners.items():
+            if owned == set(blocks):
+                return name
+        raise VMError(f"no PNP0C80 device owns exactly {blocks}: {owners}")
+
     def blocks(self):
         """{block number: {'state', 'zones', 'node'}} for every memory block."""
         # Builtins only: under TCG every fork costs milliseconds, and this
