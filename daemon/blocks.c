@@ -73,50 +73,58 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
 
 /* The kernel announces a hot-added block before it links it to its node, and links all blocks of
  * one add together once they all exist (register_memory_blocks_under_node() in 6.12), still under
- * the hotplug lock, with no uevent of its own. So new blocks without a node wait together, and
- * one timer looks every millisecond at the oldest of them: when it has its link, all of them are
- * handled at once, as one burst (a block of another add still unlinked waits on). A fixed short
- * poll, not a backoff that overshoots: the link is usually there within a few ms. */
+ * the hotplug lock, with no uevent of its own; adds come one after the other. So new blocks without
+ * a node wait in the order they came, and one timer looks every millisecond at the oldest: the
+ * blocks from it up to the first still without its link are handled then, in that order. Never a
+ * later block first: Online=auto-movable decides each block or unit on what was decided before
+ * it, as the kernel does in address order, and the links can appear while the daemon reads them.
+ * A fixed short poll, not a backoff that overshoots: the link is usually there within a few ms. */
 #define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
 #define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
 
-static void node_wait_take(Manager *m)
+/* Handles the first n waiting blocks; the rest wait on. */
+static int node_wait_take(Manager *m, size_t n)
 {
-        _cleanup_(freep) NodeWaiting *l = m->node_waiting;
-        size_t n = m->n_node_waiting;
+        _cleanup_(freep) NodeWaiting *l = malloc(n * sizeof(NodeWaiting));
         uint64_t now = now_usec();
 
-        m->node_waiting = NULL;
-        m->n_node_waiting = 0;
+        if (!l)
+                return -ENOMEM;
+        memcpy(l, m->node_waiting, n * sizeof(NodeWaiting));
+        m->n_node_waiting -= n;
+        memmove(m->node_waiting, m->node_waiting + n, m->n_node_waiting * sizeof(NodeWaiting));
         for (size_t i = 0; i < n; i++)
                 (void)handle_block(m, l[i].index, NODE_LOOK_UP, true,
                                    now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
+        return 0;
 }
 
-/* Handles the waiting blocks if the oldest has its link (or waited long enough); false if they
- * still wait. */
+/* Handles the waiting blocks that have their link (or waited long enough), oldest first, up to the
+ * first that still waits; false if blocks still wait. */
 static bool node_wait_check(Manager *m)
 {
         uint64_t now = now_usec();
+        size_t k = 0;
 
-        while (m->n_node_waiting > 0) {
-                const NodeWaiting *w = &m->node_waiting[0];
+        while (k < m->n_node_waiting) {
+                const NodeWaiting *w = &m->node_waiting[k];
                 int node, r;
 
                 r = memblock_read_node(m->sysfs, w->index, &node);
                 if (r == -ENOENT) {
                         /* Gone again (the add failed, or an unplug): its "remove" comes. */
-                        memmove(m->node_waiting, m->node_waiting + 1,
-                                --m->n_node_waiting * sizeof(NodeWaiting));
+                        memmove(m->node_waiting + k, m->node_waiting + k + 1,
+                                (--m->n_node_waiting - k) * sizeof(NodeWaiting));
                         continue;
                 }
-                if ((r >= 0 && node >= 0) || r < 0 || now - w->since >= NODE_WAIT_MAX_USEC) {
-                        node_wait_take(m);
-                        return true;
-                }
-                return false;
+                if (r >= 0 && node < 0 && now - w->since < NODE_WAIT_MAX_USEC)
+                        break;
+                k++;
         }
-        return true;
+        /* Out of memory: all wait on, and the timer looks again. */
+        if (k > 0 && node_wait_take(m, k) < 0)
+                return false;
+        return m->n_node_waiting == 0;
 }
 
 static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
@@ -532,6 +540,9 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                 if (m->n_node_waiting > 0)
                         (void)node_wait_check(m);
                 b->flags &= ~BLOCK_USER_OFFLINE;
+                /* Older blocks still wait: this one waits behind them, linked or not. */
+                if (m->n_node_waiting > 0 && node_wait(m, index, now_usec()) >= 0)
+                        return;
                 (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
                 return;
         }

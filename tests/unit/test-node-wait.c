@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* New blocks are decided in the order they came, even when the kernel links them to their node
+ * while the daemon is reading them.
+ *
+ * The kernel announces every block of an add, then links them all to their node, in address order.
+ * A daemon slower than that (a loaded machine, a sanitizer build) reads one block still unlinked
+ * and the next already linked. Online=auto-movable decides each block or unit on what was decided
+ * before it, as the kernel does in address order, so a later block must never be decided first.
+ *
+ * The test links with -Wl,--wrap for the daemon's reads of a block and its node (from blocks.c),
+ * to play a kernel that links all blocks right after the daemon found one unlinked, and for
+ * placement_decide_block(), to record the order of the decisions. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "blocks.h"
+#include "log.h"
+#include "manager.h"
+#include "memblock.h"
+#include "placement-facts.h"
+#include "sysfs-fixture.h"
+#include "tap.h"
+
+int __real_memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
+int __wrap_memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
+int __real_memblock_read_node(Sysfs *s, unsigned index, int *ret);
+int __wrap_memblock_read_node(Sysfs *s, unsigned index, int *ret);
+int __real_placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                                  const char *rule, Decision *ret);
+int __wrap_placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                                  const char *rule, Decision *ret);
+
+#define MAX_BLOCKS 16
+
+/* The blocks of the add being played, and whether the kernel links the rest of them right after
+ * the daemon's next read of one that has no link yet. */
+static unsigned add_first, add_n, linked;
+static bool link_on_unlinked_read;
+static unsigned decided[MAX_BLOCKS], n_decided;
+
+static void link_rest(void)
+{
+        for (; linked < add_n; linked++)
+                fixture_link_node(add_first + linked);
+}
+
+static void after_read(int r, int node)
+{
+        if (r >= 0 && node < 0 && link_on_unlinked_read) {
+                link_on_unlinked_read = false;
+                link_rest();
+        }
+}
+
+int __wrap_memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
+{
+        int r = __real_memblock_read(s, index, node, ret, ret_attr);
+
+        after_read(r, r >= 0 ? ret->node : 0);
+        return r;
+}
+
+int __wrap_memblock_read_node(Sysfs *s, unsigned index, int *ret)
+{
+        int r = __real_memblock_read_node(s, index, ret);
+
+        after_read(r, r >= 0 ? *ret : 0);
+        return r;
+}
+
+int __wrap_placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
+                                  const char *rule, Decision *ret)
+{
+        if (n_decided < MAX_BLOCKS)
+                decided[n_decided++] = index;
+        return __real_placement_decide_block(m, index, f, type, rule, ret);
+}
+
+/* A new add of n blocks from first: announced (the daemon gets no uevent yet), not linked. */
+static void add_blocks(unsigned first, unsigned n)
+{
+        add_first = first;
+        add_n = n;
+        linked = 0;
+        n_decided = 0;
+        for (unsigned i = 0; i < n; i++)
+                fixture_make_block(first + i);
+}
+
+static void send_adds(Manager *m, unsigned first, unsigned n)
+{
+        char name[32];
+
+        for (unsigned i = 0; i < n; i++) {
+                snprintf(name, sizeof(name), "memory%u", first + i);
+                blocks_on_uevent(m, "add", name);
+        }
+}
+
+/* Runs the loop until n blocks were decided, or 3 s pass. */
+static void run_until_decided(Manager *m, unsigned n)
+{
+        for (int i = 0; i < 300 && n_decided < n; i++)
+                (void)sd_event_run(m->event, 10 * 1000);
+}
+
+static bool in_order(unsigned first, unsigned n, char *buf, size_t size)
+{
+        bool ok = n_decided == n;
+        size_t k = 0;
+
+        buf[0] = '\0';
+        for (unsigned i = 0; i < n_decided && k < size; i++) {
+                ok = ok && decided[i] == first + i;
+                k += (size_t)snprintf(buf + k, size - k, "%s%u", i ? "," : "", decided[i]);
+        }
+        return ok;
+}
+
+/* Six blocks wait for their link; the first gets it, the rest come while the daemon reads them. */
+static void test_links_while_reading(void)
+{
+        Manager *m = NULL;
+        char order[128];
+
+        add_blocks(4, 6);
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        send_adds(m, 4, 6);
+        tap_ok(n_decided == 0 && m->n_node_waiting == 6, "6 blocks without a link wait, none decided (%u)",
+               n_decided);
+        fixture_link_node(4);
+        linked = 1;
+        link_on_unlinked_read = true;
+        run_until_decided(m, 6);
+        tap_ok(in_order(4, 6, order, sizeof(order)), "decided in the order they came: %s", order);
+        tap_is_int(m->n_node_waiting, 0, "none waits any more");
+        manager_free(m);
+}
+
+/* A block whose "add" the daemon reads late, linked by then, while older blocks still wait (the
+ * daemon found them unlinked a moment before): it waits behind them. */
+static void test_add_behind_waiting(void)
+{
+        Manager *m = NULL;
+        char order[128];
+
+        add_blocks(20, 3);
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        send_adds(m, 20, 2);
+        tap_ok(n_decided == 0 && m->n_node_waiting == 2, "2 blocks without a link wait");
+        link_on_unlinked_read = true;
+        send_adds(m, 22, 1);
+        tap_ok(linked == 3, "the kernel linked all three while the daemon read the third's uevent");
+        run_until_decided(m, 3);
+        tap_ok(in_order(20, 3, order, sizeof(order)), "decided in the order they came: %s", order);
+        manager_free(m);
+}
+
+int main(void)
+{
+        fixture_setup(true, "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
+        log_open(LOG_TARGET_STDERR);
+
+        test_links_while_reading();
+        test_add_behind_waiting();
+
+        fixture_cleanup();
+        printf("1..%u\n", tap_n);
+        return tap_failed > 0;
+}
