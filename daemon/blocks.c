@@ -294,6 +294,54 @@ static bool reason_repeats(Manager *m, const char *reason)
         return false;
 }
 
+/* Keeps the decision a block was queued with; the blocks of a group share it. Out of memory, Plan
+ * shows a dry run instead. */
+static void queued_why_keep(Manager *m, Block *b, const Decision *d)
+{
+        const QueuedWhy *w = m->n_queued_whys > 0 ? &m->queued_whys[m->n_queued_whys - 1] : NULL;
+        _cleanup_(freep) char *rule = NULL, *reason = NULL;
+        QueuedWhy *l;
+
+        b->queued_why = 0;
+        if (!w || w->type != d->type || w->zone != d->zone || !streq(w->rule, d->rule) ||
+            !streq(w->reason, d->reason)) {
+                rule = strdup(d->rule);
+                reason = strdup(d->reason);
+                if (!rule || !reason)
+                        return;
+                l = realloc(m->queued_whys, (m->n_queued_whys + 1) * sizeof(QueuedWhy));
+                if (!l)
+                        return;
+                m->queued_whys = l;
+                l[m->n_queued_whys++] = (QueuedWhy){
+                        .type = d->type, .zone = d->zone, .rule = TAKE_PTR(rule), .reason = TAKE_PTR(reason)
+                };
+        }
+        b->queued_why = (uint32_t)m->n_queued_whys;
+}
+
+const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
+{
+        const Block *b = &m->blocks[index];
+
+        if (!(b->flags & BLOCK_QUEUED) || b->queued_why == 0 || b->queued_why > m->n_queued_whys)
+                return NULL;
+        return &m->queued_whys[b->queued_why - 1];
+}
+
+void blocks_forget_queued_whys(Manager *m)
+{
+        for (size_t i = 0; i < m->n_queued_whys; i++) {
+                free(m->queued_whys[i].rule);
+                free(m->queued_whys[i].reason);
+        }
+        free(m->queued_whys);
+        m->queued_whys = NULL;
+        m->n_queued_whys = 0;
+        for (size_t i = 0; i < m->n_blocks; i++)
+                m->blocks[i].queued_why = 0;
+}
+
 /* Step 3: queue it, or say why it stays as it is. */
 static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Decision *d, bool from_add)
 {
@@ -330,6 +378,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         if (r < 0)
                 return block_retry(m, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
+        queued_why_keep(m, b, d);
 
         /* Online=auto-movable's arithmetic is worth the journal's attention, once per group: the
          * other blocks of a DIMM come with the same reason, word for word. */

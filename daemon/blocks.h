@@ -22,6 +22,10 @@ int blocks_scan(Manager *m, bool all);
 /* Decides again for these blocks (their device's decision came or changed): the offline ones that
  * are not queued and that nobody offlined on purpose. */
 void blocks_reconsider(Manager *m, const unsigned *indices, size_t n);
+/* The decision the block was queued with, NULL when it is not queued or none was kept. */
+const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index);
+/* Frees the kept decisions: the job is over. */
+void blocks_forget_queued_whys(Manager *m);
 /* One job per hot-add: called when a job that onlined blocks is about to finish. An online write
  * returns only once the kernel's add is over (it waits for device_hotplug_lock), so every block of
  * the burst exists and is linked to its node by now: the ones whose "add" is still queued on the

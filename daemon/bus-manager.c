@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocks.h"
 #include "bus-internal.h"
 #include "bus.h"
 #include "dax.h"
@@ -278,6 +279,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
         for (size_t i = 0; i < m->n_blocks; i++) {
                 const Block *b = &m->blocks[i];
                 const char *attr, *note = "";
+                const QueuedWhy *why;
                 BlockFacts f;
                 Decision d;
 
@@ -300,9 +302,18 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                         note = "offlined on purpose (by request or by someone else): left alone until "
                                "re-added "
                                "or onlined by request";
-                } else if (b->flags & BLOCK_QUEUED)
+                } else if (b->flags & BLOCK_QUEUED) {
                         note = "queued";
-                else if (b->flags & BLOCK_FAILED)
+                        /* What it was queued with: the dry run counts its own queued group. */
+                        why = blocks_queued_why(m, (unsigned)i);
+                        if (why) {
+                                d.action = ACTION_ONLINE;
+                                d.type = why->type;
+                                d.zone = why->zone;
+                                snprintf(d.rule, sizeof(d.rule), "%s", why->rule);
+                                snprintf(d.reason, sizeof(d.reason), "%s", why->reason);
+                        }
+                } else if (b->flags & BLOCK_FAILED)
                         note = "failed before; retried on reload or rescan";
                 r = sd_bus_message_append(reply, BUS_ROW_PLAN, (unsigned)i, f.node,
                                           action_to_string(d.action),

@@ -384,6 +384,7 @@ Manager *manager_free(Manager *m)
         sd_event_source_disable_unref(m->deferred_source);
         sd_event_source_disable_unref(m->retry_source);
         free(m->deferred);
+        blocks_forget_queued_whys(m);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);

@@ -42,7 +42,17 @@ typedef struct Block {
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
         uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
+        uint32_t queued_why;  /* while queued: 1 + its decision's index in Manager.queued_whys */
 } Block;
+
+/* The decision a block was queued with, for Plan: a dry run then would count the block's own queued
+ * group against it ("group has memory in a kernel zone"). One for the blocks of a group. */
+typedef struct QueuedWhy {
+        OnlineType type;
+        Zone zone;
+        char *rule;
+        char *reason;
+} QueuedWhy;
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -123,8 +133,10 @@ typedef struct Manager {
         bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
         uint32_t burst_seq; /* the number of the latest burst of "add" uevents (blocks.c) */
         uint64_t last_queued_reason; /* hash of the reason the block queued last had (blocks.c) */
-        bool burst_draining;         /* taking the rest of a burst off the socket: still the same burst */
-        unsigned *deferred;          /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
+        QueuedWhy *queued_whys;      /* the decisions of the current job's blocks (blocks.c) */
+        size_t n_queued_whys;
+        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
+        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         sd_event_source *deferred_source;

@@ -99,6 +99,7 @@ static void job_finish(Manager *m)
 
         /* The queue ran dry: whatever was present at start is handled now. */
         manager_notify_ready(m);
+        blocks_forget_queued_whys(m);
         if (job.total == 0)
                 return;
         snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);

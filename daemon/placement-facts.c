@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "blocks.h"
 #include "dax.h"
 #include "devices.h"
 #include "memblock.h"
@@ -211,6 +213,17 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
         return 0;
 }
 
+/* The arithmetic a queued block was decided with (its kept reason, without the rule before it),
+ * NULL when none was kept. */
+static const char *queued_arithmetic(const Manager *m, unsigned index)
+{
+        static const char prefix[] = "Online=auto-movable: ";
+        const QueuedWhy *why = blocks_queued_why(m, index);
+        const char *p = why ? strstr(why->reason, prefix) : NULL;
+
+        return p ? p + strlen(prefix) : NULL;
+}
+
 /* Counts every block but skip (and, with skip_group, all of group) into nodes, those of group
  * into *ret_group, and those of each virtio-mem device into dynamic[] (one per device of the map;
  * NULL: not counted). */
@@ -219,6 +232,7 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
                         PlacementGroup *dynamic)
 {
         uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
+        const char *first_queued = NULL;
         int r;
 
         for (size_t i = 0; i < m->n_blocks; i++) {
@@ -263,9 +277,16 @@ static int count_blocks(Manager *m, Placement *p, unsigned skip, const GroupKey 
                 if (zone == ZONE_MOVABLE) {
                         ret_group->present_movable += pages;
                         ret_group->memmap_movable += self_memmap ? memmap : 0;
-                } else
+                } else {
+                        if (!first_queued && b->state != BLOCK_ONLINE)
+                                first_queued = queued_arithmetic(m, (unsigned)i);
                         ret_group->present_kernel += pages;
+                }
         }
+        /* The rest of a group follows its first block into the kernel zone: the reason is the one
+         * its blocks were queued with in this job, the arithmetic included. */
+        if (ret_group)
+                ret_group->decided = first_queued;
         return 0;
 }
 

@@ -173,8 +173,11 @@ void placement_decide(const PlacementFacts *f, const PlacementParams *p, const P
                 online_pages = g->present_movable;
                 memmap = g->memmap_pages > g->memmap_movable ? g->memmap_pages - g->memmap_movable : 0;
                 if (g->present_kernel > 0) {
-                        snprintf(ret->reason, sizeof(ret->reason),
-                                 "group %s has memory in a kernel zone -> kernel zone", g->name);
+                        if (g->decided)
+                                snprintf(ret->reason, sizeof(ret->reason), "%s", g->decided);
+                        else
+                                snprintf(ret->reason, sizeof(ret->reason),
+                                         "group %s has memory in a kernel zone -> kernel zone", g->name);
                         return;
                 }
         } else if (!g || g->max_pages == q->nr_pages) {

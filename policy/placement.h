@@ -40,6 +40,9 @@ typedef struct PlacementGroup {
         /* Online or already decided, by zone. */
         uint64_t present_kernel, present_movable;
         uint64_t memmap_movable; /* of present_movable: its memmap on the device */
+        /* Static, with memory in a kernel zone: why its blocks were queued there in the current
+         * job (the arithmetic), which the rest follows; NULL when none was kept. */
+        const char *decided;
 } PlacementGroup;
 
 typedef struct PlacementFacts {

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -201,6 +202,57 @@ def test_hot_add_burst(case):
         if d:
             d.kill()
         bed.cleanup()
+
+
+PLAN_QUEUED_CHECKS = ["plan, while a group's blocks are queued: they show the decision they were queued with, "
+                      "arithmetic included, not a dry run that counts the group's own queued blocks against it"]
+
+
+@scenario(PLAN_QUEUED_CHECKS)
+def test_plan_queued(case):
+    # The burst above, under KernelAutoOnline=respect with the kernel's auto-online on: the daemon
+    # gives the kernel RetrySec to online each block, so that the whole burst is queued in one job
+    # before anything is onlined; then two blocks a minute.
+    boot = [Block(i, 0, state="online", zones=("none",) if i == 0 else ("Normal",)) for i in range(4)]
+    s = BusSetup()
+    try:
+        s.bus = PrivateBus()
+        s.bed = bed = Bed(boot, auto_online="online")
+        bed.bus_address = s.bus.address
+        bed.write_config(BASE_DAEMON + "ChunkBlocks=2\nChunkPauseSec=60\nRetrySec=3s\n\n"
+                         "[Memory]\nOnline=auto-movable\n")
+        s.client = Client(s.bus.address)
+        s.daemon = d = bed.daemon()
+        case.daemon = d
+        d.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        burst = [Block(i, 0) for i in range(4, 20)]
+        for b in burst:
+            bed.emu.expect(b.index, "online_kernel")
+        for b in burst:
+            bed.add_block(b, link_node=False)
+        for b in burst:
+            bed.link_node(b)
+        bed.emu.wait_online([4])
+        time.sleep(0.5)
+        reason = ("[Memory] Online=auto-movable: group hot-add memory4-19 (4G): system: movable 4G / kernel 1G = "
+                  "400% > 301% -> kernel zone")
+
+        def queued():
+            check(busclient.CTL, "memhotplugctl is not built")
+            first = min(b.index for b in burst if bed.read_attr(b.index, "state") != "online")
+            out = ctl(s.bus.address, "--json=short", "plan")
+            check(out.returncode == 0, out.stderr)
+            rows = json.loads(out.stdout)
+            case.note(out.stdout)
+            check([(r["FirstBlock"], r["LastBlock"], r["Action"], r["Zone"], r["Reason"], r.get("Note"))
+                   for r in rows] == [(first, 19, "online", "Normal", reason, "queued")],
+                  "plan: %r\n%s" % (rows, tail(d)))
+            # The journal's lines for the rest of the group say the same (at debug level: repeated).
+            check(d.find(r"memory19: Queued: " + re.escape(reason)), tail(d))
+
+        case.run(PLAN_QUEUED_CHECKS[0], queued)
+    finally:
+        s.close()
 
 
 VIRTIO_CHECKS = ["virtio-mem: the blocks /proc/iomem (a fixture given with --iomem, read again from the same "
@@ -480,7 +532,7 @@ def test_drift(case):
 
 def main():
     return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
-                         test_hot_add_burst, test_virtio_mem, test_status_and_plan, test_drift])
+                         test_hot_add_burst, test_plan_queued, test_virtio_mem, test_status_and_plan, test_drift])
 
 
 if __name__ == "__main__":

@@ -6,16 +6,18 @@ device, run once under the kernel's own memory_hotplug.online_policy=auto-movabl
 memhotplugd with Online=auto-movable; every block must land in the same zone.
 placement-virtio-mem: a virtio-mem device raised far past the ratio, under both: the same zones.
 placement-small-guest: under the shipped default (no Online= in the config), a 1 GiB guest given
-16 GiB, then page cache written over most of it: no OOM kill, and the plan and the log say why part
-of the memory went to the kernel zone.
+16 GiB, then a process allocates and touches most of it: no OOM kill, and the plan and the log say
+why part of the memory went to the kernel zone.
 """
 
 import json
 import os
 import re
+import shutil
 import time
 
 from scenarios_daemon import REPO, config, daemon_log, daemon_vm, online_or_fail, start_daemon, wait_new_blocks
+from scenarios_pressure import alive, build_hog, hog
 from vm import Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError
 
 RATIO = 301
@@ -136,9 +138,18 @@ SMALL_GUEST_DIMMS = 16  # of 1 GiB each, into a 1 GiB guest: 16:1
 
 def placement_small_guest(ctx):
     """A 1 GiB guest given 16 GiB under the default policy stays usable: no OOM kill filling it."""
+    tmpdir, hog_bin = build_hog()
+    try:
+        small_guest(ctx, hog_bin)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def small_guest(ctx, hog_bin):
     policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
     n = SMALL_GUEST_DIMMS
     with daemon_vm(ctx, memory="1G", maxmem=f"{n + 1}G", slots=n, timeout=1200,
+                   binaries=[(hog_bin, "/usr/bin/mem-hog")],
                    files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
         ctx.booted(vm)
         vm.start_dbus()
@@ -179,16 +190,15 @@ def placement_small_guest(ctx):
                       "the default is auto-movable here, and status says why", diag=out)
             ctx.note(out)
 
-        # Fill most of the new memory with page cache in a tmpfs, as a process's data would.
+        # A process allocates most of the new memory and writes every page of it (tests/vm/mem-hog.c),
+        # then holds it while the guest is asked to answer.
         avail = vm.meminfo("MemAvailable")
         fill = avail * 8 // 10 // MiB
         t0 = time.monotonic()
-        rc, out = vm.run(f"mkdir -p /mnt/fill && mount -t tmpfs -o size={fill + 64}M none /mnt/fill && "
-                         f"dd if=/dev/zero of=/mnt/fill/data bs=1M count={fill} 2>&1; echo rc=$?",
-                         timeout=900, check=False)
-        ctx.note(f"wrote {fill} MiB of {avail // MiB} MiB available in {time.monotonic() - t0:.0f}s: "
-                 f"{out.strip().splitlines()[-1] if out.strip() else ''}")
-        ctx.check("rc=0" in out, f"{fill} MiB written", diag=out)
+        ok = hog(vm, fill, "fill", timeout=900)
+        ctx.note(f"a process touched {fill} MiB of {avail // MiB} MiB available in {time.monotonic() - t0:.0f}s")
+        ctx.check(ok and alive(vm, "fill"), f"a process allocated and touched {fill} MiB, and holds it",
+                  diag=vm.sh("cat /tmp/hog-fill.out"))
         dmesg = vm.run("dmesg", check=False)[1]
         oom = [line for line in dmesg.splitlines() if re.search(r"Out of memory|oom-kill|invoked oom-killer", line)]
         ctx.check(not oom, "no OOM kill", diag="\n".join(oom))
