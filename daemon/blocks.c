@@ -298,21 +298,25 @@ static bool reason_repeats(Manager *m, const char *reason)
  * shows a dry run instead. */
 static void queued_why_keep(Manager *m, Block *b, const Decision *d)
 {
-        const QueuedWhy *w = m->n_queued_whys > 0 ? &m->queued_whys[m->n_queued_whys - 1] : NULL;
+        size_t n = m->n_queued_whys;
+        const QueuedWhy *w = n > 0 ? &m->queued_whys[n - 1] : NULL;
         _cleanup_(freep) char *rule = NULL, *reason = NULL;
-        QueuedWhy *l;
+        QueuedWhy *l = m->queued_whys;
 
-        b->queued_why = 0;
         if (!w || w->type != d->type || w->zone != d->zone || !streq(w->rule, d->rule) ||
             !streq(w->reason, d->reason)) {
                 rule = strdup(d->rule);
                 reason = strdup(d->reason);
                 if (!rule || !reason)
                         return;
-                l = realloc(m->queued_whys, (m->n_queued_whys + 1) * sizeof(QueuedWhy));
-                if (!l)
-                        return;
-                m->queued_whys = l;
+                /* Doubled when full (n is 0 or a power of two): blocks decided alone each have
+                 * their own arithmetic, thousands of them in a large hot-add. */
+                if ((n & (n - 1)) == 0) {
+                        l = realloc(m->queued_whys, (n > 0 ? 2 * n : 1) * sizeof(QueuedWhy));
+                        if (!l)
+                                return;
+                        m->queued_whys = l;
+                }
                 l[m->n_queued_whys++] = (QueuedWhy){
                         .type = d->type, .zone = d->zone, .rule = TAKE_PTR(rule), .reason = TAKE_PTR(reason)
                 };
@@ -378,7 +382,8 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         if (r < 0)
                 return block_retry(m, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
-        queued_why_keep(m, b, d);
+        if (b->queued_why == 0) /* queued now, not before */
+                queued_why_keep(m, b, d);
 
         /* Online=auto-movable's arithmetic is worth the journal's attention, once per group: the
          * other blocks of a DIMM come with the same reason, word for word. */

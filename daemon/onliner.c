@@ -69,6 +69,7 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
         if (r < 0)
                 return r;
         b->flags |= BLOCK_QUEUED;
+        b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
         m->job.total++;
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_schedule(m);
