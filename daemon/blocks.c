@@ -576,6 +576,8 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
                             sysname, (double)RETRY_USEC / USEC_PER_SEC);
                 return;
         }
+        if (streq(action, "add"))
+                m->new_blocks_seq++; /* its device's map (ACPI, /proc/iomem) may name it now */
         if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
             (streq(action, "add") || streq(action, "online")) &&
             defer_block(m, index, streq(action, "add")) >= 0)
@@ -652,6 +654,7 @@ int blocks_scan(Manager *m, bool all)
         size_t n, n_nodes = 0;
         int r;
 
+        m->new_blocks_seq++;
         r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
         if (r < 0)
                 return log_error_errno(r, "Failed to list memory blocks: %m");

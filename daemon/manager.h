@@ -130,8 +130,9 @@ typedef struct Manager {
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
         sd_event_source *node_wait_source;
-        bool burst_open;    /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        uint32_t burst_seq; /* the number of the latest burst of "add" uevents (blocks.c) */
+        bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
+        uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
+        uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
         uint64_t last_queued_reason; /* hash of the reason the block queued last had (blocks.c) */
         QueuedWhy *queued_whys;      /* the decisions of the current job's blocks (blocks.c) */
         size_t n_queued_whys;

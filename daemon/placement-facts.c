@@ -26,8 +26,10 @@ static Placement *placement_get(Manager *m)
 {
         if (!m->placement) {
                 m->placement = calloc(1, sizeof(Placement));
-                if (m->placement)
+                if (m->placement) {
                         m->placement->memmap_global = -1;
+                        m->placement->acpi_read_seq = m->placement->virtio_read_seq = UINT64_MAX;
+                }
         }
         return m->placement;
 }
@@ -39,29 +41,25 @@ static uint64_t page_size(void)
         return n > 0 ? (uint64_t)n : 4096;
 }
 
-/* The ACPI map, read again when a block is not in it and the last read is from an earlier loop
- * iteration: the kernel links a DIMM's blocks only after it added them all. */
+/* The ACPI map, read again when a block is not in it and blocks may have come since the last read
+ * (Manager.new_blocks_seq: an "add" uevent, a scan): the kernel links a DIMM's blocks only after it
+ * added them all. Not once per loop iteration: more uevents can be read in one, of blocks added
+ * after the read. */
 static int acpi_device_of(Manager *m, Placement *p, unsigned index)
 {
-        uint64_t now;
         AcpiMemory fresh;
         int r;
 
         if (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0)
                 return p->acpi.of_block[index];
-        /* The loop's wake-up time names the iteration; before the loop runs (the start scan:
-         * sd_event_now() then gives the current time and returns > 0), 1 stands for all of it:
-         * one read however many blocks are looked up. */
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
-                now = 1;
-        if (now == p->acpi_read_usec)
+        if (p->acpi_read_seq == m->new_blocks_seq)
                 return -1;
         r = acpi_memory_read(m->sysfs, &fresh);
         if (r < 0)
                 return r;
         acpi_memory_done(&p->acpi);
         p->acpi = fresh;
-        p->acpi_read_usec = now;
+        p->acpi_read_seq = m->new_blocks_seq;
         return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
 }
 
@@ -70,17 +68,14 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
 static int virtio_device_of(Manager *m, Placement *p, unsigned index)
 {
         VirtioMemMap *v = &m->virtio_mem;
-        uint64_t now;
         int r;
 
         r = virtio_mem_device_of(v, index);
         if (r >= 0 || v->fd < 0 || v->hidden)
                 return r;
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
-                now = 1;
-        if (now == p->virtio_read_usec)
+        if (p->virtio_read_seq == m->new_blocks_seq)
                 return -1;
-        p->virtio_read_usec = now;
+        p->virtio_read_seq = m->new_blocks_seq;
         r = virtio_mem_read(v, m->sysfs, m->block_size);
         if (r < 0)
                 return r;

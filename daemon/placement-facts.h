@@ -12,9 +12,9 @@
 
 typedef struct Placement {
         AcpiMemory acpi;
-        uint64_t acpi_read_usec;   /* loop iteration of the last ACPI read (1: before the loop); 0: none */
-        uint64_t virtio_read_usec; /* … and of the last /proc/iomem read for a block not in the map */
-        uint32_t burst;            /* the hot-add burst whose run of blocks was last found … */
+        uint64_t acpi_read_seq;   /* Manager.new_blocks_seq at the last ACPI read; UINT64_MAX: none */
+        uint64_t virtio_read_seq; /* … and at the last /proc/iomem read for a block not in the map */
+        uint32_t burst;           /* the hot-add burst whose run of blocks was last found … */
         int burst_node;
         unsigned burst_first, burst_last; /* … and the run */
         int memmap_global;                /* memory_hotplug.memmap_on_memory: -1 not read yet */
