@@ -78,9 +78,19 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
  * blocks from it up to the first still without its link are handled then, in that order. Never a
  * later block first: Online=auto-movable decides each block or unit on what was decided before
  * it, as the kernel does in address order, and the links can appear while the daemon reads them.
- * A fixed short poll, not a backoff that overshoots: the link is usually there within a few ms. */
+ * A fixed short poll, not a backoff that overshoots: the link is usually there within a few ms.
+ * Where ACPI memory devices exist, a block also waits for its device to claim it (bound right after
+ * the node links: placement_acpi_pending()), but not long: it may be memory of no such device. */
 #define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
 #define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
+#define ACPI_WAIT_MAX_USEC  (250 * USEC_PER_MSEC)
+
+/* Whether a new block linked to its node still waits for its ACPI memory device, since when it
+ * came (0: now). */
+static bool acpi_wait(Manager *m, unsigned index, uint64_t since)
+{
+        return (since == 0 || now_usec() - since < ACPI_WAIT_MAX_USEC) && placement_acpi_pending(m, index);
+}
 
 /* Handles the first n waiting blocks; the rest wait on. */
 static int node_wait_take(Manager *m, size_t n)
@@ -117,7 +127,8 @@ static bool node_wait_check(Manager *m)
                                 (--m->n_node_waiting - k) * sizeof(NodeWaiting));
                         continue;
                 }
-                if (r >= 0 && node < 0 && now - w->since < NODE_WAIT_MAX_USEC)
+                if (r >= 0 && now - w->since < NODE_WAIT_MAX_USEC &&
+                    (node < 0 || acpi_wait(m, w->index, w->since)))
                         break;
                 k++;
         }
@@ -200,7 +211,8 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
                 return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
-        if (from_add && ret->node < 0 && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED) {
+        if (from_add && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
+            (ret->node < 0 || acpi_wait(m, index, wait_since))) {
                 r = node_wait(m, index, wait_since > 0 ? wait_since : now_usec());
                 return r < 0 ? block_retry(m, index, -1, r, "wait for its node link") : 0;
         }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -53,6 +54,19 @@ int memblock_read_node(Sysfs *s, unsigned index, int *ret)
                 return 0;
         }
         return errno != 0 ? negative_errno() : 0;
+}
+
+bool memblock_has_firmware_node(Sysfs *s, unsigned index)
+{
+        char path[48];
+        struct stat st;
+        int fd;
+
+        fd = sysfs_memory_fd(s);
+        if (fd < 0)
+                return false;
+        snprintf(path, sizeof(path), "memory%u/firmware_node", index);
+        return fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)

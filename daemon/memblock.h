@@ -22,6 +22,9 @@ int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n);
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
 /* The node the block is linked to, -1 while it has no link yet. */
 int memblock_read_node(Sysfs *s, unsigned index, int *ret);
+/* Whether the block is bound to a firmware device (memoryN/firmware_node: its ACPI memory device,
+ * linked right after the kernel added the DIMM's blocks). */
+bool memblock_has_firmware_node(Sysfs *s, unsigned index);
 int memblock_write_state(Sysfs *s, unsigned index, const char *value);
 
 /* Every memoryN present, unsorted. *ret_refused (NULL if none) holds the names of the form memoryN

@@ -82,6 +82,21 @@ static int virtio_device_of(Manager *m, Placement *p, unsigned index)
         return virtio_mem_device_of(v, index);
 }
 
+bool placement_acpi_pending(Manager *m, unsigned index)
+{
+        Placement *p = placement_get(m);
+
+        if (!p || devices_owner_of_block(m, index) || acpi_device_of(m, p, index) != -1 ||
+            p->acpi.n_devices == 0)
+                return false;
+        if (memblock_has_firmware_node(m->sysfs, index)) {
+                /* Bound since the map was read: the decision reads it again. */
+                p->acpi_read_seq = UINT64_MAX;
+                return false;
+        }
+        return virtio_device_of(m, p, index) == -1;
+}
+
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
  * device, else its virtio-mem device, else the hot-add burst it came in, else none. A burst's key
  * names its run of blocks [first, last]; that of a block looked up for counting only its own. */

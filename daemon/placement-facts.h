@@ -42,6 +42,12 @@ void block_placement_done(BlockPlacement *p);
 int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, PlacementGroup **ret_groups,
                          size_t *ret_n_groups);
 
+/* Whether a new block, linked to its node, may still wait for its ACPI memory device to claim it:
+ * ACPI memory devices exist, and no device has it yet, nor a firmware_node link. The kernel binds
+ * a DIMM's blocks to the device right after it added them all, after their node links; decided
+ * before, a DIMM's blocks would not be one group. */
+bool placement_acpi_pending(Manager *m, unsigned index);
+
 /* policy_decide() (type _ONLINE_TYPE_INVALID: the config's [Memory] or [Node N]) or
  * policy_decide_as() (a dax rule's type and name), with the facts auto-movable needs gathered
  * only when the type asks for them. Returns a negative errno if they cannot be read; the decision

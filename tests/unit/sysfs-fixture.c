@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ static void make_dir(const char *rel)
         char path[512];
 
         snprintf(path, sizeof(path), "%s/%s", root, rel);
-        if (mkdir(path, 0755) < 0)
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
                 abort();
 }
 
@@ -82,6 +83,31 @@ void fixture_link_node(unsigned index)
 
         snprintf(path, sizeof(path), "%s/devices/system/memory/memory%u/node0", root, index);
         if (symlink("../../node/node0", path) < 0)
+                abort();
+}
+
+void fixture_acpi_device(const char *name)
+{
+        char rel[128];
+
+        make_dir("bus");
+        make_dir("bus/acpi");
+        make_dir("bus/acpi/devices");
+        snprintf(rel, sizeof(rel), "bus/acpi/devices/%s", name);
+        make_dir(rel);
+}
+
+void fixture_acpi_bind(const char *name, unsigned n, unsigned index)
+{
+        char link[512], target[128];
+
+        snprintf(link, sizeof(link), "%s/bus/acpi/devices/%s/physical_node%.0u", root, name, n);
+        snprintf(target, sizeof(target), "../../../devices/system/memory/memory%u", index);
+        if (symlink(target, link) < 0)
+                abort();
+        snprintf(link, sizeof(link), "%s/devices/system/memory/memory%u/firmware_node", root, index);
+        snprintf(target, sizeof(target), "../../../../bus/acpi/devices/%s", name);
+        if (symlink(target, link) < 0)
                 abort();
 }
 

@@ -20,6 +20,11 @@ void fixture_write(const char *rel, const char *value);
 void fixture_make_block(unsigned index);
 /* Links the block to node0, as the kernel does once the whole add exists. */
 void fixture_link_node(unsigned index);
+/* An ACPI memory device (a DIMM slot), bus/acpi/devices/name ("PNP0C80:00"), nothing bound. */
+void fixture_acpi_device(const char *name);
+/* Binds the block to the device, as the kernel does once it added the DIMM: physical_nodeN in the
+ * device, firmware_node in the block. */
+void fixture_acpi_bind(const char *name, unsigned n, unsigned index);
 /* The block's state file, first line ("" when unreadable). */
 const char *fixture_block_state(unsigned index, char *buf, size_t size);
 /* The manager over the root, config loaded, onliner and blocks set up, no bus. */

@@ -12,6 +12,7 @@
  * placement_decide_block(), to record the order of the decisions. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "blocks.h"
 #include "log.h"
@@ -20,6 +21,7 @@
 #include "placement-facts.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
+#include "time-util.h"
 
 int __real_memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
 int __wrap_memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
@@ -37,6 +39,7 @@ int __wrap_placement_decide_block(Manager *m, unsigned index, const BlockFacts *
 static unsigned add_first, add_n, linked;
 static bool link_on_unlinked_read;
 static unsigned decided[MAX_BLOCKS], n_decided;
+static char reasons[MAX_BLOCKS][sizeof(((Decision *)0)->reason)];
 
 static void link_rest(void)
 {
@@ -71,9 +74,13 @@ int __wrap_memblock_read_node(Sysfs *s, unsigned index, int *ret)
 int __wrap_placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
                                   const char *rule, Decision *ret)
 {
-        if (n_decided < MAX_BLOCKS)
+        int r = __real_placement_decide_block(m, index, f, type, rule, ret);
+
+        if (n_decided < MAX_BLOCKS) {
+                snprintf(reasons[n_decided], sizeof(reasons[0]), "%s", ret->reason);
                 decided[n_decided++] = index;
-        return __real_placement_decide_block(m, index, f, type, rule, ret);
+        }
+        return r;
 }
 
 /* A new add of n blocks from first: announced (the daemon gets no uevent yet), not linked. */
@@ -160,6 +167,52 @@ static void test_add_behind_waiting(void)
         manager_free(m);
 }
 
+/* A DIMM's blocks, linked to their node, wait until its ACPI memory device claims them, and are
+ * then one group; memory no such device claims waits only a moment. */
+static void test_acpi_binding(void)
+{
+        Manager *m = NULL;
+        char order[128];
+        uint64_t t0;
+
+        fixture_acpi_device("PNP0C80:00");
+        fixture_write("memhotplugd.conf",
+                      "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=auto-movable\n");
+        add_blocks(40, 2);
+        fixture_link_node(40);
+        fixture_link_node(41);
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        send_adds(m, 40, 2);
+        for (int i = 0; i < 20; i++)
+                (void)sd_event_run(m->event, 1000);
+        tap_ok(n_decided == 0 && m->n_node_waiting == 2,
+               "2 linked blocks wait while an ACPI memory device exists and has not claimed them (%u "
+               "decided)",
+               n_decided);
+        fixture_acpi_bind("PNP0C80:00", 0, 40);
+        fixture_acpi_bind("PNP0C80:00", 1, 41);
+        run_until_decided(m, 2);
+        tap_ok(in_order(40, 2, order, sizeof(order)), "decided once claimed, in order: %s", order);
+        tap_ok(n_decided == 2 && strstr(reasons[0], "group PNP0C80:00 (256M)") &&
+                       strstr(reasons[1], "group PNP0C80:00"),
+               "one group, the device's: \"%s\"", n_decided ? reasons[0] : "");
+
+        /* Memory no ACPI device claims (the probe interface, say) is decided after a moment. */
+        add_blocks(44, 1);
+        fixture_link_node(44);
+        t0 = now_usec();
+        send_adds(m, 44, 1);
+        run_until_decided(m, 1);
+        tap_ok(n_decided == 1 && now_usec() - t0 < 1900 * USEC_PER_MSEC,
+               "a block no device claims is decided after %.0f ms, not the node link's 2 s",
+               (double)(now_usec() - t0) / USEC_PER_MSEC);
+        tap_ok(n_decided == 1 && strstr(reasons[0], "block of no group"), "alone: \"%s\"",
+               n_decided ? reasons[0] : "");
+        manager_free(m);
+}
+
 int main(void)
 {
         fixture_setup(true, "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
@@ -167,6 +220,7 @@ int main(void)
 
         test_links_while_reading();
         test_add_behind_waiting();
+        test_acpi_binding();
 
         fixture_cleanup();
         printf("1..%u\n", tap_n);

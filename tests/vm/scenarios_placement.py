@@ -182,6 +182,10 @@ def small_guest(ctx, hog_bin):
         ctx.check(crossed, "the log says why DIMMs went to the kernel zone", diag=log)
         if crossed:
             ctx.note(crossed[0])
+        # DIMMs come back to back: each must still be its ACPI device's group, none decided before
+        # the device claimed its blocks (a hot-add burst group then spans several DIMMs).
+        ctx.check(not re.search(r"group hot-add|block of no group", log),
+                  "every DIMM is decided as its ACPI device's group", diag=log)
         if ctx.args.ctl:
             rc, out = vm.run("memhotplugctl status", check=False)
             ctx.check(rc == 0 and re.search(r"Placement: kernel \S+ \(boot \S+\), movable 3G", out),
