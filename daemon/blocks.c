@@ -87,9 +87,10 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
 
 /* Whether a new block linked to its node still waits for its ACPI memory device, since when it
  * came (0: now). */
-static bool acpi_wait(Manager *m, unsigned index, uint64_t since)
+static bool acpi_wait(Manager *m, unsigned index, int node, uint64_t since)
 {
-        return (since == 0 || now_usec() - since < ACPI_WAIT_MAX_USEC) && placement_acpi_pending(m, index);
+        return (since == 0 || now_usec() - since < ACPI_WAIT_MAX_USEC) &&
+               placement_acpi_pending(m, index, node);
 }
 
 /* Handles the first n waiting blocks; the rest wait on. */
@@ -128,7 +129,7 @@ static bool node_wait_check(Manager *m)
                         continue;
                 }
                 if (r >= 0 && now - w->since < NODE_WAIT_MAX_USEC &&
-                    (node < 0 || acpi_wait(m, w->index, w->since)))
+                    (node < 0 || acpi_wait(m, w->index, node, w->since)))
                         break;
                 k++;
         }
@@ -212,7 +213,7 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
         if (from_add && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
-            (ret->node < 0 || acpi_wait(m, index, wait_since))) {
+            (ret->node < 0 || acpi_wait(m, index, ret->node, wait_since))) {
                 r = node_wait(m, index, wait_since > 0 ? wait_since : now_usec());
                 return r < 0 ? block_retry(m, index, -1, r, "wait for its node link") : 0;
         }

@@ -60,6 +60,7 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
         acpi_memory_done(&p->acpi);
         p->acpi = fresh;
         p->acpi_read_seq = m->new_blocks_seq;
+        p->acpi_known = true;
         return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
 }
 
@@ -82,19 +83,32 @@ static int virtio_device_of(Manager *m, Placement *p, unsigned index)
         return virtio_mem_device_of(v, index);
 }
 
-bool placement_acpi_pending(Manager *m, unsigned index)
+static bool wants_placement(const Manager *m, int node, OnlineType type);
+
+bool placement_acpi_pending(Manager *m, unsigned index, int node)
 {
         Placement *p = placement_get(m);
+        uint64_t now;
 
-        if (!p || devices_owner_of_block(m, index) || acpi_device_of(m, p, index) != -1 ||
-            p->acpi.n_devices == 0)
+        if (!p || !wants_placement(m, node, _ONLINE_TYPE_INVALID) || devices_owner_of_block(m, index))
                 return false;
         if (memblock_has_firmware_node(m->sysfs, index)) {
                 /* Bound since the map was read: the decision reads it again. */
                 p->acpi_read_seq = UINT64_MAX;
                 return false;
         }
-        return virtio_device_of(m, p, index) == -1;
+        /* The maps again, here at most once per loop iteration (the poll comes every millisecond;
+         * a read missed only makes the block wait): whether ACPI memory devices exist at all,
+         * and whether the block is a virtio-mem device's. */
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &now) != 0 || now == 0)
+                now = 1;
+        if (now != p->pending_read_usec || !p->acpi_known) {
+                p->pending_read_usec = now;
+                if (acpi_device_of(m, p, index) < -1 || virtio_device_of(m, p, index) < -1)
+                        return false;
+        }
+        return p->acpi.n_devices > 0 && !(index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) &&
+               virtio_mem_device_of(&m->virtio_mem, index) < 0;
 }
 
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory

@@ -12,9 +12,11 @@
 
 typedef struct Placement {
         AcpiMemory acpi;
-        uint64_t acpi_read_seq;   /* Manager.new_blocks_seq at the last ACPI read; UINT64_MAX: none */
-        uint64_t virtio_read_seq; /* … and at the last /proc/iomem read for a block not in the map */
-        uint32_t burst;           /* the hot-add burst whose run of blocks was last found … */
+        uint64_t acpi_read_seq;     /* Manager.new_blocks_seq at the last ACPI read; UINT64_MAX: none */
+        uint64_t virtio_read_seq;   /* … and at the last /proc/iomem read for a block not in the map */
+        bool acpi_known;            /* the ACPI map was read at least once */
+        uint64_t pending_read_usec; /* loop iteration of placement_acpi_pending()'s last look at the maps */
+        uint32_t burst;             /* the hot-add burst whose run of blocks was last found … */
         int burst_node;
         unsigned burst_first, burst_last; /* … and the run */
         int memmap_global;                /* memory_hotplug.memmap_on_memory: -1 not read yet */
@@ -43,10 +45,11 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
                          size_t *ret_n_groups);
 
 /* Whether a new block, linked to its node, may still wait for its ACPI memory device to claim it:
- * ACPI memory devices exist, and no device has it yet, nor a firmware_node link. The kernel binds
+ * its policy is Online=auto-movable (the only one that needs groups), ACPI memory devices exist,
+ * and no device has it yet, nor a firmware_node link. The kernel binds
  * a DIMM's blocks to the device right after it added them all, after their node links; decided
  * before, a DIMM's blocks would not be one group. */
-bool placement_acpi_pending(Manager *m, unsigned index);
+bool placement_acpi_pending(Manager *m, unsigned index, int node);
 
 /* policy_decide() (type _ONLINE_TYPE_INVALID: the config's [Memory] or [Node N]) or
  * policy_decide_as() (a dax rule's type and name), with the facts auto-movable needs gathered
