@@ -79,8 +79,9 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
  * later block first: Online=auto-movable decides each block or unit on what was decided before
  * it, as the kernel does in address order, and the links can appear while the daemon reads them.
  * A fixed short poll, not a backoff that overshoots: the link is usually there within a few ms.
- * Where ACPI memory devices exist, a block also waits for its device to claim it (bound right after
- * the node links: placement_acpi_pending()), but not long: it may be memory of no such device. */
+ * Under Online=auto-movable, where ACPI memory devices exist, a block also waits for its device to
+ * claim it (bound right after the node links: placement_acpi_pending()), but not long: it may be
+ * memory of no such device. */
 #define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
 #define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
 #define ACPI_WAIT_MAX_USEC  (250 * USEC_PER_MSEC)
@@ -213,7 +214,7 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
                                  attr, r == -EBADMSG ? " (unexpected value)" : "");
 
         if (from_add && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
-            (ret->node < 0 || acpi_wait(m, index, ret->node, wait_since))) {
+            (ret->node < 0 || (ret->state != BLOCK_ONLINE && acpi_wait(m, index, ret->node, wait_since)))) {
                 r = node_wait(m, index, wait_since > 0 ? wait_since : now_usec());
                 return r < 0 ? block_retry(m, index, -1, r, "wait for its node link") : 0;
         }

@@ -83,7 +83,17 @@ static int virtio_device_of(Manager *m, Placement *p, unsigned index)
         return virtio_mem_device_of(v, index);
 }
 
-static bool wants_placement(const Manager *m, int node, OnlineType type);
+/* Whether the block's policy is Online=auto-movable (type: a dax rule's, else _ONLINE_TYPE_INVALID
+ * for [Memory] or [Node N]): the only one that needs the facts and the groups. */
+static bool wants_placement(const Manager *m, int node, OnlineType type)
+{
+        const NodePolicy *np;
+
+        if (type >= 0)
+                return type == ONLINE_TYPE_AUTO_MOVABLE;
+        np = node >= 0 ? config_find_node(m->config, (unsigned)node) : NULL;
+        return (np ? np->online : m->config->online) == ONLINE_TYPE_AUTO_MOVABLE;
+}
 
 bool placement_acpi_pending(Manager *m, unsigned index, int node)
 {
@@ -488,16 +498,6 @@ void block_placement_done(BlockPlacement *p)
         free(p->nodes);
         free(p->dynamic);
         *p = (BlockPlacement){};
-}
-
-static bool wants_placement(const Manager *m, int node, OnlineType type)
-{
-        const NodePolicy *np;
-
-        if (type >= 0)
-                return type == ONLINE_TYPE_AUTO_MOVABLE;
-        np = node >= 0 ? config_find_node(m->config, (unsigned)node) : NULL;
-        return (np ? np->online : m->config->online) == ONLINE_TYPE_AUTO_MOVABLE;
 }
 
 static int decide(Manager *m, unsigned index, const BlockFacts *f, OnlineType type, const char *rule,
