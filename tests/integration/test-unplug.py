@@ -443,6 +443,8 @@ def test_prepare_unplug(case):
             out = busclient.ctl(s.bus.address, "unplug", "PNP0C80:02")
             check(out.returncode == 0 and "PNP0C80:02 is offline: it can be removed now" in out.stdout,
                   "unplug PNP0C80:02: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            # The emulator plays the kernel's part of each write after it: let it finish first.
+            bed.emu.settle()
             check(bed.read_attr(8, "state") == "offline" and bed.read_attr(9, "state") == "offline", "not offline")
             out = busclient.ctl(s.bus.address, "unplug", "PNP0C80:01")
             check(out.returncode == 1 and "memory10" in out.stderr and "not removable" in out.stderr,
@@ -456,6 +458,7 @@ def test_prepare_unplug(case):
             check(out.returncode == 0 and "virtio5 is offline: it can be removed now" in out.stdout
                   and "virtio5 is 0x" not in out.stdout,
                   "unplug virtio5: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            bed.emu.settle()
             check(bed.read_attr(11, "state") == "offline", "memory11 not offline")
 
         case.run("memhotplugctl unplug virtio5: the daemon finds the device's region in the /proc/iomem it opened at "
