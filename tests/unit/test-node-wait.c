@@ -6,6 +6,8 @@
  * A daemon slower than that (a loaded machine, a sanitizer build) reads one block still unlinked
  * and the next already linked. Online=auto-movable decides each block or unit on what was decided
  * before it, as the kernel does in address order, so a later block must never be decided first.
+ * Under it, a DIMM's blocks also wait for the kernel to bind them to their ACPI memory device
+ * (right after their node links), so that they are decided as its group.
  *
  * The test links with -Wl,--wrap for the daemon's reads of a block and its node (from blocks.c),
  * to play a kernel that links all blocks right after the daemon found one unlinked, and for
