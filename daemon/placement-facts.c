@@ -251,11 +251,10 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
  * NULL when none was kept. */
 static const char *queued_arithmetic(const Manager *m, unsigned index)
 {
-        static const char prefix[] = "Online=auto-movable: ";
         const QueuedWhy *why = blocks_queued_why(m, index);
-        const char *p = why ? strstr(why->reason, prefix) : NULL;
+        const char *p = why ? strstr(why->reason, AUTO_MOVABLE_REASON) : NULL;
 
-        return p ? p + strlen(prefix) : NULL;
+        return p ? p + strlen(AUTO_MOVABLE_REASON) : NULL;
 }
 
 /* Counts every block but skip (and, with skip_group, all of group) into nodes, those of group

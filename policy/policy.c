@@ -55,7 +55,7 @@ static bool resolve_auto_movable(const Config *c, const BlockFacts *f, const Pla
         policy_placement_params(c, f->node, &params);
         placement_decide(in->facts, &params, &in->request, &res);
         *type = res.movable ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        snprintf(ret->reason, sizeof(ret->reason), "%s Online=auto-movable: %s", ret->rule, res.reason);
+        snprintf(ret->reason, sizeof(ret->reason), "%s" AUTO_MOVABLE_REASON "%s", ret->rule, res.reason);
         return true;
 }
 

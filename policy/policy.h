@@ -27,6 +27,10 @@ typedef enum Action {
         _ACTION_MAX,
 } Action;
 
+/* What an Online=auto-movable reason says after its rule, before placement's arithmetic
+ * ("[Memory] Online=auto-movable: group PNP0C80:01 (4G): …"). */
+#define AUTO_MOVABLE_REASON " Online=auto-movable: "
+
 typedef struct Decision {
         Action action;
         OnlineType type; /* ACTION_ONLINE: what to write */
