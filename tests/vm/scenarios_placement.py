@@ -164,10 +164,13 @@ def small_guest(ctx, hog_bin):
             time.sleep(2)
             rc, out = vm.run("memhotplugctl --json=short plan", check=False)
             rows = json.loads(out) if rc == 0 else []
-            # The arithmetic first (a DIMM half onlined reads "has memory in a kernel zone").
-            why = sorted((r["Reason"] for r in rows if "-> kernel zone" in r["Reason"]), key=lambda r: "%" not in r)
+            why = [r["Reason"] for r in rows if "-> kernel zone" in r["Reason"]]
             ctx.check(why, "memhotplugctl plan, while the DIMMs are queued, says why some go to the kernel zone",
                       diag=f"{out}\n{daemon_log(vm)}")
+            # Every queued kernel-zone row with the arithmetic its group was decided with, not
+            # "group has memory in a kernel zone".
+            ctx.check(why and all(re.search(r"movable \S+ / kernel \S+ = \S+% > 301%", r) for r in why),
+                      "every such row carries the arithmetic", diag=out)
             if why:
                 ctx.note(f"plan: {why[0]}")
         online_or_fail(ctx, vm, added, f"{n} DIMMs of 1G", timeout=300)
