@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "agents.h"
 #include "macro.h"
+#include "read-file.h"
 
 /* Whether a memory block's add event could get past a rule's conditions: NO, MAYBE or YES. The
  * order matters: a rule matches as well as its weakest condition. */
@@ -151,6 +153,11 @@ typedef struct Label {
         Tri reach;
 } Label;
 
+/* Labels a file may define before the rest are taken as reachable by any jump: label_get() is a
+ * linear search, and a file of nothing but labels must not make the scan quadratic. udev's own
+ * files have a few each. */
+#define RULES_LABELS_MAX 256
+
 typedef struct RulesScan {
         Tri reach; /* of the next rule, for a memory block's add event */
         Label *labels;
@@ -164,6 +171,8 @@ static Label *label_get(RulesScan *s, const char *name)
         for (size_t i = 0; i < s->n_labels; i++)
                 if (streq(s->labels[i].name, name))
                         return &s->labels[i];
+        if (s->n_labels >= RULES_LABELS_MAX)
+                return NULL; /* the callers' answer: MAYBE */
         l = realloc(s->labels, (s->n_labels + 1) * sizeof(Label));
         if (!l)
                 return NULL;
@@ -245,24 +254,22 @@ static ssize_t read_rule(FILE *f, char **buf, size_t *size)
         }
 }
 
-/* What a rules file does that races us, or NULL. It follows the file as udev would for a memory
+/* What rules text does that races us, or NULL. It follows the text as udev would for a memory
  * block's add event, across lines: RHEL writes its rule as SUBSYSTEM!="memory", GOTO=… on one
  * line and ATTR{state}="…" on another. Conservative: what might run is reported. Heuristic by
  * design: we only warn. */
-static const char *rules_file_races(const char *path, const char *name)
+const char *agents_rules_races(const char *text, size_t size)
 {
         _cleanup_(fclosep) FILE *f = NULL;
         _cleanup_(freep) char *line = NULL;
         RulesScan s = { .reach = TRI_YES };
         const char *what = NULL;
-        size_t size = 0;
+        size_t buf_size = 0;
 
-        if (strstr(name, "daxctl"))
-                return "daxctl's hook converts dax devices to system-ram itself";
-        f = fopen(path, "re");
+        f = fopen_buffer(text, size);
         if (!f)
                 return NULL;
-        while (!what && read_rule(f, &line, &size) >= 0) {
+        while (!what && read_rule(f, &line, &buf_size) >= 0) {
                 const char *p = line + strspn(line, " \t");
 
                 if (*p == '#' || *p == '\0')
@@ -273,6 +280,26 @@ static const char *rules_file_races(const char *path, const char *name)
                 free(s.labels[i].name);
         free(s.labels);
         return what;
+}
+
+/* A rules file is read whole into memory, and only if it is a regular file of at most
+ * READ_MAX_UDEV_RULES: a FIFO would stall the daemon's start, a link to /dev/zero grow it without
+ * end. Returns 0 and what races (or NULL), or why the file was not read. */
+static int rules_file_races(const char *path, const char *name, const char **ret)
+{
+        _cleanup_(freep) char *text = NULL;
+        size_t size;
+        int r;
+
+        if (strstr(name, "daxctl")) {
+                *ret = "daxctl's hook converts dax devices to system-ram itself";
+                return 0;
+        }
+        r = read_file_capped_at(AT_FDCWD, path, READ_MAX_UDEV_RULES, &text, &size);
+        if (r < 0)
+                return r;
+        *ret = agents_rules_races(text, size);
+        return 0;
 }
 
 static bool is_masked(const char *path)
@@ -293,14 +320,14 @@ static bool name_seen(char *const *names, size_t n, const char *name)
 }
 
 static int list_add(RacingRule **l, size_t *n, const char *dir, const char *first, const char *name,
-                    const char *what)
+                    const char *what, int error)
 {
         RacingRule *nl = realloc(*l, (*n + 1) * sizeof(RacingRule));
 
         if (!nl)
                 return -ENOMEM;
         *l = nl;
-        nl[*n] = (RacingRule){ .what = what };
+        nl[*n] = (RacingRule){ .what = what, .error = error };
         if (asprintf(&nl[*n].path, "%s/%s", dir, name) < 0)
                 return -ENOMEM;
         if (asprintf(&nl[*n].mask, "%s/%s", first, name) < 0) {
@@ -345,10 +372,14 @@ static int scan_dir(const char *dir, const char *first, char ***names, size_t *n
                         return -ENOMEM;
                 if (is_masked(path))
                         continue;
-                what = rules_file_races(path, de->d_name);
-                if (!what)
+                what = NULL;
+                r = rules_file_races(path, de->d_name, &what);
+                if (r == -ENOMEM)
+                        return r;
+                /* A dangling link is no rule to udev either. */
+                if (r == -ENOENT || (r >= 0 && !what))
                         continue;
-                r = list_add(l, n, dir, first, de->d_name, what);
+                r = list_add(l, n, dir, first, de->d_name, what, r < 0 ? r : 0);
                 if (r < 0)
                         return r;
         }

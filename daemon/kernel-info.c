@@ -6,6 +6,7 @@
 
 #include "kernel-info.h"
 #include "macro.h"
+#include "read-file.h"
 
 int kernel_read_hotplug_param(Sysfs *s, const char *name, char *buf, size_t size)
 {
@@ -32,10 +33,11 @@ int kernel_read_vmstat(const char *path, const char *name, uint64_t *ret)
         _cleanup_(fclosep) FILE *f = NULL;
         char key[64];
         uint64_t v;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return negative_errno();
+        r = fopen_capped_at(AT_FDCWD, path, READ_MAX_PROC, &f);
+        if (r < 0)
+                return r;
         while (fscanf(f, "%63s %" SCNu64, key, &v) == 2)
                 if (streq(key, name)) {
                         *ret = v;

@@ -22,6 +22,7 @@
 #include "offline-marks.h"
 #include "placement-facts.h"
 #include "platform-facts.h"
+#include "read-file.h"
 #include "parse-util.h"
 #include "state-writer.h"
 #include "tiering.h"
@@ -332,8 +333,18 @@ static void warn_racing_agents(Manager *m)
                 return;
         }
         for (size_t i = 0; i < n; i++)
-                log_warning("%s: %s and races memhotplugd; mask it with: ln -s /dev/null %s", rules[i].path,
-                            rules[i].what, strna(rules[i].mask));
+                if (rules[i].error == -EFBIG)
+                        log_warning("Skipping udev rules file %s: larger than %zu bytes, ignoring",
+                                    rules[i].path, (size_t)READ_MAX_UDEV_RULES);
+                else if (rules[i].error == -EBADFD)
+                        log_warning("Skipping udev rules file %s: not a regular file, ignoring",
+                                    rules[i].path);
+                else if (rules[i].error < 0)
+                        log_warning_errno(rules[i].error, "Skipping udev rules file %s, ignoring: %m",
+                                          rules[i].path);
+                else
+                        log_warning("%s: %s and races memhotplugd; mask it with: ln -s /dev/null %s",
+                                    rules[i].path, rules[i].what, strna(rules[i].mask));
         racing_rules_free(rules, n);
 }
 

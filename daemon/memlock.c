@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "macro.h"
 #include "memlock.h"
+#include "read-file.h"
 
 /* MCL_CURRENT reads in and locks every page mapped now: the binary, its libraries, the heap and
  * the stack. MCL_FUTURE locks what is mapped later as it is mapped (libdaxctl and libcxl, which
@@ -36,10 +38,11 @@ int memlock_read_sizes(uint64_t *ret_locked, uint64_t *ret_rss)
         _cleanup_(fclosep) FILE *f = NULL;
         char line[128];
         uint64_t kib, locked = UINT64_MAX, rss = UINT64_MAX;
+        int r;
 
-        f = fopen("/proc/self/status", "re");
-        if (!f)
-                return negative_errno();
+        r = fopen_capped_at(AT_FDCWD, "/proc/self/status", READ_MAX_PROC, &f);
+        if (r < 0)
+                return r;
         while (fgets(line, sizeof(line), f)) {
                 if (sscanf(line, "VmLck: %" SCNu64 " kB", &kib) == 1)
                         locked = kib * 1024;

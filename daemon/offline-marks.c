@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "offline-marks.h"
 #include "parse-util.h"
+#include "read-file.h"
 
 static int marks_path(const Manager *m, const char *suffix, char **ret)
 {
@@ -26,9 +28,11 @@ int offline_marks_load(Manager *m)
         r = marks_path(m, "", &path);
         if (r < 0)
                 return r;
-        f = fopen(path, "re");
-        if (!f)
-                return errno == ENOENT ? 0 : negative_errno();
+        r = fopen_capped_at(AT_FDCWD, path, READ_MAX_OFFLINE_MARK, &f);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
         while ((n = getline(&line, &size, f)) > 0) {
                 unsigned index;
                 Block *b;

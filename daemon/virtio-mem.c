@@ -7,6 +7,7 @@
 
 #include "macro.h"
 #include "parse-util.h"
+#include "read-file.h"
 #include "virtio-mem.h"
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -83,22 +84,16 @@ static int map_blocks(VirtioMemMap *v, uint64_t block_size)
 int virtio_mem_read(VirtioMemMap *v, Sysfs *s, uint64_t block_size)
 {
         _cleanup_(fclosep) FILE *f = NULL;
-        int fd, r;
+        int r;
 
         if (v->fd < 0)
                 return -EBADF;
-        /* A second description of the same open file: the credentials are those of the open. */
+        /* Read again through the fd of the open: the credentials are those of the open. */
         if (lseek(v->fd, 0, SEEK_SET) < 0)
                 return -errno;
-        fd = fcntl(v->fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        f = fdopen(fd, "re");
-        if (!f) {
-                r = -errno;
-                close(fd);
+        r = fdopen_capped(v->fd, READ_MAX_PROC, &f);
+        if (r < 0)
                 return r;
-        }
         map_clear(v);
         r = iomem_read_virtio_mem(f, &v->devices, &v->n_devices, &v->hidden);
         if (r < 0)
@@ -117,10 +112,13 @@ int virtio_mem_read(VirtioMemMap *v, Sysfs *s, uint64_t block_size)
 
 int virtio_mem_open(const char *path, Sysfs *s, uint64_t block_size, VirtioMemMap *ret)
 {
+        int fd;
+
         *ret = (VirtioMemMap){ .fd = -EBADF, .unit_blocks = 1 };
-        ret->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (ret->fd < 0)
-                return -errno;
+        fd = open_regular_at(AT_FDCWD, path, NULL);
+        if (fd < 0)
+                return fd;
+        ret->fd = fd;
         return virtio_mem_read(ret, s, block_size);
 }
 

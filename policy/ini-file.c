@@ -12,6 +12,7 @@
 
 #include "strv.h"
 #include "ini-file.h"
+#include "read-file.h"
 
 int ini_fail(IniFile *s, const char *fmt, ...)
 {
@@ -84,31 +85,28 @@ static bool stat_is_dev_null(const struct stat *st)
         return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
 }
 
-/* Opening a FIFO would wait for a writer, and /dev/zero never ends: check what the path is on the
- * opened descriptor (no race with a rename), and read only regular files. Returns 1 and no file
- * for /dev/null, which masks. */
+/* Through open_regular_at(): a FIFO does not stall the load, and /dev/zero is not read. Returns 1
+ * and no file for /dev/null, which masks. */
 static int open_regular(const char *path, FILE **ret, char **ret_error)
 {
         _cleanup_(closep) int fd = -EBADF;
-        struct stat st;
+        struct stat st = {};
         FILE *f;
 
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return fail_errno(ret_error, path, "Cannot open", negative_errno());
-        if (fstat(fd, &st) < 0)
-                return fail_errno(ret_error, path, "Cannot open", negative_errno());
-        if (stat_is_dev_null(&st)) {
+        fd = open_regular_at(AT_FDCWD, path, &st);
+        if (fd == -EBADFD && stat_is_dev_null(&st)) {
                 *ret = NULL;
                 return 1;
         }
-        if (S_ISDIR(st.st_mode))
-                return fail_errno(ret_error, path, "Cannot read", -EISDIR);
-        if (!S_ISREG(st.st_mode)) {
+        if (fd == -EISDIR)
+                return fail_errno(ret_error, path, "Cannot read", fd);
+        if (fd == -EBADFD) {
                 if (asprintf(ret_error, "%s: Cannot read: not a regular file", path) < 0)
                         *ret_error = NULL;
-                return -EBADFD;
+                return fd;
         }
+        if (fd < 0)
+                return fail_errno(ret_error, path, "Cannot open", fd);
         if ((uint64_t)st.st_size > INI_FILE_SIZE_MAX) {
                 if (asprintf(ret_error, "%s: File too large (max %" PRIu64 " bytes)", path,
                              INI_FILE_SIZE_MAX) < 0)
