@@ -114,9 +114,33 @@ static int value_attempts(const char *v, void *field)
         return parse_unsigned(v, 1, 1000, field);
 }
 
-static int value_sec(const char *v, void *field)
+static int value_sec_max(const char *v, uint64_t max, uint64_t *field)
 {
-        return parse_sec(v, field);
+        uint64_t usec;
+        int r;
+
+        r = parse_sec(v, &usec);
+        if (r < 0)
+                return r;
+        if (usec > max)
+                return -ERANGE;
+        *field = usec;
+        return 0;
+}
+
+static int value_chunk_pause(const char *v, void *field)
+{
+        return value_sec_max(v, CHUNK_PAUSE_USEC_MAX, field);
+}
+
+static int value_retry(const char *v, void *field)
+{
+        return value_sec_max(v, RETRY_USEC_MAX, field);
+}
+
+static int value_offline_timeout(const char *v, void *field)
+{
+        return value_sec_max(v, OFFLINE_TIMEOUT_USEC_MAX, field);
 }
 
 static int value_bool(const char *v, void *field)
@@ -328,8 +352,8 @@ typedef struct ConfigKey {
 static const ConfigKey config_keys[] = {
         KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks,
             "a number of blocks, 1 or more"),
-        KEY("Daemon", "ChunkPauseSec", value_sec, Config, chunk_pause_usec,
-            "a time such as 0, 0.5 or 200ms"),
+        KEY("Daemon", "ChunkPauseSec", value_chunk_pause, Config, chunk_pause_usec,
+            "a time such as 0, 0.5 or 200ms, at most 3600 (an hour)"),
         KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
         KEY("Daemon", "LockMemory", value_bool, Config, lock_memory, "yes or no"),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
@@ -339,9 +363,10 @@ static const ConfigKey config_keys[] = {
         KEY("Daemon", "LogLevel", value_log_level, Config, log_level,
             "emerg, alert, crit, err, warning, notice, info or debug"),
         KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000"),
-        KEY("Daemon", "RetrySec", value_sec, Config, retry_usec, "a time such as 1 or 500ms"),
-        KEY("Daemon", "OfflineTimeoutSec", value_sec, Config, offline_timeout_usec,
-            "a time such as 30, 2min or 0 (no limit)"),
+        KEY("Daemon", "RetrySec", value_retry, Config, retry_usec,
+            "a time such as 1 or 500ms, at most 3600 (an hour)"),
+        KEY("Daemon", "OfflineTimeoutSec", value_offline_timeout, Config, offline_timeout_usec,
+            "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)"),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
         KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO),
         KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no"),

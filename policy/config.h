@@ -56,6 +56,13 @@ typedef struct NodePolicy {
         int numa_aware;
 } NodePolicy;
 
+/* Upper bounds of the time keys, checked at parse time: the daemon adds them to the monotonic
+ * clock (and RetrySec= times up to MaxAttempts=), so no accepted value can wrap a deadline. Each
+ * is far beyond any sensible setting of its key. */
+#define CHUNK_PAUSE_USEC_MAX     (UINT64_C(3600) * 1000000)  /* an hour between chunks */
+#define RETRY_USEC_MAX           (UINT64_C(3600) * 1000000)  /* an hour, times 1000 attempts at most */
+#define OFFLINE_TIMEOUT_USEC_MAX (UINT64_C(86400) * 1000000) /* a day for one block's offline */
+
 typedef struct Config {
         /* [Daemon] */
         unsigned chunk_blocks;

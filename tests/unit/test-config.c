@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -220,8 +221,7 @@ static void test_errors(void)
                      "negative ChunkBlocks");
         expect_error("[Daemon]\nChunkPauseSec=soon\n",
                      "2: Invalid value \"soon\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, "
-                     "0.5 or "
-                     "200ms",
+                     "0.5 or 200ms, at most 3600 (an hour)",
                      "bad ChunkPauseSec");
         expect_error("[Daemon]\nScanAtStart=perhaps\n",
                      "2: Invalid value \"perhaps\" for ScanAtStart= in [Daemon]: expected yes or no",
@@ -247,14 +247,15 @@ static void test_errors(void)
         expect_error("[Daemon]\nMaxAttempts=0\n",
                      "2: Invalid value \"0\" for MaxAttempts= in [Daemon]: expected a number from 1 to 1000",
                      "bad MaxAttempts");
-        expect_error(
-                "[Daemon]\nRetrySec=later\n",
-                "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
-                "bad RetrySec");
+        expect_error("[Daemon]\nRetrySec=later\n",
+                     "2: Invalid value \"later\" for RetrySec= in [Daemon]: expected a time such as 1 or "
+                     "500ms, at "
+                     "most 3600 (an hour)",
+                     "bad RetrySec");
         expect_error(
                 "[Daemon]\nOfflineTimeoutSec=-1\n",
                 "2: Invalid value \"-1\" for OfflineTimeoutSec= in [Daemon]: expected a time such as 30, "
-                "2min or 0 (no limit)",
+                "2min or 0 (no limit), at most 86400 (a day)",
                 "bad OfflineTimeoutSec");
         expect_error("[Node x]\nOnline=kernel\n",
                      "2: Invalid section [Node x]: expected [Node N] with N from 0 to 1023", "[Node x]");
@@ -279,6 +280,68 @@ static void test_errors(void)
                      "the first of several errors is reported");
 }
 
+/* Every time key is bounded at parse time, so that now + value cannot wrap: before,
+ * OfflineTimeoutSec=18446744073709551615us was taken and an offline "timed out after
+ * 18446744073709.6s" at once. The bound itself is accepted, a microsecond more is not. */
+static void test_time_bounds(void)
+{
+        static const struct {
+                const char *key, *max, *over, *expected;
+                size_t offset;
+        } keys[] = {
+                { "ChunkPauseSec", "3600", "3600.000001",
+                  "a time such as 0, 0.5 or 200ms, at most 3600 (an hour)",
+                  offsetof(Config, chunk_pause_usec) },
+                { "RetrySec", "60min", "3600000001us", "a time such as 1 or 500ms, at most 3600 (an hour)",
+                  offsetof(Config, retry_usec) },
+                { "OfflineTimeoutSec", "86400s", "86400.000001",
+                  "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)",
+                  offsetof(Config, offline_timeout_usec) },
+        };
+        static const char *const huge[] = {
+                "18446744073709551615us", /* UINT64_MAX: "no limit" to some, a wrap to now + value */
+                "18446744073709551616us", /* one more: the parser's own overflow */
+                "18446744073709551615",   /* seconds: overflows in the multiplication */
+                "307445734561825860min",  /* just under UINT64_MAX microseconds */
+                "9223372036854.775807",   /* INT64_MAX microseconds, as seconds */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_(freep) char *text = NULL, *error = NULL, *want = NULL, *what = NULL;
+
+                if (asprintf(&text, "[Daemon]\n%s=%s\n", keys[i].key, keys[i].max) < 0)
+                        abort();
+                tap_ok(load(text, &c, &error) == 0, "%s=%s (the bound) accepted", keys[i].key, keys[i].max);
+                tap_ok(c && *(uint64_t *)((char *)c + keys[i].offset) ==
+                                       3600 * USEC_PER_SEC * (i == 2 ? 24 : 1),
+                       "%s= holds the bound", keys[i].key);
+
+                free(text);
+                text = NULL;
+                if (asprintf(&text, "[Daemon]\n%s=%s\n", keys[i].key, keys[i].over) < 0 ||
+                    asprintf(&want, "2: Invalid value \"%s\" for %s= in [Daemon]: expected %s", keys[i].over,
+                             keys[i].key, keys[i].expected) < 0)
+                        abort();
+                if (asprintf(&what, "%s=%s (a microsecond over)", keys[i].key, keys[i].over) < 0)
+                        abort();
+                expect_error(text, want, what);
+
+                for (size_t j = 0; j < ELEMENTSOF(huge); j++) {
+                        free(text);
+                        free(want);
+                        free(what);
+                        text = want = what = NULL;
+                        if (asprintf(&text, "[Daemon]\n%s=%s\n", keys[i].key, huge[j]) < 0 ||
+                            asprintf(&want, "2: Invalid value \"%s\" for %s= in [Daemon]: expected %s",
+                                     huge[j], keys[i].key, keys[i].expected) < 0 ||
+                            asprintf(&what, "%s=%s", keys[i].key, huge[j]) < 0)
+                                abort();
+                        expect_error(text, want, what);
+                }
+        }
+}
+
 /* Numbers are decimal whatever they look like (the strict grammar of parse-util.c). */
 static void test_numbers(void)
 {
@@ -287,11 +350,12 @@ static void test_numbers(void)
 
         expect_error(
                 "[Daemon]\nRetrySec=1e3\n",
-                "2: Invalid value \"1e3\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms",
+                "2: Invalid value \"1e3\" for RetrySec= in [Daemon]: expected a time such as 1 or 500ms, at "
+                "most 3600 (an hour)",
                 "RetrySec=1e3");
         expect_error("[Daemon]\nChunkPauseSec=0x1p4\n",
                      "2: Invalid value \"0x1p4\" for ChunkPauseSec= in [Daemon]: expected a time such as 0, "
-                     "0.5 or 200ms",
+                     "0.5 or 200ms, at most 3600 (an hour)",
                      "ChunkPauseSec=0x1p4");
         expect_error("[Dax a]\nMatchSize=0x10G-\n",
                      "2: Invalid value \"0x10G-\" for MatchSize= in [Dax a]: expected a size range such as "
@@ -394,7 +458,7 @@ static void test_dump(void)
         FILE *f;
         int r;
 
-        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\nRetrySec=1000000.000001\n"
+        r = load("[Daemon]\nChunkBlocks=12\nChunkPauseSec=1.5\nRetrySec=3599.000001\n"
                  "OfflineTimeoutSec=0\n"
                  "[Node 2]\nOnline=offline\n",
                  &c, &error);
@@ -407,7 +471,7 @@ static void test_dump(void)
         path = write_file("dumped.conf", text);
         r = config_load(path, true, &again, &error);
         tap_ok(r == 0 && again && again->chunk_blocks == 12 && again->chunk_pause_usec == 1500000 &&
-                       again->retry_usec == UINT64_C(1000000000001) && again->offline_timeout_usec == 0 &&
+                       again->retry_usec == UINT64_C(3599000001) && again->offline_timeout_usec == 0 &&
                        config_find_node(again, 2) &&
                        config_find_node(again, 2)->online == ONLINE_TYPE_OFFLINE,
                "--check-config output reads back as the same policy");
@@ -426,6 +490,7 @@ int main(void)
         test_reset_and_dropins();
         test_errors();
         test_numbers();
+        test_time_bounds();
         test_many_rules();
         test_many_rules_with_daxctl();
         test_unreadable();
