@@ -297,8 +297,12 @@ static int offline_start(Manager *m, QueueEntry *e)
                 return r;
         m->inflight = *e;
         onliner_notify_status(m);
-        log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Offlining (on a thread, timeout %.1fs)",
-                  (double)m->config->offline_timeout_usec / USEC_PER_SEC);
+        /* OfflineTimeoutSec=0 is no limit, not a timeout of 0. */
+        if (m->config->offline_timeout_usec == 0)
+                log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Offlining (on a thread, no timeout)");
+        else
+                log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Offlining (on a thread, timeout %.1fs)",
+                          (double)m->config->offline_timeout_usec / USEC_PER_SEC);
         return 0;
 }
 

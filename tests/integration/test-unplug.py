@@ -244,7 +244,7 @@ def test_timeout(case):
 
 
 @scenario(["CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-           "'cancelled', CancelJob returns 2",
+           "'cancelled', CancelJob returns 2 (and the log says no timeout under OfflineTimeoutSec=0)",
            "CancelJob (and memhotplugctl cancel) with nothing running returns 0; as nobody it is refused",
            "EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
            "OfflineBlocks of several blocks writes them from the top address down"])
@@ -271,9 +271,13 @@ def test_cancel(case):
             check(state_writes(bed, 4) == [], "memory4 got %s" % state_writes(bed, 4))
             check(bed.read_attr(4, "state") == "online" and bed.read_attr(5, "state") == "online", "not online")
             wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+            # OfflineTimeoutSec=0 is no limit: the log said "timeout 0.0s" before.
+            check(s.daemon.find(r"memory5.*Offlining \(on a thread, no timeout\)")
+                  and not s.daemon.find(r"Offlining \(on a thread, timeout 0\.0s\)"),
+                  "the offline's log line says no timeout under OfflineTimeoutSec=0")
 
         case.run("CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-                 "'cancelled', CancelJob returns 2", cancel)
+                 "'cancelled', CancelJob returns 2 (and the log says no timeout under OfflineTimeoutSec=0)", cancel)
 
         def idle_and_nobody():
             check(c.call("CancelJob")[0] == 0, "CancelJob when idle")
