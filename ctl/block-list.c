@@ -56,6 +56,7 @@ int block_list_parse(char *const *args, size_t n_args, unsigned **ret, size_t *r
         for (size_t i = 0; i < n_args; i++) {
                 _cleanup_(freep) char *copy = strdup(args[i]);
                 char *saveptr = NULL;
+                size_t before = n;
 
                 if (!copy)
                         return -ENOMEM;
@@ -85,6 +86,12 @@ int block_list_parse(char *const *args, size_t n_args, unsigned **ret, size_t *r
                         }
                         for (uint64_t b = first; b <= last; b++)
                                 l[n++] = (unsigned)b;
+                }
+                /* ",,," or "": no block at all, and that argument is what to show. */
+                if (n == before) {
+                        if (ret_bad)
+                                *ret_bad = strdup(args[i]);
+                        return -EINVAL;
                 }
         }
         if (n == 0)

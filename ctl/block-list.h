@@ -11,5 +11,6 @@
  * possibly holding several separated by blanks or commas. The result keeps the order given;
  * the daemon sorts and removes duplicates. Returns 0, -EINVAL (bad syntax), -ERANGE (a
  * backwards range or a number too large) or -E2BIG (more than BLOCK_LIST_MAX); on -EINVAL and
- * -ERANGE, ret_bad (if not NULL) gets a copy of the word that failed, for the message. */
+ * -ERANGE, ret_bad (if not NULL) gets a copy of the word that failed, for the message (the whole
+ * argument when it holds no block at all, such as ",,,"). */
 int block_list_parse(char *const *args, size_t n_args, unsigned **ret, size_t *ret_n, char **ret_bad);

@@ -30,6 +30,9 @@ typedef struct Context {
         const char *device; /* revert, unplug */
 } Context;
 
+/* Whether a list --output value names columns: -EINVAL after printing why. */
+int list_check_columns(const char *spec);
+
 /* Each returns 0, negative errno after printing why, or a positive exit status. */
 int verb_status(Context *c);
 int verb_list(Context *c);

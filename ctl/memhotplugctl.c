@@ -20,8 +20,10 @@ typedef enum VerbFlags {
         VERB_BLOCKS = 1 << 1, /* takes a block list */
         VERB_ZONE = 1 << 2,   /* --zone applies */
         VERB_NO_BUS = 1 << 3,
-        VERB_DEVICE = 1 << 4, /* takes one device name */
-        VERB_TARGET = 1 << 5, /* takes one unplug target: a device or a block range */
+        VERB_DEVICE = 1 << 4,  /* takes one device name */
+        VERB_TARGET = 1 << 5,  /* takes one unplug target: a device or a block range */
+        VERB_ALL = 1 << 6,     /* --all applies: the verb merges blocks into ranges */
+        VERB_COLUMNS = 1 << 7, /* --output and --bytes apply */
 } VerbFlags;
 
 typedef struct Verb {
@@ -40,8 +42,8 @@ static int verb_help(Context *c);
 
 static const Verb verbs[] = {
         { "status", VERB_JSON, verb_status },
-        { "list", VERB_JSON, verb_list },
-        { "plan", VERB_JSON, verb_plan },
+        { "list", VERB_JSON | VERB_ALL | VERB_COLUMNS, verb_list },
+        { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
@@ -190,6 +192,24 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
         if (arg_zone && !(v->flags & VERB_ZONE)) {
                 log_error("--zone is an option of online, not of %s.", v->name);
                 return -EINVAL;
+        }
+        /* An option that a verb would ignore is a mistake to point out, not to go past. */
+        if (arg_all && !(v->flags & VERB_ALL)) {
+                log_error("--all is an option of list and plan, not of %s.", v->name);
+                return -EINVAL;
+        }
+        if (arg_output && !(v->flags & VERB_COLUMNS)) {
+                log_error("--output is an option of list, not of %s.", v->name);
+                return -EINVAL;
+        }
+        if (arg_bytes && !(v->flags & VERB_COLUMNS)) {
+                log_error("--bytes is an option of list, not of %s.", v->name);
+                return -EINVAL;
+        }
+        if (arg_output) {
+                r = list_check_columns(arg_output);
+                if (r < 0)
+                        return r;
         }
         if (v->flags & VERB_TARGET) {
                 /* The daemon knows which targets exist; it answers InvalidArgs for the rest. */

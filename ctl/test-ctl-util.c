@@ -37,6 +37,8 @@ static void test_block_list(void)
                 { "5-3", -ERANGE, 0, 0, 0 },
                 { "4294967296", -ERANGE, 0, 0, 0 },
                 { "0-4294967295", -E2BIG, 0, 0, 0 },
+                { ",,,", -EINVAL, 0, 0, 0 },
+                { " , ", -EINVAL, 0, 0, 0 },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -48,6 +50,10 @@ static void test_block_list(void)
 
                 r = block_list_parse(args, 1, &l, &n, &bad);
                 tap_is_int(r, cases[i].r, "block list \"%s\" returns %d", cases[i].arg, cases[i].r);
+                /* The message names what was wrong: before, ",,," was reported as "n/a". */
+                if (r == -EINVAL && cases[i].arg[0] && strspn(cases[i].arg, " ,") == strlen(cases[i].arg))
+                        tap_is_str(bad, cases[i].arg, "block list \"%s\": the bad input is the argument",
+                                   cases[i].arg);
                 if (r < 0)
                         continue;
                 tap_ok(n == cases[i].n && l[0] == cases[i].first && l[n - 1] == cases[i].last,

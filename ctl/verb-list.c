@@ -298,6 +298,13 @@ static bool mark_drift(Context *c, BlockRow *rows, size_t n_rows, sd_bus_message
         return any;
 }
 
+int list_check_columns(const char *spec)
+{
+        Columns cols;
+
+        return parse_columns(spec, false, &cols);
+}
+
 int verb_list(Context *c)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -308,7 +315,7 @@ int verb_list(Context *c)
         Columns cols;
         int r;
 
-        /* A bad --output is an error before anything is asked of the daemon. */
+        /* A bad --output was a usage error before the bus was touched (list_check_columns()). */
         if (c->output) {
                 r = parse_columns(c->output, false, &cols);
                 if (r < 0)

@@ -936,6 +936,25 @@ def test_ctl(case):
                                      capture_output=True, text=True, timeout=60)
                 check(out.returncode == 2, "memhotplugctl %s exited %d: %s" % (" ".join(args), out.returncode, out.stderr))
                 check(out.stderr.strip(), "memhotplugctl %s said nothing on stderr" % " ".join(args))
+            # Before: a bad --output exited 1 after connecting, options were ignored where they do not
+            # apply, and a block list of separators was reported as block "n/a". The bus address leads
+            # nowhere: exit 2 shows the error was found before it was used.
+            for args, said in ((("-o", "BAD", "list"), r'column in --output: "BAD"'),
+                               (("-a", "status"), r"--all is an option of list and plan, not of status"),
+                               (("--all", "devices"), r"--all is an option of list and plan, not of devices"),
+                               (("-o", "RANGE", "plan"), r"--output is an option of list, not of plan"),
+                               (("--output=SIZE", "status"), r"--output is an option of list, not of status"),
+                               (("-b", "plan"), r"--bytes is an option of list, not of plan"),
+                               (("--bytes", "online", "5"), r"--bytes is an option of list, not of online"),
+                               (("-a", "offline", "5"), r"--all is an option of list and plan, not of offline"),
+                               (("online", ",,,"), r'Invalid memory block ",,,"')):
+                out = subprocess.run([CTL] + list(args), env=unprivileged_env("unix:path=/nonexistent/bus"),
+                                     capture_output=True, text=True, timeout=60)
+                check(out.returncode == 2 and re.search(said, out.stderr) and "n/a" not in out.stderr,
+                      "memhotplugctl %s exited %d: %r" % (" ".join(args), out.returncode, out.stderr))
+            for args in (("-a", "list"), ("-a", "plan"), ("-b", "-o", "SIZE,BLOCK", "list")):
+                out = ctl(s, *args)
+                check(out.returncode == 0, "memhotplugctl %s exited %d: %s" % (" ".join(args), out.returncode, out.stderr))
 
         case.run(CTL_CHECKS[5], usage)
     finally:
