@@ -13,13 +13,11 @@
  * objects are virtual (a fallback vtable over the block table): nothing to keep in sync. Their
  * properties do not emit change signals; the Manager's BlockStateChanged signal carries that. */
 
+/* The strict parser of block names: a path is the name the object was given, so .../block/00002
+ * and .../block/4294967295 name no block (a loose parser took the first as block 2). */
 static int path_to_index(const char *path, unsigned *ret)
 {
-        const char *prefix = BUS_BLOCK_PREFIX "/";
-
-        if (strncmp(path, prefix, strlen(prefix)) != 0)
-                return -EINVAL;
-        return parse_unsigned(path + strlen(prefix), 0, UINT32_MAX, ret);
+        return parse_sysname_index(path, BUS_BLOCK_PREFIX "/", BLOCK_INDEX_MAX, ret);
 }
 
 int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

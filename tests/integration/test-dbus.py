@@ -189,7 +189,7 @@ def start_api(case, config=API_CONFIG):
            "count the start job",
            "ListBlocks matches the testbed (index, node, state, zone, phys start, size, removable, rule)",
            "Block objects: each /org/memhotplug1/block/N has the testbed's properties; GetManagedObjects and "
-           "Introspect list every block; an unknown block is UnknownObject",
+           "Introspect list every block; an unknown block (or block/008 for block 8) is UnknownObject",
            "Plan: blocks left offline by [Node 1] Online=offline (action offline) and by valid_zones (skip), "
            "with rule and reason"])
 def test_properties(case):
@@ -300,9 +300,13 @@ def test_properties(case):
             check(nodes == {str(i) for i in bed.blocks}, "Introspect lists %s" % sorted(nodes, key=int))
             e = c.error_of("Get", (BLOCK, "State"), "(ss)", path=PATH + "/block/999", iface=PROPS)
             check(e.name == "org.freedesktop.DBus.Error.UnknownObject", "block 999: %s" % e)
+            # A path names its block as the object was named: .../block/008 was answered as block 8.
+            for p in ("008", "08", "8x", "4294967304"):
+                e = c.error_of("Get", (BLOCK, "State"), "(ss)", path=PATH + "/block/" + p, iface=PROPS)
+                check(e and e.name == "org.freedesktop.DBus.Error.UnknownObject", "block/%s: %s" % (p, e))
 
         case.run("Block objects: each /org/memhotplug1/block/N has the testbed's properties; GetManagedObjects and "
-                 "Introspect list every block; an unknown block is UnknownObject", objects)
+                 "Introspect list every block; an unknown block (or block/008 for block 8) is UnknownObject", objects)
 
         def plan():
             rows = {r[0]: r for r in c.call("Plan")[0]}
