@@ -12,42 +12,6 @@
 #include "parse-util.h"
 #include "unplug.h"
 
-static int parse_block(const char *s, unsigned *ret)
-{
-        if (parse_block_name(s, ret) >= 0)
-                return 0;
-        return parse_unsigned(s, 0, BLOCK_INDEX_MAX, ret);
-}
-
-/* "A-B" into a copy holding "A" and "B"; "A" alone gives "A" twice. */
-static int split_range(const char *s, char **ret_copy, const char **ret_first, const char **ret_last)
-{
-        char *copy = strdup(s), *dash;
-
-        if (!copy)
-                return -ENOMEM;
-        dash = strchr(copy, '-');
-        if (dash)
-                *dash = '\0';
-        *ret_copy = copy;
-        *ret_first = copy;
-        *ret_last = dash ? dash + 1 : copy;
-        return 0;
-}
-
-/* "N", "memoryN", "N-M", "memoryN-memoryM". */
-static int parse_range(const char *s, unsigned *ret_first, unsigned *ret_last)
-{
-        _cleanup_(freep) char *copy = NULL;
-        const char *a, *b;
-
-        if (split_range(s, &copy, &a, &b) < 0)
-                return -ENOMEM;
-        if (parse_block(a, ret_first) < 0 || parse_block(b, ret_last) < 0)
-                return -EINVAL;
-        return *ret_first <= *ret_last ? 0 : -EINVAL;
-}
-
 static int push(unsigned **list, size_t *n, unsigned index)
 {
         unsigned *l = reallocarray(*list, *n + 1, sizeof(unsigned));
@@ -94,20 +58,6 @@ static int acpi_blocks(Manager *m, const char *name, unsigned **ret, size_t *ret
         return 0;
 }
 
-/* "0x140000000-0x17fffffff": the first and last byte. */
-static int parse_address_range(const char *s, uint64_t *ret_start, uint64_t *ret_end)
-{
-        _cleanup_(freep) char *copy = NULL;
-        const char *a, *b;
-
-        if (split_range(s, &copy, &a, &b) < 0)
-                return -ENOMEM;
-        if (a == b || strncmp(a, "0x", 2) != 0 || strncmp(b, "0x", 2) != 0 ||
-            parse_hex_u64(a, ret_start) < 0 || parse_hex_u64(b, ret_end) < 0)
-                return -EINVAL;
-        return *ret_start <= *ret_end ? 0 : -EINVAL;
-}
-
 /* The present blocks that overlap [start, end]. */
 static int range_blocks(Manager *m, uint64_t start, uint64_t end, unsigned **ret, size_t *ret_n)
 {
@@ -149,16 +99,18 @@ int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, u
                          unsigned *ret_missing)
 {
         _cleanup_(freep) unsigned *l = NULL;
-        unsigned first, last, index;
-        uint64_t start, end;
+        UnplugTarget t;
         UnplugKind kind;
         size_t n = 0;
         Device *dev;
         int r;
 
-        if (parse_range(target, &first, &last) >= 0) {
-                kind = UNPLUG_BLOCKS;
-                for (uint64_t i = first; i <= last; i++) {
+        r = unplug_target_parse(target, &t);
+        if (r < 0)
+                return r;
+        kind = t.kind;
+        if (kind == UNPLUG_BLOCKS) {
+                for (uint64_t i = t.first; i <= t.last; i++) {
                         if (!manager_block_present(m, (unsigned)i)) {
                                 *ret_missing = (unsigned)i;
                                 return -ENOENT;
@@ -167,26 +119,22 @@ int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, u
                         if (r < 0)
                                 return r;
                 }
-        } else if (parse_address_range(target, &start, &end) >= 0) {
-                kind = UNPLUG_ADDRESSES;
-                r = range_blocks(m, start, end, &l, &n);
+        } else if (kind == UNPLUG_ADDRESSES) {
+                r = range_blocks(m, t.start, t.end, &l, &n);
                 if (r < 0)
                         return r;
-        } else if (strncmp(target, "dax", 3) == 0) {
-                kind = UNPLUG_DAX;
+        } else if (kind == UNPLUG_DAX) {
                 dev = devices_find(m, target);
                 if (!dev)
                         return -ENODEV;
                 r = devices_blocks(m, dev, &l, &n);
                 if (r < 0)
                         return r;
-        } else if (parse_sysname_index(target, "virtio", UINT_MAX, &index) >= 0) {
-                kind = UNPLUG_VIRTIO;
+        } else if (kind == UNPLUG_VIRTIO) {
                 r = virtio_blocks(m, target, &l, &n);
                 if (r < 0)
                         return r;
-        } else if (strchr(target, ':')) {
-                kind = UNPLUG_ACPI;
+        } else {
                 r = acpi_blocks(m, target, &l, &n);
                 if (r < 0)
                         return r;
@@ -196,8 +144,7 @@ int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, u
                                 i++;
                         else
                                 l[i] = l[--n];
-        } else
-                return -EINVAL;
+        }
 
         if (n == 0)
                 return -ENODEV;

@@ -2,22 +2,15 @@
 #pragma once
 
 #include "manager.h"
+#include "unplug-target.h"
 
 /* Unplug preparation: what memory a target is, and whether it can go. The offlining itself is the
  * onliner's (onliner_request_offline()), shared with OfflineBlocks and RevertDevice. */
 
-typedef enum UnplugKind {
-        UNPLUG_BLOCKS,    /* "12", "memory12", "12-15", "memory12-memory15" */
-        UNPLUG_ACPI,      /* an ACPI memory device (a DIMM): "PNP0C80:03" */
-        UNPLUG_DAX,       /* a dax device that is system RAM: "dax0.0" */
-        UNPLUG_VIRTIO,    /* a virtio-mem device's region: "virtio5" */
-        UNPLUG_ADDRESSES, /* the blocks in a physical address range: "0x140000000-0x17fffffff" */
-} UnplugKind;
-
 /* The blocks of target that are present, in address order. Errors: -EINVAL the target is none of
- * the above; -ENODEV no such device, or a device with no memory blocks; -ENOENT a block of the range
- * does not exist (*ret_missing names it); -EPERM /proc/iomem hides the addresses from us (the daemon was
- * started without CAP_SYS_ADMIN, see virtio-mem.h). */
+ * UnplugKind's (unplug-target.h); -ENODEV no such device, or a device with no memory blocks; -ENOENT a block
+ * of the range does not exist (*ret_missing names it); -EPERM /proc/iomem hides the addresses from us (the
+ * daemon was started without CAP_SYS_ADMIN, see virtio-mem.h). */
 int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, unsigned **ret, size_t *ret_n,
                          unsigned *ret_missing);
 
