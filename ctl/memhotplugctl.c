@@ -185,27 +185,24 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
         _cleanup_(freep) char *bad = NULL;
         int r;
 
-        if (arg_json != JSON_OFF && !(v->flags & VERB_JSON)) {
-                log_error("--json is supported by status, list, plan and devices, not by %s.", v->name);
-                return -EINVAL;
-        }
-        if (arg_zone && !(v->flags & VERB_ZONE)) {
-                log_error("--zone is an option of online, not of %s.", v->name);
-                return -EINVAL;
-        }
         /* An option that a verb would ignore is a mistake to point out, not to go past. */
-        if (arg_all && !(v->flags & VERB_ALL)) {
-                log_error("--all is an option of list and plan, not of %s.", v->name);
-                return -EINVAL;
-        }
-        if (arg_output && !(v->flags & VERB_COLUMNS)) {
-                log_error("--output is an option of list, not of %s.", v->name);
-                return -EINVAL;
-        }
-        if (arg_bytes && !(v->flags & VERB_COLUMNS)) {
-                log_error("--bytes is an option of list, not of %s.", v->name);
-                return -EINVAL;
-        }
+        const struct {
+                bool given;
+                VerbFlags flag;
+                const char *option, *verbs;
+        } applies[] = {
+                { arg_json != JSON_OFF, VERB_JSON, "--json", "status, list, plan and devices" },
+                { arg_zone, VERB_ZONE, "--zone", "online" },
+                { arg_all, VERB_ALL, "--all", "list and plan" },
+                { arg_output, VERB_COLUMNS, "--output", "list" },
+                { arg_bytes, VERB_COLUMNS, "--bytes", "list" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(applies); i++)
+                if (applies[i].given && !(v->flags & applies[i].flag)) {
+                        log_error("%s is an option of %s, not of %s.", applies[i].option, applies[i].verbs,
+                                  v->name);
+                        return -EINVAL;
+                }
         if (arg_output) {
                 r = list_check_columns(arg_output);
                 if (r < 0)

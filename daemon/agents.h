@@ -7,8 +7,8 @@
  * write a memory block's state, and daxctl's own hook. */
 
 typedef struct RacingRule {
-        char *path; /* the rules file in effect */
-        char *mask; /* the path that masks it: DIR/NAME -> /dev/null in the first directory */
+        char *path;       /* the rules file in effect */
+        char *mask;       /* the path that masks it: DIR/NAME -> /dev/null in the first directory */
         const char *what; /* NULL when the file was not read */
         int error;        /* why not: -EFBIG over READ_MAX_UDEV_RULES, -EBADFD not a regular file, … */
 } RacingRule;
