@@ -333,6 +333,50 @@ def test_hostile_index(case):
         bed.cleanup()
 
 
+@scenario(["hostile udev rules: a FIFO, a link to /dev/zero and a 2 MiB *.rules file in a rules directory: the "
+           "start does not hang, each is skipped with a warning, the blocks are onlined, SIGTERM restores "
+           "auto_online_blocks"])
+def test_hostile_rules(case):
+    blocks = make_blocks(4, nodes=1, offline=lambda i: True)
+    bed = Bed(blocks, auto_online="online", plain=True)  # the real /dev/zero, not umockdev's /dev
+    rules = os.path.join(bed.tmp, "rules.d")
+    d = None
+    try:
+        os.mkdir(rules)
+        os.mkfifo(os.path.join(rules, "50-fifo.rules"))
+        os.symlink("/dev/zero", os.path.join(rules, "51-zero.rules"))
+        with open(os.path.join(rules, "52-big.rules"), "w") as f:
+            f.write(("#" * 63 + "\n") * 32768)  # 2 MiB of comments, over the 1 MiB cap
+        for b in blocks:
+            bed.emu.expect(b.index, "online_movable")
+        bed.write_config(BASE_DAEMON.replace("respect", "takeover") + "\n[Memory]\nOnline=movable\n")
+
+        def start():
+            nonlocal d
+            # Before, the FIFO hung the start for ever after takeover, with SIGTERM not yet handled;
+            # the link to /dev/zero grew the daemon without end.
+            d = bed.daemon("--udev-rules-dirs", rules)
+            case.daemon = d
+            d.wait_line(r"^info: Finished: ")
+            bed.emu.wait_online([b.index for b in blocks])
+            for name, why in (("50-fifo.rules", "not a regular file"), ("51-zero.rules", "not a regular file"),
+                              ("52-big.rules", "larger than 1048576 bytes")):
+                check(d.find(r"^warning: Skipping udev rules file %s: %s, ignoring$" % (re.escape(
+                    os.path.join(rules, name)), why)), "no warning about %s\n%s" % (name, tail(d)))
+            check(bed.auto_online() == "offline", "auto_online_blocks is %r while running" % bed.auto_online())
+            rc = d.stop()
+            check(rc == 0, "exit status %d" % rc)
+            check(bed.auto_online() == "online", "auto_online_blocks is %r after exit" % bed.auto_online())
+
+        case.run("hostile udev rules: a FIFO, a link to /dev/zero and a 2 MiB *.rules file in a rules directory: "
+                 "the start does not hang, each is skipped with a warning, the blocks are onlined, SIGTERM "
+                 "restores auto_online_blocks", start)
+    finally:
+        if d:
+            d.kill()
+        bed.cleanup()
+
+
 @scenario(["takeover: auto_online_blocks is offline while running, the original is saved, restored on SIGTERM",
            "takeover: after a crash (SIGKILL) a restart restores the saved original on exit",
            "respect: auto_online_blocks is left alone; blocks the kernel onlined itself are not written"])
@@ -903,7 +947,7 @@ def test_once(case):
 
 def main():
     return harness.main([test_boot_and_runtime, test_chunking, test_faults, test_removed, test_hostile_index,
-                         test_kernel_auto_online, test_kernel_auto_save, test_delegate, test_demotion,
+                         test_hostile_rules, test_kernel_auto_online, test_kernel_auto_save, test_delegate, test_demotion,
                          test_bad_config, test_reload, test_once])
 
 
