@@ -12,8 +12,8 @@
  * regular files too), and no file is read past the cap for its kind: a file the daemon does not
  * control cannot make it stall or grow. */
 
-/* Caps, one per kind of file. The largest udev rules file shipped today is about 20 KiB, a whole
- * /proc/iomem of a large server about 100 KiB, /proc/vmstat and /proc/self/status a few KiB; the
+/* Caps, one per kind of file, each far above what the file holds: udev's largest rules file is
+ * about 10 KiB, /proc/iomem a line per resource, /proc/vmstat and /proc/self/status a few KiB; the
  * offline marks are one short line a marked block (16 MiB: a million blocks). A config or daxctl
  * file is INI_FILE_SIZE_MAX (policy/ini-file.h); a sysfs attribute is the caller's buffer. */
 #define READ_MAX_UDEV_RULES   ((size_t)1 << 20)
