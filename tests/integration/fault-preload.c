@@ -295,6 +295,17 @@ static bool kernel_sync(void)
         return e && strcmp(e, "1") == 0;
 }
 
+/* The next definition of name (libumockdev's or libc's) into real; -1/ENOSYS without one. */
+#define REAL_OR_ENOSYS(real, type, name)                                                                    \
+        do {                                                                                                \
+                if (!(real))                                                                                \
+                        (real) = (type)dlsym(RTLD_NEXT, (name));                                            \
+                if (!(real)) {                                                                              \
+                        errno = ENOSYS;                                                                     \
+                        return -1;                                                                          \
+                }                                                                                           \
+        } while (0)
+
 /* The kill points (see the top of this file). */
 static bool under_step_dir(const char *path)
 {
@@ -363,14 +374,19 @@ static bool path_at(int dirfd, const char *name, char out[static PATH_MAX])
  * leave it so). The open leaves it alone, the write replaces it (write_setting()). */
 typedef int (*openat_fn)(int dirfd, const char *path, int flags, ...);
 
-static int openat_setting(const char *sym, int dirfd, const char *name, int flags, mode_t mode)
+int openat(int dirfd, const char *name, int flags, ...)
 {
-        openat_fn real = (openat_fn)dlsym(RTLD_NEXT, sym);
+        static openat_fn real;
         char path[PATH_MAX];
+        mode_t mode = 0;
 
-        if (!real) {
-                errno = ENOSYS;
-                return -1;
+        REAL_OR_ENOSYS(real, openat_fn, "openat64"); /* the same as openat on a 64-bit libc */
+        if (flags & (O_CREAT | __O_TMPFILE)) {
+                va_list ap;
+
+                va_start(ap, flags);
+                mode = va_arg(ap, mode_t);
+                va_end(ap);
         }
         if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_WRONLY && path_at(dirfd, name, path) &&
             is_setting(path))
@@ -378,33 +394,8 @@ static int openat_setting(const char *sym, int dirfd, const char *name, int flag
         return real(dirfd, name, flags, mode);
 }
 
-int openat(int dirfd, const char *path, int flags, ...)
-{
-        mode_t mode = 0;
-
-        if (flags & (O_CREAT | __O_TMPFILE)) {
-                va_list ap;
-
-                va_start(ap, flags);
-                mode = va_arg(ap, mode_t);
-                va_end(ap);
-        }
-        return openat_setting("openat", dirfd, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...)
-{
-        mode_t mode = 0;
-
-        if (flags & (O_CREAT | __O_TMPFILE)) {
-                va_list ap;
-
-                va_start(ap, flags);
-                mode = va_arg(ap, mode_t);
-                va_end(ap);
-        }
-        return openat_setting("openat64", dirfd, path, flags, mode);
-}
+/* What the daemon calls, built with _FILE_OFFSET_BITS=64. */
+int openat64(int dirfd, const char *name, int flags, ...) __attribute__((alias("openat")));
 
 /* The value of a setting, replaced whole at once as the kernel's store() does, even for a process
  * killed in the middle: written next to it and renamed over it (the fd stays on the old file). */
@@ -436,12 +427,7 @@ int rename(const char *from, const char *to)
 {
         static rename_fn real;
 
-        if (!real)
-                real = (rename_fn)dlsym(RTLD_NEXT, "rename");
-        if (!real) {
-                errno = ENOSYS;
-                return -1;
-        }
+        REAL_OR_ENOSYS(real, rename_fn, "rename");
         if (under_step_dir(to))
                 step("rename", to);
         return real(from, to);
@@ -451,12 +437,7 @@ int unlink(const char *path)
 {
         static unlink_fn real;
 
-        if (!real)
-                real = (unlink_fn)dlsym(RTLD_NEXT, "unlink");
-        if (!real) {
-                errno = ENOSYS;
-                return -1;
-        }
+        REAL_OR_ENOSYS(real, unlink_fn, "unlink");
         if (under_step_dir(path))
                 step("unlink", path);
         return real(path);
@@ -467,12 +448,7 @@ int unlinkat(int dirfd, const char *name, int flags)
         static unlinkat_fn real;
         char path[PATH_MAX];
 
-        if (!real)
-                real = (unlinkat_fn)dlsym(RTLD_NEXT, "unlinkat");
-        if (!real) {
-                errno = ENOSYS;
-                return -1;
-        }
+        REAL_OR_ENOSYS(real, unlinkat_fn, "unlinkat");
         if (path_at(dirfd, name, path) && under_step_dir(path))
                 step("unlink", path);
         return real(dirfd, name, flags);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,10 @@ static void put(const char *rel, const char *value)
                 abort();
 }
 
+/* The file's first line, "(none)" without one. */
 static const char *get(const char *path, char *buf, size_t size)
 {
-        FILE *f = fopen(path, "re");
-        size_t n;
-
-        if (!f)
-                return "(none)";
-        n = fread(buf, 1, size - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        return buf;
+        return sysfs_read_at(AT_FDCWD, path, buf, size) < 0 ? "(none)" : buf;
 }
 
 static const char *knob(const char *rel)
