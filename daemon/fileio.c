@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,14 +55,20 @@ static int write_all_and_sync(int fd, const char *value)
         return 0;
 }
 
+/* The directory path is in, newly allocated (NULL: out of memory). */
+static char *dir_of(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        return slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+}
+
 int write_file_atomic(const char *path, const char *value)
 {
-        _cleanup_(freep) char *dir = NULL, *tmp = NULL;
+        _cleanup_(freep) char *dir = dir_of(path), *tmp = NULL;
         _cleanup_(closep) int fd = -EBADF, dfd = -EBADF;
-        const char *slash = strrchr(path, '/');
         int r;
 
-        dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
         if (!dir || asprintf(&tmp, "%s.XXXXXX", path) < 0)
                 return -ENOMEM;
         r = mkdir_p(dir, 0755);
@@ -85,4 +93,36 @@ int write_file_atomic(const char *path, const char *value)
         if (dfd >= 0)
                 (void)fsync(dfd);
         return 0;
+}
+
+/* mkostemp()'s suffix: six letters or digits. */
+static bool is_temporary_of(const char *name, const char *base, size_t n)
+{
+        if (strncmp(name, base, n) != 0 || name[n] != '.' || strlen(name + n + 1) != 6)
+                return false;
+        for (const char *c = name + n + 1; *c; c++)
+                if (!isalnum((unsigned char)*c))
+                        return false;
+        return true;
+}
+
+int remove_stale_temporaries(const char *path)
+{
+        _cleanup_(freep) char *dir = dir_of(path);
+        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+        size_t n = strlen(base);
+        struct dirent *de;
+        DIR *d;
+        int removed = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : negative_errno();
+        while ((de = readdir(d)))
+                if (is_temporary_of(de->d_name, base, n) && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        removed++;
+        closedir(d);
+        return removed;
 }

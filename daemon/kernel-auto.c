@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "fileio.h"
 #include "kernel-delegate.h"
 #include "kernel-auto.h"
 #include "log.h"
@@ -14,12 +11,9 @@
 #include "message-ids.h"
 #include "monitor.h"
 
-/* Where the kernel's original auto_online_blocks is kept while we have taken over. */
-#define KERNEL_AUTO_SAVE_FILE "kernel-auto-online"
-
-static int save_path(Manager *m, char **ret)
+static bool took_over(Manager *m)
 {
-        return asprintf(ret, "%s/%s", m->options.runtime_dir, KERNEL_AUTO_SAVE_FILE) < 0 ? -ENOMEM : 0;
+        return m->settings[SETTING_AUTO_ONLINE].saved;
 }
 
 static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
@@ -33,50 +27,19 @@ static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 
 void kernel_auto_restore(Manager *m)
 {
-        _cleanup_(freep) char *path = NULL;
+        SavedSetting *st = &m->settings[SETTING_AUTO_ONLINE];
         int r;
 
         delegate_params_restore(m);
-        if (!m->took_over)
+        if (!st->saved)
                 return;
-        r = memory_write_auto_online(m->sysfs, m->kernel_auto_original);
+        r = setting_restore(m->sysfs, m->options.runtime_dir, SETTING_AUTO_ONLINE, st);
         if (r < 0)
-                log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", m->kernel_auto_original);
+                log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", st->original);
         else
-                log_info("Restored the kernel's auto_online_blocks=%s", m->kernel_auto_original);
-        if (r >= 0 && save_path(m, &path) >= 0)
-                (void)unlink(path);
-        m->took_over = false;
+                log_info("Restored the kernel's auto_online_blocks=%s", st->original);
         manager_mark_dirty(m, DIRTY_KERNEL);
         snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", "offline");
-}
-
-/* What a previous run saved and did not get to restore (it crashed): the kernel's real original,
- * if the kernel still shows the value that run set (offline, or delegate's). */
-static void adopt_saved(Manager *m, const char *path, const char *current)
-{
-        char saved[80], *set;
-        int r;
-
-        r = sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved));
-        if (r == -ENOENT)
-                return;
-        /* "ORIGINAL SET": the kernel's value, and what that run set (offline, or delegate's value;
-         * a file of an older version has only the first, and set offline). */
-        set = strchr(saved, ' ');
-        if (set)
-                *set++ = '\0';
-        if (r < 0 || !auto_online_value_valid(saved) || (set && !auto_online_value_valid(set))) {
-                /* Not ours to trust: restoring it could write anything into the kernel. */
-                log_warning_errno(r < 0 ? r : SYNTHETIC_ERRNO(EBADMSG),
-                                  "Ignoring %s, which does not hold an auto_online_blocks value: %m", path);
-                return;
-        }
-        /* Someone set it since: theirs now, not ours to restore. */
-        if (!streq(current, set ?: "offline"))
-                return;
-        memcpy(m->kernel_auto_original, saved, strlen(saved) + 1); /* a valid value: short */
-        m->took_over = !streq(saved, current);
 }
 
 static void run_as_respect(Manager *m, const char *const *fields)
@@ -94,10 +57,8 @@ static void run_as_respect(Manager *m, const char *const *fields)
                                  : "; handling only the blocks the kernel leaves offline");
 }
 
-static void fall_back(Manager *m, const char *path, const char *const *fields, int error, char *why)
+static void fall_back(Manager *m, const char *const *fields, int error, char *why)
 {
-        /* A file of an earlier run must not outlive a takeover that is not in effect. */
-        (void)unlink(path);
         log_fields_errno(LOG_WARNING, error, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
                          "KernelAutoOnline=%s not possible, running as respect: %s",
                          kernel_auto_online_to_string(m->config->kernel_auto_online), strna(why));
@@ -106,30 +67,26 @@ static void fall_back(Manager *m, const char *path, const char *const *fields, i
 
 /* Takeover without a saved original would lose it at the first crash (a restart would take the
  * "offline" we set for the kernel's own), so a failure to save it means no takeover at all. */
-static int take_over(Manager *m, const char *path, const char *const *fields, const char *want)
+static int take_over(Manager *m, const char *const *fields, const char *want)
 {
-        char value[2 * sizeof(m->kernel_auto_original) + 2];
+        _cleanup_(freep) char *path = NULL;
+        SettingStep step;
         char *why = NULL;
         int r;
 
-        snprintf(value, sizeof(value), "%s %s\n", m->kernel_auto_original, want);
-        r = write_file_atomic(path, value);
-        if (r < 0) {
+        r = setting_set(m->sysfs, m->options.runtime_dir, SETTING_AUTO_ONLINE,
+                        &m->settings[SETTING_AUTO_ONLINE], want, &step);
+        if (r >= 0)
+                return 0;
+        if (step == SETTING_STEP_SAVE &&
+            setting_record_path(m->options.runtime_dir, SETTING_AUTO_ONLINE, &path) >= 0) {
                 if (asprintf(&why, "cannot save the original auto_online_blocks=%s to %s: %s",
                              m->kernel_auto_original, path, strerror(-r)) < 0)
                         why = NULL;
-                fall_back(m, path, fields, r, why);
-                return r;
-        }
-        r = memory_write_auto_online(m->sysfs, want);
-        if (r < 0) {
-                if (asprintf(&why, "cannot set auto_online_blocks=%s: %s", want, strerror(-r)) < 0)
-                        why = NULL;
-                fall_back(m, path, fields, r, why);
-                return r;
-        }
-        m->took_over = true;
-        return 0;
+        } else if (asprintf(&why, "cannot set auto_online_blocks=%s: %s", want, strerror(-r)) < 0)
+                why = NULL;
+        fall_back(m, fields, r, why);
+        return r;
 }
 
 /* Delegate: the kernel's own knobs, when the policy can be said in them (the value for
@@ -157,7 +114,6 @@ static const char *delegate(Manager *m, char **ret_why)
  * after a crash still knows what to restore. */
 int kernel_auto_apply(Manager *m)
 {
-        _cleanup_(freep) char *path = NULL;
         const char *fields[] = { NULL, NULL };
         KernelAutoOnline mode = m->config->kernel_auto_online;
         const char *want = "offline";
@@ -172,11 +128,6 @@ int kernel_auto_apply(Manager *m)
                 return log_warning_errno(
                         r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
         }
-        r = save_path(m, &path);
-        if (r < 0)
-                return log_oom();
-
-        delegate_params_adopt(m);
         if (mode == KERNEL_AUTO_ONLINE_DELEGATE) {
                 want = delegate(m, &why);
                 if (!want) {
@@ -188,10 +139,9 @@ int kernel_auto_apply(Manager *m)
         } else
                 delegate_params_restore(m); /* a reload away from delegate */
 
-        if (!m->took_over) {
-                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
-                adopt_saved(m, path, current);
-        }
+        /* What we give back: the first original, kept across reloads and restarts. */
+        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s",
+                 took_over(m) ? m->settings[SETTING_AUTO_ONLINE].original : current);
 
         snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel_auto_original);
         fields[0] = f_mode;
@@ -201,8 +151,8 @@ int kernel_auto_apply(Manager *m)
                 run_as_respect(m, fields);
                 return 0;
         }
-        if (!streq(current, want)) {
-                r = take_over(m, path, fields, want);
+        if (!streq(current, want) || took_over(m)) {
+                r = take_over(m, fields, want);
                 if (r < 0) {
                         free(why);
                         delegate_params_restore(m);
@@ -216,14 +166,14 @@ int kernel_auto_apply(Manager *m)
                                  "KernelAutoOnline=delegate: the kernel onlines new memory itself, "
                                  "auto_online_blocks=%s%s%s; memhotplugd handles what it leaves offline "
                                  "and reports what differs from the policy",
-                                 want, m->took_over ? ", was " : "",
-                                 m->took_over ? m->kernel_auto_original : "");
+                                 want, took_over(m) ? ", was " : "",
+                                 took_over(m) ? m->kernel_auto_original : "");
         else
                 log_fields_errno(
                         LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
                         "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd "
                         "runs%s%s%s",
-                        m->took_over ? " (was " : "", m->took_over ? m->kernel_auto_original : "",
-                        m->took_over ? ", restored on exit)" : "");
+                        took_over(m) ? " (was " : "", took_over(m) ? m->kernel_auto_original : "",
+                        took_over(m) ? ", restored on exit)" : "");
         return 0;
 }

@@ -5,11 +5,9 @@
 #include "manager.h"
 
 /* KernelAutoOnline=delegate's memory_hotplug module parameters (online_policy,
- * auto_movable_ratio, auto_movable_numa_aware): each is saved in the runtime directory before it is
- * changed, restored on stop, and adopted by a restart after a crash, as auto_online_blocks is. */
+ * auto_movable_ratio, auto_movable_numa_aware): saved settings (saved-settings.h), as auto_online_blocks
+ * is. */
 
 /* Writes the ones k sets that differ. On failure nothing stays changed and *ret_why says why. */
 int delegate_params_apply(Manager *m, const KernelKnobs *k, char **ret_why);
 void delegate_params_restore(Manager *m);
-/* Takes what a crashed run changed and saved as the kernel's values, to be restored. */
-void delegate_params_adopt(Manager *m);

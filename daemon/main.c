@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
@@ -159,6 +160,18 @@ static int check_config(void)
         return config_dump(c, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+static int block_stop_signals(void)
+{
+        sigset_t mask;
+
+        if (sigemptyset(&mask) < 0 || sigaddset(&mask, SIGHUP) < 0 || sigaddset(&mask, SIGINT) < 0 ||
+            sigaddset(&mask, SIGTERM) < 0)
+                return -EINVAL;
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int main(int argc, char *argv[])
 {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -180,12 +193,21 @@ int main(int argc, char *argv[])
                 log_error_errno(r, "Failed to set up: %m");
                 return EXIT_FAILURE;
         }
-        if (manager_load_config(m) < 0)
+        /* A stop request during the start waits for the event loop, which takes these signals: it
+         * must not end the daemon with kernel settings changed and not given back. */
+        r = block_stop_signals();
+        if (r < 0)
+                log_warning_errno(r, "Failed to block the stop signals during the start, ignoring: %m");
+        /* Before anything can fail: a start that fails gives back what a killed run changed. */
+        manager_recover_settings(m);
+        if (manager_load_config(m) < 0) {
+                manager_stop(m);
                 return EX_CONFIG;
+        }
         r = manager_start(m);
         if (r >= 0)
                 r = manager_run(m);
-        /* Whatever happened, hand auto_online_blocks back to the kernel as it was. */
+        /* Whatever happened, hand the kernel settings back as they were. */
         manager_stop(m);
         return r < 0 ? EXIT_FAILURE : r;
 }

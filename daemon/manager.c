@@ -357,7 +357,6 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->options = *o;
-        m->demotion_original = -1;
         m->virtio_mem.fd = -EBADF;
 
         r = sd_event_default(&m->event);
@@ -369,6 +368,31 @@ int manager_new(const ManagerOptions *o, Manager **ret)
 
         *ret = TAKE_PTR(m);
         return 0;
+}
+
+void manager_recover_settings(Manager *m)
+{
+        for (Setting s = 0; s < _SETTING_MAX; s++) {
+                _cleanup_(freep) char *path = NULL;
+                char current[SETTING_VALUE_MAX] = "";
+                SavedSetting *st = &m->settings[s];
+                int r;
+
+                r = setting_recover(m->sysfs, m->options.runtime_dir, s, st, current, sizeof(current));
+                if (r == SETTING_RECOVERED_OURS)
+                        log_info("A previous run changed %s; the kernel's value was %s", setting_name(s),
+                                 st->original);
+                else if (r == SETTING_RECOVERED_THEIRS)
+                        log_notice("A previous run changed %s, but it is %s now, set by someone else: "
+                                   "theirs, not restored",
+                                   setting_name(s), current);
+                else if (r == -EBADMSG && setting_record_path(m->options.runtime_dir, s, &path) >= 0)
+                        log_warning_errno(r, "Ignoring %s, which does not hold %s values: %m", path,
+                                          setting_name(s));
+                else if (r < 0)
+                        log_warning_errno(r, "Cannot recover the saved %s, keeping it for a later start: %m",
+                                          setting_name(s));
+        }
 }
 
 void manager_stop(Manager *m)

@@ -14,6 +14,7 @@
 #include "parse-util.h"
 #include "policy.h"
 #include "queue.h"
+#include "saved-settings.h"
 #include "sysfs.h"
 #include "virtio-mem.h"
 
@@ -150,12 +151,9 @@ typedef struct Manager {
         bool locked;     /* LockMemory= in effect (memlock.c) */
 
         char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
-        bool took_over;
-        KernelAutoOnline kernel_auto_mode; /* in effect: the config's, or respect if takeover failed */
-        char *kernel_auto_fallback;        /* why the configured mode is not in effect, or NULL */
-        char delegate_original[_DELEGATE_PARAM_MAX][32]; /* the kernel's values, while delegate_changed */
-        bool delegate_changed[_DELEGATE_PARAM_MAX];
-        int demotion_original; /* demotion_enabled before Demotion= changed it; -1: untouched */
+        KernelAutoOnline kernel_auto_mode;   /* in effect: the config's, or respect if takeover failed */
+        char *kernel_auto_fallback;          /* why the configured mode is not in effect, or NULL */
+        SavedSetting settings[_SETTING_MAX]; /* the kernel's values we changed (saved-settings.h) */
         bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
 
         Device *devices;
@@ -183,7 +181,10 @@ typedef struct Manager {
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
-/* Undoes what the daemon changed in the kernel (auto_online_blocks) before it exits. */
+/* Reads what a previous run saved of the kernel settings it changed and did not give back (it was
+ * killed), before anything can fail: manager_stop() gives it back on every exit path. */
+void manager_recover_settings(Manager *m);
+/* Undoes what the daemon changed in the kernel (saved-settings.h) before it exits. */
 void manager_stop(Manager *m);
 /* Only frees: manager_stop() is the step that touches the system. */
 Manager *manager_free(Manager *m);

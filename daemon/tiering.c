@@ -3,106 +3,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "fileio.h"
 #include "log.h"
 #include "tiering.h"
 
-/* Where the kernel's demotion_enabled is kept while Demotion= has changed it, so that a restart
- * after a crash still knows what to give back. */
-#define DEMOTION_SAVE_FILE "demotion-enabled"
-
-static int save_path(Manager *m, char **ret)
-{
-        return asprintf(ret, "%s/%s", m->options.runtime_dir, DEMOTION_SAVE_FILE) < 0 ? -ENOMEM : 0;
-}
-
-/* A previous run that changed demotion_enabled and did not get to restore it: its saved value is
- * the kernel's. */
-static void adopt_saved(Manager *m)
-{
-        _cleanup_(freep) char *path = NULL;
-        char saved[16];
-
-        if (m->demotion_original >= 0 || save_path(m, &path) < 0)
-                return;
-        if (sysfs_read_at(AT_FDCWD, path, saved, sizeof(saved)) < 0)
-                return;
-        if (streq(saved, "true") || streq(saved, "false")) {
-                m->demotion_original = streq(saved, "true");
-                log_info("A previous run changed demotion_enabled; the kernel's value was %s", saved);
-        }
-}
-
 void tiering_restore(Manager *m)
 {
-        _cleanup_(freep) char *path = NULL;
+        SavedSetting *st = &m->settings[SETTING_DEMOTION];
         int r;
 
-        if (m->demotion_original < 0)
-                return;
-        r = demotion_write(m->sysfs, m->demotion_original);
-        if (r < 0) {
-                log_error_errno(r, "Failed to restore demotion_enabled=%s: %m",
-                                m->demotion_original ? "true" : "false");
-                return;
-        }
-        log_info("Restored the kernel's demotion_enabled=%s", m->demotion_original ? "true" : "false");
-        if (save_path(m, &path) >= 0)
-                (void)unlink(path);
-        m->demotion_original = -1;
+        r = setting_restore(m->sysfs, m->options.runtime_dir, SETTING_DEMOTION, st);
+        if (r < 0)
+                log_error_errno(r, "Failed to restore demotion_enabled=%s: %m", st->original);
+        else if (r > 0)
+                log_info("Restored the kernel's demotion_enabled=%s", st->original);
 }
 
 void tiering_apply(Manager *m)
 {
+        SavedSetting *st = &m->settings[SETTING_DEMOTION];
         DemotionMode mode = m->config->demotion;
-        _cleanup_(freep) char *path = NULL;
-        bool current;
+        SettingStep step;
         int r;
 
-        adopt_saved(m);
         if (mode == DEMOTION_KEEP) {
                 tiering_restore(m); /* a reload that drops Demotion=, or a crashed run's change */
                 return;
         }
-        r = demotion_read(m->sysfs, &current);
-        if (r < 0) {
+        r = setting_set(m->sysfs, m->options.runtime_dir, SETTING_DEMOTION, st,
+                        mode == DEMOTION_YES ? "true" : "false", &step);
+        if (r < 0 && step == SETTING_STEP_READ)
                 log_warning_errno(
                         r, "Demotion=%s, but the kernel's demotion_enabled cannot be read, ignoring: %m",
                         demotion_mode_to_string(mode));
-                return;
-        }
-        if (current == (mode == DEMOTION_YES))
-                return;
-        /* The kernel's value first, where a restart finds it: never change what cannot be given back. */
-        if (m->demotion_original < 0) {
-                r = save_path(m, &path);
-                if (r >= 0)
-                        r = write_file_atomic(path, current ? "true" : "false");
-                if (r < 0) {
-                        log_warning_errno(
-                                r,
-                                "Demotion=%s, but the kernel's demotion_enabled=%s cannot be saved in "
-                                "%s, leaving it: %m",
-                                demotion_mode_to_string(mode), current ? "true" : "false",
-                                m->options.runtime_dir);
-                        return;
-                }
-        }
-        r = demotion_write(m->sysfs, mode == DEMOTION_YES);
-        if (r < 0) {
+        else if (r < 0 && step == SETTING_STEP_SAVE)
+                log_warning_errno(r,
+                                  "Demotion=%s, but the kernel's demotion_enabled=%s cannot be saved in %s, "
+                                  "leaving it: %m",
+                                  demotion_mode_to_string(mode), mode == DEMOTION_YES ? "false" : "true",
+                                  m->options.runtime_dir);
+        else if (r < 0)
                 log_warning_errno(r, "Demotion=%s, but writing demotion_enabled failed: %m",
                                   demotion_mode_to_string(mode));
-                return;
-        }
-        /* The first value we changed is the kernel's; a reload that flips it again keeps that one. */
-        if (m->demotion_original < 0)
-                m->demotion_original = current;
-        log_info("Demotion=%s: demotion_enabled=%s while memhotplugd runs (the kernel had %s)",
-                 demotion_mode_to_string(mode), mode == DEMOTION_YES ? "true" : "false",
-                 m->demotion_original ? "true" : "false");
+        else if (r > 0 && st->saved)
+                log_info("Demotion=%s: demotion_enabled=%s while memhotplugd runs (the kernel had %s)",
+                         demotion_mode_to_string(mode), st->intended, st->original);
 }
 
 const char *tiering_demotion_state(Manager *m)

@@ -53,6 +53,17 @@
  * As a guard for machines with real memory blocks, a write to a path under the real /sys aborts
  * the process: the daemon under test must only ever see a umockdev testbed or a temporary root.
  *
+ * Kill points of the kernel-setting saves (saved-settings.h), in the daemon only: with MHP_STEP_DIR
+ * set to its runtime directory, every step that changes what a restart finds is counted: a write()
+ * to a file in that directory (the atomic write's temporary file), a rename() or unlink() (and
+ * unlinkat()) there, and a write() to a kernel setting (auto_online_blocks, a memory_hotplug module
+ * parameter, demotion_enabled). Each is appended to $MHP_STEP_LOG (if set) as "<pid> <n> <what>
+ * <path>" before it happens. With MHP_KILL_AT_STEP=N the process sends itself SIGKILL (or the
+ * signal numbered MHP_KILL_SIGNAL) just before its step N (1-based), so a test can end the daemon at
+ * every point of the sequence, as a kill -9 at that moment would, without racing it. MHP_STEP_DELAY_US=U
+ * sleeps U microseconds before each step, for tests that kill at random times and want them to land inside
+ * the sequences.
+ *
  * Put this library before libumockdev-preload.so.0 in LD_PRELOAD, so the daemon's write() lands
  * here first. Files are accessed with raw syscalls so umockdev's wrappers are not involved.
  *
@@ -66,11 +77,16 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+/* openat() and openat64() are both defined below: the header must not rename the first into the
+ * second. */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,6 +295,165 @@ static bool kernel_sync(void)
         return e && strcmp(e, "1") == 0;
 }
 
+/* The next definition of name (libumockdev's or libc's) into real; -1/ENOSYS without one. */
+#define REAL_OR_ENOSYS(real, type, name)                                                                    \
+        do {                                                                                                \
+                if (!(real))                                                                                \
+                        (real) = (type)dlsym(RTLD_NEXT, (name));                                            \
+                if (!(real)) {                                                                              \
+                        errno = ENOSYS;                                                                     \
+                        return -1;                                                                          \
+                }                                                                                           \
+        } while (0)
+
+/* The kill points (see the top of this file). */
+static bool under_step_dir(const char *path)
+{
+        const char *dir = getenv("MHP_STEP_DIR");
+        size_t n = dir ? strlen(dir) : 0;
+
+        return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static bool is_setting(const char *path)
+{
+        return ends_with(path, "/auto_online_blocks") || ends_with(path, "/demotion_enabled") ||
+               strstr(path, "/module/memory_hotplug/parameters/");
+}
+
+static void step(const char *what, const char *path)
+{
+        static int n;
+        const char *log = getenv("MHP_STEP_LOG"), *kill_at = getenv("MHP_KILL_AT_STEP"),
+                   *delay = getenv("MHP_STEP_DELAY_US");
+        char line[PATH_MAX + 64];
+        int fd, len, i;
+
+        if (strcmp(program_invocation_short_name, "memhotplugd") != 0)
+                return;
+        i = __atomic_add_fetch(&n, 1, __ATOMIC_SEQ_CST);
+        if (log && *log) {
+                len = snprintf(line, sizeof(line), "%d %d %s %s\n", (int)getpid(), i, what, path);
+                fd = raw_open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+                if (fd >= 0 && len > 0 && (size_t)len < sizeof(line))
+                        (void)raw_write(fd, line, (size_t)len);
+                if (fd >= 0)
+                        raw_close(fd);
+        }
+        if (delay && *delay) {
+                long us = strtol(delay, NULL, 10);
+                struct timespec ts = { us / 1000000, (us % 1000000) * 1000L };
+
+                (void)syscall(SYS_nanosleep, &ts, NULL);
+        }
+        if (kill_at && *kill_at && strtol(kill_at, NULL, 10) == i) {
+                const char *sig = getenv("MHP_KILL_SIGNAL");
+
+                (void)syscall(SYS_kill, getpid(), sig && *sig ? (int)strtol(sig, NULL, 10) : SIGKILL);
+        }
+}
+
+/* The path of dirfd/name, for the *at() calls. */
+static bool path_at(int dirfd, const char *name, char out[static PATH_MAX])
+{
+        char link[64];
+        ssize_t n;
+
+        if (name[0] == '/' || dirfd == AT_FDCWD)
+                return (size_t)snprintf(out, PATH_MAX, "%s", name) < PATH_MAX;
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+        n = syscall(SYS_readlinkat, AT_FDCWD, link, out, PATH_MAX - 1);
+        if (n <= 0)
+                return false;
+        out[n] = '\0';
+        return (size_t)snprintf(out + n, PATH_MAX - n, "/%s", name) < (size_t)(PATH_MAX - n);
+}
+
+/* A kernel setting's store() changes the value at write(), not at open(): a file of the testbed
+ * opened with O_TRUNC would be empty between the two, which no kernel shows (and a kill there would
+ * leave it so). The open leaves it alone, the write replaces it (write_setting()). */
+typedef int (*openat_fn)(int dirfd, const char *path, int flags, ...);
+
+int openat(int dirfd, const char *name, int flags, ...)
+{
+        static openat_fn real;
+        char path[PATH_MAX];
+        mode_t mode = 0;
+
+        REAL_OR_ENOSYS(real, openat_fn, "openat64"); /* the same as openat on a 64-bit libc */
+        if (flags & (O_CREAT | __O_TMPFILE)) {
+                va_list ap;
+
+                va_start(ap, flags);
+                mode = va_arg(ap, mode_t);
+                va_end(ap);
+        }
+        if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_WRONLY && path_at(dirfd, name, path) &&
+            is_setting(path))
+                flags &= ~O_TRUNC;
+        return real(dirfd, name, flags, mode);
+}
+
+/* What the daemon calls, built with _FILE_OFFSET_BITS=64. */
+int openat64(int dirfd, const char *name, int flags, ...) __attribute__((alias("openat")));
+
+/* The value of a setting, replaced whole at once as the kernel's store() does, even for a process
+ * killed in the middle: written next to it and renamed over it (the fd stays on the old file). */
+static ssize_t write_setting(const char *path, const void *buf, size_t count)
+{
+        char tmp[PATH_MAX];
+        ssize_t n;
+        int fd;
+
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-value", path) >= sizeof(tmp)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        fd = raw_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+                return -1;
+        n = raw_write(fd, buf, count);
+        raw_close(fd);
+        if (n >= 0 && syscall(SYS_renameat, AT_FDCWD, tmp, AT_FDCWD, path) < 0)
+                n = -1;
+        return n;
+}
+
+typedef int (*rename_fn)(const char *from, const char *to);
+typedef int (*unlink_fn)(const char *path);
+typedef int (*unlinkat_fn)(int dirfd, const char *path, int flags);
+
+int rename(const char *from, const char *to)
+{
+        static rename_fn real;
+
+        REAL_OR_ENOSYS(real, rename_fn, "rename");
+        if (under_step_dir(to))
+                step("rename", to);
+        return real(from, to);
+}
+
+int unlink(const char *path)
+{
+        static unlink_fn real;
+
+        REAL_OR_ENOSYS(real, unlink_fn, "unlink");
+        if (under_step_dir(path))
+                step("unlink", path);
+        return real(path);
+}
+
+int unlinkat(int dirfd, const char *name, int flags)
+{
+        static unlinkat_fn real;
+        char path[PATH_MAX];
+
+        REAL_OR_ENOSYS(real, unlinkat_fn, "unlinkat");
+        if (path_at(dirfd, name, path) && under_step_dir(path))
+                step("unlink", path);
+        return real(dirfd, name, flags);
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
         write_fn real = real_write_get();
@@ -308,6 +483,8 @@ ssize_t write(int fd, const void *buf, size_t count)
                 (void)raw_write(STDERR_FILENO, "\n", 1);
                 abort();
         }
+        if (under_step_dir(path) || is_setting(path))
+                step("write", path);
 
         if (ends_with(path, "/auto_online_blocks") || ends_with(path, "/memmap_on_memory")) {
                 /* An errno or a short write from the fault file; the value stays as it was. */
@@ -319,10 +496,12 @@ ssize_t write(int fd, const void *buf, size_t count)
                         errno = e;
                         return -1;
                 }
-                n = real(fd, buf, count);
+                n = is_setting(path) ? write_setting(path, buf, count) : real(fd, buf, count);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");
                 return n;
         }
+        if (is_setting(path))
+                return write_setting(path, buf, count);
         if (strstr(path, "/bus/dax/drivers/")) {
                 long long ns;
 

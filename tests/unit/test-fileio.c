@@ -12,8 +12,9 @@
 #include "fileio.h"
 #include "tap.h"
 
-/* The runtime files of the daemon (the saved auto_online_blocks): made with their directories,
- * replaced whole, and nothing left behind when a write cannot be done. */
+/* The runtime files of the daemon (the saved kernel settings): made with their directories,
+ * replaced whole, nothing left behind when a write cannot be done, and the temporary files a kill
+ * left removed at the next start. */
 
 static char *read_text(const char *path, char *buf, size_t size)
 {
@@ -89,6 +90,25 @@ int main(void)
         tap_is_int(write_file_atomic(path, "online\n"), -EISDIR, "atomic: rename onto a directory fails");
         snprintf(other, sizeof(other), "%s/dir", tmp);
         tap_is_int(count_entries(other), 1, "atomic: the temporary file is removed after a failure");
+
+        /* What a kill between mkostemp() and rename() leaves: removed at start, and nothing else. */
+        snprintf(path, sizeof(path), "%s/stale/kernel-auto-online", tmp);
+        tap_is_int(write_file_atomic(path, "online offline\n"), 0, "stale: the record itself");
+        for (size_t i = 0; i < 4; i++) {
+                static const char *const names[] = { "kernel-auto-online.a1B2c3",
+                                                     "kernel-auto-online.Zz9yX8", "kernel-auto-online.short",
+                                                     "demotion-enabled.a1B2c3" };
+
+                snprintf(other, sizeof(other), "%s/stale/%s", tmp, names[i]);
+                tap_is_int(write_file_atomic(other, "x"), 0, "stale: %s made", names[i]);
+        }
+        tap_is_int(remove_stale_temporaries(path), 2, "stale: both temporary files of the record removed");
+        snprintf(other, sizeof(other), "%s/stale", tmp);
+        tap_is_int(count_entries(other), 3,
+                   "stale: the record, another record's file, a name of no mkostemp() left");
+        tap_is_str(read_text(path, buf, sizeof(buf)), "online offline\n", "stale: the record untouched");
+        snprintf(path, sizeof(path), "%s/missing/kernel-auto-online", tmp);
+        tap_is_int(remove_stale_temporaries(path), 0, "stale: no directory, nothing to remove");
 
         nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         return tap_done();
