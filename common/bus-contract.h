@@ -38,7 +38,7 @@
  * blocks online, blocks in all, rule, reason. */
 #define BUS_ROW_DEVICE "(soisssttuuss)"
 /* OnlineBlocks, OfflineBlocks, RevertDevice, PrepareUnplug: index, whether it succeeded, what
- * happened. */
+ * happened. CancelJob: index, whether the cancel stopped it (it stays online), what happened. */
 #define BUS_ROW_RESULT "(ubs)"
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"

@@ -18,6 +18,7 @@ struct Request {
         bool offline;         /* results are offline outcomes: say why a block stays online */
         bool stop_on_failure; /* the first block that fails cancels the ones not started */
         bool stopping;
+        bool last_in_flight; /* CancelJob: the last block was being written when the cancel came */
         unsigned *indices;
         int *results; /* RESULT_PENDING, 0, RESULT_ALREADY or a negative errno */
         size_t n, pending;

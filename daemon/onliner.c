@@ -207,8 +207,9 @@ static void offline_done(Manager *m, QueueEntry *e, int r)
         job_count(m, e->index, r);
 }
 
-/* What a write of the entry's state came to; counts and logs it. */
-static void entry_written(Manager *m, QueueEntry *e, int r)
+/* What a write of the entry's state came to; counts and logs it. interrupted: for an offline the
+ * loop was interrupting, the errno it asked for (state-writer.h), else 0. */
+static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
 {
         const char *word = online_type_to_sysfs(e->type);
         BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
@@ -240,6 +241,14 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
                 job_count(m, e->index, -ENODEV);
                 return;
         }
+        if (r < 0 && interrupted < 0 && r != interrupted) {
+                /* The kernel gave its own answer (EBUSY) as the signal came. Whoever stopped the write
+                 * (CancelJob, OfflineTimeoutSec=) was told the block stays online, and it does: the
+                 * write is over and is never retried. */
+                log_block(LOG_INFO, r, NULL, e->index, e->node, 0,
+                          "The offline ended with %m while it was being interrupted, not retrying");
+                r = interrupted;
+        }
         if (r == -ETIMEDOUT || r == -ECANCELED) {
                 offline_done(m, e, r);
                 return;
@@ -264,12 +273,12 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
         job_count(m, e->index, 0);
 }
 
-static void on_offline_written(void *userdata, unsigned index, int result)
+static void on_offline_written(void *userdata, unsigned index, int result, int interrupted)
 {
         Manager *m = userdata;
         QueueEntry e = m->inflight;
 
-        entry_written(m, &e, result);
+        entry_written(m, &e, result, interrupted);
         onliner_notify_status(m);
         if (queue_size(&m->queue) > 0) {
                 onliner_schedule(m);
@@ -325,10 +334,10 @@ static void process_one(Manager *m, QueueEntry *e)
         if (e->type == ONLINE_TYPE_OFFLINE) {
                 r = offline_start(m, e);
                 if (r < 0)
-                        entry_written(m, e, r);
+                        entry_written(m, e, r, 0);
                 return;
         }
-        entry_written(m, e, memblock_write_state(m->sysfs, e->index, word));
+        entry_written(m, e, memblock_write_state(m->sysfs, e->index, word), 0);
 }
 
 static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
@@ -559,23 +568,30 @@ bool onliner_cancel_queued_offline(Manager *m, unsigned index)
         return onliner_settle(m, index, -ECANCELED);
 }
 
-unsigned onliner_cancel_offline(Manager *m)
+int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight)
 {
-        unsigned n = 0;
+        _cleanup_(freep) unsigned *blocks = NULL;
+        bool inflight = offline_in_flight(m);
+        size_t n = 0;
 
+        /* The list first: once the cancel has begun, running out of memory must not stop it half way. */
+        blocks = malloc((queue_size(&m->queue) + 1) * sizeof(unsigned));
+        if (!blocks)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->queue.n; i++)
+                if (m->queue.entries[i].type == ONLINE_TYPE_OFFLINE)
+                        blocks[n++] = m->queue.entries[i].index;
         /* Not started yet: they leave the queue and the job, answered "cancelled". */
-        for (size_t i = m->queue.n; i > 0; i--) {
-                unsigned index = m->queue.entries[i - 1].index;
-
-                if (m->queue.entries[i - 1].type == ONLINE_TYPE_OFFLINE &&
-                    onliner_cancel_queued_offline(m, index))
-                        n++;
-        }
+        for (size_t i = 0; i < n; i++)
+                (void)onliner_cancel_queued_offline(m, blocks[i]);
         /* The one in flight is interrupted; its end is counted when the thread reports. */
-        if (offline_in_flight(m)) {
+        if (inflight) {
                 state_writer_cancel(m->writer);
-                n++;
+                blocks[n++] = m->inflight.index;
         }
         onliner_maybe_finish(m);
-        return n;
+        *ret_blocks = TAKE_PTR(blocks);
+        *ret_n = n;
+        *ret_inflight = inflight;
+        return 0;
 }

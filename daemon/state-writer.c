@@ -103,6 +103,19 @@ static void *thread_main(void *p)
         return NULL;
 }
 
+/* What the loop's interruption means, as the errno the write ends in when the kernel honours it. */
+static int interrupt_errno(int why)
+{
+        switch (why) {
+        case INTERRUPT_TIMEOUT:
+                return -ETIMEDOUT;
+        case INTERRUPT_CANCEL:
+                return -ECANCELED;
+        default:
+                return 0;
+        }
+}
+
 static int finish(StateWriter *w)
 {
         uint64_t n;
@@ -114,10 +127,8 @@ static int finish(StateWriter *w)
 
         result = w->result;
         /* EINTR is our own signal: the kernel gave up its retry and left the block as it was. */
-        if (result == -EINTR && w->interrupt == INTERRUPT_TIMEOUT)
-                result = -ETIMEDOUT;
-        else if (result == -EINTR && w->interrupt == INTERRUPT_CANCEL)
-                result = -ECANCELED;
+        if (result == -EINTR && w->interrupt != INTERRUPT_NONE)
+                result = interrupt_errno(w->interrupt);
         if (read(w->efd, &n, sizeof(n)) < 0)
                 n = 0; /* already read: nothing to clear */
         return result;
@@ -131,7 +142,7 @@ static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         if (!w->busy)
                 return 0;
         result = finish(w);
-        w->done(w->userdata, w->index, result);
+        w->done(w->userdata, w->index, result, interrupt_errno(w->interrupt));
         return 0;
 }
 

@@ -10,11 +10,14 @@
  * so that the event loop keeps running. One write at a time: the kernel serialises them anyway.
  *
  * The write ends in its result, or is interrupted: after the timeout (-ETIMEDOUT) or by
- * state_writer_cancel() (-ECANCELED). An interrupted write leaves the block as it was (online). */
+ * state_writer_cancel() (-ECANCELED). An interrupted write leaves the block as it was (online). The
+ * kernel may still end a write that was being interrupted with its own answer: done (0, the signal
+ * came too late) or an error of its own (EBUSY). */
 typedef struct StateWriter StateWriter;
 
-/* Called in the event loop when the write is over: 0, or a negative errno. */
-typedef void (*state_writer_done_t)(void *userdata, unsigned index, int result);
+/* Called in the event loop when the write is over: result 0, or a negative errno; interrupted is
+ * the errno an interruption asked for (-ETIMEDOUT, -ECANCELED), 0 if nobody interrupted it. */
+typedef void (*state_writer_done_t)(void *userdata, unsigned index, int result, int interrupted);
 
 int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done, void *userdata,
                      StateWriter **ret);

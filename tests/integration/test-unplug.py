@@ -9,6 +9,9 @@ The real daemon runs under umockdev against a testbed of fake memory blocks, on 
 dbus-daemon (busclient.py). The fault preload plays a kernel whose offline retry loop does not end:
 "stall MS" makes the write to memoryN/state sleep MS milliseconds, ended early with EINTR by a
 signal to the writing thread (as offline_pages() gives up on signal_pending()), else EBUSY.
+"hold RESULT" holds the write, deaf to signals, until the test releases it, and "late RESULT"
+until the daemon's first signal: a kernel that ends an offline its own way (done, or EBUSY) just as
+the daemon interrupts it. Both are deterministic points, not timings.
 
 The daemon gets a NOTIFY_SOCKET of the test's own and WATCHDOG_USEC, so the test sees every
 WATCHDOG=1 it sends while a write is stalled.
@@ -45,6 +48,8 @@ RESPONSIVE_S = 0.100
 RESPONSIVE_SHARE = 0.95
 NEVER_S = 1.0
 WATCHDOG_USEC = 1000000
+RETRYING = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nMaxAttempts=3\nRetrySec=500ms\n" \
+           "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n"
 
 
 class Notify:
@@ -169,6 +174,21 @@ def state_writes(bed, index):
     return [(w.value, w.result) for w in bed.emu.writes_to(index)]
 
 
+def held(bed, index):
+    """Whether the fault preload holds a "hold"/"late" write to memoryN/state now."""
+    return os.path.exists(os.path.join(bed.block_dir(index), "state.held"))
+
+
+def offline_held(c, bed, index, fault, blocks=None):
+    """OfflineBlocks of blocks (default: memory<index> alone) on a thread, with a "hold" or "late"
+    fault on memory<index>; returns the call once its write is held."""
+    bed.set_fault(index, fault)
+    bed.emu.expect(index, "offline")
+    call = AsyncCall(c, "OfflineBlocks", (blocks or [index],), "(au)")
+    wait_until(lambda: held(bed, index) or call.done(), what="the write to memory%d to be held" % index)
+    return call
+
+
 @scenario(["stalled offline: while the write blocks, property reads answer within 100 ms (95%) and 1 s (all)",
            "stalled offline: WATCHDOG=1 keeps coming while the write blocks",
            "stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
@@ -244,7 +264,7 @@ def test_timeout(case):
 
 
 @scenario(["CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-           "'cancelled', CancelJob returns 2",
+           "'cancelled', CancelJob returns 2 and a row for each",
            "CancelJob (and memhotplugctl cancel) with nothing running returns 0; as nobody it is refused",
            "EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
            "OfflineBlocks of several blocks writes them from the top address down"])
@@ -261,9 +281,11 @@ def test_cancel(case):
             wait_until(lambda: bed.read_attr(5, "state") == "going-offline" or call.done(), what="the write to stall")
             time.sleep(0.3)  # well into the stall
             t = time.monotonic()
-            n = c.call("CancelJob")[0]
+            n, rows = c.call("CancelJob")
             res = [tuple(r) for r in call.wait()[0]]
-            check(n == 2, "CancelJob returned %r" % n)
+            check(n == 2 and [tuple(r) for r in rows] == [(4, True, "not started, the block stays online"),
+                                                          (5, True, "interrupted, the block stays online")],
+                  "CancelJob returned %r %r" % (n, rows))
             check([r[:2] for r in res] == [(4, False), (5, False)] and all("cancelled" in r[2] for r in res),
                   "reply %r" % res)
             check(call.t_reply - t < 5, "the reply came %.2fs after CancelJob" % (call.t_reply - t))
@@ -273,10 +295,10 @@ def test_cancel(case):
             wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
 
         case.run("CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-                 "'cancelled', CancelJob returns 2", cancel)
+                 "'cancelled', CancelJob returns 2 and a row for each", cancel)
 
         def idle_and_nobody():
-            check(c.call("CancelJob")[0] == 0, "CancelJob when idle")
+            check(c.call("CancelJob") == (0, []), "CancelJob when idle")
             if CTL:
                 out = busclient.ctl(s.bus.address, "cancel")
                 check(out.returncode == 0 and "Nothing to cancel" in out.stdout,
@@ -640,7 +662,60 @@ def test_restart(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug, test_others, test_restart]
+@scenario(["CancelJob against an offline the kernel ends with EBUSY as the signal comes (MaxAttempts=3): "
+           "answered interrupted, the block stays online and is never written again",
+           "CancelJob against an offline the kernel completes as the signal comes: the answer (and "
+           "memhotplugctl cancel) says it was offlined before the cancel took effect, the block is marked"])
+def test_cancel_outcomes(case):
+    s = Setup(case, [movable(i) for i in range(6)], RETRYING)
+    c, bed = s.client, s.bed
+    try:
+        def cancel_ebusy():
+            call = offline_held(c, bed, 5, "late EBUSY 1", [4, 5])
+            answer = c.call("CancelJob")
+            res = [tuple(r) for r in call.wait()[0]]
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+            check(res == [(4, False, "cancelled, the block stays online"),
+                          (5, False, "cancelled, the block stays online")], "OfflineBlocks answered %r" % res)
+            check(state_writes(bed, 5) == [("offline", "EBUSY")] and state_writes(bed, 4) == [],
+                  "memory5 got %s, memory4 %s" % (state_writes(bed, 5), state_writes(bed, 4)))
+            check(bed.read_attr(5, "state") == "online", "memory5 is %s" % bed.read_attr(5, "state"))
+            check(len(answer) == 2 and answer[0] == 2
+                  and [tuple(r) for r in answer[1]] == [(4, True, "not started, the block stays online"),
+                                                        (5, True, "interrupted, the block stays online")],
+                  "CancelJob answered %r" % (answer,))
+            s.daemon.wait_line(r"memory5: The offline ended with Device or resource busy while it was being "
+                               r"interrupted, not retrying")
+
+        case.run("CancelJob against an offline the kernel ends with EBUSY as the signal comes (MaxAttempts=3): "
+                 "answered interrupted, the block stays online and is never written again", cancel_ebusy)
+
+        def cancel_completed():
+            call = offline_held(c, bed, 3, "late ok 1")
+            if CTL:
+                out = busclient.ctl(s.bus.address, "cancel")
+                check(out.returncode == 0 and out.stdout == "memory3: offlined before the cancel took effect\n"
+                      "Nothing cancelled: the offlining under way ended before the cancel took effect.\n",
+                      "memhotplugctl cancel: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            else:
+                answer = c.call("CancelJob")
+                check(len(answer) == 2 and answer[0] == 0
+                      and [tuple(r) for r in answer[1]] == [(3, False, "offlined before the cancel took effect")],
+                      "CancelJob answered %r" % (answer,))
+            res = [tuple(r) for r in call.wait()[0]]
+            check(res == [(3, True, "")], "OfflineBlocks answered %r" % res)
+            check(state_writes(bed, 3) == [("offline", "ok")], "memory3 got %s" % state_writes(bed, 3))
+            bed.emu.wait_offline([3])
+            wait_until(lambda: marks(bed) == ["memory3"], what="the marks file to list memory3")
+
+        case.run("CancelJob against an offline the kernel completes as the signal comes: the answer (and "
+                 "memhotplugctl cancel) says it was offlined before the cancel took effect, the block is marked",
+                 cancel_completed)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_cancel_outcomes, test_prepare_unplug, test_others, test_restart]
 
 
 def main():
