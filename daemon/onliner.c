@@ -147,7 +147,7 @@ static void job_count(Manager *m, unsigned index, int result)
 {
         if (result == -ENODEV)
                 m->job.removed++;
-        else if (result == -ECANCELED)
+        else if (result == -ECANCELED || result == -ESHUTDOWN)
                 m->job.cancelled++;
         else if (result < 0) {
                 m->job.failed++;
@@ -243,13 +243,13 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
         }
         if (r < 0 && interrupted < 0 && r != interrupted) {
                 /* The kernel gave its own answer (EBUSY) as the signal came. Whoever stopped the write
-                 * (CancelJob, OfflineTimeoutSec=) was told the block stays online, and it does: the
-                 * write is over and is never retried. */
+                 * (CancelJob, OfflineTimeoutSec=, the exit) was told the block stays online, and it
+                 * does: the write is over and is never retried. */
                 log_block(LOG_INFO, r, NULL, e->index, e->node, 0,
                           "The offline ended with %m while it was being interrupted, not retrying");
                 r = interrupted;
         }
-        if (r == -ETIMEDOUT || r == -ECANCELED) {
+        if (r == -ETIMEDOUT || r == -ECANCELED || r == -ESHUTDOWN) {
                 offline_done(m, e, r);
                 return;
         }
@@ -531,6 +531,9 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
         case -ECANCELED:
                 snprintf(buf, size, "cancelled, the block stays online");
                 break;
+        case -ESHUTDOWN:
+                snprintf(buf, size, "interrupted: the daemon is stopping, the block stays online");
+                break;
         case -ETIMEDOUT:
                 snprintf(buf, size,
                          "timed out after %.1fs (OfflineTimeoutSec=): the kernel was still migrating "
@@ -594,4 +597,22 @@ int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, boo
         *ret_n = n;
         *ret_inflight = inflight;
         return 0;
+}
+
+bool onliner_stop(Manager *m, uint64_t timeout_usec)
+{
+        unsigned index = m->inflight.index;
+
+        if (!offline_in_flight(m))
+                return true;
+        log_block(LOG_INFO, 0, NULL, index, m->inflight.node, 0,
+                  "Interrupting the offline, waiting up to %.1fs for it to end",
+                  (double)timeout_usec / USEC_PER_SEC);
+        if (state_writer_stop(m->writer, timeout_usec))
+                return true;
+        log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, index, m->inflight.node, 0,
+                  "The offline did not end within %.1fs of the signal, exiting without its outcome (the "
+                  "kernel may still offline the block; it will then be found offline, not marked)",
+                  (double)timeout_usec / USEC_PER_SEC);
+        return false;
 }

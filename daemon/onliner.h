@@ -42,6 +42,10 @@ bool onliner_settle(Manager *m, unsigned index, int result);
  * offline is never retried. *ret_blocks: the dropped blocks, then the one in flight
  * (*ret_inflight). */
 int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight);
+/* At exit, with the loop stopped: interrupts the offline in flight and waits at most timeout_usec
+ * for its outcome, which is then recorded as any other (state, mark, journal, waiting calls).
+ * Returns false if the write had not ended by then. */
+bool onliner_stop(Manager *m, uint64_t timeout_usec);
 /* Drops the queued offline of one block (answered -ECANCELED); returns whether there was one. */
 bool onliner_cancel_queued_offline(Manager *m, unsigned index);
 /* What a result of a state write means for the block, in words (for logs and D-Bus replies). */

@@ -48,6 +48,7 @@ RESPONSIVE_S = 0.100
 RESPONSIVE_SHARE = 0.95
 NEVER_S = 1.0
 WATCHDOG_USEC = 1000000
+SHUTTING_DOWN = "org.memhotplug1.Error.ShuttingDown"
 RETRYING = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nMaxAttempts=3\nRetrySec=500ms\n" \
            "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n"
 
@@ -177,6 +178,11 @@ def state_writes(bed, index):
 def held(bed, index):
     """Whether the fault preload holds a "hold"/"late" write to memoryN/state now."""
     return os.path.exists(os.path.join(bed.block_dir(index), "state.held"))
+
+
+def release(bed, index):
+    """Ends a "hold" write (the preload then removes the file)."""
+    open(os.path.join(bed.block_dir(index), "state.release"), "w").close()
 
 
 def offline_held(c, bed, index, fault, blocks=None):
@@ -507,7 +513,7 @@ def remove_block(bed, index):
            "a block whose offline write answers ENODEV is answered 'removed' and its object goes "
            "(InterfacesRemoved)",
            "SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
-           "waiting call gets an error, the block stays online"])
+           "waiting call gets ShuttingDown naming the block, the block stays online"])
 def test_others(case):
     blocks = [movable(i) for i in range(6)]
     s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
@@ -587,12 +593,14 @@ def test_others(case):
             print("# SIGTERM during a stalled offline: the daemon exited after %.2fs" % took, flush=True)
             check(rc == 0 and took < 5, "exit status %s after %.2fs" % (rc, took))
             call.thread.join(10)
-            check(call.error is not None, "the call got %r, want an error" % (call.result,))
+            check(call.error is not None and call.error.name == SHUTTING_DOWN
+                  and "memory4: interrupted: the daemon is stopping, the block stays online" in call.error.message,
+                  "the call got %r, want ShuttingDown" % (call.error or call.result,))
             check(state_writes(bed, 4) == [("offline", "EINTR")], "memory4 got %s" % state_writes(bed, 4))
             check(bed.read_attr(4, "state") == "online", "memory4 is %s" % bed.read_attr(4, "state"))
 
         case.run("SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
-                 "waiting call gets an error, the block stays online", sigterm)
+                 "waiting call gets ShuttingDown naming the block, the block stays online", sigterm)
     finally:
         s.close()
 
@@ -715,7 +723,73 @@ def test_cancel_outcomes(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel, test_cancel_outcomes, test_prepare_unplug, test_others, test_restart]
+@scenario(["SIGTERM during an offline no signal ends: the daemon exits 0 with the write still held, after "
+           "its bounded wait, and the caller gets ShuttingDown",
+           "SIGTERM while an offline completes: its outcome is recorded (the caller is answered offlined, the "
+           "mark is written) and the restarted daemon leaves the block offline"])
+def test_stop_outcomes(case):
+    s = Setup(case, [movable(i) for i in range(6)], RETRYING)
+    c, bed = s.client, s.bed
+    try:
+        def unending():
+            try:
+                call = offline_held(c, bed, 4, "hold EBUSY 1")
+                # The write never ends on its own: the daemon must exit while it is held.
+                t = time.monotonic()
+                rc = s.daemon.stop()
+                still_held = held(bed, 4)
+                print("# SIGTERM during an offline no signal ends: the daemon exited after %.2fs"
+                      % (time.monotonic() - t), flush=True)
+            finally:
+                release(bed, 4)  # a daemon that waits for ever (the old one) exits now
+            call.thread.join(10)
+            check(rc == 0, "exit status %s" % rc)
+            check(still_held, "the write had ended before the daemon exited")
+            check(s.daemon.find(r"memory4: The offline did not end within 3\.0s of the signal, exiting without"),
+                  "no log line about the bounded wait")
+            check(len(s.daemon.find(r"memory4: Interrupting the offline, waiting up to 3\.0s")) == 1,
+                  "the exit waited for the write more than once")
+            check(call.error is not None and call.error.name == SHUTTING_DOWN
+                  and "The daemon is stopping: 1 of 1 block(s) not done" in call.error.message,
+                  "the caller got %r" % (call.error or call.result,))
+
+        case.run("SIGTERM during an offline no signal ends: the daemon exits 0 with the write still held, after "
+                 "its bounded wait, and the caller gets ShuttingDown", unending)
+
+        def completes():
+            # The exit ended the held write's thread: the kernel would have put memory4 back online.
+            for leftover in ("state.held", "state.release"):
+                if os.path.exists(os.path.join(bed.block_dir(4), leftover)):
+                    os.unlink(os.path.join(bed.block_dir(4), leftover))
+            bed.write_attr(4, "state", "online")
+            s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
+            s.daemon.wait_line(r"Acquired the bus name")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+            call = offline_held(c, bed, 2, "late ok 1")
+            # The exit's signal is the first the write sees: the kernel completes the offline then.
+            check(s.daemon.stop() == 0, "the daemon did not exit 0")
+            check(state_writes(bed, 2) == [("offline", "ok")], "memory2 got %s" % state_writes(bed, 2))
+            check(marks(bed) == ["memory2"], "the marks file lists %r" % marks(bed))
+            res = call.wait()
+            check([tuple(r) for r in res[0]] == [(2, True, "")], "OfflineBlocks answered %r" % (res,))
+            bed.emu.wait_offline([2])
+            n = writes_so_far(bed)
+            s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
+            s.daemon.wait_line(r"memory2: Left offline: it was offlined on purpose")
+            s.daemon.wait_line(r"Acquired the bus name")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written after the restart: %s" % bed.emu.writes[n:])
+            check(bed.read_attr(2, "state") == "offline", "memory2 is %s" % bed.read_attr(2, "state"))
+
+        case.run("SIGTERM while an offline completes: its outcome is recorded (the caller is answered offlined, the "
+                 "mark is written) and the restarted daemon leaves the block offline", completes)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_cancel_outcomes, test_prepare_unplug, test_others, test_restart,
+             test_stop_outcomes]
 
 
 def main():
