@@ -29,6 +29,7 @@
 #define BUS_ERROR_NOT_SUPPORTED       "org.memhotplug1.Error.NotSupported"
 #define BUS_ERROR_NOT_REMOVABLE       "org.memhotplug1.Error.NotRemovable"
 #define BUS_ERROR_OFFLINE_FAILED      "org.memhotplug1.Error.OfflineFailed"
+#define BUS_ERROR_SHUTTING_DOWN       "org.memhotplug1.Error.ShuttingDown"
 
 /* ListBlocks: index, node, state, zone, physical start, size, removable, rule. */
 #define BUS_ROW_BLOCK "(uissttbs)"
@@ -38,7 +39,7 @@
  * blocks online, blocks in all, rule, reason. */
 #define BUS_ROW_DEVICE "(soisssttuuss)"
 /* OnlineBlocks, OfflineBlocks, RevertDevice, PrepareUnplug: index, whether it succeeded, what
- * happened. */
+ * happened. CancelJob: index, whether the cancel stopped it (it stays online), what happened. */
 #define BUS_ROW_RESULT "(ubs)"
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"

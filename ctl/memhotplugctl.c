@@ -73,7 +73,7 @@ static void help(void)
                "  revert DEVICE          Offline a dax device's memory, return it to devdax (root)\n"
                "  unplug TARGET          Offline a DIMM, virtio-mem or dax device, or blocks, so\n"
                "                         that it can be removed (root)\n"
-               "  cancel                 Stop the offlining under way; the blocks stay online (root)\n"
+               "  cancel                 Stop the offlining under way, report each block (root)\n"
                "  reload                 Reload the configuration (root)\n"
                "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
                "Options:\n"

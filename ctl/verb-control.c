@@ -165,19 +165,32 @@ static int call_simple(Context *c, const char *method, const char *what)
 int verb_cancel(Context *c)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        uint32_t n;
-        int r;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *what;
+        uint32_t n, block;
+        unsigned rows = 0;
+        int stopped, r;
 
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "CancelJob", &error, &reply,
-                               NULL);
+        r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "CancelJob");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the call: %m");
+        /* The answer comes when the write in flight has ended, as a block call's does. */
+        r = sd_bus_call(c->bus, m, BLOCK_CALL_TIMEOUT_USEC, &error, &reply);
         if (r < 0)
                 return log_bus_error(r, &error, "cancel the job");
         r = sd_bus_message_read(reply, "u", &n);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', BUS_ROW_RESULT);
+        while (r >= 0 && (r = sd_bus_message_read(reply, BUS_ROW_RESULT, &block, &stopped, &what)) > 0) {
+                printf("memory%" PRIu32 ": %s\n", block, what);
+                rows++;
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the reply: %m");
-        if (n == 0)
+        if (rows == 0)
                 printf("Nothing to cancel: no block is being offlined.\n");
+        else if (n == 0)
+                printf("Nothing cancelled: the offlining under way ended before the cancel took effect.\n");
         else
                 printf("Cancelled the offlining of %" PRIu32 " block(s); they stay online.\n", n);
         return 0;

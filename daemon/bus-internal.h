@@ -18,6 +18,7 @@ struct Request {
         bool offline;         /* results are offline outcomes: say why a block stays online */
         bool stop_on_failure; /* the first block that fails cancels the ones not started */
         bool stopping;
+        bool last_in_flight; /* CancelJob: the last block was being written when the cancel came */
         unsigned *indices;
         int *results; /* RESULT_PENDING, 0, RESULT_ALREADY or a negative errno */
         size_t n, pending;
@@ -44,7 +45,7 @@ void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome);
 /* Asks the core to offline every block of the request (OfflineBlocks, RevertDevice). */
 int request_offline_blocks(Manager *m, Request *q);
 void request_answer_if_done(Manager *m, Request *q);
-/* Answers every waiting call with an error: the daemon is stopping. */
+/* Answers every waiting call with ShuttingDown: the daemon is stopping. */
 void request_abort_all(Manager *m);
 
 /* The Manager properties that each DIRTY_* flag announces; the last entry has flag 0. */

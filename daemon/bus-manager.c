@@ -440,18 +440,92 @@ static int method_offline_blocks(sd_bus_message *message, void *userdata, sd_bus
         return 1;
 }
 
+/* Whether a block of CancelJob stays online: not offlined, and not removed either. */
+static bool cancel_stopped(int result)
+{
+        return result < 0 && result != -ENODEV;
+}
+
+/* One row of CancelJob's answer: whether the cancel stopped the block, and what came of it. */
+static int append_cancel_row(sd_bus_message *reply, Request *q, size_t i)
+{
+        char reason[ONLINER_REASON_MAX];
+        const char *what;
+        int e = q->results[i];
+
+        if (!q->last_in_flight || i + 1 < q->n)
+                what = "not started, the block stays online";
+        else if (e == 0)
+                what = "offlined before the cancel took effect";
+        else if (e == -ECANCELED)
+                what = "interrupted, the block stays online";
+        else
+                what = onliner_result_reason(q->manager, q->indices[i], e, reason, sizeof(reason));
+        return sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], cancel_stopped(e), what);
+}
+
+/* CancelJob's answer, once the write it interrupted has ended: how many blocks stay online because
+ * of it, and a row per block. */
+static int cancel_done(Manager *m, Request *q)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        unsigned stopped = 0;
+        int r;
+
+        r = sd_bus_message_new_method_return(q->message, &reply);
+        if (r < 0)
+                return r;
+        /* The count comes first but is known last: count, then append. */
+        for (size_t i = 0; i < q->n; i++)
+                stopped += cancel_stopped(q->results[i]);
+        r = sd_bus_message_append(reply, "u", stopped);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', BUS_ROW_RESULT);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < q->n; i++) {
+                r = append_cancel_row(reply, q, i);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        log_info("Cancel done: %u of %zu block(s) stay online because of it", stopped, q->n);
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_cancel_job(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        _cleanup_(freep) unsigned *blocks = NULL;
         Manager *m = userdata;
-        unsigned n;
+        bool inflight;
+        Request *q;
+        size_t n;
         int r;
 
         r = bus_check_root(message, "cancel a job", error);
         if (r < 0)
                 return r;
-        n = onliner_cancel_offline(m);
-        log_info("Cancelled the offlining of %u block(s) on request", n);
-        return sd_bus_reply_method_return(message, "u", n);
+        r = onliner_cancel_offline(m, &blocks, &n, &inflight);
+        if (r < 0)
+                return r;
+        log_info("Cancelling the offlining of %zu block(s) on request%s", n,
+                 inflight ? ", waiting for the write in flight to end" : "");
+        if (n == 0)
+                return sd_bus_reply_method_return(message, "ua" BUS_ROW_RESULT, 0, 0);
+        /* The answer waits for the write in flight: only its end says whether the kernel offlined the
+         * block before the signal reached it. */
+        r = request_new(m, message, blocks, n, &q);
+        if (r < 0)
+                return r;
+        q->on_done = cancel_done;
+        q->last_in_flight = inflight;
+        for (size_t i = 0; i < n - inflight; i++)
+                request_settle(m, q, blocks[i], -ECANCELED);
+        request_answer_if_done(m, q);
+        return 1;
 }
 
 static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error)
@@ -545,7 +619,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("PrepareUnplug", "s", SD_BUS_PARAM(target), "a" BUS_ROW_RESULT,
                                  SD_BUS_PARAM(results), bus_method_prepare_unplug,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("CancelJob", "", , "u", SD_BUS_PARAM(cancelled), method_cancel_job,
+        SD_BUS_METHOD_WITH_NAMES("CancelJob", "", , "ua" BUS_ROW_RESULT,
+                                 SD_BUS_PARAM(cancelled) SD_BUS_PARAM(blocks), method_cancel_job,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,40 @@ int request_reply(Request *q)
         return bus_reply_rows(q->message, BUS_ROW_RESULT, append_results, q);
 }
 
+/* The daemon stops before the request is answered in full: our own error (not dbus-daemon's
+ * NoReply, which a caller cannot tell from a crash), saying how many blocks are not done (not
+ * started, or a write whose end the exit did not see) and why the others failed. */
+static int reply_shutting_down(Request *q)
+{
+        _cleanup_(freep) char *failures = NULL;
+        size_t pending = 0, n_failed = 0;
+
+        for (size_t i = 0; i < q->n; i++)
+                pending += q->results[i] == RESULT_PENDING;
+        if (request_failures(q, &failures, &n_failed) < 0)
+                failures = NULL;
+        return sd_bus_reply_method_errorf(q->message, BUS_ERROR_SHUTTING_DOWN,
+                                          "The daemon is stopping: %zu of %zu block(s) not done%s%s",
+                                          pending, q->n, failures ? "; " : "", strempty(failures));
+}
+
+/* Sends the answer of a request whose blocks are all done, and frees it. */
+static void request_send(Manager *m, Request *q)
+{
+        bool stopped = false;
+        int r;
+
+        for (size_t i = 0; i < q->n; i++)
+                stopped = stopped || q->results[i] == -ESHUTDOWN;
+        if (stopped)
+                r = reply_shutting_down(q);
+        else
+                r = q->on_done ? q->on_done(m, q) : request_reply(q);
+        if (r < 0)
+                log_warning_errno(r, "Failed to send the reply to a block request, ignoring: %m");
+        request_free(q);
+}
+
 /* Cancels the blocks not started yet of a request that asked to stop at its first failure. The
  * cancellations come back through bus_block_done(), which may answer and free the request: so its
  * pending blocks are copied first, and this runs after bus_block_done() is done with the list. */
@@ -121,9 +156,7 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         continue;
                 }
                 *p = q->next;
-                if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
-                        log_warning("Failed to send the reply to a block request, ignoring");
-                request_free(q);
+                request_send(m, q);
         }
         request_stop_pending(m);
 }
@@ -174,9 +207,7 @@ void request_answer_if_done(Manager *m, Request *q)
                         *p = q->next;
                         break;
                 }
-        if ((q->on_done ? q->on_done(m, q) : request_reply(q)) < 0)
-                log_warning("Failed to send the reply to a block request, ignoring");
-        request_free(q);
+        request_send(m, q);
 }
 
 void request_abort_all(Manager *m)
@@ -185,8 +216,7 @@ void request_abort_all(Manager *m)
                 Request *q = m->requests;
 
                 m->requests = q->next;
-                (void)sd_bus_reply_method_errorf(q->message, SD_BUS_ERROR_NO_REPLY,
-                                                 "The daemon is stopping");
+                (void)reply_shutting_down(q);
                 request_free(q);
         }
 }

@@ -41,6 +41,7 @@ static const char *offline_outcome(int result)
         case -ETIMEDOUT:
                 return "timed-out";
         case -ECANCELED:
+        case -ESHUTDOWN: /* interrupted by the daemon's exit */
                 return "cancelled";
         case -ENODEV:
                 return "removed";

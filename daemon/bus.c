@@ -88,6 +88,11 @@ int bus_setup(Manager *m)
         return 0;
 }
 
+void bus_abort_requests(Manager *m)
+{
+        request_abort_all(m);
+}
+
 void bus_free(Manager *m)
 {
         request_abort_all(m);

@@ -26,6 +26,7 @@
 #include "parse-util.h"
 #include "state-writer.h"
 #include "tiering.h"
+#include "time-util.h"
 
 Block *manager_block(Manager *m, unsigned index)
 {
@@ -395,8 +396,54 @@ void manager_recover_settings(Manager *m)
         }
 }
 
+static void save_offline_marks(Manager *m)
+{
+        int r;
+
+        r = offline_marks_save(m);
+        if (r < 0 && !m->marks_failed)
+                log_warning_errno(r,
+                                  "Cannot save %s/" OFFLINE_MARKS_FILE
+                                  ", ignoring (a restart may online blocks offlined on purpose): %m",
+                                  m->options.runtime_dir);
+        m->marks_failed = r < 0;
+}
+
+static int on_post_save_marks(sd_event_source *s, void *userdata)
+{
+        save_offline_marks(userdata);
+        return 0;
+}
+
+/* How long the exit waits for an offline write that the kernel does not end on its signal (a
+ * kernel stuck in migration, or past its last signal check). Well below systemd's TimeoutStopSec=
+ * (90 s by default) and WatchdogSec= (30 s): the stop ends on our terms, not with SIGKILL. */
+#define STOP_WAIT_USEC (3 * USEC_PER_SEC)
+
+/* The work under way comes to an end before the daemon exits: the offline in flight may end either
+ * way, and its outcome is recorded (a block that did go offline is marked, so a restart leaves it
+ * offline); the calls still waiting get our ShuttingDown. In the loop's exit source, ahead of
+ * sd-bus's, which closes the connection; and again from manager_stop() for a start that failed. */
+static void finish_work(Manager *m)
+{
+        if (m->work_finished)
+                return; /* once: a write it gave up on is not waited for twice */
+        m->work_finished = true;
+        (void)onliner_stop(m, STOP_WAIT_USEC);
+        if (m->marks_source)
+                save_offline_marks(m);
+        bus_abort_requests(m);
+}
+
+static int on_loop_exit(sd_event_source *s, void *userdata)
+{
+        finish_work(userdata);
+        return 0;
+}
+
 void manager_stop(Manager *m)
 {
+        finish_work(m);
         kernel_auto_restore(m);
         tiering_restore(m);
 }
@@ -410,6 +457,7 @@ Manager *manager_free(Manager *m)
         devices_free(m);
         state_writer_free(m->writer);
         sd_event_source_disable_unref(m->marks_source);
+        sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
         virtio_mem_done(&m->virtio_mem);
         sd_event_source_disable_unref(m->chunk_source);
@@ -430,21 +478,6 @@ Manager *manager_free(Manager *m)
         free(m->blocks);
         free(m);
         return NULL;
-}
-
-static int on_post_save_marks(sd_event_source *s, void *userdata)
-{
-        Manager *m = userdata;
-        int r;
-
-        r = offline_marks_save(m);
-        if (r < 0 && !m->marks_failed)
-                log_warning_errno(r,
-                                  "Cannot save %s/" OFFLINE_MARKS_FILE
-                                  ", ignoring (a restart may online blocks offlined on purpose): %m",
-                                  m->options.runtime_dir);
-        m->marks_failed = r < 0;
-        return 0;
 }
 
 /* The one thing CAP_SYS_ADMIN is kept for until here: /proc/iomem opened with it shows where
@@ -494,6 +527,13 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to install the signal handler: %m");
         }
+
+        r = sd_event_add_exit(m->event, &m->exit_source, on_loop_exit, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the exit: %m");
+        (void)sd_event_source_set_description(m->exit_source, "finish-work");
+        /* Before sd-bus's own exit source (SD_EVENT_PRIORITY_NORMAL), which closes the connection. */
+        (void)sd_event_source_set_priority(m->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
 
         /* Sends WATCHDOG=1 when the service has WatchdogSec=: a stuck loop gets restarted. */
         r = sd_event_set_watchdog(m->event, true);

@@ -170,6 +170,8 @@ typedef struct Manager {
         BusObjects *bus_objects; /* GetManagedObjects calls being answered */
 
         sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
+        sd_event_source *exit_source;  /* ends the work under way before the bus closes */
+        bool work_finished;            /* ... which it did */
         unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
         uint64_t marks_sum;
         bool marks_failed;

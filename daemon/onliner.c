@@ -147,7 +147,7 @@ static void job_count(Manager *m, unsigned index, int result)
 {
         if (result == -ENODEV)
                 m->job.removed++;
-        else if (result == -ECANCELED)
+        else if (result == -ECANCELED || result == -ESHUTDOWN)
                 m->job.cancelled++;
         else if (result < 0) {
                 m->job.failed++;
@@ -207,8 +207,9 @@ static void offline_done(Manager *m, QueueEntry *e, int r)
         job_count(m, e->index, r);
 }
 
-/* What a write of the entry's state came to; counts and logs it. */
-static void entry_written(Manager *m, QueueEntry *e, int r)
+/* What a write of the entry's state came to; counts and logs it. interrupted: for an offline the
+ * loop was interrupting, the errno it asked for (state-writer.h), else 0. */
+static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
 {
         const char *word = online_type_to_sysfs(e->type);
         BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
@@ -240,7 +241,15 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
                 job_count(m, e->index, -ENODEV);
                 return;
         }
-        if (r == -ETIMEDOUT || r == -ECANCELED) {
+        if (r < 0 && interrupted < 0 && r != interrupted) {
+                /* The kernel gave its own answer (EBUSY) as the signal came. Whoever stopped the write
+                 * (CancelJob, OfflineTimeoutSec=, the exit) was told the block stays online, and it
+                 * does: the write is over and is never retried. */
+                log_block(LOG_INFO, r, NULL, e->index, e->node, 0,
+                          "The offline ended with %m while it was being interrupted, not retrying");
+                r = interrupted;
+        }
+        if (r == -ETIMEDOUT || r == -ECANCELED || r == -ESHUTDOWN) {
                 offline_done(m, e, r);
                 return;
         }
@@ -264,12 +273,12 @@ static void entry_written(Manager *m, QueueEntry *e, int r)
         job_count(m, e->index, 0);
 }
 
-static void on_offline_written(void *userdata, unsigned index, int result)
+static void on_offline_written(void *userdata, unsigned index, int result, int interrupted)
 {
         Manager *m = userdata;
         QueueEntry e = m->inflight;
 
-        entry_written(m, &e, result);
+        entry_written(m, &e, result, interrupted);
         onliner_notify_status(m);
         if (queue_size(&m->queue) > 0) {
                 onliner_schedule(m);
@@ -329,10 +338,10 @@ static void process_one(Manager *m, QueueEntry *e)
         if (e->type == ONLINE_TYPE_OFFLINE) {
                 r = offline_start(m, e);
                 if (r < 0)
-                        entry_written(m, e, r);
+                        entry_written(m, e, r, 0);
                 return;
         }
-        entry_written(m, e, memblock_write_state(m->sysfs, e->index, word));
+        entry_written(m, e, memblock_write_state(m->sysfs, e->index, word), 0);
 }
 
 static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
@@ -526,6 +535,9 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
         case -ECANCELED:
                 snprintf(buf, size, "cancelled, the block stays online");
                 break;
+        case -ESHUTDOWN:
+                snprintf(buf, size, "interrupted: the daemon is stopping, the block stays online");
+                break;
         case -ETIMEDOUT:
                 snprintf(buf, size,
                          "timed out after %.1fs (OfflineTimeoutSec=): the kernel was still migrating "
@@ -563,23 +575,48 @@ bool onliner_cancel_queued_offline(Manager *m, unsigned index)
         return onliner_settle(m, index, -ECANCELED);
 }
 
-unsigned onliner_cancel_offline(Manager *m)
+int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight)
 {
-        unsigned n = 0;
+        _cleanup_(freep) unsigned *blocks = NULL;
+        bool inflight = offline_in_flight(m);
+        size_t n = 0;
 
+        /* The list first: once the cancel has begun, running out of memory must not stop it half way. */
+        blocks = malloc((queue_size(&m->queue) + 1) * sizeof(unsigned));
+        if (!blocks)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->queue.n; i++)
+                if (m->queue.entries[i].type == ONLINE_TYPE_OFFLINE)
+                        blocks[n++] = m->queue.entries[i].index;
         /* Not started yet: they leave the queue and the job, answered "cancelled". */
-        for (size_t i = m->queue.n; i > 0; i--) {
-                unsigned index = m->queue.entries[i - 1].index;
-
-                if (m->queue.entries[i - 1].type == ONLINE_TYPE_OFFLINE &&
-                    onliner_cancel_queued_offline(m, index))
-                        n++;
-        }
+        for (size_t i = 0; i < n; i++)
+                (void)onliner_cancel_queued_offline(m, blocks[i]);
         /* The one in flight is interrupted; its end is counted when the thread reports. */
-        if (offline_in_flight(m)) {
+        if (inflight) {
                 state_writer_cancel(m->writer);
-                n++;
+                blocks[n++] = m->inflight.index;
         }
         onliner_maybe_finish(m);
-        return n;
+        *ret_blocks = TAKE_PTR(blocks);
+        *ret_n = n;
+        *ret_inflight = inflight;
+        return 0;
+}
+
+bool onliner_stop(Manager *m, uint64_t timeout_usec)
+{
+        unsigned index = m->inflight.index;
+
+        if (!offline_in_flight(m))
+                return true;
+        log_block(LOG_INFO, 0, NULL, index, m->inflight.node, 0,
+                  "Interrupting the offline, waiting up to %.1fs for it to end",
+                  (double)timeout_usec / USEC_PER_SEC);
+        if (state_writer_stop(m->writer, timeout_usec))
+                return true;
+        log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, index, m->inflight.node, 0,
+                  "The offline did not end within %.1fs of the signal, exiting without its outcome (the "
+                  "kernel may still offline the block; it will then be found offline, not marked)",
+                  (double)timeout_usec / USEC_PER_SEC);
+        return false;
 }

@@ -35,10 +35,17 @@ int onliner_request_offline(Manager *m, unsigned index);
  * removed (-ENODEV), or a request overruled the policy (-ECANCELED). Returns whether it was
  * queued. */
 bool onliner_settle(Manager *m, unsigned index, int result);
-/* Stops the offlining under way: the write in flight is interrupted (the kernel gives up its
- * retry, the block stays online) and the queued offlines are dropped, each answered -ECANCELED.
- * Returns how many blocks were cancelled. */
-unsigned onliner_cancel_offline(Manager *m);
+/* Stops the offlining under way: the queued offlines are dropped, each answered -ECANCELED through
+ * bus_block_done(), and the write in flight is interrupted (the kernel gives up its retry, the block
+ * stays online). Its outcome comes through bus_block_done() when the write ends, and it is the truth:
+ * -ECANCELED, or 0 if the kernel finished the offline before the signal reached it. A cancelled
+ * offline is never retried. *ret_blocks: the dropped blocks, then the one in flight
+ * (*ret_inflight). */
+int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight);
+/* At exit, with the loop stopped: interrupts the offline in flight and waits at most timeout_usec
+ * for its outcome, which is then recorded as any other (state, mark, journal, waiting calls).
+ * Returns false if the write had not ended by then. */
+bool onliner_stop(Manager *m, uint64_t timeout_usec);
 /* Drops the queued offline of one block (answered -ECANCELED); returns whether there was one. */
 bool onliner_cancel_queued_offline(Manager *m, unsigned index);
 /* What a result of a state write means for the block, in words (for logs and D-Bus replies). */

@@ -35,6 +35,7 @@ enum {
         INTERRUPT_NONE,
         INTERRUPT_TIMEOUT,
         INTERRUPT_CANCEL,
+        INTERRUPT_STOP,
 };
 
 struct StateWriter {
@@ -103,7 +104,23 @@ static void *thread_main(void *p)
         return NULL;
 }
 
-static int finish(StateWriter *w)
+/* What the loop's interruption means, as the errno the write ends in when the kernel honours it. */
+static int interrupt_errno(int why)
+{
+        switch (why) {
+        case INTERRUPT_TIMEOUT:
+                return -ETIMEDOUT;
+        case INTERRUPT_CANCEL:
+                return -ECANCELED;
+        case INTERRUPT_STOP:
+                return -ESHUTDOWN;
+        default:
+                return 0;
+        }
+}
+
+/* Joins the thread and hands its result to the callback. */
+static void finish(StateWriter *w)
 {
         uint64_t n;
         int result;
@@ -114,24 +131,19 @@ static int finish(StateWriter *w)
 
         result = w->result;
         /* EINTR is our own signal: the kernel gave up its retry and left the block as it was. */
-        if (result == -EINTR && w->interrupt == INTERRUPT_TIMEOUT)
-                result = -ETIMEDOUT;
-        else if (result == -EINTR && w->interrupt == INTERRUPT_CANCEL)
-                result = -ECANCELED;
+        if (result == -EINTR && w->interrupt != INTERRUPT_NONE)
+                result = interrupt_errno(w->interrupt);
         if (read(w->efd, &n, sizeof(n)) < 0)
                 n = 0; /* already read: nothing to clear */
-        return result;
+        w->done(w->userdata, w->index, result, interrupt_errno(w->interrupt));
 }
 
 static int on_done(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         StateWriter *w = userdata;
-        int result;
 
-        if (!w->busy)
-                return 0;
-        result = finish(w);
-        w->done(w->userdata, w->index, result);
+        if (w->busy)
+                finish(w);
         return 0;
 }
 
@@ -190,21 +202,39 @@ fail:
         return r;
 }
 
+bool state_writer_stop(StateWriter *w, uint64_t timeout_usec)
+{
+        uint64_t deadline = now_usec() + timeout_usec;
+
+        if (!w || !w->busy)
+                return true;
+        if (w->interrupt == INTERRUPT_NONE)
+                w->interrupt = INTERRUPT_STOP;
+        /* The loop is not running: send the signal again ourselves until the thread reports. */
+        for (;;) {
+                struct pollfd p = { .fd = w->efd, .events = POLLIN };
+                uint64_t now = now_usec(), wait;
+
+                if (now >= deadline)
+                        return false;
+                wait = deadline - now < INTERRUPT_REPEAT_USEC ? deadline - now : INTERRUPT_REPEAT_USEC;
+                (void)pthread_kill(w->thread, interrupt_signal());
+                if (poll(&p, 1, (int)(wait / USEC_PER_MSEC) + 1) > 0) {
+                        finish(w);
+                        return true;
+                }
+        }
+}
+
 StateWriter *state_writer_free(StateWriter *w)
 {
         if (!w)
                 return NULL;
-        if (w->busy) {
-                /* Stopping: interrupt the write and wait for it, however long the signal takes. */
-                w->interrupt = INTERRUPT_CANCEL;
-                while (w->busy) {
-                        struct pollfd p = { .fd = w->efd, .events = POLLIN };
-
-                        (void)pthread_kill(w->thread, interrupt_signal());
-                        if (poll(&p, 1, INTERRUPT_REPEAT_USEC / USEC_PER_MSEC) > 0)
-                                (void)finish(w);
-                }
-        }
+        if (w->busy)
+                /* A write that state_writer_stop() gave up on: its thread still uses w, and the process
+                 * is about to exit, which ends the thread. Freeing w under it would be a
+                 * use-after-free the moment the kernel returns. */
+                return NULL;
         sd_event_source_disable_unref(w->io_source);
         sd_event_source_disable_unref(w->timer_source);
         if (w->efd >= 0)

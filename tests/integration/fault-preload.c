@@ -19,9 +19,19 @@
  *                   ends it early with EINTR (offline_pages() checks signal_pending() on every
  *                   round), else it fails with EBUSY after MS. Either way the state is "online"
  *                   again, as the kernel leaves a block whose offlining it gave up.
- * An optional number after the word ("EBUSY 2", "stall 5000 2") limits the fault to that many writes; the
- * fault file is removed when they are used up. The same file next to "auto_online_blocks" or a dax device's
- * "memmap_on_memory" fails a write there with the errno (or takes half of it, "short").
+ *   hold RESULT     a write that the test ends, deterministically: the state reads "going-offline",
+ *                   "<path>.held" appears, and the write waits, deaf to signals (a kernel past its
+ *                   last signal_pending() check, or one that never ends the retry), until the test
+ *                   creates "<path>.release". Then both files go and the write ends with RESULT:
+ *                   "ok" (the offline completed: the value lands in the file, as the kernel then
+ *                   shows) or an errno word (EBUSY: the block is "online" again).
+ *   late RESULT     a kernel that ends the offline its own way just as the daemon's signal comes: as
+ *                   "hold", but the write waits for the first signal delivered to the writer and
+ *                   then ends with RESULT (not EINTR): "ok" (done before it saw the signal) or EBUSY
+ *                   (gave up for a reason of its own).
+ * An optional number after the word ("EBUSY 2", "stall 5000 2", "hold ok 1") limits the fault to that many
+ * writes; the fault file is removed when they are used up. The same file next to "auto_online_blocks" or a
+ * dax device's "memmap_on_memory" fails a write there with the errno (or takes half of it, "short").
  *
  * Every write to a "state", "auto_online_blocks" or "memmap_on_memory" file, or to a file of the
  * dax bus (bus/dax/drivers/DRIVER/{new_id,remove_id,bind,unbind}), is appended to $MHP_WRITE_LOG (if
@@ -212,6 +222,8 @@ static int dax_wait_ack(long long ns)
 /* The faults a "<path>.fault" file can name, and how the write log shows them. */
 #define FAULT_RACE  (-1)
 #define FAULT_SHORT (-2)
+#define FAULT_HOLD  (-3)
+#define FAULT_LATE  (-4)
 static const struct {
         const char *word;
         int fault; /* an errno, FAULT_RACE or FAULT_SHORT */
@@ -229,11 +241,20 @@ static const char *fault_word(int fault)
         return "?";
 }
 
-/* Reads and consumes one use of "<path>.fault"; returns the fault (0: none), and sets *stall_ms
- * for "stall MS" (whose fault is EBUSY, the answer after the stall). */
-static int fault_take(const char *path, long *stall_ms)
+static int fault_from_word(const char *word)
 {
-        char fpath[PATH_MAX + 8], buf[64], word[16] = "";
+        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+                if (strcmp(word, faults[i].word) == 0)
+                        return faults[i].fault;
+        return 0;
+}
+
+/* Reads and consumes one use of "<path>.fault"; returns the fault (0: none), and sets *stall_ms
+ * for "stall MS" (whose fault is EBUSY, the answer after the stall) and *hold_result for "hold
+ * RESULT" (FAULT_HOLD; 0 for "ok", else the errno). */
+static int fault_take(const char *path, long *stall_ms, int *hold_result)
+{
+        char fpath[PATH_MAX + 8], buf[64], word[16] = "", result[16] = "";
         long count = -1, ms = 0;
         ssize_t n;
         int fd;
@@ -251,6 +272,9 @@ static int fault_take(const char *path, long *stall_ms)
         if (strncmp(buf, "stall", 5) == 0) {
                 if (sscanf(buf, "%15s %ld %ld", word, &ms, &count) < 2 || ms <= 0)
                         return 0;
+        } else if (strncmp(buf, "hold", 4) == 0 || strncmp(buf, "late", 4) == 0) {
+                if (sscanf(buf, "%15s %15s %ld", word, result, &count) < 2)
+                        return 0;
         } else if (sscanf(buf, "%15s %ld", word, &count) < 1)
                 return 0;
 
@@ -261,7 +285,9 @@ static int fault_take(const char *path, long *stall_ms)
                 else {
                         char nb[64];
                         int len = ms > 0 ? snprintf(nb, sizeof(nb), "%s %ld %ld\n", word, ms, count - 1)
-                                         : snprintf(nb, sizeof(nb), "%s %ld\n", word, count - 1);
+                                  : *result
+                                          ? snprintf(nb, sizeof(nb), "%s %s %ld\n", word, result, count - 1)
+                                          : snprintf(nb, sizeof(nb), "%s %ld\n", word, count - 1);
 
                         fd = raw_open(fpath, O_WRONLY | O_TRUNC, 0);
                         if (fd >= 0) {
@@ -275,10 +301,34 @@ static int fault_take(const char *path, long *stall_ms)
                 *stall_ms = ms;
                 return EBUSY;
         }
-        for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
-                if (strcmp(word, faults[i].word) == 0)
-                        return faults[i].fault;
-        return 0;
+        if (strcmp(word, "hold") == 0 || strcmp(word, "late") == 0) {
+                *hold_result = strcmp(result, "ok") == 0 ? 0 : fault_from_word(result);
+                return strcmp(word, "hold") == 0 ? FAULT_HOLD : FAULT_LATE;
+        }
+        return fault_from_word(word);
+}
+
+/* "hold": says it is inside the write, then waits for the test's "<path>.release", through any
+ * signal (nanosleep's EINTR is only a wakeup); "late" (until_signal): waits for a signal instead. */
+static void hold_write(const char *path, bool until_signal)
+{
+        char held[PATH_MAX + 8], release[PATH_MAX + 16];
+        int fd;
+
+        if ((size_t)snprintf(held, sizeof(held), "%s.held", path) >= sizeof(held) ||
+            (size_t)snprintf(release, sizeof(release), "%s.release", path) >= sizeof(release))
+                return;
+        fd = raw_open(held, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0)
+                raw_close(fd);
+        while (syscall(SYS_faccessat, AT_FDCWD, release, F_OK, 0) < 0) {
+                struct timespec ts = { 0, 2000000 };
+
+                if (syscall(SYS_nanosleep, &ts, NULL) < 0 && errno == EINTR && until_signal)
+                        break;
+        }
+        (void)syscall(SYS_unlinkat, AT_FDCWD, release, 0);
+        (void)syscall(SYS_unlinkat, AT_FDCWD, held, 0);
 }
 
 static bool faults_enabled(void)
@@ -459,8 +509,8 @@ ssize_t write(int fd, const void *buf, size_t count)
         write_fn real = real_write_get();
         char link[64], path[PATH_MAX];
         long stall_ms = 0;
+        int e, hold_result = 0;
         ssize_t n;
-        int e;
 
         if (!real) {
                 errno = ENOSYS;
@@ -488,7 +538,7 @@ ssize_t write(int fd, const void *buf, size_t count)
 
         if (ends_with(path, "/auto_online_blocks") || ends_with(path, "/memmap_on_memory")) {
                 /* An errno or a short write from the fault file; the value stays as it was. */
-                e = faults_enabled() ? fault_take(path, &stall_ms) : 0;
+                e = faults_enabled() ? fault_take(path, &stall_ms, &hold_result) : 0;
                 if (e > 0 || e == FAULT_SHORT) {
                         log_write(path, buf, count, fault_word(e));
                         if (e == FAULT_SHORT)
@@ -516,7 +566,14 @@ ssize_t write(int fd, const void *buf, size_t count)
         if (!ends_with(path, "/state"))
                 return real(fd, buf, count);
 
-        e = faults_enabled() ? fault_take(path, &stall_ms) : 0;
+        e = faults_enabled() ? fault_take(path, &stall_ms, &hold_result) : 0;
+        if (e == FAULT_HOLD || e == FAULT_LATE) {
+                (void)real(fd, "going-offline\n", 14);
+                hold_write(path, e == FAULT_LATE);
+                (void)lseek(fd, 0, SEEK_SET);
+                (void)syscall(SYS_ftruncate, fd, 0);
+                e = hold_result;
+        }
         if (e == 0 && kernel_sync() && count >= 6 && strncmp(buf, "online", 6) == 0) {
                 n = real(fd, "online\n", 7);
                 log_write(path, buf, count, n < 0 ? strerror(errno) : "ok");

@@ -9,6 +9,9 @@ The real daemon runs under umockdev against a testbed of fake memory blocks, on 
 dbus-daemon (busclient.py). The fault preload plays a kernel whose offline retry loop does not end:
 "stall MS" makes the write to memoryN/state sleep MS milliseconds, ended early with EINTR by a
 signal to the writing thread (as offline_pages() gives up on signal_pending()), else EBUSY.
+"hold RESULT" holds the write, deaf to signals, until the test releases it, and "late RESULT"
+until the daemon's first signal: a kernel that ends an offline its own way (done, or EBUSY) just as
+the daemon interrupts it. Both are deterministic points, not timings.
 
 The daemon gets a NOTIFY_SOCKET of the test's own and WATCHDOG_USEC, so the test sees every
 WATCHDOG=1 it sends while a write is stalled.
@@ -45,6 +48,9 @@ RESPONSIVE_S = 0.100
 RESPONSIVE_SHARE = 0.95
 NEVER_S = 1.0
 WATCHDOG_USEC = 1000000
+SHUTTING_DOWN = "org.memhotplug1.Error.ShuttingDown"
+RETRYING = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\nMaxAttempts=3\nRetrySec=500ms\n" \
+           "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n"
 
 
 class Notify:
@@ -169,6 +175,26 @@ def state_writes(bed, index):
     return [(w.value, w.result) for w in bed.emu.writes_to(index)]
 
 
+def held(bed, index):
+    """Whether the fault preload holds a "hold"/"late" write to memoryN/state now."""
+    return os.path.exists(os.path.join(bed.block_dir(index), "state.held"))
+
+
+def release(bed, index):
+    """Ends a "hold" write (the preload then removes the file)."""
+    open(os.path.join(bed.block_dir(index), "state.release"), "w").close()
+
+
+def offline_held(c, bed, index, fault, blocks=None):
+    """OfflineBlocks of blocks (default: memory<index> alone) on a thread, with a "hold" or "late"
+    fault on memory<index>; returns the call once its write is held."""
+    bed.set_fault(index, fault)
+    bed.emu.expect(index, "offline")
+    call = AsyncCall(c, "OfflineBlocks", (blocks or [index],), "(au)")
+    wait_until(lambda: held(bed, index) or call.done(), what="the write to memory%d to be held" % index)
+    return call
+
+
 @scenario(["stalled offline: while the write blocks, property reads answer within 100 ms (95%) and 1 s (all)",
            "stalled offline: WATCHDOG=1 keeps coming while the write blocks",
            "stalled offline: interrupted at OfflineTimeoutSec, the reply says timed out and why, the block "
@@ -244,7 +270,8 @@ def test_timeout(case):
 
 
 @scenario(["CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-           "'cancelled', CancelJob returns 2 (and the log says no timeout under OfflineTimeoutSec=0)",
+           "'cancelled', CancelJob returns 2 and a row for each (and the log says no timeout under "
+           "OfflineTimeoutSec=0)",
            "CancelJob (and memhotplugctl cancel) with nothing running returns 0; as nobody it is refused",
            "EBUSY in ZONE_NORMAL: the reply names the zone and says not removable; OfflineProgress says refused",
            "OfflineBlocks of several blocks writes them from the top address down"])
@@ -261,9 +288,11 @@ def test_cancel(case):
             wait_until(lambda: bed.read_attr(5, "state") == "going-offline" or call.done(), what="the write to stall")
             time.sleep(0.3)  # well into the stall
             t = time.monotonic()
-            n = c.call("CancelJob")[0]
+            n, rows = c.call("CancelJob")
             res = [tuple(r) for r in call.wait()[0]]
-            check(n == 2, "CancelJob returned %r" % n)
+            check(n == 2 and [tuple(r) for r in rows] == [(4, True, "not started, the block stays online"),
+                                                          (5, True, "interrupted, the block stays online")],
+                  "CancelJob returned %r %r" % (n, rows))
             check([r[:2] for r in res] == [(4, False), (5, False)] and all("cancelled" in r[2] for r in res),
                   "reply %r" % res)
             check(call.t_reply - t < 5, "the reply came %.2fs after CancelJob" % (call.t_reply - t))
@@ -277,10 +306,11 @@ def test_cancel(case):
                   "the offline's log line says no timeout under OfflineTimeoutSec=0")
 
         case.run("CancelJob: the stalled write is interrupted, the queued block never written, both answered "
-                 "'cancelled', CancelJob returns 2 (and the log says no timeout under OfflineTimeoutSec=0)", cancel)
+                 "'cancelled', CancelJob returns 2 and a row for each (and the log says no timeout under "
+                 "OfflineTimeoutSec=0)", cancel)
 
         def idle_and_nobody():
-            check(c.call("CancelJob")[0] == 0, "CancelJob when idle")
+            check(c.call("CancelJob") == (0, []), "CancelJob when idle")
             if CTL:
                 out = busclient.ctl(s.bus.address, "cancel")
                 check(out.returncode == 0 and "Nothing to cancel" in out.stdout,
@@ -489,7 +519,7 @@ def remove_block(bed, index):
            "a block whose offline write answers ENODEV is answered 'removed' and its object goes "
            "(InterfacesRemoved)",
            "SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
-           "waiting call gets an error, the block stays online"])
+           "waiting call gets ShuttingDown naming the block, the block stays online"])
 def test_others(case):
     blocks = [movable(i) for i in range(6)]
     s = Setup(case, blocks, BASE + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n")
@@ -569,12 +599,14 @@ def test_others(case):
             print("# SIGTERM during a stalled offline: the daemon exited after %.2fs" % took, flush=True)
             check(rc == 0 and took < 5, "exit status %s after %.2fs" % (rc, took))
             call.thread.join(10)
-            check(call.error is not None, "the call got %r, want an error" % (call.result,))
+            check(call.error is not None and call.error.name == SHUTTING_DOWN
+                  and "memory4: interrupted: the daemon is stopping, the block stays online" in call.error.message,
+                  "the call got %r, want ShuttingDown" % (call.error or call.result,))
             check(state_writes(bed, 4) == [("offline", "EINTR")], "memory4 got %s" % state_writes(bed, 4))
             check(bed.read_attr(4, "state") == "online", "memory4 is %s" % bed.read_attr(4, "state"))
 
         case.run("SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
-                 "waiting call gets an error, the block stays online", sigterm)
+                 "waiting call gets ShuttingDown naming the block, the block stays online", sigterm)
     finally:
         s.close()
 
@@ -644,7 +676,126 @@ def test_restart(case):
         s.close()
 
 
-SCENARIOS = [test_timeout, test_cancel, test_prepare_unplug, test_others, test_restart]
+@scenario(["CancelJob against an offline the kernel ends with EBUSY as the signal comes (MaxAttempts=3): "
+           "answered interrupted, the block stays online and is never written again",
+           "CancelJob against an offline the kernel completes as the signal comes: the answer (and "
+           "memhotplugctl cancel) says it was offlined before the cancel took effect, the block is marked"])
+def test_cancel_outcomes(case):
+    s = Setup(case, [movable(i) for i in range(6)], RETRYING)
+    c, bed = s.client, s.bed
+    try:
+        def cancel_ebusy():
+            call = offline_held(c, bed, 5, "late EBUSY 1", [4, 5])
+            answer = c.call("CancelJob")
+            res = [tuple(r) for r in call.wait()[0]]
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+            check(res == [(4, False, "cancelled, the block stays online"),
+                          (5, False, "cancelled, the block stays online")], "OfflineBlocks answered %r" % res)
+            check(state_writes(bed, 5) == [("offline", "EBUSY")] and state_writes(bed, 4) == [],
+                  "memory5 got %s, memory4 %s" % (state_writes(bed, 5), state_writes(bed, 4)))
+            check(bed.read_attr(5, "state") == "online", "memory5 is %s" % bed.read_attr(5, "state"))
+            check(len(answer) == 2 and answer[0] == 2
+                  and [tuple(r) for r in answer[1]] == [(4, True, "not started, the block stays online"),
+                                                        (5, True, "interrupted, the block stays online")],
+                  "CancelJob answered %r" % (answer,))
+            s.daemon.wait_line(r"memory5: The offline ended with Device or resource busy while it was being "
+                               r"interrupted, not retrying")
+
+        case.run("CancelJob against an offline the kernel ends with EBUSY as the signal comes (MaxAttempts=3): "
+                 "answered interrupted, the block stays online and is never written again", cancel_ebusy)
+
+        def cancel_completed():
+            call = offline_held(c, bed, 3, "late ok 1")
+            if CTL:
+                out = busclient.ctl(s.bus.address, "cancel")
+                check(out.returncode == 0 and out.stdout == "memory3: offlined before the cancel took effect\n"
+                      "Nothing cancelled: the offlining under way ended before the cancel took effect.\n",
+                      "memhotplugctl cancel: %d %r %r" % (out.returncode, out.stdout, out.stderr))
+            else:
+                answer = c.call("CancelJob")
+                check(len(answer) == 2 and answer[0] == 0
+                      and [tuple(r) for r in answer[1]] == [(3, False, "offlined before the cancel took effect")],
+                      "CancelJob answered %r" % (answer,))
+            res = [tuple(r) for r in call.wait()[0]]
+            check(res == [(3, True, "")], "OfflineBlocks answered %r" % res)
+            check(state_writes(bed, 3) == [("offline", "ok")], "memory3 got %s" % state_writes(bed, 3))
+            bed.emu.wait_offline([3])
+            wait_until(lambda: marks(bed) == ["memory3"], what="the marks file to list memory3")
+
+        case.run("CancelJob against an offline the kernel completes as the signal comes: the answer (and "
+                 "memhotplugctl cancel) says it was offlined before the cancel took effect, the block is marked",
+                 cancel_completed)
+    finally:
+        s.close()
+
+
+@scenario(["SIGTERM during an offline no signal ends: the daemon exits 0 with the write still held, after "
+           "its bounded wait, and the caller gets ShuttingDown",
+           "SIGTERM while an offline completes: its outcome is recorded (the caller is answered offlined, the "
+           "mark is written) and the restarted daemon leaves the block offline"])
+def test_stop_outcomes(case):
+    s = Setup(case, [movable(i) for i in range(6)], RETRYING)
+    c, bed = s.client, s.bed
+    try:
+        def unending():
+            try:
+                call = offline_held(c, bed, 4, "hold EBUSY 1")
+                # The write never ends on its own: the daemon must exit while it is held.
+                t = time.monotonic()
+                rc = s.daemon.stop()
+                still_held = held(bed, 4)
+                print("# SIGTERM during an offline no signal ends: the daemon exited after %.2fs"
+                      % (time.monotonic() - t), flush=True)
+            finally:
+                release(bed, 4)  # a daemon that waits for ever (the old one) exits now
+            call.thread.join(10)
+            check(rc == 0, "exit status %s" % rc)
+            check(still_held, "the write had ended before the daemon exited")
+            check(s.daemon.find(r"memory4: The offline did not end within 3\.0s of the signal, exiting without"),
+                  "no log line about the bounded wait")
+            check(len(s.daemon.find(r"memory4: Interrupting the offline, waiting up to 3\.0s")) == 1,
+                  "the exit waited for the write more than once")
+            check(call.error is not None and call.error.name == SHUTTING_DOWN
+                  and "The daemon is stopping: 1 of 1 block(s) not done" in call.error.message,
+                  "the caller got %r" % (call.error or call.result,))
+
+        case.run("SIGTERM during an offline no signal ends: the daemon exits 0 with the write still held, after "
+                 "its bounded wait, and the caller gets ShuttingDown", unending)
+
+        def completes():
+            # The exit ended the held write's thread: the kernel would have put memory4 back online.
+            for leftover in ("state.held", "state.release"):
+                if os.path.exists(os.path.join(bed.block_dir(4), leftover)):
+                    os.unlink(os.path.join(bed.block_dir(4), leftover))
+            bed.write_attr(4, "state", "online")
+            s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
+            s.daemon.wait_line(r"Acquired the bus name")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+            call = offline_held(c, bed, 2, "late ok 1")
+            # The exit's signal is the first the write sees: the kernel completes the offline then.
+            check(s.daemon.stop() == 0, "the daemon did not exit 0")
+            check(state_writes(bed, 2) == [("offline", "ok")], "memory2 got %s" % state_writes(bed, 2))
+            check(marks(bed) == ["memory2"], "the marks file lists %r" % marks(bed))
+            res = call.wait()
+            check([tuple(r) for r in res[0]] == [(2, True, "")], "OfflineBlocks answered %r" % (res,))
+            bed.emu.wait_offline([2])
+            n = writes_so_far(bed)
+            s.daemon = case.daemon = bed.daemon(extra_env={"NOTIFY_SOCKET": s.notify.path})
+            s.daemon.wait_line(r"memory2: Left offline: it was offlined on purpose")
+            s.daemon.wait_line(r"Acquired the bus name")
+            wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
+            bed.emu.settle()
+            check(len(bed.emu.writes) == n, "written after the restart: %s" % bed.emu.writes[n:])
+            check(bed.read_attr(2, "state") == "offline", "memory2 is %s" % bed.read_attr(2, "state"))
+
+        case.run("SIGTERM while an offline completes: its outcome is recorded (the caller is answered offlined, the "
+                 "mark is written) and the restarted daemon leaves the block offline", completes)
+    finally:
+        s.close()
+
+
+SCENARIOS = [test_timeout, test_cancel, test_cancel_outcomes, test_prepare_unplug, test_others, test_restart,
+             test_stop_outcomes]
 
 
 def main():
