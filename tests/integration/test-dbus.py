@@ -1155,8 +1155,8 @@ def test_scale(case):
 
         def order():
             check(len(replies) == 5, "%d replies: %s" % (len(replies), [r[0] for r in replies]))
-            check(replies[0][0] == "root", "reply order %s: the root call waited for the readers"
-                  % [r[0] for r in replies])
+            check(replies[0][0] == "root", "reply order %s: the root call waited for the readers (%s)"
+                  % ([r[0] for r in replies], replies[0][1] if isinstance(replies[0][1], GLib.Error) else ""))
             check(not isinstance(replies[0][1], GLib.Error) and replies[0][1][0][0][1],
                   "OnlineBlocks: %r" % (replies[0][1],))
 
@@ -1187,6 +1187,129 @@ def test_scale(case):
         s.close()
 
 
+SLOW_BLOCKS = 4096
+SLOW_CONNECTIONS, SLOW_CALLS = 5, 100
+LIMITS_EXCEEDED = "org.memhotplug1.Error.LimitsExceeded"
+# daemon/bus-budget.c: what a call is charged per block it lists, per call, and the unprivileged total.
+BUDGET_BLOCK_BYTES, BUDGET_CALL_BYTES, BUDGET_TOTAL_BYTES = 512, 4096, 48 << 20
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_quiet(pid, quiet=2.0, timeout=120):
+    """Waits until the process has used no CPU for quiet seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = cpu_ticks(pid), time.monotonic()
+    while time.monotonic() - since < quiet:
+        check(time.monotonic() < deadline, "pid %d still busy after %ds" % (pid, timeout))
+        time.sleep(0.2)
+        now = cpu_ticks(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
+def vm_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M).group(1))
+
+
+SLOW_CHECKS = [
+    "slow reader: with %d connections of nobody holding %d unread GetManagedObjects of %d blocks each, root's "
+    "OnlineBlocks and Get are answered (10 s timeout) and the daemon's RSS grows by less than 64 MiB"
+    % (SLOW_CONNECTIONS, SLOW_CALLS, SLOW_BLOCKS),
+    "slow reader: once it reads, each connection has had a full reply, the rest LimitsExceeded, and a new "
+    "unprivileged GetManagedObjects is served",
+    "slow reader: GetManagedObjects, ListBlocks, Plan and Introspect are within what the budget charges for them"]
+
+
+@scenario(SLOW_CHECKS)
+def test_slow_reader(case):
+    """Five connections of user nobody send 100 GetManagedObjects each and read nothing; root's calls
+    must still be answered, and the daemon must not keep what the client does not read."""
+    s = BusSetup()
+    slow = None
+    try:
+        s.bus = PrivateBus()
+        blocks = [Block(i, 0, state="online" if i % 2 else "offline", zones=("Normal",) if i % 2 else ("Normal", "Movable"))
+                  for i in range(SLOW_BLOCKS)]
+        s.bed = Bed(blocks, plain=True, emulate=False)
+        s.bed.bus_address = s.bus.address
+        s.bed.write_config(BASE + "\n[Memory]\nOnline=offline\n")
+        s.daemon = s.bed.daemon()
+        case.daemon = s.daemon
+        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        s.client = Client(s.bus.address)
+        pid = s.daemon.proc.pid
+        rss_start = vm_kib(pid, "VmRSS")
+
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slowclient.py")
+        slow = subprocess.Popen(["setpriv", "--reuid=" + UNPRIVILEGED[0], "--regid=" + UNPRIVILEGED[1],
+                                 "--clear-groups", "/usr/bin/python3", script, s.bus.address,
+                                 str(SLOW_CONNECTIONS), str(SLOW_CALLS)],
+                                env=unprivileged_env(s.bus.address), cwd="/", stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        sent = json.loads(slow.stdout.readline() or "{}")
+        rss = {}
+
+        def root_calls():
+            check(sent.get("sent") == SLOW_CONNECTIONS * SLOW_CALLS, "the slow client sent %r" % sent)
+            # Whatever the daemon does with the 500 calls, it is done once its CPU time stands still.
+            wait_quiet(pid)
+            # The daemon has read all 500 calls once it answers a call sent after them.
+            for k in range(3):
+                got = s.client.call("OnlineBlocks", ([2 * k], "movable"), "(aus)", timeout=10)
+                check(got[0][0][1], "OnlineBlocks([%d]): %r" % (2 * k, got))
+                check(s.client.call("Get", (MANAGER, "BlockSize"), "(ss)", iface=PROPS, timeout=10)[0] == BS,
+                      "BlockSize")
+            rss["end"] = vm_kib(pid, "VmRSS")
+            if not harness.SANITIZE:  # ASan keeps freed memory in quarantine
+                check(rss["end"] - rss_start < 64 * 1024,
+                      "the daemon's RSS grew from %d to %d KiB" % (rss_start, rss["end"]))
+
+        case.run(SLOW_CHECKS[0], root_calls)
+
+        def replies():
+            slow.stdin.write("read\n")
+            slow.stdin.flush()
+            got = json.loads(slow.stdout.readline() or "{}")
+            slow.wait(30)
+            n = got.get("replies", 0)
+            errors = got.get("errors", {})
+            cost = BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES
+            check(n + errors.get(LIMITS_EXCEEDED, 0) == SLOW_CONNECTIONS * SLOW_CALLS and
+                  set(errors) <= {LIMITS_EXCEEDED}, "the slow client got %r" % got)
+            check(SLOW_CONNECTIONS <= n <= BUDGET_TOTAL_BYTES // cost + SLOW_CONNECTIONS,
+                  "%d replies: each connection gets one, the rest are refused past the budget (%r)" % (n, got))
+            check(got.get("pings", 0) >= 1, "the daemon asked whether the replies were read: %r" % got)
+            # Read and answered: the budget is back, a new reader is served in full.
+            out = as_user(s.bus.address, [(PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                           None, [])])
+            check(out[0]["ok"], "GetManagedObjects as nobody after the slow client read: %r" % out[0])
+
+        case.run(SLOW_CHECKS[1], replies)
+
+        def sizes():
+            # The budget's per-block charge bounds every reply that lists blocks (GVariant body sizes).
+            conn = s.client.conn
+            for path, iface, member in ((PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+                                        (PATH, MANAGER, "ListBlocks"), (PATH, MANAGER, "Plan"),
+                                        (PATH + "/block", "org.freedesktop.DBus.Introspectable", "Introspect")):
+                v = conn.call_sync(BUS_NAME, path, iface, member, None, None, Gio.DBusCallFlags.NONE, 60000, None)
+                check(v.get_size() <= BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES,
+                      "%s: %d bytes, more than the budget charges" % (member, v.get_size()))
+
+        case.run(SLOW_CHECKS[2], sizes)
+    finally:
+        if slow and slow.poll() is None:
+            slow.kill()
+            slow.wait()
+        s.close()
+
+
 def test_ctl_or_skip():
     if CTL and os.path.exists(CTL):
         test_ctl()
@@ -1196,6 +1319,7 @@ def test_ctl_or_skip():
 
 
 SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_scale,
+             test_slow_reader,
              test_ctl_or_skip, test_kernel_auto_fallback, test_log_control]
 
 def main():
