@@ -267,6 +267,45 @@ def as_user(address, calls, user=UNPRIVILEGED):
     return results
 
 
+def start_slow_client(address, connections, calls, user=UNPRIVILEGED):
+    """slowclient.py as user: calls GetManagedObjects on each connection and reads nothing. Returns
+    the process and what it said it sent ({"sent": N})."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slowclient.py")
+    proc = subprocess.Popen(["setpriv", "--reuid=" + user[0], "--regid=" + user[1], "--clear-groups",
+                             "/usr/bin/python3", script, address, str(connections), str(calls)],
+                            env=unprivileged_env(address), cwd="/", stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    return proc, json.loads(proc.stdout.readline() or "{}")
+
+
+def read_slow_client(proc):
+    """Lets the slow client read its replies; returns what it got ({"replies", "errors", "pings"})."""
+    proc.stdin.write("read\n")
+    proc.stdin.flush()
+    got = json.loads(proc.stdout.readline() or "{}")
+    proc.wait(30)
+    return got
+
+
+def cpu_ticks(pid):
+    """The process's user and system time, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_quiet(pid, quiet=2.0, timeout=120):
+    """Waits until the process has used no CPU for quiet seconds: whatever it was asked, it is done."""
+    deadline = time.monotonic() + timeout
+    last, since = cpu_ticks(pid), time.monotonic()
+    while time.monotonic() - since < quiet:
+        check(time.monotonic() < deadline, "pid %d still busy after %ds" % (pid, timeout))
+        time.sleep(0.2)
+        now = cpu_ticks(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def ctl(address, *args, user=None):
     """memhotplugctl against the private bus at address (as user, if given)."""
     argv = [CTL] + list(args)

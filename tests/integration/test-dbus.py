@@ -1194,24 +1194,6 @@ LIMITS_EXCEEDED = "org.memhotplug1.Error.LimitsExceeded"
 BUDGET_BLOCK_BYTES, BUDGET_CALL_BYTES, BUDGET_TOTAL_BYTES = 512, 4096, 48 << 20
 
 
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def wait_quiet(pid, quiet=2.0, timeout=120):
-    """Waits until the process has used no CPU for quiet seconds."""
-    deadline = time.monotonic() + timeout
-    last, since = cpu_ticks(pid), time.monotonic()
-    while time.monotonic() - since < quiet:
-        check(time.monotonic() < deadline, "pid %d still busy after %ds" % (pid, timeout))
-        time.sleep(0.2)
-        now = cpu_ticks(pid)
-        if now != last:
-            last, since = now, time.monotonic()
-
-
 def vm_kib(pid, key):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M).group(1))
@@ -1246,19 +1228,13 @@ def test_slow_reader(case):
         pid = s.daemon.proc.pid
         rss_start = vm_kib(pid, "VmRSS")
 
-        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slowclient.py")
-        slow = subprocess.Popen(["setpriv", "--reuid=" + UNPRIVILEGED[0], "--regid=" + UNPRIVILEGED[1],
-                                 "--clear-groups", "/usr/bin/python3", script, s.bus.address,
-                                 str(SLOW_CONNECTIONS), str(SLOW_CALLS)],
-                                env=unprivileged_env(s.bus.address), cwd="/", stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
-        sent = json.loads(slow.stdout.readline() or "{}")
+        slow, sent = busclient.start_slow_client(s.bus.address, SLOW_CONNECTIONS, SLOW_CALLS)
         rss = {}
 
         def root_calls():
             check(sent.get("sent") == SLOW_CONNECTIONS * SLOW_CALLS, "the slow client sent %r" % sent)
             # Whatever the daemon does with the 500 calls, it is done once its CPU time stands still.
-            wait_quiet(pid)
+            busclient.wait_quiet(pid)
             # The daemon has read all 500 calls once it answers a call sent after them.
             for k in range(3):
                 got = s.client.call("OnlineBlocks", ([2 * k], "movable"), "(aus)", timeout=10)
@@ -1273,10 +1249,7 @@ def test_slow_reader(case):
         case.run(SLOW_CHECKS[0], root_calls)
 
         def replies():
-            slow.stdin.write("read\n")
-            slow.stdin.flush()
-            got = json.loads(slow.stdout.readline() or "{}")
-            slow.wait(30)
+            got = busclient.read_slow_client(slow)
             n = got.get("replies", 0)
             errors = got.get("errors", {})
             cost = BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES
@@ -1310,6 +1283,68 @@ def test_slow_reader(case):
         s.close()
 
 
+CEILING_BLOCKS = 4096
+CEILING_CHECKS = [
+    "memory ceiling: with RLIMIT_AS at the daemon's size + 512 KiB, a GetManagedObjects of %d blocks fails "
+    "with NoMemory and the daemon lives on" % CEILING_BLOCKS,
+    "memory ceiling: under the same limit, 8 new blocks found by Rescan are onlined by the policy and small "
+    "calls are answered",
+    "memory ceiling: once the limit is lifted, GetManagedObjects lists every block"]
+
+
+@scenario(CEILING_CHECKS)
+def test_memory_ceiling(case):
+    """The unit's LimitAS= is the ceiling no client can push the daemon past: at it, the bus side's
+    allocations fail and the core's go on."""
+    if harness.SANITIZE:  # ASan reserves terabytes of address space for its shadow
+        for name in CEILING_CHECKS:
+            TAP.skip(name, "RLIMIT_AS cannot be set under ASan")
+        case.pending.clear()
+        return
+    import resource
+
+    s = BusSetup()
+    try:
+        s.bus = PrivateBus()
+        blocks = [Block(i, 0, state="online", zones=("Normal",)) for i in range(CEILING_BLOCKS)]
+        s.bed = Bed(blocks, plain=True, emulate=False)
+        s.bed.bus_address = s.bus.address
+        s.bed.write_config(BASE + "\n[Memory]\nOnline=movable\n")
+        s.daemon = s.bed.daemon()
+        case.daemon = s.daemon
+        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        s.client = Client(s.bus.address)
+        pid = s.daemon.proc.pid
+        _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
+        limit = vm_kib(pid, "VmSize") * 1024 + 512 * 1024
+        resource.prlimit(pid, resource.RLIMIT_AS, (limit, hard))
+        new = list(range(CEILING_BLOCKS, CEILING_BLOCKS + 8))
+
+        def objects_fail():
+            e = s.client.error_of("GetManagedObjects", path=PATH, iface="org.freedesktop.DBus.ObjectManager")
+            check(e.name == "org.freedesktop.DBus.Error.NoMemory", "GetManagedObjects: %s %s" % (e.name, e))
+            check(s.daemon.proc.poll() is None, "the daemon exited")
+
+        def core_goes_on():
+            for i in new:
+                s.bed.add_block(Block(i, 0), announce=False)
+            s.client.call("Rescan")
+            wait_until(lambda: all(s.bed.read_attr(i, "state") == "online" for i in new), what="the new blocks online")
+            check(s.client.call("Get", (MANAGER, "OnlineBytes"), "(ss)", iface=PROPS)[0] ==
+                  (CEILING_BLOCKS + len(new)) * BS, "OnlineBytes")
+
+        def lifted():
+            resource.prlimit(pid, resource.RLIMIT_AS, (hard, hard))
+            objs = s.client.call("GetManagedObjects", path=PATH, iface="org.freedesktop.DBus.ObjectManager")[0]
+            check(sum(p.startswith(PATH + "/block/") for p in objs) == CEILING_BLOCKS + len(new),
+                  "GetManagedObjects lists %d objects" % len(objs))
+
+        for name, fn in zip(CEILING_CHECKS, (objects_fail, core_goes_on, lifted)):
+            case.run(name, fn)
+    finally:
+        s.close()
+
+
 def test_ctl_or_skip():
     if CTL and os.path.exists(CTL):
         test_ctl()
@@ -1319,7 +1354,7 @@ def test_ctl_or_skip():
 
 
 SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_scale,
-             test_slow_reader,
+             test_slow_reader, test_memory_ceiling,
              test_ctl_or_skip, test_kernel_auto_fallback, test_log_control]
 
 def main():
