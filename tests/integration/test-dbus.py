@@ -1272,6 +1272,7 @@ def test_slow_reader(case):
                                         (PATH, MANAGER, "ListBlocks"), (PATH, MANAGER, "Plan"),
                                         (PATH + "/block", "org.freedesktop.DBus.Introspectable", "Introspect")):
                 v = conn.call_sync(BUS_NAME, path, iface, member, None, None, Gio.DBusCallFlags.NONE, 60000, None)
+                TAP.note("%s: %d bytes, %.0f a block" % (member, v.get_size(), v.get_size() / SLOW_BLOCKS))
                 check(v.get_size() <= BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES,
                       "%s: %d bytes, more than the budget charges" % (member, v.get_size()))
 
