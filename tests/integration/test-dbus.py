@@ -678,6 +678,9 @@ WRITES = [
     (PATH, MANAGER, "OfflineBlocks", "(au)", [[0]]),
     (PATH, MANAGER, "Reload", None, []),
     (PATH, MANAGER, "Rescan", None, []),
+    (PATH, MANAGER, "RevertDevice", "(s)", ["dax0.0"]),
+    (PATH, MANAGER, "PrepareUnplug", "(s)", ["2"]),
+    (PATH, MANAGER, "CancelJob", None, []),
 ]
 
 
@@ -687,8 +690,8 @@ def call_name(call):
 
 @scenario(["security: as nobody, every read (Get, GetAll, ListBlocks, Plan, Introspect, GetManagedObjects, "
            "Block properties, Ping) is allowed",
-           "security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan and Properties.Set are refused by the "
-           "bus policy (AccessDenied); nothing is written",
+           "security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan, RevertDevice, PrepareUnplug, CancelJob "
+           "and Properties.Set are refused by the bus policy (AccessDenied); nothing is written",
            "security: on a bus whose policy lets anyone call anything, the daemon itself refuses them as nobody "
            "(NotPermitted) and nothing is written; root still may"])
 def test_security(case):
@@ -716,8 +719,8 @@ def test_security(case):
             check(not bad, "not AccessDenied: " + "; ".join(bad))
             no_writes_since(s, 0)
 
-        case.run("security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan and Properties.Set are refused by the "
-                 "bus policy (AccessDenied); nothing is written", denied)
+        case.run("security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan, RevertDevice, PrepareUnplug, CancelJob "
+                 "and Properties.Set are refused by the bus policy (AccessDenied); nothing is written", denied)
     finally:
         s.close()
 
