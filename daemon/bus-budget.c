@@ -20,25 +20,40 @@
  * known to have read the reply: the daemon sends it a Peer.Ping after the reply (every D-Bus library
  * answers Ping by itself) and, as messages to one recipient are delivered in order, its answer (or
  * dbus-daemon's error when it is gone) says that everything sent before it was read. A call that
- * would take its sender past BUDGET_SENDER_BYTES, or the unprivileged senders together past
- * BUDGET_TOTAL_BYTES, is answered with a short LimitsExceeded error instead of its reply. A sender
- * with nothing in flight may always make one call, however large its reply. */
+ * would take its sender past BUDGET_SENDER_BYTES or BUDGET_SENDER_CALLS, or the unprivileged senders
+ * together past BUDGET_TOTAL_BYTES or BUDGET_TOTAL_CALLS, is answered with a short LimitsExceeded
+ * error instead of its reply. A sender with nothing in flight may always make one call, however large
+ * its reply. */
 
 #define BUDGET_CALL_BYTES   (4u * 1024) /* every call: more than any reply that lists no blocks */
 #define BUDGET_BLOCK_BYTES  512u        /* and per block, for the calls whose reply lists them */
 #define BUDGET_SENDER_BYTES (UINT64_C(16) << 20)
 #define BUDGET_TOTAL_BYTES  (UINT64_C(48) << 20) /* all unprivileged senders, with room under 127 MiB */
-#define BUDGET_SENDERS_MAX  1024u                /* connections tracked at once (dbus-daemon: 256 a user) */
-#define BUDGET_WQUEUE_MAX   1024u                /* our own write queue: dbus-daemon is not reading us */
-#define BUDGET_PING_USEC    (30 * USEC_PER_SEC)  /* then ask again: the charge stays meanwhile */
+/* Calls, whatever their size: a root call waits behind every call read before it, so the work ahead
+ * of it is bounded too. A client waiting for its replies has a handful in flight. */
+#define BUDGET_SENDER_CALLS 64u
+#define BUDGET_TOTAL_CALLS  512u
+/* A refusal is a message too, held in dbus-daemon until read: a connection that is refused this many
+ * more times unread gets no answer at all (dbus-daemon then refuses it by itself, past 128 calls
+ * awaiting a reply). */
+#define BUDGET_REFUSALS      64u
+#define BUDGET_REFUSAL_BYTES 512u
+#define BUDGET_SENDERS_MAX   1024u               /* connections tracked at once (dbus-daemon: 256 a user) */
+#define BUDGET_WQUEUE_MAX    1024u               /* our own write queue: dbus-daemon is not reading us */
+#define BUDGET_PING_USEC     (30 * USEC_PER_SEC) /* then ask again: the charge stays meanwhile */
+
+/* Bytes (an upper bound of the replies' size) and calls. */
+typedef struct Charge {
+        uint64_t bytes, calls;
+} Charge;
 
 typedef struct Sender {
         BusBudget *budget;
         char *name;
         bool privileged;   /* root: not counted in the total */
-        uint64_t charged;  /* bytes charged since it was first seen */
-        uint64_t acked;    /* of them, known to be read */
-        uint64_t mark;     /* charged when the ping in flight was sent */
+        Charge charged;    /* since it was first seen */
+        Charge acked;      /* of them, known to be read */
+        Charge mark;       /* charged when the ping in flight was sent */
         unsigned deferred; /* replies still being built (GetManagedObjects): no ping before them */
         sd_bus_slot *ping;
 } Sender;
@@ -50,14 +65,19 @@ struct BusBudget {
         sd_event_source *ping_source;
         Sender **senders;
         size_t n_senders;
-        uint64_t unprivileged; /* in flight, all unprivileged senders */
+        Charge unprivileged; /* in flight, all unprivileged senders */
         uint64_t refused;
         bool ping_denied_logged;
 };
 
-static uint64_t in_flight(const Sender *s)
+static Charge in_flight(const Sender *s)
 {
-        return s->charged - s->acked;
+        return (Charge){ s->charged.bytes - s->acked.bytes, s->charged.calls - s->acked.calls };
+}
+
+static bool nothing_in_flight(const Sender *s)
+{
+        return s->charged.calls == s->acked.calls;
 }
 
 static Sender *sender_free(Sender *s)
@@ -88,19 +108,19 @@ static void sender_maybe_drop(BusBudget *b, Sender *s)
 {
         size_t i;
 
-        if (in_flight(s) > 0 || s->deferred > 0 || s->ping || !sender_find(b, s->name, &i))
+        if (!nothing_in_flight(s) || s->deferred > 0 || s->ping || !sender_find(b, s->name, &i))
                 return;
         b->senders[i] = b->senders[--b->n_senders];
         sender_free(s);
 }
 
-static void acknowledge(BusBudget *b, Sender *s, uint64_t upto)
+static void acknowledge(BusBudget *b, Sender *s, Charge upto)
 {
-        uint64_t n = upto - s->acked;
-
+        if (!s->privileged) {
+                b->unprivileged.bytes -= MIN(upto.bytes - s->acked.bytes, b->unprivileged.bytes);
+                b->unprivileged.calls -= MIN(upto.calls - s->acked.calls, b->unprivileged.calls);
+        }
         s->acked = upto;
-        if (!s->privileged)
-                b->unprivileged -= MIN(n, b->unprivileged);
 }
 
 static void schedule_pings(BusBudget *b)
@@ -130,7 +150,7 @@ static int on_ping_reply(sd_bus_message *reply, void *userdata, sd_bus_error *re
         /* An answer, or dbus-daemon's word that the sender is gone: what came before was read or
          * dropped. */
         acknowledge(b, s, s->mark);
-        if (s->charged > s->acked)
+        if (!nothing_in_flight(s))
                 schedule_pings(b);
         else
                 sender_maybe_drop(b, s);
@@ -161,7 +181,7 @@ static int on_ping_step(sd_event_source *source, void *userdata)
         for (size_t i = 0; i < b->n_senders; i++) {
                 Sender *s = b->senders[i];
 
-                if (s->ping || s->deferred > 0 || s->charged == s->acked)
+                if (s->ping || s->deferred > 0 || nothing_in_flight(s))
                         continue;
                 if (sender_ping(b, s) < 0)
                         /* Out of memory, say: the charge stays and the next call's step asks again. */
@@ -223,9 +243,16 @@ static uint64_t call_cost(BusBudget *b, sd_bus_message *m)
         return BUDGET_CALL_BYTES + n * BUDGET_BLOCK_BYTES;
 }
 
-static int refuse(BusBudget *b, sd_bus_message *m, const char *why)
+static int refuse(BusBudget *b, Sender *s, sd_bus_message *m, const char *why)
 {
         b->refused++;
+        if (s) {
+                if (in_flight(s).calls >= BUDGET_SENDER_CALLS + BUDGET_REFUSALS)
+                        return 1; /* dropped */
+                s->charged.bytes += BUDGET_REFUSAL_BYTES;
+                s->charged.calls++;
+                schedule_pings(b);
+        }
         (void)sd_bus_reply_method_errorf(m, BUS_ERROR_LIMITS_EXCEEDED,
                                          "%s; read the replies already sent first", why);
         return 1; /* handled: no vtable sees it */
@@ -237,6 +264,7 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         BusBudget *b = userdata;
         const char *name = sd_bus_message_get_sender(m);
         uint64_t queued = 0, cost;
+        Charge flight;
         Sender *s;
         int r;
 
@@ -245,21 +273,28 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
         s = sender_find(b, name, NULL);
         if (!s) {
                 r = sender_add(b, m, name, &s);
+                if (r == -ENOBUFS && !is_privileged(m))
+                        return refuse(b, NULL, m, "Too many clients with replies in flight");
                 if (r < 0)
-                        return refuse(b, m, "Too many clients with replies in flight");
+                        return 0; /* root past the table, or out of memory: answered unaccounted */
         }
         cost = call_cost(b, m);
-        if (in_flight(s) > 0 && in_flight(s) + cost > BUDGET_SENDER_BYTES)
-                return refuse(b, m, "Too many unread replies to this connection");
+        flight = in_flight(s);
+        if (flight.calls > 0 &&
+            (flight.bytes + cost > BUDGET_SENDER_BYTES || flight.calls + 1 > BUDGET_SENDER_CALLS))
+                return refuse(b, s, m, "Too many unread replies to this connection");
         if (!s->privileged) {
                 /* dbus-daemon has stopped reading us: no more for anyone but root. */
                 if (sd_bus_get_n_queued_write(b->bus, &queued) >= 0 && queued > BUDGET_WQUEUE_MAX)
-                        return refuse(b, m, "The daemon's replies are not being read");
-                if (b->unprivileged > 0 && b->unprivileged + cost > BUDGET_TOTAL_BYTES)
-                        return refuse(b, m, "Too many unread replies to unprivileged clients");
-                b->unprivileged += cost;
+                        return refuse(b, s, m, "The daemon's replies are not being read");
+                if (b->unprivileged.calls > 0 && (b->unprivileged.bytes + cost > BUDGET_TOTAL_BYTES ||
+                                                  b->unprivileged.calls + 1 > BUDGET_TOTAL_CALLS))
+                        return refuse(b, s, m, "Too many unread replies to unprivileged clients");
+                b->unprivileged.bytes += cost;
+                b->unprivileged.calls++;
         }
-        s->charged += cost;
+        s->charged.bytes += cost;
+        s->charged.calls++;
         schedule_pings(b);
         return 0;
 }

@@ -111,12 +111,17 @@ class PrivateBus:
             f.write(BUS_HEAD.format(socket=self.socket))
             f.write(SYSTEM_POLICY.format(include=BUS_POLICY) if project_policy else OPEN_POLICY)
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UMOCKDEV")}
-        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + self.config, "--nofork", "--print-address"],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, preexec_fn=harness.die_with_parent)
+        # Its log goes to a file: a pipe that nobody reads would stop dbus-daemon at its first 64 KiB
+        # of warnings (one a call, when a client passes max_replies_per_connection).
+        self.log = os.path.join(self.dir, "dbus-daemon.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + self.config, "--nofork", "--print-address"],
+                                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log, text=True, preexec_fn=harness.die_with_parent)
         line = self.proc.stdout.readline()
         if not line.startswith("unix:path=" + self.socket):
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            with open(self.log) as log:
+                err = log.read() if self.proc.poll() is not None else ""
             self.stop()
             raise RuntimeError("dbus-daemon did not start: %r %s" % (line, err))
         os.chmod(self.socket, 0o777)
@@ -267,12 +272,13 @@ def as_user(address, calls, user=UNPRIVILEGED):
     return results
 
 
-def start_slow_client(address, connections, calls, user=UNPRIVILEGED):
-    """slowclient.py as user: calls GetManagedObjects on each connection and reads nothing. Returns
-    the process and what it said it sent ({"sent": N})."""
+def start_slow_client(address, connections, calls, method="GetManagedObjects", user=UNPRIVILEGED):
+    """slowclient.py as user: calls method (GetManagedObjects, or a Manager method without arguments)
+    calls times on each connection and reads nothing. Returns the process and what it said it sent
+    ({"sent": N})."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slowclient.py")
     proc = subprocess.Popen(["setpriv", "--reuid=" + user[0], "--regid=" + user[1], "--clear-groups",
-                             "/usr/bin/python3", script, address, str(connections), str(calls)],
+                             "/usr/bin/python3", script, address, str(connections), str(calls), method],
                             env=unprivileged_env(address), cwd="/", stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     return proc, json.loads(proc.stdout.readline() or "{}")

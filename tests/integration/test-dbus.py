@@ -1195,6 +1195,7 @@ SLOW_CONNECTIONS, SLOW_CALLS = 5, 100
 LIMITS_EXCEEDED = "org.memhotplug1.Error.LimitsExceeded"
 # daemon/bus-budget.c: what a call is charged per block it lists, per call, and the unprivileged total.
 BUDGET_BLOCK_BYTES, BUDGET_CALL_BYTES, BUDGET_TOTAL_BYTES = 512, 4096, 48 << 20
+BUDGET_SENDER_CALLS = 64
 
 
 def vm_kib(pid, key):
@@ -1208,7 +1209,9 @@ SLOW_CHECKS = [
     % (SLOW_CONNECTIONS, SLOW_CALLS, SLOW_BLOCKS),
     "slow reader: once it reads, each connection has had a full reply, the rest LimitsExceeded, and a new "
     "unprivileged GetManagedObjects is served",
-    "slow reader: GetManagedObjects, ListBlocks, Plan and Introspect are within what the budget charges for them"]
+    "slow reader: GetManagedObjects, ListBlocks, Plan and Introspect are within what the budget charges for them",
+    "slow reader: of 200 unread ListDevices on each of 5 connections, at most 64 a connection are answered and "
+    "at most 64 more refused (LimitsExceeded); root's Get is answered"]
 
 
 @scenario(SLOW_CHECKS)
@@ -1257,7 +1260,7 @@ def test_slow_reader(case):
             errors = got.get("errors", {})
             cost = BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES
             check(n + errors.get(LIMITS_EXCEEDED, 0) == SLOW_CONNECTIONS * SLOW_CALLS and
-                  set(errors) <= {LIMITS_EXCEEDED}, "the slow client got %r" % got)
+                  set(errors) <= {LIMITS_EXCEEDED} and not got.get("unanswered"), "the slow client got %r" % got)
             check(SLOW_CONNECTIONS <= n <= BUDGET_TOTAL_BYTES // cost + SLOW_CONNECTIONS,
                   "%d replies: each connection gets one, the rest are refused past the budget (%r)" % (n, got))
             check(got.get("pings", 0) >= 1, "the daemon asked whether the replies were read: %r" % got)
@@ -1280,6 +1283,27 @@ def test_slow_reader(case):
                       "%s: %d bytes, more than the budget charges" % (member, v.get_size()))
 
         case.run(SLOW_CHECKS[2], sizes)
+
+        def small_calls():
+            nonlocal slow
+            slow, sent = busclient.start_slow_client(s.bus.address, SLOW_CONNECTIONS, 200, "ListDevices")
+            check(sent.get("sent") == SLOW_CONNECTIONS * 200, "the slow client sent %r" % sent)
+            busclient.wait_quiet(pid)
+            check(s.client.call("Get", (MANAGER, "BlockSize"), "(ss)", iface=PROPS, timeout=10)[0] == BS,
+                  "BlockSize")
+            got = busclient.read_slow_client(slow)
+            n, errors = got.get("replies", 0), got.get("errors", {})
+            # dbus-daemon itself refuses a connection's calls past 128 awaiting their reply
+            # (max_replies_per_connection), with its own LimitsExceeded.
+            bus_limit = "org.freedesktop.DBus.Error.LimitsExceeded"
+            # Past 64 refusals unread, a connection's calls get no answer: refusals are messages too.
+            check(set(errors) <= {LIMITS_EXCEEDED, bus_limit} and errors.get(LIMITS_EXCEEDED, 0) > 0,
+                  "the slow client got %r" % got)
+            check(SLOW_CONNECTIONS <= n <= SLOW_CONNECTIONS * BUDGET_SENDER_CALLS, "%d replies (%r)" % (n, got))
+            check(errors.get(LIMITS_EXCEEDED, 0) <= SLOW_CONNECTIONS * BUDGET_SENDER_CALLS,
+                  "%d refusals: at most 64 a connection are sent unread (%r)" % (errors[LIMITS_EXCEEDED], got))
+
+        case.run(SLOW_CHECKS[3], small_calls)
     finally:
         if slow and slow.poll() is None:
             slow.kill()
