@@ -95,3 +95,13 @@ static inline void bus_objects_freep(BusObjects **o)
 int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error);
 int bus_block_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error);
+
+/* Back-pressure: each call is charged to its sender until the sender has read the reply
+ * (bus-budget.c). A reply built later (GetManagedObjects) is deferred meanwhile. */
+int bus_budget_new(Manager *m, sd_bus *bus, BusBudget **ret);
+BusBudget *bus_budget_free(BusBudget *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BusBudget *, bus_budget_free);
+void bus_budget_defer(BusBudget *b, sd_bus_message *call);
+void bus_budget_undefer(BusBudget *b, sd_bus_message *call);
+/* Calls answered with LimitsExceeded since the daemon started. */
+uint64_t bus_budget_refused(const BusBudget *b);

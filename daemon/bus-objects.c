@@ -173,6 +173,14 @@ static int append_devices(BusObjects *o, sd_bus *bus, sd_bus_error *error)
         return 0;
 }
 
+/* The reply (or an error) is on its way: the sender may be asked whether it read it. */
+static void objects_call_done(BusObjects *o)
+{
+        bus_budget_undefer(o->manager->bus_budget, o->call);
+        o->reply = sd_bus_message_unref(o->reply);
+        o->call = sd_bus_message_unref(o->call);
+}
+
 /* One slice of the reply being built; starts the next call's when there is none. */
 static int objects_step(BusObjects *o, sd_bus_error *error)
 {
@@ -202,8 +210,7 @@ static int objects_step(BusObjects *o, sd_bus_error *error)
         r = sd_bus_send(NULL, o->reply, NULL);
         if (r < 0)
                 return r;
-        o->reply = sd_bus_message_unref(o->reply);
-        o->call = sd_bus_message_unref(o->call);
+        objects_call_done(o);
         return 0;
 }
 
@@ -217,8 +224,7 @@ static int on_objects_step(sd_event_source *s, void *userdata)
         if (r < 0) {
                 /* This call fails; the others go on. */
                 (void)sd_bus_reply_method_errno(o->call, r, &error);
-                o->reply = sd_bus_message_unref(o->reply);
-                o->call = sd_bus_message_unref(o->call);
+                objects_call_done(o);
         }
         if (o->call || o->calls)
                 (void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
@@ -263,6 +269,7 @@ int bus_get_managed_objects(sd_bus_message *message, void *userdata, sd_bus_erro
         for (tail = &o->calls; *tail; tail = &(*tail)->next)
                 ;
         *tail = c;
+        bus_budget_defer(((Manager *)userdata)->bus_budget, message);
         (void)sd_event_source_set_enabled(o->source, SD_EVENT_ONESHOT);
         return 1; /* answered later, a slice at a time */
 }

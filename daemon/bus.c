@@ -65,6 +65,9 @@ int bus_setup(Manager *m)
         r = bus_add_objects(m, bus);
         if (r < 0)
                 return r;
+        r = bus_budget_new(m, bus, &m->bus_budget);
+        if (r < 0)
+                return r;
         r = sd_bus_start(bus);
         if (r < 0)
                 return r;
@@ -97,6 +100,7 @@ void bus_free(Manager *m)
 {
         request_abort_all(m);
         m->bus_objects = bus_objects_free(m->bus_objects);
+        m->bus_budget = bus_budget_free(m->bus_budget);
         m->emit_source = sd_event_source_disable_unref(m->emit_source);
         m->bus = sd_bus_flush_close_unref(m->bus);
 }

@@ -95,6 +95,7 @@ enum {
 
 typedef struct Request Request;
 typedef struct BusObjects BusObjects;
+typedef struct BusBudget BusBudget;
 typedef struct Device Device;
 typedef struct Placement Placement;
 
@@ -168,6 +169,7 @@ typedef struct Manager {
         unsigned dirty;
         Request *requests;       /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
         BusObjects *bus_objects; /* GetManagedObjects calls being answered */
+        BusBudget *bus_budget;   /* what each client has not read yet (bus-budget.c) */
 
         sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
         sd_event_source *exit_source;  /* ends the work under way before the bus closes */

@@ -12,6 +12,10 @@ project's bus policy, so that two builds compare side by side in one run:
   root idle  median time of a root OnlineBlocks([one block]) call, including the write to its state
   root flood median and worst of the same while FLOOD clients (user nobody) call GetManagedObjects
              back to back; and how many GetManagedObjects they got through per second
+  slow       a client of user nobody that sends SLOW_CALLS GetManagedObjects on each of SLOW_CONNECTIONS
+             connections and reads nothing: the daemon's and dbus-daemon's VmRSS once the daemon is
+             idle, root's OnlineBlocks (median of 5; a timeout counts as --slow-timeout), and how many
+             full replies the client got when it finally read
   rss        the daemon's VmRSS after start and after the first GetManagedObjects, VmHWM at the end
 
 Half the blocks are online, half offline (policy Online=offline, so nothing is onlined but what the
@@ -19,7 +23,7 @@ root calls ask for). Figures are printed as measured; ratios are what to compare
 machine absolute times are noisy.
 
 Usage: bench-dbus.py FAULT_PRELOAD_SO BUS_POLICY_CONF LABEL=MEMHOTPLUGD... [--blocks 16384,32768]
-                     [--clients 4] [--seconds 6]
+                     [--clients 4] [--seconds 6] [--slow-connections 5] [--slow-calls 100]
 """
 
 import argparse
@@ -147,6 +151,33 @@ def measure(label, daemon_path, bed, args):
         out["root_flood_max"] = max(lat)
         out["root_flood_n"] = len(lat)
         out["flood_rate"] = calls / args.seconds
+
+        # The slow reader: calls, reads nothing; the daemon is measured once it has done all it will
+        # with the calls (its CPU time stands still), as the client keeps its connections open.
+        slow, sent = busclient.start_slow_client(bus.address, args.slow_connections, args.slow_calls)
+        try:
+            busclient.wait_quiet(pid)
+            out["slow_rss"] = status_kib(pid, "VmRSS")
+            out["slow_bus_rss"] = status_kib(bus.proc.pid, "VmRSS")
+            lat, timeouts = [], 0
+            for _ in range(5):
+                try:
+                    i = offline.pop(0)
+                    used.append(i)
+                    t0 = time.monotonic()
+                    client.call("OnlineBlocks", ([i], "movable"), "(aus)", timeout=args.slow_timeout)
+                    lat.append(time.monotonic() - t0)
+                except busclient.BusError:
+                    timeouts += 1
+                    lat.append(args.slow_timeout)
+            out["root_slow"] = statistics.median(lat)
+            out["root_slow_timeouts"] = timeouts
+        finally:
+            got = busclient.read_slow_client(slow) if slow.poll() is None else {}
+            if slow.poll() is None:
+                slow.kill()
+        out["slow_replies"] = got.get("replies", 0)
+        out["slow_sent"] = sent.get("sent", 0)
         out["hwm"] = status_kib(pid, "VmHWM")
         reset_states(bed, used)
         return out
@@ -167,6 +198,10 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--slow-connections", type=int, default=5)
+    ap.add_argument("--slow-calls", type=int, default=100)
+    ap.add_argument("--slow-timeout", type=float, default=10.0,
+                    help="a root call's timeout while the slow reader holds its replies")
     args = ap.parse_args()
     args.shim = os.path.abspath(args.shim)
     busclient.BUS_POLICY = os.path.abspath(args.policy)
@@ -181,6 +216,12 @@ def main():
             ("root_flood_max", "root OnlineBlocks, flood: worst (s)", "%.4f"),
             ("root_flood_n", "root calls during the flood", "%d"),
             ("flood_rate", "GetManagedObjects served per second in the flood", "%.1f"),
+            ("slow_sent", "slow reader: calls sent, none read", "%d"),
+            ("slow_rss", "slow reader: daemon VmRSS (KiB)", "%d"),
+            ("slow_bus_rss", "slow reader: dbus-daemon VmRSS (KiB)", "%d"),
+            ("root_slow", "slow reader: root OnlineBlocks median (s)", "%.4f"),
+            ("root_slow_timeouts", "slow reader: root calls timed out (of 5)", "%d"),
+            ("slow_replies", "slow reader: full replies it got", "%d"),
             ("rss_start", "VmRSS after start (KiB)", "%d"),
             ("rss_after", "VmRSS after one GetManagedObjects (KiB)", "%d"),
             ("hwm", "VmHWM at the end (KiB)", "%d")]

@@ -111,12 +111,17 @@ class PrivateBus:
             f.write(BUS_HEAD.format(socket=self.socket))
             f.write(SYSTEM_POLICY.format(include=BUS_POLICY) if project_policy else OPEN_POLICY)
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UMOCKDEV")}
-        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + self.config, "--nofork", "--print-address"],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, preexec_fn=harness.die_with_parent)
+        # Its log goes to a file: a pipe that nobody reads would stop dbus-daemon at its first 64 KiB
+        # of warnings (one a call, when a client passes max_replies_per_connection).
+        self.log = os.path.join(self.dir, "dbus-daemon.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + self.config, "--nofork", "--print-address"],
+                                         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log, text=True, preexec_fn=harness.die_with_parent)
         line = self.proc.stdout.readline()
         if not line.startswith("unix:path=" + self.socket):
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            with open(self.log) as log:
+                err = log.read() if self.proc.poll() is not None else ""
             self.stop()
             raise RuntimeError("dbus-daemon did not start: %r %s" % (line, err))
         os.chmod(self.socket, 0o777)
@@ -265,6 +270,46 @@ def as_user(address, calls, user=UNPRIVILEGED):
     results = json.loads(out.stdout)
     check(len(results) == len(calls), "child returned %d results for %d calls" % (len(results), len(calls)))
     return results
+
+
+def start_slow_client(address, connections, calls, method="GetManagedObjects", user=UNPRIVILEGED):
+    """slowclient.py as user: calls method (GetManagedObjects, or a Manager method without arguments)
+    calls times on each connection and reads nothing. Returns the process and what it said it sent
+    ({"sent": N})."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slowclient.py")
+    proc = subprocess.Popen(["setpriv", "--reuid=" + user[0], "--regid=" + user[1], "--clear-groups",
+                             "/usr/bin/python3", script, address, str(connections), str(calls), method],
+                            env=unprivileged_env(address), cwd="/", stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    return proc, json.loads(proc.stdout.readline() or "{}")
+
+
+def read_slow_client(proc):
+    """Lets the slow client read its replies; returns what it got ({"replies", "errors", "pings"})."""
+    proc.stdin.write("read\n")
+    proc.stdin.flush()
+    got = json.loads(proc.stdout.readline() or "{}")
+    proc.wait(30)
+    return got
+
+
+def cpu_ticks(pid):
+    """The process's user and system time, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_quiet(pid, quiet=2.0, timeout=120):
+    """Waits until the process has used no CPU for quiet seconds: whatever it was asked, it is done."""
+    deadline = time.monotonic() + timeout
+    last, since = cpu_ticks(pid), time.monotonic()
+    while time.monotonic() - since < quiet:
+        check(time.monotonic() < deadline, "pid %d still busy after %ds" % (pid, timeout))
+        time.sleep(0.2)
+        now = cpu_ticks(pid)
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def ctl(address, *args, user=None):

@@ -682,6 +682,9 @@ WRITES = [
     (PATH, MANAGER, "OfflineBlocks", "(au)", [[0]]),
     (PATH, MANAGER, "Reload", None, []),
     (PATH, MANAGER, "Rescan", None, []),
+    (PATH, MANAGER, "RevertDevice", "(s)", ["dax0.0"]),
+    (PATH, MANAGER, "PrepareUnplug", "(s)", ["2"]),
+    (PATH, MANAGER, "CancelJob", None, []),
 ]
 
 
@@ -691,8 +694,8 @@ def call_name(call):
 
 @scenario(["security: as nobody, every read (Get, GetAll, ListBlocks, Plan, Introspect, GetManagedObjects, "
            "Block properties, Ping) is allowed",
-           "security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan and Properties.Set are refused by the "
-           "bus policy (AccessDenied); nothing is written",
+           "security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan, RevertDevice, PrepareUnplug, CancelJob "
+           "and Properties.Set are refused by the bus policy (AccessDenied); nothing is written",
            "security: on a bus whose policy lets anyone call anything, the daemon itself refuses them as nobody "
            "(NotPermitted) and nothing is written; root still may"])
 def test_security(case):
@@ -720,8 +723,8 @@ def test_security(case):
             check(not bad, "not AccessDenied: " + "; ".join(bad))
             no_writes_since(s, 0)
 
-        case.run("security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan and Properties.Set are refused by the "
-                 "bus policy (AccessDenied); nothing is written", denied)
+        case.run("security: as nobody, OnlineBlocks, OfflineBlocks, Reload, Rescan, RevertDevice, PrepareUnplug, CancelJob "
+                 "and Properties.Set are refused by the bus policy (AccessDenied); nothing is written", denied)
     finally:
         s.close()
 
@@ -1178,8 +1181,8 @@ def test_scale(case):
 
         def order():
             check(len(replies) == 5, "%d replies: %s" % (len(replies), [r[0] for r in replies]))
-            check(replies[0][0] == "root", "reply order %s: the root call waited for the readers"
-                  % [r[0] for r in replies])
+            check(replies[0][0] == "root", "reply order %s: the root call waited for the readers (%s)"
+                  % ([r[0] for r in replies], replies[0][1] if isinstance(replies[0][1], GLib.Error) else ""))
             check(not isinstance(replies[0][1], GLib.Error) and replies[0][1][0][0][1],
                   "OnlineBlocks: %r" % (replies[0][1],))
 
@@ -1210,6 +1213,189 @@ def test_scale(case):
         s.close()
 
 
+SLOW_BLOCKS = 4096
+SLOW_CONNECTIONS, SLOW_CALLS = 5, 100
+LIMITS_EXCEEDED = "org.memhotplug1.Error.LimitsExceeded"
+# daemon/bus-budget.c: what a call is charged per block it lists, per call, and the unprivileged total.
+BUDGET_BLOCK_BYTES, BUDGET_CALL_BYTES, BUDGET_TOTAL_BYTES = 512, 4096, 48 << 20
+BUDGET_SENDER_CALLS = 64
+
+
+def vm_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M).group(1))
+
+
+SLOW_CHECKS = [
+    "slow reader: with %d connections of nobody holding %d unread GetManagedObjects of %d blocks each, root's "
+    "OnlineBlocks and Get are answered (10 s timeout) and the daemon's RSS grows by less than 64 MiB"
+    % (SLOW_CONNECTIONS, SLOW_CALLS, SLOW_BLOCKS),
+    "slow reader: once it reads, each connection has had a full reply, the rest LimitsExceeded, and a new "
+    "unprivileged GetManagedObjects is served",
+    "slow reader: GetManagedObjects, ListBlocks, Plan and Introspect are within what the budget charges for them",
+    "slow reader: of 200 unread ListDevices on each of 5 connections, at most 64 a connection are answered and "
+    "at most 64 more refused (LimitsExceeded); root's Get is answered"]
+
+
+@scenario(SLOW_CHECKS)
+def test_slow_reader(case):
+    """Five connections of user nobody send 100 GetManagedObjects each and read nothing; root's calls
+    must still be answered, and the daemon must not keep what the client does not read."""
+    s = BusSetup()
+    slow = None
+    try:
+        s.bus = PrivateBus()
+        blocks = [Block(i, 0, state="online" if i % 2 else "offline", zones=("Normal",) if i % 2 else ("Normal", "Movable"))
+                  for i in range(SLOW_BLOCKS)]
+        s.bed = Bed(blocks, plain=True, emulate=False)
+        s.bed.bus_address = s.bus.address
+        s.bed.write_config(BASE + "\n[Memory]\nOnline=offline\n")
+        s.daemon = s.bed.daemon()
+        case.daemon = s.daemon
+        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        s.client = Client(s.bus.address)
+        pid = s.daemon.proc.pid
+        rss_start = vm_kib(pid, "VmRSS")
+
+        slow, sent = busclient.start_slow_client(s.bus.address, SLOW_CONNECTIONS, SLOW_CALLS)
+        rss = {}
+
+        def root_calls():
+            check(sent.get("sent") == SLOW_CONNECTIONS * SLOW_CALLS, "the slow client sent %r" % sent)
+            # Whatever the daemon does with the 500 calls, it is done once its CPU time stands still.
+            busclient.wait_quiet(pid)
+            # The daemon has read all 500 calls once it answers a call sent after them.
+            for k in range(3):
+                got = s.client.call("OnlineBlocks", ([2 * k], "movable"), "(aus)", timeout=10)
+                check(got[0][0][1], "OnlineBlocks([%d]): %r" % (2 * k, got))
+                check(s.client.call("Get", (MANAGER, "BlockSize"), "(ss)", iface=PROPS, timeout=10)[0] == BS,
+                      "BlockSize")
+            rss["end"] = vm_kib(pid, "VmRSS")
+            if not harness.SANITIZE:  # ASan keeps freed memory in quarantine
+                check(rss["end"] - rss_start < 64 * 1024,
+                      "the daemon's RSS grew from %d to %d KiB" % (rss_start, rss["end"]))
+
+        case.run(SLOW_CHECKS[0], root_calls)
+
+        def replies():
+            got = busclient.read_slow_client(slow)
+            n = got.get("replies", 0)
+            errors = got.get("errors", {})
+            cost = BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES
+            check(n + errors.get(LIMITS_EXCEEDED, 0) == SLOW_CONNECTIONS * SLOW_CALLS and
+                  set(errors) <= {LIMITS_EXCEEDED} and not got.get("unanswered"), "the slow client got %r" % got)
+            check(SLOW_CONNECTIONS <= n <= BUDGET_TOTAL_BYTES // cost + SLOW_CONNECTIONS,
+                  "%d replies: each connection gets one, the rest are refused past the budget (%r)" % (n, got))
+            check(got.get("pings", 0) >= 1, "the daemon asked whether the replies were read: %r" % got)
+            # Read and answered: the budget is back, a new reader is served in full.
+            out = as_user(s.bus.address, [(PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+                                           None, [])])
+            check(out[0]["ok"], "GetManagedObjects as nobody after the slow client read: %r" % out[0])
+
+        case.run(SLOW_CHECKS[1], replies)
+
+        def sizes():
+            # The budget's per-block charge bounds every reply that lists blocks (GVariant body sizes).
+            conn = s.client.conn
+            for path, iface, member in ((PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+                                        (PATH, MANAGER, "ListBlocks"), (PATH, MANAGER, "Plan"),
+                                        (PATH + "/block", "org.freedesktop.DBus.Introspectable", "Introspect")):
+                v = conn.call_sync(BUS_NAME, path, iface, member, None, None, Gio.DBusCallFlags.NONE, 60000, None)
+                TAP.note("%s: %d bytes, %.0f a block" % (member, v.get_size(), v.get_size() / SLOW_BLOCKS))
+                check(v.get_size() <= BUDGET_CALL_BYTES + SLOW_BLOCKS * BUDGET_BLOCK_BYTES,
+                      "%s: %d bytes, more than the budget charges" % (member, v.get_size()))
+
+        case.run(SLOW_CHECKS[2], sizes)
+
+        def small_calls():
+            nonlocal slow
+            slow, sent = busclient.start_slow_client(s.bus.address, SLOW_CONNECTIONS, 200, "ListDevices")
+            check(sent.get("sent") == SLOW_CONNECTIONS * 200, "the slow client sent %r" % sent)
+            busclient.wait_quiet(pid)
+            check(s.client.call("Get", (MANAGER, "BlockSize"), "(ss)", iface=PROPS, timeout=10)[0] == BS,
+                  "BlockSize")
+            got = busclient.read_slow_client(slow)
+            n, errors = got.get("replies", 0), got.get("errors", {})
+            # dbus-daemon itself refuses a connection's calls past 128 awaiting their reply
+            # (max_replies_per_connection), with its own LimitsExceeded.
+            bus_limit = "org.freedesktop.DBus.Error.LimitsExceeded"
+            # Past 64 refusals unread, a connection's calls get no answer: refusals are messages too.
+            check(set(errors) <= {LIMITS_EXCEEDED, bus_limit} and errors.get(LIMITS_EXCEEDED, 0) > 0,
+                  "the slow client got %r" % got)
+            check(SLOW_CONNECTIONS <= n <= SLOW_CONNECTIONS * BUDGET_SENDER_CALLS, "%d replies (%r)" % (n, got))
+            check(errors.get(LIMITS_EXCEEDED, 0) <= SLOW_CONNECTIONS * BUDGET_SENDER_CALLS,
+                  "%d refusals: at most 64 a connection are sent unread (%r)" % (errors[LIMITS_EXCEEDED], got))
+
+        case.run(SLOW_CHECKS[3], small_calls)
+    finally:
+        if slow and slow.poll() is None:
+            slow.kill()
+            slow.wait()
+        s.close()
+
+
+CEILING_BLOCKS = 4096
+CEILING_CHECKS = [
+    "memory ceiling: with RLIMIT_AS at the daemon's size + 512 KiB, a GetManagedObjects of %d blocks fails "
+    "with NoMemory and the daemon lives on" % CEILING_BLOCKS,
+    "memory ceiling: under the same limit, 8 new blocks found by Rescan are onlined by the policy and small "
+    "calls are answered",
+    "memory ceiling: once the limit is lifted, GetManagedObjects lists every block"]
+
+
+@scenario(CEILING_CHECKS)
+def test_memory_ceiling(case):
+    """The unit's LimitAS= is the ceiling no client can push the daemon past: at it, the bus side's
+    allocations fail and the core's go on."""
+    if harness.SANITIZE:  # ASan reserves terabytes of address space for its shadow
+        for name in CEILING_CHECKS:
+            TAP.skip(name, "RLIMIT_AS cannot be set under ASan")
+        case.pending.clear()
+        return
+    import resource
+
+    s = BusSetup()
+    try:
+        s.bus = PrivateBus()
+        blocks = [Block(i, 0, state="online", zones=("Normal",)) for i in range(CEILING_BLOCKS)]
+        s.bed = Bed(blocks, plain=True, emulate=False)
+        s.bed.bus_address = s.bus.address
+        s.bed.write_config(BASE + "\n[Memory]\nOnline=movable\n")
+        s.daemon = s.bed.daemon()
+        case.daemon = s.daemon
+        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+        s.client = Client(s.bus.address)
+        pid = s.daemon.proc.pid
+        _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
+        limit = vm_kib(pid, "VmSize") * 1024 + 512 * 1024
+        resource.prlimit(pid, resource.RLIMIT_AS, (limit, hard))
+        new = list(range(CEILING_BLOCKS, CEILING_BLOCKS + 8))
+
+        def objects_fail():
+            e = s.client.error_of("GetManagedObjects", path=PATH, iface="org.freedesktop.DBus.ObjectManager")
+            check(e.name == "org.freedesktop.DBus.Error.NoMemory", "GetManagedObjects: %s %s" % (e.name, e))
+            check(s.daemon.proc.poll() is None, "the daemon exited")
+
+        def core_goes_on():
+            for i in new:
+                s.bed.add_block(Block(i, 0), announce=False)
+            s.client.call("Rescan")
+            wait_until(lambda: all(s.bed.read_attr(i, "state") == "online" for i in new), what="the new blocks online")
+            check(s.client.call("Get", (MANAGER, "OnlineBytes"), "(ss)", iface=PROPS)[0] ==
+                  (CEILING_BLOCKS + len(new)) * BS, "OnlineBytes")
+
+        def lifted():
+            resource.prlimit(pid, resource.RLIMIT_AS, (hard, hard))
+            objs = s.client.call("GetManagedObjects", path=PATH, iface="org.freedesktop.DBus.ObjectManager")[0]
+            check(sum(p.startswith(PATH + "/block/") for p in objs) == CEILING_BLOCKS + len(new),
+                  "GetManagedObjects lists %d objects" % len(objs))
+
+        for name, fn in zip(CEILING_CHECKS, (objects_fail, core_goes_on, lifted)):
+            case.run(name, fn)
+    finally:
+        s.close()
+
+
 def test_ctl_or_skip():
     if CTL and os.path.exists(CTL):
         test_ctl()
@@ -1219,6 +1405,7 @@ def test_ctl_or_skip():
 
 
 SCENARIOS = [test_properties, test_methods, test_signals, test_node_link, test_security, test_scale,
+             test_slow_reader, test_memory_ceiling,
              test_ctl_or_skip, test_kernel_auto_fallback, test_log_control]
 
 def main():
