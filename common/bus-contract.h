@@ -31,7 +31,7 @@
 #define BUS_ERROR_OFFLINE_FAILED      "org.memhotplug1.Error.OfflineFailed"
 #define BUS_ERROR_SHUTTING_DOWN       "org.memhotplug1.Error.ShuttingDown"
 /* The caller has too many replies it has not read yet (daemon/bus-budget.c): read them, then ask again. */
-#define BUS_ERROR_LIMITS_EXCEEDED "org.memhotplug1.Error.LimitsExceeded"
+#define BUS_ERROR_LIMITS_EXCEEDED     "org.memhotplug1.Error.LimitsExceeded"
 
 /* ListBlocks: index, node, state, zone, physical start, size, removable, rule. */
 #define BUS_ROW_BLOCK "(uissttbs)"
