@@ -1135,6 +1135,25 @@ def test_log_control(case):
         s.close()
 
 
+def plain_setup(case, s, blocks, policy):
+    """Fills BusSetup s: a private bus, a plain tree of blocks with no kernel emulator (thousands of
+    inotify watches would only slow the test: the fault preload leaves "online" in the state file
+    the daemon writes), the daemon with [Memory] policy, on the bus, and a root client."""
+    s.bus = PrivateBus()
+    s.bed = Bed(blocks, plain=True, emulate=False)
+    s.bed.bus_address = s.bus.address
+    s.bed.write_config(BASE + "\n[Memory]\n" + policy + "\n")
+    s.daemon = s.bed.daemon()
+    case.daemon = s.daemon
+    s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+    s.client = Client(s.bus.address)
+
+
+def half_online(n):
+    return [Block(i, 0, state="online" if i % 2 else "offline", zones=("Normal",) if i % 2 else ("Normal", "Movable"))
+            for i in range(n)]
+
+
 SCALE_BLOCKS = 6000
 
 
@@ -1144,18 +1163,7 @@ SCALE_BLOCKS = 6000
 def test_scale(case):
     s = BusSetup()
     try:
-        s.bus = PrivateBus()
-        blocks = [Block(i, 0, state="online" if i % 2 else "offline", zones=("Normal",) if i % 2 else ("Normal", "Movable"))
-                  for i in range(SCALE_BLOCKS)]
-        # A plain tree with no kernel emulator (6000 inotify watches would only slow the test): the
-        # fault preload leaves "online" in the state file the daemon writes.
-        s.bed = Bed(blocks, plain=True, emulate=False)
-        s.bed.bus_address = s.bus.address
-        s.bed.write_config(BASE + "\n[Memory]\nOnline=offline\n")
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.client = Client(s.bus.address)
+        plain_setup(case, s, half_online(SCALE_BLOCKS), "Online=offline")
 
         # Five calls on one connection, in this order; the replies are recorded as they arrive.
         ctx = GLib.MainContext()
@@ -1244,16 +1252,7 @@ def test_slow_reader(case):
     s = BusSetup()
     slow = None
     try:
-        s.bus = PrivateBus()
-        blocks = [Block(i, 0, state="online" if i % 2 else "offline", zones=("Normal",) if i % 2 else ("Normal", "Movable"))
-                  for i in range(SLOW_BLOCKS)]
-        s.bed = Bed(blocks, plain=True, emulate=False)
-        s.bed.bus_address = s.bus.address
-        s.bed.write_config(BASE + "\n[Memory]\nOnline=offline\n")
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.client = Client(s.bus.address)
+        plain_setup(case, s, half_online(SLOW_BLOCKS), "Online=offline")
         pid = s.daemon.proc.pid
         rss_start = vm_kib(pid, "VmRSS")
 
@@ -1356,15 +1355,8 @@ def test_memory_ceiling(case):
 
     s = BusSetup()
     try:
-        s.bus = PrivateBus()
-        blocks = [Block(i, 0, state="online", zones=("Normal",)) for i in range(CEILING_BLOCKS)]
-        s.bed = Bed(blocks, plain=True, emulate=False)
-        s.bed.bus_address = s.bus.address
-        s.bed.write_config(BASE + "\n[Memory]\nOnline=movable\n")
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.client = Client(s.bus.address)
+        plain_setup(case, s, [Block(i, 0, state="online", zones=("Normal",)) for i in range(CEILING_BLOCKS)],
+                    "Online=movable")
         pid = s.daemon.proc.pid
         _, hard = resource.prlimit(pid, resource.RLIMIT_AS)
         limit = vm_kib(pid, "VmSize") * 1024 + 512 * 1024
