@@ -274,8 +274,13 @@ static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_er
 static int append_plan_rows(sd_bus_message *reply, void *userdata)
 {
         Manager *m = userdata;
+        PlacementView *v;
         int r;
 
+        /* One look at the counts for all rows: each row is then worked out on them. */
+        r = placement_view(m, &v);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
                 const Block *b = &m->blocks[i];
                 const char *attr, *note = "";
@@ -286,7 +291,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 if (!(b->flags & BLOCK_KNOWN))
                         continue;
                 if (b->state == BLOCK_ONLINE) {
-                        r = bus_append_drift_row(m, reply, (unsigned)i);
+                        r = bus_append_drift_row(m, v, reply, (unsigned)i);
                         if (r < 0)
                                 return r;
                         continue;
@@ -294,7 +299,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
-                (void)placement_decide_block(m, (unsigned)i, &f, _ONLINE_TYPE_INVALID, NULL, &d);
+                (void)placement_view_decide(m, v, (unsigned)i, &f, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
