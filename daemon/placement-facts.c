@@ -38,11 +38,17 @@ static Placement *placement_get(Manager *m)
         return m->placement;
 }
 
+/* Asked once: the counts use it for every block. */
 static uint64_t page_size(void)
 {
-        long n = sysconf(_SC_PAGESIZE);
+        static uint64_t size;
+        long n;
 
-        return n > 0 ? (uint64_t)n : 4096;
+        if (size == 0) {
+                n = sysconf(_SC_PAGESIZE);
+                size = n > 0 ? (uint64_t)n : 4096;
+        }
+        return size;
 }
 
 /* The ACPI map, read again when a block is not in it and blocks may have come since the last read
@@ -169,6 +175,7 @@ typedef struct DeviceKey {
 struct PlacementView {
         /* What the counts were made from. */
         bool made;
+        bool copied;  /* the table was copied: a read may find the counts current */
         Block *table; /* the block table, copied: compared whole, it is written in many places */
         size_t n, n_allocated;
         const Device *devices; /* m->devices: the groups' keys point into it */
@@ -341,11 +348,22 @@ static Zone block_counted_zone(const Block *b)
         return 0;
 }
 
-/* What a block that counts adds to its node's zones (k: its group, as counted). */
-static PlacementZones block_share(const Manager *m, const Placement *p, const Block *b, Zone zone,
-                                  GroupKey k)
+/* A block's pages, and its memmap's. */
+typedef struct BlockPages {
+        uint64_t pages, memmap;
+} BlockPages;
+
+static BlockPages block_pages(const Manager *m)
 {
-        uint64_t pages = m->block_size / page_size(), memmap = pages * STRUCT_PAGE_SIZE / page_size();
+        uint64_t pages = m->block_size / page_size();
+
+        return (BlockPages){ .pages = pages, .memmap = pages * STRUCT_PAGE_SIZE / page_size() };
+}
+
+/* What a block that counts adds to its node's zones (k: its group, as counted). */
+static PlacementZones block_share(BlockPages bp, const Placement *p, const Block *b, Zone zone, GroupKey k)
+{
+        uint64_t pages = bp.pages, memmap = bp.memmap;
 
         if (zone == ZONE_MOVABLE)
                 return (PlacementZones){ .movable = pages,
@@ -507,9 +525,18 @@ static void view_free(PlacementView *v)
         free(v);
 }
 
-/* Whether the counts are still what the manager's state makes; with table, the block table is
- * compared too (the caller's first look in a read: O(n), but no block is counted). */
-static bool view_current(Manager *m, const Placement *p, const PlacementView *v, bool table)
+/* Whether the counts are still what the manager's state makes; but in a read that compared it
+ * already, the block table is compared too (O(n), but no block is counted). */
+/* Who asks for the counts: a decision (the table is compared, but counts made for it keep no copy:
+ * the decision changes the table at once), a read (compared, and the copy kept for the next read),
+ * or a read that has compared it already. */
+typedef enum ViewUse {
+        VIEW_DECISION,
+        VIEW_READ,
+        VIEW_IN_READ,
+} ViewUse;
+
+static bool view_current(Manager *m, const Placement *p, const PlacementView *v, ViewUse use)
 {
         DeviceKey k;
 
@@ -522,7 +549,8 @@ static bool view_current(Manager *m, const Placement *p, const PlacementView *v,
                 if (memcmp(&k, &v->device_keys[i], sizeof(k)) != 0)
                         return false;
         }
-        return !table || v->n == 0 || memcmp(v->table, m->blocks, v->n * sizeof(Block)) == 0;
+        return use == VIEW_IN_READ ||
+               (v->copied && (v->n == 0 || memcmp(v->table, m->blocks, v->n * sizeof(Block)) == 0));
 }
 
 static int view_reserve(Manager *m, Placement *p, PlacementView *v)
@@ -623,8 +651,9 @@ static int view_group_of(Manager *m, Placement *p, PlacementView *v, unsigned in
 }
 
 /* The counts: one pass over the block table. */
-static int view_make(Manager *m, Placement *p, PlacementView *v)
+static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
 {
+        BlockPages bp = block_pages(m);
         uint32_t run = 0;
         int r;
 
@@ -633,7 +662,8 @@ static int view_make(Manager *m, Placement *p, PlacementView *v)
         if (r < 0)
                 return r;
         v->n = m->n_blocks;
-        if (v->n > 0)
+        v->copied = copy;
+        if (copy && v->n > 0)
                 memcpy(v->table, m->blocks, v->n * sizeof(Block));
         v->n_groups = v->n_shares = 0;
         view_owners(m, v);
@@ -657,7 +687,7 @@ static int view_make(Manager *m, Placement *p, PlacementView *v)
                 r = zones_grow(&v->nodes, &v->n_nodes, node);
                 if (r < 0)
                         return r;
-                s = block_share(m, p, b, zone, k);
+                s = block_share(bp, p, b, zone, k);
                 zones_add(&v->nodes[node], &s, false);
                 if (k.virtio >= 0) {
                         PlacementGroup *g = &v->dynamic[k.virtio];
@@ -690,7 +720,7 @@ static int view_make(Manager *m, Placement *p, PlacementView *v)
         return 0;
 }
 
-static int view_get(Manager *m, Placement *p, bool check_table, PlacementView **ret)
+static int view_get(Manager *m, Placement *p, ViewUse use, PlacementView **ret)
 {
         int r;
 
@@ -699,8 +729,8 @@ static int view_get(Manager *m, Placement *p, bool check_table, PlacementView **
                 if (!p->view)
                         return -ENOMEM;
         }
-        if (!view_current(m, p, p->view, check_table)) {
-                r = view_make(m, p, p->view);
+        if (!view_current(m, p, p->view, use)) {
+                r = view_make(m, p, p->view, use != VIEW_DECISION);
                 if (r < 0)
                         return r;
         }
@@ -714,6 +744,7 @@ static int view_get(Manager *m, Placement *p, bool check_table, PlacementView **
 static int group_counts(Manager *m, Placement *p, PlacementView *v, unsigned index, const GroupKey *k,
                         GroupCount *tmp, const GroupCount **ret)
 {
+        BlockPages bp = block_pages(m);
         uint32_t gid = index < v->n ? v->group[index] : 0;
         size_t from = 0, to = v->n;
         int r;
@@ -738,7 +769,7 @@ static int group_counts(Manager *m, Placement *p, PlacementView *v, unsigned ind
                 bk = group_of(m, p, v, (unsigned)i);
                 if (!group_equal(*k, bk))
                         continue;
-                s = block_share(m, p, b, zone, bk);
+                s = block_share(bp, p, b, zone, bk);
                 r = group_count_block(m, v, tmp, (unsigned)i, b->node >= 0 ? b->node : 0, zone, &s);
                 if (r < 0)
                         return r;
@@ -759,7 +790,7 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
 
         if (!p)
                 return -ENOMEM;
-        r = view_get(m, p, true, &v);
+        r = view_get(m, p, VIEW_READ, &v);
         if (r < 0)
                 return r;
         if (v->n_nodes > 0) {
@@ -855,11 +886,10 @@ static int maps_refresh(Manager *m, Placement *p, unsigned index)
         return 0;
 }
 
-/* The counts with the block (and with whole_group, its whole group) taken off: check_table when
- * the caller has not compared the table yet. With whole_group, what the policy would do with the
- * group were it all offline (drift), the group's run as the view found it. */
-static int build(Manager *m, bool check_table, unsigned index, int node, bool whole_group,
-                 BlockPlacement *ret)
+/* The counts with the block (and with whole_group, its whole group) taken off. With whole_group,
+ * what the policy would do with the group were it all offline (drift), the group's run as the
+ * view found it. */
+static int build(Manager *m, ViewUse use, unsigned index, int node, bool whole_group, BlockPlacement *ret)
 {
         Placement *p = placement_get(m);
         const GroupCount *g = NULL;
@@ -881,7 +911,7 @@ static int build(Manager *m, bool check_table, unsigned index, int node, bool wh
         r = maps_refresh(m, p, index);
         if (r < 0)
                 return r;
-        r = view_get(m, p, check_table, &v);
+        r = view_get(m, p, use, &v);
         if (r < 0)
                 return r;
         k = self_key = group_of(m, p, v, index);
@@ -922,7 +952,7 @@ static int build(Manager *m, bool check_table, unsigned index, int node, bool wh
         if (index < v->n)
                 zone = block_counted_zone(&m->blocks[index]);
         if (zone)
-                self = block_share(m, p, &m->blocks[index], zone, self_key);
+                self = block_share(block_pages(m), p, &m->blocks[index], zone, self_key);
         member = zone && grouped && group_equal(k, self_key);
         n_shares = v->n_shares;
         if (grouped) {
@@ -985,7 +1015,7 @@ static int build(Manager *m, bool check_table, unsigned index, int node, bool wh
         return 0;
 }
 
-static int decide(Manager *m, bool check_table, unsigned index, const BlockFacts *f, OnlineType type,
+static int decide(Manager *m, ViewUse use, unsigned index, const BlockFacts *f, OnlineType type,
                   const char *rule, bool whole_group, Decision *ret)
 {
         BlockPlacement bp = {};
@@ -993,7 +1023,7 @@ static int decide(Manager *m, bool check_table, unsigned index, const BlockFacts
         int r = 0;
 
         if (wants_placement(m, f->node, type) && f->state == BLOCK_OFFLINE) {
-                r = build(m, check_table, index, f->node, whole_group, &bp);
+                r = build(m, use, index, f->node, whole_group, &bp);
                 built = r >= 0;
         }
         if (type >= 0)
@@ -1007,7 +1037,7 @@ static int decide(Manager *m, bool check_table, unsigned index, const BlockFacts
 int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
                            const char *rule, Decision *ret)
 {
-        return decide(m, true, index, f, type, rule, false, ret);
+        return decide(m, VIEW_DECISION, index, f, type, rule, false, ret);
 }
 
 int placement_view(Manager *m, PlacementView **ret)
@@ -1016,13 +1046,13 @@ int placement_view(Manager *m, PlacementView **ret)
 
         if (!p)
                 return -ENOMEM;
-        return view_get(m, p, true, ret);
+        return view_get(m, p, VIEW_READ, ret);
 }
 
 int placement_view_decide(Manager *m, PlacementView *v, unsigned index, const BlockFacts *f, Decision *ret)
 {
         assert(v == m->placement->view);
-        return decide(m, false, index, f, _ONLINE_TYPE_INVALID, NULL, false, ret);
+        return decide(m, VIEW_IN_READ, index, f, _ONLINE_TYPE_INVALID, NULL, false, ret);
 }
 
 /* Whether the block is one whose zone the policy places, and by which rule: online, in a zone, not
@@ -1070,7 +1100,7 @@ static bool drift_of(Manager *m, PlacementView *v, unsigned index, Decision *ret
                           .have_valid_zones = true,
                           .valid_zones = ZONE_NORMAL | ZONE_MOVABLE,
                           .default_zone = ZONE_NORMAL };
-        (void)decide(m, false, index, &f, type, rule, true, &d);
+        (void)decide(m, VIEW_IN_READ, index, &f, type, rule, true, &d);
         /* Online=online is the kernel's choice, whatever it was. */
         if (d.action != ACTION_ONLINE || d.type == ONLINE_TYPE_ONLINE ||
             (d.zone == ZONE_MOVABLE) == (b->zone == ZONE_MOVABLE))
@@ -1130,7 +1160,7 @@ static int view_drift(Manager *m, Placement *p, PlacementView *v)
                         (void)maps_refresh(m, p, (unsigned)i);
                 }
         for (unsigned tries = 0;; tries++) {
-                r = view_get(m, p, false, &v);
+                r = view_get(m, p, VIEW_IN_READ, &v);
                 if (r < 0)
                         return r;
                 views = p->stats.views;
@@ -1162,7 +1192,8 @@ bool placement_block_drift(Manager *m, unsigned index, Decision *ret)
         Placement *p = placement_get(m);
         PlacementView *v;
 
-        if (!p || view_get(m, p, true, &v) < 0)
+        /* Asked as a block is onlined (delegate's audit): the table changed, no copy is kept. */
+        if (!p || view_get(m, p, VIEW_DECISION, &v) < 0)
                 return false;
         if (v->drift_made && config_same(v, m->config) && !v->drift[index])
                 return false;
@@ -1177,7 +1208,7 @@ int placement_drift_count(Manager *m, unsigned *ret)
 
         if (!p)
                 return -ENOMEM;
-        r = view_get(m, p, true, &v);
+        r = view_get(m, p, VIEW_READ, &v);
         if (r < 0)
                 return r;
         r = view_drift(m, p, v);
