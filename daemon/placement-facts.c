@@ -738,6 +738,15 @@ static int view_get(Manager *m, Placement *p, ViewUse use, PlacementView **ret)
         return 0;
 }
 
+int placement_view(Manager *m, PlacementView **ret)
+{
+        Placement *p = placement_get(m);
+
+        if (!p)
+                return -ENOMEM;
+        return view_get(m, p, VIEW_READ, ret);
+}
+
 /* The counts of the block's static group k: the view's, or counted now from its blocks where the
  * view found it otherwise (a burst's run as found when its first block was decided, since grown).
  * The shares of one counted now are kept past v->n_shares. */
@@ -784,13 +793,10 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
 {
         _cleanup_(freep) PlacementZones *nodes = NULL;
         _cleanup_(freep) PlacementGroup *groups = NULL;
-        Placement *p = placement_get(m);
         PlacementView *v;
         int r;
 
-        if (!p)
-                return -ENOMEM;
-        r = view_get(m, p, VIEW_READ, &v);
+        r = placement_view(m, &v);
         if (r < 0)
                 return r;
         if (v->n_nodes > 0) {
@@ -1040,15 +1046,6 @@ int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, Onli
         return decide(m, VIEW_DECISION, index, f, type, rule, false, ret);
 }
 
-int placement_view(Manager *m, PlacementView **ret)
-{
-        Placement *p = placement_get(m);
-
-        if (!p)
-                return -ENOMEM;
-        return view_get(m, p, VIEW_READ, ret);
-}
-
 int placement_view_decide(Manager *m, PlacementView *v, unsigned index, const BlockFacts *f, Decision *ret)
 {
         assert(v == m->placement->view);
@@ -1202,16 +1199,13 @@ bool placement_block_drift(Manager *m, unsigned index, Decision *ret)
 
 int placement_drift_count(Manager *m, unsigned *ret)
 {
-        Placement *p = placement_get(m);
         PlacementView *v;
         int r;
 
-        if (!p)
-                return -ENOMEM;
-        r = view_get(m, p, VIEW_READ, &v);
+        r = placement_view(m, &v);
         if (r < 0)
                 return r;
-        r = view_drift(m, p, v);
+        r = view_drift(m, m->placement, v);
         if (r < 0)
                 return r;
         *ret = v->n_drift;
