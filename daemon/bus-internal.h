@@ -63,7 +63,8 @@ int bus_property_get_tiering(sd_bus *bus, const char *path, const char *interfac
 int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,
                                     const char *property, sd_bus_message *reply, void *userdata,
                                     sd_bus_error *error);
-int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index);
+typedef struct PlacementView PlacementView;
+int bus_append_drift_row(Manager *m, PlacementView *v, sd_bus_message *reply, unsigned index);
 int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error);
 int bus_property_get_platform_default(sd_bus *bus, const char *path, const char *interface,

@@ -181,29 +181,37 @@ static int property_get_node_bytes(sd_bus *bus, const char *path, const char *in
                                    const char *property, sd_bus_message *reply, void *userdata,
                                    sd_bus_error *error)
 {
+        _cleanup_(freep) uint64_t *present = NULL, *online = NULL;
         Manager *m = userdata;
         int max_node = -1, r;
 
         for (size_t i = 0; i < m->n_blocks; i++)
                 if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node > max_node)
                         max_node = m->blocks[i].node;
+        /* One pass over the blocks, by node + 1: node -1 collects the blocks whose node the kernel
+         * does not show. */
+        present = calloc((size_t)max_node + 2, sizeof(uint64_t));
+        online = calloc((size_t)max_node + 2, sizeof(uint64_t));
+        if (!present || !online)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_blocks; i++) {
+                const Block *b = &m->blocks[i];
+
+                if (!(b->flags & BLOCK_KNOWN) || b->node < -1)
+                        continue;
+                present[b->node + 1] += m->block_size;
+                if (b->state == BLOCK_ONLINE)
+                        online[b->node + 1] += m->block_size;
+        }
 
         r = sd_bus_message_open_container(reply, 'a', "(ittt)");
         if (r < 0)
                 return r;
-        /* Node -1 collects the blocks whose node the kernel does not show. */
         for (int node = -1; node <= max_node; node++) {
-                uint64_t present = 0, online = 0;
-
-                for (size_t i = 0; i < m->n_blocks; i++)
-                        if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node == node) {
-                                present += m->block_size;
-                                if (m->blocks[i].state == BLOCK_ONLINE)
-                                        online += m->block_size;
-                        }
-                if (present == 0)
+                if (present[node + 1] == 0)
                         continue;
-                r = sd_bus_message_append(reply, "(ittt)", node, present, online, present - online);
+                r = sd_bus_message_append(reply, "(ittt)", node, present[node + 1], online[node + 1],
+                                          present[node + 1] - online[node + 1]);
                 if (r < 0)
                         return r;
         }
@@ -274,8 +282,13 @@ static int method_list_blocks(sd_bus_message *message, void *userdata, sd_bus_er
 static int append_plan_rows(sd_bus_message *reply, void *userdata)
 {
         Manager *m = userdata;
+        PlacementView *v;
         int r;
 
+        /* One look at the counts for all rows: each row is then worked out on them. */
+        r = placement_view(m, &v);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < m->n_blocks; i++) {
                 const Block *b = &m->blocks[i];
                 const char *attr, *note = "";
@@ -286,7 +299,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 if (!(b->flags & BLOCK_KNOWN))
                         continue;
                 if (b->state == BLOCK_ONLINE) {
-                        r = bus_append_drift_row(m, reply, (unsigned)i);
+                        r = bus_append_drift_row(m, v, reply, (unsigned)i);
                         if (r < 0)
                                 return r;
                         continue;
@@ -294,7 +307,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 /* A dry run on fresh facts: what a rescan would do now. */
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
-                (void)placement_decide_block(m, (unsigned)i, &f, _ONLINE_TYPE_INVALID, NULL, &d);
+                (void)placement_view_decide(m, v, (unsigned)i, &f, &d);
                 if (b->flags & BLOCK_USER_OFFLINE) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;

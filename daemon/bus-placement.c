@@ -7,7 +7,7 @@
 #include "placement-facts.h"
 
 /* NodePlacement: Online=auto-movable's accounting, one row per node and one for the system
- * (node -1), computed when asked from the block table, as the next decision would see it. */
+ * (node -1), from the counts the next decision would start from (kept until the table changes). */
 
 static int append_row(sd_bus_message *reply, const Manager *m, const PlacementFacts *f, int node,
                       const PlacementZones *z, uint64_t page)
@@ -74,12 +74,12 @@ int bus_property_get_platform_default(sd_bus *bus, const char *path, const char 
 }
 
 /* A Plan row for an online block the policy would put elsewhere; nothing for one in place. */
-int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index)
+int bus_append_drift_row(Manager *m, PlacementView *v, sd_bus_message *reply, unsigned index)
 {
         char note[64];
         Decision d;
 
-        if (!placement_block_drift(m, index, &d))
+        if (!placement_view_drift(m, v, index, &d))
                 return 0;
         snprintf(note, sizeof(note), "drift: memhotplugctl rezone %u", index);
         return sd_bus_message_append(reply, BUS_ROW_PLAN, index, m->blocks[index].node, "rezone",
@@ -87,15 +87,17 @@ int bus_append_drift_row(Manager *m, sd_bus_message *reply, unsigned index)
                                      note);
 }
 
-/* DriftBlocks: how many online blocks sit in a zone the policy would not choose now. */
+/* DriftBlocks: how many online blocks sit in a zone the policy would not choose now (worked out
+ * once per change of what it depends on, not per call). */
 int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
-        uint32_t n = 0;
-        Decision d;
+        unsigned n;
+        int r;
 
-        for (size_t i = 0; i < m->n_blocks; i++)
-                n += placement_block_drift(m, (unsigned)i, &d);
-        return sd_bus_message_append(reply, "u", n);
+        r = placement_drift_count(m, &n);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append(reply, "u", (uint32_t)n);
 }

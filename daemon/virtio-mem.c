@@ -95,6 +95,7 @@ int virtio_mem_read(VirtioMemMap *v, Sysfs *s, uint64_t block_size)
         if (r < 0)
                 return r;
         map_clear(v);
+        v->seq++;
         r = iomem_read_virtio_mem(f, &v->devices, &v->n_devices, &v->hidden);
         if (r < 0)
                 return r;

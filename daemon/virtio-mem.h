@@ -23,6 +23,7 @@ typedef struct VirtioMemMap {
         int *of_block; /* by block index: the device's index in devices, or -1 */
         size_t n_blocks;
         uint64_t unit_blocks; /* the kernel's memory group unit, in blocks (1 but in Big Block Mode) */
+        uint64_t seq;         /* counts the reads: what was worked out from the map is stale when it moves */
 } VirtioMemMap;
 
 /* Opens path (normally /proc/iomem; another file for tests) and reads it once. */

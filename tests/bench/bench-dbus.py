@@ -27,6 +27,7 @@ Usage: bench-dbus.py FAULT_PRELOAD_SO BUS_POLICY_CONF LABEL=MEMHOTPLUGD... [--bl
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -44,18 +45,20 @@ from harness import Bed, Block  # noqa: E402
 
 CONFIG = "[Daemon]\nUeventSource=udev\nKernelAutoOnline=respect\n\n[Memory]\nOnline=offline\n"
 
-# A flood client, run as nobody: GetManagedObjects back to back until the deadline.
+# A flood client, run as nobody: one call on the root object back to back until the deadline
+# (argv: the bus address, the deadline, the interface, the method, its parameters as GVariant text).
 FLOOD = r"""
 import json, sys, time
-from gi.repository import Gio
-address, deadline = sys.argv[1], float(sys.argv[2])
+from gi.repository import Gio, GLib
+address, deadline, iface, method, params = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 conn = Gio.DBusConnection.new_for_address_sync(
     address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
     None, None)
+params = GLib.Variant.parse(None, params, None, None) if params else None
 n = 0
 while time.monotonic() < deadline:
-    conn.call_sync("org.memhotplug1", "/org/memhotplug1", "org.freedesktop.DBus.ObjectManager",
-                   "GetManagedObjects", None, None, Gio.DBusCallFlags.NONE, 120000, None)
+    conn.call_sync("org.memhotplug1", "/org/memhotplug1", iface, method, params, None, Gio.DBusCallFlags.NONE,
+                   600000, None)
     n += 1
 print(json.dumps({"calls": n}))
 """
@@ -83,8 +86,11 @@ def reset_states(bed, indices):
         bed.write_attr(i, "state", "offline")
 
 
-def measure(label, daemon_path, bed, args):
-    harness.init(daemon_path, args.shim)
+@contextlib.contextmanager
+def daemon_on_bus(daemon_path, shim, bed, timeout=120):
+    """The daemon over bed, on a private dbus-daemon with the project's bus policy, and a client
+    (root) that sees it on the bus: yields (daemon, client, bus)."""
+    harness.init(daemon_path, shim)
     bus = busclient.PrivateBus()
     bed.bus_address = bus.address
     d = client = None
@@ -93,7 +99,47 @@ def measure(label, daemon_path, bed, args):
         client = busclient.Client(bus.address)
         harness.wait_until(lambda: client.call("NameHasOwner", ("org.memhotplug1",), "(s)", path="/org/freedesktop/DBus",
                                                iface="org.freedesktop.DBus", dest="org.freedesktop.DBus")[0],
-                           timeout=120, what="the daemon on the bus")
+                           timeout=timeout, what="the daemon on the bus")
+        yield d, client, bus
+    finally:
+        if client:
+            client.close()
+        if d:
+            d.kill()
+        bus.stop()
+
+
+def flood(address, clients, deadline, iface, method, params=""):
+    """clients processes as user nobody, each calling iface.method(params) back to back until the
+    deadline; each prints {"calls": N} at the end."""
+    env = busclient.unprivileged_env(address)
+    return [subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                              "/usr/bin/python3", "-c", FLOOD, address, str(deadline), iface, method, params],
+                             env=env, cwd="/", stdout=subprocess.PIPE, text=True)
+            for _ in range(clients)]
+
+
+def print_table(title, labels, results, rows):
+    """rows (key, name, format), one column per label and, with two labels or more, the first's value
+    over the last's; a value a label has not got prints as "-"."""
+    head = "%-50s" % title + "".join("%14s" % label for label in labels)
+    if len(labels) > 1:
+        head += "%14s" % ("%s/%s" % (labels[0], labels[-1]))
+    print(head)
+    for key, name, fmt in rows:
+        vals = [results.get(label, {}).get(key) for label in labels]
+        if all(v is None for v in vals):
+            continue
+        line = "%-50s" % name + "".join("%14s" % (fmt % v if v is not None else "-") for v in vals)
+        a, b = vals[0], vals[-1]
+        if len(labels) > 1:
+            line += "%14s" % ("%.2f" % (a / b) if a is not None and b else "-")
+        print(line, flush=True)
+    print(flush=True)
+
+
+def measure(label, daemon_path, bed, args):
+    with daemon_on_bus(daemon_path, args.shim, bed) as (d, client, bus):
         pid = d.proc.pid
         out = {"rss_start": status_kib(pid, "VmRSS")}
 
@@ -133,18 +179,14 @@ def measure(label, daemon_path, bed, args):
         out["root_idle"] = statistics.median(idle)
 
         deadline = time.monotonic() + args.seconds
-        env = busclient.unprivileged_env(bus.address)
-        flood = [subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                                   "/usr/bin/python3", "-c", FLOOD, bus.address, str(deadline)],
-                                  env=env, cwd="/", stdout=subprocess.PIPE, text=True)
-                 for _ in range(args.clients)]
+        clients = flood(bus.address, args.clients, deadline, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
         time.sleep(1.0)  # every client connected and calling
         lat = []
         while time.monotonic() < deadline - 0.5:
             lat.append(root_call())
             time.sleep(0.1)
         calls = 0
-        for p in flood:
+        for p in clients:
             o, _ = p.communicate(timeout=300)
             calls += json.loads(o)["calls"]
         out["root_flood"] = statistics.median(lat)
@@ -181,19 +223,27 @@ def measure(label, daemon_path, bed, args):
         out["hwm"] = status_kib(pid, "VmHWM")
         reset_states(bed, used)
         return out
-    finally:
-        if client:
-            client.close()
-        if d:
-            d.kill()
-        bus.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc):
+    """The arguments every D-Bus bench takes: FAULT_PRELOAD_SO BUS_POLICY_CONF LABEL=MEMHOTPLUGD..."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("shim")
     ap.add_argument("policy")
     ap.add_argument("daemons", nargs="+", help="LABEL=PATH")
+    return ap
+
+
+def parse(ap):
+    args = ap.parse_args()
+    args.shim = os.path.abspath(args.shim)
+    busclient.BUS_POLICY = os.path.abspath(args.policy)
+    args.daemons = [d.split("=", 1) for d in args.daemons]
+    return args
+
+
+def main():
+    ap = arguments(__doc__)
     ap.add_argument("--blocks", default="16384,32768")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=6.0)
@@ -202,10 +252,8 @@ def main():
     ap.add_argument("--slow-calls", type=int, default=100)
     ap.add_argument("--slow-timeout", type=float, default=10.0,
                     help="a root call's timeout while the slow reader holds its replies")
-    args = ap.parse_args()
-    args.shim = os.path.abspath(args.shim)
-    busclient.BUS_POLICY = os.path.abspath(args.policy)
-    daemons = [d.split("=", 1) for d in args.daemons]
+    args = parse(ap)
+    daemons = args.daemons
 
     rows = [("objects", "objects in GetManagedObjects", "%d"),
             ("reply", "reply bytes", "%d"),
@@ -235,18 +283,7 @@ def main():
             results = {label: measure(label, path, bed, args) for label, path in daemons}
         finally:
             bed.cleanup()
-        labels = [label for label, _ in daemons]
-        head = "%-50s" % ("%d blocks" % n) + "".join("%14s" % label for label in labels)
-        if len(labels) > 1:
-            head += "%14s" % ("%s/%s" % (labels[0], labels[-1]))
-        print(head)
-        for key, name, fmt in rows:
-            line = "%-50s" % name + "".join("%14s" % (fmt % results[label][key]) for label in labels)
-            a, b = results[labels[0]][key], results[labels[-1]][key]
-            if len(labels) > 1:
-                line += "%14s" % ("%.2f" % (a / b) if b else "-")
-            print(line, flush=True)
-        print(flush=True)
+        print_table("%d blocks" % n, [label for label, _ in daemons], results, rows)
     return 0
 
 
