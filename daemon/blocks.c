@@ -4,13 +4,13 @@
 #include <string.h>
 
 #include "blocks.h"
-#include "bus.h"
 #include "dax.h"
 #include "devices.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "outcome.h"
 #include "parse-util.h"
 #include "strv.h"
 #include "placement-facts.h"
@@ -499,7 +499,7 @@ static void on_block_remove(Manager *m, unsigned index)
                           "Removed before it could be handled");
         manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
         m->blocks[index] = (Block){ .node = -1 };
-        bus_emit_block_removed(m, index);
+        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
         log_debug("memory%u: removed", index);
 }
 
@@ -708,7 +708,7 @@ int blocks_scan(Manager *m, bool all)
                 if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
                         manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
                         m->blocks[i] = (Block){ .node = -1 };
-                        bus_emit_block_removed(m, (unsigned)i);
+                        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = (unsigned)i });
                 }
         node_wait_prune(m);
         log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));

@@ -6,6 +6,19 @@
 
 /* Shared by the bus-*.c files only. */
 
+/* Registers the vtables on bus; for --bus-introspect too. */
+int bus_add_objects(Manager *m, sd_bus *bus);
+
+/* What the bus does with the core's outcomes (outcome.h), which it subscribes to at bus_setup(). */
+void bus_emit_block_state(Manager *m, unsigned index);
+void bus_emit_job_finished(Manager *m, const Job *job);
+/* InterfacesRemoved for the block's object, which is gone with the block. */
+void bus_emit_block_removed(Manager *m, unsigned index);
+void bus_block_done(Manager *m, unsigned index, int error);
+/* OfflineProgress: one block's offline is over (result 0 or a negative errno, and why). */
+void bus_emit_offline_progress(Manager *m, unsigned index, int result, const char *reason);
+int bus_flush_dirty(Manager *m);
+
 /* A call to OnlineBlocks, OfflineBlocks or RevertDevice, answered when all of its blocks are done.
  * A result is RESULT_PENDING, 0, RESULT_ALREADY or a negative errno (-EDOM: valid_zones does not
  * offer the zone asked for). */

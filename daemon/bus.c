@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "dax.h"
 #include "log.h"
+#include "outcome.h"
 
 /* The connection to the system bus and the objects on it. */
 
@@ -26,7 +27,48 @@ static int on_emit(sd_event_source *s, void *userdata)
         return bus_flush_dirty(userdata);
 }
 
-/* The bus layer only asks the core; it checks what it is given first. */
+/* The bus layer only asks the core; it checks what it is given first. What the core has to tell,
+ * it hears as the outcome module's subscriber. */
+
+static void on_block_outcome(void *userdata, const Outcome *o)
+{
+        Manager *m = userdata;
+
+        switch (o->kind) {
+        case OUTCOME_STATE_CHANGED:
+                bus_emit_block_state(m, o->index);
+                break;
+        case OUTCOME_REMOVED:
+                bus_emit_block_removed(m, o->index);
+                break;
+        case OUTCOME_HANDLED:
+                if (o->offline_reason)
+                        bus_emit_offline_progress(m, o->index, o->result, o->offline_reason);
+                bus_block_done(m, o->index, o->result);
+                break;
+        case OUTCOME_WITHDRAWN:
+                bus_block_done(m, o->index, o->result);
+                break;
+        }
+}
+
+static void on_job_finished(void *userdata, const Job *job)
+{
+        bus_emit_job_finished(userdata, job);
+}
+
+/* At exit, while the connection is still up (sd-bus closes it in its own exit source): every call
+ * still waiting for its blocks is answered with ShuttingDown. */
+static void on_stopping(void *userdata)
+{
+        request_abort_all(userdata);
+}
+
+static const OutcomeSubscriber bus_subscriber = {
+        .block = on_block_outcome,
+        .job_finished = on_job_finished,
+        .stopping = on_stopping,
+};
 
 int bus_setup(Manager *m)
 {
@@ -87,17 +129,17 @@ int bus_setup(Manager *m)
         (void)sd_event_source_set_priority(m->emit_source, SD_EVENT_PRIORITY_IDLE);
         (void)sd_event_source_set_enabled(m->emit_source, m->dirty ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 
+        /* Last: until the connection is set up, there is nobody to tell. */
+        r = outcome_subscribe(m, &bus_subscriber, m);
+        if (r < 0)
+                return r;
         m->bus = TAKE_PTR(bus);
         return 0;
 }
 
-void bus_abort_requests(Manager *m)
-{
-        request_abort_all(m);
-}
-
 void bus_free(Manager *m)
 {
+        outcome_unsubscribe(m, &bus_subscriber);
         request_abort_all(m);
         m->bus_objects = bus_objects_free(m->bus_objects);
         m->bus_budget = bus_budget_free(m->bus_budget);

@@ -19,6 +19,7 @@
 #include "memlock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "outcome.h"
 #include "offline-marks.h"
 #include "placement-facts.h"
 #include "platform-facts.h"
@@ -61,8 +62,7 @@ void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone 
                 return;
         b->state = state;
         b->zone = zone;
-        manager_mark_dirty(m, DIRTY_TOTALS);
-        bus_emit_block_state(m, index);
+        outcome_block(m, &(Outcome){ .kind = OUTCOME_STATE_CHANGED, .index = index });
 }
 
 void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f)
@@ -432,7 +432,7 @@ static void finish_work(Manager *m)
         (void)onliner_stop(m, STOP_WAIT_USEC);
         if (m->marks_source)
                 save_offline_marks(m);
-        bus_abort_requests(m);
+        outcome_stopping(m);
 }
 
 static int on_loop_exit(sd_event_source *s, void *userdata)

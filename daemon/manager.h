@@ -93,6 +93,7 @@ enum {
         DIRTY_DEVICES = 1 << 4,
 };
 
+typedef struct OutcomeSubscriber OutcomeSubscriber;
 typedef struct Request Request;
 typedef struct BusObjects BusObjects;
 typedef struct BusBudget BusBudget;
@@ -164,6 +165,10 @@ typedef struct Manager {
         Job job;
         unsigned total_onlined, total_failed;
 
+        struct {
+                const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */
+                void *userdata;
+        } outcome;
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;

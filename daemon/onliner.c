@@ -7,11 +7,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "blocks.h"
-#include "bus.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "outcome.h"
 #include "state-writer.h"
 #include "time-util.h"
 
@@ -118,7 +118,7 @@ static void job_finish(Manager *m)
         m->job = (Job){};
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
-        bus_emit_job_finished(m, &job);
+        outcome_job_finished(m, &job);
 }
 
 static bool offline_in_flight(const Manager *m)
@@ -132,30 +132,14 @@ void onliner_maybe_finish(Manager *m)
                 job_finish(m);
 }
 
-static void job_note_error(Job *job, int error)
+/* The entry's part in the job is over. offline_reason: why an offline ended, NULL for an online. */
+static void entry_handled(Manager *m, unsigned index, int result, bool raced, const char *offline_reason)
 {
-        for (size_t i = 0; i < JOB_ERRORS_MAX; i++)
-                if (job->errors[i].n == 0 || job->errors[i].error == error) {
-                        job->errors[i].error = error;
-                        job->errors[i].n++;
-                        return;
-                }
-        job->errors_other++;
-}
-
-static void job_count(Manager *m, unsigned index, int result)
-{
-        if (result == -ENODEV)
-                m->job.removed++;
-        else if (result == -ECANCELED || result == -ESHUTDOWN)
-                m->job.cancelled++;
-        else if (result < 0) {
-                m->job.failed++;
-                job_note_error(&m->job, -result);
-        } else
-                m->job.done++;
-        manager_mark_dirty(m, DIRTY_JOB);
-        bus_block_done(m, index, result);
+        outcome_block(m, &(Outcome){ .kind = OUTCOME_HANDLED,
+                                     .index = index,
+                                     .result = result,
+                                     .raced = raced,
+                                     .offline_reason = offline_reason });
 }
 
 static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
@@ -182,14 +166,14 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                           "Offlining failed after %u attempts: %s", e->attempts,
                           onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
                 b->flags &= ~BLOCK_USER_OFFLINE; /* still online */
-                bus_emit_offline_progress(m, e->index, r, reason);
+                entry_handled(m, e->index, r, false, reason);
         } else {
                 log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
                           "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
                 b->flags |= BLOCK_FAILED;
                 m->total_failed++;
+                entry_handled(m, e->index, r, false, NULL);
         }
-        job_count(m, e->index, r);
 }
 
 static void offline_done(Manager *m, QueueEntry *e, int r)
@@ -203,8 +187,7 @@ static void offline_done(Manager *m, QueueEntry *e, int r)
         else
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlining %s", reason);
         m->blocks[e->index].flags &= ~BLOCK_USER_OFFLINE; /* still online */
-        bus_emit_offline_progress(m, e->index, r, reason);
-        job_count(m, e->index, r);
+        entry_handled(m, e->index, r, false, reason);
 }
 
 /* What a write of the entry's state came to; counts and logs it. interrupted: for an offline the
@@ -224,21 +207,17 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0,
                           "Already %s: another agent got there first, counted as done",
                           block_state_to_string(st));
-                m->job.raced++;
-                if (want == BLOCK_OFFLINE)
-                        bus_emit_offline_progress(m, e->index, 0, "offlined by another agent");
-                job_count(m, e->index, 0);
+                entry_handled(m, e->index, 0, true,
+                              want == BLOCK_OFFLINE ? "offlined by another agent" : NULL);
                 return;
         }
         if (r == -ENOENT || r == -ENODEV) {
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
                 /* Gone from the table now, so its remove uevent will find nothing to announce. */
                 if (b->flags & BLOCK_KNOWN)
-                        bus_emit_block_removed(m, e->index);
+                        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = e->index });
                 b->flags = 0;
-                if (want == BLOCK_OFFLINE)
-                        bus_emit_offline_progress(m, e->index, -ENODEV, "removed");
-                job_count(m, e->index, -ENODEV);
+                entry_handled(m, e->index, -ENODEV, false, want == BLOCK_OFFLINE ? "removed" : NULL);
                 return;
         }
         if (r < 0 && interrupted < 0 && r != interrupted) {
@@ -262,15 +241,15 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_OFFLINED, e->index, e->node, 0,
                           "Offlined on request");
                 manager_block_set_state(m, e->index, BLOCK_OFFLINE, 0);
-                bus_emit_offline_progress(m, e->index, 0, "offlined");
+                entry_handled(m, e->index, 0, false, "offlined");
         } else {
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_ONLINED, e->index, e->node, e->zone,
                           "Onlined into zone %s (wrote %s)",
                           e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
                 manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
                 m->total_onlined++;
+                entry_handled(m, e->index, 0, false, NULL);
         }
-        job_count(m, e->index, 0);
 }
 
 static void on_offline_written(void *userdata, unsigned index, int result, int interrupted)
@@ -329,8 +308,7 @@ static void process_one(Manager *m, QueueEntry *e)
                 r = memblock_read_state(m->sysfs, e->index, &st);
                 if (r >= 0 && st != BLOCK_OFFLINE) {
                         log_block(LOG_DEBUG, 0, NULL, e->index, e->node, 0, "Onlined by the kernel itself");
-                        m->job.raced++;
-                        job_count(m, e->index, 0);
+                        entry_handled(m, e->index, 0, true, NULL);
                         return;
                 }
         }
@@ -377,7 +355,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
                         for (size_t j = i; j < n; j++)
                                 if (queue_push(&m->queue, &m->chunk[j]) < 0) {
                                         m->blocks[m->chunk[j].index].flags &= ~BLOCK_QUEUED;
-                                        job_count(m, m->chunk[j].index, -ENOMEM);
+                                        entry_handled(m, m->chunk[j].index, -ENOMEM, false, NULL);
                                 }
                         break;
                 }
@@ -490,14 +468,10 @@ bool onliner_settle(Manager *m, unsigned index, int result)
         b->flags &= ~BLOCK_QUEUED;
         if (result == -ECANCELED) {
                 /* Never started: it leaves the job as if it had not been part of it. */
-                m->job.total--;
-                manager_mark_dirty(m, DIRTY_JOB);
-                bus_block_done(m, index, result);
+                outcome_block(m, &(Outcome){ .kind = OUTCOME_WITHDRAWN, .index = index, .result = result });
                 return true;
         }
-        if (result == 0)
-                m->job.raced++;
-        job_count(m, index, result);
+        entry_handled(m, index, result, result == 0, NULL);
         onliner_maybe_finish(m);
         return true;
 }

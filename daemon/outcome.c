@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <errno.h>
+
+#include "outcome.h"
+
+int outcome_subscribe(Manager *m, const OutcomeSubscriber *s, void *userdata)
+{
+        assert(m);
+        assert(s);
+
+        if (m->outcome.subscriber)
+                return -EBUSY;
+        m->outcome.subscriber = s;
+        m->outcome.userdata = userdata;
+        return 0;
+}
+
+void outcome_unsubscribe(Manager *m, const OutcomeSubscriber *s)
+{
+        assert(m);
+
+        if (m->outcome.subscriber != s)
+                return;
+        m->outcome.subscriber = NULL;
+        m->outcome.userdata = NULL;
+}
+
+static void job_note_error(Job *job, int error)
+{
+        for (size_t i = 0; i < JOB_ERRORS_MAX; i++)
+                if (job->errors[i].n == 0 || job->errors[i].error == error) {
+                        job->errors[i].error = error;
+                        job->errors[i].n++;
+                        return;
+                }
+        job->errors_other++;
+}
+
+static void job_count(Job *job, const Outcome *o)
+{
+        if (o->kind == OUTCOME_WITHDRAWN) {
+                job->total--;
+                return;
+        }
+        if (o->raced)
+                job->raced++;
+        if (o->result == -ENODEV)
+                job->removed++;
+        else if (o->result == -ECANCELED || o->result == -ESHUTDOWN)
+                job->cancelled++;
+        else if (o->result < 0) {
+                job->failed++;
+                job_note_error(job, -o->result);
+        } else
+                job->done++;
+}
+
+void outcome_block(Manager *m, const Outcome *o)
+{
+        const OutcomeSubscriber *s;
+
+        assert(m);
+        assert(o);
+
+        /* The core's part first: a subscriber that asks the core again sees the counts made. */
+
+        switch (o->kind) {
+        case OUTCOME_STATE_CHANGED:
+                manager_mark_dirty(m, DIRTY_TOTALS);
+                break;
+        case OUTCOME_HANDLED:
+        case OUTCOME_WITHDRAWN:
+                job_count(&m->job, o);
+                manager_mark_dirty(m, DIRTY_JOB);
+                break;
+        case OUTCOME_REMOVED:
+                break;
+        }
+        s = m->outcome.subscriber;
+        if (s && s->block)
+                s->block(m->outcome.userdata, o);
+}
+
+void outcome_job_finished(Manager *m, const Job *job)
+{
+        const OutcomeSubscriber *s;
+
+        assert(m);
+        assert(job);
+
+        s = m->outcome.subscriber;
+        if (s && s->job_finished)
+                s->job_finished(m->outcome.userdata, job);
+}
+
+void outcome_stopping(Manager *m)
+{
+        const OutcomeSubscriber *s;
+
+        assert(m);
+
+        s = m->outcome.subscriber;
+        if (s && s->stopping)
+                s->stopping(m->outcome.userdata);
+}
