@@ -15,6 +15,7 @@
 #include "strv.h"
 #include "placement-facts.h"
 #include "tiering.h"
+#include "time-constants.h"
 #include "time-util.h"
 
 /* wait_since: for a new block, when its "add" came (0: now), or NODE_WAIT_EXPIRED once it has waited
@@ -26,8 +27,6 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
  * not come again. So the block is marked, and a scan takes it (and any block whose uevent could not
  * be read at all) a moment later, and again until it gets through. The timer exists from the
  * start, so arming it allocates nothing. */
-#define RETRY_USEC (1 * USEC_PER_SEC)
-
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
@@ -58,7 +57,7 @@ void blocks_retry_later(Manager *m, unsigned index)
         if (!m->retry_source ||
             (sd_event_source_get_enabled(m->retry_source, &enabled) >= 0 && enabled != SD_EVENT_OFF))
                 return;
-        (void)sd_event_source_set_time(m->retry_source, now_usec() + RETRY_USEC);
+        (void)sd_event_source_set_time(m->retry_source, now_usec() + BLOCK_RETRY_USEC);
         (void)sd_event_source_set_enabled(m->retry_source, SD_EVENT_ONESHOT);
 }
 
@@ -68,7 +67,7 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
         blocks_retry_later(m, index);
         return log_block(LOG_WARNING, error, NULL, index, node, 0,
                          "Cannot %s, looking at it again in %.0fs: %m", what,
-                         (double)RETRY_USEC / USEC_PER_SEC);
+                         (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
 }
 
 /* The kernel announces a hot-added block before it links it to its node, and links all blocks of
@@ -82,9 +81,6 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
  * Under Online=auto-movable, where ACPI memory devices exist, a block also waits for its device to
  * claim it (bound right after the node links: placement_acpi_pending()), but not long: it may be
  * memory of no such device. */
-#define NODE_WAIT_POLL_USEC (1 * USEC_PER_MSEC)
-#define NODE_WAIT_MAX_USEC  (2 * USEC_PER_SEC)
-#define ACPI_WAIT_MAX_USEC  (250 * USEC_PER_MSEC)
 
 /* Whether a new block linked to its node still waits for its ACPI memory device, since when it
  * came (0: now). */
@@ -417,7 +413,7 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
                 blocks_retry_later(m, BLOCK_INDEX_NONE);
                 return log_warning_errno(SYNTHETIC_ERRNO(ENOMEM),
                                          "Out of memory for memory%u, looking again in %.0fs", index,
-                                         (double)RETRY_USEC / USEC_PER_SEC);
+                                         (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
         }
         m->blocks[index].flags &= ~BLOCK_RETRY;
         r = block_refresh(m, index, node, from_add, wait_since, &f);
@@ -508,9 +504,6 @@ static void on_block_remove(Manager *m, unsigned index)
  * So the "add" and "online" uevents of blocks are only noted, and looked at together once the
  * burst is quiet (DELEGATE_QUIET_USEC after the last one, at most DELEGATE_MAX_USEC after the
  * first): what the kernel onlined is recorded and audited, what it left offline is ours. */
-#define DELEGATE_QUIET_USEC (100 * USEC_PER_MSEC)
-#define DELEGATE_MAX_USEC   (1 * USEC_PER_SEC)
-
 static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
@@ -587,7 +580,7 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
         if (!b) {
                 blocks_retry_later(m, BLOCK_INDEX_NONE);
                 log_warning("Out of memory for the \"%s\" uevent of %s, rescanning in %.0fs", action,
-                            sysname, (double)RETRY_USEC / USEC_PER_SEC);
+                            sysname, (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
                 return;
         }
         if (streq(action, "add"))

@@ -5,7 +5,7 @@
 #include "bus-internal.h"
 #include "log.h"
 #include "macro.h"
-#include "time-util.h"
+#include "time-constants.h"
 
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -38,9 +38,8 @@
  * awaiting a reply). */
 #define BUDGET_REFUSALS      64u
 #define BUDGET_REFUSAL_BYTES 512u
-#define BUDGET_SENDERS_MAX   1024u               /* connections tracked at once (dbus-daemon: 256 a user) */
-#define BUDGET_WQUEUE_MAX    1024u               /* our own write queue: dbus-daemon is not reading us */
-#define BUDGET_PING_USEC     (30 * USEC_PER_SEC) /* then ask again: the charge stays meanwhile */
+#define BUDGET_SENDERS_MAX   1024u /* connections tracked at once (dbus-daemon: 256 a user) */
+#define BUDGET_WQUEUE_MAX    1024u /* our own write queue: dbus-daemon is not reading us */
 
 /* Bytes (an upper bound of the replies' size) and calls. */
 typedef struct Charge {

@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "dax.h"
 #include "devices.h"
+#include "time-constants.h"
 
 /* Prints the org.memhotplug1.* interfaces of an introspection document, leaving out the standard
  * ones every object has. */
@@ -99,7 +100,7 @@ int bus_introspect(FILE *f)
                                 break;
                         }
                         if (r == 0)
-                                (void)sd_bus_wait(client, 10000);
+                                (void)sd_bus_wait(client, INTROSPECT_WAIT_USEC);
                 }
         }
         fprintf(f, "</node>\n");

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "tiers.h"
+#include "time-constants.h"
 
 /* Device-dax instances: read them, ask the policy, convert the ones it wants as system RAM. Their
  * blocks then arrive as ordinary memory blocks, and handle_block() gives them the device's rule. */
@@ -174,7 +175,6 @@ static void device_remove(Manager *m, Device *d)
 
 /* A device announced by "add" may not have its driver yet (device_dax probes right after): look
  * again shortly rather than race the kernel's own bind. */
-#define DRIVER_WAIT_USEC  (100 * USEC_PER_MSEC)
 #define DRIVER_WAIT_TRIES 10
 
 static int handle_device(Manager *m, const char *name, bool from_event, unsigned tries);

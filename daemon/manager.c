@@ -27,7 +27,7 @@
 #include "parse-util.h"
 #include "state-writer.h"
 #include "tiering.h"
-#include "time-util.h"
+#include "time-constants.h"
 
 Block *manager_block(Manager *m, unsigned index)
 {
@@ -414,11 +414,6 @@ static int on_post_save_marks(sd_event_source *s, void *userdata)
         save_offline_marks(userdata);
         return 0;
 }
-
-/* How long the exit waits for an offline write that the kernel does not end on its signal (a
- * kernel stuck in migration, or past its last signal check). Well below systemd's TimeoutStopSec=
- * (90 s by default) and WatchdogSec= (30 s): the stop ends on our terms, not with SIGKILL. */
-#define STOP_WAIT_USEC (3 * USEC_PER_SEC)
 
 /* The work under way comes to an end before the daemon exits: the offline in flight may end either
  * way, and its outcome is recorded (a block that did go offline is marked, so a restart leaves it

@@ -7,7 +7,7 @@
 
 #include "macro.h"
 #include "monitor.h"
-#include "time-util.h"
+#include "time-constants.h"
 
 /* Large enough for a burst of thousands of blocks (each add and online is a uevent); set with
  * SO_RCVBUFFORCE by libudev, so it is not capped by rmem_max when we run as root. */
@@ -17,8 +17,6 @@
  * is urgent for us, and a wakeup per uevent takes a guest's few vCPUs from that path (the hot-add
  * runs in one kworker, which our wakeups preempt). The socket is left unread while its queue
  * grows, and read once it held still for a tick, or BATCH_MAX_USEC after the first uevent. */
-#define BATCH_TICK_USEC (50 * USEC_PER_MSEC)
-#define BATCH_MAX_USEC  (2 * USEC_PER_SEC)
 
 struct Monitor {
         struct udev *udev;

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "state-writer.h"
 #include "sysfs.h"
+#include "time-constants.h"
 #include "time-util.h"
 
 /* Why a thread, and how it is stopped.
@@ -28,8 +29,6 @@
  * would then block: so the loop sends it again every INTERRUPT_REPEAT_USEC until the thread says it
  * is done. The thread has every other signal blocked: SIGTERM and the like stay with the loop's
  * signalfd. */
-
-#define INTERRUPT_REPEAT_USEC (50 * USEC_PER_MSEC)
 
 enum {
         INTERRUPT_NONE,
