@@ -6,6 +6,7 @@
 #include "blocks.h"
 #include "dax.h"
 #include "devices.h"
+#include "event-util.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
@@ -27,7 +28,7 @@ static int handle_block(Manager *m, unsigned index, int node, bool from_add, uin
  * not come again. So the block is marked, and a scan takes it (and any block whose uevent could not
  * be read at all) a moment later, and again until it gets through. The timer exists from the
  * start, so arming it allocates nothing. */
-static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_retry(Timer *t, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
 
@@ -36,29 +37,14 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-int blocks_setup(Manager *m)
-{
-        int r;
-
-        r = sd_event_add_time(m->event, &m->retry_source, CLOCK_MONOTONIC, 0, 1, on_retry, m);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(m->retry_source, "block-retry");
-        return sd_event_source_set_enabled(m->retry_source, SD_EVENT_OFF);
-}
-
 void blocks_retry_later(Manager *m, unsigned index)
 {
-        int enabled = SD_EVENT_OFF;
-
         if (index < m->n_blocks)
                 m->blocks[index].flags |= BLOCK_RETRY;
         /* Already armed: one scan takes every marked block. */
-        if (!m->retry_source ||
-            (sd_event_source_get_enabled(m->retry_source, &enabled) >= 0 && enabled != SD_EVENT_OFF))
+        if (!m->retry_timer || timer_armed(m->retry_timer))
                 return;
-        (void)sd_event_source_set_time(m->retry_source, now_usec() + BLOCK_RETRY_USEC);
-        (void)sd_event_source_set_enabled(m->retry_source, SD_EVENT_ONESHOT);
+        (void)timer_arm_in(m->retry_timer, BLOCK_RETRY_USEC);
 }
 
 /* Logs why the block is looked at again later; returns the error. */
@@ -136,14 +122,13 @@ static bool node_wait_check(Manager *m)
         return m->n_node_waiting == 0;
 }
 
-static int on_node_wait(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_node_wait(Timer *t, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
 
         if (node_wait_check(m))
                 return 0;
-        (void)sd_event_source_set_time(s, now_usec() + NODE_WAIT_POLL_USEC);
-        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return timer_arm_in(t, NODE_WAIT_POLL_USEC);
 }
 
 /* Drops the waiting blocks that a scan has handled meanwhile. */
@@ -160,7 +145,6 @@ static void node_wait_prune(Manager *m)
 static int node_wait(Manager *m, unsigned index, uint64_t since)
 {
         NodeWaiting *l;
-        int r;
 
         for (size_t i = 0; i < m->n_node_waiting; i++)
                 if (m->node_waiting[i].index == index)
@@ -171,20 +155,9 @@ static int node_wait(Manager *m, unsigned index, uint64_t since)
         m->node_waiting = l;
         m->node_waiting[m->n_node_waiting++] = (NodeWaiting){ .index = index, .since = since };
 
-        if (!m->node_wait_source) {
-                r = sd_event_add_time(m->event, &m->node_wait_source, CLOCK_MONOTONIC, 0, 1, on_node_wait,
-                                      m);
-                if (r < 0) {
-                        m->n_node_waiting--;
-                        return r;
-                }
-                (void)sd_event_source_set_description(m->node_wait_source, "node-link-wait");
-        }
         /* Running already (for an older block) or started now. */
-        if (m->n_node_waiting == 1) {
-                (void)sd_event_source_set_time(m->node_wait_source, now_usec() + NODE_WAIT_POLL_USEC);
-                return sd_event_source_set_enabled(m->node_wait_source, SD_EVENT_ONESHOT);
-        }
+        if (m->n_node_waiting == 1)
+                return timer_arm_in(m->node_wait_timer, NODE_WAIT_POLL_USEC);
         return 0;
 }
 
@@ -504,7 +477,7 @@ static void on_block_remove(Manager *m, unsigned index)
  * So the "add" and "online" uevents of blocks are only noted, and looked at together once the
  * burst is quiet (DELEGATE_QUIET_USEC after the last one, at most DELEGATE_MAX_USEC after the
  * first): what the kernel onlined is recorded and audited, what it left offline is ours. */
-static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_deferred(Timer *t, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         _cleanup_(freep) unsigned *l = m->deferred;
@@ -531,14 +504,7 @@ static int defer_block(Manager *m, unsigned index, bool add)
 {
         Block *b = &m->blocks[index];
         uint64_t now = now_usec(), at;
-        int r;
 
-        if (!m->deferred_source) {
-                r = sd_event_add_time(m->event, &m->deferred_source, CLOCK_MONOTONIC, 0, 1, on_deferred, m);
-                if (r < 0)
-                        return r;
-                (void)sd_event_source_set_description(m->deferred_source, "delegate-quiet");
-        }
         if (!(b->flags & (BLOCK_DEFERRED_ADD | BLOCK_DEFERRED_ONLINE))) {
                 unsigned *l = realloc(m->deferred, (m->n_deferred + 1) * sizeof(unsigned));
 
@@ -554,8 +520,23 @@ static int defer_block(Manager *m, unsigned index, bool add)
         at = now + DELEGATE_QUIET_USEC;
         if (at > m->deferred_since + DELEGATE_MAX_USEC)
                 at = m->deferred_since + DELEGATE_MAX_USEC;
-        (void)sd_event_source_set_time(m->deferred_source, at);
-        return sd_event_source_set_enabled(m->deferred_source, SD_EVENT_ONESHOT);
+        return timer_arm_at(m->deferred_timer, at);
+}
+
+/* The timers are made at start: arming one allocates nothing. */
+int blocks_setup(Manager *m)
+{
+        int r;
+
+        r = timer_new(m->event, "block-retry", SD_EVENT_PRIORITY_NORMAL, on_retry, m, &m->retry_timer);
+        if (r < 0)
+                return r;
+        r = timer_new(m->event, "node-link-wait", SD_EVENT_PRIORITY_NORMAL, on_node_wait, m,
+                      &m->node_wait_timer);
+        if (r < 0)
+                return r;
+        return timer_new(m->event, "delegate-quiet", SD_EVENT_PRIORITY_NORMAL, on_deferred, m,
+                         &m->deferred_timer);
 }
 
 void blocks_on_uevent(Manager *m, const char *action, const char *sysname)

@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "caps.h"
 #include "devices.h"
+#include "event-util.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
@@ -456,11 +457,11 @@ Manager *manager_free(Manager *m)
         placement_free(m->placement);
         virtio_mem_done(&m->virtio_mem);
         sd_event_source_disable_unref(m->chunk_source);
-        sd_event_source_disable_unref(m->timer_source);
-        sd_event_source_disable_unref(m->node_wait_source);
+        timer_free(m->pause_timer);
+        timer_free(m->node_wait_timer);
         free(m->node_waiting);
-        sd_event_source_disable_unref(m->deferred_source);
-        sd_event_source_disable_unref(m->retry_source);
+        timer_free(m->deferred_timer);
+        timer_free(m->retry_timer);
         free(m->deferred);
         blocks_forget_queued_whys(m);
         sd_event_unref(m->event);
@@ -540,7 +541,7 @@ int manager_start(Manager *m)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
         r = blocks_setup(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the block retry: %m");
+                return log_error_errno(r, "Failed to set up the block timers: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)

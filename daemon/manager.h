@@ -9,6 +9,7 @@
 #include "config.h"
 #include "macro.h"
 #include "dax-policy.h"
+#include "event-util.h"
 #include "log.h"
 #include "monitor.h"
 #include "parse-util.h"
@@ -125,14 +126,14 @@ typedef struct Manager {
         Queue queue;
         QueueEntry *chunk; /* ChunkBlocks entries, reused */
         sd_event_source *chunk_source;
-        sd_event_source *timer_source; /* the pause between chunks, or the next retry */
+        Timer *pause_timer; /* the pause between chunks, or the next retry */
         bool pausing;
         StateWriter *writer; /* offline writes, off the loop; created on first use */
         QueueEntry inflight; /* the entry the writer is writing */
 
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
-        sd_event_source *node_wait_source;
+        Timer *node_wait_timer;
         bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
         uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
         uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
@@ -143,8 +144,8 @@ typedef struct Manager {
         unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
-        sd_event_source *deferred_source;
-        sd_event_source *retry_source; /* the scan after an allocation failed; made at start (blocks.c) */
+        Timer *deferred_timer;
+        Timer *retry_timer; /* the scan after an allocation failed (blocks.c) */
 
         Block *blocks; /* by block index */
         size_t n_blocks;

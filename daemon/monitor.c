@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "event-util.h"
 #include "macro.h"
 #include "monitor.h"
 #include "time-constants.h"
@@ -22,7 +23,7 @@ struct Monitor {
         struct udev *udev;
         struct udev_monitor *monitor;
         sd_event_source *source;
-        sd_event_source *tick;
+        Timer *tick;
         bool batching;
         uint64_t batch_since;
         uint32_t batch_queued;
@@ -36,7 +37,7 @@ Monitor *monitor_free(Monitor *m)
         if (!m)
                 return NULL;
         sd_event_source_disable_unref(m->source);
-        sd_event_source_disable_unref(m->tick);
+        timer_free(m->tick);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
         free(m);
@@ -90,12 +91,12 @@ static int queued_bytes(Monitor *m, uint32_t *ret)
 /* Ends a batch: what queued is handled, and the socket watched again. */
 static void batch_end(Monitor *m)
 {
-        (void)sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
+        timer_disarm(m->tick);
         monitor_drain(m);
         (void)sd_event_source_set_enabled(m->source, SD_EVENT_ON);
 }
 
-static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_tick(Timer *t, uint64_t usec, void *userdata)
 {
         Monitor *m = userdata;
         uint32_t queued;
@@ -104,8 +105,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
         if (queued_bytes(m, &queued) >= 0 && queued != m->batch_queued &&
             usec < m->batch_since + BATCH_MAX_USEC) {
                 m->batch_queued = queued;
-                (void)sd_event_source_set_time(s, usec + BATCH_TICK_USEC);
-                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+                return timer_arm_at(t, usec + BATCH_TICK_USEC);
         }
         batch_end(m);
         return 0;
@@ -116,13 +116,10 @@ static int batch_begin(Monitor *m)
         uint64_t now;
         int r;
 
-        r = sd_event_now(sd_event_source_get_event(m->tick), CLOCK_MONOTONIC, &now);
+        r = sd_event_now(sd_event_source_get_event(m->source), CLOCK_MONOTONIC, &now);
         if (r < 0)
                 return r;
-        r = sd_event_source_set_time(m->tick, now + BATCH_TICK_USEC);
-        if (r < 0)
-                return r;
-        r = sd_event_source_set_enabled(m->tick, SD_EVENT_ONESHOT);
+        r = timer_arm_at(m->tick, now + BATCH_TICK_USEC);
         if (r < 0)
                 return r;
         m->batch_since = now;
@@ -142,23 +139,17 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 void monitor_set_batching(Monitor *m, bool batching)
 {
-        int enabled = SD_EVENT_OFF;
-
         if (!m || m->batching == batching)
                 return;
         m->batching = batching;
         /* The timer is made here, not on the first uevent of a hot-add: that wakeup is to cost
          * the kernel's hot-add path as little as can be (and with 1 µs accuracy, sd-event does
          * not read the boot ID for a wakeup perturbation then). Without it, there is no batching. */
-        if (batching && !m->tick &&
-            sd_event_add_time(sd_event_source_get_event(m->source), &m->tick, CLOCK_MONOTONIC, 0, 1, on_tick,
-                              m) >= 0) {
-                (void)sd_event_source_set_enabled(m->tick, SD_EVENT_OFF);
-                (void)sd_event_source_set_description(m->tick, "uevent-batch");
-        }
+        if (batching && !m->tick)
+                (void)timer_new(sd_event_source_get_event(m->source), "uevent-batch",
+                                SD_EVENT_PRIORITY_NORMAL, on_tick, m, &m->tick);
         /* A batch under way ends now: what queued is handled at once from here on. */
-        if (!batching && m->tick && sd_event_source_get_enabled(m->tick, &enabled) >= 0 &&
-            enabled != SD_EVENT_OFF)
+        if (!batching && timer_armed(m->tick))
                 batch_end(m);
 }
 

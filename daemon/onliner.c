@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "blocks.h"
+#include "event-util.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
@@ -331,10 +332,9 @@ static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
                 next = 0;
 
         m->pausing = n > 0 && m->config->chunk_pause_usec > 0 && next == now + m->config->chunk_pause_usec;
-        if (next > 0) {
-                (void)sd_event_source_set_time(m->timer_source, next);
-                (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_ONESHOT);
-        } else
+        if (next > 0)
+                (void)timer_arm_at(m->pause_timer, next);
+        else
                 (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
 }
 
@@ -378,19 +378,16 @@ static int on_chunk(sd_event_source *s, void *userdata)
         return 0;
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_pause(Timer *t, uint64_t usec, void *userdata)
 {
-        return on_chunk(s, userdata);
+        return on_chunk(NULL, userdata);
 }
 
 /* Makes sure a chunk runs soon, unless a pause between chunks is running (a timer set only for a
  * retry does not hold back new blocks). */
 void onliner_schedule(Manager *m)
 {
-        int enabled = SD_EVENT_OFF;
-
-        (void)sd_event_source_get_enabled(m->timer_source, &enabled);
-        if (enabled != SD_EVENT_OFF && m->pausing)
+        if (timer_armed(m->pause_timer) && m->pausing)
                 return;
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
 }
@@ -405,11 +402,9 @@ int onliner_setup(Manager *m)
         (void)sd_event_source_set_description(m->chunk_source, "onliner-chunk");
         (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
         /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
-        r = sd_event_add_time(m->event, &m->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, m);
+        r = timer_new(m->event, "onliner-pause", SD_EVENT_PRIORITY_NORMAL, on_pause, m, &m->pause_timer);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(m->timer_source, "onliner-pause");
-        (void)sd_event_source_set_enabled(m->timer_source, SD_EVENT_OFF);
 
         m->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
         return m->chunk ? 0 : -ENOMEM;

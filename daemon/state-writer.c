@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "event-util.h"
 #include "macro.h"
 #include "state-writer.h"
 #include "sysfs.h"
@@ -45,7 +46,7 @@ struct StateWriter {
 
         int efd; /* the thread's "done", read by the loop */
         sd_event_source *io_source;
-        sd_event_source *timer_source; /* the timeout, then the repeated interrupt */
+        Timer *timer; /* the timeout, then the repeated interrupt */
 
         bool busy;
         pthread_t thread;
@@ -57,14 +58,6 @@ struct StateWriter {
 
 /* Enough for snprintf() and a write(), with room for the sanitizers' frames. */
 #define WRITER_STACK_SIZE (256 * 1024)
-
-/* From now, not from the loop's last wakeup (and sd_event_source_set_time_relative() needs
- * libsystemd 247; we build with 246). */
-static void timer_in(StateWriter *w, uint64_t usec)
-{
-        (void)sd_event_source_set_time(w->timer_source, now_usec() + usec);
-        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_ONESHOT);
-}
 
 static int interrupt_signal(void)
 {
@@ -126,7 +119,7 @@ static void finish(StateWriter *w)
 
         (void)pthread_join(w->thread, NULL);
         w->busy = false;
-        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
+        timer_disarm(w->timer);
 
         result = w->result;
         /* EINTR is our own signal: the kernel gave up its retry and left the block as it was. */
@@ -153,10 +146,10 @@ static void interrupt(StateWriter *w, int why)
         if (w->interrupt == INTERRUPT_NONE)
                 w->interrupt = why;
         (void)pthread_kill(w->thread, interrupt_signal());
-        timer_in(w, INTERRUPT_REPEAT_USEC);
+        (void)timer_arm_in(w->timer, INTERRUPT_REPEAT_USEC);
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_timer(Timer *t, uint64_t usec, void *userdata)
 {
         interrupt(userdata, INTERRUPT_TIMEOUT);
         return 0;
@@ -189,11 +182,9 @@ int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done
         if (r < 0)
                 goto fail;
         (void)sd_event_source_set_description(w->io_source, "state-writer-done");
-        r = sd_event_add_time(event, &w->timer_source, CLOCK_MONOTONIC, 0, 1, on_timer, w);
+        r = timer_new(event, "state-writer-timeout", SD_EVENT_PRIORITY_NORMAL, on_timer, w, &w->timer);
         if (r < 0)
                 goto fail;
-        (void)sd_event_source_set_description(w->timer_source, "state-writer-timeout");
-        (void)sd_event_source_set_enabled(w->timer_source, SD_EVENT_OFF);
         *ret = TAKE_PTR(w);
         return 0;
 fail:
@@ -235,7 +226,7 @@ StateWriter *state_writer_free(StateWriter *w)
                  * use-after-free the moment the kernel returns. */
                 return NULL;
         sd_event_source_disable_unref(w->io_source);
-        sd_event_source_disable_unref(w->timer_source);
+        timer_free(w->timer);
         if (w->efd >= 0)
                 close(w->efd);
         sd_event_unref(w->event);
@@ -288,7 +279,7 @@ int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64
                 return r;
         w->busy = true;
         if (timeout_usec > 0)
-                timer_in(w, timeout_usec);
+                (void)timer_arm_in(w->timer, timeout_usec);
         return 0;
 }
 

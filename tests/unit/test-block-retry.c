@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "blocks.h"
+#include "event-util.h"
 #include "log.h"
 #include "manager.h"
 #include "onliner.h"
@@ -51,9 +52,7 @@ static bool wait_written(Manager *m, unsigned index, const char *want)
 
 static bool retry_armed(Manager *m)
 {
-        int enabled = SD_EVENT_OFF;
-
-        return sd_event_source_get_enabled(m->retry_source, &enabled) >= 0 && enabled != SD_EVENT_OFF;
+        return timer_armed(m->retry_timer);
 }
 
 /* The block table cannot grow for a block past its end: the uevent is not lost. */
