@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The core calls no bus function: the bus subscribes to the core's outcomes (daemon/outcome.c).
+And every "look again in a moment" goes through the one timer helper (daemon/event-util.c).
 
 Fails when a daemon/ file other than bus*.c and bus*.h includes "bus.h" or "bus-internal.h" or
 calls (or declares) a bus_*() function. main.c and manager.c start and stop the bus, and only
-that. Comments and string literals are not code and are left out, so a comment may name
-bus_setup()."""
+that. Fails too when a daemon/ file other than event-util.c makes or sets an sd-event time source
+itself (sd_event_add_time(), sd_event_add_time_relative(), sd_event_source_set_time*()): each
+such site once had its own arm and re-arm code. Comments and string literals are not code and are
+left out, so a comment may name bus_setup()."""
 
 import os
 import re
@@ -25,6 +28,8 @@ ALLOWED_CALLS = {
     "manager.c": {"bus_setup", "bus_free"},
 }
 BUS_HEADERS = {"bus.h", "bus-internal.h"}
+# The one file that makes and arms time sources: the Timer and event_add_later().
+TIMER_FILES = {"event-util.c"}
 
 CODE = re.compile(
     r"""(?P<comment>/\*.*?\*/|//[^\n]*)|(?P<string>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')""",
@@ -32,6 +37,9 @@ CODE = re.compile(
 )
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.MULTILINE)
 CALL = re.compile(r"\b(bus_[A-Za-z0-9_]*)\s*\(")
+TIME_CALL = re.compile(
+    r"\b(sd_event_add_time(?:_relative)?|sd_event_source_set_time(?:_relative|_accuracy)?)\s*\("
+)
 
 
 def without_comments(text):
@@ -72,32 +80,58 @@ def violations(name, text):
     return found
 
 
-def self_check(tap):
-    """The check itself can fail: each of these must be found, or must not be."""
-    bad = {
-        "an include of bus.h": ('#include "bus.h"\n', "onliner.c"),
-        "an include of bus-internal.h": ('  #  include "bus-internal.h"\n', "manager.c"),
-        "a bus call": ("static void f(Manager *m) { bus_emit_block_state(m, 1); }\n", "blocks.c"),
-        "a call main.c is not allowed": ("int main(void) { bus_setup(NULL); }\n", "main.c"),
-    }
+def timer_violations(name, text):
+    """Time sources one daemon/ file makes or sets itself, as "name:line: what" strings."""
+    if name in TIMER_FILES:
+        return []
+    code = without_strings(text)
+    return [
+        "%s:%d: calls %s(): use event-util.h" % (name, line_of(code, mo.start()), mo.group(1))
+        for mo in TIME_CALL.finditer(code)
+    ]
+
+
+# What each check must find, and must let pass: (text, file name) by what it is.
+BUS_BAD = {
+    "an include of bus.h": ('#include "bus.h"\n', "onliner.c"),
+    "an include of bus-internal.h": ('  #  include "bus-internal.h"\n', "manager.c"),
+    "a bus call": ("static void f(Manager *m) { bus_emit_block_state(m, 1); }\n", "blocks.c"),
+    "a call main.c is not allowed": ("int main(void) { bus_setup(NULL); }\n", "main.c"),
+}
+BUS_GOOD = {
+    "a comment naming bus_setup()": ("/* the bus subscribes at bus_setup() */\n", "outcome.h"),
+    "a string naming bus_free()": ('log_debug("bus_free() ran");\n', "outcome.c"),
+    "sd-bus and libcxl calls": ("sd_bus_flush(b); sym_cxl_bus_get_first(c);\n", "cxl.c"),
+    "manager.c's bus_setup()": ('#include "bus.h"\nr = bus_setup(m);\n', "manager.c"),
+    "a bus file": ('#include "bus-internal.h"\nbus_block_done(m, 1, 0);\n', "bus-signal.c"),
+}
+TIMER_BAD = {
+    "sd_event_add_time()": ("r = sd_event_add_time(e, &s, 1, 0, 1, f, m);", "blocks.c"),
+    "sd_event_add_time_relative()": ("sd_event_add_time_relative (e, &s, 1, 9, 1, f);", "dax.c"),
+    "sd_event_source_set_time()": ("(void)sd_event_source_set_time(s, now + 1);", "monitor.c"),
+    "sd_event_source_set_time_relative()": ("sd_event_source_set_time_relative(s, 1);", "bus.c"),
+}
+TIMER_GOOD = {
+    "a comment naming sd_event_add_time()": ("/* not sd_event_add_time() */", "onliner.c"),
+    "other sd-event calls": ("sd_event_add_defer(e, &s, f, m); sd_event_now(e, 1, &t);", "q.c"),
+    "the helper's own call": ("r = sd_event_add_time(e, &s, 1, 0, 1, f, t);", "event-util.c"),
+}
+
+
+def self_check(tap, check, bad, good):
+    """The check itself can fail: each of bad must be found, and none of good."""
     for desc, (text, name) in bad.items():
-        tap.ok(bool(violations(name, text)), "self-check: finds %s in %s" % (desc, name))
-    good = {
-        "a comment naming bus_setup()": ("/* the bus subscribes at bus_setup() */\n", "outcome.h"),
-        "a string naming bus_free()": ('log_debug("bus_free() ran");\n', "outcome.c"),
-        "sd-bus and libcxl calls": ("sd_bus_flush(b); sym_cxl_bus_get_first(c);\n", "cxl.c"),
-        "manager.c's bus_setup()": ('#include "bus.h"\nr = bus_setup(m);\n', "manager.c"),
-        "a bus file": ('#include "bus-internal.h"\nbus_block_done(m, 1, 0);\n', "bus-signal.c"),
-    }
+        tap.ok(bool(check(name, text)), "self-check: finds %s in %s" % (desc, name))
     for desc, (text, name) in good.items():
-        found = violations(name, text)
+        found = check(name, text)
         tap.ok(not found, "self-check: lets %s in %s pass" % (desc, name), "\n".join(found))
 
 
 def main():
     daemon_dir = sys.argv[1]
     tap = Tap()
-    self_check(tap)
+    self_check(tap, violations, BUS_BAD, BUS_GOOD)
+    self_check(tap, timer_violations, TIMER_BAD, TIMER_GOOD)
     names = sorted(n for n in os.listdir(daemon_dir) if n.endswith((".c", ".h")))
     tap.ok(
         "onliner.c" in names and "manager.c" in names,
@@ -105,8 +139,11 @@ def main():
     )
     for name in names:
         with open(os.path.join(daemon_dir, name), encoding="utf-8") as f:
-            found = violations(name, f.read())
+            text = f.read()
+        found = violations(name, text)
         tap.ok(not found, "daemon/%s calls no bus function" % name, "\n".join(found))
+        found = timer_violations(name, text)
+        tap.ok(not found, "daemon/%s makes no time source of its own" % name, "\n".join(found))
     return tap.finish()
 
 
