@@ -621,6 +621,7 @@ def marks(bed):
 
 @scenario(["restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
            "directory and left offline by the restarted daemon",
+           "restart: the temporary file a kill left beside the marks is removed, the marks kept",
            "restart: a marked block that was onlined while the daemon was down loses its mark, nothing written",
            "restart: a marked block that is removed and added again is onlined by the policy"])
 def test_restart(case):
@@ -638,6 +639,10 @@ def test_restart(case):
         # While it is down, someone onlines memory2 again.
         bed.write_attr(2, "valid_zones", "Movable")
         bed.write_attr(2, "state", "online")
+        # A save killed before its rename leaves its temporary file next to the marks.
+        stale = os.path.join(bed.runtime_dir, "offlined.Kq3x9Z")
+        with open(stale, "w") as f:
+            f.write("memory3\n")
         n = writes_so_far(bed)
         for i in range(4):
             bed.emu.expect(i, None)
@@ -655,6 +660,12 @@ def test_restart(case):
 
         case.run("restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
                  "directory and left offline by the restarted daemon", kept)
+
+        def stale_removed():
+            check(not os.path.exists(stale), "%s is still there" % stale)
+            check(marks(bed) == ["memory1"] or marks(bed) == ["memory1", "memory2"], "marks %r" % marks(bed))
+
+        case.run("restart: the temporary file a kill left beside the marks is removed, the marks kept", stale_removed)
 
         def onlined_meanwhile():
             wait_until(lambda: marks(bed) == ["memory1"], what="the marks file to list memory1 only")
