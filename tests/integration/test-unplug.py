@@ -397,6 +397,8 @@ def test_prepare_unplug(case):
             bed.emu.settle()
             check([(w.index, w.value) for w in bed.emu.writes[n:]] == [(i, "offline") for i in (7, 6, 5, 4)],
                   "writes %s" % bed.emu.writes[n:])
+            # The reply can reach this thread before the bus thread has taken the last signal.
+            c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and sg[4][0] == 4, "memory4's OfflineProgress", mark)
             progress = [tuple(sg[4]) for sg in c.signals_since(mark, "OfflineProgress")]
             check([p[:2] for p in progress] == [(i, "offlined") for i in (7, 6, 5, 4)], "OfflineProgress %r" % progress)
             check(all(bed.read_attr(i, "state") == "offline" for i in (4, 5, 6, 7)), "not all offline")
