@@ -52,7 +52,7 @@ static int block_retry(Manager *m, unsigned index, int node, int error, const ch
 {
         blocks_retry_later(m, index);
         return log_block(LOG_WARNING, error, NULL, index, node, 0,
-                         "Cannot %s, looking at it again in %.0fs: %m", what,
+                         "Failed to %s, looking at it again in %.0fs: %m", what,
                          (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
 }
 
@@ -179,8 +179,9 @@ static int block_refresh(Manager *m, unsigned index, int node, bool from_add, ui
         if (r == -ENOMEM) /* opendir() of the block, for its node link */
                 return block_retry(m, index, node, r, "read it");
         if (r < 0)
-                return log_block(LOG_WARNING, r, NULL, index, -1, 0, "Cannot read %s%s, skipping block: %m",
-                                 attr, r == -EBADMSG ? " (unexpected value)" : "");
+                return log_block(LOG_WARNING, r, NULL, index, -1, 0,
+                                 "Failed to read %s%s, skipping block: %m", attr,
+                                 r == -EBADMSG ? " (unexpected value)" : "");
 
         if (from_add && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
             (ret->node < 0 || (ret->state != BLOCK_ONLINE && acpi_wait(m, index, ret->node, wait_since)))) {
@@ -655,7 +656,8 @@ int blocks_scan(Manager *m, bool all)
                 qsort(indices, n, sizeof(unsigned), cmp_index);
         r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
         if (r < 0 && r != -ENOENT)
-                log_debug_errno(r, "Cannot map blocks to nodes in one pass, looking them up one by one: %m");
+                log_debug_errno(r,
+                                "Failed to map blocks to nodes in one pass, looking them up one by one: %m");
 
         for (size_t i = 0; i < n; i++)
                 if (!manager_block(m, indices[i]))

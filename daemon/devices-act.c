@@ -35,7 +35,7 @@ static int device_convert(Manager *m, Device *d)
 
         r = dax_convert_to_ram(d->dax->name);
         if (r == -EOPNOTSUPP)
-                return log_device(LOG_ERR, r, NULL, d, "Cannot convert: libdaxctl.so.1 is not installed");
+                return log_device(LOG_ERR, r, NULL, d, "Failed to convert: libdaxctl.so.1 is not installed");
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Converting to system-ram failed: %m");
 

@@ -96,14 +96,14 @@ int device_read(Manager *m, const char *name, DaxDevice **ret)
 
         r = dax_device_read(m->sysfs, name, &x, &attr);
         if (r < 0)
-                return log_warning_errno(r, "%s: Cannot read %s%s, skipping device: %m", name, strna(attr),
-                                         r == -EBADMSG ? " (unexpected value)" : "");
+                return log_warning_errno(r, "%s: Failed to read %s%s, skipping device: %m", name,
+                                         strna(attr), r == -EBADMSG ? " (unexpected value)" : "");
 
         /* The serials behind a CXL region come from libcxl, which reads the real /sys. */
         if (x->cxl_region && m->dax_possible) {
                 r = cxl_region_serials(x->cxl_region, &x->cxl_serials, &x->n_cxl_serials);
                 if (r < 0)
-                        log_debug_errno(r, "%s: Cannot resolve %s through libcxl, no serial to match: %m",
+                        log_debug_errno(r, "%s: Failed to resolve %s through libcxl, no serial to match: %m",
                                         name, x->cxl_region);
         }
         *ret = TAKE_PTR(x);

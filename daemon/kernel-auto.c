@@ -126,7 +126,7 @@ int kernel_auto_apply(Manager *m)
                 m->kernel_auto_original[0] = '\0';
                 set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, NULL);
                 return log_warning_errno(
-                        r, "Cannot read auto_online_blocks, not coordinating with the kernel: %m");
+                        r, "Failed to read auto_online_blocks, not coordinating with the kernel: %m");
         }
         if (mode == KERNEL_AUTO_ONLINE_DELEGATE) {
                 want = delegate(m, &why);

@@ -230,7 +230,7 @@ static void apply_lock_memory(Manager *m)
                 return;
         r = memlock_set(m->config->lock_memory);
         if (r < 0) {
-                log_warning_errno(r, "Cannot %s the daemon's memory, ignoring%s: %m",
+                log_warning_errno(r, "Failed to %s the daemon's memory, ignoring%s: %m",
                                   m->config->lock_memory ? "lock" : "unlock",
                                   m->config->lock_memory ? " (see LimitMEMLOCK= in memhotplugd.service)"
                                                          : "");
@@ -331,7 +331,7 @@ static void warn_racing_agents(Manager *m)
 
         r = agents_find_racing_rules(m->options.udev_rules_dirs ?: UDEV_RULES_DIRS_DEFAULT, &rules, &n);
         if (r < 0) {
-                log_debug_errno(r, "Cannot look for racing udev rules, ignoring: %m");
+                log_debug_errno(r, "Failed to look for racing udev rules, ignoring: %m");
                 return;
         }
         for (size_t i = 0; i < n; i++)
@@ -392,7 +392,8 @@ void manager_recover_settings(Manager *m)
                         log_warning_errno(r, "Ignoring %s, which does not hold %s values: %m", path,
                                           setting_name(s));
                 else if (r < 0)
-                        log_warning_errno(r, "Cannot recover the saved %s, keeping it for a later start: %m",
+                        log_warning_errno(r,
+                                          "Failed to recover the saved %s, keeping it for a later start: %m",
                                           setting_name(s));
         }
 }
@@ -404,7 +405,7 @@ static void save_offline_marks(Manager *m)
         r = offline_marks_save(m);
         if (r < 0 && !m->marks_failed)
                 log_warning_errno(r,
-                                  "Cannot save %s/" OFFLINE_MARKS_FILE
+                                  "Failed to save %s/" OFFLINE_MARKS_FILE
                                   ", ignoring (a restart may online blocks offlined on purpose): %m",
                                   m->options.runtime_dir);
         m->marks_failed = r < 0;
@@ -488,7 +489,7 @@ static void virtio_mem_setup(Manager *m)
         if (r < 0) {
                 snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
                          "virtio-mem devices are not grouped: cannot read %s: %s", path, strerror(-r));
-                log_warning_errno(r, "Cannot read %s, virtio-mem devices are not grouped: %m", path);
+                log_warning_errno(r, "Failed to read %s, virtio-mem devices are not grouped: %m", path);
         } else if (m->virtio_mem.hidden) {
                 snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
                          "virtio-mem devices are not grouped: %s hides its addresses (started without "
@@ -547,7 +548,7 @@ int manager_start(Manager *m)
         if (r < 0)
                 return log_error_errno(
                         r,
-                        "Cannot read %s/devices/system/memory/block_size_bytes (no memory hotplug "
+                        "Failed to read %s/devices/system/memory/block_size_bytes (no memory hotplug "
                         "support in this kernel?): %m",
                         sysfs_root(m->sysfs));
         log_info("Memory block size is %" PRIu64 " MiB", m->block_size >> 20);
@@ -571,7 +572,7 @@ int manager_start(Manager *m)
         /* Blocks offlined on purpose before a restart stay offline (see offline-marks.h). */
         r = offline_marks_load(m);
         if (r < 0)
-                log_warning_errno(r, "Cannot read %s/" OFFLINE_MARKS_FILE ", ignoring: %m",
+                log_warning_errno(r, "Failed to read %s/" OFFLINE_MARKS_FILE ", ignoring: %m",
                                   m->options.runtime_dir);
         if (!m->options.once) {
                 r = sd_event_add_post(m->event, &m->marks_source, on_post_save_marks, m);

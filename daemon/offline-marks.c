@@ -4,17 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "offline-marks.h"
 #include "parse-util.h"
 #include "read-file.h"
 
-static int marks_path(const Manager *m, const char *suffix, char **ret)
+static int marks_path(const Manager *m, char **ret)
 {
-        return asprintf(ret, "%s/" OFFLINE_MARKS_FILE "%s", m->options.runtime_dir, suffix) < 0 ? -ENOMEM
-                                                                                                : 0;
+        return asprintf(ret, "%s/" OFFLINE_MARKS_FILE, m->options.runtime_dir) < 0 ? -ENOMEM : 0;
 }
 
 int offline_marks_load(Manager *m)
@@ -25,9 +24,12 @@ int offline_marks_load(Manager *m)
         ssize_t n;
         int r;
 
-        r = marks_path(m, "", &path);
+        r = marks_path(m, &path);
         if (r < 0)
                 return r;
+        /* A kill during an atomic write leaves its temporary file, which nothing else removes. */
+        (void)remove_stale_temporaries(path);
+
         r = fopen_capped_at(AT_FDCWD, path, READ_MAX_OFFLINE_MARK, &f);
         if (r == -ENOENT)
                 return 0;
@@ -67,8 +69,7 @@ static uint64_t mix(uint64_t x)
 
 int offline_marks_save(Manager *m)
 {
-        _cleanup_(freep) char *path = NULL, *tmp = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
+        _cleanup_(freep) char *path = NULL;
         unsigned n = 0;
         uint64_t sum = 0;
         int r;
@@ -83,33 +84,30 @@ int offline_marks_save(Manager *m)
         if (n == m->marks_saved && sum == m->marks_sum)
                 return 0;
 
-        r = marks_path(m, "", &path);
+        r = marks_path(m, &path);
         if (r < 0)
                 return r;
         if (n == 0) {
                 if (unlink(path) < 0 && errno != ENOENT)
                         return negative_errno();
         } else {
-                r = marks_path(m, ".tmp", &tmp);
-                if (r < 0)
-                        return r;
-                (void)mkdir(m->options.runtime_dir, 0755);
-                f = fopen(tmp, "we");
+                _cleanup_(freep) char *text = NULL;
+                _cleanup_(fclosep) FILE *f = NULL;
+                size_t size;
+
+                f = open_memstream(&text, &size);
                 if (!f)
-                        return negative_errno();
+                        return -ENOMEM;
                 for (size_t i = 0; i < m->n_blocks; i++)
                         if (marked(&m->blocks[i]))
                                 fprintf(f, "memory%zu\n", i);
-                if (fflush(f) != 0 || ferror(f)) {
-                        r = negative_errno();
-                        (void)unlink(tmp);
-                        return r < 0 ? r : -EIO;
-                }
-                if (rename(tmp, path) < 0) {
-                        r = negative_errno();
-                        (void)unlink(tmp);
+                /* The stream's buffer is final only once it is closed. */
+                r = fclose(TAKE_PTR(f));
+                if (r != 0 || !text)
+                        return -ENOMEM;
+                r = write_file_atomic(path, text);
+                if (r < 0)
                         return r;
-                }
         }
         m->marks_saved = n;
         m->marks_sum = sum;

@@ -238,6 +238,30 @@ class Write:
         return "memory%d<-%s(%s)@%.3f" % (self.index, self.value, self.result, self.t_write or -1)
 
 
+def state_writes(bed, index=None):
+    """The daemon's writes to memoryN/state so far, in order, as Writes: from the kernel emulator
+    once it has caught up, or without one (Bed(emulate=False)) from the fault preload's log. With
+    index, that block's only."""
+    if bed.emulate:
+        bed.emu.settle()
+        with bed.emu.cond:
+            writes = list(bed.emu.writes)
+    else:
+        writes = []
+        try:
+            with open(bed.write_log) as f:
+                for line in f:
+                    if line.startswith("#"):
+                        continue
+                    ns, _pid, path, value, result = line.rstrip("\n").split(" ", 4)
+                    m = re.search(r"/memory(\d+)/state$", path)
+                    if m:
+                        writes.append(Write(int(m.group(1)), value.replace("?", " "), result, int(ns) / 1e9, None))
+        except FileNotFoundError:
+            pass
+    return [w for w in writes if index is None or w.index == index]
+
+
 class KernelEmulator:
     def __init__(self, bed):
         self.bed = bed

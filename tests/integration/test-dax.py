@@ -48,7 +48,7 @@ import busclient  # noqa: E402
 import harness  # noqa: E402
 from busclient import BUS_NAME, PATH, BusSetup, Client, PrivateBus  # noqa: E402
 from harness import (  # noqa: E402
-    FAKE_BLOCK_SIZE, Bed, Block, Failure, check, scenario, tail, wait_until)
+    FAKE_BLOCK_SIZE, Bed, Block, Failure, check, scenario, state_writes, tail, wait_until)
 
 busclient.init(__doc__)
 CTL = busclient.CTL
@@ -577,8 +577,9 @@ def writes_for(bed, dev):
     return out
 
 
-def state_writes(bed, dev):
-    return {i: [w.value for w in bed.emu.writes_to(i)] for i in dev.blocks()}
+def device_writes(bed, dev):
+    """The values written to the state of each of the device's blocks."""
+    return {i: [w.value for w in state_writes(bed, i)] for i in dev.blocks()}
 
 
 def zones_of(bed, dev):
@@ -685,7 +686,7 @@ def test_convert(case):
 
         def onlined():
             for dev in devs:
-                w = state_writes(s.bed, dev)
+                w = device_writes(s.bed, dev)
                 if rules[dev][1]:
                     want = {i: [rules[dev][1]] for i in dev.blocks()}
                     check(w == want, "%s: state writes %s, want %s" % (dev.name, w, want))
@@ -916,7 +917,7 @@ def test_memmap_fault(case):
             check(s.bed.dax.driver_of(nv) == "device_dax", "dax0.0: driver %s" % s.bed.dax.driver_of(nv))
             check(d.find(r"^error: dax0\.0: Not converting: MemmapOnMemory=yes, but writing memmap_on_memory "
                          r"failed: Input/output error$"), "no refusal line\n" + tail(d, 40))
-            check(not any(state_writes(s.bed, nv).values()), "dax0.0 blocks written: %s" % state_writes(s.bed, nv))
+            check(not any(device_writes(s.bed, nv).values()), "dax0.0 blocks written: %s" % device_writes(s.bed, nv))
 
         case.run(MEMMAP_FAULT_CHECKS[0], strict)
 
@@ -926,7 +927,7 @@ def test_memmap_fault(case):
             check(s.bed.dax.driver_of(hm) == "kmem", "dax1.0: driver %s" % s.bed.dax.driver_of(hm))
             check(d.find(r"^warning: dax1\.0: Writing memmap_on_memory=1 failed, converting with the memmap in "
                          r"system RAM: Input/output error$"), "no warning line\n" + tail(d, 40))
-            w = state_writes(s.bed, hm)
+            w = device_writes(s.bed, hm)
             check(w == {i: ["online_movable"] for i in hm.blocks()}, "dax1.0 state writes %s" % w)
 
         case.run(MEMMAP_FAULT_CHECKS[1], lenient)
@@ -958,14 +959,14 @@ def test_already_kmem(case):
 
         def follow():
             check(not s.bed.dax.log(kinds=("driver", "kmod")), "driver writes %s" % s.bed.dax.log())
-            w = state_writes(s.bed, nv)
+            w = device_writes(s.bed, nv)
             check(w == {i: ["online_kernel"] for i in nv.blocks()}, "dax0.0 block writes %s" % w)
             s.bed.dax.check_errors()
 
         case.run(KMEM_CHECKS[0], follow)
 
         def ignore():
-            w = state_writes(s.bed, hm)
+            w = device_writes(s.bed, hm)
             check(all(not v for v in w.values()), "dax1.0 blocks written: %s" % w)
             check(all(s.bed.read_attr(i, "state") == "offline" for i in hm.blocks()), "a dax1.0 block is online")
             check(d.find(r"memory%d: Left alone: dax1\.0 is \[Dax hm\] Mode=ignore" % hm.blocks()[0]),
@@ -1005,10 +1006,10 @@ def test_tier_match(case):
         s.settle()
 
         def matched():
-            check(state_writes(s.bed, hm) == {i: ["online_kernel"] for i in hm.blocks()},
-                  "dax1.0 block writes %s" % state_writes(s.bed, hm))
-            check(all(not v for v in state_writes(s.bed, cx).values()), "dax2.0 blocks written: %s" %
-                  state_writes(s.bed, cx))
+            check(device_writes(s.bed, hm) == {i: ["online_kernel"] for i in hm.blocks()},
+                  "dax1.0 block writes %s" % device_writes(s.bed, hm))
+            check(all(not v for v in device_writes(s.bed, cx).values()), "dax2.0 blocks written: %s" %
+                  device_writes(s.bed, cx))
             check(d.find(r"dax2\.0.*\[Dax\] Mode=devdax"), "dax2.0 did not fall to [Dax]\n" + tail(d, 40))
 
         case.run(TIER_CHECKS[0], matched)
@@ -1040,7 +1041,7 @@ def test_kmem_revert(case):
             got = writes_for(s.bed, cx)
             check("kmem/unbind %s" % cx.name in got and s.bed.dax.driver_of(cx) == "device_dax",
                   "writes %s, driver %s" % (got, s.bed.dax.driver_of(cx)))
-            w = state_writes(s.bed, cx)
+            w = device_writes(s.bed, cx)
             check(all(not v for v in w.values()), "dax2.0 blocks written: %s" % w)
             check(d.find(r"dax2\.0: Returned to devdax before any block was onlined: \[Dax app\] Mode=devdax"),
                   "no 'Returned to devdax' line\n" + tail(d, 40))
@@ -1062,7 +1063,7 @@ def test_kmem_revert(case):
             s.bed.dax_uevent(hm, "bind")
             d.wait_line(r"dax1\.0: Returned to devdax")
             s.settle()
-            w = state_writes(s.bed, hm)
+            w = device_writes(s.bed, hm)
             check(all(not v for v in w.values()), "dax1.0 blocks written: %s" % w)
             check(s.bed.dax.driver_of(hm) == "device_dax", "dax1.0 driver %s" % s.bed.dax.driver_of(hm))
             check(d.find(r"memory%d: Waiting: dax1\.0 has no driver yet" % hm.blocks()[0]),
@@ -1091,7 +1092,7 @@ def test_kmem_rebind(case):
             check(order[:3] == ["kmem/unbind %s" % nv.name, "%s/memmap_on_memory=0" % nv.name,
                                 "kmem/new_id %s" % nv.name] and s.bed.dax.driver_of(nv) == "kmem",
                   "writes %s" % got)
-            w = state_writes(s.bed, nv)
+            w = device_writes(s.bed, nv)
             check(w == {i: ["online_movable"] for i in nv.blocks()}, "dax0.0 block writes %s" % w)
             check(d.find(r"dax0\.0: Bound to kmem again, memmap in system RAM: \[Dax nv\] MemmapOnMemory=no"),
                   "no 'Bound to kmem again' line\n" + tail(d, 40))
@@ -1125,7 +1126,7 @@ def test_runtime(case):
             s.settle()
             got = writes_for(s.bed, hm)
             check(got == expect_conversion(s.bed, hm, "1"), "writes %s" % got)
-            w = state_writes(s.bed, hm)
+            w = device_writes(s.bed, hm)
             check(w == {i: ["online_movable"] for i in hm.blocks()}, "block writes %s" % w)
             check(d.find(r"^info: dax1\.0: Converted to system-ram"), "no Converted line\n" + tail(d, 40))
             s.bed.dax.check_errors()

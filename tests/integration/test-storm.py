@@ -28,27 +28,12 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import BASE_DAEMON, TAP, Bed, Block, check, scenario, tail, wait_until  # noqa: E402
+from harness import BASE_DAEMON, TAP, Bed, Block, check, scenario, state_writes, tail, wait_until  # noqa: E402
 
 harness.init_from_argv(__doc__)
 
 N = int(os.environ.get("MHP_STORM_BLOCKS", "16384"))
 DROP = 64  # at most this many queued uevents are dropped by the overflow
-
-
-def state_writes(bed):
-    """Every write to a state file, from the fault preload's log: [(t, index, value, result)]."""
-    out = []
-    try:
-        with open(bed.write_log) as f:
-            for line in f:
-                ns, _pid, path, value, result = line.rstrip("\n").split(" ", 4)
-                m = re.search(r"/memory(\d+)/state$", path)
-                if m:
-                    out.append((int(ns) / 1e9, int(m.group(1)), value, result))
-    except FileNotFoundError:
-        pass
-    return out
 
 
 def overflows(bed):
@@ -104,21 +89,21 @@ def test_storm(case):
         add(bed, N)
         def barrier_written():
             check(d.proc.poll() is None, "the daemon exited with status %s" % d.proc.poll())
-            return any(w[1] == N for w in state_writes(bed))
+            return bool(state_writes(bed, N))
 
         wait_until(barrier_written, timeout=30 + N / 100, what="the barrier block's write")
         hwm, cpu = proc_status(d.proc.pid)
         writes = state_writes(bed)
-        t_last = max(w[0] for w in writes)
+        t_last = max(w.t_write for w in writes)
         TAP.note("storm: %d add uevents sent in %.2fs; last write %.2fs after the first uevent; "
                  "daemon CPU %.2fs (%.1f us per block), peak RSS %.1f MiB"
                  % (N, t_sent - t0, t_last - t0, cpu, cpu * 1e6 / (N + 1), hwm / 1024))
 
         def exactly_once():
-            per_block = collections.Counter(w[1] for w in writes)
+            per_block = collections.Counter(w.index for w in writes)
             missing = [i for i in range(N) if per_block[i] == 0]
             twice = [i for i, c in per_block.items() if c > 1]
-            bad = [w for w in writes if w[2] != "online_movable" or w[3] != "ok"]
+            bad = [w for w in writes if w.value != "online_movable" or w.result != "ok"]
             check(not missing, "%d blocks never written: %s" % (len(missing), missing[:20]))
             for i in twice[:3]:
                 case.note("\n".join(d.lines[k] for k in d.find(r"memory%d\b|Uevents were lost" % i)))

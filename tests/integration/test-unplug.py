@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import busclient  # noqa: E402
 import harness  # noqa: E402
 from busclient import BUS_NAME, BusSetup, Client, PrivateBus  # noqa: E402
-from harness import TAP, Bed, Block, check, scenario, wait_until  # noqa: E402
+from harness import TAP, Bed, Block, check, scenario, state_writes, wait_until  # noqa: E402
 
 busclient.init(__doc__)
 CTL = busclient.CTL
@@ -170,11 +170,6 @@ def writes_so_far(bed):
         return len(bed.emu.writes)
 
 
-def state_writes(bed, index):
-    bed.emu.settle()
-    return [(w.value, w.result) for w in bed.emu.writes_to(index)]
-
-
 def held(bed, index):
     """Whether the fault preload holds a "hold"/"late" write to memoryN/state now."""
     return os.path.exists(os.path.join(bed.block_dir(index), "state.held"))
@@ -246,7 +241,8 @@ def test_timeout(case):
                   and "stays online" in res[0][2], "reply %r" % res)
             elapsed = call.t_reply - call.t_call
             check(2.4 <= elapsed < 10, "the reply came after %.2fs, want about 2.5s" % elapsed)
-            check(state_writes(bed, 3) == [("offline", "EINTR")], "memory3 got %s" % state_writes(bed, 3))
+            w3 = [(w.value, w.result) for w in state_writes(bed, 3)]
+            check(w3 == [("offline", "EINTR")], "memory3 got %s" % w3)
             check(bed.read_attr(3, "state") == "online", "memory3 is %s" % bed.read_attr(3, "state"))
             rows = {r[0]: r for r in c.call("ListBlocks")[0]}
             check(rows[3][2:4] == ("online", "Movable"), "ListBlocks row %r" % (rows[3],))
@@ -296,8 +292,9 @@ def test_cancel(case):
             check([r[:2] for r in res] == [(4, False), (5, False)] and all("cancelled" in r[2] for r in res),
                   "reply %r" % res)
             check(call.t_reply - t < 5, "the reply came %.2fs after CancelJob" % (call.t_reply - t))
-            check(state_writes(bed, 5) == [("offline", "EINTR")], "memory5 got %s" % state_writes(bed, 5))
-            check(state_writes(bed, 4) == [], "memory4 got %s" % state_writes(bed, 4))
+            w5 = [(w.value, w.result) for w in state_writes(bed, 5)]
+            check(w5 == [("offline", "EINTR")], "memory5 got %s" % w5)
+            check(not state_writes(bed, 4), "memory4 got %s" % state_writes(bed, 4))
             check(bed.read_attr(4, "state") == "online" and bed.read_attr(5, "state") == "online", "not online")
             wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
             # OfflineTimeoutSec=0 is no limit: the log said "timeout 0.0s" before.
@@ -400,6 +397,8 @@ def test_prepare_unplug(case):
             bed.emu.settle()
             check([(w.index, w.value) for w in bed.emu.writes[n:]] == [(i, "offline") for i in (7, 6, 5, 4)],
                   "writes %s" % bed.emu.writes[n:])
+            # The reply can reach this thread before the bus thread has taken the last signal.
+            c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and sg[4][0] == 4, "memory4's OfflineProgress", mark)
             progress = [tuple(sg[4]) for sg in c.signals_since(mark, "OfflineProgress")]
             check([p[:2] for p in progress] == [(i, "offlined") for i in (7, 6, 5, 4)], "OfflineProgress %r" % progress)
             check(all(bed.read_attr(i, "state") == "offline" for i in (4, 5, 6, 7)), "not all offline")
@@ -602,7 +601,8 @@ def test_others(case):
             check(call.error is not None and call.error.name == SHUTTING_DOWN
                   and "memory4: interrupted: the daemon is stopping, the block stays online" in call.error.message,
                   "the call got %r, want ShuttingDown" % (call.error or call.result,))
-            check(state_writes(bed, 4) == [("offline", "EINTR")], "memory4 got %s" % state_writes(bed, 4))
+            w4 = [(w.value, w.result) for w in state_writes(bed, 4)]
+            check(w4 == [("offline", "EINTR")], "memory4 got %s" % w4)
             check(bed.read_attr(4, "state") == "online", "memory4 is %s" % bed.read_attr(4, "state"))
 
         case.run("SIGTERM during a stalled offline: the write is interrupted, the daemon exits 0 at once, the "
@@ -621,6 +621,7 @@ def marks(bed):
 
 @scenario(["restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
            "directory and left offline by the restarted daemon",
+           "restart: the temporary file a kill left beside the marks is removed, the marks kept",
            "restart: a marked block that was onlined while the daemon was down loses its mark, nothing written",
            "restart: a marked block that is removed and added again is onlined by the policy"])
 def test_restart(case):
@@ -638,6 +639,10 @@ def test_restart(case):
         # While it is down, someone onlines memory2 again.
         bed.write_attr(2, "valid_zones", "Movable")
         bed.write_attr(2, "state", "online")
+        # A save killed before its rename leaves its temporary file next to the marks.
+        stale = os.path.join(bed.runtime_dir, "offlined.Kq3x9Z")
+        with open(stale, "w") as f:
+            f.write("memory3\n")
         n = writes_so_far(bed)
         for i in range(4):
             bed.emu.expect(i, None)
@@ -655,6 +660,12 @@ def test_restart(case):
 
         case.run("restart: blocks offlined on purpose (by someone else, by OfflineBlocks) are kept in the runtime "
                  "directory and left offline by the restarted daemon", kept)
+
+        def stale_removed():
+            check(not os.path.exists(stale), "%s is still there" % stale)
+            check(marks(bed) == ["memory1"] or marks(bed) == ["memory1", "memory2"], "marks %r" % marks(bed))
+
+        case.run("restart: the temporary file a kill left beside the marks is removed, the marks kept", stale_removed)
 
         def onlined_meanwhile():
             wait_until(lambda: marks(bed) == ["memory1"], what="the marks file to list memory1 only")
@@ -691,8 +702,8 @@ def test_cancel_outcomes(case):
             wait_until(lambda: tuple(c.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
             check(res == [(4, False, "cancelled, the block stays online"),
                           (5, False, "cancelled, the block stays online")], "OfflineBlocks answered %r" % res)
-            check(state_writes(bed, 5) == [("offline", "EBUSY")] and state_writes(bed, 4) == [],
-                  "memory5 got %s, memory4 %s" % (state_writes(bed, 5), state_writes(bed, 4)))
+            w5, w4 = ([(w.value, w.result) for w in state_writes(bed, i)] for i in (5, 4))
+            check(w5 == [("offline", "EBUSY")] and w4 == [], "memory5 got %s, memory4 %s" % (w5, w4))
             check(bed.read_attr(5, "state") == "online", "memory5 is %s" % bed.read_attr(5, "state"))
             check(len(answer) == 2 and answer[0] == 2
                   and [tuple(r) for r in answer[1]] == [(4, True, "not started, the block stays online"),
@@ -718,7 +729,8 @@ def test_cancel_outcomes(case):
                       "CancelJob answered %r" % (answer,))
             res = [tuple(r) for r in call.wait()[0]]
             check(res == [(3, True, "")], "OfflineBlocks answered %r" % res)
-            check(state_writes(bed, 3) == [("offline", "ok")], "memory3 got %s" % state_writes(bed, 3))
+            w3 = [(w.value, w.result) for w in state_writes(bed, 3)]
+            check(w3 == [("offline", "ok")], "memory3 got %s" % w3)
             bed.emu.wait_offline([3])
             wait_until(lambda: marks(bed) == ["memory3"], what="the marks file to list memory3")
 
@@ -774,7 +786,8 @@ def test_stop_outcomes(case):
             call = offline_held(c, bed, 2, "late ok 1")
             # The exit's signal is the first the write sees: the kernel completes the offline then.
             check(s.daemon.stop() == 0, "the daemon did not exit 0")
-            check(state_writes(bed, 2) == [("offline", "ok")], "memory2 got %s" % state_writes(bed, 2))
+            w2 = [(w.value, w.result) for w in state_writes(bed, 2)]
+            check(w2 == [("offline", "ok")], "memory2 got %s" % w2)
             check(marks(bed) == ["memory2"], "the marks file lists %r" % marks(bed))
             res = call.wait()
             check([tuple(r) for r in res[0]] == [(2, True, "")], "OfflineBlocks answered %r" % (res,))

@@ -190,21 +190,7 @@ class SystemdVM(VM):
             "-device", "virtio-rng-pci"]
 
     def start(self, boot_attempts=2):
-        kdir = vmlib.kernel_dir()
-        args = self.qemu_args(vmlib.kernel_image(kdir), self.initrd)
-        if self.verbose:
-            print("# " + " ".join(args), file=sys.stderr)
-        for attempt in range(1, boot_attempts + 1):
-            try:
-                self._launch(args)
-                return self
-            except VMError:
-                # As vm.VM.start: only an emulator panic at boot earns a retry.
-                if attempt == boot_attempts or "Kernel panic" not in self.console_text():
-                    raise
-                log(f"{self.name}: guest kernel panicked while booting, retrying")
-                self._save_log(suffix=f".attempt{attempt}")
-                self._teardown()
+        return self.boot(vmlib.kernel_image(vmlib.kernel_dir()), self.initrd, boot_attempts)
 
 
 # ---------------------------------------------------------------- checks

@@ -343,7 +343,11 @@ class VM:
         kdir = kernel_dir()
         initrd = build_initramfs(os.path.join(self.tmp, "initramfs.cpio"), kdir,
                                  self.binaries, self.files)
-        args = self.qemu_args(kernel_image(kdir), initrd)
+        return self.boot(kernel_image(kdir), initrd, boot_attempts)
+
+    def boot(self, kernel, initrd, boot_attempts=2):
+        """Starts QEMU on kernel and initrd; a guest kernel panic at boot earns another try."""
+        args = self.qemu_args(kernel, initrd)
         if self.verbose:
             print("# " + " ".join(args), file=sys.stderr)
         for attempt in range(1, boot_attempts + 1):

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Where the time of a hot-add goes: kernel probes next to the uevents, in a fresh guest per sample.
 
-Usage: tests/vm/trace-hotplug.py --daemon build/daemon/memhotplugd [--blocks 16] [--repeat 3]
+Usage: tests/bench/trace-hotplug.py --daemon build/daemon/memhotplugd [--blocks 16] [--repeat 3]
                                  [--variants K,D,Dg,W]
 
 For each sample a VM is booted (as `bench-hotplug.py --fresh-boot`), kprobes are set on the
@@ -40,7 +40,8 @@ import tempfile
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+# The VM harness (tests/vm/vm.py).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "vm"))
 
 from vm import VM, MiB  # noqa: E402
 

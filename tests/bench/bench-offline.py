@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Offlining on a real kernel: what the daemon's writer thread costs against a plain loop.
 
-Usage: tests/vm/bench-offline.py --daemon build/daemon/memhotplugd --ctl build/ctl/memhotplugctl
-                                 [--baseline OTHER_MEMHOTPLUGD] [--blocks 16] [--repeat 5] [-v]
+Usage: tests/bench/bench-offline.py --daemon build/daemon/memhotplugd --ctl build/ctl/memhotplugctl
+                                    [--baseline OTHER_MEMHOTPLUGD] [--blocks 16] [--repeat 5] [-v]
 
 One VM boot (Debian's 6.12 kernel under QEMU/TCG) with a DIMM of --blocks blocks, onlined
 movable. Each round offlines all of them, then onlines them again, once per variant, in an order
@@ -25,7 +25,8 @@ import statistics
 import sys
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The VM harness (tests/vm/vm.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "vm"))
 
 from vm import MiB, VM, Dimm, VMError  # noqa: E402
 

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Hot-add to online on a real kernel: memhotplugd against the kernel's own auto-online.
 
-Usage: tests/vm/bench-hotplug.py --daemon build/daemon/memhotplugd [--repeat 5]
-                                 [--blocks 16,64,256] [--variants K,D,U] [--json FILE] [-v]
+Usage: tests/bench/bench-hotplug.py --daemon build/daemon/memhotplugd [--repeat 5]
+                                    [--blocks 16,64,256] [--variants K,D,U] [--json FILE] [-v]
 
 One VM boot (Debian's 6.12 kernel under QEMU/TCG, 2 vCPUs, 2 GiB base memory). For each N it
 hot-adds a pc-dimm of N memory blocks through QMP and times, inside the guest, from the first
@@ -32,7 +32,7 @@ rounds of all variants, the order permuted round by round to cancel drift. Repor
 over rounds of T_X/T_K computed within each round (side by side), and the medians of the
 phases that explain where the time goes.
 
-The timer is tests/vm/bench-probe.c, a static program in the guest that reads the kernel's
+The timer is tests/bench/bench-probe.c, a static program in the guest that reads the kernel's
 uevent netlink group (the same socket memhotplugd and udevd read) and stamps each event with
 CLOCK_MONOTONIC on arrival: one recv() per event and no other work, identical in every variant.
 """
@@ -50,9 +50,11 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The VM harness (tests/vm/vm.py).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "vm"))
 
-from vm import HERE, GiB, MiB, VM, VMError, parse_size  # noqa: E402
+from vm import GiB, MiB, VM, VMError, parse_size  # noqa: E402
 
 MEM = "/sys/devices/system/memory"
 CONF = "/etc/memhotplugd/memhotplugd.conf"

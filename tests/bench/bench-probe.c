@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * bench-probe: the guest side of tests/vm/bench-hotplug.py. Static, no dependencies, so it
+ * bench-probe: the guest side of tests/bench/bench-hotplug.py. Static, no dependencies, so it
  * costs the guest nothing but one recv() per uevent.
  *
  *   bench-probe uevents COUNT TIMEOUT_SEC ARMED_FILE OUT_FILE
