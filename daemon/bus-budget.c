@@ -65,7 +65,6 @@ struct BusBudget {
         Sender **senders;
         size_t n_senders;
         Charge unprivileged; /* in flight, all unprivileged senders */
-        uint64_t refused;
         bool ping_denied_logged;
 };
 
@@ -244,7 +243,6 @@ static uint64_t call_cost(BusBudget *b, sd_bus_message *m)
 
 static int refuse(BusBudget *b, Sender *s, sd_bus_message *m, const char *why)
 {
-        b->refused++;
         if (s) {
                 if (in_flight(s).calls >= BUDGET_SENDER_CALLS + BUDGET_REFUSALS)
                         return 1; /* dropped */
@@ -314,11 +312,6 @@ void bus_budget_undefer(BusBudget *b, sd_bus_message *call)
                 return;
         s->deferred--;
         schedule_pings(b);
-}
-
-uint64_t bus_budget_refused(const BusBudget *b)
-{
-        return b ? b->refused : 0;
 }
 
 BusBudget *bus_budget_free(BusBudget *b)

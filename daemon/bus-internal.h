@@ -117,5 +117,3 @@ BusBudget *bus_budget_free(BusBudget *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BusBudget *, bus_budget_free);
 void bus_budget_defer(BusBudget *b, sd_bus_message *call);
 void bus_budget_undefer(BusBudget *b, sd_bus_message *call);
-/* Calls answered with LimitsExceeded since the daemon started. */
-uint64_t bus_budget_refused(const BusBudget *b);
