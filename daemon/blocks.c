@@ -258,24 +258,24 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
         return 1;
 }
 
-/* Whether reason is the one the block queued last had: for Online=auto-movable, the blocks of one
- * group come with the same reason but for the group's size still offline, which placement.c puts
- * in the first parentheses ("group PNP0C80:02 (768M): system: …"), left out here. An FNV-1a hash
- * of the rest is kept in the manager. */
-static bool reason_repeats(Manager *m, const char *reason)
+/* Whether d, an Online=auto-movable decision, is the one the block queued last had: the blocks of
+ * one group come with the same arithmetic on the same counts, but for the group's size still
+ * offline, which shrinks as each is queued. */
+static bool decision_repeats(Manager *m, const Decision *d)
 {
-        uint64_t h = UINT64_C(14695981039346656037);
-        const char *open = strchr(reason, '('), *close = open ? strchr(open, ')') : NULL;
-
-        for (const char *p = reason; *p; p++) {
-                if (close && p >= open && p <= close)
-                        continue;
-                h = (h ^ (uint8_t)*p) * UINT64_C(1099511628211);
-        }
-        if (h == m->last_queued_reason)
+        if (streq(m->last_queued_rule, d->rule) &&
+            placement_result_same_group(&m->last_queued_placement, &d->placement))
                 return true;
-        m->last_queued_reason = h;
+        snprintf(m->last_queued_rule, sizeof(m->last_queued_rule), "%s", d->rule);
+        m->last_queued_placement = d->placement;
         return false;
+}
+
+static bool queued_why_same(const QueuedWhy *w, const Decision *d)
+{
+        return w->type == d->type && w->zone == d->zone && streq(w->rule, d->rule) && w->basis == d->basis &&
+               w->asked == d->asked && w->have_valid_zones == d->have_valid_zones &&
+               placement_result_equal(&w->placement, &d->placement);
 }
 
 /* Keeps the decision a block was queued with; the blocks of a group share it. Out of memory, Plan
@@ -284,14 +284,12 @@ static void queued_why_keep(Manager *m, Block *b, const Decision *d)
 {
         size_t n = m->n_queued_whys;
         const QueuedWhy *w = n > 0 ? &m->queued_whys[n - 1] : NULL;
-        _cleanup_(freep) char *rule = NULL, *reason = NULL;
+        _cleanup_(freep) char *rule = NULL;
         QueuedWhy *l = m->queued_whys;
 
-        if (!w || w->type != d->type || w->zone != d->zone || !streq(w->rule, d->rule) ||
-            !streq(w->reason, d->reason)) {
+        if (!w || !queued_why_same(w, d)) {
                 rule = strdup(d->rule);
-                reason = strdup(d->reason);
-                if (!rule || !reason)
+                if (!rule)
                         return;
                 /* Doubled when full (n is 0 or a power of two): blocks decided alone each have
                  * their own arithmetic, thousands of them in a large hot-add. */
@@ -302,7 +300,13 @@ static void queued_why_keep(Manager *m, Block *b, const Decision *d)
                         m->queued_whys = l;
                 }
                 l[m->n_queued_whys++] = (QueuedWhy){
-                        .type = d->type, .zone = d->zone, .rule = TAKE_PTR(rule), .reason = TAKE_PTR(reason)
+                        .type = d->type,
+                        .zone = d->zone,
+                        .rule = TAKE_PTR(rule),
+                        .basis = d->basis,
+                        .asked = d->asked,
+                        .have_valid_zones = d->have_valid_zones,
+                        .placement = d->placement,
                 };
         }
         b->queued_why = (uint32_t)m->n_queued_whys;
@@ -321,7 +325,6 @@ void blocks_forget_queued_whys(Manager *m)
 {
         for (size_t i = 0; i < m->n_queued_whys; i++) {
                 free(m->queued_whys[i].rule);
-                free(m->queued_whys[i].reason);
         }
         free(m->queued_whys);
         m->queued_whys = NULL;
@@ -370,9 +373,9 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 queued_why_keep(m, b, d);
 
         /* Online=auto-movable's arithmetic is worth the journal's attention, once per group: the
-         * other blocks of a DIMM come with the same reason, word for word. */
-        log_block(strstr(d->reason, "auto-movable") && !reason_repeats(m, d->reason) ? LOG_INFO : LOG_DEBUG,
-                  0, NULL, index, f->node, d->zone, "Queued: %s", d->reason);
+         * other blocks of a DIMM come with the same arithmetic. */
+        log_block(d->basis == DECISION_AUTO_MOVABLE && !decision_repeats(m, d) ? LOG_INFO : LOG_DEBUG, 0,
+                  NULL, index, f->node, d->zone, "Queued: %s", d->reason);
         return 0;
 }
 

@@ -320,11 +320,17 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                         /* What it was queued with: the dry run counts its own queued group. */
                         why = blocks_queued_why(m, (unsigned)i);
                         if (why) {
-                                d.action = ACTION_ONLINE;
-                                d.type = why->type;
-                                d.zone = why->zone;
+                                d = (Decision){
+                                        .action = ACTION_ONLINE,
+                                        .type = why->type,
+                                        .zone = why->zone,
+                                        .basis = why->basis,
+                                        .asked = why->asked,
+                                        .have_valid_zones = why->have_valid_zones,
+                                        .placement = why->placement,
+                                };
                                 snprintf(d.rule, sizeof(d.rule), "%s", why->rule);
-                                snprintf(d.reason, sizeof(d.reason), "%s", why->reason);
+                                decision_format_reason(&d);
                         }
                 } else if (b->flags & BLOCK_FAILED)
                         note = "failed before; retried on reload or rescan";

@@ -53,7 +53,10 @@ typedef struct QueuedWhy {
         OnlineType type;
         Zone zone;
         char *rule;
-        char *reason;
+        DecisionBasis basis;
+        OnlineType asked;
+        bool have_valid_zones;
+        PlacementResult placement; /* DECISION_AUTO_MOVABLE: the arithmetic */
 } QueuedWhy;
 
 typedef struct ManagerOptions {
@@ -137,8 +140,10 @@ typedef struct Manager {
         bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
         uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
         uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
-        uint64_t last_queued_reason; /* hash of the reason the block queued last had (blocks.c) */
-        QueuedWhy *queued_whys;      /* the decisions of the current job's blocks (blocks.c) */
+        /* The Online=auto-movable decision the block queued last had (blocks.c); no rule: none. */
+        char last_queued_rule[80];
+        PlacementResult last_queued_placement;
+        QueuedWhy *queued_whys; /* the decisions of the current job's blocks (blocks.c) */
         size_t n_queued_whys;
         bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
         unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */

@@ -400,14 +400,13 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
         return 0;
 }
 
-/* The arithmetic a queued block was decided with (its kept reason, without the rule before it),
- * NULL when none was kept. */
-static const char *queued_arithmetic(const Manager *m, unsigned index)
+/* The Online=auto-movable arithmetic a queued block was decided with, NULL when none was kept.
+ * Valid until the next block is queued. */
+static const PlacementResult *queued_arithmetic(const Manager *m, unsigned index)
 {
         const QueuedWhy *why = blocks_queued_why(m, index);
-        const char *p = why ? strstr(why->reason, AUTO_MOVABLE_REASON) : NULL;
 
-        return p ? p + strlen(AUTO_MOVABLE_REASON) : NULL;
+        return why && why->basis == DECISION_AUTO_MOVABLE ? &why->placement : NULL;
 }
 
 /* Counts a block of the group, s its share of its node. Its share is kept past v->n_shares. */

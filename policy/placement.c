@@ -6,15 +6,7 @@
 #include "format-util.h"
 #include "placement.h"
 
-/* One ratio check, on a node or system-wide, with what it counted. */
-typedef struct Check {
-        int node; /* -1: system-wide */
-        unsigned ratio;
-        uint64_t movable;  /* after adding the pages asked about */
-        uint64_t kernel;   /* boot kernel memory left to back them */
-        uint64_t reserved; /* boot kernel memory other virtio-mem devices' movable memory needs */
-        bool ok;
-} Check;
+typedef PlacementCheck Check;
 
 void placement_zones_sum(const PlacementFacts *f, PlacementZones *ret)
 {
@@ -118,40 +110,76 @@ static size_t format_check(char *buf, size_t size, const Check *c, uint64_t page
         return n < 0 ? 0 : (size_t)n;
 }
 
-static void format_subject(char *buf, size_t size, const PlacementRequest *q, uint64_t pages,
-                           uint64_t memmap, uint64_t page_size)
+static void format_subject(char *buf, size_t size, const PlacementResult *r)
 {
         char a[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], note[64] = "";
 
-        if (memmap > 0)
+        if (r->memmap > 0)
                 snprintf(note, sizeof(note), ", its memmap %s on the device not counted",
-                         format_bytes(b, memmap * page_size));
-        format_bytes(a, pages * page_size);
-        if (!q->group)
+                         format_bytes(b, r->memmap * r->page_size));
+        format_bytes(a, r->pages * r->page_size);
+        if (!r->grouped)
                 snprintf(buf, size, "block of no group (%s%s)", a, note);
-        else if (q->group->dynamic)
-                snprintf(buf, size, "%s unit (%s%s)", q->group->name, a, note);
+        else if (r->dynamic)
+                snprintf(buf, size, "%s unit (%s%s)", r->group, a, note);
         else
-                snprintf(buf, size, "group %s (%s%s)", q->group->name, a, note);
+                snprintf(buf, size, "group %s (%s%s)", r->group, a, note);
 }
 
-static void finish(PlacementResult *ret, bool movable, const char *subject, const Check *checks, size_t n,
-                   uint64_t page_size)
+void placement_result_format(const PlacementResult *r, char *buf, size_t size)
 {
+        char subject[128];
         size_t len;
 
-        ret->movable = movable;
-        len = (size_t)snprintf(ret->reason, sizeof(ret->reason), "%s: ", subject);
-        for (size_t i = 0; i < n && len < sizeof(ret->reason); i++) {
-                if (i > 0)
-                        len += (size_t)snprintf(ret->reason + len, sizeof(ret->reason) - len, ", ");
-                if (len < sizeof(ret->reason))
-                        len += format_check(ret->reason + len, sizeof(ret->reason) - len, &checks[i],
-                                            page_size);
+        if (size > PLACEMENT_REASON_MAX)
+                size = PLACEMENT_REASON_MAX;
+        switch (r->basis) {
+        case PLACEMENT_GROUP_IN_KERNEL:
+                snprintf(buf, size, "group %s has memory in a kernel zone -> kernel zone", r->group);
+                return;
+        case PLACEMENT_UNIT_IN_KERNEL:
+                snprintf(buf, size, "%s unit has memory in a kernel zone -> kernel zone", r->group);
+                return;
+        case PLACEMENT_RATIO_ZERO:
+                format_subject(subject, sizeof(subject), r);
+                snprintf(buf, size, "%s: MovableRatio=0 -> kernel zone", subject);
+                return;
+        case PLACEMENT_CHECKED:
+                break;
         }
-        if (len < sizeof(ret->reason))
-                snprintf(ret->reason + len, sizeof(ret->reason) - len, " -> %s",
-                         movable ? "Movable" : "kernel zone");
+        format_subject(subject, sizeof(subject), r);
+        len = (size_t)snprintf(buf, size, "%s: ", subject);
+        for (size_t i = 0; i < r->n_checks && len < size; i++) {
+                if (i > 0)
+                        len += (size_t)snprintf(buf + len, size - len, ", ");
+                if (len < size)
+                        len += format_check(buf + len, size - len, &r->checks[i], r->page_size);
+        }
+        if (len < size)
+                snprintf(buf + len, size - len, " -> %s", r->movable ? "Movable" : "kernel zone");
+}
+
+static bool checks_equal(const PlacementCheck *a, const PlacementCheck *b)
+{
+        return a->node == b->node && a->ratio == b->ratio && a->movable == b->movable &&
+               a->kernel == b->kernel && a->reserved == b->reserved && a->ok == b->ok;
+}
+
+bool placement_result_same_group(const PlacementResult *a, const PlacementResult *b)
+{
+        if (a->movable != b->movable || a->basis != b->basis || a->grouped != b->grouped ||
+            a->dynamic != b->dynamic || strcmp(a->group, b->group) != 0 || a->page_size != b->page_size ||
+            a->n_checks != b->n_checks)
+                return false;
+        for (unsigned i = 0; i < a->n_checks; i++)
+                if (!checks_equal(&a->checks[i], &b->checks[i]))
+                        return false;
+        return true;
+}
+
+bool placement_result_equal(const PlacementResult *a, const PlacementResult *b)
+{
+        return placement_result_same_group(a, b) && a->pages == b->pages && a->memmap == b->memmap;
 }
 
 void placement_decide(const PlacementFacts *f, const PlacementParams *p, const PlacementRequest *q,
@@ -159,11 +187,13 @@ void placement_decide(const PlacementFacts *f, const PlacementParams *p, const P
 {
         const PlacementGroup *g = q->group;
         uint64_t max_pages, online_pages = 0, memmap, pages;
-        char subject[128];
-        Check checks[2];
-        size_t n = 0;
 
-        *ret = (PlacementResult){};
+        *ret = (PlacementResult){ .page_size = f->page_size };
+        if (g) {
+                snprintf(ret->group, sizeof(ret->group), "%s", g->name);
+                ret->grouped = true;
+                ret->dynamic = g->dynamic;
+        }
 
         /* The pages still to be onlined, as the kernel counts them: all that remains of a static
          * group, of a dynamic group's unit, or the block. A group with anything in a kernel zone
@@ -173,11 +203,11 @@ void placement_decide(const PlacementFacts *f, const PlacementParams *p, const P
                 online_pages = g->present_movable;
                 memmap = g->memmap_pages > g->memmap_movable ? g->memmap_pages - g->memmap_movable : 0;
                 if (g->present_kernel > 0) {
-                        if (g->decided)
-                                snprintf(ret->reason, sizeof(ret->reason), "%s", g->decided);
-                        else
-                                snprintf(ret->reason, sizeof(ret->reason),
-                                         "group %s has memory in a kernel zone -> kernel zone", g->name);
+                        if (g->decided) {
+                                *ret = *g->decided;
+                                ret->movable = false;
+                        } else
+                                ret->basis = PLACEMENT_GROUP_IN_KERNEL;
                         return;
                 }
         } else if (!g || g->max_pages == q->nr_pages) {
@@ -188,31 +218,27 @@ void placement_decide(const PlacementFacts *f, const PlacementParams *p, const P
                 online_pages = q->unit_online_pages;
                 memmap = g->memmap_pages * (max_pages - online_pages) / max_pages;
                 if (q->unit_has_kernel) {
-                        snprintf(ret->reason, sizeof(ret->reason),
-                                 "%s unit has memory in a kernel zone -> kernel zone", g->name);
+                        ret->basis = PLACEMENT_UNIT_IN_KERNEL;
                         return;
                 }
         }
         pages = max_pages > online_pages ? max_pages - online_pages : 0;
-        format_subject(subject, sizeof(subject), q, pages, memmap, f->page_size);
+        ret->pages = pages;
+        ret->memmap = memmap;
 
         if (p->ratio == 0) {
-                snprintf(ret->reason, sizeof(ret->reason), "%s: MovableRatio=0 -> kernel zone", subject);
+                ret->basis = PLACEMENT_RATIO_ZERO;
                 return;
         }
-        check_ratio(f, -1, p->ratio, g, pages - memmap, &checks[n]);
-        if (!checks[n++].ok) {
-                finish(ret, false, subject, checks, n, f->page_size);
+        check_ratio(f, -1, p->ratio, g, pages - memmap, &ret->checks[ret->n_checks]);
+        if (!ret->checks[ret->n_checks++].ok)
                 return;
-        }
         if (p->numa_aware && q->node >= 0) {
-                check_ratio(f, q->node, p->node_ratio, g, pages - memmap, &checks[n]);
-                if (!checks[n++].ok) {
-                        finish(ret, false, subject, checks, n, f->page_size);
+                check_ratio(f, q->node, p->node_ratio, g, pages - memmap, &ret->checks[ret->n_checks]);
+                if (!ret->checks[ret->n_checks++].ok)
                         return;
-                }
         }
-        finish(ret, true, subject, checks, n, f->page_size);
+        ret->movable = true;
 }
 
 static uint64_t headroom_of(const PlacementFacts *f, int node, unsigned ratio)

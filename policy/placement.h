@@ -42,7 +42,7 @@ typedef struct PlacementGroup {
         uint64_t memmap_movable; /* of present_movable: its memmap on the device */
         /* Static, with memory in a kernel zone: why its blocks were queued there in the current
          * job (the arithmetic), which the rest follows; NULL when none was kept. */
-        const char *decided;
+        const struct PlacementResult *decided;
 } PlacementGroup;
 
 typedef struct PlacementFacts {
@@ -69,13 +69,50 @@ typedef struct PlacementRequest {
         bool unit_has_kernel;
 } PlacementRequest;
 
+/* What decided, kept as facts: the text is made of them only where it leaves the process. */
+typedef enum PlacementBasis {
+        PLACEMENT_CHECKED,         /* the ratio, system-wide and perhaps on the node: checks[] */
+        PLACEMENT_RATIO_ZERO,      /* MovableRatio=0 */
+        PLACEMENT_GROUP_IN_KERNEL, /* a static group with memory in a kernel zone, no arithmetic kept */
+        PLACEMENT_UNIT_IN_KERNEL,  /* a dynamic group's unit with memory in a kernel zone */
+} PlacementBasis;
+
+/* One ratio check, on a node or system-wide, with what it counted. */
+typedef struct PlacementCheck {
+        int node; /* -1: system-wide */
+        unsigned ratio;
+        uint64_t movable;  /* after adding the pages asked about */
+        uint64_t kernel;   /* boot kernel memory left to back them */
+        uint64_t reserved; /* boot kernel memory other virtio-mem devices' movable memory needs */
+        bool ok;
+} PlacementCheck;
+
+#define PLACEMENT_REASON_MAX 256
+
 typedef struct PlacementResult {
         bool movable;
-        char reason[256];
+        PlacementBasis basis;
+        /* The subject: the group ("" for a block of no group), and what of it, of its unit or of
+         * the block is still offline, with the memmap of that on the device. */
+        char group[40];
+        bool grouped, dynamic;
+        uint64_t pages, memmap;
+        uint64_t page_size;
+        PlacementCheck checks[2];
+        unsigned n_checks;
 } PlacementResult;
 
 void placement_decide(const PlacementFacts *f, const PlacementParams *p, const PlacementRequest *q,
                       PlacementResult *ret);
+
+/* The arithmetic as the journal and Plan show it ("group dimm1 (2G): system: movable 2G / kernel
+ * 4G = 50% <= 301% -> Movable"), cut at PLACEMENT_REASON_MAX. */
+void placement_result_format(const PlacementResult *r, char *buf, size_t size);
+/* Whether a and b decide alike on the same counts and group: only the group's size still offline
+ * may differ, as it does between the blocks of one group queued one after another. */
+bool placement_result_same_group(const PlacementResult *a, const PlacementResult *b);
+/* Whether a and b are the same in every fact. */
+bool placement_result_equal(const PlacementResult *a, const PlacementResult *b);
 
 /* How many more pages may go to ZONE_MOVABLE on node (-1: system-wide) before the ratio is
  * reached, as the decision would count them (dynamic groups' shares taken off). */

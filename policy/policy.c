@@ -38,25 +38,45 @@ void policy_placement_params(const Config *c, int node, PlacementParams *ret)
         };
 }
 
-/* Online=auto-movable: movable or kernel, by the ratio. Returns false (and says why in ret) when
- * it cannot be decided. */
-static bool resolve_auto_movable(const Config *c, const BlockFacts *f, const PlacementInput *in,
-                                 OnlineType *type, Decision *ret)
+void decision_format_reason(Decision *d)
 {
-        PlacementParams params;
-        PlacementResult res;
+        char arithmetic[PLACEMENT_REASON_MAX], zones[64];
+        size_t n;
 
-        if (!in || !in->facts) {
-                ret->action = ACTION_SKIP;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=auto-movable, but no zone statistics",
-                         ret->rule);
-                return false;
+        switch (d->basis) {
+        case DECISION_ALREADY_ONLINE:
+                snprintf(d->reason, sizeof(d->reason), "already online");
+                return;
+        case DECISION_GOING_OFFLINE:
+                snprintf(d->reason, sizeof(d->reason), "going offline");
+                return;
+        case DECISION_PLATFORM_UNRESOLVED:
+                snprintf(d->reason, sizeof(d->reason), "%s Online=platform, not resolved", d->rule);
+                return;
+        case DECISION_AUTO_MOVABLE_NO_COUNTS:
+                snprintf(d->reason, sizeof(d->reason), "%s Online=auto-movable, but no zone statistics",
+                         d->rule);
+                return;
+        case DECISION_AUTO_MOVABLE:
+                placement_result_format(&d->placement, arithmetic, sizeof(arithmetic));
+                snprintf(d->reason, sizeof(d->reason), "%s Online=auto-movable: %s", d->rule, arithmetic);
+                break;
+        case DECISION_RULE:
+                if (d->action == ACTION_ONLINE && !d->have_valid_zones) {
+                        /* Said only of the rule's own type: the arithmetic says enough. */
+                        snprintf(d->reason, sizeof(d->reason), "%s Online=%s (kernel shows no valid_zones)",
+                                 d->rule, online_type_to_string(d->asked));
+                        return;
+                }
+                snprintf(d->reason, sizeof(d->reason), "%s Online=%s", d->rule,
+                         online_type_to_string(d->asked));
+                break;
         }
-        policy_placement_params(c, f->node, &params);
-        placement_decide(in->facts, &params, &in->request, &res);
-        *type = res.movable ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
-        snprintf(ret->reason, sizeof(ret->reason), "%s" AUTO_MOVABLE_REASON "%s", ret->rule, res.reason);
-        return true;
+        if (d->action != ACTION_SKIP)
+                return;
+        zones_format(d->valid_zones, zones, sizeof(zones));
+        n = strlen(d->reason);
+        snprintf(d->reason + n, sizeof(d->reason) - n, ", but valid_zones is \"%s\"", zones);
 }
 
 void policy_decide(const Config *c, const BlockFacts *f, const PlacementInput *in, Decision *ret)
@@ -73,72 +93,67 @@ void policy_decide(const Config *c, const BlockFacts *f, const PlacementInput *i
         policy_decide_as(c, f, np ? np->online : c->online, rule, in, ret);
 }
 
-void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, const char *rule,
-                      const PlacementInput *in, Decision *ret)
+/* The facts of the decision; the reason is made of them after. */
+static void decide(const Config *c, const BlockFacts *f, OnlineType type, const PlacementInput *in,
+                   Decision *ret)
 {
-        bool placed = false;
-        char zones[64];
-
-        *ret = (Decision){ .action = ACTION_NONE };
-        snprintf(ret->rule, sizeof(ret->rule), "%s", rule);
+        PlacementParams params;
 
         if (f->state == BLOCK_ONLINE) {
-                snprintf(ret->reason, sizeof(ret->reason), "already online");
+                ret->basis = DECISION_ALREADY_ONLINE;
                 return;
         }
         if (f->state == BLOCK_GOING_OFFLINE) {
                 /* Somebody is offlining it right now, most likely to unplug it: stay out of the way. */
-                snprintf(ret->reason, sizeof(ret->reason), "going offline");
+                ret->basis = DECISION_GOING_OFFLINE;
                 return;
         }
 
         if (type == ONLINE_TYPE_OFFLINE) {
                 ret->action = ACTION_OFFLINE;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=offline", ret->rule);
                 return;
         }
-
         if (type == ONLINE_TYPE_PLATFORM) {
                 /* The daemon resolves it at load; only a caller that did not gets here. */
                 ret->action = ACTION_SKIP;
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=platform, not resolved", ret->rule);
+                ret->basis = DECISION_PLATFORM_UNRESOLVED;
                 return;
         }
         if (type == ONLINE_TYPE_AUTO_MOVABLE) {
-                if (!resolve_auto_movable(c, f, in, &type, ret))
+                /* Movable or kernel, by the ratio; undecidable without the zone counts. */
+                if (!in || !in->facts) {
+                        ret->action = ACTION_SKIP;
+                        ret->basis = DECISION_AUTO_MOVABLE_NO_COUNTS;
                         return;
-                placed = true;
+                }
+                policy_placement_params(c, f->node, &params);
+                placement_decide(in->facts, &params, &in->request, &ret->placement);
+                ret->basis = DECISION_AUTO_MOVABLE;
+                type = ret->placement.movable ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
         }
 
+        ret->have_valid_zones = f->have_valid_zones;
         if (!f->have_valid_zones) {
                 /* Without valid_zones the kernel will still refuse what it cannot do; let it. */
                 ret->action = ACTION_ONLINE;
                 ret->type = type;
-                if (!placed)
-                        snprintf(ret->reason, sizeof(ret->reason),
-                                 "%s Online=%s (kernel shows no valid_zones)", ret->rule,
-                                 online_type_to_string(type));
                 return;
         }
-
-        zones_format(f->valid_zones, zones, sizeof(zones));
         ret->zone = zone_for_online_type(type, f->valid_zones, f->default_zone);
         if (ret->zone == 0) {
-                size_t n = placed ? strlen(ret->reason) : 0;
-
                 ret->action = ACTION_SKIP;
-                if (placed)
-                        snprintf(ret->reason + n, sizeof(ret->reason) - n, ", but valid_zones is \"%s\"",
-                                 zones);
-                else
-                        snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s, but valid_zones is \"%s\"",
-                                 ret->rule, online_type_to_string(type), zones);
+                ret->valid_zones = f->valid_zones;
                 return;
         }
-
         ret->action = ACTION_ONLINE;
         ret->type = type;
-        if (!placed)
-                snprintf(ret->reason, sizeof(ret->reason), "%s Online=%s", ret->rule,
-                         online_type_to_string(type));
+}
+
+void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, const char *rule,
+                      const PlacementInput *in, Decision *ret)
+{
+        *ret = (Decision){ .action = ACTION_NONE, .basis = DECISION_RULE, .asked = type };
+        snprintf(ret->rule, sizeof(ret->rule), "%s", rule);
+        decide(c, f, type, in, ret);
+        decision_format_reason(ret);
 }

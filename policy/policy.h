@@ -27,16 +27,27 @@ typedef enum Action {
         _ACTION_MAX,
 } Action;
 
-/* What an Online=auto-movable reason says after its rule, before placement's arithmetic
- * ("[Memory] Online=auto-movable: group PNP0C80:01 (4G): …"). */
-#define AUTO_MOVABLE_REASON " Online=auto-movable: "
+/* What decided, as facts: the daemon asks these, never the text. */
+typedef enum DecisionBasis {
+        DECISION_ALREADY_ONLINE,
+        DECISION_GOING_OFFLINE,
+        DECISION_RULE,                   /* the rule's Online= type as it is: asked */
+        DECISION_PLATFORM_UNRESOLVED,    /* Online=platform that nobody resolved */
+        DECISION_AUTO_MOVABLE,           /* Online=auto-movable: placement has the arithmetic */
+        DECISION_AUTO_MOVABLE_NO_COUNTS, /* Online=auto-movable without zone statistics */
+} DecisionBasis;
 
 typedef struct Decision {
         Action action;
         OnlineType type; /* ACTION_ONLINE: what to write */
         Zone zone;       /* ACTION_ONLINE: the zone the kernel will use */
         char rule[80];   /* the section that decided: "[Memory]", "[Node 1]", "[Dax cxl]" */
-        char reason[384];
+        DecisionBasis basis;
+        OnlineType asked;          /* the rule's Online= */
+        bool have_valid_zones;     /* ACTION_ONLINE, ACTION_SKIP: whether the kernel showed them */
+        unsigned valid_zones;      /* ACTION_SKIP by valid_zones: the Zone mask that lacks the zone */
+        PlacementResult placement; /* DECISION_AUTO_MOVABLE */
+        char reason[384];          /* made of the above by decision_format_reason() */
 } Decision;
 
 /* What Online=auto-movable needs besides the block: what is online where, and the block's group.
@@ -55,5 +66,9 @@ void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, con
                       const PlacementInput *in, Decision *ret);
 /* MovableRatio= and NumaAware= for a block on node (-1: none known). */
 void policy_placement_params(const Config *c, int node, PlacementParams *ret);
+
+/* The reason as the journal, Plan and memhotplugctl show it, made of d's facts into d->reason:
+ * "[Memory] Online=auto-movable: group PNP0C80:01 (4G): …". */
+void decision_format_reason(Decision *d);
 
 const char *action_to_string(Action a);

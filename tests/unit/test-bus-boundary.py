@@ -8,7 +8,12 @@ calls (or declares) a bus_*() function. main.c and manager.c start and stop the 
 that. Fails too when a daemon/ file other than event-util.c makes or sets an sd-event time source
 itself (sd_event_add_time(), sd_event_add_time_relative(), sd_event_source_set_time*()): each
 such site once had its own arm and re-arm code. Comments and string literals are not code and are
-left out, so a comment may name bus_setup()."""
+left out, so a comment may name bus_setup().
+
+And no daemon/ file searches a reason's text (strstr(), strchr(), strrchr(), strncmp(), memmem()
+on an expression naming "reason"): a decision carries its facts (policy.h, Decision), and its text
+is made of them only where it leaves the process; searching it for what decided once stood in for
+those facts."""
 
 import os
 import re
@@ -40,6 +45,9 @@ CALL = re.compile(r"\b(bus_[A-Za-z0-9_]*)\s*\(")
 TIME_CALL = re.compile(
     r"\b(sd_event_add_time(?:_relative)?|sd_event_source_set_time(?:_relative|_accuracy)?)\s*\("
 )
+
+TEXT_SEARCH = re.compile(r"\b(strstr|strchr|strrchr|strncmp|memmem)\s*\(")
+REASON = re.compile(r"reason", re.IGNORECASE)
 
 
 def without_comments(text):
@@ -91,6 +99,30 @@ def timer_violations(name, text):
     ]
 
 
+def call_arguments(code, start):
+    """The text between the parenthesis at start and the one that closes it."""
+    depth = 0
+    for i in range(start, len(code)):
+        if code[i] == "(":
+            depth += 1
+        elif code[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return code[start + 1 : i]
+    return code[start + 1 :]
+
+
+def reason_search_violations(name, text):
+    """Searches of a reason's text in one daemon/ file, as "name:line: what" strings."""
+    code = without_strings(text)
+    return [
+        "%s:%d: %s() on a reason: ask the Decision's facts"
+        % (name, line_of(code, mo.start()), mo.group(1))
+        for mo in TEXT_SEARCH.finditer(code)
+        if REASON.search(call_arguments(code, mo.end() - 1))
+    ]
+
+
 # What each check must find, and must let pass: (text, file name) by what it is.
 BUS_BAD = {
     "an include of bus.h": ('#include "bus.h"\n', "onliner.c"),
@@ -117,6 +149,20 @@ TIMER_GOOD = {
     "the helper's own call": ("r = sd_event_add_time(e, &s, 1, 0, 1, f, t);", "event-util.c"),
 }
 
+REASON_BAD = {
+    "strstr() on d->reason": ('if (strstr(d->reason, "auto-movable"))', "blocks.c"),
+    "strchr() on a reason": ("p = strchr(reason, '(');", "blocks.c"),
+    "strncmp() on a kept reason": ("strncmp(why->reason + 1, p, n) == 0", "bus-manager.c"),
+    "strstr() for AUTO_MOVABLE_REASON": ("strstr(t, AUTO_MOVABLE_REASON)", "placement-facts.c"),
+    "a search nested in a call": ("f(strrchr(get(q->reason), ':'));", "devices.c"),
+}
+REASON_GOOD = {
+    "a comment naming strstr(reason)": ("/* once strstr(d->reason, ...) */", "blocks.c"),
+    "strstr() on a path": ('if (strstr(path, "/ndbus"))', "dax.c"),
+    "a string literal": ('log_debug("strchr(reason)");', "manager.c"),
+    "a reason after the call": ('if (strncmp(s, "x", 1) == 0) f(reason);', "main.c"),
+}
+
 
 def self_check(tap, check, bad, good):
     """The check itself can fail: each of bad must be found, and none of good."""
@@ -132,6 +178,7 @@ def main():
     tap = Tap()
     self_check(tap, violations, BUS_BAD, BUS_GOOD)
     self_check(tap, timer_violations, TIMER_BAD, TIMER_GOOD)
+    self_check(tap, reason_search_violations, REASON_BAD, REASON_GOOD)
     names = sorted(n for n in os.listdir(daemon_dir) if n.endswith((".c", ".h")))
     tap.ok(
         "onliner.c" in names and "manager.c" in names,
@@ -144,6 +191,8 @@ def main():
         tap.ok(not found, "daemon/%s calls no bus function" % name, "\n".join(found))
         found = timer_violations(name, text)
         tap.ok(not found, "daemon/%s makes no time source of its own" % name, "\n".join(found))
+        found = reason_search_violations(name, text)
+        tap.ok(not found, "daemon/%s searches no reason's text" % name, "\n".join(found))
     return tap.finish()
 
 

@@ -32,6 +32,17 @@ typedef struct Case {
         const char *reason; /* the whole reason, where given */
 } Case;
 
+/* What the first blocks of dimm6 were queued with, for the rest to follow. */
+static const PlacementResult dimm6_queued = {
+        .basis = PLACEMENT_CHECKED,
+        .group = "dimm6",
+        .grouped = true,
+        .pages = G(2),
+        .page_size = PAGE,
+        .checks = { { .node = NONE, .ratio = 301, .movable = G(5), .kernel = G(1) } },
+        .n_checks = 1,
+};
+
 static const Case cases[] = {
         { .name = "a DIMM far below the ratio goes movable",
           .nodes = { { .kernel_early = G(4), .kernel = G(4) } },
@@ -157,8 +168,7 @@ static const Case cases[] = {
                         .node = 0,
                         .max_pages = G(2),
                         .present_kernel = G(1),
-                        .decided = "group dimm6 (2G): system: movable 5G / kernel 1G = 500% > 301% -> "
-                                   "kernel zone" } },
+                        .decided = &dimm6_queued } },
           .ratio = 301,
           .node_ratio = 301,
           .numa_aware = true,
@@ -344,14 +354,16 @@ static void test_table(void)
                                        .memmap_pages = c->memmap_pages,
                                        .unit_online_pages = c->unit_online_pages,
                                        .unit_has_kernel = c->unit_has_kernel };
+                char reason[PLACEMENT_REASON_MAX];
                 PlacementResult r;
 
                 placement_decide(&f, &p, &q, &r);
+                placement_result_format(&r, reason, sizeof(reason));
                 if (!tap_ok(r.movable == c->movable, "%s: %s", c->name,
                             c->movable ? "Movable" : "kernel zone"))
-                        printf("#   reason: %s\n", r.reason);
+                        printf("#   reason: %s\n", reason);
                 if (c->reason)
-                        tap_is_str(r.reason, c->reason, "%s: the reason shows the arithmetic", c->name);
+                        tap_is_str(reason, c->reason, "%s: the reason shows the arithmetic", c->name);
         }
 }
 
@@ -415,10 +427,82 @@ static void test_policy(void)
         dax_rule_done(&c.dax);
 }
 
+/* The decision carries what decided as facts: the daemon asks them, and Plan makes the same text
+ * again from the facts it kept. */
+static void test_decision_facts(void)
+{
+        PlacementZones nodes[1] = { { .kernel_early = G(4), .kernel = G(4) } };
+        PlacementGroup group = { .name = "dimm1", .node = 0, .max_pages = G(2) };
+        PlacementFacts f = { .nodes = nodes, .n_nodes = 1, .page_size = PAGE };
+        PlacementInput in = { .facts = &f, .request = { .node = 0, .group = &group, .nr_pages = BLOCK } };
+        BlockFacts b = { .node = 0,
+                         .state = BLOCK_OFFLINE,
+                         .have_valid_zones = true,
+                         .valid_zones = ZONE_NORMAL | ZONE_MOVABLE,
+                         .default_zone = ZONE_NORMAL };
+        Decision d, next, again;
+        Config c;
+
+        config_init_defaults(&c);
+        c.online = ONLINE_TYPE_AUTO_MOVABLE;
+        policy_decide(&c, &b, &in, &d);
+        tap_ok(d.basis == DECISION_AUTO_MOVABLE && d.placement.basis == PLACEMENT_CHECKED &&
+                       d.placement.movable && d.placement.grouped && streq(d.placement.group, "dimm1") &&
+                       d.placement.pages == G(2) && d.placement.n_checks == 2 &&
+                       d.placement.checks[0].node == -1 && d.placement.checks[0].movable == G(2) &&
+                       d.placement.checks[0].kernel == G(4) && d.placement.checks[0].ratio == 301 &&
+                       d.placement.checks[1].node == 0,
+               "auto-movable: the decision carries the group and the arithmetic");
+
+        /* The group's next block: one block of it counted movable, one block less to online. */
+        nodes[0].movable = BLOCK;
+        group.present_movable = BLOCK;
+        policy_decide(&c, &b, &in, &next);
+        tap_ok(!streq(next.reason, d.reason) && placement_result_same_group(&d.placement, &next.placement) &&
+                       !placement_result_equal(&d.placement, &next.placement),
+               "the group's next block repeats its arithmetic, but for the size left: %s", next.reason);
+        nodes[0].kernel_early = G(8);
+        policy_decide(&c, &b, &in, &next);
+        tap_ok(!placement_result_same_group(&d.placement, &next.placement),
+               "other counts are another arithmetic: %s", next.reason);
+
+        /* What Plan keeps of a queued decision makes the same text. */
+        again = (Decision){ .action = d.action,
+                            .type = d.type,
+                            .zone = d.zone,
+                            .basis = d.basis,
+                            .asked = d.asked,
+                            .have_valid_zones = d.have_valid_zones,
+                            .placement = d.placement };
+        snprintf(again.rule, sizeof(again.rule), "%s", d.rule);
+        decision_format_reason(&again);
+        tap_is_str(again.reason, d.reason, "the reason is made again from the kept facts");
+
+        /* A rule is not auto-movable for its name: only its Online= says. */
+        policy_decide_as(&c, &b, ONLINE_TYPE_MOVABLE, "[Dax auto-movable]", &in, &d);
+        tap_ok(d.action == ACTION_ONLINE && d.basis == DECISION_RULE && d.asked == ONLINE_TYPE_MOVABLE,
+               "Online=movable under a rule named auto-movable: %s", d.reason);
+        tap_is_str(d.reason, "[Dax auto-movable] Online=movable", "its reason");
+
+        b.have_valid_zones = false;
+        policy_decide_as(&c, &b, ONLINE_TYPE_KERNEL, "[Node 1]", &in, &d);
+        tap_is_str(d.reason, "[Node 1] Online=kernel (kernel shows no valid_zones)",
+                   "without valid_zones the rule's type is said so");
+        b.have_valid_zones = true;
+        b.valid_zones = ZONE_MOVABLE;
+        b.default_zone = ZONE_MOVABLE;
+        policy_decide_as(&c, &b, ONLINE_TYPE_KERNEL, "[Node 1]", &in, &d);
+        tap_ok(d.action == ACTION_SKIP && d.basis == DECISION_RULE, "a zone valid_zones lacks: skipped");
+        tap_is_str(d.reason, "[Node 1] Online=kernel, but valid_zones is \"Movable\"",
+                   "its reason names valid_zones");
+        dax_rule_done(&c.dax);
+}
+
 int main(void)
 {
         test_table();
         test_headroom();
         test_policy();
+        test_decision_facts();
         return tap_done();
 }
