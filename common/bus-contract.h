@@ -19,6 +19,8 @@
 #define BUS_LOG_CONTROL_PATH  "/org/freedesktop/LogControl1"
 #define BUS_IFACE_LOG_CONTROL "org.freedesktop.LogControl1"
 
+/* LimitsExceeded: the caller has too many replies it has not read yet (daemon/bus-budget.c): read
+ * them, then ask again. */
 #define BUS_ERROR_NO_SUCH_BLOCK       "org.memhotplug1.Error.NoSuchBlock"
 #define BUS_ERROR_INVALID_ONLINE_TYPE "org.memhotplug1.Error.InvalidOnlineType"
 #define BUS_ERROR_TOO_MANY_BLOCKS     "org.memhotplug1.Error.TooManyBlocks"
@@ -30,7 +32,6 @@
 #define BUS_ERROR_NOT_REMOVABLE       "org.memhotplug1.Error.NotRemovable"
 #define BUS_ERROR_OFFLINE_FAILED      "org.memhotplug1.Error.OfflineFailed"
 #define BUS_ERROR_SHUTTING_DOWN       "org.memhotplug1.Error.ShuttingDown"
-/* The caller has too many replies it has not read yet (daemon/bus-budget.c): read them, then ask again. */
 #define BUS_ERROR_LIMITS_EXCEEDED     "org.memhotplug1.Error.LimitsExceeded"
 
 /* ListBlocks: index, node, state, zone, physical start, size, removable, rule. */
