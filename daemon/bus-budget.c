@@ -190,14 +190,9 @@ static int on_ping_step(sd_event_source *source, void *userdata)
 
 static bool is_privileged(sd_bus_message *m)
 {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid;
 
-        if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds) < 0)
-                return false;
-        if (sd_bus_creds_get_euid(creds, &uid) < 0 && sd_bus_creds_get_uid(creds, &uid) < 0)
-                return false;
-        return uid == 0;
+        return bus_sender_uid(m, &uid) >= 0 && uid == 0;
 }
 
 static int sender_add(BusBudget *b, sd_bus_message *m, const char *name, Sender **ret)

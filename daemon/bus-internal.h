@@ -96,6 +96,8 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
 int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_error *error);
 /* Refuses the call with NotPermitted unless the sender is root (the bus policy already keeps
  * others out; this is the second lock on the same door). */
+/* The caller's effective uid (its uid where the bus gives no euid). */
+int bus_sender_uid(sd_bus_message *message, uid_t *ret);
 int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error);
 /* GetManagedObjects on BUS_PATH, from the tables (an object callback: 0 for other calls), built a
  * slice per event loop iteration by the BusObjects queue. */

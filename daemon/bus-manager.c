@@ -20,19 +20,27 @@
 
 #define BLOCKS_PER_CALL_MAX 65536u
 
-int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error)
+int bus_sender_uid(sd_bus_message *message, uid_t *ret)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_euid(creds, ret);
+        if (r < 0)
+                r = sd_bus_creds_get_uid(creds, ret);
+        return r;
+}
+
+int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *error)
+{
         uid_t uid;
         int r;
 
         /* The bus policy already keeps others out; this is the second lock on the same door. */
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, &uid);
+        r = bus_sender_uid(message, &uid);
         if (r < 0)
                 return r;
         if (uid != 0)
