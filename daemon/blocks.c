@@ -690,9 +690,13 @@ int blocks_scan(Manager *m, bool all)
                         outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = (unsigned)i });
                 }
         node_wait_prune(m);
-        log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
-        if (queue_size(&m->queue) == 0 && m->options.once)
-                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+        log_debug("Scanned %zu memory blocks, %zu queued", n, onliner_queued(m->onliner));
+        if (onliner_queued(m->onliner) == 0 && m->options.once) {
+                unsigned failed;
+
+                onliner_totals(m->onliner, NULL, &failed);
+                (void)sd_event_exit(m->event, failed > 0 ? 1 : 0);
+        }
         onliner_notify_status(m);
         return 0;
 }

@@ -116,7 +116,7 @@ typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
 } NodeWaiting;
-typedef struct StateWriter StateWriter;
+typedef struct Onliner Onliner;
 
 typedef struct Manager {
         sd_event *event;
@@ -126,13 +126,7 @@ typedef struct Manager {
         ManagerOptions options;
         Monitor *monitor;
 
-        Queue queue;
-        QueueEntry *chunk; /* ChunkBlocks entries, reused */
-        sd_event_source *chunk_source;
-        Timer *pause_timer; /* the pause between chunks, or the next retry */
-        bool pausing;
-        StateWriter *writer; /* offline writes, off the loop; created on first use */
-        QueueEntry inflight; /* the entry the writer is writing */
+        Onliner *onliner; /* the queue, the chunks, the job (onliner.c) */
 
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
@@ -167,9 +161,6 @@ typedef struct Manager {
         Device *devices;
         size_t n_devices;
         bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
-
-        Job job;
-        unsigned total_onlined, total_failed;
 
         struct {
                 const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */
