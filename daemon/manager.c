@@ -458,7 +458,7 @@ Manager *manager_free(Manager *m)
         timer_free(m->deferred_timer);
         timer_free(m->retry_timer);
         free(m->deferred);
-        blocks_forget_queued_whys(m);
+        decider_free(m->decider);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
@@ -529,6 +529,9 @@ int manager_start(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
+        r = decider_new(&m->decider);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the decisions: %m");
         r = onliner_new(m, &m->onliner);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
