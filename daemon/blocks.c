@@ -258,16 +258,56 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
         return 1;
 }
 
+struct Decider {
+        /* The Online=auto-movable decision the block queued last had; no rule: none. */
+        char last_queued_rule[80];
+        PlacementResult last_queued_placement;
+        QueuedWhy *queued_whys; /* the decisions of the current job's blocks */
+        size_t n_queued_whys;
+};
+
+int decider_new(Decider **ret)
+{
+        Decider *dc;
+
+        assert(ret);
+
+        dc = calloc(1, sizeof(Decider));
+        if (!dc)
+                return -ENOMEM;
+        *ret = dc;
+        return 0;
+}
+
+static void queued_whys_free(Decider *dc)
+{
+        for (size_t i = 0; i < dc->n_queued_whys; i++) {
+                free(dc->queued_whys[i].rule);
+        }
+        free(dc->queued_whys);
+        dc->queued_whys = NULL;
+        dc->n_queued_whys = 0;
+}
+
+Decider *decider_free(Decider *dc)
+{
+        if (!dc)
+                return NULL;
+        queued_whys_free(dc);
+        free(dc);
+        return NULL;
+}
+
 /* Whether d, an Online=auto-movable decision, is the one the block queued last had: the blocks of
  * one group come with the same arithmetic on the same counts, but for the group's size still
  * offline, which shrinks as each is queued. */
-static bool decision_repeats(Manager *m, const Decision *d)
+static bool decision_repeats(Decider *dc, const Decision *d)
 {
-        if (streq(m->last_queued_rule, d->rule) &&
-            placement_result_same_group(&m->last_queued_placement, &d->placement))
+        if (streq(dc->last_queued_rule, d->rule) &&
+            placement_result_same_group(&dc->last_queued_placement, &d->placement))
                 return true;
-        snprintf(m->last_queued_rule, sizeof(m->last_queued_rule), "%s", d->rule);
-        m->last_queued_placement = d->placement;
+        snprintf(dc->last_queued_rule, sizeof(dc->last_queued_rule), "%s", d->rule);
+        dc->last_queued_placement = d->placement;
         return false;
 }
 
@@ -280,12 +320,12 @@ static bool queued_why_same(const QueuedWhy *w, const Decision *d)
 
 /* Keeps the decision a block was queued with; the blocks of a group share it. Out of memory, Plan
  * shows a dry run instead. */
-static void queued_why_keep(Manager *m, Block *b, const Decision *d)
+static void queued_why_keep(Decider *dc, Block *b, const Decision *d)
 {
-        size_t n = m->n_queued_whys;
-        const QueuedWhy *w = n > 0 ? &m->queued_whys[n - 1] : NULL;
+        size_t n = dc->n_queued_whys;
+        const QueuedWhy *w = n > 0 ? &dc->queued_whys[n - 1] : NULL;
         _cleanup_(freep) char *rule = NULL;
-        QueuedWhy *l = m->queued_whys;
+        QueuedWhy *l = dc->queued_whys;
 
         if (!w || !queued_why_same(w, d)) {
                 rule = strdup(d->rule);
@@ -294,12 +334,12 @@ static void queued_why_keep(Manager *m, Block *b, const Decision *d)
                 /* Doubled when full (n is 0 or a power of two): blocks decided alone each have
                  * their own arithmetic, thousands of them in a large hot-add. */
                 if ((n & (n - 1)) == 0) {
-                        l = realloc(m->queued_whys, (n > 0 ? 2 * n : 1) * sizeof(QueuedWhy));
+                        l = realloc(dc->queued_whys, (n > 0 ? 2 * n : 1) * sizeof(QueuedWhy));
                         if (!l)
                                 return;
-                        m->queued_whys = l;
+                        dc->queued_whys = l;
                 }
-                l[m->n_queued_whys++] = (QueuedWhy){
+                l[dc->n_queued_whys++] = (QueuedWhy){
                         .type = d->type,
                         .zone = d->zone,
                         .rule = TAKE_PTR(rule),
@@ -309,26 +349,22 @@ static void queued_why_keep(Manager *m, Block *b, const Decision *d)
                         .placement = d->placement,
                 };
         }
-        b->queued_why = (uint32_t)m->n_queued_whys;
+        b->queued_why = (uint32_t)dc->n_queued_whys;
 }
 
 const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
 {
+        const Decider *dc = m->decider;
         const Block *b = &m->blocks[index];
 
-        if (!(b->flags & BLOCK_QUEUED) || b->queued_why == 0 || b->queued_why > m->n_queued_whys)
+        if (!(b->flags & BLOCK_QUEUED) || b->queued_why == 0 || b->queued_why > dc->n_queued_whys)
                 return NULL;
-        return &m->queued_whys[b->queued_why - 1];
+        return &dc->queued_whys[b->queued_why - 1];
 }
 
 void blocks_forget_queued_whys(Manager *m)
 {
-        for (size_t i = 0; i < m->n_queued_whys; i++) {
-                free(m->queued_whys[i].rule);
-        }
-        free(m->queued_whys);
-        m->queued_whys = NULL;
-        m->n_queued_whys = 0;
+        queued_whys_free(m->decider);
         for (size_t i = 0; i < m->n_blocks; i++)
                 m->blocks[i].queued_why = 0;
 }
@@ -336,6 +372,7 @@ void blocks_forget_queued_whys(Manager *m)
 /* Step 3: queue it, or say why it stays as it is. */
 static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Decision *d, bool from_add)
 {
+        Decider *dc = m->decider;
         Block *b = &m->blocks[index];
         int r;
 
@@ -370,11 +407,11 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 return block_retry(m, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
         if (b->queued_why == 0) /* queued now, not before */
-                queued_why_keep(m, b, d);
+                queued_why_keep(dc, b, d);
 
         /* Online=auto-movable's arithmetic is worth the journal's attention, once per group: the
          * other blocks of a DIMM come with the same arithmetic. */
-        log_block(d->basis == DECISION_AUTO_MOVABLE && !decision_repeats(m, d) ? LOG_INFO : LOG_DEBUG, 0,
+        log_block(d->basis == DECISION_AUTO_MOVABLE && !decision_repeats(dc, d) ? LOG_INFO : LOG_DEBUG, 0,
                   NULL, index, f->node, d->zone, "Queued: %s", d->reason);
         return 0;
 }
@@ -690,9 +727,13 @@ int blocks_scan(Manager *m, bool all)
                         outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = (unsigned)i });
                 }
         node_wait_prune(m);
-        log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
-        if (queue_size(&m->queue) == 0 && m->options.once)
-                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+        log_debug("Scanned %zu memory blocks, %zu queued", n, onliner_queued(m->onliner));
+        if (onliner_queued(m->onliner) == 0 && m->options.once) {
+                unsigned failed;
+
+                onliner_totals(m->onliner, NULL, &failed);
+                (void)sd_event_exit(m->event, failed > 0 ? 1 : 0);
+        }
         onliner_notify_status(m);
         return 0;
 }

@@ -8,6 +8,24 @@
 /* What happens to a memory block when it appears or changes: read its facts from sysfs, ask the
  * policy (or its device's rule), and queue it or say why not. */
 
+/* The decision a block was queued with, for Plan: a dry run then would count the block's own queued
+ * group against it ("group has memory in a kernel zone"). One for the blocks of a group. */
+typedef struct QueuedWhy {
+        OnlineType type;
+        Zone zone;
+        char *rule;
+        DecisionBasis basis;
+        OnlineType asked;
+        bool have_valid_zones;
+        PlacementResult placement; /* DECISION_AUTO_MOVABLE: the arithmetic */
+} QueuedWhy;
+
+/* What deciding remembers between blocks (private to blocks.c): the decisions the current job's
+ * blocks were queued with, and the last Online=auto-movable one (logged once per group). Made at
+ * start, before anything is decided. */
+int decider_new(Decider **ret);
+Decider *decider_free(Decider *d);
+
 /* Makes the timer of blocks_retry_later(). */
 int blocks_setup(Manager *m);
 /* A block (or, with BLOCK_INDEX_NONE, a uevent) could not be handled for want of memory: a scan

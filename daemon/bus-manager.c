@@ -252,8 +252,19 @@ static int property_get_job(sd_bus *bus, const char *path, const char *interface
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         Manager *m = userdata;
+        const Job *job = onliner_job(m->onliner);
 
-        return sd_bus_message_append(reply, BUS_JOB_PROGRESS, m->job.done, m->job.failed, m->job.total);
+        return sd_bus_message_append(reply, BUS_JOB_PROGRESS, job->done, job->failed, job->total);
+}
+
+static int property_get_totals(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        Manager *m = userdata;
+        unsigned onlined, failed;
+
+        onliner_totals(m->onliner, &onlined, &failed);
+        return sd_bus_message_append(reply, "u", streq(property, "BlocksOnlined") ? onlined : failed);
 }
 
 static int bus_append_block_row(Manager *m, sd_bus_message *reply, unsigned index)
@@ -624,10 +635,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         offsetof(Manager, last_config_error), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("JobProgress", BUS_JOB_PROGRESS, property_get_job, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BlocksOnlined", "u", NULL, offsetof(Manager, total_onlined),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("BlocksFailed", "u", NULL, offsetof(Manager, total_failed),
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BlocksOnlined", "u", property_get_totals, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("BlocksFailed", "u", property_get_totals, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         SD_BUS_METHOD_WITH_NAMES("ListBlocks", "", , "a" BUS_ROW_BLOCK, SD_BUS_PARAM(blocks),
                                  method_list_blocks, SD_BUS_VTABLE_UNPRIVILEGED),

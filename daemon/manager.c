@@ -26,7 +26,6 @@
 #include "platform-facts.h"
 #include "read-file.h"
 #include "parse-util.h"
-#include "state-writer.h"
 #include "tiering.h"
 #include "time-constants.h"
 
@@ -266,7 +265,6 @@ int manager_load_config(Manager *m)
 int manager_reload(Manager *m, const char **ret_error)
 {
         _cleanup_(config_freep) Config *c = NULL;
-        QueueEntry *chunk;
         int r;
 
         (void)sd_notify(false, "RELOADING=1");
@@ -280,13 +278,11 @@ int manager_reload(Manager *m, const char **ret_error)
                 return r;
         }
 
-        chunk = realloc(m->chunk, c->chunk_blocks * sizeof(QueueEntry));
-        if (!chunk) {
+        if (onliner_resize_chunk(m->onliner, c->chunk_blocks) < 0) {
                 if (m->ready_sent)
                         (void)sd_notify(false, "READY=1");
                 return log_oom();
         }
-        m->chunk = chunk;
         config_free(m->config);
         m->config = TAKE_PTR(c);
         m->last_config_error = mfree(m->last_config_error);
@@ -452,26 +448,22 @@ Manager *manager_free(Manager *m)
         bus_free(m);
         monitor_free(m->monitor);
         devices_free(m);
-        state_writer_free(m->writer);
+        onliner_free(m->onliner);
         sd_event_source_disable_unref(m->marks_source);
         sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
         virtio_mem_done(&m->virtio_mem);
-        sd_event_source_disable_unref(m->chunk_source);
-        timer_free(m->pause_timer);
         timer_free(m->node_wait_timer);
         free(m->node_waiting);
         timer_free(m->deferred_timer);
         timer_free(m->retry_timer);
         free(m->deferred);
-        blocks_forget_queued_whys(m);
+        decider_free(m->decider);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
         free(m->last_config_error);
         free(m->kernel_auto_fallback);
-        queue_clear(&m->queue);
-        free(m->chunk);
         free(m->blocks);
         free(m);
         return NULL;
@@ -537,7 +529,10 @@ int manager_start(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
-        r = onliner_setup(m);
+        r = decider_new(&m->decider);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the decisions: %m");
+        r = onliner_new(m, &m->onliner);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
         r = blocks_setup(m);
@@ -606,7 +601,7 @@ int manager_start(Manager *m)
 
         /* READY=1 waits for the blocks found at start: the unit is ordered Before=sysinit.target,
          * so memory present at boot is online before the services that want it. */
-        if (queue_size(&m->queue) == 0)
+        if (onliner_queued(m->onliner) == 0)
                 manager_notify_ready(m);
         onliner_notify_status(m);
         return 0;

@@ -44,20 +44,8 @@ typedef struct Block {
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
         uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
-        uint32_t queued_why;  /* while queued: 1 + its decision's index in Manager.queued_whys */
+        uint32_t queued_why;  /* while queued: 1 + its decision's index in the Decider's (blocks.c) */
 } Block;
-
-/* The decision a block was queued with, for Plan: a dry run then would count the block's own queued
- * group against it ("group has memory in a kernel zone"). One for the blocks of a group. */
-typedef struct QueuedWhy {
-        OnlineType type;
-        Zone zone;
-        char *rule;
-        DecisionBasis basis;
-        OnlineType asked;
-        bool have_valid_zones;
-        PlacementResult placement; /* DECISION_AUTO_MOVABLE: the arithmetic */
-} QueuedWhy;
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -116,7 +104,8 @@ typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
 } NodeWaiting;
-typedef struct StateWriter StateWriter;
+typedef struct Onliner Onliner;
+typedef struct Decider Decider;
 
 typedef struct Manager {
         sd_event *event;
@@ -126,13 +115,8 @@ typedef struct Manager {
         ManagerOptions options;
         Monitor *monitor;
 
-        Queue queue;
-        QueueEntry *chunk; /* ChunkBlocks entries, reused */
-        sd_event_source *chunk_source;
-        Timer *pause_timer; /* the pause between chunks, or the next retry */
-        bool pausing;
-        StateWriter *writer; /* offline writes, off the loop; created on first use */
-        QueueEntry inflight; /* the entry the writer is writing */
+        Onliner *onliner; /* the queue, the chunks, the job (onliner.c) */
+        Decider *decider; /* what deciding remembers between blocks (blocks.c) */
 
         NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
         size_t n_node_waiting;
@@ -140,13 +124,8 @@ typedef struct Manager {
         bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
         uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
         uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
-        /* The Online=auto-movable decision the block queued last had (blocks.c); no rule: none. */
-        char last_queued_rule[80];
-        PlacementResult last_queued_placement;
-        QueuedWhy *queued_whys; /* the decisions of the current job's blocks (blocks.c) */
-        size_t n_queued_whys;
-        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
-        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
+        bool burst_draining;     /* taking the rest of a burst off the socket: still the same burst */
+        unsigned *deferred;      /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
         size_t n_deferred;
         uint64_t deferred_since;
         Timer *deferred_timer;
@@ -167,9 +146,6 @@ typedef struct Manager {
         Device *devices;
         size_t n_devices;
         bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
-
-        Job job;
-        unsigned total_onlined, total_failed;
 
         struct {
                 const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */

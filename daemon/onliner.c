@@ -30,20 +30,38 @@
 /* Times are now_usec(), not the event loop's time of wakeup: a chunk of writes can take longer than
  * the pause that is to follow it. */
 
-static bool offline_in_flight(const Manager *m);
+struct Onliner {
+        Queue queue;
+        QueueEntry *chunk; /* ChunkBlocks entries, reused */
+        sd_event_source *chunk_source;
+        Timer *pause_timer; /* the pause between chunks, or the next retry */
+        bool pausing;
+        StateWriter *writer; /* offline writes, off the loop; created on first use */
+        QueueEntry inflight; /* the entry the writer is writing */
+        /* The blocks queued since the queue was last empty and how each ended; and since the start. */
+        Job job;
+        unsigned total_onlined, total_failed;
+};
+
+static bool offline_in_flight(const Onliner *o)
+{
+        return o->writer && state_writer_busy(o->writer);
+}
 
 void onliner_notify_status(Manager *m)
 {
-        if (offline_in_flight(m))
+        const Onliner *o = m->onliner;
+
+        if (offline_in_flight(o))
                 (void)sd_notifyf(false, "STATUS=Offlining memory%u: %u/%u blocks done, %u failed",
-                                 state_writer_index(m->writer), m->job.done + m->job.failed, m->job.total,
-                                 m->job.failed);
-        else if (m->job.total > 0)
+                                 state_writer_index(o->writer), o->job.done + o->job.failed, o->job.total,
+                                 o->job.failed);
+        else if (o->job.total > 0)
                 (void)sd_notifyf(false, "STATUS=Onlining memory blocks: %u/%u done, %u failed",
-                                 m->job.done + m->job.failed, m->job.total, m->job.failed);
+                                 o->job.done + o->job.failed, o->job.total, o->job.failed);
         else
                 (void)sd_notifyf(false, "STATUS=Idle: %u blocks onlined since start, %u failed",
-                                 m->total_onlined, m->total_failed);
+                                 o->total_onlined, o->total_failed);
 }
 
 int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,
@@ -59,6 +77,7 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
                 .requested = flags & ENQUEUE_REQUESTED,
                 .not_before = not_before,
         };
+        Onliner *o = m->onliner;
         Block *b = manager_block(m, index);
         int r;
 
@@ -66,12 +85,12 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
                 return -ENOMEM;
         if (b->flags & BLOCK_QUEUED)
                 return 0;
-        r = queue_push(&m->queue, &e);
+        r = queue_push(&o->queue, &e);
         if (r < 0)
                 return r;
         b->flags |= BLOCK_QUEUED;
         b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
-        m->job.total++;
+        o->job.total++;
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_schedule(m);
         return 0;
@@ -96,7 +115,8 @@ static void job_finish(Manager *m)
 {
         char f_total[32], f_done[32], f_failed[32], f_removed[32];
         const char *fields[] = { f_total, f_done, f_failed, f_removed, NULL };
-        Job job = m->job;
+        Onliner *o = m->onliner;
+        Job job = o->job;
         char removed[48], cancelled[32], errors[128];
 
         /* The queue ran dry: whatever was present at start is handled now. */
@@ -116,26 +136,49 @@ static void job_finish(Manager *m)
                          "Finished: %u of %u blocks done (%u by another agent), %u failed%s%s%s", job.done,
                          job.total, job.raced, job.failed, errors, job.removed > 0 ? removed : "",
                          job.cancelled > 0 ? cancelled : "");
-        m->job = (Job){};
+        o->job = (Job){};
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
         outcome_job_finished(m, &job);
 }
 
-static bool offline_in_flight(const Manager *m)
-{
-        return m->writer && state_writer_busy(m->writer);
-}
-
 void onliner_maybe_finish(Manager *m)
 {
-        if (queue_size(&m->queue) == 0 && !offline_in_flight(m))
+        const Onliner *o = m->onliner;
+
+        if (queue_size(&o->queue) == 0 && !offline_in_flight(o))
                 job_finish(m);
 }
 
-/* The entry's part in the job is over. offline_reason: why an offline ended, NULL for an online. */
+static void job_note_error(Job *job, int error)
+{
+        for (size_t i = 0; i < JOB_ERRORS_MAX; i++)
+                if (job->errors[i].n == 0 || job->errors[i].error == error) {
+                        job->errors[i].error = error;
+                        job->errors[i].n++;
+                        return;
+                }
+        job->errors_other++;
+}
+
+/* The entry's part in the job is over: counted here, where the job is made and ended, then reported
+ * (a subscriber that reads the job then sees it counted). offline_reason: why an offline ended, NULL
+ * for an online. */
 static void entry_handled(Manager *m, unsigned index, int result, bool raced, const char *offline_reason)
 {
+        Job *job = &m->onliner->job;
+
+        if (raced)
+                job->raced++;
+        if (result == -ENODEV)
+                job->removed++;
+        else if (result == -ECANCELED || result == -ESHUTDOWN)
+                job->cancelled++;
+        else if (result < 0) {
+                job->failed++;
+                job_note_error(job, -result);
+        } else
+                job->done++;
         outcome_block(m, &(Outcome){ .kind = OUTCOME_HANDLED,
                                      .index = index,
                                      .result = result,
@@ -145,6 +188,7 @@ static void entry_handled(Manager *m, unsigned index, int result, bool raced, co
 
 static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
 {
+        Onliner *o = m->onliner;
         Block *b = &m->blocks[e->index];
 
         e->attempts++;
@@ -155,7 +199,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                           "Writing \"%s\" to state failed (attempt %u of %u): %m; retrying in %.1fs", word,
                           e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
                 e->not_before = now_usec() + delay;
-                if (queue_push(&m->queue, e) >= 0) {
+                if (queue_push(&o->queue, e) >= 0) {
                         b->flags |= BLOCK_QUEUED;
                         return;
                 }
@@ -172,7 +216,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                 log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
                           "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
                 b->flags |= BLOCK_FAILED;
-                m->total_failed++;
+                o->total_failed++;
                 entry_handled(m, e->index, r, false, NULL);
         }
 }
@@ -248,7 +292,7 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
                           "Onlined into zone %s (wrote %s)",
                           e->zone ? zone_to_string(e->zone) : "chosen by the kernel", word);
                 manager_block_set_state(m, e->index, BLOCK_ONLINE, e->zone);
-                m->total_onlined++;
+                m->onliner->total_onlined++;
                 entry_handled(m, e->index, 0, false, NULL);
         }
 }
@@ -256,35 +300,37 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
 static void on_offline_written(void *userdata, unsigned index, int result, int interrupted)
 {
         Manager *m = userdata;
-        QueueEntry e = m->inflight;
+        Onliner *o = m->onliner;
+        QueueEntry e = o->inflight;
 
         entry_written(m, &e, result, interrupted);
         onliner_notify_status(m);
-        if (queue_size(&m->queue) > 0) {
+        if (queue_size(&o->queue) > 0) {
                 onliner_schedule(m);
                 return;
         }
         job_finish(m);
         if (m->options.once)
-                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+                (void)sd_event_exit(m->event, o->total_failed > 0 ? 1 : 0);
 }
 
 static int offline_start(Manager *m, QueueEntry *e)
 {
+        Onliner *o = m->onliner;
         int r;
 
-        if (!m->writer) {
+        if (!o->writer) {
                 r = sysfs_memory_fd(m->sysfs);
                 if (r < 0)
                         return r;
-                r = state_writer_new(m->event, r, on_offline_written, m, &m->writer);
+                r = state_writer_new(m->event, r, on_offline_written, m, &o->writer);
                 if (r < 0)
                         return r;
         }
-        r = state_writer_start(m->writer, e->index, "offline", m->config->offline_timeout_usec);
+        r = state_writer_start(o->writer, e->index, "offline", m->config->offline_timeout_usec);
         if (r < 0)
                 return r;
-        m->inflight = *e;
+        o->inflight = *e;
         onliner_notify_status(m);
         /* OfflineTimeoutSec=0 is no limit, not a timeout of 0. */
         if (m->config->offline_timeout_usec == 0)
@@ -325,53 +371,56 @@ static void process_one(Manager *m, QueueEntry *e)
 
 static void schedule_next(Manager *m, size_t n, uint64_t now, uint64_t next)
 {
+        Onliner *o = m->onliner;
+
         /* After a full chunk, pause if asked; the event loop runs other sources either way. */
-        if (n > 0 && m->config->chunk_pause_usec > 0 && queue_has_ready(&m->queue, now))
+        if (n > 0 && m->config->chunk_pause_usec > 0 && queue_has_ready(&o->queue, now))
                 next = now + m->config->chunk_pause_usec;
-        else if (queue_has_ready(&m->queue, now))
+        else if (queue_has_ready(&o->queue, now))
                 next = 0;
 
-        m->pausing = n > 0 && m->config->chunk_pause_usec > 0 && next == now + m->config->chunk_pause_usec;
+        o->pausing = n > 0 && m->config->chunk_pause_usec > 0 && next == now + m->config->chunk_pause_usec;
         if (next > 0)
-                (void)timer_arm_at(m->pause_timer, next);
+                (void)timer_arm_at(o->pause_timer, next);
         else
-                (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
+                (void)sd_event_source_set_enabled(o->chunk_source, SD_EVENT_ONESHOT);
 }
 
 static int on_chunk(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
+        Onliner *o = m->onliner;
         uint64_t now = now_usec(), next;
         size_t n;
 
-        if (offline_in_flight(m))
+        if (offline_in_flight(o))
                 return 0; /* its end schedules the next chunk */
-        n = queue_take_chunk(&m->queue, m->config->chunk_blocks, now, m->chunk, &next);
+        n = queue_take_chunk(&o->queue, m->config->chunk_blocks, now, o->chunk, &next);
         if (n > 0)
-                log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&m->queue));
+                log_debug("Chunk of %zu blocks, %zu waiting", n, queue_size(&o->queue));
         for (size_t i = 0; i < n; i++) {
-                if (offline_in_flight(m)) {
+                if (offline_in_flight(o)) {
                         /* Back in the queue, still counted in the job and flagged queued. */
                         for (size_t j = i; j < n; j++)
-                                if (queue_push(&m->queue, &m->chunk[j]) < 0) {
-                                        m->blocks[m->chunk[j].index].flags &= ~BLOCK_QUEUED;
-                                        entry_handled(m, m->chunk[j].index, -ENOMEM, false, NULL);
+                                if (queue_push(&o->queue, &o->chunk[j]) < 0) {
+                                        m->blocks[o->chunk[j].index].flags &= ~BLOCK_QUEUED;
+                                        entry_handled(m, o->chunk[j].index, -ENOMEM, false, NULL);
                                 }
                         break;
                 }
-                process_one(m, &m->chunk[i]);
+                process_one(m, &o->chunk[i]);
         }
 
         onliner_notify_status(m);
-        if (offline_in_flight(m))
+        if (offline_in_flight(o))
                 return 0;
         /* One job per hot-add: the rest of the burst joins this job rather than making its own. */
-        if (queue_size(&m->queue) == 0 && n > 0)
+        if (queue_size(&o->queue) == 0 && n > 0)
                 blocks_collect_burst(m);
-        if (queue_size(&m->queue) == 0) {
+        if (queue_size(&o->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)
-                        (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+                        (void)sd_event_exit(m->event, o->total_failed > 0 ? 1 : 0);
                 return 0;
         }
         schedule_next(m, n, now_usec(), next);
@@ -387,27 +436,87 @@ static int on_pause(Timer *t, uint64_t usec, void *userdata)
  * retry does not hold back new blocks). */
 void onliner_schedule(Manager *m)
 {
-        if (timer_armed(m->pause_timer) && m->pausing)
+        Onliner *o = m->onliner;
+
+        if (timer_armed(o->pause_timer) && o->pausing)
                 return;
-        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_ONESHOT);
+        (void)sd_event_source_set_enabled(o->chunk_source, SD_EVENT_ONESHOT);
 }
 
-int onliner_setup(Manager *m)
+int onliner_new(Manager *m, Onliner **ret)
 {
+        _cleanup_(onliner_freep) Onliner *o = NULL;
         int r;
 
-        r = sd_event_add_defer(m->event, &m->chunk_source, on_chunk, m);
-        if (r < 0)
-                return r;
-        (void)sd_event_source_set_description(m->chunk_source, "onliner-chunk");
-        (void)sd_event_source_set_enabled(m->chunk_source, SD_EVENT_OFF);
-        /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
-        r = timer_new(m->event, "onliner-pause", SD_EVENT_PRIORITY_NORMAL, on_pause, m, &m->pause_timer);
-        if (r < 0)
-                return r;
+        assert(m);
+        assert(ret);
 
-        m->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
-        return m->chunk ? 0 : -ENOMEM;
+        o = calloc(1, sizeof(Onliner));
+        if (!o)
+                return -ENOMEM;
+        r = sd_event_add_defer(m->event, &o->chunk_source, on_chunk, m);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(o->chunk_source, "onliner-chunk");
+        (void)sd_event_source_set_enabled(o->chunk_source, SD_EVENT_OFF);
+        /* Accuracy 1 µs: ChunkPauseSec and RetrySec mean what they say, not up to 250 ms more. */
+        r = timer_new(m->event, "onliner-pause", SD_EVENT_PRIORITY_NORMAL, on_pause, m, &o->pause_timer);
+        if (r < 0)
+                return r;
+        o->chunk = calloc(m->config->chunk_blocks, sizeof(QueueEntry));
+        if (!o->chunk)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+Onliner *onliner_free(Onliner *o)
+{
+        if (!o)
+                return NULL;
+        state_writer_free(o->writer);
+        sd_event_source_disable_unref(o->chunk_source);
+        timer_free(o->pause_timer);
+        queue_clear(&o->queue);
+        free(o->chunk);
+        free(o);
+        return NULL;
+}
+
+int onliner_resize_chunk(Onliner *o, unsigned chunk_blocks)
+{
+        QueueEntry *chunk;
+
+        assert(o);
+
+        chunk = realloc(o->chunk, chunk_blocks * sizeof(QueueEntry));
+        if (!chunk)
+                return -ENOMEM;
+        o->chunk = chunk;
+        return 0;
+}
+
+const Job *onliner_job(const Onliner *o)
+{
+        assert(o);
+        return &o->job;
+}
+
+size_t onliner_queued(const Onliner *o)
+{
+        assert(o);
+        return queue_size(&o->queue);
+}
+
+void onliner_totals(const Onliner *o, unsigned *ret_onlined, unsigned *ret_failed)
+{
+        assert(o);
+
+        if (ret_onlined)
+                *ret_onlined = o->total_onlined;
+        if (ret_failed)
+                *ret_failed = o->total_failed;
 }
 
 int onliner_request_online(Manager *m, unsigned index, OnlineType type)
@@ -456,13 +565,15 @@ int onliner_request_offline(Manager *m, unsigned index)
 
 bool onliner_settle(Manager *m, unsigned index, int result)
 {
+        Onliner *o = m->onliner;
         Block *b = &m->blocks[index];
 
-        if (!(b->flags & BLOCK_QUEUED) || !queue_remove(&m->queue, index))
+        if (!(b->flags & BLOCK_QUEUED) || !queue_remove(&o->queue, index))
                 return false;
         b->flags &= ~BLOCK_QUEUED;
         if (result == -ECANCELED) {
                 /* Never started: it leaves the job as if it had not been part of it. */
+                o->job.total--;
                 outcome_block(m, &(Outcome){ .kind = OUTCOME_WITHDRAWN, .index = index, .result = result });
                 return true;
         }
@@ -473,20 +584,21 @@ bool onliner_settle(Manager *m, unsigned index, int result)
 
 void onliner_drop_policy_entries(Manager *m)
 {
+        Onliner *o = m->onliner;
         size_t kept = 0;
 
-        for (size_t i = 0; i < m->queue.n; i++) {
-                QueueEntry *e = &m->queue.entries[i];
+        for (size_t i = 0; i < o->queue.n; i++) {
+                QueueEntry *e = &o->queue.entries[i];
 
                 if (e->requested) {
-                        m->queue.entries[kept++] = *e;
+                        o->queue.entries[kept++] = *e;
                         continue;
                 }
                 m->blocks[e->index].flags &= ~BLOCK_QUEUED;
                 m->blocks[e->index].flags |= BLOCK_POLICY_OFFLINE;
-                m->job.total--;
+                o->job.total--;
         }
-        m->queue.n = kept;
+        o->queue.n = kept;
         manager_mark_dirty(m, DIRTY_JOB);
 }
 
@@ -547,23 +659,24 @@ bool onliner_cancel_queued_offline(Manager *m, unsigned index)
 int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight)
 {
         _cleanup_(freep) unsigned *blocks = NULL;
-        bool inflight = offline_in_flight(m);
+        Onliner *o = m->onliner;
+        bool inflight = offline_in_flight(o);
         size_t n = 0;
 
         /* The list first: once the cancel has begun, running out of memory must not stop it half way. */
-        blocks = malloc((queue_size(&m->queue) + 1) * sizeof(unsigned));
+        blocks = malloc((queue_size(&o->queue) + 1) * sizeof(unsigned));
         if (!blocks)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->queue.n; i++)
-                if (m->queue.entries[i].type == ONLINE_TYPE_OFFLINE)
-                        blocks[n++] = m->queue.entries[i].index;
+        for (size_t i = 0; i < o->queue.n; i++)
+                if (o->queue.entries[i].type == ONLINE_TYPE_OFFLINE)
+                        blocks[n++] = o->queue.entries[i].index;
         /* Not started yet: they leave the queue and the job, answered "cancelled". */
         for (size_t i = 0; i < n; i++)
                 (void)onliner_cancel_queued_offline(m, blocks[i]);
         /* The one in flight is interrupted; its end is counted when the thread reports. */
         if (inflight) {
-                state_writer_cancel(m->writer);
-                blocks[n++] = m->inflight.index;
+                state_writer_cancel(o->writer);
+                blocks[n++] = o->inflight.index;
         }
         onliner_maybe_finish(m);
         *ret_blocks = TAKE_PTR(blocks);
@@ -574,16 +687,19 @@ int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, boo
 
 bool onliner_stop(Manager *m, uint64_t timeout_usec)
 {
-        unsigned index = m->inflight.index;
+        Onliner *o = m->onliner;
+        unsigned index;
 
-        if (!offline_in_flight(m))
+        /* A start that failed before the onliner was made has nothing in flight. */
+        if (!o || !offline_in_flight(o))
                 return true;
-        log_block(LOG_INFO, 0, NULL, index, m->inflight.node, 0,
+        index = o->inflight.index;
+        log_block(LOG_INFO, 0, NULL, index, o->inflight.node, 0,
                   "Interrupting the offline, waiting up to %.1fs for it to end",
                   (double)timeout_usec / USEC_PER_SEC);
-        if (state_writer_stop(m->writer, timeout_usec))
+        if (state_writer_stop(o->writer, timeout_usec))
                 return true;
-        log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, index, m->inflight.node, 0,
+        log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, index, o->inflight.node, 0,
                   "The offline did not end within %.1fs of the signal, exiting without its outcome (the "
                   "kernel may still offline the block; it will then be found offline, not marked)",
                   (double)timeout_usec / USEC_PER_SEC);

@@ -4,15 +4,33 @@
 #include "manager.h"
 
 /* The chunked onliner: the queue of blocks to write, the chunks, the job they make up, and the
- * operations the bus asks for (online or offline a block on request, cancel). Every change to the
- * queue and the job counters happens in onliner.c. */
+ * operations the bus asks for (online or offline a block on request, cancel). Its state is its own
+ * (struct Onliner, private to onliner.c): every change to the queue and the job counters happens in
+ * onliner.c; others read them through the functions below. */
+typedef struct Onliner Onliner;
 
 enum {
         ENQUEUE_RECHECK = 1 << 0,   /* read the state first: the kernel may online it itself */
         ENQUEUE_REQUESTED = 1 << 1, /* asked for over D-Bus: a reload does not decide it again */
 };
 
-int onliner_setup(Manager *m);
+/* Made at start, once the config is loaded (ChunkBlocks sizes its chunk); the sources stay off until
+ * a block is queued. */
+int onliner_new(Manager *m, Onliner **ret);
+Onliner *onliner_free(Onliner *o);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Onliner *, onliner_free);
+/* For a reload that changes ChunkBlocks, before the new config is taken: out of memory, the old
+ * config stays and the chunk is as it was. */
+int onliner_resize_chunk(Onliner *o, unsigned chunk_blocks);
+
+/* The job under way: the blocks queued since the queue was last empty, and how each ended. Its
+ * counters are the onliner's alone: it opens the job (the first block queued), counts each block in
+ * and out as it ends and closes the job when the queue runs dry, and its STATUS= line reads them. */
+const Job *onliner_job(const Onliner *o);
+/* Blocks waiting in the queue (not the one being offlined). */
+size_t onliner_queued(const Onliner *o);
+/* Since the start: blocks onlined, and blocks whose onlining failed for good. */
+void onliner_totals(const Onliner *o, unsigned *ret_onlined, unsigned *ret_failed);
 /* Queues a block for the policy (or, with ENQUEUE_REQUESTED, for a caller). not_before: µs on
  * CLOCK_MONOTONIC, 0 for at once. A block already queued stays as it was queued. */
 int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,

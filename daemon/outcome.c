@@ -26,36 +26,6 @@ void outcome_unsubscribe(Manager *m, const OutcomeSubscriber *s)
         m->outcome.userdata = NULL;
 }
 
-static void job_note_error(Job *job, int error)
-{
-        for (size_t i = 0; i < JOB_ERRORS_MAX; i++)
-                if (job->errors[i].n == 0 || job->errors[i].error == error) {
-                        job->errors[i].error = error;
-                        job->errors[i].n++;
-                        return;
-                }
-        job->errors_other++;
-}
-
-static void job_count(Job *job, const Outcome *o)
-{
-        if (o->kind == OUTCOME_WITHDRAWN) {
-                job->total--;
-                return;
-        }
-        if (o->raced)
-                job->raced++;
-        if (o->result == -ENODEV)
-                job->removed++;
-        else if (o->result == -ECANCELED || o->result == -ESHUTDOWN)
-                job->cancelled++;
-        else if (o->result < 0) {
-                job->failed++;
-                job_note_error(job, -o->result);
-        } else
-                job->done++;
-}
-
 void outcome_block(Manager *m, const Outcome *o)
 {
         const OutcomeSubscriber *s;
@@ -63,7 +33,8 @@ void outcome_block(Manager *m, const Outcome *o)
         assert(m);
         assert(o);
 
-        /* The core's part first: a subscriber that asks the core again sees the counts made. */
+        /* The core's part first: a subscriber that asks the core again sees the properties marked. The
+         * job's counters are the onliner's, counted before it reports the outcome (onliner.h). */
 
         switch (o->kind) {
         case OUTCOME_STATE_CHANGED:
@@ -71,7 +42,6 @@ void outcome_block(Manager *m, const Outcome *o)
                 break;
         case OUTCOME_HANDLED:
         case OUTCOME_WITHDRAWN:
-                job_count(&m->job, o);
                 manager_mark_dirty(m, DIRTY_JOB);
                 break;
         case OUTCOME_REMOVED:

@@ -5,9 +5,10 @@
 
 #include "manager.h"
 
-/* Every outcome of a block goes through outcome_block(): the core's own part (the job's counters,
- * the properties that changed) and then the subscriber, which is the bus when there is one. The
- * core never calls the bus: the bus subscribes here at bus_setup() and unsubscribes at bus_free(). */
+/* Every outcome of a block goes through outcome_block(): the core's own part (the properties that
+ * changed) and then the subscriber, which is the bus when there is one. The core never calls the
+ * bus: the bus subscribes here at bus_setup() and unsubscribes at bus_free(). The job's counters are
+ * the onliner's (onliner_job()): it counts an outcome of the job before it reports it here. */
 
 typedef enum OutcomeKind {
         /* Block.state or Block.zone changed (onlined, offlined, by us or by someone else). */
@@ -36,7 +37,7 @@ typedef struct Outcome {
 
 typedef struct OutcomeSubscriber {
         void (*block)(void *userdata, const Outcome *o);
-        /* The queue ran dry; job is the finished job (m->job is already reset). */
+        /* The queue ran dry; job is the finished job (onliner_job() is already reset). */
         void (*job_finished)(void *userdata, const Job *job);
         /* The daemon is stopping: whoever still waits for a block is told so now. */
         void (*stopping)(void *userdata);

@@ -148,7 +148,9 @@ int fixture_new_manager(Manager **ret)
                 return r;
         r = manager_load_config(m);
         if (r >= 0)
-                r = onliner_setup(m);
+                r = decider_new(&m->decider);
+        if (r >= 0)
+                r = onliner_new(m, &m->onliner);
         if (r >= 0)
                 r = blocks_setup(m);
         if (r < 0) {

@@ -69,7 +69,8 @@ static void test_table(void)
         fail_size = 41 * sizeof(Block);
         blocks_on_uevent(m, "add", "memory40");
         tap_is_int(failed, 1, "the block table's realloc failed");
-        tap_ok(m->n_blocks <= 40 && queue_size(&m->queue) == 0, "memory40 not in the table, not queued");
+        tap_ok(m->n_blocks <= 40 && onliner_queued(m->onliner) == 0,
+               "memory40 not in the table, not queued");
         tap_ok(retry_armed(m), "the retry scan is armed");
         ok = wait_written(m, 40, "online_movable");
         tap_ok(ok, "memory40 onlined by the retry (state: %s)", fixture_block_state(40, buf, sizeof(buf)));
