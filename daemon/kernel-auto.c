@@ -5,11 +5,11 @@
 
 #include "kernel-delegate.h"
 #include "kernel-auto.h"
+#include "intake.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
-#include "monitor.h"
 
 static bool took_over(Manager *m)
 {
@@ -19,7 +19,7 @@ static bool took_over(Manager *m)
 static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 {
         m->kernel_auto_mode = mode;
-        monitor_set_batching(m->monitor, mode == KERNEL_AUTO_ONLINE_DELEGATE);
+        intake_set_delegate(m->intake, mode == KERNEL_AUTO_ONLINE_DELEGATE);
         free(m->kernel_auto_fallback);
         m->kernel_auto_fallback = fallback;
         manager_mark_dirty(m, DIRTY_KERNEL);

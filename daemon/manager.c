@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "devices.h"
 #include "event-util.h"
+#include "intake.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
@@ -114,34 +115,54 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
-static void on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
-{
-        Manager *m = userdata;
-
-        if (streq(subsystem, "dax"))
-                devices_on_uevent(m, action, sysname);
-        else if (streq(subsystem, "memory"))
-                blocks_on_uevent(m, action, sysname);
-}
-
-static void on_overflow(void *userdata, int error)
-{
-        Manager *m = userdata;
-
-        if (error != ENOBUFS) {
-                /* Out of memory, most likely: a scan now would likely fail the same way. */
-                log_warning_errno(error, "A uevent was lost, rescanning sysfs in a moment: %m");
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-                return;
-        }
-        log_warning("Uevents were lost (receive buffer overflow), rescanning sysfs");
-        if (manager_rescan(m) == -ENOMEM)
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-}
-
 int manager_rescan(Manager *m)
 {
-        return blocks_scan(m, false);
+        return intake_scan(m->intake, false);
+}
+
+static bool on_intake_acpi_pending(void *userdata, unsigned index, int node)
+{
+        return placement_acpi_pending(userdata, index, node);
+}
+
+static void on_intake_dax_uevent(void *userdata, const char *action, const char *sysname)
+{
+        devices_on_uevent(userdata, action, sysname);
+}
+
+static void on_intake_scanned(void *userdata, size_t n)
+{
+        Manager *m = userdata;
+
+        log_debug("Scanned %zu memory blocks, %zu queued", n, queue_size(&m->queue));
+        if (queue_size(&m->queue) == 0 && m->options.once)
+                (void)sd_event_exit(m->event, m->total_failed > 0 ? 1 : 0);
+        onliner_notify_status(m);
+}
+
+static void on_job_ending(void *userdata)
+{
+        Manager *m = userdata;
+
+        intake_collect_burst(m->intake);
+}
+
+/* The stages are wired here, so that none calls up into the one above it. */
+static const IntakeHooks intake_hooks = {
+        .ready = blocks_ready,
+        .online = blocks_on_online,
+        .offline = blocks_on_offline,
+        .removed = blocks_on_removed,
+        .acpi_pending = on_intake_acpi_pending,
+        .dax_uevent = on_intake_dax_uevent,
+        .scanned = on_intake_scanned,
+};
+
+int manager_setup_intake(Manager *m)
+{
+        m->onliner_hook.job_ending = on_job_ending;
+        m->onliner_hook.userdata = m;
+        return intake_new(m, &intake_hooks, m, &m->intake);
 }
 
 static void apply_log_level(Manager *m)
@@ -301,7 +322,7 @@ int manager_reload(Manager *m, const char **ret_error)
          * offline. Explicit requests over D-Bus stay as they were asked. */
         onliner_drop_policy_entries(m);
         devices_reconsider(m);
-        r = blocks_scan(m, true);
+        r = intake_scan(m->intake, true);
         onliner_maybe_finish(m);
         if (m->ready_sent)
                 (void)sd_notify(false, "READY=1");
@@ -450,7 +471,7 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         bus_free(m);
-        monitor_free(m->monitor);
+        intake_free(m->intake);
         devices_free(m);
         state_writer_free(m->writer);
         sd_event_source_disable_unref(m->marks_source);
@@ -459,11 +480,6 @@ Manager *manager_free(Manager *m)
         virtio_mem_done(&m->virtio_mem);
         sd_event_source_disable_unref(m->chunk_source);
         timer_free(m->pause_timer);
-        timer_free(m->node_wait_timer);
-        free(m->node_waiting);
-        timer_free(m->deferred_timer);
-        timer_free(m->retry_timer);
-        free(m->deferred);
         blocks_forget_queued_whys(m);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
@@ -540,9 +556,9 @@ int manager_start(Manager *m)
         r = onliner_setup(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
-        r = blocks_setup(m);
+        r = manager_setup_intake(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the block timers: %m");
+                return log_error_errno(r, "Failed to set up the intake: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
@@ -560,11 +576,10 @@ int manager_start(Manager *m)
 
         /* Listen before scanning, so that a block added in between is not missed. */
         if (!m->options.once) {
-                r = monitor_new(m->event, m->config->uevent_source, on_uevent, on_overflow, m, &m->monitor);
+                r = intake_listen(m->intake, m->config->uevent_source);
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                                uevent_source_to_string(m->config->uevent_source));
-                monitor_set_batching(m->monitor, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
                 log_debug("Listening for memory uevents from %s",
                           uevent_source_to_string(m->config->uevent_source));
         }
@@ -587,7 +602,7 @@ int manager_start(Manager *m)
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */
                 (void)devices_scan(m);
-                r = blocks_scan(m, false);
+                r = intake_scan(m->intake, false);
                 if (r < 0)
                         return r;
         }

@@ -11,7 +11,6 @@
 #include "dax-policy.h"
 #include "event-util.h"
 #include "log.h"
-#include "monitor.h"
 #include "parse-util.h"
 #include "policy.h"
 #include "queue.h"
@@ -29,10 +28,8 @@ enum {
         BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
         BLOCK_REMOVABLE_KNOWN = 1 << 6,
         BLOCK_REMOVABLE = 1 << 7,
-        BLOCK_EARLY = 1 << 8,            /* boot memory: first seen by a scan, online in a kernel zone */
-        BLOCK_DEFERRED_ADD = 1 << 9,     /* delegate: its "add" waits for the burst to be quiet */
-        BLOCK_DEFERRED_ONLINE = 1 << 10, /* … and its "online" */
-        BLOCK_RETRY = 1 << 11,           /* handling it ran out of memory: the retry scan takes it */
+        BLOCK_EARLY = 1 << 8, /* boot memory: first seen by a scan, online in a kernel zone */
+        BLOCK_RETRY = 1 << 9, /* handling it ran out of memory: the retry scan takes it */
 };
 
 typedef struct Block {
@@ -43,7 +40,7 @@ typedef struct Block {
         uint8_t default_zone; /* its first entry */
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
-        uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
+        uint32_t burst;       /* the hot-add burst its "add" came in (intake.c); 0: none */
         uint32_t queued_why;  /* while queued: 1 + its decision's index in Manager.queued_whys */
 } Block;
 
@@ -98,6 +95,7 @@ enum {
 };
 
 typedef struct OutcomeSubscriber OutcomeSubscriber;
+typedef struct Intake Intake;
 typedef struct Request Request;
 typedef struct BusObjects BusObjects;
 typedef struct BusBudget BusBudget;
@@ -112,10 +110,6 @@ typedef enum DelegateParam {
         _DELEGATE_PARAM_MAX,
 } DelegateParam;
 
-typedef struct NodeWaiting {
-        unsigned index;
-        uint64_t since; /* now_usec() of its "add" */
-} NodeWaiting;
 typedef struct StateWriter StateWriter;
 
 typedef struct Manager {
@@ -124,7 +118,7 @@ typedef struct Manager {
         Config *config;
         char *last_config_error;
         ManagerOptions options;
-        Monitor *monitor;
+        Intake *intake; /* uevents and scans in, blocks out ready (intake.c) */
 
         Queue queue;
         QueueEntry *chunk; /* ChunkBlocks entries, reused */
@@ -134,23 +128,11 @@ typedef struct Manager {
         StateWriter *writer; /* offline writes, off the loop; created on first use */
         QueueEntry inflight; /* the entry the writer is writing */
 
-        NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
-        size_t n_node_waiting;
-        Timer *node_wait_timer;
-        bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
-        uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
         /* The Online=auto-movable decision the block queued last had (blocks.c); no rule: none. */
         char last_queued_rule[80];
         PlacementResult last_queued_placement;
         QueuedWhy *queued_whys; /* the decisions of the current job's blocks (blocks.c) */
         size_t n_queued_whys;
-        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
-        unsigned *deferred;  /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
-        size_t n_deferred;
-        uint64_t deferred_since;
-        Timer *deferred_timer;
-        Timer *retry_timer; /* the scan after an allocation failed (blocks.c) */
 
         Block *blocks; /* by block index */
         size_t n_blocks;
@@ -175,6 +157,12 @@ typedef struct Manager {
                 const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */
                 void *userdata;
         } outcome;
+        struct {
+                /* Called before a job that onlined blocks ends (onliner.c): manager.c wires it to
+                 * intake_collect_burst(), which the onliner may not call itself. */
+                void (*job_ending)(void *userdata);
+                void *userdata;
+        } onliner_hook;
         sd_bus *bus;
         sd_event_source *emit_source;
         unsigned dirty;
@@ -216,6 +204,8 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
+/* Makes the intake stage and wires it (and the onliner's hook) to the stages above it. */
+int manager_setup_intake(Manager *m);
 /* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
  * --log-level does: a reload does not put the config's LogLevel= back. */
 void manager_set_log_level(Manager *m, int level);

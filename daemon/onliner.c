@@ -366,8 +366,8 @@ static int on_chunk(sd_event_source *s, void *userdata)
         if (offline_in_flight(m))
                 return 0;
         /* One job per hot-add: the rest of the burst joins this job rather than making its own. */
-        if (queue_size(&m->queue) == 0 && n > 0)
-                blocks_collect_burst(m);
+        if (queue_size(&m->queue) == 0 && n > 0 && m->onliner_hook.job_ending)
+                m->onliner_hook.job_ending(m->onliner_hook.userdata);
         if (queue_size(&m->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)
