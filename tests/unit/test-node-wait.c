@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "memblock.h"
 #include "placement-facts.h"
+#include "queue.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "time-util.h"
@@ -215,6 +216,34 @@ static void test_acpi_binding(void)
         manager_free(m);
 }
 
+/* KernelAutoOnline=delegate: the monitor's batching is the one wait for a quiet burst. Once a batch
+ * is read, a block's "add" and the "online" of the kernel that onlined it are handled as they
+ * come: recorded at once, not held for another quiet spell. */
+static void test_delegate_no_second_wait(void)
+{
+        Manager *m = NULL;
+        const Block *b;
+
+        add_blocks(60, 1);
+        fixture_link_node(60);
+        fixture_write("devices/system/memory/memory60/state", "online\n");
+        fixture_write("devices/system/memory/memory60/valid_zones", "Normal\n");
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        m->kernel_auto_mode = KERNEL_AUTO_ONLINE_DELEGATE;
+        intake_set_delegate(m->intake, true);
+        send_adds(m, 60, 1);
+        intake_on_uevent(m->intake, "online", "memory60");
+        b = m->n_blocks > 60 ? &m->blocks[60] : NULL;
+        tap_ok(n_decided == 1, "the add is decided as it is read, without the loop running (%u decided)",
+               n_decided);
+        tap_ok(b && (b->flags & BLOCK_KNOWN) && b->state == BLOCK_ONLINE && b->zone == ZONE_NORMAL,
+               "the block the kernel onlined is recorded online in Normal");
+        tap_ok(b && !(b->flags & BLOCK_QUEUED) && queue_size(&m->queue) == 0, "and not queued");
+        manager_free(m);
+}
+
 int main(void)
 {
         fixture_setup(true, "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
@@ -223,6 +252,7 @@ int main(void)
         test_links_while_reading();
         test_add_behind_waiting();
         test_acpi_binding();
+        test_delegate_no_second_wait();
 
         fixture_cleanup();
         printf("1..%u\n", tap_n);
