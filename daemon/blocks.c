@@ -6,209 +6,34 @@
 #include "blocks.h"
 #include "dax.h"
 #include "devices.h"
-#include "event-util.h"
+#include "intake.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
 #include "outcome.h"
 #include "parse-util.h"
-#include "strv.h"
 #include "placement-facts.h"
 #include "tiering.h"
 #include "time-constants.h"
 #include "time-util.h"
 
-/* wait_since: for a new block, when its "add" came (0: now), or NODE_WAIT_EXPIRED once it has waited
- * for its node link as long as it may. */
-#define NODE_WAIT_EXPIRED UINT64_MAX
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since);
-
-/* An allocation that fails while a block is handled must not lose the block: its "add" uevent does
- * not come again. So the block is marked, and a scan takes it (and any block whose uevent could not
- * be read at all) a moment later, and again until it gets through. The timer exists from the
- * start, so arming it allocates nothing. */
-static int on_retry(Timer *t, uint64_t usec, void *userdata)
+/* Step 1: the block's facts, as intake read them, recorded in the table. */
+static void block_refresh(Manager *m, unsigned index, const BlockFacts *f, bool from_add)
 {
-        Manager *m = userdata;
-
-        if (blocks_scan(m, false) == -ENOMEM)
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-        return 0;
-}
-
-void blocks_retry_later(Manager *m, unsigned index)
-{
-        if (index < m->n_blocks)
-                m->blocks[index].flags |= BLOCK_RETRY;
-        /* Already armed: one scan takes every marked block. */
-        if (!m->retry_timer || timer_armed(m->retry_timer))
-                return;
-        (void)timer_arm_in(m->retry_timer, BLOCK_RETRY_USEC);
-}
-
-/* Logs why the block is looked at again later; returns the error. */
-static int block_retry(Manager *m, unsigned index, int node, int error, const char *what)
-{
-        blocks_retry_later(m, index);
-        return log_block(LOG_WARNING, error, NULL, index, node, 0,
-                         "Failed to %s, looking at it again in %.0fs: %m", what,
-                         (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
-}
-
-/* The kernel announces a hot-added block before it links it to its node, and links all blocks of
- * one add together once they all exist (register_memory_blocks_under_node() in 6.12), still under
- * the hotplug lock, with no uevent of its own; adds come one after the other. So new blocks without
- * a node wait in the order they came, and one timer looks every millisecond at the oldest: the
- * blocks from it up to the first still without its link are handled then, in that order. Never a
- * later block first: Online=auto-movable decides each block or unit on what was decided before
- * it, as the kernel does in address order, and the links can appear while the daemon reads them.
- * A fixed short poll, not a backoff that overshoots: the link is usually there within a few ms.
- * Under Online=auto-movable, where ACPI memory devices exist, a block also waits for its device to
- * claim it (bound right after the node links: placement_acpi_pending()), but not long: it may be
- * memory of no such device. */
-
-/* Whether a new block linked to its node still waits for its ACPI memory device, since when it
- * came (0: now). */
-static bool acpi_wait(Manager *m, unsigned index, int node, uint64_t since)
-{
-        return (since == 0 || now_usec() - since < ACPI_WAIT_MAX_USEC) &&
-               placement_acpi_pending(m, index, node);
-}
-
-/* Handles the first n waiting blocks; the rest wait on. */
-static int node_wait_take(Manager *m, size_t n)
-{
-        _cleanup_(freep) NodeWaiting *l = malloc(n * sizeof(NodeWaiting));
-        uint64_t now = now_usec();
-
-        if (!l)
-                return -ENOMEM;
-        memcpy(l, m->node_waiting, n * sizeof(NodeWaiting));
-        m->n_node_waiting -= n;
-        memmove(m->node_waiting, m->node_waiting + n, m->n_node_waiting * sizeof(NodeWaiting));
-        for (size_t i = 0; i < n; i++)
-                (void)handle_block(m, l[i].index, NODE_LOOK_UP, true,
-                                   now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
-        return 0;
-}
-
-/* Handles the waiting blocks that have their link (or waited long enough), oldest first, up to the
- * first that still waits; false if blocks still wait. */
-static bool node_wait_check(Manager *m)
-{
-        uint64_t now = now_usec();
-        size_t k = 0;
-
-        while (k < m->n_node_waiting) {
-                const NodeWaiting *w = &m->node_waiting[k];
-                int node, r;
-
-                r = memblock_read_node(m->sysfs, w->index, &node);
-                if (r == -ENOENT) {
-                        /* Gone again (the add failed, or an unplug): its "remove" comes. */
-                        memmove(m->node_waiting + k, m->node_waiting + k + 1,
-                                (--m->n_node_waiting - k) * sizeof(NodeWaiting));
-                        continue;
-                }
-                if (r >= 0 && now - w->since < NODE_WAIT_MAX_USEC &&
-                    (node < 0 || acpi_wait(m, w->index, node, w->since)))
-                        break;
-                k++;
-        }
-        /* Out of memory: all wait on, and the timer looks again. */
-        if (k > 0 && node_wait_take(m, k) < 0)
-                return false;
-        return m->n_node_waiting == 0;
-}
-
-static int on_node_wait(Timer *t, uint64_t usec, void *userdata)
-{
-        Manager *m = userdata;
-
-        if (node_wait_check(m))
-                return 0;
-        return timer_arm_in(t, NODE_WAIT_POLL_USEC);
-}
-
-/* Drops the waiting blocks that a scan has handled meanwhile. */
-static void node_wait_prune(Manager *m)
-{
-        size_t k = 0;
-
-        for (size_t i = 0; i < m->n_node_waiting; i++)
-                if (!manager_block_present(m, m->node_waiting[i].index))
-                        m->node_waiting[k++] = m->node_waiting[i];
-        m->n_node_waiting = k;
-}
-
-static int node_wait(Manager *m, unsigned index, uint64_t since)
-{
-        NodeWaiting *l;
-
-        for (size_t i = 0; i < m->n_node_waiting; i++)
-                if (m->node_waiting[i].index == index)
-                        return 0;
-        l = realloc(m->node_waiting, (m->n_node_waiting + 1) * sizeof(NodeWaiting));
-        if (!l)
-                return -ENOMEM;
-        m->node_waiting = l;
-        m->node_waiting[m->n_node_waiting++] = (NodeWaiting){ .index = index, .since = since };
-
-        /* Running already (for an older block) or started now. */
-        if (m->n_node_waiting == 1)
-                return timer_arm_in(m->node_wait_timer, NODE_WAIT_POLL_USEC);
-        return 0;
-}
-
-/* Step 1: the block's facts, fresh from sysfs, recorded in the table. Returns 1 when the block is
- * ready for a decision, 0 when there is nothing to decide (gone, or its node link not there yet:
- * the wait or its "add" uevent brings it back), or a negative errno. */
-static int block_refresh(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since,
-                         BlockFacts *ret)
-{
-        const char *attr = NULL;
         Block *b = &m->blocks[index];
-        int r;
-
-        r = memblock_read(m->sysfs, index, node, ret, &attr);
-        if (r == -ENOENT) {
-                *b = (Block){ .node = -1 }; /* gone again */
-                return 0;
-        }
-        if (r == -ENOMEM) /* opendir() of the block, for its node link */
-                return block_retry(m, index, node, r, "read it");
-        if (r < 0)
-                return log_block(LOG_WARNING, r, NULL, index, -1, 0,
-                                 "Failed to read %s%s, skipping block: %m", attr,
-                                 r == -EBADMSG ? " (unexpected value)" : "");
-
-        if (from_add && sysfs_has_numa(m->sysfs) && wait_since != NODE_WAIT_EXPIRED &&
-            (ret->node < 0 || (ret->state != BLOCK_ONLINE && acpi_wait(m, index, ret->node, wait_since)))) {
-                r = node_wait(m, index, wait_since > 0 ? wait_since : now_usec());
-                return r < 0 ? block_retry(m, index, -1, r, "wait for its node link") : 0;
-        }
-        /* Still being added (no node, so valid_zones was not read). */
-        if (ret->node < 0 && sysfs_has_numa(m->sysfs) && ret->state != BLOCK_ONLINE) {
-                if (from_add)
-                        log_block(LOG_WARNING, 0, NULL, index, -1, 0,
-                                  "No node link after %.1fs, skipping block until a rescan",
-                                  (double)NODE_WAIT_MAX_USEC / USEC_PER_SEC);
-                return 0;
-        }
 
         /* Memory online in a kernel zone before we saw any event for it is boot memory, the base
          * of Online=auto-movable's ratio. (A block across DMA and DMA32 shows "none".) */
-        if (!(b->flags & BLOCK_KNOWN) && !from_add && ret->state == BLOCK_ONLINE &&
-            ret->default_zone != ZONE_MOVABLE)
+        if (!(b->flags & BLOCK_KNOWN) && !from_add && f->state == BLOCK_ONLINE &&
+            f->default_zone != ZONE_MOVABLE)
                 b->flags |= BLOCK_EARLY;
         b->flags |= BLOCK_KNOWN;
         b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
-        b->node = ret->node;
-        manager_block_set_zones(m, index, ret);
+        b->node = f->node;
+        manager_block_set_zones(m, index, f);
         /* valid_zones of an online block names the zone it is in. */
-        manager_block_set_state(m, index, ret->state, ret->state == BLOCK_ONLINE ? ret->default_zone : 0);
-        return 1;
+        manager_block_set_state(m, index, f->state, f->state == BLOCK_ONLINE ? f->default_zone : 0);
 }
 
 /* Step 2: what to do with it. A device's memory follows the device's rule, and goes into one zone:
@@ -404,7 +229,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         else
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, 0, 0);
         if (r < 0)
-                return block_retry(m, index, f->node, r, "queue it");
+                return intake_retry_block(m->intake, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
         if (b->queued_why == 0) /* queued now, not before */
                 queued_why_keep(dc, b, d);
@@ -416,38 +241,31 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         return 0;
 }
 
-/* from_add: a new block announced by the kernel, which may be about to online it itself. */
-static int handle_block(Manager *m, unsigned index, int node, bool from_add, uint64_t wait_since)
+/* A block intake found ready: record it, decide, act. from_add: a new block announced by the
+ * kernel, which may be about to online it itself. */
+int blocks_ready(void *userdata, unsigned index, const BlockFacts *f, bool from_add)
 {
-        BlockFacts f;
+        Manager *m = userdata;
         Decision d;
         int r;
 
-        if (!manager_block(m, index)) {
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-                return log_warning_errno(SYNTHETIC_ERRNO(ENOMEM),
-                                         "Out of memory for memory%u, looking again in %.0fs", index,
-                                         (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
-        }
-        m->blocks[index].flags &= ~BLOCK_RETRY;
-        r = block_refresh(m, index, node, from_add, wait_since, &f);
-        if (r <= 0)
-                return r;
+        block_refresh(m, index, f, from_add);
         /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
         if (m->blocks[index].flags & BLOCK_USER_OFFLINE) {
-                if (f.state == BLOCK_OFFLINE) {
-                        log_block(LOG_INFO, 0, NULL, index, f.node, 0,
+                if (f->state == BLOCK_OFFLINE) {
+                        log_block(LOG_INFO, 0, NULL, index, f->node, 0,
                                   "Left offline: it was offlined on purpose (before this daemon started)");
                         return 0;
                 }
                 m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
         }
-        r = block_decide(m, index, &f, &d);
+        r = block_decide(m, index, f, &d);
         if (r < 0)
-                return block_retry(m, index, f.node, r, "decide (Online=auto-movable's zone counts)");
+                return intake_retry_block(m->intake, index, f->node, r,
+                                          "decide (Online=auto-movable's zone counts)");
         if (r == 0)
                 return 0;
-        return block_act(m, index, &f, &d, from_add);
+        return block_act(m, index, f, &d, from_add);
 }
 
 /* KernelAutoOnline=delegate: the kernel onlined the block by the knobs we set; say so where it put
@@ -463,8 +281,9 @@ static void audit_delegated(Manager *m, unsigned index)
                   zone_to_string(m->blocks[index].zone), d.reason);
 }
 
-static void on_block_online(Manager *m, unsigned index)
+void blocks_on_online(void *userdata, unsigned index)
 {
+        Manager *m = userdata;
         Block *b = &m->blocks[index];
         const char *attr;
         BlockFacts f;
@@ -482,8 +301,9 @@ static void on_block_online(Manager *m, unsigned index)
                 log_block(LOG_INFO, 0, NULL, index, b->node, 0, "Onlined by another agent while queued");
 }
 
-static void on_block_offline(Manager *m, unsigned index)
+void blocks_on_offline(void *userdata, unsigned index)
 {
+        Manager *m = userdata;
         Block *b = &m->blocks[index];
         const char *attr;
         BlockFacts f;
@@ -501,8 +321,10 @@ static void on_block_offline(Manager *m, unsigned index)
         }
 }
 
-static void on_block_remove(Manager *m, unsigned index)
+void blocks_on_removed(void *userdata, unsigned index)
 {
+        Manager *m = userdata;
+
         /* Removed while queued: not done, not failed, removed (the job summary says so). */
         if (onliner_settle(m, index, -ENODEV))
                 log_block(LOG_INFO, 0, NULL, index, m->blocks[index].node, 0,
@@ -513,148 +335,6 @@ static void on_block_remove(Manager *m, unsigned index)
         log_debug("memory%u: removed", index);
 }
 
-/* KernelAutoOnline=delegate: the kernel onlines new memory in its own hot-add path, and every
- * cycle spent on a block's uevents meanwhile is taken from it (a guest's few vCPUs, a busy host).
- * So the "add" and "online" uevents of blocks are only noted, and looked at together once the
- * burst is quiet (DELEGATE_QUIET_USEC after the last one, at most DELEGATE_MAX_USEC after the
- * first): what the kernel onlined is recorded and audited, what it left offline is ours. */
-static int on_deferred(Timer *t, uint64_t usec, void *userdata)
-{
-        Manager *m = userdata;
-        _cleanup_(freep) unsigned *l = m->deferred;
-        size_t n = m->n_deferred;
-
-        m->deferred = NULL;
-        m->n_deferred = 0;
-        for (size_t i = 0; i < n; i++) {
-                Block *b = &m->blocks[l[i]];
-                unsigned flags = b->flags;
-
-                b->flags &= ~(BLOCK_DEFERRED_ADD | BLOCK_DEFERRED_ONLINE);
-                if (flags & BLOCK_DEFERRED_ADD) {
-                        b->flags &= ~BLOCK_USER_OFFLINE;
-                        (void)handle_block(m, l[i], NODE_LOOK_UP, true, 0);
-                }
-                if ((flags & BLOCK_DEFERRED_ONLINE) && (b->flags & BLOCK_KNOWN))
-                        on_block_online(m, l[i]);
-        }
-        return 0;
-}
-
-static int defer_block(Manager *m, unsigned index, bool add)
-{
-        Block *b = &m->blocks[index];
-        uint64_t now = now_usec(), at;
-
-        if (!(b->flags & (BLOCK_DEFERRED_ADD | BLOCK_DEFERRED_ONLINE))) {
-                unsigned *l = realloc(m->deferred, (m->n_deferred + 1) * sizeof(unsigned));
-
-                if (!l)
-                        return -ENOMEM;
-                m->deferred = l;
-                m->deferred[m->n_deferred++] = index;
-                if (m->n_deferred == 1)
-                        m->deferred_since = now;
-        }
-        b->flags |= add ? BLOCK_DEFERRED_ADD : BLOCK_DEFERRED_ONLINE;
-
-        at = now + DELEGATE_QUIET_USEC;
-        if (at > m->deferred_since + DELEGATE_MAX_USEC)
-                at = m->deferred_since + DELEGATE_MAX_USEC;
-        return timer_arm_at(m->deferred_timer, at);
-}
-
-/* The timers are made at start: arming one allocates nothing. */
-int blocks_setup(Manager *m)
-{
-        int r;
-
-        r = timer_new(m->event, "block-retry", SD_EVENT_PRIORITY_NORMAL, on_retry, m, &m->retry_timer);
-        if (r < 0)
-                return r;
-        r = timer_new(m->event, "node-link-wait", SD_EVENT_PRIORITY_NORMAL, on_node_wait, m,
-                      &m->node_wait_timer);
-        if (r < 0)
-                return r;
-        return timer_new(m->event, "delegate-quiet", SD_EVENT_PRIORITY_NORMAL, on_deferred, m,
-                         &m->deferred_timer);
-}
-
-void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
-{
-        unsigned index;
-        Block *b;
-        int r;
-
-        assert(m);
-        assert(action);
-        assert(sysname);
-
-        r = parse_block_name(sysname, &index);
-        if (r == -ERANGE) {
-                log_warning("Ignoring the \"%s\" uevent of %s: no kernel numbers a memory block past %u",
-                            action, sysname, BLOCK_INDEX_MAX);
-                return;
-        }
-        if (r < 0)
-                return;
-        b = manager_block(m, index);
-        if (!b) {
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-                log_warning("Out of memory for the \"%s\" uevent of %s, rescanning in %.0fs", action,
-                            sysname, (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
-                return;
-        }
-        if (streq(action, "add"))
-                m->new_blocks_seq++; /* its device's map (ACPI, /proc/iomem) may name it now */
-        if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
-            (streq(action, "add") || streq(action, "online")) &&
-            defer_block(m, index, streq(action, "add")) >= 0)
-                return;
-
-        if (streq(action, "add")) {
-                /* One burst: the "add" uevents from the first after a job ended to the end of the
-                 * job that onlines them, the rest collected into it (blocks_collect_burst()). Its
-                 * blocks that no device groups are one memory group (placement-facts.c). */
-                if (!m->burst_open && !m->burst_draining && ++m->burst_seq == 0)
-                        m->burst_seq = 1;
-                m->burst_open = true;
-                b->burst = m->burst_seq;
-                /* Blocks still waiting for their link may have it now (it comes for a whole add at
-                 * once): handled before this one, so that a burst is queued whole and in order. */
-                if (m->n_node_waiting > 0)
-                        (void)node_wait_check(m);
-                b->flags &= ~BLOCK_USER_OFFLINE;
-                /* Older blocks still wait: this one waits behind them, linked or not. */
-                if (m->n_node_waiting > 0 && node_wait(m, index, now_usec()) >= 0)
-                        return;
-                (void)handle_block(m, index, NODE_LOOK_UP, true, 0);
-                return;
-        }
-        if (!(b->flags & BLOCK_KNOWN))
-                return;
-        if (streq(action, "remove"))
-                on_block_remove(m, index);
-        else if (streq(action, "online"))
-                on_block_online(m, index);
-        else if (streq(action, "offline"))
-                on_block_offline(m, index);
-}
-
-void blocks_collect_burst(Manager *m)
-{
-        if (!m->burst_open)
-                return;
-        m->burst_open = false;
-        m->burst_draining = true;
-        /* The uevents of the burst already queued for us, handled now rather than after this job. */
-        if (m->monitor)
-                monitor_drain(m->monitor);
-        /* Blocks that waited for their node link: linked by now, since their add is over. */
-        (void)node_wait_check(m);
-        m->burst_draining = false;
-}
-
 void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -663,77 +343,6 @@ void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
                 if (b->state == BLOCK_ONLINE || (b->flags & (BLOCK_QUEUED | BLOCK_USER_OFFLINE)))
                         continue;
                 b->flags &= ~BLOCK_POLICY_OFFLINE;
-                (void)handle_block(m, indices[i], NODE_LOOK_UP, false, 0);
+                (void)intake_look_again(m->intake, indices[i]);
         }
-}
-
-static int cmp_index(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-int blocks_scan(Manager *m, bool all)
-{
-        _cleanup_(freep) unsigned *indices = NULL;
-        _cleanup_(freep) int *nodes = NULL;
-        _cleanup_(freep) uint8_t *seen = NULL;
-        _cleanup_(strv_freep) char **refused = NULL;
-        size_t n, n_nodes = 0;
-        int r;
-
-        m->new_blocks_seq++;
-        r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
-        if (r < 0)
-                return log_error_errno(r, "Failed to list memory blocks: %m");
-        for (char **name = refused; name && *name; name++)
-                log_warning("Ignoring %s/devices/system/memory/%s: no kernel numbers a memory block past %u",
-                            sysfs_root(m->sysfs), *name, BLOCK_INDEX_MAX);
-        /* In address order, as the kernel adds memory: Online=auto-movable's decisions depend on
-         * what was decided before, and should not on the order of a directory listing. */
-        if (n > 1) /* no list at all when there is no block */
-                qsort(indices, n, sizeof(unsigned), cmp_index);
-        r = memory_read_node_map(m->sysfs, &nodes, &n_nodes);
-        if (r < 0 && r != -ENOENT)
-                log_debug_errno(r,
-                                "Failed to map blocks to nodes in one pass, looking them up one by one: %m");
-
-        for (size_t i = 0; i < n; i++)
-                if (!manager_block(m, indices[i]))
-                        return log_oom();
-        seen = calloc(m->n_blocks, 1);
-        if (!seen)
-                return log_oom();
-
-        for (size_t i = 0; i < n; i++) {
-                unsigned index = indices[i];
-                Block *b = &m->blocks[index];
-
-                seen[index] = 1;
-                if (!(b->flags & BLOCK_KNOWN) || (b->flags & BLOCK_RETRY) ||
-                    (all && (b->flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) &&
-                     !(b->flags & BLOCK_QUEUED)))
-                        (void)handle_block(
-                                m, index, index < n_nodes && nodes[index] >= 0 ? nodes[index] : NODE_LOOK_UP,
-                                false, 0);
-        }
-
-        /* A block removed while we were not listening (lost events). */
-        for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED)) {
-                        manager_block_set_state(m, i, BLOCK_OFFLINE, 0);
-                        m->blocks[i] = (Block){ .node = -1 };
-                        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = (unsigned)i });
-                }
-        node_wait_prune(m);
-        log_debug("Scanned %zu memory blocks, %zu queued", n, onliner_queued(m->onliner));
-        if (onliner_queued(m->onliner) == 0 && m->options.once) {
-                unsigned failed;
-
-                onliner_totals(m->onliner, NULL, &failed);
-                (void)sd_event_exit(m->event, failed > 0 ? 1 : 0);
-        }
-        onliner_notify_status(m);
-        return 0;
 }

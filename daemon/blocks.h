@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <limits.h>
-
+#include "intake.h"
 #include "manager.h"
 
-/* What happens to a memory block when it appears or changes: read its facts from sysfs, ask the
- * policy (or its device's rule), and queue it or say why not. */
+/* What happens to a memory block that intake hands on (its facts read, ready): ask the policy (or
+ * its device's rule), and queue it or say why not. */
 
 /* The decision a block was queued with, for Plan: a dry run then would count the block's own queued
  * group against it ("group has memory in a kernel zone"). One for the blocks of a group. */
@@ -26,17 +25,14 @@ typedef struct QueuedWhy {
 int decider_new(Decider **ret);
 Decider *decider_free(Decider *d);
 
-/* Makes the timer of blocks_retry_later(). */
-int blocks_setup(Manager *m);
-/* A block (or, with BLOCK_INDEX_NONE, a uevent) could not be handled for want of memory: a scan
- * looks at it again in a moment. Allocates nothing. */
-#define BLOCK_INDEX_NONE UINT_MAX
-void blocks_retry_later(Manager *m, unsigned index);
-/* A "memory" uevent. */
-void blocks_on_uevent(Manager *m, const char *action, const char *sysname);
-/* Handles every block not seen yet; with all, also the ones the policy or a failure left offline
- * (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
-int blocks_scan(Manager *m, bool all);
+/* The stage above intake (intake.h): a block intake found ready is recorded, decided and queued, or
+ * left as it is and why said. userdata is the Manager; manager.c wires these as IntakeHooks. */
+int blocks_ready(void *userdata, unsigned index, const BlockFacts *f, bool from_add);
+/* The "online", "offline" and "remove" uevents of a known block (and a block a scan no longer
+ * finds). */
+void blocks_on_online(void *userdata, unsigned index);
+void blocks_on_offline(void *userdata, unsigned index);
+void blocks_on_removed(void *userdata, unsigned index);
 /* Decides again for these blocks (their device's decision came or changed): the offline ones that
  * are not queued and that nobody offlined on purpose. */
 void blocks_reconsider(Manager *m, const unsigned *indices, size_t n);
@@ -44,8 +40,3 @@ void blocks_reconsider(Manager *m, const unsigned *indices, size_t n);
 const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index);
 /* Frees the kept decisions: the job is over. */
 void blocks_forget_queued_whys(Manager *m);
-/* One job per hot-add: called when a job that onlined blocks is about to finish. An online write
- * returns only once the kernel's add is over (it waits for device_hotplug_lock), so every block of
- * the burst exists and is linked to its node by now: the ones whose "add" is still queued on the
- * socket, or that still wait for their link, are queued into the same job. */
-void blocks_collect_burst(Manager *m);

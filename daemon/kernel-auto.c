@@ -9,7 +9,6 @@
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
-#include "monitor.h"
 
 static bool took_over(Manager *m)
 {
@@ -19,7 +18,6 @@ static bool took_over(Manager *m)
 static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 {
         m->kernel_auto_mode = mode;
-        monitor_set_batching(m->monitor, mode == KERNEL_AUTO_ONLINE_DELEGATE);
         free(m->kernel_auto_fallback);
         m->kernel_auto_fallback = fallback;
         manager_mark_dirty(m, DIRTY_KERNEL);

@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "devices.h"
 #include "event-util.h"
+#include "intake.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
@@ -113,34 +114,59 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
-static void on_uevent(void *userdata, const char *subsystem, const char *action, const char *sysname)
-{
-        Manager *m = userdata;
-
-        if (streq(subsystem, "dax"))
-                devices_on_uevent(m, action, sysname);
-        else if (streq(subsystem, "memory"))
-                blocks_on_uevent(m, action, sysname);
-}
-
-static void on_overflow(void *userdata, int error)
-{
-        Manager *m = userdata;
-
-        if (error != ENOBUFS) {
-                /* Out of memory, most likely: a scan now would likely fail the same way. */
-                log_warning_errno(error, "A uevent was lost, rescanning sysfs in a moment: %m");
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-                return;
-        }
-        log_warning("Uevents were lost (receive buffer overflow), rescanning sysfs");
-        if (manager_rescan(m) == -ENOMEM)
-                blocks_retry_later(m, BLOCK_INDEX_NONE);
-}
-
 int manager_rescan(Manager *m)
 {
-        return blocks_scan(m, false);
+        return intake_scan(m->intake, false);
+}
+
+static bool on_intake_acpi_pending(void *userdata, unsigned index, int node)
+{
+        return placement_acpi_pending(userdata, index, node);
+}
+
+static void on_intake_dax_uevent(void *userdata, const char *action, const char *sysname)
+{
+        devices_on_uevent(userdata, action, sysname);
+}
+
+static void on_intake_scanned(void *userdata, size_t n)
+{
+        Manager *m = userdata;
+
+        size_t queued = onliner_queued(m->onliner);
+
+        log_debug("Scanned %zu memory blocks, %zu queued", n, queued);
+        if (queued == 0 && m->options.once) {
+                unsigned failed;
+
+                onliner_totals(m->onliner, NULL, &failed);
+                (void)sd_event_exit(m->event, failed > 0 ? 1 : 0);
+        }
+        onliner_notify_status(m);
+}
+
+static void on_job_ending(void *userdata)
+{
+        Manager *m = userdata;
+
+        intake_collect_burst(m->intake);
+}
+
+/* The stages are wired here, so that none calls up into the one above it. */
+static const IntakeHooks intake_hooks = {
+        .ready = blocks_ready,
+        .online = blocks_on_online,
+        .offline = blocks_on_offline,
+        .removed = blocks_on_removed,
+        .acpi_pending = on_intake_acpi_pending,
+        .dax_uevent = on_intake_dax_uevent,
+        .scanned = on_intake_scanned,
+};
+
+int manager_setup_intake(Manager *m)
+{
+        onliner_set_job_ending(m->onliner, on_job_ending, m);
+        return intake_new(m, &intake_hooks, m, &m->intake);
 }
 
 static void apply_log_level(Manager *m)
@@ -290,6 +316,8 @@ int manager_reload(Manager *m, const char **ret_error)
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
+        /* Delegate: the kernel onlines, and intake reads its uevents in quiet batches. */
+        intake_set_delegate(m->intake, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         apply_lock_memory(m);
 
@@ -297,7 +325,7 @@ int manager_reload(Manager *m, const char **ret_error)
          * offline. Explicit requests over D-Bus stay as they were asked. */
         onliner_drop_policy_entries(m);
         devices_reconsider(m);
-        r = blocks_scan(m, true);
+        r = intake_scan(m->intake, true);
         onliner_maybe_finish(m);
         if (m->ready_sent)
                 (void)sd_notify(false, "READY=1");
@@ -446,18 +474,13 @@ Manager *manager_free(Manager *m)
         if (!m)
                 return NULL;
         bus_free(m);
-        monitor_free(m->monitor);
+        intake_free(m->intake);
         devices_free(m);
         onliner_free(m->onliner);
         sd_event_source_disable_unref(m->marks_source);
         sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
         virtio_mem_done(&m->virtio_mem);
-        timer_free(m->node_wait_timer);
-        free(m->node_waiting);
-        timer_free(m->deferred_timer);
-        timer_free(m->retry_timer);
-        free(m->deferred);
         decider_free(m->decider);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
@@ -535,9 +558,9 @@ int manager_start(Manager *m)
         r = onliner_new(m, &m->onliner);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the onliner: %m");
-        r = blocks_setup(m);
+        r = manager_setup_intake(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the block timers: %m");
+                return log_error_errno(r, "Failed to set up the intake: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
@@ -550,16 +573,17 @@ int manager_start(Manager *m)
         virtio_mem_setup(m);
 
         (void)kernel_auto_apply(m);
+        /* Delegate: the kernel onlines, and intake reads its uevents in quiet batches. */
+        intake_set_delegate(m->intake, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         warn_racing_agents(m);
 
         /* Listen before scanning, so that a block added in between is not missed. */
         if (!m->options.once) {
-                r = monitor_new(m->event, m->config->uevent_source, on_uevent, on_overflow, m, &m->monitor);
+                r = intake_listen(m->intake, m->config->uevent_source);
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                                uevent_source_to_string(m->config->uevent_source));
-                monitor_set_batching(m->monitor, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
                 log_debug("Listening for memory uevents from %s",
                           uevent_source_to_string(m->config->uevent_source));
         }
@@ -582,7 +606,7 @@ int manager_start(Manager *m)
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */
                 (void)devices_scan(m);
-                r = blocks_scan(m, false);
+                r = intake_scan(m->intake, false);
                 if (r < 0)
                         return r;
         }

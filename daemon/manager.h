@@ -11,7 +11,6 @@
 #include "dax-policy.h"
 #include "event-util.h"
 #include "log.h"
-#include "monitor.h"
 #include "parse-util.h"
 #include "policy.h"
 #include "queue.h"
@@ -29,10 +28,8 @@ enum {
         BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
         BLOCK_REMOVABLE_KNOWN = 1 << 6,
         BLOCK_REMOVABLE = 1 << 7,
-        BLOCK_EARLY = 1 << 8,            /* boot memory: first seen by a scan, online in a kernel zone */
-        BLOCK_DEFERRED_ADD = 1 << 9,     /* delegate: its "add" waits for the burst to be quiet */
-        BLOCK_DEFERRED_ONLINE = 1 << 10, /* … and its "online" */
-        BLOCK_RETRY = 1 << 11,           /* handling it ran out of memory: the retry scan takes it */
+        BLOCK_EARLY = 1 << 8, /* boot memory: first seen by a scan, online in a kernel zone */
+        BLOCK_RETRY = 1 << 9, /* handling it ran out of memory: the retry scan takes it */
 };
 
 typedef struct Block {
@@ -43,7 +40,7 @@ typedef struct Block {
         uint8_t default_zone; /* its first entry */
         uint16_t flags;
         uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
-        uint32_t burst;       /* the hot-add burst its "add" came in (blocks.c); 0: none */
+        uint32_t burst;       /* the hot-add burst its "add" came in (intake.c); 0: none */
         uint32_t queued_why;  /* while queued: 1 + its decision's index in the Decider's (blocks.c) */
 } Block;
 
@@ -86,6 +83,7 @@ enum {
 };
 
 typedef struct OutcomeSubscriber OutcomeSubscriber;
+typedef struct Intake Intake;
 typedef struct Request Request;
 typedef struct BusObjects BusObjects;
 typedef struct BusBudget BusBudget;
@@ -100,10 +98,6 @@ typedef enum DelegateParam {
         _DELEGATE_PARAM_MAX,
 } DelegateParam;
 
-typedef struct NodeWaiting {
-        unsigned index;
-        uint64_t since; /* now_usec() of its "add" */
-} NodeWaiting;
 typedef struct Onliner Onliner;
 typedef struct Decider Decider;
 
@@ -113,23 +107,10 @@ typedef struct Manager {
         Config *config;
         char *last_config_error;
         ManagerOptions options;
-        Monitor *monitor;
+        Intake *intake; /* uevents and scans in, blocks out ready (intake.c) */
 
         Onliner *onliner; /* the queue, the chunks, the job (onliner.c) */
         Decider *decider; /* what deciding remembers between blocks (blocks.c) */
-
-        NodeWaiting *node_waiting; /* new blocks without a node link yet, oldest first (blocks.c) */
-        size_t n_node_waiting;
-        Timer *node_wait_timer;
-        bool burst_open;         /* "add" uevents since the last look for more of their hot-add (blocks.c) */
-        uint32_t burst_seq;      /* the number of the latest burst of "add" uevents (blocks.c) */
-        uint64_t new_blocks_seq; /* counts "add" uevents and scans: blocks may have come (blocks.c) */
-        bool burst_draining;     /* taking the rest of a burst off the socket: still the same burst */
-        unsigned *deferred;      /* delegate: blocks whose uevents wait for a quiet burst (blocks.c) */
-        size_t n_deferred;
-        uint64_t deferred_since;
-        Timer *deferred_timer;
-        Timer *retry_timer; /* the scan after an allocation failed (blocks.c) */
 
         Block *blocks; /* by block index */
         size_t n_blocks;
@@ -192,6 +173,8 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
+/* Makes the intake stage and wires it (and the onliner's hook) to the stages above it. */
+int manager_setup_intake(Manager *m);
 /* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
  * --log-level does: a reload does not put the config's LogLevel= back. */
 void manager_set_log_level(Manager *m, int level);

@@ -41,6 +41,11 @@ struct Onliner {
         /* The blocks queued since the queue was last empty and how each ended; and since the start. */
         Job job;
         unsigned total_onlined, total_failed;
+        /* Called as a job is about to end (the queue ran dry): the rest of its hot-add may still be
+         * on its way in (manager.c wires this to intake_collect_burst(), a stage the onliner sits
+         * above and does not call). */
+        void (*job_ending)(void *userdata);
+        void *job_ending_userdata;
 };
 
 static bool offline_in_flight(const Onliner *o)
@@ -415,8 +420,8 @@ static int on_chunk(sd_event_source *s, void *userdata)
         if (offline_in_flight(o))
                 return 0;
         /* One job per hot-add: the rest of the burst joins this job rather than making its own. */
-        if (queue_size(&o->queue) == 0 && n > 0)
-                blocks_collect_burst(m);
+        if (queue_size(&o->queue) == 0 && n > 0 && o->job_ending)
+                o->job_ending(o->job_ending_userdata);
         if (queue_size(&o->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)
@@ -501,6 +506,13 @@ const Job *onliner_job(const Onliner *o)
 {
         assert(o);
         return &o->job;
+}
+
+void onliner_set_job_ending(Onliner *o, void (*fn)(void *userdata), void *userdata)
+{
+        assert(o);
+        o->job_ending = fn;
+        o->job_ending_userdata = userdata;
 }
 
 size_t onliner_queued(const Onliner *o)

@@ -27,6 +27,9 @@ int onliner_resize_chunk(Onliner *o, unsigned chunk_blocks);
  * counters are the onliner's alone: it opens the job (the first block queued), counts each block in
  * and out as it ends and closes the job when the queue runs dry, and its STATUS= line reads them. */
 const Job *onliner_job(const Onliner *o);
+/* Called as a job is about to end, so that the rest of its hot-add joins it rather than making a
+ * job of its own. */
+void onliner_set_job_ending(Onliner *o, void (*fn)(void *userdata), void *userdata);
 /* Blocks waiting in the queue (not the one being offlined). */
 size_t onliner_queued(const Onliner *o);
 /* Since the start: blocks onlined, and blocks whose onlining failed for good. */

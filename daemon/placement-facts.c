@@ -7,6 +7,7 @@
 #include "blocks.h"
 #include "dax.h"
 #include "devices.h"
+#include "intake.h"
 #include "memblock.h"
 #include "placement-facts.h"
 #include "time-util.h"
@@ -52,7 +53,7 @@ static uint64_t page_size(void)
 }
 
 /* The ACPI map, read again when a block is not in it and blocks may have come since the last read
- * (Manager.new_blocks_seq: an "add" uevent, a scan): the kernel links a DIMM's blocks only after it
+ * (intake_new_blocks_seq(): an "add" uevent, a scan): the kernel links a DIMM's blocks only after it
  * added them all. Not once per loop iteration: more uevents can be read in one, of blocks added
  * after the read. */
 static int acpi_device_of(Manager *m, Placement *p, unsigned index)
@@ -62,7 +63,7 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
 
         if (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0)
                 return p->acpi.of_block[index];
-        if (p->acpi_read_seq == m->new_blocks_seq)
+        if (p->acpi_read_seq == intake_new_blocks_seq(m->intake))
                 return -1;
         r = acpi_memory_read(m->sysfs, &fresh);
         if (r < 0)
@@ -70,7 +71,7 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
         acpi_memory_done(&p->acpi);
         p->acpi = fresh;
         p->acpi_gen++;
-        p->acpi_read_seq = m->new_blocks_seq;
+        p->acpi_read_seq = intake_new_blocks_seq(m->intake);
         p->acpi_known = true;
         return index < p->acpi.n_blocks ? p->acpi.of_block[index] : -1;
 }
@@ -85,9 +86,9 @@ static int virtio_device_of(Manager *m, Placement *p, unsigned index)
         r = virtio_mem_device_of(v, index);
         if (r >= 0 || v->fd < 0 || v->hidden)
                 return r;
-        if (p->virtio_read_seq == m->new_blocks_seq)
+        if (p->virtio_read_seq == intake_new_blocks_seq(m->intake))
                 return -1;
-        p->virtio_read_seq = m->new_blocks_seq;
+        p->virtio_read_seq = intake_new_blocks_seq(m->intake);
         r = virtio_mem_read(v, m->sysfs, m->block_size);
         if (r < 0)
                 return r;
@@ -539,7 +540,7 @@ static bool view_current(Manager *m, const Placement *p, const PlacementView *v,
 {
         DeviceKey k;
 
-        if (!v->made || v->n != m->n_blocks || v->new_blocks_seq != m->new_blocks_seq ||
+        if (!v->made || v->n != m->n_blocks || v->new_blocks_seq != intake_new_blocks_seq(m->intake) ||
             v->acpi_gen != p->acpi_gen || v->virtio_seq != m->virtio_mem.seq ||
             v->memmap_global != p->memmap_global || v->devices != m->devices || v->n_devices != m->n_devices)
                 return false;
@@ -709,7 +710,7 @@ static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
         v->n_devices = m->n_devices;
         for (size_t i = 0; i < m->n_devices; i++)
                 device_key(&m->devices[i], &v->device_keys[i]);
-        v->new_blocks_seq = m->new_blocks_seq;
+        v->new_blocks_seq = intake_new_blocks_seq(m->intake);
         v->acpi_gen = p->acpi_gen;
         v->virtio_seq = m->virtio_mem.seq;
         v->memmap_global = p->memmap_global;

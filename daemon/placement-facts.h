@@ -23,7 +23,7 @@ typedef struct PlacementStats {
 typedef struct Placement {
         AcpiMemory acpi;
         uint64_t acpi_gen;          /* counts the ACPI map's reads */
-        uint64_t acpi_read_seq;     /* Manager.new_blocks_seq at the last ACPI read; UINT64_MAX: none */
+        uint64_t acpi_read_seq;     /* intake_new_blocks_seq() at the last ACPI read; UINT64_MAX: none */
         uint64_t virtio_read_seq;   /* … and at the last /proc/iomem read for a block not in the map */
         bool acpi_known;            /* the ACPI map was read at least once */
         uint64_t pending_read_usec; /* loop iteration of placement_acpi_pending()'s last look at the maps */

@@ -7,7 +7,7 @@
  * (ChunkPauseSec=, RetrySec=, OfflineTimeoutSec=) are in the config, bounded in policy/config.h;
  * the comments where each of these is used say what it is for. */
 
-/* Intake (blocks.c) */
+/* Intake (intake.c) */
 
 /* A scan after an allocation failed: long enough for memory pressure to ease, short next to a
  * hot-add. */
@@ -20,14 +20,7 @@
 /* How long a linked block waits for its ACPI memory device to claim it: the binding follows the
  * node links at once, and the block may belong to no such device at all. */
 #define ACPI_WAIT_MAX_USEC (250 * USEC_PER_MSEC)
-/* Delegate: a burst is quiet this long after its last uevent; the uevents of one add come back to
- * back, well within it. */
-#define DELEGATE_QUIET_USEC (100 * USEC_PER_MSEC)
-/* Delegate: and is looked at this long after its first uevent at the latest, so what the kernel
- * did is audited within a second even under a steady stream of adds. */
-#define DELEGATE_MAX_USEC (1 * USEC_PER_SEC)
-
-/* The uevent monitor (monitor.c), delegate's batching */
+/* The uevent monitor (monitor.c), delegate's batching: the one wait for a quiet burst */
 
 /* The socket's queue is read once it held still this long: short enough to go unnoticed, long
  * enough that a hot-add's uevents pile up instead of waking us one by one. */

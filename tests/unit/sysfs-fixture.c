@@ -152,7 +152,7 @@ int fixture_new_manager(Manager **ret)
         if (r >= 0)
                 r = onliner_new(m, &m->onliner);
         if (r >= 0)
-                r = blocks_setup(m);
+                r = manager_setup_intake(m);
         if (r < 0) {
                 manager_free(m);
                 return r;

@@ -2,7 +2,7 @@
 #pragma once
 
 /* A temporary sysfs root with memory blocks, and the daemon's manager over it, for unit tests
- * that drive the daemon's own block handling (blocks_on_uevent()) and event loop. The kernel's
+ * that drive the daemon's own block handling (intake_on_uevent()) and event loop. The kernel's
  * side is played by plain files: nothing here ever touches the real /sys. */
 
 #include <stdbool.h>

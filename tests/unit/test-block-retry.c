@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A hot-added block whose handling runs out of memory is not lost: the daemon looks at it again a
- * moment later (blocks_retry_later()), and onlines it then.
+ * moment later (intake_retry_later()), and onlines it then.
  *
  * The test links with -Wl,--wrap=realloc, so every realloc() of the daemon's code comes here first
  * and can be failed: the block table's growth (a block past the end of the table, as a hot-added
  * DIMM above boot memory is) and the queue's. The block lives in a temporary sysfs root without
- * NUMA; the daemon's own blocks_on_uevent() gets its "add" and its event loop runs the retry. */
+ * NUMA; the daemon's own intake_on_uevent() gets its "add" and its event loop runs the retry. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "blocks.h"
+#include "intake.h"
 #include "event-util.h"
 #include "log.h"
 #include "manager.h"
@@ -52,7 +52,7 @@ static bool wait_written(Manager *m, unsigned index, const char *want)
 
 static bool retry_armed(Manager *m)
 {
-        return timer_armed(m->retry_timer);
+        return intake_retry_armed(m->intake);
 }
 
 /* The block table cannot grow for a block past its end: the uevent is not lost. */
@@ -67,7 +67,7 @@ static void test_table(void)
         if (!m)
                 return;
         fail_size = 41 * sizeof(Block);
-        blocks_on_uevent(m, "add", "memory40");
+        intake_on_uevent(m->intake, "add", "memory40");
         tap_is_int(failed, 1, "the block table's realloc failed");
         tap_ok(m->n_blocks <= 40 && onliner_queued(m->onliner) == 0,
                "memory40 not in the table, not queued");
@@ -92,7 +92,7 @@ static void test_queue(void)
                 return;
         failed = 0;
         fail_size = 64 * sizeof(QueueEntry);
-        blocks_on_uevent(m, "add", "memory50");
+        intake_on_uevent(m->intake, "add", "memory50");
         tap_is_int(failed, 1, "the queue's realloc failed");
         tap_ok(m->n_blocks > 50 && (m->blocks[50].flags & BLOCK_RETRY) &&
                        !(m->blocks[50].flags & BLOCK_QUEUED),

@@ -9,18 +9,19 @@
  * Under it, a DIMM's blocks also wait for the kernel to bind them to their ACPI memory device
  * (right after their node links), so that they are decided as its group.
  *
- * The test links with -Wl,--wrap for the daemon's reads of a block and its node (from blocks.c),
+ * The test links with -Wl,--wrap for the daemon's reads of a block and its node (from intake.c),
  * to play a kernel that links all blocks right after the daemon found one unlinked, and for
  * placement_decide_block(), to record the order of the decisions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "blocks.h"
+#include "intake.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
 #include "placement-facts.h"
+#include "onliner.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "time-util.h"
@@ -102,7 +103,7 @@ static void send_adds(Manager *m, unsigned first, unsigned n)
 
         for (unsigned i = 0; i < n; i++) {
                 snprintf(name, sizeof(name), "memory%u", first + i);
-                blocks_on_uevent(m, "add", name);
+                intake_on_uevent(m->intake, "add", name);
         }
 }
 
@@ -137,14 +138,14 @@ static void test_links_while_reading(void)
         if (!m)
                 return;
         send_adds(m, 4, 6);
-        tap_ok(n_decided == 0 && m->n_node_waiting == 6, "6 blocks without a link wait, none decided (%u)",
-               n_decided);
+        tap_ok(n_decided == 0 && intake_n_waiting(m->intake) == 6,
+               "6 blocks without a link wait, none decided (%u)", n_decided);
         fixture_link_node(4);
         linked = 1;
         link_on_unlinked_read = true;
         run_until_decided(m, 6);
         tap_ok(in_order(4, 6, order, sizeof(order)), "decided in the order they came: %s", order);
-        tap_is_int(m->n_node_waiting, 0, "none waits any more");
+        tap_is_int(intake_n_waiting(m->intake), 0, "none waits any more");
         manager_free(m);
 }
 
@@ -160,7 +161,7 @@ static void test_add_behind_waiting(void)
         if (!m)
                 return;
         send_adds(m, 20, 2);
-        tap_ok(n_decided == 0 && m->n_node_waiting == 2, "2 blocks without a link wait");
+        tap_ok(n_decided == 0 && intake_n_waiting(m->intake) == 2, "2 blocks without a link wait");
         link_on_unlinked_read = true;
         send_adds(m, 22, 1);
         tap_ok(linked == 3, "the kernel linked all three while the daemon read the third's uevent");
@@ -189,7 +190,7 @@ static void test_acpi_binding(void)
         send_adds(m, 40, 2);
         for (int i = 0; i < 20; i++)
                 (void)sd_event_run(m->event, 1000);
-        tap_ok(n_decided == 0 && m->n_node_waiting == 2,
+        tap_ok(n_decided == 0 && intake_n_waiting(m->intake) == 2,
                "2 linked blocks wait while an ACPI memory device exists and has not claimed them (%u "
                "decided)",
                n_decided);
@@ -215,6 +216,34 @@ static void test_acpi_binding(void)
         manager_free(m);
 }
 
+/* KernelAutoOnline=delegate: the monitor's batching is the one wait for a quiet burst. Once a batch
+ * is read, a block's "add" and the "online" of the kernel that onlined it are handled as they
+ * come: recorded at once, not held for another quiet spell. */
+static void test_delegate_no_second_wait(void)
+{
+        Manager *m = NULL;
+        const Block *b;
+
+        add_blocks(60, 1);
+        fixture_link_node(60);
+        fixture_write("devices/system/memory/memory60/state", "online\n");
+        fixture_write("devices/system/memory/memory60/valid_zones", "Normal\n");
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        m->kernel_auto_mode = KERNEL_AUTO_ONLINE_DELEGATE;
+        intake_set_delegate(m->intake, true);
+        send_adds(m, 60, 1);
+        intake_on_uevent(m->intake, "online", "memory60");
+        b = m->n_blocks > 60 ? &m->blocks[60] : NULL;
+        tap_ok(n_decided == 1, "the add is decided as it is read, without the loop running (%u decided)",
+               n_decided);
+        tap_ok(b && (b->flags & BLOCK_KNOWN) && b->state == BLOCK_ONLINE && b->zone == ZONE_NORMAL,
+               "the block the kernel onlined is recorded online in Normal");
+        tap_ok(b && !(b->flags & BLOCK_QUEUED) && onliner_queued(m->onliner) == 0, "and not queued");
+        manager_free(m);
+}
+
 int main(void)
 {
         fixture_setup(true, "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
@@ -223,6 +252,7 @@ int main(void)
         test_links_while_reading();
         test_add_behind_waiting();
         test_acpi_binding();
+        test_delegate_no_second_wait();
 
         fixture_cleanup();
         printf("1..%u\n", tap_n);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "manager.h"
+#include "memblock.h"
+
+/* The intake stage: uevents and scans in, blocks out "ready", in address order. The only place that
+ * waits for the kernel: a new block is handed on once its node link is there, its ACPI memory device
+ * has claimed it (or it waited long enough for either), and, with KernelAutoOnline=delegate, the
+ * burst of uevents it came in is quiet (the monitor's batching). It knows nothing of the stages
+ * above it: what it hands on goes through IntakeHooks, which manager.c wires at setup. */
+
+typedef struct IntakeHooks {
+        /* A block is ready: f holds its facts, just read. from_add: a new block the kernel
+         * announced, which it may be about to online itself. */
+        int (*ready)(void *userdata, unsigned index, const BlockFacts *f, bool from_add);
+        /* "online", "offline" and "remove" uevents of a known block. */
+        void (*online)(void *userdata, unsigned index);
+        void (*offline)(void *userdata, unsigned index);
+        void (*removed)(void *userdata, unsigned index);
+        /* Whether a new block linked to its node is still to be claimed by its ACPI memory device. */
+        bool (*acpi_pending)(void *userdata, unsigned index, int node);
+        /* A "dax" uevent: not a block, handed on as it came. */
+        void (*dax_uevent)(void *userdata, const char *action, const char *sysname);
+        /* A scan went through every block present (n of them). */
+        void (*scanned)(void *userdata, size_t n);
+} IntakeHooks;
+
+/* Makes the timers, so that arming one later allocates nothing. */
+int intake_new(Manager *m, const IntakeHooks *hooks, void *userdata, Intake **ret);
+Intake *intake_free(Intake *in);
+/* Listens for memory and dax uevents. */
+int intake_listen(Intake *in, UeventSource source);
+/* KernelAutoOnline=delegate in effect or not: with it the kernel onlines new memory itself, no
+ * uevent is urgent, and the socket is read once a burst is quiet. Accepts NULL. */
+void intake_set_delegate(Intake *in, bool delegate);
+
+/* A "memory" uevent. */
+void intake_on_uevent(Intake *in, const char *action, const char *sysname);
+/* Handles every block not seen yet; with all, also the ones the policy or a failure left offline
+ * (after a reload, the policy may say otherwise now). Blocks that vanished are forgotten. */
+int intake_scan(Intake *in, bool all);
+/* Reads the block's facts and hands it on, now (its decision may have changed). */
+int intake_look_again(Intake *in, unsigned index);
+/* One job per hot-add: called when a job that onlined blocks is about to finish. An online write
+ * returns only once the kernel's add is over (it waits for device_hotplug_lock), so every block of
+ * the burst exists and is linked to its node by now: the ones whose "add" is still queued on the
+ * socket, or that still wait for their link, are handed on now, into the same job. */
+void intake_collect_burst(Intake *in);
+
+/* A block (or, with BLOCK_INDEX_NONE, a uevent) could not be handled for want of memory: a scan
+ * looks at it again in a moment. Allocates nothing. */
+#define BLOCK_INDEX_NONE UINT_MAX
+void intake_retry_later(Intake *in, unsigned index);
+/* The same, logged: "Failed to <what>, looking at it again in 1s"; returns error. */
+int intake_retry_block(Intake *in, unsigned index, int node, int error, const char *what);
+
+/* Counts "add" uevents and scans: when it moved, blocks may have come (placement-facts.c rereads
+ * the maps of devices then). */
+uint64_t intake_new_blocks_seq(const Intake *in);
+/* The blocks still waiting for their node link or ACPI memory device (tests). */
+size_t intake_n_waiting(const Intake *in);
+bool intake_retry_armed(const Intake *in);
+
+static inline void intake_freep(Intake **in)
+{
+        intake_free(*in);
+}
