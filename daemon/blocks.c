@@ -7,6 +7,7 @@
 #include "dax.h"
 #include "devices.h"
 #include "event-util.h"
+#include "kernel-auto.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
@@ -359,9 +360,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
 
         /* When the kernel onlines new blocks itself (we were told to respect that, or delegated it),
          * give it a moment and only take the blocks it leaves offline. */
-        if (from_add && (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE ||
-                         (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
-                          !streq(m->kernel_auto_original, "offline"))))
+        if (from_add && kernel_auto_onlines_new(m))
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
                                     now_usec() + m->config->retry_usec);
         else
@@ -419,7 +418,7 @@ static void audit_delegated(Manager *m, unsigned index)
 {
         Decision d;
 
-        if (m->kernel_auto_mode != KERNEL_AUTO_ONLINE_DELEGATE || !placement_block_drift(m, index, &d))
+        if (kernel_auto_mode(m) != KERNEL_AUTO_ONLINE_DELEGATE || !placement_block_drift(m, index, &d))
                 return;
         log_block(LOG_WARNING, 0, NULL, index, m->blocks[index].node, m->blocks[index].zone,
                   "The kernel onlined it into %s, not where the policy would: %s",
@@ -570,7 +569,7 @@ void blocks_on_uevent(Manager *m, const char *action, const char *sysname)
         }
         if (streq(action, "add"))
                 m->new_blocks_seq++; /* its device's map (ACPI, /proc/iomem) may name it now */
-        if (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE &&
+        if (kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE &&
             (streq(action, "add") || streq(action, "online")) &&
             defer_block(m, index, streq(action, "add")) >= 0)
                 return;

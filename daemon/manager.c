@@ -367,6 +367,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         r = sysfs_new(o->sysfs_root, &m->sysfs);
         if (r < 0)
                 return r;
+        r = kernel_settings_new(&m->kernel);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -377,7 +380,7 @@ void manager_recover_settings(Manager *m)
         for (Setting s = 0; s < _SETTING_MAX; s++) {
                 _cleanup_(freep) char *path = NULL;
                 char current[SETTING_VALUE_MAX] = "";
-                SavedSetting *st = &m->settings[s];
+                SavedSetting *st = kernel_setting(m, s);
                 int r;
 
                 r = setting_recover(m->sysfs, m->options.runtime_dir, s, st, current, sizeof(current));
@@ -469,7 +472,7 @@ Manager *manager_free(Manager *m)
         sysfs_free(m->sysfs);
         config_free(m->config);
         free(m->last_config_error);
-        free(m->kernel_auto_fallback);
+        kernel_settings_free(m->kernel);
         queue_clear(&m->queue);
         free(m->chunk);
         free(m->blocks);
@@ -564,7 +567,7 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to listen for %s uevents: %m",
                                                uevent_source_to_string(m->config->uevent_source));
-                monitor_set_batching(m->monitor, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
+                monitor_set_batching(m->monitor, kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE);
                 log_debug("Listening for memory uevents from %s",
                           uevent_source_to_string(m->config->uevent_source));
         }

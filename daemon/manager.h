@@ -158,11 +158,7 @@ typedef struct Manager {
         bool ready_sent; /* READY=1: the blocks present at start are handled */
         bool locked;     /* LockMemory= in effect (memlock.c) */
 
-        char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
-        KernelAutoOnline kernel_auto_mode;   /* in effect: the config's, or respect if takeover failed */
-        char *kernel_auto_fallback;          /* why the configured mode is not in effect, or NULL */
-        SavedSetting settings[_SETTING_MAX]; /* the kernel's values we changed (saved-settings.h) */
-        bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
+        struct KernelSettings *kernel; /* the kernel settings we change (kernel-auto.h) */
 
         Device *devices;
         size_t n_devices;
