@@ -403,15 +403,15 @@ void manager_recover_settings(Manager *m)
 
 static void save_offline_marks(Manager *m)
 {
+        bool failing = offline_marks_failing(m);
         int r;
 
         r = offline_marks_save(m);
-        if (r < 0 && !m->marks_failed)
+        if (r < 0 && !failing)
                 log_warning_errno(r,
                                   "Failed to save %s/" OFFLINE_MARKS_FILE
                                   ", ignoring (a restart may online blocks offlined on purpose): %m",
                                   m->options.runtime_dir);
-        m->marks_failed = r < 0;
 }
 
 static int on_post_save_marks(sd_event_source *s, void *userdata)
@@ -430,7 +430,7 @@ static void finish_work(Manager *m)
                 return; /* once: a write it gave up on is not waited for twice */
         m->work_finished = true;
         (void)onliner_stop(m, STOP_WAIT_USEC);
-        if (m->marks_source)
+        if (m->marks)
                 save_offline_marks(m);
         outcome_stopping(m);
 }
@@ -456,7 +456,7 @@ Manager *manager_free(Manager *m)
         monitor_free(m->monitor);
         devices_free(m);
         state_writer_free(m->writer);
-        sd_event_source_disable_unref(m->marks_source);
+        offline_marks_free(m->marks);
         sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
         virtio_mem_done(&m->virtio_mem);
@@ -578,10 +578,9 @@ int manager_start(Manager *m)
                 log_warning_errno(r, "Failed to read %s/" OFFLINE_MARKS_FILE ", ignoring: %m",
                                   m->options.runtime_dir);
         if (!m->options.once) {
-                r = sd_event_add_post(m->event, &m->marks_source, on_post_save_marks, m);
+                r = offline_marks_new(m->event, on_post_save_marks, m, &m->marks);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the offline marks: %m");
-                (void)sd_event_source_set_description(m->marks_source, "offline-marks");
         }
 
         /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */

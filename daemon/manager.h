@@ -178,14 +178,11 @@ typedef struct Manager {
         BusObjects *bus_objects; /* GetManagedObjects calls being answered */
         BusBudget *bus_budget;   /* what each client has not read yet (bus-budget.c) */
 
-        sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
-        sd_event_source *exit_source;  /* ends the work under way before the bus closes */
-        bool work_finished;            /* ... which it did */
-        unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
-        uint64_t marks_sum;
-        bool marks_failed;
-        Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
-        OnlineType platform_online; /* what Online=platform means here, and why */
+        struct OfflineMarks *marks;   /* saves the offline marks after each loop iteration */
+        sd_event_source *exit_source; /* ends the work under way before the bus closes */
+        bool work_finished;           /* ... which it did */
+        Placement *placement;         /* Online=auto-movable's view of groups (placement-facts.c) */
+        OnlineType platform_online;   /* what Online=platform means here, and why */
         char platform_reason[160];
         VirtioMemMap virtio_mem;   /* which blocks each virtio-mem device added (virtio-mem.c) */
         char virtio_mem_note[160]; /* why virtio-mem devices are not grouped; "" when they are */
