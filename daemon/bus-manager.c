@@ -243,10 +243,10 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
         r = sd_bus_message_open_container(reply, 'a', "o");
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < m->n_devices; i++) {
+        for (size_t i = 0; i < m->devices->n; i++) {
                 _cleanup_(freep) char *p = NULL;
 
-                r = sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices[i].dax->name, &p);
+                r = sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices->list[i].dax->name, &p);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "o", p);

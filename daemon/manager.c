@@ -370,6 +370,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         r = kernel_settings_new(&m->kernel);
         if (r < 0)
                 return r;
+        r = device_table_new(m->sysfs, &m->devices);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -454,7 +457,7 @@ Manager *manager_free(Manager *m)
                 return NULL;
         bus_free(m);
         monitor_free(m->monitor);
-        devices_free(m);
+        device_table_free(m->devices);
         state_writer_free(m->writer);
         offline_marks_free(m->marks);
         sd_event_source_disable_unref(m->exit_source);
@@ -582,9 +585,6 @@ int manager_start(Manager *m)
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the offline marks: %m");
         }
-
-        /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */
-        m->dax_possible = streq(sysfs_root(m->sysfs), "/sys");
 
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */

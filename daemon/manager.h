@@ -160,9 +160,7 @@ typedef struct Manager {
 
         struct KernelSettings *kernel; /* the kernel settings we change (kernel-auto.h) */
 
-        Device *devices;
-        size_t n_devices;
-        bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
+        struct DeviceTable *devices; /* the dax devices (devices.h) */
 
         Job job;
         unsigned total_onlined, total_failed;

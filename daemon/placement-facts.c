@@ -178,7 +178,7 @@ struct PlacementView {
         bool copied;  /* the table was copied: a read may find the counts current */
         Block *table; /* the block table, copied: compared whole, it is written in many places */
         size_t n, n_allocated;
-        const Device *devices; /* m->devices: the groups' keys point into it */
+        const Device *devices; /* m->devices->list: the groups' keys point into it */
         DeviceKey *device_keys;
         size_t n_devices;
         uint64_t new_blocks_seq, acpi_gen, virtio_seq;
@@ -229,7 +229,7 @@ static int grow(void **p, size_t *allocated, size_t need, size_t size)
 static const Device *owner_of(Manager *m, const PlacementView *v, unsigned index)
 {
         if (v && index < v->n)
-                return v->owner[index] ? &m->devices[v->owner[index] - 1] : NULL;
+                return v->owner[index] ? &m->devices->list[v->owner[index] - 1] : NULL;
         return devices_owner_of_block(m, index);
 }
 
@@ -541,10 +541,11 @@ static bool view_current(Manager *m, const Placement *p, const PlacementView *v,
 
         if (!v->made || v->n != m->n_blocks || v->new_blocks_seq != m->new_blocks_seq ||
             v->acpi_gen != p->acpi_gen || v->virtio_seq != m->virtio_mem.seq ||
-            v->memmap_global != p->memmap_global || v->devices != m->devices || v->n_devices != m->n_devices)
+            v->memmap_global != p->memmap_global || v->devices != m->devices->list ||
+            v->n_devices != m->devices->n)
                 return false;
-        for (size_t i = 0; i < m->n_devices; i++) {
-                device_key(&m->devices[i], &k);
+        for (size_t i = 0; i < m->devices->n; i++) {
+                device_key(&m->devices->list[i], &k);
                 if (memcmp(&k, &v->device_keys[i], sizeof(k)) != 0)
                         return false;
         }
@@ -580,8 +581,8 @@ static int view_reserve(Manager *m, Placement *p, PlacementView *v)
         free(v->device_keys);
         free(v->dax_group);
         free(v->acpi_group);
-        v->device_keys = calloc(m->n_devices ?: 1, sizeof(DeviceKey));
-        v->dax_group = calloc(m->n_devices ?: 1, sizeof(uint32_t));
+        v->device_keys = calloc(m->devices->n ?: 1, sizeof(DeviceKey));
+        v->dax_group = calloc(m->devices->n ?: 1, sizeof(uint32_t));
         v->acpi_group = calloc(p->acpi.n_devices ?: 1, sizeof(uint32_t));
         if (!v->device_keys || !v->dax_group || !v->acpi_group)
                 return -ENOMEM;
@@ -597,8 +598,8 @@ static int view_reserve(Manager *m, Placement *p, PlacementView *v)
 static void view_owners(Manager *m, PlacementView *v)
 {
         memset(v->owner, 0, v->n * sizeof(uint32_t));
-        for (size_t i = m->n_devices; i > 0; i--) {
-                const Device *d = &m->devices[i - 1];
+        for (size_t i = m->devices->n; i > 0; i--) {
+                const Device *d = &m->devices->list[i - 1];
                 uint64_t first, top, end;
 
                 if ((d->dax->driver != DAX_DRIVER_KMEM && !d->pending) || m->block_size == 0)
@@ -622,7 +623,7 @@ static int view_group_of(Manager *m, Placement *p, PlacementView *v, unsigned in
 
         *ret = 0;
         if (k->dax)
-                slot = &v->dax_group[k->dax - m->devices];
+                slot = &v->dax_group[k->dax - m->devices->list];
         else if (k->acpi >= 0)
                 slot = &v->acpi_group[k->acpi];
         else if (k->virtio < 0 && k->burst) {
@@ -705,10 +706,10 @@ static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
                 }
         }
 
-        v->devices = m->devices;
-        v->n_devices = m->n_devices;
-        for (size_t i = 0; i < m->n_devices; i++)
-                device_key(&m->devices[i], &v->device_keys[i]);
+        v->devices = m->devices->list;
+        v->n_devices = m->devices->n;
+        for (size_t i = 0; i < m->devices->n; i++)
+                device_key(&m->devices->list[i], &v->device_keys[i]);
         v->new_blocks_seq = m->new_blocks_seq;
         v->acpi_gen = p->acpi_gen;
         v->virtio_seq = m->virtio_mem.seq;
