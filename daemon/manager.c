@@ -166,17 +166,11 @@ void manager_set_log_target(Manager *m, LogTarget target)
 }
 
 /* What Online=platform, the default, means on this machine: found once, logged once. */
-static void platform_resolve(Manager *m)
+static void resolve_platform(Manager *m)
 {
-        PlatformFacts f;
-
-        if (m->platform_reason[0])
-                return;
-        if (platform_facts_read(m->sysfs, &f) < 0)
-                f = (PlatformFacts){};
-        m->platform_online = platform_online(&f, m->platform_reason, sizeof(m->platform_reason));
-        log_info("Online=platform means Online=%s here: %s", online_type_to_string(m->platform_online),
-                 m->platform_reason);
+        if (platform_resolve(m->platform, m->sysfs) > 0)
+                log_info("Online=platform means Online=%s here: %s",
+                         online_type_to_string(m->platform->online), m->platform->reason);
 }
 
 static int config_read(Manager *m, Config **ret)
@@ -189,8 +183,8 @@ static int config_read(Manager *m, Config **ret)
         r = config_load_full(m->options.config_path, m->options.config_required, NULL, ret, &error,
                              &error_file);
         if (r >= 0) {
-                platform_resolve(m);
-                config_apply_platform(*ret, m->platform_online);
+                resolve_platform(m);
+                config_apply_platform(*ret, m->platform->online);
         }
         if (r < 0) {
                 /* The file at fault, which may be a drop-in, not the main file. */
@@ -359,7 +353,6 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->options = *o;
-        m->virtio_mem.fd = -EBADF;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -371,6 +364,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (r < 0)
                 return r;
         r = device_table_new(m->sysfs, &m->devices);
+        if (r < 0)
+                return r;
+        r = platform_new(&m->platform);
         if (r < 0)
                 return r;
 
@@ -462,7 +458,7 @@ Manager *manager_free(Manager *m)
         offline_marks_free(m->marks);
         sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
-        virtio_mem_done(&m->virtio_mem);
+        platform_free(m->platform);
         sd_event_source_disable_unref(m->chunk_source);
         timer_free(m->pause_timer);
         timer_free(m->node_wait_timer);
@@ -491,21 +487,14 @@ static void virtio_mem_setup(Manager *m)
         const char *path = m->options.iomem_path;
         int r;
 
-        r = virtio_mem_open(path, m->sysfs, m->block_size, &m->virtio_mem);
-        if (r < 0) {
-                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
-                         "virtio-mem devices are not grouped: cannot read %s: %s", path, strerror(-r));
+        r = platform_virtio_mem_open(m->platform, path, m->sysfs, m->block_size);
+        if (r < 0)
                 log_warning_errno(r, "Failed to read %s, virtio-mem devices are not grouped: %m", path);
-        } else if (m->virtio_mem.hidden) {
-                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
-                         "virtio-mem devices are not grouped: %s hides its addresses (started without "
-                         "CAP_SYS_ADMIN)",
-                         path);
+        else if (m->platform->virtio_mem.hidden)
                 log_notice("%s hides its addresses from this daemon (started without CAP_SYS_ADMIN): the "
                            "blocks of virtio-mem devices are placed one at a time, not as the device's "
                            "memory group",
                            path);
-        }
         r = caps_drop_sys_admin();
         if (r < 0)
                 log_warning_errno(r, "Failed to drop CAP_SYS_ADMIN, ignoring: %m");

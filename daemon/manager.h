@@ -180,10 +180,7 @@ typedef struct Manager {
         sd_event_source *exit_source; /* ends the work under way before the bus closes */
         bool work_finished;           /* ... which it did */
         Placement *placement;         /* Online=auto-movable's view of groups (placement-facts.c) */
-        OnlineType platform_online;   /* what Online=platform means here, and why */
-        char platform_reason[160];
-        VirtioMemMap virtio_mem;   /* which blocks each virtio-mem device added (virtio-mem.c) */
-        char virtio_mem_note[160]; /* why virtio-mem devices are not grouped; "" when they are */
+        struct Platform *platform;    /* Online=platform's meaning, the virtio-mem map (platform-facts.h) */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -8,6 +8,7 @@
 #include "dax.h"
 #include "devices.h"
 #include "memblock.h"
+#include "platform-facts.h"
 #include "placement-facts.h"
 #include "time-util.h"
 
@@ -79,7 +80,7 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
  * System RAM resource before it creates the blocks, so a block missing from the map is new. */
 static int virtio_device_of(Manager *m, Placement *p, unsigned index)
 {
-        VirtioMemMap *v = &m->virtio_mem;
+        VirtioMemMap *v = &m->platform->virtio_mem;
         int r;
 
         r = virtio_mem_device_of(v, index);
@@ -129,7 +130,7 @@ bool placement_acpi_pending(Manager *m, unsigned index, int node)
                         return false;
         }
         return p->acpi.n_devices > 0 && !(index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) &&
-               virtio_mem_device_of(&m->virtio_mem, index) < 0;
+               virtio_mem_device_of(&m->platform->virtio_mem, index) < 0;
 }
 
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
@@ -236,7 +237,7 @@ static const Device *owner_of(Manager *m, const PlacementView *v, unsigned index
 static bool device_grouped(Manager *m, Placement *p, const PlacementView *v, unsigned index)
 {
         return owner_of(m, v, index) || (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) ||
-               virtio_mem_device_of(&m->virtio_mem, index) >= 0;
+               virtio_mem_device_of(&m->platform->virtio_mem, index) >= 0;
 }
 
 static GroupKey group_of(Manager *m, Placement *p, const PlacementView *v, unsigned index)
@@ -248,7 +249,7 @@ static GroupKey group_of(Manager *m, Placement *p, const PlacementView *v, unsig
         if (index < p->acpi.n_blocks)
                 k.acpi = p->acpi.of_block[index];
         if (k.acpi < 0)
-                k.virtio = virtio_mem_device_of(&m->virtio_mem, index);
+                k.virtio = virtio_mem_device_of(&m->platform->virtio_mem, index);
         if (k.acpi < 0 && k.virtio < 0 && index < m->n_blocks) {
                 k.burst = m->blocks[index].burst;
                 k.first = k.last = index;
@@ -470,7 +471,7 @@ static uint64_t dax_group_blocks(const Manager *m, const Device *d)
  * for it, and its movable memory set against the boot memory it needs when another is decided. */
 static int virtio_groups(Manager *m, PlacementGroup **ret, size_t *ret_n)
 {
-        const VirtioMemMap *v = &m->virtio_mem;
+        const VirtioMemMap *v = &m->platform->virtio_mem;
         uint64_t pages = m->block_size / page_size();
         PlacementGroup *l;
 
@@ -540,7 +541,7 @@ static bool view_current(Manager *m, const Placement *p, const PlacementView *v,
         DeviceKey k;
 
         if (!v->made || v->n != m->n_blocks || v->new_blocks_seq != m->new_blocks_seq ||
-            v->acpi_gen != p->acpi_gen || v->virtio_seq != m->virtio_mem.seq ||
+            v->acpi_gen != p->acpi_gen || v->virtio_seq != m->platform->virtio_mem.seq ||
             v->memmap_global != p->memmap_global || v->devices != m->devices->list ||
             v->n_devices != m->devices->n)
                 return false;
@@ -712,7 +713,7 @@ static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
                 device_key(&m->devices->list[i], &v->device_keys[i]);
         v->new_blocks_seq = m->new_blocks_seq;
         v->acpi_gen = p->acpi_gen;
-        v->virtio_seq = m->virtio_mem.seq;
+        v->virtio_seq = m->platform->virtio_mem.seq;
         v->memmap_global = p->memmap_global;
         v->made = true;
         p->stats.views++;
@@ -823,7 +824,7 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
  * online sections). */
 static void unit_state(Manager *m, unsigned index, PlacementRequest *q)
 {
-        uint64_t n = m->virtio_mem.unit_blocks, first = index / n * n;
+        uint64_t n = m->platform->virtio_mem.unit_blocks, first = index / n * n;
 
         for (uint64_t i = first; i < first + n && i < m->n_blocks; i++) {
                 Zone zone = i == index ? 0 : block_counted_zone(&m->blocks[i]);
@@ -931,7 +932,7 @@ static int build(Manager *m, ViewUse use, unsigned index, int node, bool whole_g
         /* A burst of one block is decided alone, as the kernel does; so is every burst when
          * virtio-mem devices are there but /proc/iomem hides which blocks are theirs: a burst may
          * be such a device's, whose unit is one block (virtio-mem.c). */
-        if (k.burst && (k.first == k.last || m->virtio_mem.n_hidden > 0))
+        if (k.burst && (k.first == k.last || m->platform->virtio_mem.n_hidden > 0))
                 k.burst = 0;
         grouped = k.dax || k.acpi >= 0 || k.burst;
         if (grouped)
@@ -1016,7 +1017,7 @@ static int build(Manager *m, ViewUse use, unsigned index, int node, bool whole_g
                                                       : NULL,
                              .nr_pages = m->block_size / page_size() },
         };
-        if (k.virtio >= 0 && m->virtio_mem.unit_blocks > 1)
+        if (k.virtio >= 0 && m->platform->virtio_mem.unit_blocks > 1)
                 unit_state(m, index, &ret->input.request);
         return 0;
 }
