@@ -6,7 +6,7 @@
 #include "blocks.h"
 #include "dax.h"
 #include "devices.h"
-#include "intake.h"
+#include "kernel-auto.h"
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
@@ -221,9 +221,7 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
 
         /* When the kernel onlines new blocks itself (we were told to respect that, or delegated it),
          * give it a moment and only take the blocks it leaves offline. */
-        if (from_add && (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE ||
-                         (m->kernel_auto_mode == KERNEL_AUTO_ONLINE_RESPECT && m->kernel_auto_original[0] &&
-                          !streq(m->kernel_auto_original, "offline"))))
+        if (from_add && kernel_auto_onlines_new(m))
                 r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
                                     now_usec() + m->config->retry_usec);
         else
@@ -274,7 +272,7 @@ static void audit_delegated(Manager *m, unsigned index)
 {
         Decision d;
 
-        if (m->kernel_auto_mode != KERNEL_AUTO_ONLINE_DELEGATE || !placement_block_drift(m, index, &d))
+        if (kernel_auto_mode(m) != KERNEL_AUTO_ONLINE_DELEGATE || !placement_block_drift(m, index, &d))
                 return;
         log_block(LOG_WARNING, 0, NULL, index, m->blocks[index].node, m->blocks[index].zone,
                   "The kernel onlined it into %s, not where the policy would: %s",

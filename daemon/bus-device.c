@@ -40,11 +40,11 @@ int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***
         Manager *m = userdata;
         char **l;
 
-        l = calloc(m->n_devices + 1, sizeof(char *));
+        l = calloc(m->devices->n + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->n_devices; i++)
-                if (sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices[i].dax->name, &l[i]) < 0) {
+        for (size_t i = 0; i < m->devices->n; i++)
+                if (sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices->list[i].dax->name, &l[i]) < 0) {
                         strv_freep(&l);
                         return -ENOMEM;
                 }
@@ -137,8 +137,8 @@ static int append_device_rows(sd_bus_message *reply, void *userdata)
         Manager *m = userdata;
         int r;
 
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const Device *d = &m->devices[i];
+        for (size_t i = 0; i < m->devices->n; i++) {
+                const Device *d = &m->devices->list[i];
                 _cleanup_(freep) char *p = NULL;
                 unsigned online, total;
 
@@ -212,7 +212,7 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
         d = devices_find(m, name);
         if (!d)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE, "No dax device %s.", name);
-        if (!m->dax_possible)
+        if (!m->devices->dax_possible)
                 return sd_bus_error_setf(error, BUS_ERROR_NOT_SUPPORTED,
                                          "libdaxctl works on /sys only; this daemon runs on %s.",
                                          sysfs_root(m->sysfs));

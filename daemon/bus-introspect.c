@@ -37,6 +37,7 @@ int bus_introspect(FILE *f)
         Block block = { .node = 0, .flags = BLOCK_KNOWN };
         DaxDevice dax = { .name = (char *)"dax0.0", .target_node = -1 };
         Device device = { .dax = &dax };
+        DeviceTable devices = { .list = &device, .n = 1 };
         int fds[2], r;
         sd_id128_t id;
 
@@ -47,8 +48,7 @@ int bus_introspect(FILE *f)
         m.config = config;
         m.blocks = &block;
         m.n_blocks = 1;
-        m.devices = &device;
-        m.n_devices = 1;
+        m.devices = &devices;
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
                 return negative_errno();

@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "dax.h"
 #include "devices.h"
+#include "kernel-auto.h"
 #include "kernel-info.h"
 #include "log.h"
 #include "memblock.h"
@@ -75,6 +76,13 @@ static int property_get_kernel_auto_online(sd_bus *bus, const char *path, const 
         return sd_bus_message_append(reply, "s", buf);
 }
 
+static int property_get_kernel_auto_fallback(sd_bus *bus, const char *path, const char *interface,
+                                             const char *property, sd_bus_message *reply, void *userdata,
+                                             sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "s", kernel_auto_fallback(userdata) ?: "");
+}
+
 static int property_get_config(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
@@ -83,7 +91,7 @@ static int property_get_config(sd_bus *bus, const char *path, const char *interf
 
         /* The mode in effect: respect when takeover was configured but could not be done. */
         if (streq(property, "KernelAutoOnlineMode"))
-                return sd_bus_message_append(reply, "s", kernel_auto_online_to_string(m->kernel_auto_mode));
+                return sd_bus_message_append(reply, "s", kernel_auto_online_to_string(kernel_auto_mode(m)));
         if (streq(property, "OnlinePolicy"))
                 return sd_bus_message_append(reply, "s", online_type_to_string(m->config->online));
         if (streq(property, "ChunkBlocks"))
@@ -235,10 +243,10 @@ static int property_get_devices(sd_bus *bus, const char *path, const char *inter
         r = sd_bus_message_open_container(reply, 'a', "o");
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < m->n_devices; i++) {
+        for (size_t i = 0; i < m->devices->n; i++) {
                 _cleanup_(freep) char *p = NULL;
 
-                r = sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices[i].dax->name, &p);
+                r = sd_bus_path_encode(BUS_DEVICE_PREFIX, m->devices->list[i].dax->name, &p);
                 if (r < 0)
                         return r;
                 r = sd_bus_message_append(reply, "o", p);
@@ -605,8 +613,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KernelAutoOnlineMode", "s", property_get_config, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("KernelAutoOnlineFallback", "s", property_get_string_or_empty,
-                        offsetof(Manager, kernel_auto_fallback), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("KernelAutoOnlineFallback", "s", property_get_kernel_auto_fallback, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("KernelOnlinePolicy", "s", property_get_hotplug_param, 0, 0),
         SD_BUS_PROPERTY("MemmapOnMemory", "s", property_get_hotplug_param, 0, 0),
         SD_BUS_PROPERTY("Demotion", "s", bus_property_get_tiering, 0, 0),

@@ -5,6 +5,7 @@
 
 #include "bus-internal.h"
 #include "placement-facts.h"
+#include "platform-facts.h"
 
 /* NodePlacement: Online=auto-movable's accounting, one row per node and one for the system
  * (node -1), from the counts the next decision would start from (kept until the table changes). */
@@ -66,10 +67,11 @@ int bus_property_get_platform_default(sd_bus *bus, const char *path, const char 
                                       sd_bus_error *error)
 {
         Manager *m = userdata;
+        const Platform *p = m->platform;
         char buf[400];
 
-        snprintf(buf, sizeof(buf), "%s: %s%s%s", online_type_to_string(m->platform_online),
-                 m->platform_reason, m->virtio_mem_note[0] ? "; " : "", m->virtio_mem_note);
+        snprintf(buf, sizeof(buf), "%s: %s%s%s", online_type_to_string(p->online), p->reason,
+                 p->virtio_mem_note[0] ? "; " : "", p->virtio_mem_note);
         return sd_bus_message_append(reply, "s", buf);
 }
 

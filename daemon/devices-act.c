@@ -14,7 +14,7 @@ static int device_convert(Manager *m, Device *d)
         DaxDevice *x;
         int r;
 
-        if (!m->dax_possible)
+        if (!m->devices->dax_possible)
                 return log_device(LOG_WARNING, 0, NULL, d,
                                   "Not converting: libdaxctl works on /sys only, and the sysfs root is %s",
                                   sysfs_root(m->sysfs));
@@ -78,7 +78,7 @@ static int device_revert_by_rule(Manager *m, Device *d)
                                   "%s, but %u of its %u blocks are online; left as system-ram "
                                   "(memhotplugctl offline, then revert)",
                                   d->decision.rule, online, total);
-        if (!m->dax_possible)
+        if (!m->devices->dax_possible)
                 return log_device(
                         LOG_WARNING, 0, NULL, d,
                         "Not returning to devdax: libdaxctl works on /sys only, and the sysfs root "
@@ -104,7 +104,7 @@ static int device_rebind(Manager *m, Device *d)
         int r;
 
         devices_count_blocks(m, d, &online, &total);
-        r = online > 0 ? -EBUSY : !m->dax_possible ? -EOPNOTSUPP : 0;
+        r = online > 0 ? -EBUSY : !m->devices->dax_possible ? -EOPNOTSUPP : 0;
         reason = strdup(d->decision.reason);
         if (r == 0)
                 r = dax_rebind_ram(m->sysfs, d->dax->name, memmap);
@@ -154,7 +154,7 @@ int devices_revert(Manager *m, Device *d)
         DaxDevice *x;
         int r;
 
-        if (!m->dax_possible)
+        if (!m->devices->dax_possible)
                 return -EOPNOTSUPP;
         devices_count_blocks(m, d, &online, &total);
         if (online > 0)

@@ -19,11 +19,35 @@
 /* Device-dax instances: read them, ask the policy, convert the ones it wants as system RAM. Their
  * blocks then arrive as ordinary memory blocks, and handle_block() gives them the device's rule. */
 
+int device_table_new(Sysfs *s, DeviceTable **ret)
+{
+        DeviceTable *t;
+
+        t = calloc(1, sizeof(DeviceTable));
+        if (!t)
+                return -ENOMEM;
+        /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */
+        t->dax_possible = streq(sysfs_root(s), "/sys");
+        *ret = t;
+        return 0;
+}
+
+DeviceTable *device_table_free(DeviceTable *t)
+{
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n; i++)
+                dax_device_free(t->list[i].dax);
+        free(t->list);
+        free(t);
+        return NULL;
+}
+
 Device *devices_find(Manager *m, const char *name)
 {
-        for (size_t i = 0; i < m->n_devices; i++)
-                if (streq(m->devices[i].dax->name, name))
-                        return &m->devices[i];
+        for (size_t i = 0; i < m->devices->n; i++)
+                if (streq(m->devices->list[i].dax->name, name))
+                        return &m->devices->list[i];
         return NULL;
 }
 
@@ -31,14 +55,14 @@ Device *devices_owner_of_block(Manager *m, unsigned index)
 {
         uint64_t start = (uint64_t)index * m->block_size;
 
-        for (size_t i = 0; i < m->n_devices; i++) {
-                const DaxDevice *x = m->devices[i].dax;
+        for (size_t i = 0; i < m->devices->n; i++) {
+                const DaxDevice *x = m->devices->list[i].dax;
 
                 /* Memory in a pending device's range is its own, being added by the kernel's kmem
                  * bind: that it is not bound yet in what we read only means we read too early. */
-                if ((x->driver == DAX_DRIVER_KMEM || m->devices[i].pending) && start >= x->resource &&
+                if ((x->driver == DAX_DRIVER_KMEM || m->devices->list[i].pending) && start >= x->resource &&
                     start < x->resource + x->size)
-                        return &m->devices[i];
+                        return &m->devices->list[i];
         }
         return NULL;
 }
@@ -100,7 +124,7 @@ int device_read(Manager *m, const char *name, DaxDevice **ret)
                                          strna(attr), r == -EBADMSG ? " (unexpected value)" : "");
 
         /* The serials behind a CXL region come from libcxl, which reads the real /sys. */
-        if (x->cxl_region && m->dax_possible) {
+        if (x->cxl_region && m->devices->dax_possible) {
                 r = cxl_region_serials(x->cxl_region, &x->cxl_serials, &x->n_cxl_serials);
                 if (r < 0)
                         log_debug_errno(r, "%s: Failed to resolve %s through libcxl, no serial to match: %m",
@@ -153,23 +177,25 @@ void device_decide(Manager *m, Device *d)
 
 static Device *device_add(Manager *m, DaxDevice *x)
 {
+        DeviceTable *t = m->devices;
         Device *l;
 
-        l = realloc(m->devices, (m->n_devices + 1) * sizeof(Device));
+        l = realloc(t->list, (t->n + 1) * sizeof(Device));
         if (!l)
                 return NULL;
-        m->devices = l;
-        m->devices[m->n_devices] = (Device){ .dax = x };
-        return &m->devices[m->n_devices++];
+        t->list = l;
+        t->list[t->n] = (Device){ .dax = x };
+        return &t->list[t->n++];
 }
 
 static void device_remove(Manager *m, Device *d)
 {
-        size_t i = d - m->devices;
+        DeviceTable *t = m->devices;
+        size_t i = d - t->list;
 
         dax_device_free(d->dax);
-        memmove(m->devices + i, m->devices + i + 1, (m->n_devices - i - 1) * sizeof(Device));
-        m->n_devices--;
+        memmove(t->list + i, t->list + i + 1, (t->n - i - 1) * sizeof(Device));
+        t->n--;
         manager_mark_dirty(m, DIRTY_DEVICES);
 }
 
@@ -284,13 +310,13 @@ int devices_scan(Manager *m)
                 return log_warning_errno(r, "Failed to list dax devices, ignoring: %m");
 
         /* Devices that vanished while we were not listening. */
-        for (size_t i = m->n_devices; i > 0; i--) {
+        for (size_t i = m->devices->n; i > 0; i--) {
                 bool present = false;
 
                 for (char **p = names; *p && !present; p++)
-                        present = streq(*p, m->devices[i - 1].dax->name);
+                        present = streq(*p, m->devices->list[i - 1].dax->name);
                 if (!present)
-                        device_remove(m, &m->devices[i - 1]);
+                        device_remove(m, &m->devices->list[i - 1]);
         }
         for (char **p = names; *p; p++)
                 if (!devices_find(m, *p))
@@ -300,9 +326,9 @@ int devices_scan(Manager *m)
 
 void devices_reconsider(Manager *m)
 {
-        for (size_t i = 0; i < m->n_devices; i++) {
-                device_decide(m, &m->devices[i]);
-                (void)device_act(m, &m->devices[i]);
+        for (size_t i = 0; i < m->devices->n; i++) {
+                device_decide(m, &m->devices->list[i]);
+                (void)device_act(m, &m->devices->list[i]);
         }
         (void)devices_scan(m);
 }
@@ -338,12 +364,4 @@ void devices_on_uevent(Manager *m, const char *action, const char *sysname)
                 device_decide(m, d);
                 manager_mark_dirty(m, DIRTY_DEVICES);
         }
-}
-
-void devices_free(Manager *m)
-{
-        for (size_t i = 0; i < m->n_devices; i++)
-                dax_device_free(m->devices[i].dax);
-        m->devices = mfree(m->devices);
-        m->n_devices = 0;
 }

@@ -16,6 +16,16 @@ typedef struct Device {
         Zone zone;          /* the zone its blocks go into, once the first one is online */
 } Device;
 
+/* The devices the daemon knows, in the order it found them (devices.c writes it, the rest read). */
+typedef struct DeviceTable {
+        Device *list;
+        size_t n;
+        bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
+} DeviceTable;
+
+int device_table_new(Sysfs *s, DeviceTable **ret);
+DeviceTable *device_table_free(DeviceTable *t);
+
 int devices_scan(Manager *m);
 /* After a reload: decide again for every device, and act where the new policy says so. */
 void devices_reconsider(Manager *m);
@@ -29,4 +39,3 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n);
 void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
 /* Returns a system-ram device whose blocks are all offline to devdax (-EBUSY if one is online). */
 int devices_revert(Manager *m, Device *d);
-void devices_free(Manager *m);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +11,66 @@
 #include "memblock.h"
 #include "message-ids.h"
 
+int kernel_settings_new(KernelSettings **ret)
+{
+        KernelSettings *k;
+
+        k = calloc(1, sizeof(KernelSettings));
+        if (!k)
+                return -ENOMEM;
+        *ret = k;
+        return 0;
+}
+
+KernelSettings *kernel_settings_free(KernelSettings *k)
+{
+        if (!k)
+                return NULL;
+        free(k->auto_fallback);
+        free(k);
+        return NULL;
+}
+
+KernelAutoOnline kernel_auto_mode(const Manager *m)
+{
+        return m->kernel->auto_mode;
+}
+
+const char *kernel_auto_fallback(const Manager *m)
+{
+        return m->kernel->auto_fallback;
+}
+
+bool kernel_auto_onlines_new(const Manager *m)
+{
+        const KernelSettings *k = m->kernel;
+
+        return k->auto_mode == KERNEL_AUTO_ONLINE_DELEGATE ||
+               (k->auto_mode == KERNEL_AUTO_ONLINE_RESPECT && k->auto_original[0] &&
+                !streq(k->auto_original, "offline"));
+}
+
+SavedSetting *kernel_setting(Manager *m, Setting s)
+{
+        return &m->kernel->saved[s];
+}
+
 static bool took_over(Manager *m)
 {
-        return m->settings[SETTING_AUTO_ONLINE].saved;
+        return kernel_setting(m, SETTING_AUTO_ONLINE)->saved;
 }
 
 static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 {
-        m->kernel_auto_mode = mode;
-        free(m->kernel_auto_fallback);
-        m->kernel_auto_fallback = fallback;
+        m->kernel->auto_mode = mode;
+        free(m->kernel->auto_fallback);
+        m->kernel->auto_fallback = fallback;
         manager_mark_dirty(m, DIRTY_KERNEL);
 }
 
 void kernel_auto_restore(Manager *m)
 {
-        SavedSetting *st = &m->settings[SETTING_AUTO_ONLINE];
+        SavedSetting *st = kernel_setting(m, SETTING_AUTO_ONLINE);
         int r;
 
         delegate_params_restore(m);
@@ -37,7 +82,7 @@ void kernel_auto_restore(Manager *m)
         else
                 log_info("Restored the kernel's auto_online_blocks=%s", st->original);
         manager_mark_dirty(m, DIRTY_KERNEL);
-        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", "offline");
+        snprintf(m->kernel->auto_original, sizeof(m->kernel->auto_original), "%s", "offline");
 }
 
 static void run_as_respect(Manager *m, const char *const *fields)
@@ -46,11 +91,11 @@ static void run_as_respect(Manager *m, const char *const *fields)
 
         kernel_auto_restore(m);
         if (memory_read_auto_online(m->sysfs, current, sizeof(current)) >= 0)
-                snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", current);
+                snprintf(m->kernel->auto_original, sizeof(m->kernel->auto_original), "%s", current);
         log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
                          "KernelAutoOnline=respect: the kernel's auto_online_blocks is %s%s",
-                         m->kernel_auto_original,
-                         streq(m->kernel_auto_original, "offline")
+                         m->kernel->auto_original,
+                         streq(m->kernel->auto_original, "offline")
                                  ? "; every new block is ours"
                                  : "; handling only the blocks the kernel leaves offline");
 }
@@ -73,13 +118,13 @@ static int take_over(Manager *m, const char *const *fields, const char *want)
         int r;
 
         r = setting_set(m->sysfs, m->options.runtime_dir, SETTING_AUTO_ONLINE,
-                        &m->settings[SETTING_AUTO_ONLINE], want, &step);
+                        kernel_setting(m, SETTING_AUTO_ONLINE), want, &step);
         if (r >= 0)
                 return 0;
         if (step == SETTING_STEP_SAVE &&
             setting_record_path(m->options.runtime_dir, SETTING_AUTO_ONLINE, &path) >= 0) {
                 if (asprintf(&why, "cannot save the original auto_online_blocks=%s to %s: %s",
-                             m->kernel_auto_original, path, strerror(-r)) < 0)
+                             m->kernel->auto_original, path, strerror(-r)) < 0)
                         why = NULL;
         } else if (asprintf(&why, "cannot set auto_online_blocks=%s: %s", want, strerror(-r)) < 0)
                 why = NULL;
@@ -121,7 +166,7 @@ int kernel_auto_apply(Manager *m)
 
         r = memory_read_auto_online(m->sysfs, current, sizeof(current));
         if (r < 0) {
-                m->kernel_auto_original[0] = '\0';
+                m->kernel->auto_original[0] = '\0';
                 set_mode(m, KERNEL_AUTO_ONLINE_RESPECT, NULL);
                 return log_warning_errno(
                         r, "Failed to read auto_online_blocks, not coordinating with the kernel: %m");
@@ -138,10 +183,10 @@ int kernel_auto_apply(Manager *m)
                 delegate_params_restore(m); /* a reload away from delegate */
 
         /* What we give back: the first original, kept across reloads and restarts. */
-        snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s",
-                 took_over(m) ? m->settings[SETTING_AUTO_ONLINE].original : current);
+        snprintf(m->kernel->auto_original, sizeof(m->kernel->auto_original), "%s",
+                 took_over(m) ? kernel_setting(m, SETTING_AUTO_ONLINE)->original : current);
 
-        snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel_auto_original);
+        snprintf(f_mode, sizeof(f_mode), "KERNEL_AUTO_ONLINE=%s", m->kernel->auto_original);
         fields[0] = f_mode;
 
         if (mode == KERNEL_AUTO_ONLINE_RESPECT) {
@@ -165,13 +210,13 @@ int kernel_auto_apply(Manager *m)
                                  "auto_online_blocks=%s%s%s; memhotplugd handles what it leaves offline "
                                  "and reports what differs from the policy",
                                  want, took_over(m) ? ", was " : "",
-                                 took_over(m) ? m->kernel_auto_original : "");
+                                 took_over(m) ? m->kernel->auto_original : "");
         else
                 log_fields_errno(
                         LOG_INFO, 0, MHP_MESSAGE_KERNEL_AUTO_ONLINE, fields,
                         "KernelAutoOnline=takeover: auto_online_blocks is offline while memhotplugd "
                         "runs%s%s%s",
-                        took_over(m) ? " (was " : "", took_over(m) ? m->kernel_auto_original : "",
+                        took_over(m) ? " (was " : "", took_over(m) ? m->kernel->auto_original : "",
                         took_over(m) ? ", restored on exit)" : "");
         return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel-auto.h"
 #include "kernel-delegate.h"
 #include "log.h"
 
@@ -37,7 +38,7 @@ static const char *wanted(const KernelKnobs *k, DelegateParam p, char *buf, size
 static void restore_one(Manager *m, DelegateParam p)
 {
         Setting s = param_settings[p];
-        SavedSetting *st = &m->settings[s];
+        SavedSetting *st = kernel_setting(m, s);
         int r;
 
         r = setting_restore(m->sysfs, m->options.runtime_dir, s, st);
@@ -57,7 +58,7 @@ static int apply_one(Manager *m, DelegateParam p, const char *want, char **ret_w
 {
         _cleanup_(freep) char *path = NULL;
         Setting s = param_settings[p];
-        SavedSetting *st = &m->settings[s];
+        SavedSetting *st = kernel_setting(m, s);
         char current[SETTING_VALUE_MAX];
         SettingStep step;
         int r;

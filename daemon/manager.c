@@ -191,17 +191,11 @@ void manager_set_log_target(Manager *m, LogTarget target)
 }
 
 /* What Online=platform, the default, means on this machine: found once, logged once. */
-static void platform_resolve(Manager *m)
+static void resolve_platform(Manager *m)
 {
-        PlatformFacts f;
-
-        if (m->platform_reason[0])
-                return;
-        if (platform_facts_read(m->sysfs, &f) < 0)
-                f = (PlatformFacts){};
-        m->platform_online = platform_online(&f, m->platform_reason, sizeof(m->platform_reason));
-        log_info("Online=platform means Online=%s here: %s", online_type_to_string(m->platform_online),
-                 m->platform_reason);
+        if (platform_resolve(m->platform, m->sysfs) > 0)
+                log_info("Online=platform means Online=%s here: %s",
+                         online_type_to_string(m->platform->online), m->platform->reason);
 }
 
 static int config_read(Manager *m, Config **ret)
@@ -214,8 +208,8 @@ static int config_read(Manager *m, Config **ret)
         r = config_load_full(m->options.config_path, m->options.config_required, NULL, ret, &error,
                              &error_file);
         if (r >= 0) {
-                platform_resolve(m);
-                config_apply_platform(*ret, m->platform_online);
+                resolve_platform(m);
+                config_apply_platform(*ret, m->platform->online);
         }
         if (r < 0) {
                 /* The file at fault, which may be a drop-in, not the main file. */
@@ -317,7 +311,7 @@ int manager_reload(Manager *m, const char **ret_error)
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
         /* Delegate: the kernel onlines, and intake reads its uevents in quiet batches. */
-        intake_set_delegate(m->intake, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
+        intake_set_delegate(m->intake, kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         apply_lock_memory(m);
 
@@ -383,12 +377,20 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (!m)
                 return -ENOMEM;
         m->options = *o;
-        m->virtio_mem.fd = -EBADF;
 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
         r = sysfs_new(o->sysfs_root, &m->sysfs);
+        if (r < 0)
+                return r;
+        r = kernel_settings_new(&m->kernel);
+        if (r < 0)
+                return r;
+        r = device_table_new(m->sysfs, &m->devices);
+        if (r < 0)
+                return r;
+        r = platform_new(&m->platform);
         if (r < 0)
                 return r;
 
@@ -401,7 +403,7 @@ void manager_recover_settings(Manager *m)
         for (Setting s = 0; s < _SETTING_MAX; s++) {
                 _cleanup_(freep) char *path = NULL;
                 char current[SETTING_VALUE_MAX] = "";
-                SavedSetting *st = &m->settings[s];
+                SavedSetting *st = kernel_setting(m, s);
                 int r;
 
                 r = setting_recover(m->sysfs, m->options.runtime_dir, s, st, current, sizeof(current));
@@ -424,15 +426,15 @@ void manager_recover_settings(Manager *m)
 
 static void save_offline_marks(Manager *m)
 {
+        bool failing = offline_marks_failing(m);
         int r;
 
         r = offline_marks_save(m);
-        if (r < 0 && !m->marks_failed)
+        if (r < 0 && !failing)
                 log_warning_errno(r,
                                   "Failed to save %s/" OFFLINE_MARKS_FILE
                                   ", ignoring (a restart may online blocks offlined on purpose): %m",
                                   m->options.runtime_dir);
-        m->marks_failed = r < 0;
 }
 
 static int on_post_save_marks(sd_event_source *s, void *userdata)
@@ -451,7 +453,7 @@ static void finish_work(Manager *m)
                 return; /* once: a write it gave up on is not waited for twice */
         m->work_finished = true;
         (void)onliner_stop(m, STOP_WAIT_USEC);
-        if (m->marks_source)
+        if (m->marks)
                 save_offline_marks(m);
         outcome_stopping(m);
 }
@@ -475,18 +477,18 @@ Manager *manager_free(Manager *m)
                 return NULL;
         bus_free(m);
         intake_free(m->intake);
-        devices_free(m);
+        device_table_free(m->devices);
         onliner_free(m->onliner);
-        sd_event_source_disable_unref(m->marks_source);
+        offline_marks_free(m->marks);
         sd_event_source_disable_unref(m->exit_source);
         placement_free(m->placement);
-        virtio_mem_done(&m->virtio_mem);
+        platform_free(m->platform);
         decider_free(m->decider);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
         free(m->last_config_error);
-        free(m->kernel_auto_fallback);
+        kernel_settings_free(m->kernel);
         free(m->blocks);
         free(m);
         return NULL;
@@ -500,21 +502,14 @@ static void virtio_mem_setup(Manager *m)
         const char *path = m->options.iomem_path;
         int r;
 
-        r = virtio_mem_open(path, m->sysfs, m->block_size, &m->virtio_mem);
-        if (r < 0) {
-                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
-                         "virtio-mem devices are not grouped: cannot read %s: %s", path, strerror(-r));
+        r = platform_virtio_mem_open(m->platform, path, m->sysfs, m->block_size);
+        if (r < 0)
                 log_warning_errno(r, "Failed to read %s, virtio-mem devices are not grouped: %m", path);
-        } else if (m->virtio_mem.hidden) {
-                snprintf(m->virtio_mem_note, sizeof(m->virtio_mem_note),
-                         "virtio-mem devices are not grouped: %s hides its addresses (started without "
-                         "CAP_SYS_ADMIN)",
-                         path);
+        else if (m->platform->virtio_mem.hidden)
                 log_notice("%s hides its addresses from this daemon (started without CAP_SYS_ADMIN): the "
                            "blocks of virtio-mem devices are placed one at a time, not as the device's "
                            "memory group",
                            path);
-        }
         r = caps_drop_sys_admin();
         if (r < 0)
                 log_warning_errno(r, "Failed to drop CAP_SYS_ADMIN, ignoring: %m");
@@ -574,7 +569,7 @@ int manager_start(Manager *m)
 
         (void)kernel_auto_apply(m);
         /* Delegate: the kernel onlines, and intake reads its uevents in quiet batches. */
-        intake_set_delegate(m->intake, m->kernel_auto_mode == KERNEL_AUTO_ONLINE_DELEGATE);
+        intake_set_delegate(m->intake, kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         warn_racing_agents(m);
 
@@ -594,14 +589,10 @@ int manager_start(Manager *m)
                 log_warning_errno(r, "Failed to read %s/" OFFLINE_MARKS_FILE ", ignoring: %m",
                                   m->options.runtime_dir);
         if (!m->options.once) {
-                r = sd_event_add_post(m->event, &m->marks_source, on_post_save_marks, m);
+                r = offline_marks_new(m->event, on_post_save_marks, m, &m->marks);
                 if (r < 0)
                         return log_error_errno(r, "Failed to set up the offline marks: %m");
-                (void)sd_event_source_set_description(m->marks_source, "offline-marks");
         }
-
-        /* libdaxctl and libcxl read /sys themselves: with another root they would see the wrong tree. */
-        m->dax_possible = streq(sysfs_root(m->sysfs), "/sys");
 
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */

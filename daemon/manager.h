@@ -118,15 +118,9 @@ typedef struct Manager {
         bool ready_sent; /* READY=1: the blocks present at start are handled */
         bool locked;     /* LockMemory= in effect (memlock.c) */
 
-        char kernel_auto_original[32]; /* the kernel's setting; what we restore on stop if we took over */
-        KernelAutoOnline kernel_auto_mode;   /* in effect: the config's, or respect if takeover failed */
-        char *kernel_auto_fallback;          /* why the configured mode is not in effect, or NULL */
-        SavedSetting settings[_SETTING_MAX]; /* the kernel's values we changed (saved-settings.h) */
-        bool tiering_checked[NODE_INDEX_MAX + 1]; /* nodes whose tier warning was considered */
+        struct KernelSettings *kernel; /* the kernel settings we change (kernel-auto.h) */
 
-        Device *devices;
-        size_t n_devices;
-        bool dax_possible; /* libdaxctl and libcxl can reach the tree (the sysfs root is /sys) */
+        struct DeviceTable *devices; /* the dax devices (devices.h) */
 
         struct {
                 const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */
@@ -139,17 +133,11 @@ typedef struct Manager {
         BusObjects *bus_objects; /* GetManagedObjects calls being answered */
         BusBudget *bus_budget;   /* what each client has not read yet (bus-budget.c) */
 
-        sd_event_source *marks_source; /* saves the offline marks after each loop iteration */
-        sd_event_source *exit_source;  /* ends the work under way before the bus closes */
-        bool work_finished;            /* ... which it did */
-        unsigned marks_saved;          /* the set last saved: its size and sum (offline-marks.c) */
-        uint64_t marks_sum;
-        bool marks_failed;
-        Placement *placement;       /* Online=auto-movable's view of groups (placement-facts.c) */
-        OnlineType platform_online; /* what Online=platform means here, and why */
-        char platform_reason[160];
-        VirtioMemMap virtio_mem;   /* which blocks each virtio-mem device added (virtio-mem.c) */
-        char virtio_mem_note[160]; /* why virtio-mem devices are not grouped; "" when they are */
+        struct OfflineMarks *marks;   /* saves the offline marks after each loop iteration */
+        sd_event_source *exit_source; /* ends the work under way before the bus closes */
+        bool work_finished;           /* ... which it did */
+        Placement *placement;         /* Online=auto-movable's view of groups (placement-facts.c) */
+        struct Platform *platform;    /* Online=platform's meaning, the virtio-mem map (platform-facts.h) */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);

@@ -11,6 +11,36 @@
 #include "parse-util.h"
 #include "read-file.h"
 
+int offline_marks_new(sd_event *e, sd_event_handler_t save, void *userdata, OfflineMarks **ret)
+{
+        _cleanup_(freep) OfflineMarks *k = NULL;
+        int r;
+
+        k = calloc(1, sizeof(OfflineMarks));
+        if (!k)
+                return -ENOMEM;
+        r = sd_event_add_post(e, &k->source, save, userdata);
+        if (r < 0)
+                return r;
+        (void)sd_event_source_set_description(k->source, "offline-marks");
+        *ret = TAKE_PTR(k);
+        return 0;
+}
+
+OfflineMarks *offline_marks_free(OfflineMarks *k)
+{
+        if (!k)
+                return NULL;
+        sd_event_source_disable_unref(k->source);
+        free(k);
+        return NULL;
+}
+
+bool offline_marks_failing(const Manager *m)
+{
+        return m->marks->failing;
+}
+
 static int marks_path(const Manager *m, char **ret)
 {
         return asprintf(ret, "%s/" OFFLINE_MARKS_FILE, m->options.runtime_dir) < 0 ? -ENOMEM : 0;
@@ -67,8 +97,9 @@ static uint64_t mix(uint64_t x)
         return x ^ (x >> 31);
 }
 
-int offline_marks_save(Manager *m)
+static int save(Manager *m)
 {
+        OfflineMarks *k = m->marks;
         _cleanup_(freep) char *path = NULL;
         unsigned n = 0;
         uint64_t sum = 0;
@@ -81,7 +112,7 @@ int offline_marks_save(Manager *m)
                         n++;
                         sum += mix(i);
                 }
-        if (n == m->marks_saved && sum == m->marks_sum)
+        if (n == k->saved && sum == k->sum)
                 return 0;
 
         r = marks_path(m, &path);
@@ -109,7 +140,16 @@ int offline_marks_save(Manager *m)
                 if (r < 0)
                         return r;
         }
-        m->marks_saved = n;
-        m->marks_sum = sum;
+        k->saved = n;
+        k->sum = sum;
         return 0;
+}
+
+int offline_marks_save(Manager *m)
+{
+        int r;
+
+        r = save(m);
+        m->marks->failing = r < 0;
+        return r;
 }

@@ -9,6 +9,7 @@
 #include "devices.h"
 #include "intake.h"
 #include "memblock.h"
+#include "platform-facts.h"
 #include "placement-facts.h"
 #include "time-util.h"
 
@@ -80,7 +81,7 @@ static int acpi_device_of(Manager *m, Placement *p, unsigned index)
  * System RAM resource before it creates the blocks, so a block missing from the map is new. */
 static int virtio_device_of(Manager *m, Placement *p, unsigned index)
 {
-        VirtioMemMap *v = &m->virtio_mem;
+        VirtioMemMap *v = &m->platform->virtio_mem;
         int r;
 
         r = virtio_mem_device_of(v, index);
@@ -130,7 +131,7 @@ bool placement_acpi_pending(Manager *m, unsigned index, int node)
                         return false;
         }
         return p->acpi.n_devices > 0 && !(index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) &&
-               virtio_mem_device_of(&m->virtio_mem, index) < 0;
+               virtio_mem_device_of(&m->platform->virtio_mem, index) < 0;
 }
 
 /* Which group a block is in, for counting: the dax device that owns it, else its ACPI memory
@@ -179,7 +180,7 @@ struct PlacementView {
         bool copied;  /* the table was copied: a read may find the counts current */
         Block *table; /* the block table, copied: compared whole, it is written in many places */
         size_t n, n_allocated;
-        const Device *devices; /* m->devices: the groups' keys point into it */
+        const Device *devices; /* m->devices->list: the groups' keys point into it */
         DeviceKey *device_keys;
         size_t n_devices;
         uint64_t new_blocks_seq, acpi_gen, virtio_seq;
@@ -230,14 +231,14 @@ static int grow(void **p, size_t *allocated, size_t need, size_t size)
 static const Device *owner_of(Manager *m, const PlacementView *v, unsigned index)
 {
         if (v && index < v->n)
-                return v->owner[index] ? &m->devices[v->owner[index] - 1] : NULL;
+                return v->owner[index] ? &m->devices->list[v->owner[index] - 1] : NULL;
         return devices_owner_of_block(m, index);
 }
 
 static bool device_grouped(Manager *m, Placement *p, const PlacementView *v, unsigned index)
 {
         return owner_of(m, v, index) || (index < p->acpi.n_blocks && p->acpi.of_block[index] >= 0) ||
-               virtio_mem_device_of(&m->virtio_mem, index) >= 0;
+               virtio_mem_device_of(&m->platform->virtio_mem, index) >= 0;
 }
 
 static GroupKey group_of(Manager *m, Placement *p, const PlacementView *v, unsigned index)
@@ -249,7 +250,7 @@ static GroupKey group_of(Manager *m, Placement *p, const PlacementView *v, unsig
         if (index < p->acpi.n_blocks)
                 k.acpi = p->acpi.of_block[index];
         if (k.acpi < 0)
-                k.virtio = virtio_mem_device_of(&m->virtio_mem, index);
+                k.virtio = virtio_mem_device_of(&m->platform->virtio_mem, index);
         if (k.acpi < 0 && k.virtio < 0 && index < m->n_blocks) {
                 k.burst = m->blocks[index].burst;
                 k.first = k.last = index;
@@ -471,7 +472,7 @@ static uint64_t dax_group_blocks(const Manager *m, const Device *d)
  * for it, and its movable memory set against the boot memory it needs when another is decided. */
 static int virtio_groups(Manager *m, PlacementGroup **ret, size_t *ret_n)
 {
-        const VirtioMemMap *v = &m->virtio_mem;
+        const VirtioMemMap *v = &m->platform->virtio_mem;
         uint64_t pages = m->block_size / page_size();
         PlacementGroup *l;
 
@@ -541,11 +542,12 @@ static bool view_current(Manager *m, const Placement *p, const PlacementView *v,
         DeviceKey k;
 
         if (!v->made || v->n != m->n_blocks || v->new_blocks_seq != intake_new_blocks_seq(m->intake) ||
-            v->acpi_gen != p->acpi_gen || v->virtio_seq != m->virtio_mem.seq ||
-            v->memmap_global != p->memmap_global || v->devices != m->devices || v->n_devices != m->n_devices)
+            v->acpi_gen != p->acpi_gen || v->virtio_seq != m->platform->virtio_mem.seq ||
+            v->memmap_global != p->memmap_global || v->devices != m->devices->list ||
+            v->n_devices != m->devices->n)
                 return false;
-        for (size_t i = 0; i < m->n_devices; i++) {
-                device_key(&m->devices[i], &k);
+        for (size_t i = 0; i < m->devices->n; i++) {
+                device_key(&m->devices->list[i], &k);
                 if (memcmp(&k, &v->device_keys[i], sizeof(k)) != 0)
                         return false;
         }
@@ -581,8 +583,8 @@ static int view_reserve(Manager *m, Placement *p, PlacementView *v)
         free(v->device_keys);
         free(v->dax_group);
         free(v->acpi_group);
-        v->device_keys = calloc(m->n_devices ?: 1, sizeof(DeviceKey));
-        v->dax_group = calloc(m->n_devices ?: 1, sizeof(uint32_t));
+        v->device_keys = calloc(m->devices->n ?: 1, sizeof(DeviceKey));
+        v->dax_group = calloc(m->devices->n ?: 1, sizeof(uint32_t));
         v->acpi_group = calloc(p->acpi.n_devices ?: 1, sizeof(uint32_t));
         if (!v->device_keys || !v->dax_group || !v->acpi_group)
                 return -ENOMEM;
@@ -598,8 +600,8 @@ static int view_reserve(Manager *m, Placement *p, PlacementView *v)
 static void view_owners(Manager *m, PlacementView *v)
 {
         memset(v->owner, 0, v->n * sizeof(uint32_t));
-        for (size_t i = m->n_devices; i > 0; i--) {
-                const Device *d = &m->devices[i - 1];
+        for (size_t i = m->devices->n; i > 0; i--) {
+                const Device *d = &m->devices->list[i - 1];
                 uint64_t first, top, end;
 
                 if ((d->dax->driver != DAX_DRIVER_KMEM && !d->pending) || m->block_size == 0)
@@ -623,7 +625,7 @@ static int view_group_of(Manager *m, Placement *p, PlacementView *v, unsigned in
 
         *ret = 0;
         if (k->dax)
-                slot = &v->dax_group[k->dax - m->devices];
+                slot = &v->dax_group[k->dax - m->devices->list];
         else if (k->acpi >= 0)
                 slot = &v->acpi_group[k->acpi];
         else if (k->virtio < 0 && k->burst) {
@@ -706,13 +708,13 @@ static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
                 }
         }
 
-        v->devices = m->devices;
-        v->n_devices = m->n_devices;
-        for (size_t i = 0; i < m->n_devices; i++)
-                device_key(&m->devices[i], &v->device_keys[i]);
+        v->devices = m->devices->list;
+        v->n_devices = m->devices->n;
+        for (size_t i = 0; i < m->devices->n; i++)
+                device_key(&m->devices->list[i], &v->device_keys[i]);
         v->new_blocks_seq = intake_new_blocks_seq(m->intake);
         v->acpi_gen = p->acpi_gen;
-        v->virtio_seq = m->virtio_mem.seq;
+        v->virtio_seq = m->platform->virtio_mem.seq;
         v->memmap_global = p->memmap_global;
         v->made = true;
         p->stats.views++;
@@ -823,7 +825,7 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
  * online sections). */
 static void unit_state(Manager *m, unsigned index, PlacementRequest *q)
 {
-        uint64_t n = m->virtio_mem.unit_blocks, first = index / n * n;
+        uint64_t n = m->platform->virtio_mem.unit_blocks, first = index / n * n;
 
         for (uint64_t i = first; i < first + n && i < m->n_blocks; i++) {
                 Zone zone = i == index ? 0 : block_counted_zone(&m->blocks[i]);
@@ -931,7 +933,7 @@ static int build(Manager *m, ViewUse use, unsigned index, int node, bool whole_g
         /* A burst of one block is decided alone, as the kernel does; so is every burst when
          * virtio-mem devices are there but /proc/iomem hides which blocks are theirs: a burst may
          * be such a device's, whose unit is one block (virtio-mem.c). */
-        if (k.burst && (k.first == k.last || m->virtio_mem.n_hidden > 0))
+        if (k.burst && (k.first == k.last || m->platform->virtio_mem.n_hidden > 0))
                 k.burst = 0;
         grouped = k.dax || k.acpi >= 0 || k.burst;
         if (grouped)
@@ -1016,7 +1018,7 @@ static int build(Manager *m, ViewUse use, unsigned index, int node, bool whole_g
                                                       : NULL,
                              .nr_pages = m->block_size / page_size() },
         };
-        if (k.virtio >= 0 && m->virtio_mem.unit_blocks > 1)
+        if (k.virtio >= 0 && m->platform->virtio_mem.unit_blocks > 1)
                 unit_state(m, index, &ret->input.request);
         return 0;
 }

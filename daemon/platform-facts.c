@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -92,4 +93,53 @@ int platform_facts_read(Sysfs *s, PlatformFacts *ret)
         *ret = (PlatformFacts){ .virt = read_virt(s), .balloon = read_balloon(s) };
         snprintf(ret->arch, sizeof(ret->arch), "%s", u.machine);
         return 0;
+}
+
+int platform_new(Platform **ret)
+{
+        Platform *p;
+
+        p = calloc(1, sizeof(Platform));
+        if (!p)
+                return -ENOMEM;
+        p->virtio_mem.fd = -EBADF;
+        *ret = p;
+        return 0;
+}
+
+Platform *platform_free(Platform *p)
+{
+        if (!p)
+                return NULL;
+        virtio_mem_done(&p->virtio_mem);
+        free(p);
+        return NULL;
+}
+
+int platform_resolve(Platform *p, Sysfs *s)
+{
+        PlatformFacts f;
+
+        if (p->reason[0])
+                return 0;
+        if (platform_facts_read(s, &f) < 0)
+                f = (PlatformFacts){};
+        p->online = platform_online(&f, p->reason, sizeof(p->reason));
+        return 1;
+}
+
+int platform_virtio_mem_open(Platform *p, const char *path, Sysfs *s, uint64_t block_size)
+{
+        int r;
+
+        r = virtio_mem_open(path, s, block_size, &p->virtio_mem);
+        if (r < 0)
+                snprintf(p->virtio_mem_note, sizeof(p->virtio_mem_note),
+                         "virtio-mem devices are not grouped: cannot read %s: %s", path, strerror(-r));
+        else if (p->virtio_mem.hidden)
+                snprintf(p->virtio_mem_note, sizeof(p->virtio_mem_note),
+                         "virtio-mem devices are not grouped: %s hides its addresses (started without "
+                         "CAP_SYS_ADMIN)",
+                         path);
+        return r;
 }

@@ -3,12 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kernel-auto.h"
 #include "log.h"
 #include "tiering.h"
 
 void tiering_restore(Manager *m)
 {
-        SavedSetting *st = &m->settings[SETTING_DEMOTION];
+        SavedSetting *st = kernel_setting(m, SETTING_DEMOTION);
         int r;
 
         r = setting_restore(m->sysfs, m->options.runtime_dir, SETTING_DEMOTION, st);
@@ -20,7 +21,7 @@ void tiering_restore(Manager *m)
 
 void tiering_apply(Manager *m)
 {
-        SavedSetting *st = &m->settings[SETTING_DEMOTION];
+        SavedSetting *st = kernel_setting(m, SETTING_DEMOTION);
         DemotionMode mode = m->config->demotion;
         SettingStep step;
         int r;
@@ -104,16 +105,16 @@ void tiering_check(Manager *m, int node)
         _cleanup_(freep) int *tiers = NULL;
         char buf[512];
 
-        if (node >= NODES_MAX || (node >= 0 && m->tiering_checked[node]))
+        if (node >= NODES_MAX || (node >= 0 && m->kernel->tiering_checked[node]))
                 return;
         tiers = malloc(NODES_MAX * sizeof(int));
         if (!tiers || tiers_read(m->sysfs, tiers) < 0)
                 return; /* no tiers: nothing to say */
         for (int n = node < 0 ? 0 : node; n < (node < 0 ? NODES_MAX : node + 1); n++) {
-                if (m->tiering_checked[n] || tiers[n] < 0)
+                if (m->kernel->tiering_checked[n] || tiers[n] < 0)
                         continue;
                 /* Once per node and run: the journal says it when the memory comes, status always. */
-                m->tiering_checked[n] = true;
+                m->kernel->tiering_checked[n] = true;
                 if (tiering_node_warning(m, n, tiers, buf, sizeof(buf)))
                         log_warning("Tiering: %s", buf);
         }

@@ -10,6 +10,7 @@
 #include "devices.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "platform-facts.h"
 #include "unplug.h"
 
 static int push(unsigned **list, size_t *n, unsigned index)
@@ -83,13 +84,13 @@ static int virtio_blocks(Manager *m, const char *name, unsigned **ret, size_t *r
         const IomemVirtioMem *d;
         int r;
 
-        r = virtio_mem_read(&m->virtio_mem, m->sysfs, m->block_size);
+        r = virtio_mem_read(&m->platform->virtio_mem, m->sysfs, m->block_size);
         if (r < 0)
                 return r == -ENOMEM ? r : -EPERM;
         /* Started without CAP_SYS_ADMIN: the kernel hides the addresses from us. */
-        if (m->virtio_mem.hidden)
+        if (m->platform->virtio_mem.hidden)
                 return -EPERM;
-        d = virtio_mem_find(&m->virtio_mem, name);
+        d = virtio_mem_find(&m->platform->virtio_mem, name);
         if (!d)
                 return -ENODEV;
         return range_blocks(m, d->region.start, d->region.end, ret, ret_n);

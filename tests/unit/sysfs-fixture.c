@@ -111,19 +111,29 @@ void fixture_acpi_bind(const char *name, unsigned n, unsigned index)
                 abort();
 }
 
-const char *fixture_block_state(unsigned index, char *buf, size_t size)
+const char *fixture_read(const char *rel, char *buf, size_t size)
 {
         char path[512];
         FILE *f;
         size_t n;
 
-        snprintf(path, sizeof(path), "%s/devices/system/memory/memory%u/state", root, index);
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
         f = fopen(path, "re");
         if (!f)
-                return "";
+                return NULL;
         n = fread(buf, 1, size - 1, f);
         fclose(f);
         buf[n] = '\0';
+        return buf;
+}
+
+const char *fixture_block_state(unsigned index, char *buf, size_t size)
+{
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "devices/system/memory/memory%u/state", index);
+        if (!fixture_read(rel, buf, size))
+                return "";
         buf[strcspn(buf, "\n")] = '\0';
         return buf;
 }

@@ -25,6 +25,8 @@ void fixture_acpi_device(const char *name);
 /* Binds the block to the device, as the kernel does once it added the DIMM: physical_nodeN in the
  * device, firmware_node in the block. */
 void fixture_acpi_bind(const char *name, unsigned n, unsigned index);
+/* The file at rel (relative to the root), whole; NULL when unreadable. */
+const char *fixture_read(const char *rel, char *buf, size_t size);
 /* The block's state file, first line ("" when unreadable). */
 const char *fixture_block_state(unsigned index, char *buf, size_t size);
 /* The manager over the root, config loaded, onliner and blocks set up, no bus. */

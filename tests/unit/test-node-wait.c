@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "intake.h"
+#include "kernel-auto.h"
 #include "log.h"
 #include "manager.h"
 #include "memblock.h"
@@ -231,7 +232,7 @@ static void test_delegate_no_second_wait(void)
         tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
         if (!m)
                 return;
-        m->kernel_auto_mode = KERNEL_AUTO_ONLINE_DELEGATE;
+        m->kernel->auto_mode = KERNEL_AUTO_ONLINE_DELEGATE;
         intake_set_delegate(m->intake, true);
         send_adds(m, 60, 1);
         intake_on_uevent(m->intake, "online", "memory60");
