@@ -21,7 +21,8 @@ B and Bg are D and Dg with the binary given by --baseline (an earlier build), fo
 measured side by side. Diagnostic variants (add with --variants): Dq memhotplugd with
 LogLevel=warning, Dc memhotplugd logging to the serial console (/dev/console, as `scripts/demo`
 does), Dd memhotplugd at debug, W the least any userspace onliner can do (bench-probe writer:
-one open+write+close of state per "add" uevent, nothing else).
+one open+write+close of state per "add" uevent, nothing else). With those variants, T_D/T_B,
+T_Dg/T_Bg and T_D/T_W are reported too, each computed within its round.
 
 Between samples the blocks are offlined in the guest and the DIMM is unplugged (device_del), so
 every sample starts from the same state and the same slot; with --fresh-boot every sample gets a
@@ -281,6 +282,17 @@ def report(results, variants, blocks, repeat):
                   for v in others}
         w(f"{n:5d} {n * 128 / 1024:4.0f} " + " ".join(f"{ms(med[v]):>10}" for v in variants)
           + " " + " ".join(f"{ratios[v]:9.3f}" for v in others))
+    # The comparisons a change is judged by, each within its round: new against the baseline
+    # build (takeover, delegate), and takeover against the least any userspace writer can do.
+    pairs = [(a, b) for a, b in (("D", "B"), ("Dg", "Bg"), ("D", "W")) if a in variants and b in variants]
+    if pairs:
+        w("")
+        w(f"{'N':>5} " + " ".join(f"{'T_' + a + '/T_' + b:>10}" for a, b in pairs))
+        for n in blocks:
+            rounds = [r for r in results if r["n"] == n]
+            w(f"{n:5d} " + " ".join(
+                f"{statistics.median([r[a]['total'] / r[b]['total'] for r in rounds]):10.3f}"
+                for a, b in pairs))
     w("")
     w("Phases (medians, ms): add = first to last 'add' uevent; gap = last 'add' to first 'online';"
       " online = first to last 'online'; per-block = median interval between 'online' uevents;"

@@ -8,8 +8,16 @@ the same run on the same temporary sysfs tree (never the machine's real /sys):
   F  a fork+exec of a small program per block (what rules that RUN a program cost)
 
 Also the daemon's peak RSS and its time from start to READY=1 and to the end of the job (through a
-real sd_notify socket). Figures are medians of --repeat runs; ratios are what to compare.
+real sd_notify socket), with LockMemory=yes (the default) in effect as under the unit: the daemon
+gets RLIMIT_MEMLOCK=infinity (LimitMEMLOCK=infinity, so MCL_FUTURE too) where this process may
+raise it, and what it locked is read from its own log line. Figures are medians of --repeat runs;
+ratios are what to compare.
+
+With --baseline DAEMON a second binary (an earlier commit's) is measured in the same run, on the
+same tree, interleaved run by run, and the ratios new/baseline are printed side by side.
 """
+import re
+import resource
 import argparse
 import os
 import shutil
@@ -84,16 +92,28 @@ def daemon_argv(daemon, tree, rundir, conf, once):
     return argv + (["--once"] if once else [])
 
 
+def memlock_unlimited():
+    """As the unit's LimitMEMLOCK=infinity; False where this process may not raise the hard limit
+    (no CAP_SYS_RESOURCE): the daemon then locks only what is mapped at start (no MCL_FUTURE)."""
+    try:
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        return True
+    except (ValueError, OSError):
+        return False
+
+
 def time_to_ready(daemon, tree, rundir, conf, n):
-    """Start to READY=1 and start to the idle status after the job, via a real notify socket."""
+    """Start to READY=1 and start to the idle status after the job, via a real notify socket;
+    the peak RSS, and the daemon's "Locked the daemon's memory" log line (None if it locked nothing)."""
     sock_path = os.path.join(rundir, "notify")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sock_path)
     s.settimeout(60)
     env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+    log = tempfile.TemporaryFile(mode="w+")
     t0 = time.monotonic()
     p = subprocess.Popen(daemon_argv(daemon, tree, rundir, conf, False), env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=log)
     ready = done = None
     try:
         while done is None:
@@ -112,7 +132,27 @@ def time_to_ready(daemon, tree, rundir, conf, n):
         p.wait(10)
         s.close()
         os.unlink(sock_path)
-    return ready, done, hwm
+    log.seek(0)
+    m = re.search(r"Locked the daemon's memory.*", log.read())
+    log.close()
+    return ready, done, hwm, m.group(0) if m else None
+
+
+def measure(daemon, tree, rundir, conf, n, into):
+    """One run of D, D' and the start-to-idle run of one binary, appended to into."""
+    for key, argv in (("D", daemon_argv(daemon, tree, rundir, conf, True)),
+                      ("D-quiet", daemon_argv(daemon, tree, rundir, conf, True) + ["-l", "warning"])):
+        reset_tree(tree, n)
+        cpu, _ = run_measured(argv)
+        check_tree(tree, n)
+        into[key].append(cpu)
+    reset_tree(tree, n)
+    r, d, hwm, locked = time_to_ready(daemon, tree, rundir, conf, n)
+    check_tree(tree, n)
+    into["ready"].append(r)
+    into["done"].append(d)
+    into["rss"].append(hwm)
+    into["locked"] = locked
 
 
 def main():
@@ -122,8 +162,12 @@ def main():
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=64)
+    ap.add_argument("--baseline", metavar="DAEMON",
+                    help="another memhotplugd binary, measured in the same run, interleaved")
     args = ap.parse_args()
     n = args.blocks
+    # Inherited by every daemon started from here on.
+    unlimited = memlock_unlimited()
 
     # tmpfs, like sysfs a memory file system: a disk file system would make every write a journal
     # transaction and measure the disk instead of the daemon.
@@ -140,38 +184,50 @@ def main():
         shell_loop = f'for f in {states}; do echo {ONLINE} > "$f"; done'
         fork_loop = f"for f in {states}; do /bin/sh -c 'echo {ONLINE} > \"$1\"' sh \"$f\"; done"
 
-        results = {"D": [], "D-quiet": [], "S": [], "F": []}
-        rss = []
-        ready, done = [], []
-        for _ in range(args.repeat):
-            for key, argv in (("D", daemon_argv(args.daemon, tree, rundir, conf, True)),
-                              ("D-quiet", daemon_argv(args.daemon, tree, rundir, conf, True) + ["-l", "warning"]),
-                              ("S", ["/bin/bash", "-c", shell_loop]),
-                              ("F", ["/bin/bash", "-c", fork_loop])):
+        binaries = [("new", args.daemon)] + ([("base", args.baseline)] if args.baseline else [])
+        runs = {label: {"D": [], "D-quiet": [], "ready": [], "done": [], "rss": [], "locked": None}
+                for label, _ in binaries}
+        results = {"S": [], "F": []}
+        for i in range(args.repeat):
+            # Interleaved, the order swapped every round, so that drift falls on both alike.
+            for label, daemon in (binaries if i % 2 == 0 else binaries[::-1]):
+                measure(daemon, tree, rundir, conf, n, runs[label])
+            for key, argv in (("S", ["/bin/bash", "-c", shell_loop]), ("F", ["/bin/bash", "-c", fork_loop])):
                 reset_tree(tree, n)
                 cpu, _ = run_measured(argv)
                 check_tree(tree, n)
                 results[key].append(cpu)
-            reset_tree(tree, n)
-            r, d, hwm = time_to_ready(args.daemon, tree, rundir, conf, n)
-            check_tree(tree, n)
-            ready.append(r)
-            done.append(d)
-            rss.append(hwm)
 
         per = {k: statistics.median(v) / n * 1e6 for k, v in results.items()}
+        for label, _ in binaries:
+            per[label] = {k: statistics.median(runs[label][k]) / n * 1e6 for k in ("D", "D-quiet")}
+        med = {label: {k: statistics.median(runs[label][k]) for k in ("ready", "done", "rss")}
+               for label, _ in binaries}
+        new = per["new"]
         print(f"memhotplugd benchmark: {n} offline blocks on {args.nodes} nodes, ChunkBlocks={args.chunk}, "
               f"median of {args.repeat} runs, CPU time (user+sys) per block")
-        print(f"  D  memhotplugd (info logging to stderr) {per['D']:9.2f} us/block")
-        print(f"  D' memhotplugd (warnings only)         {per['D-quiet']:9.2f} us/block")
+        for label, daemon in binaries:
+            print(f"  [{label}] {daemon}")
+            print(f"  D  memhotplugd (info logging to stderr) {per[label]['D']:9.2f} us/block")
+            print(f"  D' memhotplugd (warnings only)         {per[label]['D-quiet']:9.2f} us/block")
         print(f"  S  shell loop writing state            {per['S']:9.2f} us/block")
         print(f"  F  fork+exec per block                 {per['F']:9.2f} us/block")
-        print(f"  ratio F/D  {per['F'] / per['D']:7.1f}x   (target >= 50x)")
-        print(f"  ratio S/D  {per['S'] / per['D']:7.1f}x")
-        print(f"  peak RSS of memhotplugd: {statistics.median(rss) / 1024:.2f} MiB (target <= 4 MiB)")
-        print(f"  start to READY=1: {statistics.median(ready) * 1e3:.1f} ms; "
-              f"start to all {n} blocks online: {statistics.median(done) * 1e3:.1f} ms")
-        ok = per["D"] <= 20 and per["F"] / per["D"] >= 50 and statistics.median(rss) <= 4096
+        print(f"  ratio F/D  {per['F'] / new['D']:7.1f}x   (target >= 50x)")
+        print(f"  ratio S/D  {per['S'] / new['D']:7.1f}x")
+        print(f"  LockMemory=yes, RLIMIT_MEMLOCK {'infinity (as the unit)' if unlimited else 'finite (cannot raise it here: no MCL_FUTURE)'}")
+        for label, _ in binaries:
+            print(f"  [{label}] peak RSS of memhotplugd: {med[label]['rss'] / 1024:.2f} MiB (target <= 4 MiB); "
+                  f"start to READY=1: {med[label]['ready'] * 1e3:.1f} ms; start to all {n} blocks online: "
+                  f"{med[label]['done'] * 1e3:.1f} ms")
+            print(f"  [{label}] {runs[label]['locked'] or 'locked nothing'}")
+        if args.baseline:
+            base = per["base"]
+            print("  new/base (side by side, < 1 is better): "
+                  f"D {new['D'] / base['D']:.2f}, D' {new['D-quiet'] / base['D-quiet']:.2f}, "
+                  f"peak RSS {med['new']['rss'] / med['base']['rss']:.2f}, "
+                  f"READY=1 {med['new']['ready'] / med['base']['ready']:.2f}, "
+                  f"all online {med['new']['done'] / med['base']['done']:.2f}")
+        ok = new["D"] <= 20 and per["F"] / new["D"] >= 50 and med["new"]["rss"] <= 4096
         print(f"  targets {'met' if ok else 'MISSED'}")
         return 0
     finally:

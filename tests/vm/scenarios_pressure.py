@@ -135,11 +135,14 @@ LOADER = "/lib64/ld-linux-x86-64.so.2"
 PUSH_OVER_MIB = 64   # how far past MemAvailable the push may go to evict the daemon's pages (evict())
 PUSH_UNDER_MIB = 16  # where it stops when nothing of the daemon's can be evicted (see evict())
 SAMPLES = int(os.environ.get("MHP_PRESSURE_SAMPLES", "3"))  # fresh guests per variant
+# Another memhotplugd binary (an earlier commit's) for the variant base+lock, measured side by side
+# with ext4+lock: its own ext4 image, LockMemory=yes.
+BASELINE = os.environ.get("MHP_PRESSURE_BASELINE", "")
 VARIANTS = (  # (label, from the ext4 image, LockMemory=)
     ("ramfs", False, False),
     ("ext4", True, False),
     ("ext4+lock", True, True),
-)
+) + ((("base+lock", True, True),) if BASELINE else ())
 
 
 def build_image(daemon):
@@ -293,25 +296,29 @@ def run_evictable(ctx, image, hog_bin, label, from_ext4, lock):
 
 def pressure_evictable(ctx):
     """(a) the daemon from ramfs (unevictable), (b) from ext4 (evictable), (c) from ext4 with
-    LockMemory=yes: fresh guests, interleaved, SAMPLES each; 64 MiB left, 2 GiB hot-added."""
+    LockMemory=yes, and with MHP_PRESSURE_BASELINE=DAEMON (d) that binary as (c): fresh guests,
+    interleaved, SAMPLES each; 64 MiB left, 2 GiB hot-added."""
     if not shutil.which("mke2fs"):
         ctx.check(False, "mke2fs (e2fsprogs) is installed", fatal=True)
     tmpdir, hog_bin = build_hog()
     imgdir, image = build_image(ctx.args.daemon)
+    base_imgdir, base_image = build_image(BASELINE) if BASELINE else (None, None)
     results = {label: [] for label, _, _ in VARIANTS}
     only = os.environ.get("MHP_PRESSURE_VARIANTS", "").split(",")  # for a quicker look at one
     try:
         for i in range(SAMPLES):
-            for label, from_ext4, lock in VARIANTS:
+            # The order reversed every other round, so that drift falls on every variant alike.
+            for label, from_ext4, lock in (VARIANTS if i % 2 == 0 else VARIANTS[::-1]):
                 if only != [""] and label not in only:
                     continue
+                img = base_image if label == "base+lock" else image
                 try:
-                    r = run_evictable(ctx, image, hog_bin, f"{label} #{i + 1}", from_ext4, lock)
+                    r = run_evictable(ctx, img, hog_bin, f"{label} #{i + 1}", from_ext4, lock)
                 except PushCollateral as e:
                     ctx.note(f"{label} #{i + 1}: the push's OOM kill took another process too ({e}): "
                              "the host's load, not the daemon; the round runs again in a fresh guest")
                     try:
-                        r = run_evictable(ctx, image, hog_bin, f"{label} #{i + 1} (again)", from_ext4, lock)
+                        r = run_evictable(ctx, img, hog_bin, f"{label} #{i + 1} (again)", from_ext4, lock)
                     except PushCollateral as e:
                         ctx.check(False, f"{label} #{i + 1}: the push's OOM kill took only the push", diag=str(e))
                         r = None
@@ -320,6 +327,8 @@ def pressure_evictable(ctx):
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
         shutil.rmtree(imgdir, ignore_errors=True)
+        if base_imgdir:
+            shutil.rmtree(base_imgdir, ignore_errors=True)
     for label, rs in results.items():
         if not rs:
             continue
@@ -329,7 +338,9 @@ def pressure_evictable(ctx):
                  f"(median {secs[len(secs) // 2]:.2f}s); majflt during the hot-add {faults}; "
                  f"RssFile idle -> after the push -> after the hot-add (KiB) "
                  + ", ".join(f"{r['idle']['RssFile']}->{r['pushed']['RssFile']}->"
-                             f"{r['after']['RssFile']}" for r in rs))
+                             f"{r['after']['RssFile']}" for r in rs)
+                 + "; VmRSS idle -> after the hot-add (KiB) "
+                 + ", ".join(f"{r['idle']['VmRSS']}->{r['after']['VmRSS']}" for r in rs))
 
 
 SCENARIOS["pressure-evictable"] = pressure_evictable
