@@ -25,11 +25,9 @@ static void block_refresh(Manager *m, unsigned index, const BlockFacts *f, bool 
 
         /* Memory online in a kernel zone before we saw any event for it is boot memory, the base
          * of Online=auto-movable's ratio. (A block across DMA and DMA32 shows "none".) */
-        if (!(b->flags & BLOCK_KNOWN) && !from_add && f->state == BLOCK_ONLINE &&
-            f->default_zone != ZONE_MOVABLE)
-                b->flags |= BLOCK_EARLY;
-        b->flags |= BLOCK_KNOWN;
-        b->flags &= ~(BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+        if (!block_known(b) && !from_add && f->state == BLOCK_ONLINE && f->default_zone != ZONE_MOVABLE)
+                b->facts |= BLOCK_FACT_EARLY;
+        block_seen(b);
         b->node = f->node;
         manager_block_set_zones(m, index, f);
         /* valid_zones of an online block names the zone it is in. */
@@ -57,12 +55,12 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
         }
         if (owner->decision.action == DAX_ACTION_REBIND) {
                 /* Policy-offline, so that a reload looks at it again should the rebind not happen. */
-                m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
+                block_left_offline(&m->blocks[index]);
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s", owner->decision.reason);
                 return 0;
         }
         if (owner->decision.action == DAX_ACTION_REVERT) {
-                m->blocks[index].flags |= BLOCK_POLICY_OFFLINE;
+                block_left_offline(&m->blocks[index]);
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f->node, 0, "Left offline: %s",
                           owner->decision.reason);
                 return 0;
@@ -182,7 +180,7 @@ const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
         const Decider *dc = m->decider;
         const Block *b = &m->blocks[index];
 
-        if (!(b->flags & BLOCK_QUEUED) || b->queued_why == 0 || b->queued_why > dc->n_queued_whys)
+        if (b->life != BLOCK_LIFE_QUEUED || b->queued_why == 0 || b->queued_why > dc->n_queued_whys)
                 return NULL;
         return &dc->queued_whys[b->queued_why - 1];
 }
@@ -206,12 +204,12 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Nothing to do: %s", d->reason);
                 return 0;
         case ACTION_OFFLINE:
-                b->flags |= BLOCK_POLICY_OFFLINE;
+                block_left_offline(b);
                 log_block(LOG_INFO, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f->node, 0, "Left offline: %s",
                           d->reason);
                 return 0;
         case ACTION_SKIP:
-                b->flags |= BLOCK_POLICY_OFFLINE;
+                block_left_offline(b);
                 log_block(LOG_WARNING, 0, MHP_MESSAGE_BLOCK_LEFT_OFFLINE, index, f->node, 0,
                           "Left offline, the kernel cannot do what the policy asks: %s", d->reason);
                 return 0;
@@ -249,13 +247,13 @@ int blocks_ready(void *userdata, unsigned index, const BlockFacts *f, bool from_
 
         block_refresh(m, index, f, from_add);
         /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
-        if (m->blocks[index].flags & BLOCK_USER_OFFLINE) {
+        if (block_held(&m->blocks[index])) {
                 if (f->state == BLOCK_OFFLINE) {
                         log_block(LOG_INFO, 0, NULL, index, f->node, 0,
                                   "Left offline: it was offlined on purpose (before this daemon started)");
                         return 0;
                 }
-                m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+                block_release(&m->blocks[index]);
         }
         r = block_decide(m, index, f, &d);
         if (r < 0)
@@ -286,7 +284,7 @@ void blocks_on_online(void *userdata, unsigned index)
         const char *attr;
         BlockFacts f;
 
-        b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+        block_onlined(b);
         /* The zone it went into, from valid_zones, which now names only that zone. */
         if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
                 manager_block_set_zones(m, index, &f);
@@ -312,11 +310,9 @@ void blocks_on_offline(void *userdata, unsigned index)
                 manager_block_set_state(m, index, f.state, 0);
         }
         /* Offlining is deliberate (usually before an unplug): never undo it. */
-        if (!(b->flags & (BLOCK_QUEUED | BLOCK_POLICY_OFFLINE | BLOCK_FAILED | BLOCK_USER_OFFLINE))) {
-                b->flags |= BLOCK_USER_OFFLINE;
+        if (block_hold_offlined(b))
                 log_block(LOG_INFO, 0, NULL, index, b->node, 0,
                           "Offlined by someone else, leaving it offline");
-        }
 }
 
 void blocks_on_removed(void *userdata, unsigned index)
@@ -338,9 +334,9 @@ void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
         for (size_t i = 0; i < n; i++) {
                 Block *b = &m->blocks[indices[i]];
 
-                if (b->state == BLOCK_ONLINE || (b->flags & (BLOCK_QUEUED | BLOCK_USER_OFFLINE)))
+                if (b->state == BLOCK_ONLINE || b->life == BLOCK_LIFE_QUEUED || block_held(b))
                         continue;
-                b->flags &= ~BLOCK_POLICY_OFFLINE;
+                block_reconsidered(b);
                 (void)intake_look_again(m->intake, indices[i]);
         }
 }

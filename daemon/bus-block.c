@@ -39,12 +39,12 @@ int bus_block_enumerate(sd_bus *bus, const char *path, void *userdata, char ***n
         char **l;
 
         for (size_t i = 0; i < m->n_blocks; i++)
-                n += !!(m->blocks[i].flags & BLOCK_KNOWN);
+                n += block_known(&m->blocks[i]);
         l = calloc(n + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < m->n_blocks && k < n; i++) {
-                if (!(m->blocks[i].flags & BLOCK_KNOWN))
+                if (!block_known(&m->blocks[i]))
                         continue;
                 if (asprintf(&l[k++], BUS_BLOCK_PREFIX "/%zu", i) < 0) {
                         for (size_t j = 0; j + 1 < k; j++)

@@ -34,7 +34,7 @@ int bus_introspect(FILE *f)
                                              BUS_DEVICE_PREFIX "/dax0_2e0" };
         _cleanup_(config_freep) Config *config = NULL;
         Manager m = {};
-        Block block = { .node = 0, .flags = BLOCK_KNOWN };
+        Block block = { .node = 0, .life = BLOCK_LIFE_PRESENT };
         DaxDevice dax = { .name = (char *)"dax0.0", .target_node = -1 };
         Device device = { .dax = &dax };
         DeviceTable devices = { .list = &device, .n = 1 };

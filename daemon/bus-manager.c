@@ -148,7 +148,7 @@ static void totals(Manager *m, uint64_t *present, uint64_t *online)
 {
         *present = *online = 0;
         for (size_t i = 0; i < m->n_blocks; i++)
-                if (m->blocks[i].flags & BLOCK_KNOWN) {
+                if (block_known(&m->blocks[i])) {
                         *present += m->block_size;
                         if (m->blocks[i].state == BLOCK_ONLINE)
                                 *online += m->block_size;
@@ -181,7 +181,7 @@ static int property_get_zone_bytes(sd_bus *bus, const char *path, const char *in
                 uint64_t bytes = 0;
 
                 for (size_t i = 0; i < m->n_blocks; i++)
-                        if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].state == BLOCK_ONLINE &&
+                        if (block_known(&m->blocks[i]) && m->blocks[i].state == BLOCK_ONLINE &&
                             m->blocks[i].zone == z)
                                 bytes += m->block_size;
                 if (bytes == 0)
@@ -202,7 +202,7 @@ static int property_get_node_bytes(sd_bus *bus, const char *path, const char *in
         int max_node = -1, r;
 
         for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node > max_node)
+                if (block_known(&m->blocks[i]) && m->blocks[i].node > max_node)
                         max_node = m->blocks[i].node;
         /* One pass over the blocks, by node + 1: node -1 collects the blocks whose node the kernel
          * does not show. */
@@ -213,7 +213,7 @@ static int property_get_node_bytes(sd_bus *bus, const char *path, const char *in
         for (size_t i = 0; i < m->n_blocks; i++) {
                 const Block *b = &m->blocks[i];
 
-                if (!(b->flags & BLOCK_KNOWN) || b->node < -1)
+                if (!block_known(b) || b->node < -1)
                         continue;
                 present[b->node + 1] += m->block_size;
                 if (b->state == BLOCK_ONLINE)
@@ -292,7 +292,7 @@ static int append_block_rows(sd_bus_message *reply, void *userdata)
         int r;
 
         for (size_t i = 0; i < m->n_blocks; i++) {
-                if (!(m->blocks[i].flags & BLOCK_KNOWN))
+                if (!block_known(&m->blocks[i]))
                         continue;
                 r = bus_append_block_row(m, reply, (unsigned)i);
                 if (r < 0)
@@ -323,7 +323,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 BlockFacts f;
                 Decision d;
 
-                if (!(b->flags & BLOCK_KNOWN))
+                if (!block_known(b))
                         continue;
                 if (b->state == BLOCK_ONLINE) {
                         r = bus_append_drift_row(m, v, reply, (unsigned)i);
@@ -335,14 +335,14 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                 if (memblock_read(m->sysfs, (unsigned)i, b->node, &f, &attr) < 0 || f.state == BLOCK_ONLINE)
                         continue;
                 (void)placement_view_decide(m, v, (unsigned)i, &f, &d);
-                if (b->flags & BLOCK_USER_OFFLINE) {
+                if (block_held(b)) {
                         /* The policy would online it, but it was offlined on purpose. */
                         d.action = ACTION_NONE;
                         d.zone = 0;
                         note = "offlined on purpose (by request or by someone else): left alone until "
                                "re-added "
                                "or onlined by request";
-                } else if (b->flags & BLOCK_QUEUED) {
+                } else if (b->life == BLOCK_LIFE_QUEUED) {
                         note = "queued";
                         /* What it was queued with: the dry run counts its own queued group. */
                         why = blocks_queued_why(m, (unsigned)i);
@@ -359,7 +359,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                                 snprintf(d.rule, sizeof(d.rule), "%s", why->rule);
                                 decision_format_reason(&d);
                         }
-                } else if (b->flags & BLOCK_FAILED)
+                } else if (b->life == BLOCK_LIFE_FAILED)
                         note = "failed before; retried on reload or rescan";
                 r = sd_bus_message_append(reply, BUS_ROW_PLAN, (unsigned)i, f.node,
                                           action_to_string(d.action),

@@ -147,7 +147,7 @@ static int append_block_slice(BusObjects *o, sd_bus *bus, sd_bus_error *error)
         for (; o->next_block < m->n_blocks && o->next_block < end; o->next_block++) {
                 size_t i = o->next_block;
 
-                if (!(m->blocks[i].flags & BLOCK_KNOWN))
+                if (!block_known(&m->blocks[i]))
                         continue;
                 snprintf(path, sizeof(path), BUS_BLOCK_PREFIX "/%zu", i);
                 r = append_object(bus, o->reply, path, BUS_IFACE_BLOCK, bus_block_vtable, m, error);

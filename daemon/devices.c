@@ -85,7 +85,7 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n)
         if (!l)
                 return -ENOMEM;
         for (uint64_t i = first; i < end && i < m->n_blocks; i++)
-                if (m->blocks[i].flags & BLOCK_KNOWN)
+                if (block_known(&m->blocks[i]))
                         l[n++] = (unsigned)i;
         *ret = l;
         *ret_n = n;
@@ -99,7 +99,7 @@ void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, uns
         device_block_span(m, d, &first, &end);
         *ret_online = *ret_total = 0;
         for (uint64_t i = first; i < end && i < m->n_blocks; i++)
-                if (m->blocks[i].flags & BLOCK_KNOWN) {
+                if (block_known(&m->blocks[i])) {
                         (*ret_total)++;
                         *ret_online += m->blocks[i].state == BLOCK_ONLINE;
                 }

@@ -60,7 +60,7 @@ void intake_retry_later(Intake *in, unsigned index)
         Manager *m = in->manager;
 
         if (index < m->n_blocks)
-                m->blocks[index].flags |= BLOCK_RETRY;
+                m->blocks[index].retry = true;
         /* Already armed: one scan takes every marked block. */
         if (!in->retry_timer || timer_armed(in->retry_timer))
                 return;
@@ -205,7 +205,7 @@ static int take_block(Intake *in, unsigned index, int node, bool from_add, uint6
                                          "Out of memory for memory%u, looking again in %.0fs", index,
                                          (double)BLOCK_RETRY_USEC / USEC_PER_SEC);
         }
-        m->blocks[index].flags &= ~BLOCK_RETRY;
+        m->blocks[index].retry = false;
 
         r = memblock_read(m->sysfs, index, node, &f, &attr);
         if (r == -ENOENT) {
@@ -273,7 +273,7 @@ static void on_add(Intake *in, unsigned index)
          * handled before this one, so that a burst is queued whole and in order. */
         if (in->n_node_waiting > 0)
                 (void)node_wait_check(in);
-        b->flags &= ~BLOCK_USER_OFFLINE;
+        block_release(b);
         /* Older blocks still wait: this one waits behind them, linked or not. */
         if (in->n_node_waiting > 0 && node_wait(in, index, now_usec()) >= 0)
                 return;
@@ -377,9 +377,8 @@ int intake_scan(Intake *in, bool all)
                 Block *b = &m->blocks[index];
 
                 seen[index] = 1;
-                if (!(b->flags & BLOCK_KNOWN) || (b->flags & BLOCK_RETRY) ||
-                    (all && (b->flags & (BLOCK_POLICY_OFFLINE | BLOCK_FAILED)) &&
-                     !(b->flags & BLOCK_QUEUED)))
+                if (!block_known(b) || b->retry ||
+                    (all && (b->life == BLOCK_LIFE_LEFT_OFFLINE || b->life == BLOCK_LIFE_FAILED)))
                         (void)take_block(in, index,
                                          index < n_nodes && nodes[index] >= 0 ? nodes[index] : NODE_LOOK_UP,
                                          false, 0);
@@ -387,7 +386,7 @@ int intake_scan(Intake *in, bool all)
 
         /* A block removed while we were not listening (lost events). */
         for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & BLOCK_KNOWN) && !seen[i] && !(m->blocks[i].flags & BLOCK_QUEUED))
+                if (block_known(&m->blocks[i]) && !seen[i] && m->blocks[i].life != BLOCK_LIFE_QUEUED)
                         in->hooks->removed(in->userdata, (unsigned)i);
         node_wait_prune(in);
         in->hooks->scanned(in->userdata, n);

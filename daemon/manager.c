@@ -70,12 +70,12 @@ void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f)
 {
         Block *b = &m->blocks[index];
 
-        b->flags &= ~BLOCK_ZONES_KNOWN;
+        b->facts &= ~BLOCK_FACT_ZONES_KNOWN;
         if (!f->have_valid_zones)
                 return;
         b->valid_zones = f->valid_zones;
         b->default_zone = f->default_zone;
-        b->flags |= BLOCK_ZONES_KNOWN;
+        b->facts |= BLOCK_FACT_ZONES_KNOWN;
 }
 
 void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size_t size)
@@ -84,7 +84,7 @@ void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size
 
         if (b->state == BLOCK_ONLINE && b->zone)
                 snprintf(buf, size, "%s", zone_to_string(b->zone));
-        else if (b->flags & BLOCK_ZONES_KNOWN)
+        else if (b->facts & BLOCK_FACT_ZONES_KNOWN)
                 zones_to_string(b->valid_zones, b->default_zone, buf, size);
         else if (size > 0)
                 buf[0] = '\0';
@@ -96,14 +96,15 @@ bool manager_block_removable(Manager *m, unsigned index)
         char path[48], buf[8];
         int fd;
 
-        if (!(b->flags & BLOCK_REMOVABLE_KNOWN)) {
+        if (!(b->facts & BLOCK_FACT_REMOVABLE_KNOWN)) {
                 snprintf(path, sizeof(path), "memory%u/removable", index);
                 fd = sysfs_memory_fd(m->sysfs);
                 if (fd >= 0 && sysfs_read_at(fd, path, buf, sizeof(buf)) >= 0) {
-                        b->flags |= BLOCK_REMOVABLE_KNOWN | (streq(buf, "1") ? BLOCK_REMOVABLE : 0);
+                        b->facts |=
+                                BLOCK_FACT_REMOVABLE_KNOWN | (streq(buf, "1") ? BLOCK_FACT_REMOVABLE : 0);
                 }
         }
-        return b->flags & BLOCK_REMOVABLE;
+        return b->facts & BLOCK_FACT_REMOVABLE;
 }
 
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "macro.h"
+#include "block.h"
 #include "dax-policy.h"
 #include "event-util.h"
 #include "log.h"
@@ -17,32 +18,6 @@
 #include "saved-settings.h"
 #include "sysfs.h"
 #include "virtio-mem.h"
-
-/* What the manager remembers of a block between events; all of it can be rebuilt from sysfs. */
-enum {
-        BLOCK_KNOWN = 1 << 0,          /* present, and state/zone/node below are valid */
-        BLOCK_QUEUED = 1 << 1,         /* waiting in the queue */
-        BLOCK_POLICY_OFFLINE = 1 << 2, /* left offline by the policy: reconsidered on reload */
-        BLOCK_FAILED = 1 << 3,         /* onlining failed for good: reconsidered on reload */
-        BLOCK_USER_OFFLINE = 1 << 4,   /* offlined by someone else: never onlined again by the policy */
-        BLOCK_ZONES_KNOWN = 1 << 5,    /* valid_zones and default_zone below were read */
-        BLOCK_REMOVABLE_KNOWN = 1 << 6,
-        BLOCK_REMOVABLE = 1 << 7,
-        BLOCK_EARLY = 1 << 8, /* boot memory: first seen by a scan, online in a kernel zone */
-        BLOCK_RETRY = 1 << 9, /* handling it ran out of memory: the retry scan takes it */
-};
-
-typedef struct Block {
-        int32_t node;         /* -1: unknown */
-        uint8_t state;        /* BlockState */
-        uint8_t zone;         /* Zone of an online block; 0 when offline or not known */
-        uint8_t valid_zones;  /* Zone mask of valid_zones when it was last read */
-        uint8_t default_zone; /* its first entry */
-        uint16_t flags;
-        uint8_t planned_zone; /* Zone it is queued for (counted by Online=auto-movable) */
-        uint32_t burst;       /* the hot-add burst its "add" came in (intake.c); 0: none */
-        uint32_t queued_why;  /* while queued: 1 + its decision's index in the Decider's (blocks.c) */
-} Block;
 
 typedef struct ManagerOptions {
         const char *config_path;
@@ -172,7 +147,7 @@ void manager_set_log_target(Manager *m, LogTarget target);
 Block *manager_block(Manager *m, unsigned index); /* grows the table; NULL on OOM */
 static inline bool manager_block_present(const Manager *m, unsigned index)
 {
-        return index < m->n_blocks && (m->blocks[index].flags & BLOCK_KNOWN);
+        return index < m->n_blocks && block_known(&m->blocks[index]);
 }
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
 /* Records valid_zones as just read. The bus answers ValidZones from here: reading valid_zones when

@@ -75,7 +75,7 @@ int offline_marks_load(Manager *m)
                 b = manager_block(m, index);
                 if (!b)
                         return -ENOMEM;
-                b->flags |= BLOCK_USER_OFFLINE;
+                block_hold(b, BLOCK_HOLD_MARK);
         }
         return 0;
 }
@@ -83,8 +83,7 @@ int offline_marks_load(Manager *m)
 /* Offline on purpose, and offline now (a block whose offline is still under way is not yet). */
 static bool marked(const Block *b)
 {
-        return (b->flags & (BLOCK_KNOWN | BLOCK_USER_OFFLINE)) == (BLOCK_KNOWN | BLOCK_USER_OFFLINE) &&
-               b->state == BLOCK_OFFLINE;
+        return block_known(b) && block_held(b) && b->state == BLOCK_OFFLINE;
 }
 
 /* splitmix64's finaliser: a sum of these tells sets of indices apart (a plain sum would take

@@ -3,7 +3,7 @@
 
 #include "manager.h"
 
-/* The blocks offlined on purpose (BLOCK_USER_OFFLINE), kept in the runtime directory so that a
+/* The blocks offlined on purpose (held: Block.hold), kept in the runtime directory so that a
  * restarted daemon does not online them again: a block offlined by PrepareUnplug and waiting for
  * its eject, or by an administrator with chmem, stays offline across "systemctl restart". The
  * runtime directory is a tmpfs, so a reboot forgets them, as it forgets the blocks. */

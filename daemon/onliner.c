@@ -88,12 +88,12 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
 
         if (!b)
                 return -ENOMEM;
-        if (b->flags & BLOCK_QUEUED)
+        if (b->life == BLOCK_LIFE_QUEUED)
                 return 0;
         r = queue_push(&o->queue, &e);
         if (r < 0)
                 return r;
-        b->flags |= BLOCK_QUEUED;
+        block_queued(b);
         b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
         o->job.total++;
         manager_mark_dirty(m, DIRTY_JOB);
@@ -205,7 +205,7 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                           e->attempts, m->config->max_attempts, (double)delay / USEC_PER_SEC);
                 e->not_before = now_usec() + delay;
                 if (queue_push(&o->queue, e) >= 0) {
-                        b->flags |= BLOCK_QUEUED;
+                        block_queued(b);
                         return;
                 }
         }
@@ -215,12 +215,12 @@ static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
                 log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_OFFLINE_FAILED, e->index, e->node, 0,
                           "Offlining failed after %u attempts: %s", e->attempts,
                           onliner_result_reason(m, e->index, r, reason, sizeof(reason)));
-                b->flags &= ~BLOCK_USER_OFFLINE; /* still online */
+                block_release(b); /* still online */
                 entry_handled(m, e->index, r, false, reason);
         } else {
                 log_block(LOG_ERR, r, MHP_MESSAGE_BLOCK_ONLINE_FAILED, e->index, e->node, e->zone,
                           "Onlining failed after %u attempts, leaving it offline: %m", e->attempts);
-                b->flags |= BLOCK_FAILED;
+                block_failed(b);
                 o->total_failed++;
                 entry_handled(m, e->index, r, false, NULL);
         }
@@ -236,7 +236,7 @@ static void offline_done(Manager *m, QueueEntry *e, int r)
                           "Offlining %s", reason);
         else
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Offlining %s", reason);
-        m->blocks[e->index].flags &= ~BLOCK_USER_OFFLINE; /* still online */
+        block_release(&m->blocks[e->index]); /* still online */
         entry_handled(m, e->index, r, false, reason);
 }
 
@@ -264,9 +264,9 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
         if (r == -ENOENT || r == -ENODEV) {
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
                 /* Gone from the table now, so its remove uevent will find nothing to announce. */
-                if (b->flags & BLOCK_KNOWN)
+                if (block_known(b))
                         outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = e->index });
-                b->flags = 0;
+                block_forget(b);
                 entry_handled(m, e->index, -ENODEV, false, want == BLOCK_OFFLINE ? "removed" : NULL);
                 return;
         }
@@ -354,7 +354,7 @@ static void process_one(Manager *m, QueueEntry *e)
         BlockState st;
         int r;
 
-        m->blocks[e->index].flags &= ~BLOCK_QUEUED;
+        block_dequeued(&m->blocks[e->index]);
 
         if (e->recheck) {
                 r = memblock_read_state(m->sysfs, e->index, &st);
@@ -408,7 +408,7 @@ static int on_chunk(sd_event_source *s, void *userdata)
                         /* Back in the queue, still counted in the job and flagged queued. */
                         for (size_t j = i; j < n; j++)
                                 if (queue_push(&o->queue, &o->chunk[j]) < 0) {
-                                        m->blocks[o->chunk[j].index].flags &= ~BLOCK_QUEUED;
+                                        block_dequeued(&m->blocks[o->chunk[j].index]);
                                         entry_handled(m, o->chunk[j].index, -ENOMEM, false, NULL);
                                 }
                         break;
@@ -541,7 +541,7 @@ int onliner_request_online(Manager *m, unsigned index, OnlineType type)
 
         assert(manager_block_present(m, index));
 
-        if (b->flags & BLOCK_QUEUED)
+        if (b->life == BLOCK_LIFE_QUEUED)
                 return REQUEST_QUEUED; /* already on its way; answered when done */
         r = memblock_read(m->sysfs, index, b->node, &f, &attr);
         if (r < 0)
@@ -551,7 +551,7 @@ int onliner_request_online(Manager *m, unsigned index, OnlineType type)
         zone = f.have_valid_zones ? zone_for_online_type(type, f.valid_zones, f.default_zone) : 0;
         if (f.have_valid_zones && zone == 0)
                 return -EDOM;
-        b->flags &= ~(BLOCK_USER_OFFLINE | BLOCK_POLICY_OFFLINE | BLOCK_FAILED);
+        block_onlined(b);
         return onliner_enqueue(m, index, f.node, type, zone, ENQUEUE_REQUESTED, 0);
 }
 
@@ -571,7 +571,7 @@ int onliner_request_offline(Manager *m, unsigned index)
         if (st == BLOCK_OFFLINE)
                 return REQUEST_ALREADY;
         /* Asked for: the policy must not online it again behind the caller's back. */
-        b->flags |= BLOCK_USER_OFFLINE;
+        block_hold(b, BLOCK_HOLD_REQUESTED);
         return onliner_enqueue(m, index, b->node, ONLINE_TYPE_OFFLINE, 0, ENQUEUE_REQUESTED, 0);
 }
 
@@ -580,9 +580,9 @@ bool onliner_settle(Manager *m, unsigned index, int result)
         Onliner *o = m->onliner;
         Block *b = &m->blocks[index];
 
-        if (!(b->flags & BLOCK_QUEUED) || !queue_remove(&o->queue, index))
+        if (b->life != BLOCK_LIFE_QUEUED || !queue_remove(&o->queue, index))
                 return false;
-        b->flags &= ~BLOCK_QUEUED;
+        block_dequeued(b);
         if (result == -ECANCELED) {
                 /* Never started: it leaves the job as if it had not been part of it. */
                 o->job.total--;
@@ -606,8 +606,8 @@ void onliner_drop_policy_entries(Manager *m)
                         o->queue.entries[kept++] = *e;
                         continue;
                 }
-                m->blocks[e->index].flags &= ~BLOCK_QUEUED;
-                m->blocks[e->index].flags |= BLOCK_POLICY_OFFLINE;
+                block_dequeued(&m->blocks[e->index]);
+                block_left_offline(&m->blocks[e->index]);
                 o->job.total--;
         }
         o->queue.n = kept;
@@ -664,7 +664,7 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
 bool onliner_cancel_queued_offline(Manager *m, unsigned index)
 {
         /* It stays online: nothing was offlined on purpose. */
-        m->blocks[index].flags &= ~BLOCK_USER_OFFLINE;
+        block_release(&m->blocks[index]);
         return onliner_settle(m, index, -ECANCELED);
 }
 

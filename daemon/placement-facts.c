@@ -287,7 +287,7 @@ static bool burst_member(Manager *m, Placement *p, const PlacementView *v, unsig
 
         if (device_grouped(m, p, v, index))
                 return false;
-        if (b && (b->flags & BLOCK_KNOWN))
+        if (b && block_known(b))
                 return b->burst == burst && b->node == node;
         if (b && b->burst != 0 && b->burst != burst)
                 return false;
@@ -340,12 +340,12 @@ static bool memmap_on_block(const Placement *p, GroupKey k)
 /* The zone a block counts in: where it is online, or where it is queued to go. */
 static Zone block_counted_zone(const Block *b)
 {
-        if (!(b->flags & BLOCK_KNOWN))
+        if (!block_known(b))
                 return 0;
         /* An online block whose valid_zones names no zone spans two kernel zones (DMA, DMA32). */
         if (b->state == BLOCK_ONLINE)
                 return b->zone ?: ZONE_NORMAL;
-        if (b->flags & BLOCK_QUEUED)
+        if (b->life == BLOCK_LIFE_QUEUED)
                 return b->planned_zone;
         return 0;
 }
@@ -372,8 +372,9 @@ static PlacementZones block_share(BlockPages bp, const Placement *p, const Block
                                          .movable_memmap = memmap_on_block(p, k) ? memmap : 0 };
         /* dax and virtio-mem memory is never boot memory, whenever it was onlined */
         return (PlacementZones){ .kernel = pages,
-                                 .kernel_early =
-                                         (b->flags & BLOCK_EARLY) && !k.dax && k.virtio < 0 ? pages : 0 };
+                                 .kernel_early = (b->facts & BLOCK_FACT_EARLY) && !k.dax && k.virtio < 0
+                                                         ? pages
+                                                         : 0 };
 }
 
 static void zones_add(PlacementZones *a, const PlacementZones *s, bool subtract)
@@ -678,7 +679,7 @@ static int view_make(Manager *m, Placement *p, PlacementView *v, bool copy)
                 GroupKey k;
 
                 v->group[i] = 0;
-                if (!(b->flags & BLOCK_KNOWN))
+                if (!block_known(b))
                         continue;
                 k = group_of(m, p, v, (unsigned)i);
                 r = view_group_of(m, p, v, (unsigned)i, &k, &run, &v->group[i]);
@@ -1062,11 +1063,11 @@ static bool drift_candidate(Manager *m, const PlacementView *v, unsigned index, 
         const Block *b = &m->blocks[index];
         const Device *owner;
 
-        if (!(b->flags & BLOCK_KNOWN) || b->state != BLOCK_ONLINE || b->zone == 0)
+        if (!block_known(b) || b->state != BLOCK_ONLINE || b->zone == 0)
                 return false;
         owner = owner_of(m, v, index);
         /* Boot memory is not the policy's to place (a dax device's memory never is boot memory). */
-        if ((b->flags & BLOCK_EARLY) && !owner)
+        if ((b->facts & BLOCK_FACT_EARLY) && !owner)
                 return false;
         *ret_type = _ONLINE_TYPE_INVALID;
         *ret_rule = NULL;

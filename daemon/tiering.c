@@ -64,7 +64,7 @@ static uint64_t node_online_bytes(const Manager *m, int node)
         uint64_t bytes = 0;
 
         for (size_t i = 0; i < m->n_blocks; i++)
-                if ((m->blocks[i].flags & BLOCK_KNOWN) && m->blocks[i].node == node &&
+                if (block_known(&m->blocks[i]) && m->blocks[i].node == node &&
                     m->blocks[i].state == BLOCK_ONLINE)
                         bytes += m->block_size;
         return bytes;

@@ -94,13 +94,12 @@ static void test_queue(void)
         fail_size = 64 * sizeof(QueueEntry);
         intake_on_uevent(m->intake, "add", "memory50");
         tap_is_int(failed, 1, "the queue's realloc failed");
-        tap_ok(m->n_blocks > 50 && (m->blocks[50].flags & BLOCK_RETRY) &&
-                       !(m->blocks[50].flags & BLOCK_QUEUED),
+        tap_ok(m->n_blocks > 50 && m->blocks[50].retry && m->blocks[50].life != BLOCK_LIFE_QUEUED,
                "memory50 known, marked for the retry, not queued");
         tap_ok(retry_armed(m), "the retry scan is armed");
         ok = wait_written(m, 50, "online_movable");
         tap_ok(ok, "memory50 onlined by the retry (state: %s)", fixture_block_state(50, buf, sizeof(buf)));
-        tap_ok(!(m->blocks[50].flags & BLOCK_RETRY), "memory50 no longer marked");
+        tap_ok(!m->blocks[50].retry, "memory50 no longer marked");
         manager_free(m);
 }
 

@@ -239,9 +239,9 @@ static void test_delegate_no_second_wait(void)
         b = m->n_blocks > 60 ? &m->blocks[60] : NULL;
         tap_ok(n_decided == 1, "the add is decided as it is read, without the loop running (%u decided)",
                n_decided);
-        tap_ok(b && (b->flags & BLOCK_KNOWN) && b->state == BLOCK_ONLINE && b->zone == ZONE_NORMAL,
+        tap_ok(b && block_known(b) && b->state == BLOCK_ONLINE && b->zone == ZONE_NORMAL,
                "the block the kernel onlined is recorded online in Normal");
-        tap_ok(b && !(b->flags & BLOCK_QUEUED) && onliner_queued(m->onliner) == 0, "and not queued");
+        tap_ok(b && b->life != BLOCK_LIFE_QUEUED && onliner_queued(m->onliner) == 0, "and not queued");
         manager_free(m);
 }
 

@@ -30,7 +30,8 @@ static void mark(Manager *m, unsigned index, BlockState state)
 {
         Block *b = manager_block(m, index);
 
-        b->flags |= BLOCK_KNOWN | BLOCK_USER_OFFLINE;
+        b->life = BLOCK_LIFE_PRESENT;
+        block_hold(b, BLOCK_HOLD_REQUESTED);
         b->state = state;
 }
 
@@ -83,9 +84,8 @@ int main(void)
         m = NULL;
         tap_ok(fixture_new_manager(&m) >= 0, "a new manager");
         tap_is_int(offline_marks_load(m), 0, "marks read");
-        tap_ok(m->n_blocks > 7 && (m->blocks[3].flags & BLOCK_USER_OFFLINE) &&
-                       (m->blocks[7].flags & BLOCK_USER_OFFLINE) &&
-                       !(m->blocks[5].flags & BLOCK_USER_OFFLINE),
+        tap_ok(m->n_blocks > 7 && m->blocks[3].hold == BLOCK_HOLD_MARK &&
+                       m->blocks[7].hold == BLOCK_HOLD_MARK && !block_held(&m->blocks[5]),
                "memory3 and memory7 marked, memory5 not");
         manager_free(m);
 

@@ -92,7 +92,7 @@ static void test_job(void)
         for (unsigned i = 0; i < N_BLOCKS; i++) {
                 Block *b = manager_block(m, i);
 
-                b->flags |= BLOCK_KNOWN;
+                block_seen(b);
                 b->state = BLOCK_OFFLINE;
                 (void)onliner_enqueue(m, i, -1, ONLINE_TYPE_MOVABLE, ZONE_MOVABLE, 0, 0);
         }

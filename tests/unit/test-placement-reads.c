@@ -34,10 +34,10 @@ static Manager *table_new(unsigned n)
         for (unsigned i = 0; i < n; i++) {
                 Block *b = &m->blocks[i];
 
-                *b = (Block){ .node = 0, .state = BLOCK_ONLINE, .flags = BLOCK_KNOWN };
+                *b = (Block){ .node = 0, .state = BLOCK_ONLINE, .life = BLOCK_LIFE_PRESENT };
                 if (i < n / 4) {
                         b->zone = ZONE_NORMAL;
-                        b->flags |= BLOCK_EARLY;
+                        b->facts |= BLOCK_FACT_EARLY;
                 } else {
                         b->zone = i < 3 * n / 4 ? ZONE_MOVABLE : ZONE_NORMAL;
                         b->burst = 1 + i / BURST;
@@ -155,7 +155,7 @@ static void test_plan_dry_run(void)
 
                 bl->state = BLOCK_OFFLINE;
                 bl->zone = 0;
-                bl->flags |= BLOCK_QUEUED;
+                block_queued(bl);
                 bl->planned_zone = ZONE_MOVABLE;
         }
         tap_ok(placement_view(manager, &v) >= 0, "the view of a read");

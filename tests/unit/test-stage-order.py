@@ -76,7 +76,7 @@ STAGES = {
     "queue.h": "onliner",
     "state-writer.c": "onliner",
     "state-writer.h": "onliner",
-    # The record of the onliner's offlines on request (BLOCK_USER_OFFLINE) across restarts.
+    # The record of the blocks held offline (Block.hold) across restarts.
     "offline-marks.c": "onliner",
     "offline-marks.h": "onliner",
     # Refresh -> decide -> act (blocks.c still does intake's part too: uevents, scans, bursts).
@@ -145,6 +145,9 @@ STAGES = {
     "agents.c": "kernel",
     "agents.h": "kernel",
     # Shared utilities any stage may include.
+    # A block's life and hold, and every move of them: what the table holds, for every stage.
+    "block.c": "base",
+    "block.h": "base",
     "log.c": "base",
     "log.h": "base",
     "event-util.c": "base",
