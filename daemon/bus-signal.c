@@ -4,32 +4,34 @@
 
 #include "bus-internal.h"
 #include "bus.h"
+#include "outcome.h"
 
 /* Signals: BlockStateChanged and JobFinished as things happen, PropertiesChanged batched once per
  * loop iteration from the groups of properties that changed. */
 
 /* Until the bus is up (early boot), signals would only pile up in sd-bus's write queue: one per
  * block. Nobody could have subscribed to them yet anyway. */
-static bool bus_ready(Manager *m)
+static bool bus_ready(Bus *b)
 {
-        return m->bus && sd_bus_is_ready(m->bus) > 0;
+        return sd_bus_is_ready(b->conn) > 0;
 }
 
-void bus_emit_block_state(Manager *m, unsigned index)
+void bus_emit_block_state(Bus *b, unsigned index)
 {
-        const Block *b = &m->blocks[index];
+        const Block *block = &b->manager->blocks[index];
 
-        if (!bus_ready(m))
+        if (!bus_ready(b))
                 return;
-        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "BlockStateChanged", "uss", index,
-                                 block_state_to_string(b->state), b->zone ? zone_to_string(b->zone) : "");
+        (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "BlockStateChanged", "uss", index,
+                                 block_state_to_string(block->state),
+                                 block->zone ? zone_to_string(block->zone) : "");
 }
 
-void bus_emit_job_finished(Manager *m, const Job *job)
+void bus_emit_job_finished(Bus *b, const Job *job)
 {
-        if (!bus_ready(m))
+        if (!bus_ready(b))
                 return;
-        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
+        (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
                                  job->done, job->failed);
 }
 
@@ -53,22 +55,22 @@ static const char *offline_outcome(int result)
         }
 }
 
-void bus_emit_offline_progress(Manager *m, unsigned index, int result, const char *reason)
+void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *reason)
 {
-        if (!bus_ready(m))
+        if (!bus_ready(b))
                 return;
-        (void)sd_bus_emit_signal(m->bus, BUS_PATH, BUS_IFACE_MANAGER, "OfflineProgress", "uss", index,
+        (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "OfflineProgress", "uss", index,
                                  offline_outcome(result), reason);
 }
 
-void bus_emit_block_removed(Manager *m, unsigned index)
+void bus_emit_block_removed(Bus *b, unsigned index)
 {
         char path[sizeof(BUS_BLOCK_PREFIX) + 16];
 
-        if (!bus_ready(m))
+        if (!bus_ready(b))
                 return;
         snprintf(path, sizeof(path), BUS_BLOCK_PREFIX "/%u", index);
-        (void)sd_bus_emit_interfaces_removed(m->bus, path, BUS_IFACE_BLOCK, NULL);
+        (void)sd_bus_emit_interfaces_removed(b->conn, path, BUS_IFACE_BLOCK, NULL);
 }
 
 /* Which Manager properties each kind of change touches. Every property with EMITS_CHANGE belongs
@@ -83,16 +85,19 @@ const BusPropertyGroup bus_manager_property_groups[] = {
         {},
 };
 
-int bus_flush_dirty(Manager *m)
+int bus_flush_dirty(Bus *b)
 {
-        if (!bus_ready(m) || m->dirty == 0)
+        unsigned dirty;
+
+        /* Until the bus is up, the flags stay set for the first flush after it. */
+        if (!bus_ready(b) || outcome_dirty(b->manager) == 0)
                 return 0;
+        dirty = outcome_take_dirty(b->manager);
         for (const BusPropertyGroup *g = bus_manager_property_groups; g->flag; g++) {
-                if (!(m->dirty & g->flag))
+                if (!(dirty & g->flag))
                         continue;
-                (void)sd_bus_emit_properties_changed_strv(m->bus, BUS_PATH, BUS_IFACE_MANAGER,
+                (void)sd_bus_emit_properties_changed_strv(b->conn, BUS_PATH, BUS_IFACE_MANAGER,
                                                           (char **)g->properties);
         }
-        m->dirty = 0;
         return 0;
 }

@@ -10,6 +10,7 @@
 #include "memblock.h"
 #include "message-ids.h"
 #include "monitor.h"
+#include "outcome.h"
 
 static bool took_over(Manager *m)
 {
@@ -22,7 +23,7 @@ static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
         monitor_set_batching(m->monitor, mode == KERNEL_AUTO_ONLINE_DELEGATE);
         free(m->kernel_auto_fallback);
         m->kernel_auto_fallback = fallback;
-        manager_mark_dirty(m, DIRTY_KERNEL);
+        outcome_mark_dirty(m, DIRTY_KERNEL);
 }
 
 void kernel_auto_restore(Manager *m)
@@ -38,7 +39,7 @@ void kernel_auto_restore(Manager *m)
                 log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", st->original);
         else
                 log_info("Restored the kernel's auto_online_blocks=%s", st->original);
-        manager_mark_dirty(m, DIRTY_KERNEL);
+        outcome_mark_dirty(m, DIRTY_KERNEL);
         snprintf(m->kernel_auto_original, sizeof(m->kernel_auto_original), "%s", "offline");
 }
 

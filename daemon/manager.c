@@ -48,13 +48,6 @@ Block *manager_block(Manager *m, unsigned index)
         return &m->blocks[index];
 }
 
-void manager_mark_dirty(Manager *m, unsigned what)
-{
-        m->dirty |= what;
-        if (m->emit_source)
-                (void)sd_event_source_set_enabled(m->emit_source, SD_EVENT_ONESHOT);
-}
-
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone)
 {
         Block *b = &m->blocks[index];
@@ -198,7 +191,7 @@ static int config_read(Manager *m, Config **ret)
                 fields[0] = f_file;
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
-                manager_mark_dirty(m, DIRTY_CONFIG);
+                outcome_mark_dirty(m, DIRTY_CONFIG);
                 return log_fields_errno(LOG_ERR, config_error_for_log(r), MHP_MESSAGE_CONFIG_ERROR, fields,
                                         "%s", error ?: "Failed to load the configuration");
         }
@@ -290,7 +283,7 @@ int manager_reload(Manager *m, const char **ret_error)
         config_free(m->config);
         m->config = TAKE_PTR(c);
         m->last_config_error = mfree(m->last_config_error);
-        manager_mark_dirty(m, DIRTY_CONFIG);
+        outcome_mark_dirty(m, DIRTY_CONFIG);
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
@@ -365,6 +358,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         if (r < 0)
                 return r;
         r = sysfs_new(o->sysfs_root, &m->sysfs);
+        if (r < 0)
+                return r;
+        r = outcome_new(&m->outcomes);
         if (r < 0)
                 return r;
 
@@ -449,7 +445,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
-        bus_free(m);
+        m->bus = bus_free(m->bus);
         monitor_free(m->monitor);
         devices_free(m);
         state_writer_free(m->writer);
@@ -465,6 +461,7 @@ Manager *manager_free(Manager *m)
         timer_free(m->retry_timer);
         free(m->deferred);
         blocks_forget_queued_whys(m);
+        outcome_free(m->outcomes);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
@@ -596,7 +593,7 @@ int manager_start(Manager *m)
 
         /* Onlining never waits for D-Bus: the bus comes up (or not) on its own time. */
         if (!m->options.once && !m->options.no_bus) {
-                r = bus_setup(m);
+                r = bus_setup(m, &m->bus);
                 if (r < 0)
                         log_warning_errno(r, "Failed to set up D-Bus, continuing without it: %m");
         }

@@ -72,7 +72,7 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
         b->flags |= BLOCK_QUEUED;
         b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
         m->job.total++;
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
         onliner_schedule(m);
         return 0;
 }
@@ -117,7 +117,7 @@ static void job_finish(Manager *m)
                          job.total, job.raced, job.failed, errors, job.removed > 0 ? removed : "",
                          job.cancelled > 0 ? cancelled : "");
         m->job = (Job){};
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
         outcome_job_finished(m, &job);
 }
@@ -487,7 +487,7 @@ void onliner_drop_policy_entries(Manager *m)
                 m->job.total--;
         }
         m->queue.n = kept;
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
 }
 
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size)
