@@ -11,6 +11,13 @@ typedef struct Request Request;
 typedef struct BusObjects BusObjects;
 typedef struct BusBudget BusBudget;
 
+/* A block's state and zone as they became, for the next BlockStatesChanged (bus-signal.c). */
+typedef struct BusStateRow {
+        uint32_t index;
+        uint8_t state; /* BlockState */
+        uint8_t zone;  /* Zone; 0 when offline */
+} BusStateRow;
+
 /* The bus layer's state, made by bus_setup() and freed by bus_free(). The vtables' userdata is the
  * Manager (what they answer is the core's); this is Manager.bus. */
 struct Bus {
@@ -20,20 +27,28 @@ struct Bus {
         Request *requests;            /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
         BusObjects *objects;          /* GetManagedObjects calls being answered */
         BusBudget *budget;            /* what each client has not read yet (bus-budget.c) */
+        BusStateRow *states;          /* block states changed since the last BlockStatesChanged */
+        size_t n_states, n_states_allocated;
 };
 
 /* Registers the vtables on bus; for --bus-introspect too. */
 int bus_add_objects(Manager *m, sd_bus *bus);
 
 /* What the bus does with the core's outcomes (outcome.h), which it subscribes to at bus_setup(). */
-void bus_emit_block_state(Bus *b, unsigned index);
+/* A block's new state, for the BlockStatesChanged that bus_flush() or bus_flush_block_states()
+ * sends. */
+void bus_queue_block_state(Bus *b, unsigned index);
+/* Sends the block states queued so far. Every other signal about blocks or the job, and every reply
+ * to a call that waited for blocks, is sent after it: clients see a block's new state first. */
+void bus_flush_block_states(Bus *b);
 void bus_emit_job_finished(Bus *b, const Job *job);
 /* InterfacesRemoved for the block's object, which is gone with the block. */
 void bus_emit_block_removed(Bus *b, unsigned index);
 void bus_block_done(Bus *b, unsigned index, int error);
 /* OfflineProgress: one block's offline is over (result 0 or a negative errno, and why). */
 void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *reason);
-int bus_flush_dirty(Bus *b);
+/* Once per loop iteration: the block states, then PropertiesChanged of what changed. */
+int bus_flush(Bus *b);
 
 /* A call to OnlineBlocks, OfflineBlocks or RevertDevice, answered when all of its blocks are done.
  * A result is RESULT_PENDING, 0, RESULT_ALREADY or a negative errno (-EDOM: valid_zones does not

@@ -97,17 +97,19 @@ static int reply_shutting_down(Request *q)
 }
 
 /* Sends the answer of a request whose blocks are all done, and frees it. */
-static void request_send(Manager *m, Request *q)
+static void request_send(Bus *b, Request *q)
 {
         bool stopped = false;
         int r;
 
+        /* The caller sees its blocks' new states before the reply. */
+        bus_flush_block_states(b);
         for (size_t i = 0; i < q->n; i++)
                 stopped = stopped || q->results[i] == -ESHUTDOWN;
         if (stopped)
                 r = reply_shutting_down(q);
         else
-                r = q->on_done ? q->on_done(m, q) : request_reply(q);
+                r = q->on_done ? q->on_done(b->manager, q) : request_reply(q);
         if (r < 0)
                 log_warning_errno(r, "Failed to send the reply to a block request, ignoring: %m");
         request_free(q);
@@ -156,7 +158,7 @@ void bus_block_done(Bus *b, unsigned index, int error)
                         continue;
                 }
                 *p = q->next;
-                request_send(b->manager, q);
+                request_send(b, q);
         }
         request_stop_pending(b);
 }
@@ -207,11 +209,12 @@ void request_answer_if_done(Manager *m, Request *q)
                         *p = q->next;
                         break;
                 }
-        request_send(m, q);
+        request_send(m->bus, q);
 }
 
 void request_abort_all(Bus *b)
 {
+        bus_flush_block_states(b);
         while (b->requests) {
                 Request *q = b->requests;
 

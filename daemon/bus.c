@@ -25,7 +25,7 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
 
 static int on_emit(sd_event_source *s, void *userdata)
 {
-        return bus_flush_dirty(userdata);
+        return bus_flush(userdata);
 }
 
 /* The bus layer only asks the core; it checks what it is given first. What the core has to tell,
@@ -37,7 +37,7 @@ static void on_block_outcome(void *userdata, const Outcome *o)
 
         switch (o->kind) {
         case OUTCOME_STATE_CHANGED:
-                bus_emit_block_state(b, o->index);
+                bus_queue_block_state(b, o->index);
                 break;
         case OUTCOME_REMOVED:
                 bus_emit_block_removed(b, o->index);
@@ -58,8 +58,9 @@ static void on_job_finished(void *userdata, const Job *job)
         bus_emit_job_finished(userdata, job);
 }
 
-/* At exit, while the connection is still up (sd-bus closes it in its own exit source): every call
- * still waiting for its blocks is answered with ShuttingDown. */
+/* At exit, while the connection is still up (sd-bus closes it in its own exit source): the block
+ * states queued go out, and every call still waiting for its blocks is answered with ShuttingDown
+ * (request_abort_all() does both). */
 static void on_stopping(void *userdata)
 {
         request_abort_all(userdata);
@@ -169,6 +170,7 @@ Bus *bus_free(Bus *b)
         bus_budget_free(b->budget);
         sd_event_source_disable_unref(b->emit_source);
         sd_bus_flush_close_unref(b->conn);
+        free(b->states);
         free(b);
         return NULL;
 }
