@@ -44,6 +44,8 @@
 /* OnlineBlocks, OfflineBlocks, RevertDevice, PrepareUnplug: index, whether it succeeded, what
  * happened. CancelJob: index, whether the cancel stopped it (it stays online), what happened. */
 #define BUS_ROW_RESULT "(ubs)"
+/* BlockStatesChanged: index, state, zone ("" when offline). */
+#define BUS_ROW_BLOCK_STATE "(uss)"
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"
 /* NodePlacement: node (-1: the system), boot kernel, kernel, movable, memmap on the device (of

@@ -11,7 +11,7 @@
 
 /* org.memhotplug1.Block on /org/memhotplug1/block/N, one object per present memory block. The
  * objects are virtual (a fallback vtable over the block table): nothing to keep in sync. Their
- * properties do not emit change signals; the Manager's BlockStateChanged signal carries that. */
+ * properties do not emit change signals; the Manager's BlockStatesChanged signal carries that. */
 
 /* The strict parser of block names: a path is the name the object was given, so .../block/00002
  * and .../block/4294967295 name no block (a loose parser took the first as block 2). */

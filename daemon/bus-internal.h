@@ -3,21 +3,52 @@
 
 #include "bus-contract.h"
 #include "manager.h"
+#include "outcome.h"
 
 /* Shared by the bus-*.c files only. */
+
+typedef struct Request Request;
+typedef struct BusObjects BusObjects;
+typedef struct BusBudget BusBudget;
+
+/* A block's state and zone as they became, for the next BlockStatesChanged (bus-signal.c). */
+typedef struct BusStateRow {
+        uint32_t index;
+        uint8_t state; /* BlockState */
+        uint8_t zone;  /* Zone; 0 when offline */
+} BusStateRow;
+
+/* The bus layer's state, made by bus_setup() and freed by bus_free(). The vtables' userdata is the
+ * Manager (what they answer is the core's); this is Manager.bus. */
+struct Bus {
+        Manager *manager;
+        sd_bus *conn;
+        sd_event_source *emit_source; /* what changed goes out once per loop iteration */
+        Request *requests;            /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
+        BusObjects *objects;          /* GetManagedObjects calls being answered */
+        BusBudget *budget;            /* what each client has not read yet (bus-budget.c) */
+        BusStateRow *states;          /* block states changed since the last BlockStatesChanged */
+        size_t n_states, n_states_allocated;
+};
 
 /* Registers the vtables on bus; for --bus-introspect too. */
 int bus_add_objects(Manager *m, sd_bus *bus);
 
 /* What the bus does with the core's outcomes (outcome.h), which it subscribes to at bus_setup(). */
-void bus_emit_block_state(Manager *m, unsigned index);
-void bus_emit_job_finished(Manager *m, const Job *job);
+/* A block's new state, for the BlockStatesChanged that bus_flush() or bus_flush_block_states()
+ * sends. */
+void bus_queue_block_state(Bus *b, unsigned index);
+/* Sends the block states queued so far. Every other signal about blocks or the job, and every reply
+ * to a call that waited for blocks, is sent after it: clients see a block's new state first. */
+void bus_flush_block_states(Bus *b);
+void bus_emit_job_finished(Bus *b, const Job *job);
 /* InterfacesRemoved for the block's object, which is gone with the block. */
-void bus_emit_block_removed(Manager *m, unsigned index);
-void bus_block_done(Manager *m, unsigned index, int error);
+void bus_emit_block_removed(Bus *b, unsigned index);
+void bus_block_done(Bus *b, unsigned index, int error);
 /* OfflineProgress: one block's offline is over (result 0 or a negative errno, and why). */
-void bus_emit_offline_progress(Manager *m, unsigned index, int result, const char *reason);
-int bus_flush_dirty(Manager *m);
+void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *reason);
+/* Once per loop iteration: the block states, then PropertiesChanged of what changed. */
+int bus_flush(Bus *b);
 
 /* A call to OnlineBlocks, OfflineBlocks or RevertDevice, answered when all of its blocks are done.
  * A result is RESULT_PENDING, 0, RESULT_ALREADY or a negative errno (-EDOM: valid_zones does not
@@ -59,7 +90,7 @@ void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome);
 int request_offline_blocks(Manager *m, Request *q);
 void request_answer_if_done(Manager *m, Request *q);
 /* Answers every waiting call with ShuttingDown: the daemon is stopping. */
-void request_abort_all(Manager *m);
+void request_abort_all(Bus *b);
 
 /* The Manager properties that each DIRTY_* flag announces; the last entry has flag 0. */
 typedef struct BusPropertyGroup {

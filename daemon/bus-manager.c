@@ -669,8 +669,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),
 
-        SD_BUS_SIGNAL_WITH_NAMES("BlockStateChanged", "uss",
-                                 SD_BUS_PARAM(block) SD_BUS_PARAM(state) SD_BUS_PARAM(zone), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("BlockStatesChanged", "a" BUS_ROW_BLOCK_STATE, SD_BUS_PARAM(blocks), 0),
         SD_BUS_SIGNAL_WITH_NAMES("OfflineProgress", "uss",
                                  SD_BUS_PARAM(block) SD_BUS_PARAM(result) SD_BUS_PARAM(reason), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobFinished", "uuu",

@@ -176,7 +176,7 @@ static int append_devices(BusObjects *o, sd_bus *bus, sd_bus_error *error)
 /* The reply (or an error) is on its way: the sender may be asked whether it read it. */
 static void objects_call_done(BusObjects *o)
 {
-        bus_budget_undefer(o->manager->bus_budget, o->call);
+        bus_budget_undefer(o->manager->bus->budget, o->call);
         o->reply = sd_bus_message_unref(o->reply);
         o->call = sd_bus_message_unref(o->call);
 }
@@ -252,7 +252,8 @@ int bus_objects_new(Manager *m, BusObjects **ret)
 
 int bus_get_managed_objects(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        BusObjects *o = ((Manager *)userdata)->bus_objects;
+        Bus *b = ((Manager *)userdata)->bus;
+        BusObjects *o = b ? b->objects : NULL; /* none for --bus-introspect */
         ObjectsCall *c, **tail;
 
         /* Everything else on the path (and a call with arguments, which sd-bus refuses) goes on to
@@ -269,7 +270,7 @@ int bus_get_managed_objects(sd_bus_message *message, void *userdata, sd_bus_erro
         for (tail = &o->calls; *tail; tail = &(*tail)->next)
                 ;
         *tail = c;
-        bus_budget_defer(((Manager *)userdata)->bus_budget, message);
+        bus_budget_defer(b->budget, message);
         (void)sd_event_source_set_enabled(o->source, SD_EVENT_ONESHOT);
         return 1; /* answered later, a slice at a time */
 }

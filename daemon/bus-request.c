@@ -97,17 +97,19 @@ static int reply_shutting_down(Request *q)
 }
 
 /* Sends the answer of a request whose blocks are all done, and frees it. */
-static void request_send(Manager *m, Request *q)
+static void request_send(Bus *b, Request *q)
 {
         bool stopped = false;
         int r;
 
+        /* The caller sees its blocks' new states before the reply. */
+        bus_flush_block_states(b);
         for (size_t i = 0; i < q->n; i++)
                 stopped = stopped || q->results[i] == -ESHUTDOWN;
         if (stopped)
                 r = reply_shutting_down(q);
         else
-                r = q->on_done ? q->on_done(m, q) : request_reply(q);
+                r = q->on_done ? q->on_done(b->manager, q) : request_reply(q);
         if (r < 0)
                 log_warning_errno(r, "Failed to send the reply to a block request, ignoring: %m");
         request_free(q);
@@ -116,14 +118,14 @@ static void request_send(Manager *m, Request *q)
 /* Cancels the blocks not started yet of a request that asked to stop at its first failure. The
  * cancellations come back through bus_block_done(), which may answer and free the request: so its
  * pending blocks are copied first, and this runs after bus_block_done() is done with the list. */
-static void request_stop_pending(Manager *m)
+static void request_stop_pending(Bus *b)
 {
         for (;;) {
                 _cleanup_(freep) unsigned *pending = NULL;
                 Request *q;
                 size_t n = 0;
 
-                for (q = m->requests; q && !q->stopping; q = q->next)
+                for (q = b->requests; q && !q->stopping; q = q->next)
                         ;
                 if (!q)
                         return;
@@ -135,13 +137,13 @@ static void request_stop_pending(Manager *m)
                         if (q->results[i] == RESULT_PENDING)
                                 pending[n++] = q->indices[i];
                 for (size_t i = 0; i < n; i++)
-                        (void)onliner_cancel_queued_offline(m, pending[i]);
+                        (void)onliner_cancel_queued_offline(b->manager, pending[i]);
         }
 }
 
-void bus_block_done(Manager *m, unsigned index, int error)
+void bus_block_done(Bus *b, unsigned index, int error)
 {
-        for (Request **p = &m->requests; *p;) {
+        for (Request **p = &b->requests; *p;) {
                 Request *q = *p;
 
                 for (size_t i = 0; i < q->n; i++)
@@ -156,9 +158,9 @@ void bus_block_done(Manager *m, unsigned index, int error)
                         continue;
                 }
                 *p = q->next;
-                request_send(m, q);
+                request_send(b, q);
         }
-        request_stop_pending(m);
+        request_stop_pending(b);
 }
 
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret)
@@ -180,8 +182,8 @@ int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, si
         q->n = q->pending = n;
         q->manager = m;
         q->message = sd_bus_message_ref(message);
-        q->next = m->requests;
-        m->requests = q;
+        q->next = m->bus->requests;
+        m->bus->requests = q;
         *ret = q;
         return 0;
 }
@@ -202,20 +204,21 @@ void request_answer_if_done(Manager *m, Request *q)
 {
         if (q->pending > 0)
                 return;
-        for (Request **p = &m->requests; *p; p = &(*p)->next)
+        for (Request **p = &m->bus->requests; *p; p = &(*p)->next)
                 if (*p == q) {
                         *p = q->next;
                         break;
                 }
-        request_send(m, q);
+        request_send(m->bus, q);
 }
 
-void request_abort_all(Manager *m)
+void request_abort_all(Bus *b)
 {
-        while (m->requests) {
-                Request *q = m->requests;
+        bus_flush_block_states(b);
+        while (b->requests) {
+                Request *q = b->requests;
 
-                m->requests = q->next;
+                b->requests = q->next;
                 (void)reply_shutting_down(q);
                 request_free(q);
         }

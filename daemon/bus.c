@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,7 +25,7 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
 
 static int on_emit(sd_event_source *s, void *userdata)
 {
-        return bus_flush_dirty(userdata);
+        return bus_flush(userdata);
 }
 
 /* The bus layer only asks the core; it checks what it is given first. What the core has to tell,
@@ -32,22 +33,22 @@ static int on_emit(sd_event_source *s, void *userdata)
 
 static void on_block_outcome(void *userdata, const Outcome *o)
 {
-        Manager *m = userdata;
+        Bus *b = userdata;
 
         switch (o->kind) {
         case OUTCOME_STATE_CHANGED:
-                bus_emit_block_state(m, o->index);
+                bus_queue_block_state(b, o->index);
                 break;
         case OUTCOME_REMOVED:
-                bus_emit_block_removed(m, o->index);
+                bus_emit_block_removed(b, o->index);
                 break;
         case OUTCOME_HANDLED:
                 if (o->offline_reason)
-                        bus_emit_offline_progress(m, o->index, o->result, o->offline_reason);
-                bus_block_done(m, o->index, o->result);
+                        bus_emit_offline_progress(b, o->index, o->result, o->offline_reason);
+                bus_block_done(b, o->index, o->result);
                 break;
         case OUTCOME_WITHDRAWN:
-                bus_block_done(m, o->index, o->result);
+                bus_block_done(b, o->index, o->result);
                 break;
         }
 }
@@ -57,94 +58,121 @@ static void on_job_finished(void *userdata, const Job *job)
         bus_emit_job_finished(userdata, job);
 }
 
-/* At exit, while the connection is still up (sd-bus closes it in its own exit source): every call
- * still waiting for its blocks is answered with ShuttingDown. */
+/* At exit, while the connection is still up (sd-bus closes it in its own exit source): the block
+ * states queued go out, and every call still waiting for its blocks is answered with ShuttingDown
+ * (request_abort_all() does both). */
 static void on_stopping(void *userdata)
 {
         request_abort_all(userdata);
+}
+
+/* Properties changed: they are announced once the loop iteration's work is done. */
+static void on_changed(void *userdata)
+{
+        Bus *b = userdata;
+
+        (void)sd_event_source_set_enabled(b->emit_source, SD_EVENT_ONESHOT);
 }
 
 static const OutcomeSubscriber bus_subscriber = {
         .block = on_block_outcome,
         .job_finished = on_job_finished,
         .stopping = on_stopping,
+        .changed = on_changed,
 };
 
-int bus_setup(Manager *m)
+DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);
+
+int bus_setup(Manager *m, Bus **ret)
 {
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(bus_freep) Bus *b = NULL;
         const char *address;
         int r;
+
+        assert(m);
+        assert(ret);
+
+        b = calloc(1, sizeof(Bus));
+        if (!b)
+                return -ENOMEM;
+        b->manager = m;
 
         r = sd_bus_error_add_map(bus_error_map);
         if (r < 0)
                 return r;
-        r = sd_bus_new(&bus);
+        r = sd_bus_new(&b->conn);
         if (r < 0)
                 return r;
         address = getenv("DBUS_SYSTEM_BUS_ADDRESS");
-        r = sd_bus_set_address(bus, address ?: "unix:path=/run/dbus/system_bus_socket");
+        r = sd_bus_set_address(b->conn, address ?: "unix:path=/run/dbus/system_bus_socket");
         if (r < 0)
                 return r;
-        (void)sd_bus_set_description(bus, "system-bus");
-        r = sd_bus_set_bus_client(bus, true);
+        (void)sd_bus_set_description(b->conn, "system-bus");
+        r = sd_bus_set_bus_client(b->conn, true);
         if (r < 0)
                 return r;
         /* The system bus may not be up yet at early boot: wait for its socket instead of failing. */
-        r = sd_bus_set_watch_bind(bus, true);
+        r = sd_bus_set_watch_bind(b->conn, true);
         if (r < 0)
                 return r;
-        r = sd_bus_set_connected_signal(bus, true);
+        r = sd_bus_set_connected_signal(b->conn, true);
         if (r < 0)
                 return r;
-        r = sd_bus_negotiate_creds(bus, true, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
+        r = sd_bus_negotiate_creds(b->conn, true, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID);
         if (r < 0)
                 return r;
 
-        r = bus_objects_new(m, &m->bus_objects);
+        r = bus_objects_new(m, &b->objects);
         if (r < 0)
                 return r;
-        r = bus_add_objects(m, bus);
+        r = bus_add_objects(m, b->conn);
         if (r < 0)
                 return r;
-        r = bus_budget_new(m, bus, &m->bus_budget);
+        r = bus_budget_new(m, b->conn, &b->budget);
         if (r < 0)
                 return r;
-        r = sd_bus_start(bus);
+        r = sd_bus_start(b->conn);
         if (r < 0)
                 return r;
         /* Queued until the connection is up. */
-        r = sd_bus_request_name_async(bus, NULL, BUS_NAME, 0, on_name_acquired, m);
+        r = sd_bus_request_name_async(b->conn, NULL, BUS_NAME, 0, on_name_acquired, m);
         if (r < 0)
                 return r;
-        r = sd_bus_attach_event(bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(b->conn, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
 
         /* Change signals go out once per loop iteration, after the work that caused them. */
-        r = sd_event_add_defer(m->event, &m->emit_source, on_emit, m);
+        r = sd_event_add_defer(m->event, &b->emit_source, on_emit, b);
         if (r < 0)
                 return r;
-        (void)sd_event_source_set_description(m->emit_source, "bus-emit");
-        (void)sd_event_source_set_priority(m->emit_source, SD_EVENT_PRIORITY_IDLE);
-        (void)sd_event_source_set_enabled(m->emit_source, m->dirty ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+        (void)sd_event_source_set_description(b->emit_source, "bus-emit");
+        (void)sd_event_source_set_priority(b->emit_source, SD_EVENT_PRIORITY_IDLE);
+        (void)sd_event_source_set_enabled(b->emit_source,
+                                          outcome_dirty(m) ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
 
         /* Last: until the connection is set up, there is nobody to tell. */
-        r = outcome_subscribe(m, &bus_subscriber, m);
+        r = outcome_subscribe(m, &bus_subscriber, b);
         if (r < 0)
                 return r;
-        m->bus = TAKE_PTR(bus);
+        *ret = TAKE_PTR(b);
         return 0;
 }
 
-void bus_free(Manager *m)
+Bus *bus_free(Bus *b)
 {
-        outcome_unsubscribe(m, &bus_subscriber);
-        request_abort_all(m);
-        m->bus_objects = bus_objects_free(m->bus_objects);
-        m->bus_budget = bus_budget_free(m->bus_budget);
-        m->emit_source = sd_event_source_disable_unref(m->emit_source);
-        m->bus = sd_bus_flush_close_unref(m->bus);
+        if (!b)
+                return NULL;
+        outcome_unsubscribe(b->manager, &bus_subscriber);
+        request_abort_all(b);
+        bus_objects_free(b->objects);
+        /* Before the connection: the budget's filter does not hold a reference to it. */
+        bus_budget_free(b->budget);
+        sd_event_source_disable_unref(b->emit_source);
+        sd_bus_flush_close_unref(b->conn);
+        free(b->states);
+        free(b);
+        return NULL;
 }
 
 int bus_add_objects(Manager *m, sd_bus *bus)

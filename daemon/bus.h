@@ -5,8 +5,9 @@
 #include "manager.h"
 
 /* Connects to the system bus (waiting for it to appear, so that onlining at boot never waits for
- * D-Bus), exports the objects and requests the name. */
-int bus_setup(Manager *m);
-void bus_free(Manager *m);
+ * D-Bus), exports the objects, requests the name and subscribes to the core's outcomes. The Bus is
+ * the bus layer's own: the Manager holds it and hands it back to bus_free(). */
+int bus_setup(Manager *m, Bus **ret);
+Bus *bus_free(Bus *b);
 /* Prints the introspection XML of every interface (--bus-introspect). */
 int bus_introspect(FILE *f);

@@ -12,6 +12,7 @@
 #include "devices-internal.h"
 #include "event-util.h"
 #include "log.h"
+#include "outcome.h"
 #include "parse-util.h"
 #include "tiers.h"
 #include "time-constants.h"
@@ -196,7 +197,7 @@ static void device_remove(Manager *m, Device *d)
         dax_device_free(d->dax);
         memmove(t->list + i, t->list + i + 1, (t->n - i - 1) * sizeof(Device));
         t->n--;
-        manager_mark_dirty(m, DIRTY_DEVICES);
+        outcome_mark_dirty(m, DIRTY_DEVICES);
 }
 
 /* A device announced by "add" may not have its driver yet (device_dax probes right after): look
@@ -291,7 +292,7 @@ static int handle_device(Manager *m, const char *name, bool from_event, unsigned
         d->pending = from_event && x->driver == DAX_DRIVER_NONE && tries < DRIVER_WAIT_TRIES &&
                      driver_wait(m, name, tries + 1) >= 0;
         device_decide(m, d);
-        manager_mark_dirty(m, DIRTY_DEVICES);
+        outcome_mark_dirty(m, DIRTY_DEVICES);
         if (d->pending)
                 return 0;
         r = device_act(m, d);
@@ -362,6 +363,6 @@ void devices_on_uevent(Manager *m, const char *action, const char *sysname)
                 dax_device_free(d->dax);
                 d->dax = x;
                 device_decide(m, d);
-                manager_mark_dirty(m, DIRTY_DEVICES);
+                outcome_mark_dirty(m, DIRTY_DEVICES);
         }
 }

@@ -10,6 +10,7 @@
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
+#include "outcome.h"
 
 int kernel_settings_new(KernelSettings **ret)
 {
@@ -65,7 +66,7 @@ static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
         m->kernel->auto_mode = mode;
         free(m->kernel->auto_fallback);
         m->kernel->auto_fallback = fallback;
-        manager_mark_dirty(m, DIRTY_KERNEL);
+        outcome_mark_dirty(m, DIRTY_KERNEL);
 }
 
 void kernel_auto_restore(Manager *m)
@@ -81,7 +82,7 @@ void kernel_auto_restore(Manager *m)
                 log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", st->original);
         else
                 log_info("Restored the kernel's auto_online_blocks=%s", st->original);
-        manager_mark_dirty(m, DIRTY_KERNEL);
+        outcome_mark_dirty(m, DIRTY_KERNEL);
         snprintf(m->kernel->auto_original, sizeof(m->kernel->auto_original), "%s", "offline");
 }
 

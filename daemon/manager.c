@@ -48,13 +48,6 @@ Block *manager_block(Manager *m, unsigned index)
         return &m->blocks[index];
 }
 
-void manager_mark_dirty(Manager *m, unsigned what)
-{
-        m->dirty |= what;
-        if (m->emit_source)
-                (void)sd_event_source_set_enabled(m->emit_source, SD_EVENT_ONESHOT);
-}
-
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone)
 {
         Block *b = &m->blocks[index];
@@ -218,7 +211,7 @@ static int config_read(Manager *m, Config **ret)
                 fields[0] = f_file;
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
-                manager_mark_dirty(m, DIRTY_CONFIG);
+                outcome_mark_dirty(m, DIRTY_CONFIG);
                 return log_fields_errno(LOG_ERR, config_error_for_log(r), MHP_MESSAGE_CONFIG_ERROR, fields,
                                         "%s", error ?: "Failed to load the configuration");
         }
@@ -307,7 +300,7 @@ int manager_reload(Manager *m, const char **ret_error)
         config_free(m->config);
         m->config = TAKE_PTR(c);
         m->last_config_error = mfree(m->last_config_error);
-        manager_mark_dirty(m, DIRTY_CONFIG);
+        outcome_mark_dirty(m, DIRTY_CONFIG);
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
@@ -394,6 +387,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         r = platform_new(&m->platform);
         if (r < 0)
                 return r;
+        r = outcome_new(&m->outcomes);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -476,7 +472,7 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
-        bus_free(m);
+        m->bus = bus_free(m->bus);
         intake_free(m->intake);
         device_table_free(m->devices);
         onliner_free(m->onliner);
@@ -485,6 +481,7 @@ Manager *manager_free(Manager *m)
         placement_free(m->placement);
         platform_free(m->platform);
         decider_free(m->decider);
+        outcome_free(m->outcomes);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
         config_free(m->config);
@@ -607,7 +604,7 @@ int manager_start(Manager *m)
 
         /* Onlining never waits for D-Bus: the bus comes up (or not) on its own time. */
         if (!m->options.once && !m->options.no_bus) {
-                r = bus_setup(m);
+                r = bus_setup(m, &m->bus);
                 if (r < 0)
                         log_warning_errno(r, "Failed to set up D-Bus, continuing without it: %m");
         }

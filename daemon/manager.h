@@ -47,21 +47,9 @@ typedef struct Job {
         unsigned errors_other;
 } Job;
 
-/* Properties that changed since they were last announced on the bus (emitted once per loop
- * iteration, however many blocks changed). */
-enum {
-        DIRTY_TOTALS = 1 << 0,
-        DIRTY_JOB = 1 << 1,
-        DIRTY_CONFIG = 1 << 2,
-        DIRTY_KERNEL = 1 << 3,
-        DIRTY_DEVICES = 1 << 4,
-};
-
-typedef struct OutcomeSubscriber OutcomeSubscriber;
 typedef struct Intake Intake;
-typedef struct Request Request;
-typedef struct BusObjects BusObjects;
-typedef struct BusBudget BusBudget;
+typedef struct Outcomes Outcomes;
+typedef struct Bus Bus;
 typedef struct Device Device;
 typedef struct Placement Placement;
 
@@ -97,16 +85,8 @@ typedef struct Manager {
 
         struct DeviceTable *devices; /* the dax devices (devices.h) */
 
-        struct {
-                const OutcomeSubscriber *subscriber; /* the bus, once it is set up (outcome.c) */
-                void *userdata;
-        } outcome;
-        sd_bus *bus;
-        sd_event_source *emit_source;
-        unsigned dirty;
-        Request *requests;       /* OnlineBlocks/OfflineBlocks calls waiting for their blocks */
-        BusObjects *bus_objects; /* GetManagedObjects calls being answered */
-        BusBudget *bus_budget;   /* what each client has not read yet (bus-budget.c) */
+        Outcomes *outcomes; /* the subscriber and the properties that changed (outcome.c) */
+        Bus *bus;           /* the D-Bus connection and its state, once it is set up (bus.c) */
 
         struct OfflineMarks *marks;   /* saves the offline marks after each loop iteration */
         sd_event_source *exit_source; /* ends the work under way before the bus closes */
@@ -159,6 +139,5 @@ void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size
 /* "removable", read once per block (it does not change while the block exists; since Linux 5.8 it
  * is always 1). */
 bool manager_block_removable(Manager *m, unsigned index);
-void manager_mark_dirty(Manager *m, unsigned what);
 /* The section of the config that decides for a block on this node. */
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size);

@@ -96,7 +96,7 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
         block_queued(b);
         b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
         o->job.total++;
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
         onliner_schedule(m);
         return 0;
 }
@@ -142,7 +142,7 @@ static void job_finish(Manager *m)
                          job.total, job.raced, job.failed, errors, job.removed > 0 ? removed : "",
                          job.cancelled > 0 ? cancelled : "");
         o->job = (Job){};
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
         outcome_job_finished(m, &job);
 }
@@ -611,7 +611,7 @@ void onliner_drop_policy_entries(Manager *m)
                 o->job.total--;
         }
         o->queue.n = kept;
-        manager_mark_dirty(m, DIRTY_JOB);
+        outcome_mark_dirty(m, DIRTY_JOB);
 }
 
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size)

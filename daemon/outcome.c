@@ -1,29 +1,91 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include "outcome.h"
 
+struct Outcomes {
+        const OutcomeSubscriber *subscriber; /* the bus, once it is set up */
+        void *userdata;
+        unsigned dirty; /* DIRTY_*: not announced yet */
+};
+
+int outcome_new(Outcomes **ret)
+{
+        Outcomes *o;
+
+        assert(ret);
+
+        o = calloc(1, sizeof(Outcomes));
+        if (!o)
+                return -ENOMEM;
+        *ret = o;
+        return 0;
+}
+
+Outcomes *outcome_free(Outcomes *o)
+{
+        free(o);
+        return NULL;
+}
+
 int outcome_subscribe(Manager *m, const OutcomeSubscriber *s, void *userdata)
 {
+        Outcomes *o;
+
         assert(m);
         assert(s);
 
-        if (m->outcome.subscriber)
+        o = m->outcomes;
+        if (o->subscriber)
                 return -EBUSY;
-        m->outcome.subscriber = s;
-        m->outcome.userdata = userdata;
+        o->subscriber = s;
+        o->userdata = userdata;
         return 0;
 }
 
 void outcome_unsubscribe(Manager *m, const OutcomeSubscriber *s)
 {
+        Outcomes *o;
+
         assert(m);
 
-        if (m->outcome.subscriber != s)
+        o = m->outcomes;
+        if (o->subscriber != s)
                 return;
-        m->outcome.subscriber = NULL;
-        m->outcome.userdata = NULL;
+        o->subscriber = NULL;
+        o->userdata = NULL;
+}
+
+void outcome_mark_dirty(Manager *m, unsigned what)
+{
+        Outcomes *o;
+
+        assert(m);
+
+        o = m->outcomes;
+        o->dirty |= what;
+        if (o->subscriber && o->subscriber->changed)
+                o->subscriber->changed(o->userdata);
+}
+
+unsigned outcome_dirty(const Manager *m)
+{
+        assert(m);
+
+        return m->outcomes->dirty;
+}
+
+unsigned outcome_take_dirty(Manager *m)
+{
+        unsigned what;
+
+        assert(m);
+
+        what = m->outcomes->dirty;
+        m->outcomes->dirty = 0;
+        return what;
 }
 
 void outcome_block(Manager *m, const Outcome *o)
@@ -38,18 +100,18 @@ void outcome_block(Manager *m, const Outcome *o)
 
         switch (o->kind) {
         case OUTCOME_STATE_CHANGED:
-                manager_mark_dirty(m, DIRTY_TOTALS);
+                outcome_mark_dirty(m, DIRTY_TOTALS);
                 break;
         case OUTCOME_HANDLED:
         case OUTCOME_WITHDRAWN:
-                manager_mark_dirty(m, DIRTY_JOB);
+                outcome_mark_dirty(m, DIRTY_JOB);
                 break;
         case OUTCOME_REMOVED:
                 break;
         }
-        s = m->outcome.subscriber;
+        s = m->outcomes->subscriber;
         if (s && s->block)
-                s->block(m->outcome.userdata, o);
+                s->block(m->outcomes->userdata, o);
 }
 
 void outcome_job_finished(Manager *m, const Job *job)
@@ -59,9 +121,9 @@ void outcome_job_finished(Manager *m, const Job *job)
         assert(m);
         assert(job);
 
-        s = m->outcome.subscriber;
+        s = m->outcomes->subscriber;
         if (s && s->job_finished)
-                s->job_finished(m->outcome.userdata, job);
+                s->job_finished(m->outcomes->userdata, job);
 }
 
 void outcome_stopping(Manager *m)
@@ -70,7 +132,7 @@ void outcome_stopping(Manager *m)
 
         assert(m);
 
-        s = m->outcome.subscriber;
+        s = m->outcomes->subscriber;
         if (s && s->stopping)
-                s->stopping(m->outcome.userdata);
+                s->stopping(m->outcomes->userdata);
 }

@@ -16,6 +16,11 @@ project's bus policy, so that two builds compare side by side in one run:
              connections and reads nothing: the daemon's and dbus-daemon's VmRSS once the daemon is
              idle, root's OnlineBlocks (median of 5; a timeout counts as --slow-timeout), and how many
              full replies the client got when it finally read
+  signals    a job of N blocks onlined on request (OnlineBlocks, chunks of ChunkBlocks=64, the path a
+             hot-add's blocks take): the signals the daemon sent through dbus-daemon for it (until
+             JobFinished), how many of them are about block states, and the CPU time per block of the
+             daemon and of dbus-daemon (which copies every signal to each subscriber: here one), the
+             median of --signal-repeat jobs (CPU time comes in 10 ms ticks)
   rss        the daemon's VmRSS after start and after the first GetManagedObjects, VmHWM at the end
 
 Half the blocks are online, half offline (policy Online=offline, so nothing is onlined but what the
@@ -24,6 +29,7 @@ machine absolute times are noisy.
 
 Usage: bench-dbus.py FAULT_PRELOAD_SO BUS_POLICY_CONF LABEL=MEMHOTPLUGD... [--blocks 16384,32768]
                      [--clients 4] [--seconds 6] [--slow-connections 5] [--slow-calls 100]
+                     [--signal-blocks 64,512] [--signal-repeat 3]
 """
 
 import argparse
@@ -178,6 +184,28 @@ def measure(label, daemon_path, bed, args):
         idle = [root_call() for _ in range(10)]
         out["root_idle"] = statistics.median(idle)
 
+        if sum(args.signal_blocks) * args.signal_repeat + 100 > len(offline):
+            raise SystemExit("--signal-blocks %s x %d: not enough offline blocks (%d), give --blocks more" % (
+                args.signal_blocks, args.signal_repeat, len(offline)))
+        for n in args.signal_blocks:
+            cpu, bus_cpu = [], []
+            for _ in range(args.signal_repeat):
+                blocks = [offline.pop(0) for _ in range(n)]
+                used.extend(blocks)
+                time.sleep(0.3)  # the signals of the calls before have reached the client's thread
+                mark = client.mark()
+                c0, b0 = cpu_seconds(pid), cpu_seconds(bus.proc.pid)
+                client.call("OnlineBlocks", (blocks, "movable"), "(aus)", timeout=300)
+                client.wait_signal(lambda sg: sg[3] == "JobFinished" and sg[4][0] == n, "JobFinished(%d)" % n, mark)
+                time.sleep(0.3)  # the iteration's last PropertiesChanged
+                cpu.append((cpu_seconds(pid) - c0) / n * 1e6)
+                bus_cpu.append((cpu_seconds(bus.proc.pid) - b0) / n * 1e6)
+                sigs = client.signals_since(mark)
+            out["sig_%d" % n] = len(sigs)
+            out["sig_state_%d" % n] = sum(sg[3] in ("BlockStateChanged", "BlockStatesChanged") for sg in sigs)
+            out["sig_cpu_%d" % n] = statistics.median(cpu)
+            out["sig_bus_cpu_%d" % n] = statistics.median(bus_cpu)
+
         deadline = time.monotonic() + args.seconds
         clients = flood(bus.address, args.clients, deadline, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
         time.sleep(1.0)  # every client connected and calling
@@ -252,7 +280,10 @@ def main():
     ap.add_argument("--slow-calls", type=int, default=100)
     ap.add_argument("--slow-timeout", type=float, default=10.0,
                     help="a root call's timeout while the slow reader holds its replies")
+    ap.add_argument("--signal-blocks", default="64,512", help="the sizes of the jobs whose signals are counted")
+    ap.add_argument("--signal-repeat", type=int, default=3, help="jobs of each size (CPU: their median)")
     args = parse(ap)
+    args.signal_blocks = [int(x) for x in args.signal_blocks.split(",") if x]
     daemons = args.daemons
 
     rows = [("objects", "objects in GetManagedObjects", "%d"),
@@ -270,6 +301,11 @@ def main():
             ("root_slow", "slow reader: root OnlineBlocks median (s)", "%.4f"),
             ("root_slow_timeouts", "slow reader: root calls timed out (of 5)", "%d"),
             ("slow_replies", "slow reader: full replies it got", "%d"),
+            *[row for n in args.signal_blocks for row in (
+                ("sig_%d" % n, "%d-block job: signals sent" % n, "%d"),
+                ("sig_state_%d" % n, "%d-block job: block-state signals" % n, "%d"),
+                ("sig_cpu_%d" % n, "%d-block job: daemon CPU per block, median (us)" % n, "%.1f"),
+                ("sig_bus_cpu_%d" % n, "%d-block job: dbus-daemon CPU per block, median (us)" % n, "%.1f"))],
             ("rss_start", "VmRSS after start (KiB)", "%d"),
             ("rss_after", "VmRSS after one GetManagedObjects (KiB)", "%d"),
             ("hwm", "VmHWM at the end (KiB)", "%d")]

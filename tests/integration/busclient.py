@@ -12,6 +12,7 @@ The private bus never is the machine's system bus: its socket is in a temporary 
 daemon still runs only through harness.Bed (umockdev and the safety checks of harness.py).
 """
 
+import collections
 import json
 import os
 import shutil
@@ -148,6 +149,37 @@ class BusError(Exception):
         self.message = message
 
 
+# A message in Client.wire: sent (incoming False) or received, its type ("method-call",
+# "method-return", "error", "signal"), member, serial, the serial it replies to, a signal's arguments.
+Wire = collections.namedtuple("Wire", "incoming kind member serial reply_serial args")
+
+
+def state_rows(signals):
+    """The rows of the BlockStatesChanged signals among signals (Client.signals entries), in order:
+    (position in signals, block, state, zone)."""
+    return [(k, row[0], row[1], row[2]) for k, sg in enumerate(signals) if sg[3] == "BlockStatesChanged"
+            for row in sg[4][0]]
+
+
+def states_before_reply(wire, method, want):
+    """That every (block, state) in want came in a BlockStatesChanged before the reply to the last
+    call of method in wire (Client.wire_since()); "" if so, else what is wrong."""
+    calls = [w.serial for w in wire if not w.incoming and w.kind == "method-call" and w.member == method]
+    if not calls:
+        return "no %s call" % method
+    reply = next((k for k, w in enumerate(wire) if w.incoming and w.reply_serial == calls[-1]), None)
+    if reply is None:
+        return "no reply to %s" % method
+    seen = {(r[0], r[1]) for w in wire[:reply] if w.kind == "signal" and w.member == "BlockStatesChanged"
+            for r in w.args[0]}
+    missing = [x for x in want if tuple(x) not in seen]
+    if missing:
+        after = [tuple(r) for w in wire[reply:] if w.kind == "signal" and w.member == "BlockStatesChanged"
+                 for r in w.args[0]]
+        return "%s replied before BlockStatesChanged carried %s (after the reply: %s)" % (method, missing, after)
+    return ""
+
+
 class Client:
     """A connection to a private bus; calls are synchronous, signals are collected by a thread
     that runs its own GLib main context."""
@@ -158,6 +190,7 @@ class Client:
             None, None)
         self.cond = threading.Condition()
         self.signals = []  # (monotonic time, path, interface, member, unpacked args)
+        self.wire = []  # Wire entries, once record_wire() was called
         self.ctx = GLib.MainContext()
         self.loop = GLib.MainLoop(self.ctx)
         ready = threading.Event()
@@ -177,6 +210,31 @@ class Client:
         with self.cond:
             self.signals.append((time.monotonic(), path, iface, member, params.unpack()))
             self.cond.notify_all()
+
+    def record_wire(self):
+        """From now on, every message this connection sends or receives, in the order it passed
+        through the connection: a GDBus filter, which runs before a reply is handed to its caller
+        and before a signal is handed to the thread above, so that a reply and a signal are seen in
+        the order the bus delivered them (the signal list alone cannot say that)."""
+        with self.cond:
+            self.wire = []
+        self.conn.add_filter(self._on_wire)
+
+    def _on_wire(self, conn, msg, incoming):
+        kind = msg.get_message_type().value_nick
+        body = msg.get_body() if incoming and kind == "signal" else None
+        with self.cond:
+            self.wire.append(Wire(incoming, kind, msg.get_member(), msg.get_serial(), msg.get_reply_serial(),
+                                  body.unpack() if body is not None else None))
+        return msg
+
+    def wire_mark(self):
+        with self.cond:
+            return len(self.wire)
+
+    def wire_since(self, mark):
+        with self.cond:
+            return self.wire[mark:]
 
     def close(self):
         self.loop.quit()

@@ -368,7 +368,8 @@ def acpi_memory_device(bed, name, indices):
 
 
 @scenario(["PrepareUnplug of a DIMM (PNP0C80) in ZONE_MOVABLE: its blocks offlined from the top down, "
-           "a(ubs) all true, OfflineProgress for each, the other blocks untouched",
+           "a(ubs) all true, OfflineProgress for each after the BlockStatesChanged saying it is offline, the other "
+           "blocks untouched",
            "PrepareUnplug of a DIMM with a block in ZONE_NORMAL: NotRemovable naming the block and the zone, "
            "nothing written",
            "PrepareUnplug of a block range whose top block times out: OfflineFailed naming it and why, the "
@@ -401,11 +402,19 @@ def test_prepare_unplug(case):
             c.wait_signal(lambda sg: sg[3] == "OfflineProgress" and sg[4][0] == 4, "memory4's OfflineProgress", mark)
             progress = [tuple(sg[4]) for sg in c.signals_since(mark, "OfflineProgress")]
             check([p[:2] for p in progress] == [(i, "offlined") for i in (7, 6, 5, 4)], "OfflineProgress %r" % progress)
+            sigs = c.signals_since(mark)
+            rows = busclient.state_rows(sigs)
+            for k, sg in enumerate(sigs):
+                if sg[3] == "OfflineProgress":
+                    before = [r[1:] for r in rows if r[0] < k and r[1] == sg[4][0]]
+                    check(before == [(sg[4][0], "offline", "")],
+                          "memory%d's OfflineProgress came after the rows %s" % (sg[4][0], before))
             check(all(bed.read_attr(i, "state") == "offline" for i in (4, 5, 6, 7)), "not all offline")
             s.daemon.wait_line(r"PNP0C80:00 is offline and can be removed")
 
         case.run("PrepareUnplug of a DIMM (PNP0C80) in ZONE_MOVABLE: its blocks offlined from the top down, "
-                 "a(ubs) all true, OfflineProgress for each, the other blocks untouched", dimm)
+                 "a(ubs) all true, OfflineProgress for each after the BlockStatesChanged saying it is offline, the "
+                 "other blocks untouched", dimm)
 
         def kernel_zone():
             n = writes_so_far(bed)
@@ -510,10 +519,22 @@ def remove_block(bed, index):
     bed.blocks.pop(index, None)
 
 
+def check_removed_after_offline(c, mark, index):
+    """The block's object goes (InterfacesRemoved) after one BlockStatesChanged row said it is offline."""
+    path = busclient.PATH + "/block/%d" % index
+    c.wait_signal(lambda sg: sg[3] == "InterfacesRemoved" and sg[4][0] == path, "InterfacesRemoved for block %d" % index,
+                  mark)
+    sigs = c.signals_since(mark)
+    gone = next(k for k, sg in enumerate(sigs) if sg[3] == "InterfacesRemoved" and sg[4][0] == path)
+    rows = [r for r in busclient.state_rows(sigs) if r[1] == index]
+    check([r[1:] for r in rows] == [(index, "offline", "")] and rows[0][0] < gone,
+          "block %d's rows %s, InterfacesRemoved at %d" % (index, rows, gone))
+
+
 @scenario(["a block offlined by someone else (as virtio-mem or chmem do) is left offline: not written across "
            "Reload and Rescan, the Plan says offlined on purpose",
-           "a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
-           "lack it",
+           "a removed block leaves at once: its object is gone (InterfacesRemoved, after the BlockStatesChanged "
+           "saying it is offline), ListBlocks and PresentBytes lack it",
            "a block removed while its offline is in flight is answered 'removed' and counted removed",
            "a block whose offline write answers ENODEV is answered 'removed' and its object goes "
            "(InterfacesRemoved)",
@@ -549,8 +570,7 @@ def test_others(case):
             bed.write_attr(2, "state", "offline")
             bed.uevent(2, "offline")
             remove_block(bed, 2)
-            c.wait_signal(lambda sg: sg[3] == "InterfacesRemoved" and sg[4][0] == busclient.PATH + "/block/2",
-                          "InterfacesRemoved for block 2", mark)
+            check_removed_after_offline(c, mark, 2)
             e = c.error_of("Get", ("org.memhotplug1.Block", "State"), "(ss)", path=busclient.PATH + "/block/2",
                            iface=busclient.PROPS)
             check(e.name in ("org.freedesktop.DBus.Error.UnknownObject", "org.freedesktop.DBus.Error.UnknownInterface",
@@ -558,9 +578,14 @@ def test_others(case):
             check(2 not in [r[0] for r in c.call("ListBlocks")[0]], "ListBlocks still has block 2")
             check(c.prop("PresentBytes") == present - int(harness.FAKE_BLOCK_SIZE, 16),
                   "PresentBytes %d, was %d" % (c.prop("PresentBytes"), present))
+            # Removed while it still was online (its "offline" uevent lost): its last state and its
+            # removal come in one loop iteration, the state first all the same.
+            mark = c.mark()
+            remove_block(bed, 0)
+            check_removed_after_offline(c, mark, 0)
 
-        case.run("a removed block leaves at once: its object is gone (InterfacesRemoved), ListBlocks and PresentBytes "
-                 "lack it", removed)
+        case.run("a removed block leaves at once: its object is gone (InterfacesRemoved, after the BlockStatesChanged "
+                 "saying it is offline), ListBlocks and PresentBytes lack it", removed)
 
         def removed_in_flight():
             bed.set_fault(5, "stall 3000 1")

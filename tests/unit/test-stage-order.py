@@ -175,6 +175,10 @@ KNOWN_UPWARD = {
     ("devices.c", "blocks.h"),
     # What a queued block was decided with: blocks_queued_why(); and BLOCK_INDEX_NONE.
     ("placement-facts.c", "blocks.h"),
+    # A property changed (outcome_mark_dirty()): the DIRTY_* flags the bus announces.
+    ("devices.c", "outcome.h"),
+    ("devices-act.c", "outcome.h"),
+    ("kernel-auto.c", "outcome.h"),
 }
 
 
