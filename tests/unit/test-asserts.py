@@ -61,6 +61,20 @@ CHECKED = [
     "policy/placement.c",
     "policy/platform.c",
     "policy/policy.c",
+    "ctl/block-list.c",
+    "ctl/ctl-bus.c",
+    "ctl/ctl-util.c",
+    "ctl/json-writer.c",
+    "ctl/memhotplugctl.c",
+    "ctl/rows.c",
+    "ctl/status-placement.c",
+    "ctl/table.c",
+    "ctl/verb-control.c",
+    "ctl/verb-devices.c",
+    "ctl/verb-list.c",
+    "ctl/verb-plan.c",
+    "ctl/verb-rezone.c",
+    "ctl/verb-status.c",
 ]
 
 # (file, function, parameter): why it may be NULL. Read the callers before adding one.
@@ -74,9 +88,12 @@ MAY_BE_NULL = {
     ("daemon/sysfs.c", "sysfs_free", "s"): "free(NULL)",
     ("common/strv.c", "strv_free", "l"): "free(NULL)",
     ("policy/config.c", "config_free", "c"): "free(NULL)",
+    ("ctl/table.c", "table_free", "t"): "free(NULL)",
     # An empty list may be NULL: n is 0 then.
     ("daemon/agents.c", "racing_rules_free", "l"): "an empty list",
     ("common/iomem.c", "iomem_virtio_mem_free", "l"): "an empty list",
+    # No rows at all (asserted as rows || n == 0).
+    ("ctl/rows.c", "rows_make_ranges", "rows"): "an empty list",
     # No timer (not made yet, or freed) is not armed, and disarming it does nothing.
     ("daemon/event-util.c", "timer_disarm", "t"): "no timer",
     ("daemon/event-util.c", "timer_armed", "t"): "no timer",
@@ -91,6 +108,7 @@ MAY_BE_NULL = {
     ("daemon/state-writer.c", "state_writer_new", "userdata"): "opaque",
     ("daemon/acpi-memory.c", "acpi_memory_device_blocks", "userdata"): "opaque",
     ("policy/ini-file.c", "ini_file_parse", "userdata"): "opaque",
+    ("ctl/rows.c", "rows_make_ranges", "userdata"): "opaque",
     # sd_event_source_set_description() takes NULL: a source without a name.
     ("daemon/event-util.c", "timer_new", "description"): "no name",
     ("daemon/event-util.c", "event_add_later", "description"): "no name",
@@ -102,12 +120,17 @@ MAY_BE_NULL = {
     ("policy/config.c", "config_load_full", "ret_error_file"): "optional",
     ("policy/daxctl-import.c", "daxctl_import", "ret_error_file"): "optional",
     ("policy/ini-file.c", "ini_conf_files_list", "ret_error_dir"): "optional",
+    ("ctl/block-list.c", "block_list_parse", "ret_bad"): "optional",
     # NULL: the system's drop-in directories.
     ("policy/config.c", "config_load_full", "dropin_dirs"): "the default directories",
     # NULL: a string that could not be made (strdup() failed); -ENOMEM, as systemd's strv_consume().
     ("common/strv.c", "strv_consume", "s"): "a failed allocation",
     # A rule without a name: the [Dax] defaults.
     ("policy/dax-rule.c", "dax_rule_init", "name"): "no name",
+    # A missing string is written as JSON's null.
+    ("ctl/json-writer.c", "json_field_string", "s"): "null",
+    # The C runtime's own argv; nothing calls main().
+    ("ctl/memhotplugctl.c", "main", "argv"): "the runtime's",
     # No MESSAGE_ID= field, no extra fields: most log lines.
     ("daemon/log.c", "log_fields_errno", "message_id"): "no MESSAGE_ID=",
     ("daemon/log.c", "log_fields_errno", "fields"): "no fields",
