@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -9,6 +10,8 @@ const char *format_bytes(char buf[static FORMAT_BYTES_MAX], uint64_t bytes)
         static const char suffixes[] = "BKMGTPE";
         unsigned exp = 0;
         uint64_t unit = 1, whole, tenths;
+
+        assert(buf);
 
         while (exp + 1 < sizeof(suffixes) - 1 && bytes / unit >= 1024) {
                 unit *= 1024;

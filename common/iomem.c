@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -38,6 +39,11 @@ int iomem_find(FILE *f, const char *name, uint64_t *ret_start, uint64_t *ret_end
 {
         _cleanup_(freep) char *line = NULL;
         size_t size = 0;
+
+        assert(f);
+        assert(name);
+        assert(ret_start);
+        assert(ret_end);
 
         while (getline(&line, &size, f) > 0) {
                 uint64_t start, end;
@@ -92,6 +98,11 @@ int iomem_read_virtio_mem(FILE *f, IomemVirtioMem **ret, size_t *ret_n, bool *re
         IomemVirtioMem *l = NULL;
         size_t size = 0, n = 0, parent_indent = SIZE_MAX, lines = 0, zero = 0;
         int r = 0;
+
+        assert(f);
+        assert(ret);
+        assert(ret_n);
+        assert(ret_hidden);
 
         while (getline(&line, &size, f) > 0) {
                 uint64_t start, end;

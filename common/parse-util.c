@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +22,9 @@ int parse_boolean(const char *s, bool *ret)
 {
         static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
         static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        assert(s);
+        assert(ret);
 
         for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
                 if (strcasecmp(s, yes[i]) == 0) {
@@ -64,6 +68,9 @@ int parse_u64(const char *s, uint64_t *ret)
         uint64_t v;
         int r;
 
+        assert(s);
+        assert(ret);
+
         r = parse_digits(s, &v, &end);
         if (r < 0)
                 return r;
@@ -77,6 +84,9 @@ int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret)
 {
         uint64_t v;
         int r;
+
+        assert(s);
+        assert(ret);
 
         r = parse_u64(s, &v);
         if (r < 0)
@@ -93,9 +103,12 @@ int parse_hex_u64(const char *s, uint64_t *ret)
         uint64_t v = 0;
         const char *p;
 
-        if (s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        assert(s);
+        assert(ret);
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
                 s += 2;
-        if (!s || !isxdigit((unsigned char)*s))
+        if (!isxdigit((unsigned char)*s))
                 return -EINVAL;
         for (p = s; *p; p++) {
                 unsigned d;
@@ -132,6 +145,9 @@ int parse_sec(const char *s, uint64_t *ret_usec)
         const char *end, *frac = NULL, *frac_end = NULL;
         uint64_t whole;
         int r;
+
+        assert(s);
+        assert(ret_usec);
 
         r = parse_digits(s, &whole, &end);
         if (r < 0)
@@ -174,6 +190,9 @@ int parse_size(const char *s, uint64_t *ret)
         uint64_t v;
         int r;
 
+        assert(s);
+        assert(ret);
+
         r = parse_digits(s, &v, &end);
         if (r < 0)
                 return r;
@@ -197,10 +216,15 @@ int parse_size(const char *s, uint64_t *ret)
 int parse_size_range(const char *s, uint64_t *ret_min, uint64_t *ret_max)
 {
         _cleanup_(freep) char *lo = NULL;
-        const char *dash = s ? strchr(s, '-') : NULL;
+        const char *dash;
         uint64_t min = 0, max = UINT64_MAX;
         int r;
 
+        assert(s);
+        assert(ret_min);
+        assert(ret_max);
+
+        dash = strchr(s, '-');
         if (!dash)
                 return -EINVAL;
         lo = strndup(s, dash - s);
@@ -234,11 +258,14 @@ DEFINE_STRING_TABLE_TO_STRING(log_level, int);
 
 int parse_log_level(const char *s, int *ret)
 {
-        /* systemd also accepts "error"; users type it. */
-        ssize_t i = streq_ptr(s, "error")
-                            ? LOG_ERR
-                            : string_table_lookup(log_level_table, ELEMENTSOF(log_level_table), s);
+        ssize_t i;
 
+        assert(s);
+        assert(ret);
+
+        /* systemd also accepts "error"; users type it. */
+        i = streq(s, "error") ? LOG_ERR
+                              : string_table_lookup(log_level_table, ELEMENTSOF(log_level_table), s);
         if (i < 0)
                 return -EINVAL;
         *ret = (int)i;
@@ -247,9 +274,15 @@ int parse_log_level(const char *s, int *ret)
 
 int parse_sysname_index(const char *sysname, const char *prefix, unsigned max, unsigned *ret)
 {
-        size_t n = strlen(prefix);
-        const char *digits = sysname + n;
+        const char *digits;
+        size_t n;
 
+        assert(sysname);
+        assert(prefix);
+        assert(ret);
+
+        n = strlen(prefix);
+        digits = sysname + n;
         if (strncmp(sysname, prefix, n) != 0 || (digits[0] == '0' && digits[1] != '\0'))
                 return -EINVAL;
         return parse_unsigned(digits, 0, max, ret);
@@ -262,12 +295,18 @@ int parse_sysname_index(const char *sysname, const char *prefix, unsigned max, u
  * never grows past 1 GiB whatever a name says (4294967295 wrapped "index + 1" to 0). */
 int parse_block_name(const char *name, unsigned *ret)
 {
+        assert(name);
+        assert(ret);
+
         return parse_sysname_index(name, "memory", BLOCK_INDEX_MAX, ret);
 }
 
 /* MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT, and NODES_SHIFT is at most 10 on every architecture. */
 int parse_node_name(const char *name, unsigned *ret)
 {
+        assert(name);
+        assert(ret);
+
         return parse_sysname_index(name, "node", NODE_INDEX_MAX, ret);
 }
 
@@ -276,6 +315,9 @@ int parse_node_name(const char *name, unsigned *ret)
 int parse_index_list(const char *s, bool *set, size_t n)
 {
         char buf[16];
+
+        assert(s);
+        assert(set);
 
         while (*s) {
                 size_t len = strcspn(s, ",");

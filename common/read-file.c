@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ int open_regular_at(int dirfd, const char *path, struct stat *ret_st)
 {
         _cleanup_(closep) int fd = -EBADF;
         struct stat st;
+
+        assert(path);
 
         /* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; for a regular file it
          * changes nothing. The type is checked on the opened fd, so a rename cannot swap it. */
@@ -35,6 +38,8 @@ int read_fd_capped(int fd, size_t max, char **ret, size_t *ret_size)
         _cleanup_(freep) char *buf = NULL;
         size_t size = 0, alloc;
         struct stat st;
+
+        assert(ret);
 
         if (max >= SIZE_MAX / 2)
                 return -EINVAL;
@@ -87,6 +92,10 @@ int read_fd_capped(int fd, size_t max, char **ret, size_t *ret_size)
 int read_file_capped_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size)
 {
         _cleanup_(closep) int fd = -EBADF;
+
+        assert(path);
+        assert(ret);
+        assert(ret_size);
 
         fd = open_regular_at(dirfd, path, NULL);
         if (fd < 0)
@@ -141,6 +150,8 @@ FILE *fopen_buffer(const char *data, size_t size)
         char *copy;
         FILE *f;
 
+        assert(data || size == 0);
+
         copy = malloc(size + 1);
         if (!copy)
                 return NULL;
@@ -159,6 +170,8 @@ int fdopen_capped(int fd, size_t max, FILE **ret)
         FILE *f;
         int r;
 
+        assert(ret);
+
         r = read_fd_capped(fd, max, &data, &size);
         if (r < 0)
                 return r;
@@ -173,6 +186,9 @@ int fdopen_capped(int fd, size_t max, FILE **ret)
 int fopen_capped_at(int dirfd, const char *path, size_t max, FILE **ret)
 {
         _cleanup_(closep) int fd = -EBADF;
+
+        assert(path);
+        assert(ret);
 
         fd = open_regular_at(dirfd, path, NULL);
         if (fd < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -17,6 +18,9 @@ char **strv_free(char **l)
 int strv_consume(char ***l, size_t *n, char *s)
 {
         char **nl;
+
+        assert(l);
+        assert(n);
 
         if (!s)
                 return -ENOMEM;

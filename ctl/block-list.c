@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +53,10 @@ int block_list_parse(char *const *args, size_t n_args, unsigned **ret, size_t *r
         _cleanup_(freep) unsigned *l = NULL;
         size_t n = 0, allocated = 0;
         int r;
+
+        assert(args);
+        assert(ret);
+        assert(ret_n);
 
         for (size_t i = 0; i < n_args; i++) {
                 _cleanup_(freep) char *copy = strdup(args[i]);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 
 #include "ctl-util.h"
@@ -6,6 +7,9 @@
 
 int log_bus_error(int r, const sd_bus_error *error, const char *what)
 {
+        assert(error);
+        assert(what);
+
         if (!sd_bus_error_is_set(error))
                 return log_error_errno(r, "Failed to %s: %m", what);
 
@@ -35,6 +39,9 @@ int bus_get_manager_properties(Context *c, sd_bus_message **ret_reply)
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
+        assert(c);
+        assert(ret_reply);
+
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties", "GetAll",
                                &error, ret_reply, "s", BUS_IFACE_MANAGER);
         if (r < 0)
@@ -46,6 +53,11 @@ int bus_get_manager_property(Context *c, const char *name, const char *type, sd_
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
+
+        assert(c);
+        assert(name);
+        assert(type);
+        assert(ret_reply);
 
         r = sd_bus_get_property(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, name, &error, ret_reply,
                                 type);

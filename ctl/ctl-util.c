@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -11,6 +12,8 @@ void log_error(const char *format, ...)
 {
         va_list ap;
 
+        assert(format);
+
         fprintf(stderr, "%s: ", program_invocation_short_name);
         va_start(ap, format);
         vfprintf(stderr, format, ap);
@@ -21,6 +24,8 @@ void log_error(const char *format, ...)
 int log_error_errno(int r, const char *format, ...)
 {
         va_list ap;
+
+        assert(format);
 
         fprintf(stderr, "%s: ", program_invocation_short_name);
         /* glibc's %m reads errno; set it from r so the message says what r says. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 
@@ -6,11 +7,16 @@
 
 void json_init(JsonWriter *w, FILE *f, bool pretty)
 {
+        assert(w);
+        assert(f);
+
         *w = (JsonWriter){ .f = f, .pretty = pretty };
 }
 
 int json_finish(JsonWriter *w)
 {
+        assert(w);
+
         fputc('\n', w->f);
         if (fflush(w->f) != 0 || ferror(w->f))
                 return errno > 0 ? -errno : -EIO;
@@ -59,21 +65,29 @@ static void end(JsonWriter *w, char c)
 
 void json_begin_object(JsonWriter *w)
 {
+        assert(w);
+
         begin(w, '{');
 }
 
 void json_end_object(JsonWriter *w)
 {
+        assert(w);
+
         end(w, '}');
 }
 
 void json_begin_array(JsonWriter *w)
 {
+        assert(w);
+
         begin(w, '[');
 }
 
 void json_end_array(JsonWriter *w)
 {
+        assert(w);
+
         end(w, ']');
 }
 
@@ -116,6 +130,9 @@ static void write_escaped(FILE *f, const char *s)
 
 void json_key(JsonWriter *w, const char *key)
 {
+        assert(w);
+        assert(key);
+
         prefix(w);
         write_escaped(w->f, key);
         fputs(w->pretty ? ": " : ":", w->f);
@@ -125,6 +142,9 @@ void json_key(JsonWriter *w, const char *key)
 
 void json_string(JsonWriter *w, const char *s)
 {
+        assert(w);
+        assert(s);
+
         prefix(w);
         write_escaped(w->f, s);
         w->need_comma = true;
@@ -132,6 +152,8 @@ void json_string(JsonWriter *w, const char *s)
 
 void json_unsigned(JsonWriter *w, uint64_t v)
 {
+        assert(w);
+
         prefix(w);
         fprintf(w->f, "%" PRIu64, v);
         w->need_comma = true;
@@ -139,6 +161,8 @@ void json_unsigned(JsonWriter *w, uint64_t v)
 
 void json_signed(JsonWriter *w, int64_t v)
 {
+        assert(w);
+
         prefix(w);
         fprintf(w->f, "%" PRIi64, v);
         w->need_comma = true;
@@ -146,6 +170,8 @@ void json_signed(JsonWriter *w, int64_t v)
 
 void json_bool(JsonWriter *w, bool b)
 {
+        assert(w);
+
         prefix(w);
         fputs(b ? "true" : "false", w->f);
         w->need_comma = true;
@@ -153,6 +179,8 @@ void json_bool(JsonWriter *w, bool b)
 
 void json_null(JsonWriter *w)
 {
+        assert(w);
+
         prefix(w);
         fputs("null", w->f);
         w->need_comma = true;
@@ -160,6 +188,9 @@ void json_null(JsonWriter *w)
 
 void json_field_string(JsonWriter *w, const char *key, const char *s)
 {
+        assert(w);
+        assert(key);
+
         json_key(w, key);
         if (s)
                 json_string(w, s);
@@ -169,18 +200,27 @@ void json_field_string(JsonWriter *w, const char *key, const char *s)
 
 void json_field_unsigned(JsonWriter *w, const char *key, uint64_t v)
 {
+        assert(w);
+        assert(key);
+
         json_key(w, key);
         json_unsigned(w, v);
 }
 
 void json_field_signed(JsonWriter *w, const char *key, int64_t v)
 {
+        assert(w);
+        assert(key);
+
         json_key(w, key);
         json_signed(w, v);
 }
 
 void json_field_bool(JsonWriter *w, const char *key, bool b)
 {
+        assert(w);
+        assert(key);
+
         json_key(w, key);
         json_bool(w, b);
 }

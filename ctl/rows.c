@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,11 @@ int rows_read(sd_bus_message *m, const char *signature, size_t row_size, row_rea
         _cleanup_(freep) char *rows = NULL;
         size_t n = 0, allocated = 0;
         int r;
+
+        assert(m);
+        assert(signature);
+        assert(ret);
+        assert(ret_n);
 
         r = sd_bus_message_enter_container(m, 'a', signature);
         if (r < 0)
@@ -47,6 +53,10 @@ int rows_make_ranges(const void *rows, size_t n, size_t row_size, bool all, row_
         _cleanup_(freep) Range *ranges = NULL;
         const char *p = rows;
         size_t k = 0;
+
+        assert(rows || n == 0);
+        assert(ret);
+        assert(ret_n);
 
         ranges = calloc(n ?: 1, sizeof(Range));
         if (!ranges)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 
 void status_placement_done(StatusPlacement *p)
 {
+        assert(p);
+
         free(p->rows);
         *p = (StatusPlacement){};
 }
@@ -17,6 +20,9 @@ int status_placement_read(sd_bus_message *m, StatusPlacement *ret)
 {
         NodePlacement n;
         int r;
+
+        assert(m);
+        assert(ret);
 
         r = sd_bus_message_enter_container(m, 'v', "a" BUS_NODE_PLACEMENT);
         if (r < 0)
@@ -55,6 +61,9 @@ static void format_ratio(char *buf, size_t size, const NodePlacement *n)
 void status_placement_print(const StatusPlacement *p,
                             void (*field)(const char *label, const char *format, ...))
 {
+        assert(p);
+        assert(field);
+
         for (size_t i = 0; i < p->n_rows; i++) {
                 const NodePlacement *n = &p->rows[i];
                 char k[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], mv[FORMAT_BYTES_MAX], mm[FORMAT_BYTES_MAX];
@@ -78,6 +87,9 @@ void status_placement_print(const StatusPlacement *p,
 
 void status_placement_json(const StatusPlacement *p, JsonWriter *w)
 {
+        assert(p);
+        assert(w);
+
         json_key(w, "NodePlacement");
         json_begin_array(w);
         for (size_t i = 0; i < p->n_rows; i++) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ struct Table {
 Table *table_new(const TableColumn *columns, size_t n_columns)
 {
         Table *t;
+
+        assert(columns);
 
         t = calloc(1, sizeof(Table));
         if (!t)
@@ -63,6 +66,9 @@ int table_add_row(Table *t, const char *const *cells)
 {
         int r;
 
+        assert(t);
+        assert(cells);
+
         for (size_t i = 0; i < t->n_columns; i++) {
                 r = add_cell(t, cells[i]);
                 if (r < 0)
@@ -73,6 +79,8 @@ int table_add_row(Table *t, const char *const *cells)
 
 size_t table_rows(const Table *t)
 {
+        assert(t);
+
         return t->n_cells / t->n_columns;
 }
 
@@ -92,8 +100,12 @@ static void print_cell(FILE *f, const char *s, Align align, size_t width, bool l
 int table_print(const Table *t, FILE *f)
 {
         _cleanup_(freep) size_t *width = NULL;
-        size_t n_rows = table_rows(t);
+        size_t n_rows;
 
+        assert(t);
+        assert(f);
+
+        n_rows = table_rows(t);
         width = calloc(t->n_columns, sizeof(size_t));
         if (!width)
                 return -ENOMEM;

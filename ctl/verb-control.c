@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -42,6 +43,10 @@ int ctl_call_blocks(Context *c, const char *method, const char *what)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
+        assert(c);
+        assert(method);
+        assert(what);
+
         r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, method);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the call: %m");
@@ -62,11 +67,15 @@ int ctl_call_blocks(Context *c, const char *method, const char *what)
 
 int verb_online(Context *c)
 {
+        assert(c);
+
         return ctl_call_blocks(c, "OnlineBlocks", "online memory blocks");
 }
 
 int verb_offline(Context *c)
 {
+        assert(c);
+
         return ctl_call_blocks(c, "OfflineBlocks", "offline memory blocks");
 }
 
@@ -111,6 +120,8 @@ static int call_device(Context *c, const char *method, const char *what, const c
 
 int verb_revert(Context *c)
 {
+        assert(c);
+
         return call_device(c, "RevertDevice", "return the device to devdax", "is devdax again.");
 }
 
@@ -138,6 +149,8 @@ int verb_unplug(Context *c)
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char range[64];
         int r;
+
+        assert(c);
 
         r = call_device_raw(c, "PrepareUnplug", c->device, &error, &reply);
         if (r < 0 && sd_bus_error_has_name(&error, BUS_ERROR_NOT_SUPPORTED) &&
@@ -171,6 +184,8 @@ int verb_cancel(Context *c)
         unsigned rows = 0;
         int stopped, r;
 
+        assert(c);
+
         r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "CancelJob");
         if (r < 0)
                 return log_error_errno(r, "Failed to create the call: %m");
@@ -198,10 +213,14 @@ int verb_cancel(Context *c)
 
 int verb_reload(Context *c)
 {
+        assert(c);
+
         return call_simple(c, "Reload", "reload the configuration");
 }
 
 int verb_rescan(Context *c)
 {
+        assert(c);
+
         return call_simple(c, "Rescan", "rescan memory blocks");
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ int verb_devices(Context *c)
         _cleanup_(freep) DeviceRow *rows = NULL;
         size_t n;
         int r;
+
+        assert(c);
 
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "ListDevices", &error, &reply,
                                NULL);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -302,6 +303,8 @@ int list_check_columns(const char *spec)
 {
         Columns cols;
 
+        assert(spec);
+
         return parse_columns(spec, false, &cols);
 }
 
@@ -314,6 +317,8 @@ int verb_list(Context *c)
         size_t n_rows, n_ranges;
         Columns cols;
         int r;
+
+        assert(c);
 
         /* A bad --output was a usage error before the bus was touched (list_check_columns()). */
         if (c->output) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,8 @@ int verb_plan(Context *c)
         _cleanup_(freep) Range *ranges = NULL;
         size_t n_rows, n_ranges;
         int r;
+
+        assert(c);
 
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
         if (r < 0)

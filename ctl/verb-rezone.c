@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +59,14 @@ int verb_rezone(Context *c)
         _cleanup_(freep) const DriftRow **picked = NULL;
         _cleanup_(freep) unsigned *blocks = NULL;
         _cleanup_(freep) DriftRow *rows = NULL;
-        Context sub = *c;
         size_t n_rows, n = 0;
         bool missing = false;
+        Context sub;
         int r, q;
 
+        assert(c);
+
+        sub = *c;
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "get the plan");

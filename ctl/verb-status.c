@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -446,6 +447,8 @@ int verb_status(Context *c)
                 .memmap_boot_pages = -1,
         };
         int r;
+
+        assert(c);
 
         r = bus_get_manager_properties(c, &reply);
         if (r < 0)

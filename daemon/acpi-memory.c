@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +16,8 @@
 
 void acpi_memory_done(AcpiMemory *a)
 {
+        assert(a);
+
         free(a->of_block);
         free(a->names);
         free(a->n_members);
@@ -66,6 +69,10 @@ int acpi_memory_device_blocks(Sysfs *s, const char *name, int (*fn)(unsigned ind
         struct dirent *de;
         int r;
 
+        assert(s);
+        assert(name);
+        assert(fn);
+
         if (strchr(name, '/') || streq(name, "..") || streq(name, "."))
                 return -ENODEV;
         if (asprintf(&path, "bus/acpi/devices/%s", name) < 0)
@@ -114,6 +121,9 @@ int acpi_memory_read(Sysfs *s, AcpiMemory *ret)
         AcpiMemory a = {};
         struct dirent *de;
         int r;
+
+        assert(s);
+        assert(ret);
 
         r = sysfs_opendir(s, "bus/acpi/devices", &d);
         if (r == -ENOENT) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -266,6 +267,8 @@ const char *agents_rules_races(const char *text, size_t size)
         const char *what = NULL;
         size_t buf_size = 0;
 
+        assert(text || size == 0);
+
         f = fopen_buffer(text, size);
         if (!f)
                 return NULL;
@@ -388,7 +391,7 @@ static int scan_dir(const char *dir, const char *first, char ***names, size_t *n
 
 int agents_find_racing_rules(const char *dirs, RacingRule **ret, size_t *ret_n)
 {
-        _cleanup_(freep) char *copy = strdup(dirs);
+        _cleanup_(freep) char *copy = NULL;
         const char *first = NULL;
         RacingRule *l = NULL;
         char **names = NULL;
@@ -396,6 +399,11 @@ int agents_find_racing_rules(const char *dirs, RacingRule **ret, size_t *ret_n)
         char *save = NULL;
         int r = 0;
 
+        assert(dirs);
+        assert(ret);
+        assert(ret_n);
+
+        copy = strdup(dirs);
         if (!copy)
                 return -ENOMEM;
         for (char *dir = strtok_r(copy, ":", &save); dir && r >= 0; dir = strtok_r(NULL, ":", &save)) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,10 @@ int cxl_region_serials(const char *name, uint64_t **ret, size_t *ret_n)
         struct cxl_region *region;
         size_t n = 0, k = 0;
         int r;
+
+        assert(name);
+        assert(ret);
+        assert(ret_n);
 
         r = dlopen_cxl();
         if (r < 0)

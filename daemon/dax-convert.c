@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdarg.h>
 
 #include "dax-convert.h"
@@ -77,6 +78,8 @@ int dax_convert_to_ram(const char *name)
         struct daxctl_dev *dev;
         int r;
 
+        assert(name);
+
         r = open_and_disable(name, &ctx, &dev);
         if (r < 0)
                 return r;
@@ -89,6 +92,8 @@ int dax_convert_to_devdax(const char *name)
         struct daxctl_dev *dev;
         int r;
 
+        assert(name);
+
         r = open_and_disable(name, &ctx, &dev);
         if (r < 0)
                 return r;
@@ -100,6 +105,9 @@ int dax_rebind_ram(Sysfs *s, const char *name, bool memmap)
         _cleanup_(daxctl_unrefp) struct daxctl_ctx *ctx = NULL;
         struct daxctl_dev *dev;
         int r, q;
+
+        assert(s);
+        assert(name);
 
         r = open_and_disable(name, &ctx, &dev);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,6 +40,9 @@ int dax_enumerate(Sysfs *s, char ***ret)
         size_t n = 0;
         int r;
 
+        assert(s);
+        assert(ret);
+
         r = sysfs_opendir(s, "bus/dax/devices", &d);
         if (r == -ENOENT) {
                 /* No dax bus: no devices. */
@@ -73,6 +77,8 @@ int dax_enumerate(Sysfs *s, char ***ret)
 
 DaxSource dax_source_from_path(const char *path)
 {
+        assert(path);
+
         /* …/regionZ/dax_regionZ/daxZ.N: a CXL region's; …/ndbusN/regionN/…: an NVDIMM namespace's;
          * …/hmem.N/…: soft-reserved memory the firmware described (HMAT). */
         if (strstr(path, "/dax_region") && strstr(path, "/region"))
@@ -190,6 +196,11 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
         const char *region;
         int r;
 
+        assert(s);
+        assert(name);
+        assert(ret);
+        assert(ret_attr);
+
         d = calloc(1, sizeof(DaxDevice));
         if (!d)
                 return -ENOMEM;
@@ -264,6 +275,9 @@ int dax_write_memmap(Sysfs *s, const char *name, bool on)
         _cleanup_(closep) int dfd = -EBADF;
         char rel[64];
 
+        assert(s);
+        assert(name);
+
         snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
         dfd = sysfs_open_dir(s, rel);
         if (dfd < 0)
@@ -275,6 +289,8 @@ bool dax_memmap_global(Sysfs *s)
 {
         char buf[16];
 
+        assert(s);
+
         if (kernel_read_hotplug_param(s, "memmap_on_memory", buf, sizeof(buf)) < 0)
                 return false;
         return streq(buf, "Y") || streq(buf, "force");
@@ -282,6 +298,9 @@ bool dax_memmap_global(Sysfs *s)
 
 void dax_device_facts(const DaxDevice *d, bool memmap_global, DaxFacts *ret)
 {
+        assert(d);
+        assert(ret);
+
         *ret = (DaxFacts){
                 .name = d->name,
                 .source = d->source,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,9 +14,14 @@ int log_device(int level, int error, const char *message_id, const Device *d, co
 {
         char f_dev[64], f_source[32], f_region[64], f_serial[128], f_uuid[64], message[512];
         const char *fields[6] = {};
-        const DaxDevice *x = d->dax;
+        const DaxDevice *x;
         size_t n = 0, k = 0;
         va_list ap;
+
+        assert(d);
+        assert(format);
+
+        x = d->dax;
 
         if (level > log_get_max_level())
                 return -ERRNO_VALUE(error);

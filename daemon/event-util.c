@@ -90,6 +90,8 @@ int timer_arm_at(Timer *t, uint64_t usec)
  * libsystemd 247; we build with 246). */
 int timer_arm_in(Timer *t, uint64_t usec)
 {
+        assert(t);
+
         return timer_arm_at(t, now_usec() + usec);
 }
 

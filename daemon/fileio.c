@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +17,9 @@ int mkdir_p(const char *path, mode_t mode)
         _cleanup_(freep) char *p = NULL;
         struct stat st;
 
-        if (!path || !path[0])
+        assert(path);
+
+        if (!path[0])
                 return -EINVAL;
         p = strdup(path);
         if (!p)
@@ -65,10 +68,14 @@ static char *dir_of(const char *path)
 
 int write_file_atomic(const char *path, const char *value)
 {
-        _cleanup_(freep) char *dir = dir_of(path), *tmp = NULL;
+        _cleanup_(freep) char *dir = NULL, *tmp = NULL;
         _cleanup_(closep) int fd = -EBADF, dfd = -EBADF;
         int r;
 
+        assert(path);
+        assert(value);
+
+        dir = dir_of(path);
         if (!dir || asprintf(&tmp, "%s.XXXXXX", path) < 0)
                 return -ENOMEM;
         r = mkdir_p(dir, 0755);
@@ -108,13 +115,19 @@ static bool is_temporary_of(const char *name, const char *base, size_t n)
 
 int remove_stale_temporaries(const char *path)
 {
-        _cleanup_(freep) char *dir = dir_of(path);
-        const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-        size_t n = strlen(base);
+        _cleanup_(freep) char *dir = NULL;
+        const char *slash, *base;
         struct dirent *de;
+        size_t n;
         DIR *d;
         int removed = 0;
 
+        assert(path);
+
+        slash = strrchr(path, '/');
+        base = slash ? slash + 1 : path;
+        n = strlen(base);
+        dir = dir_of(path);
         if (!dir)
                 return -ENOMEM;
         d = opendir(dir);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +13,10 @@ int kernel_read_hotplug_param(Sysfs *s, const char *name, char *buf, size_t size
 {
         _cleanup_(closep) int fd = -EBADF;
 
+        assert(s);
+        assert(name);
+        assert(buf);
+
         fd = sysfs_open_dir(s, "module/memory_hotplug/parameters");
         if (fd < 0)
                 return fd;
@@ -21,6 +26,10 @@ int kernel_read_hotplug_param(Sysfs *s, const char *name, char *buf, size_t size
 int kernel_write_hotplug_param(Sysfs *s, const char *name, const char *value)
 {
         _cleanup_(closep) int fd = -EBADF;
+
+        assert(s);
+        assert(name);
+        assert(value);
 
         fd = sysfs_open_dir(s, "module/memory_hotplug/parameters");
         if (fd < 0)
@@ -34,6 +43,10 @@ int kernel_read_vmstat(const char *path, const char *name, uint64_t *ret)
         char key[64];
         uint64_t v;
         int r;
+
+        assert(path);
+        assert(name);
+        assert(ret);
 
         r = fopen_capped_at(AT_FDCWD, path, READ_MAX_PROC, &f);
         if (r < 0)

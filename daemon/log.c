@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ DEFINE_STRING_TABLE_TO_STRING(log_target, LogTarget);
 
 LogTarget log_target_from_string(const char *s)
 {
+        assert(s);
+
         if (streq_ptr(s, "stderr"))
                 return LOG_TARGET_STDERR;
         return (LogTarget)string_table_lookup(log_target_table, ELEMENTSOF(log_target_table), s);
@@ -113,6 +116,8 @@ int log_fields_errno(int level, int error, const char *message_id, const char *c
 
         bool synthetic = IS_SYNTHETIC_ERRNO(error);
 
+        assert(format);
+
         error = ERRNO_VALUE(error);
         if (level > max_level || target == LOG_TARGET_NULL)
                 return -error;
@@ -138,6 +143,8 @@ int log_block(int level, int error, const char *message_id, unsigned index, int 
         const char *fields[4] = {};
         size_t n = 0;
         va_list ap;
+
+        assert(format);
 
         if (level > max_level)
                 return -ERRNO_VALUE(error);

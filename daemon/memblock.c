@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@ int memblock_read_node(Sysfs *s, unsigned index, int *ret)
         char path[32];
         int fd, r;
 
+        assert(s);
+        assert(ret);
+
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return fd;
@@ -62,6 +66,8 @@ bool memblock_has_firmware_node(Sysfs *s, unsigned index)
         struct stat st;
         int fd;
 
+        assert(s);
+
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return false;
@@ -74,6 +80,9 @@ int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
         char buf[32];
         BlockState st;
         int r;
+
+        assert(s);
+        assert(ret);
 
         r = block_attr_read(s, index, "state", buf, sizeof(buf));
         if (r < 0)
@@ -91,6 +100,10 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
         BlockFacts f = { .index = index, .phys_index = index, .node = node };
         char buf[128];
         int r;
+
+        assert(s);
+        assert(ret);
+        assert(ret_attr);
 
         *ret_attr = "state";
         r = memblock_read_state(s, index, &f.state);
@@ -166,6 +179,10 @@ int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n)
         size_t n = 0;
         int r;
 
+        assert(s);
+        assert(ret_map);
+        assert(ret_n);
+
         r = sysfs_opendir(s, "devices/system/node", &d);
         if (r < 0)
                 return r;
@@ -192,6 +209,9 @@ int memblock_write_state(Sysfs *s, unsigned index, const char *value)
         char path[48];
         int fd;
 
+        assert(s);
+        assert(value);
+
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return fd;
@@ -207,6 +227,11 @@ int memblock_enumerate(Sysfs *s, unsigned **ret, size_t *ret_n, char ***ret_refu
         size_t n = 0, allocated = 0, n_refused = 0;
         struct dirent *de;
         int fd, r;
+
+        assert(s);
+        assert(ret);
+        assert(ret_n);
+        assert(ret_refused);
 
         fd = sysfs_memory_fd(s);
         if (fd < 0)
@@ -254,6 +279,9 @@ int memory_read_block_size(Sysfs *s, uint64_t *ret)
         uint64_t v;
         int fd, r;
 
+        assert(s);
+        assert(ret);
+
         fd = sysfs_memory_fd(s);
         if (fd < 0)
                 return fd;
@@ -268,6 +296,8 @@ int memory_read_block_size(Sysfs *s, uint64_t *ret)
 
 bool auto_online_value_valid(const char *s)
 {
+        assert(s);
+
         return streq(s, "offline") || streq(s, "online") || streq(s, "online_kernel") ||
                streq(s, "online_movable");
 }
@@ -275,6 +305,9 @@ bool auto_online_value_valid(const char *s)
 int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
 {
         int fd, r;
+
+        assert(s);
+        assert(buf);
 
         fd = sysfs_memory_fd(s);
         if (fd < 0)
@@ -290,6 +323,9 @@ int memory_read_auto_online(Sysfs *s, char *buf, size_t size)
 int memory_write_auto_online(Sysfs *s, const char *value)
 {
         int fd;
+
+        assert(s);
+        assert(value);
 
         fd = sysfs_memory_fd(s);
         if (fd < 0)

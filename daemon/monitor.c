@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <libudev.h>
 #include <linux/sock_diag.h>
@@ -46,6 +47,8 @@ Monitor *monitor_free(Monitor *m)
 
 void monitor_drain(Monitor *m)
 {
+        assert(m);
+
         /* One wakeup can carry many events. */
         for (;;) {
                 struct udev_device *d;
@@ -158,6 +161,9 @@ int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, mon
 {
         _cleanup_(monitor_freep) Monitor *m = NULL;
         int r;
+
+        assert(e);
+        assert(ret);
 
         m = calloc(1, sizeof(Monitor));
         if (!m)

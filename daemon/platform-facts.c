@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -88,6 +89,9 @@ int platform_facts_read(Sysfs *s, PlatformFacts *ret)
 {
         struct utsname u;
 
+        assert(s);
+        assert(ret);
+
         if (uname(&u) < 0)
                 return -errno;
         *ret = (PlatformFacts){ .virt = read_virt(s), .balloon = read_balloon(s) };
@@ -98,6 +102,8 @@ int platform_facts_read(Sysfs *s, PlatformFacts *ret)
 int platform_new(Platform **ret)
 {
         Platform *p;
+
+        assert(ret);
 
         p = calloc(1, sizeof(Platform));
         if (!p)
@@ -120,6 +126,9 @@ int platform_resolve(Platform *p, Sysfs *s)
 {
         PlatformFacts f;
 
+        assert(p);
+        assert(s);
+
         if (p->reason[0])
                 return 0;
         if (platform_facts_read(s, &f) < 0)
@@ -131,6 +140,10 @@ int platform_resolve(Platform *p, Sysfs *s)
 int platform_virtio_mem_open(Platform *p, const char *path, Sysfs *s, uint64_t block_size)
 {
         int r;
+
+        assert(p);
+        assert(path);
+        assert(s);
 
         r = virtio_mem_open(path, s, block_size, &p->virtio_mem);
         if (r < 0)

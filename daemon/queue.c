@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@ static int entry_cmp(const void *a, const void *b)
 
 int queue_push(Queue *q, const QueueEntry *e)
 {
+        assert(q);
+        assert(e);
+
         if (q->n == q->allocated) {
                 size_t a = q->allocated ? q->allocated * 2 : 64;
                 QueueEntry *n = realloc(q->entries, a * sizeof(QueueEntry));
@@ -45,6 +49,8 @@ int queue_push(Queue *q, const QueueEntry *e)
 
 bool queue_remove(Queue *q, unsigned index)
 {
+        assert(q);
+
         for (size_t i = 0; i < q->n; i++)
                 if (q->entries[i].index == index) {
                         memmove(q->entries + i, q->entries + i + 1, (q->n - i - 1) * sizeof(QueueEntry));
@@ -56,11 +62,15 @@ bool queue_remove(Queue *q, unsigned index)
 
 size_t queue_size(const Queue *q)
 {
+        assert(q);
+
         return q->n;
 }
 
 bool queue_has_ready(Queue *q, uint64_t now)
 {
+        assert(q);
+
         for (size_t i = 0; i < q->n; i++)
                 if (q->entries[i].not_before <= now)
                         return true;
@@ -71,6 +81,10 @@ size_t queue_take_chunk(Queue *q, size_t max, uint64_t now, QueueEntry *ret, uin
 {
         size_t taken = 0, kept = 0;
         uint64_t next = 0;
+
+        assert(q);
+        assert(ret);
+        assert(ret_next);
 
         if (!q->sorted) {
                 qsort(q->entries, q->n, sizeof(QueueEntry), entry_cmp);
@@ -95,6 +109,8 @@ size_t queue_take_chunk(Queue *q, size_t max, uint64_t now, QueueEntry *ret, uin
 
 void queue_clear(Queue *q)
 {
+        assert(q);
+
         free(q->entries);
         *q = (Queue){};
 }

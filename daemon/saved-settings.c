@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@ const char *setting_name(Setting s)
 
 int setting_record_path(const char *dir, Setting s, char **ret)
 {
+        assert(dir);
+        assert(ret);
+
         return asprintf(ret, "%s/%s", dir, settings[s].record) < 0 ? -ENOMEM : 0;
 }
 
@@ -65,6 +69,9 @@ int setting_read(Sysfs *sysfs, Setting s, char *buf, size_t size)
 {
         bool on;
         int r;
+
+        assert(sysfs);
+        assert(buf);
 
         switch (s) {
         case SETTING_AUTO_ONLINE:
@@ -130,6 +137,11 @@ int setting_recover(Sysfs *sysfs, const char *dir, Setting s, SavedSetting *st, 
         char text[4 * SETTING_VALUE_MAX], *f[3];
         int r;
 
+        assert(sysfs);
+        assert(dir);
+        assert(st);
+        assert(ret_current);
+
         r = setting_record_path(dir, s, &path);
         if (r < 0)
                 return r;
@@ -166,6 +178,10 @@ int setting_restore(Sysfs *sysfs, const char *dir, Setting s, SavedSetting *st)
         _cleanup_(freep) char *path = NULL;
         int r;
 
+        assert(sysfs);
+        assert(dir);
+        assert(st);
+
         if (!st->saved)
                 return 0;
         r = setting_record_path(dir, s, &path);
@@ -187,9 +203,16 @@ int setting_set(Sysfs *sysfs, const char *dir, Setting s, SavedSetting *st, cons
         _cleanup_(freep) char *path = NULL;
         char current[SETTING_VALUE_MAX], record[4 * SETTING_VALUE_MAX];
         const char *original;
-        bool first = !st->saved;
+        bool first;
         int r;
 
+        assert(sysfs);
+        assert(dir);
+        assert(st);
+        assert(want);
+        assert(ret_step);
+
+        first = !st->saved;
         *ret_step = SETTING_STEP_READ;
         r = setting_read(sysfs, s, current, sizeof(current));
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <poll.h>
@@ -161,6 +162,9 @@ int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done
         _cleanup_(freep) StateWriter *w = NULL;
         int r;
 
+        assert(event);
+        assert(ret);
+
         r = install_handler();
         if (r < 0)
                 return r;
@@ -236,11 +240,15 @@ StateWriter *state_writer_free(StateWriter *w)
 
 bool state_writer_busy(const StateWriter *w)
 {
+        assert(w);
+
         return w->busy;
 }
 
 unsigned state_writer_index(const StateWriter *w)
 {
+        assert(w);
+
         return w->index;
 }
 
@@ -249,6 +257,9 @@ int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64
         pthread_attr_t attr;
         sigset_t all, old;
         int r;
+
+        assert(w);
+        assert(value);
 
         if (w->busy)
                 return -EBUSY;
@@ -285,5 +296,7 @@ int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64
 
 void state_writer_cancel(StateWriter *w)
 {
+        assert(w);
+
         interrupt(w, INTERRUPT_CANCEL);
 }

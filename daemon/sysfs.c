@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@ int sysfs_new(const char *root, Sysfs **ret)
 {
         _cleanup_(freep) Sysfs *s = NULL;
         size_t n;
+
+        assert(ret);
 
         s = calloc(1, sizeof(Sysfs));
         if (!s)
@@ -48,6 +51,8 @@ Sysfs *sysfs_free(Sysfs *s)
 
 const char *sysfs_root(const Sysfs *s)
 {
+        assert(s);
+
         return s->root;
 }
 
@@ -55,6 +60,9 @@ int sysfs_open_dir(Sysfs *s, const char *path)
 {
         _cleanup_(freep) char *p = NULL;
         int fd;
+
+        assert(s);
+        assert(path);
 
         /* By absolute path (not openat from a root fd) so umockdev's preload can redirect it. */
         if (asprintf(&p, "%s/%s", s->root, path) < 0)
@@ -66,6 +74,8 @@ int sysfs_open_dir(Sysfs *s, const char *path)
 bool sysfs_has_numa(Sysfs *s)
 {
         int fd;
+
+        assert(s);
 
         if (s->has_numa < 0) {
                 fd = sysfs_open_dir(s, "devices/system/node");
@@ -79,6 +89,8 @@ bool sysfs_has_numa(Sysfs *s)
 int sysfs_memory_fd(Sysfs *s)
 {
         int fd;
+
+        assert(s);
 
         if (s->memory_fd >= 0)
                 return s->memory_fd;
@@ -107,6 +119,9 @@ int sysfs_opendir_at(int dirfd, const char *path, DIR **ret)
 {
         int fd;
 
+        assert(path);
+        assert(ret);
+
         fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
@@ -116,6 +131,10 @@ int sysfs_opendir_at(int dirfd, const char *path, DIR **ret)
 int sysfs_opendir(Sysfs *s, const char *path, DIR **ret)
 {
         int fd;
+
+        assert(s);
+        assert(path);
+        assert(ret);
 
         fd = sysfs_open_dir(s, path);
         if (fd < 0)
@@ -127,6 +146,9 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
 {
         _cleanup_(closep) int fd = -EBADF;
         ssize_t n;
+
+        assert(path);
+        assert(buf);
 
         if (size < 2)
                 return -EINVAL;
@@ -151,9 +173,13 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
 int sysfs_write_at(int dirfd, const char *path, const char *value)
 {
         _cleanup_(closep) int fd = -EBADF;
-        size_t len = strlen(value);
+        size_t len;
         ssize_t n;
 
+        assert(path);
+        assert(value);
+
+        len = strlen(value);
         fd = openat(dirfd, path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();

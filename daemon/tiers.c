@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,9 @@ int tiers_read(Sysfs *s, int ret[static NODES_MAX])
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int r;
+
+        assert(s);
+        assert(ret);
 
         for (int i = 0; i < NODES_MAX; i++)
                 ret[i] = -1;
@@ -43,6 +47,8 @@ int tiers_node_has_cpus(Sysfs *s, int node)
         char path[64], list[4096];
         int r;
 
+        assert(s);
+
         fd = sysfs_open_dir(s, "devices/system/node");
         if (fd < 0)
                 return fd;
@@ -60,10 +66,14 @@ static int open_numa(Sysfs *s)
 
 int demotion_read(Sysfs *s, bool *ret)
 {
-        _cleanup_(closep) int fd = open_numa(s);
+        _cleanup_(closep) int fd = -EBADF;
         char buf[16];
         int r;
 
+        assert(s);
+        assert(ret);
+
+        fd = open_numa(s);
         if (fd < 0)
                 return fd;
         r = sysfs_read_at(fd, "demotion_enabled", buf, sizeof(buf));
@@ -80,8 +90,11 @@ int demotion_read(Sysfs *s, bool *ret)
 
 int demotion_write(Sysfs *s, bool on)
 {
-        _cleanup_(closep) int fd = open_numa(s);
+        _cleanup_(closep) int fd = -EBADF;
 
+        assert(s);
+
+        fd = open_numa(s);
         if (fd < 0)
                 return fd;
         return sysfs_write_at(fd, "demotion_enabled", on ? "true" : "false");

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -63,6 +64,9 @@ int unplug_target_parse(const char *target, UnplugTarget *ret)
         UnplugTarget t = {};
         unsigned index;
         int r;
+
+        assert(target);
+        assert(ret);
 
         r = parse_range(target, &t.first, &t.last);
         if (r == -ENOMEM)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -106,6 +107,13 @@ int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, u
         Device *dev;
         int r;
 
+        assert(m);
+        assert(target);
+        assert(ret_kind);
+        assert(ret);
+        assert(ret_n);
+        assert(ret_missing);
+
         r = unplug_target_parse(target, &t);
         if (r < 0)
                 return r;
@@ -158,6 +166,10 @@ int unplug_target_blocks(Manager *m, const char *target, UnplugKind *ret_kind, u
 
 int unplug_check_removable(Manager *m, const unsigned *blocks, size_t n, unsigned *ret_index)
 {
+        assert(m);
+        assert(blocks);
+        assert(ret_index);
+
         for (size_t i = n; i > 0; i--) {
                 const Block *b = &m->blocks[blocks[i - 1]];
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static void map_clear(VirtioMemMap *v)
 
 void virtio_mem_done(VirtioMemMap *v)
 {
+        assert(v);
+
         map_clear(v);
         if (v->fd >= 0)
                 close(v->fd);
@@ -86,6 +89,9 @@ int virtio_mem_read(VirtioMemMap *v, Sysfs *s, uint64_t block_size)
         _cleanup_(fclosep) FILE *f = NULL;
         int r;
 
+        assert(v);
+        assert(s);
+
         if (v->fd < 0)
                 return -EBADF;
         /* Read again through the fd of the open: the credentials are those of the open. */
@@ -115,6 +121,10 @@ int virtio_mem_open(const char *path, Sysfs *s, uint64_t block_size, VirtioMemMa
 {
         int fd;
 
+        assert(path);
+        assert(s);
+        assert(ret);
+
         *ret = (VirtioMemMap){ .fd = -EBADF, .unit_blocks = 1 };
         fd = open_regular_at(AT_FDCWD, path, NULL);
         if (fd < 0)
@@ -125,11 +135,16 @@ int virtio_mem_open(const char *path, Sysfs *s, uint64_t block_size, VirtioMemMa
 
 int virtio_mem_device_of(const VirtioMemMap *v, unsigned index)
 {
+        assert(v);
+
         return index < v->n_blocks ? v->of_block[index] : -1;
 }
 
 const IomemVirtioMem *virtio_mem_find(const VirtioMemMap *v, const char *name)
 {
+        assert(v);
+        assert(name);
+
         for (size_t i = 0; i < v->n_devices; i++)
                 if (streq(v->devices[i].name, name))
                         return &v->devices[i];

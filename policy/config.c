@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <limits.h>
 #include <inttypes.h>
@@ -45,6 +46,8 @@ DEFINE_STRING_TABLE_LOOKUP(demotion_mode, DemotionMode);
 
 void config_init_defaults(Config *c)
 {
+        assert(c);
+
         *c = (Config){
                 .chunk_blocks = 64,
                 .chunk_pause_usec = 0,
@@ -82,6 +85,8 @@ Config *config_free(Config *c)
 
 void config_apply_platform(Config *c, OnlineType type)
 {
+        assert(c);
+
         if (c->online == ONLINE_TYPE_PLATFORM)
                 c->online = type;
         for (size_t i = 0; i < c->n_nodes; i++)
@@ -96,6 +101,8 @@ void config_apply_platform(Config *c, OnlineType type)
 
 const NodePolicy *config_find_node(const Config *c, unsigned node)
 {
+        assert(c);
+
         for (size_t i = 0; i < c->n_nodes; i++)
                 if (c->nodes[i].node == node)
                         return &c->nodes[i];
@@ -430,6 +437,9 @@ static NodePolicy *node_policy_get(Config *c, unsigned node)
 
 const DaxRule *config_find_dax_rule(const Config *c, const char *name)
 {
+        assert(c);
+        assert(name);
+
         for (size_t i = 0; i < c->n_dax_rules; i++)
                 if (streq(c->dax_rules[i].name, name))
                         return &c->dax_rules[i];
@@ -440,6 +450,8 @@ int config_dax_rules_reserve(Config *c)
 {
         DaxRule *r;
         size_t n;
+
+        assert(c);
 
         if (c->n_dax_rules >= CONFIG_DAX_RULES_MAX)
                 return -E2BIG;
@@ -668,6 +680,10 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
         struct stat st;
         int r;
 
+        assert(path);
+        assert(ret);
+        assert(ret_error);
+
         *ret_error = NULL;
         if (ret_error_file)
                 *ret_error_file = NULL;
@@ -736,6 +752,10 @@ finish:
 
 int config_load(const char *path, bool required, Config **ret, char **ret_error)
 {
+        assert(path);
+        assert(ret);
+        assert(ret_error);
+
         return config_load_full(path, required, NULL, ret, ret_error, NULL);
 }
 
@@ -817,6 +837,9 @@ static void fprint_sec(FILE *f, const char *key, uint64_t usec)
 
 int config_dump(const Config *c, FILE *f)
 {
+        assert(c);
+        assert(f);
+
         /* One per line, in the order read: the last one that sets a key decides it. */
         fprintf(f, "# Files read, in order:%s\n", c->n_files == 0 ? " none, built-in defaults" : "");
         for (size_t i = 0; i < c->n_files; i++)

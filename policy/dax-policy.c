@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +61,9 @@ static bool rule_matches(const DaxRule *r, const DaxFacts *f)
 
 const DaxRule *dax_rule_find(const Config *c, const DaxFacts *f)
 {
+        assert(c);
+        assert(f);
+
         for (size_t i = 0; i < c->n_dax_rules; i++)
                 if (rule_matches(&c->dax_rules[i], f))
                         return &c->dax_rules[i];
@@ -98,9 +102,15 @@ static void decide_kmem(const DaxFacts *f, bool can_memmap, DaxDecision *ret)
 
 void dax_policy_decide(const Config *c, const DaxFacts *f, DaxDecision *ret)
 {
-        const DaxRule *r = dax_rule_find(c, f);
-        bool can_memmap = f->memmap_attr && f->memmap_global;
+        const DaxRule *r;
+        bool can_memmap;
 
+        assert(c);
+        assert(f);
+        assert(ret);
+
+        r = dax_rule_find(c, f);
+        can_memmap = f->memmap_attr && f->memmap_global;
         *ret = (DaxDecision){};
         if (r)
                 snprintf(ret->rule, sizeof(ret->rule), "[Dax %s]", r->name);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 void dax_rule_init(DaxRule *r, const char *name)
 {
+        assert(r);
+
         *r = (DaxRule){
                 .name = name ? strdup(name) : NULL,
                 .match_node = -1,
@@ -25,6 +28,8 @@ void dax_rule_init(DaxRule *r, const char *name)
 
 void dax_rule_done(DaxRule *r)
 {
+        assert(r);
+
         free(r->name);
         free(r->match_device);
         free(r->match_cxl_region);
@@ -64,6 +69,9 @@ int dax_sources_from_string(const char *s, unsigned *ret)
 {
         unsigned mask = 0;
 
+        assert(s);
+        assert(ret);
+
         while (*s) {
                 size_t n = strcspn(s, " ");
                 DaxSource found = 0;
@@ -86,6 +94,8 @@ int dax_sources_from_string(const char *s, unsigned *ret)
 
 bool uuid_is_valid(const char *s)
 {
+        assert(s);
+
         if (strlen(s) != 36)
                 return false;
         for (int i = 0; i < 36; i++) {
@@ -100,9 +110,13 @@ bool uuid_is_valid(const char *s)
 
 bool glob_list_match(const char *globs, const char *s)
 {
-        _cleanup_(freep) char *copy = strdup(globs);
+        _cleanup_(freep) char *copy = NULL;
         char *save = NULL;
 
+        assert(globs);
+        assert(s);
+
+        copy = strdup(globs);
         if (!copy)
                 return false;
         for (char *g = strtok_r(copy, " ", &save); g; g = strtok_r(NULL, " ", &save))

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,10 @@ int daxctl_import(Config *c, const char *dir, char **ret_error, char **ret_error
 {
         _cleanup_(strv_freep) char **files = NULL;
         int r;
+
+        assert(c);
+        assert(dir);
+        assert(ret_error);
 
         r = ini_conf_files_list((const char *const[]){ dir, NULL }, &files, ret_error, NULL);
         if (r < 0) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <limits.h>
 #include <stdio.h>
 
@@ -61,6 +62,10 @@ static bool dax_delegates(const Config *c, char *why, size_t size)
 
 bool delegation_knobs(const Config *c, KernelKnobs *ret, char *why, size_t size)
 {
+        assert(c);
+        assert(ret);
+        assert(why);
+
         if (!nodes_delegate(c, why, size) || !dax_delegates(c, why, size))
                 return false;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,9 @@ int ini_fail(IniFile *s, const char *fmt, ...)
         _cleanup_(freep) char *msg = NULL;
         va_list ap;
         int r;
+
+        assert(s);
+        assert(fmt);
 
         /* Report the first problem only: later ones are often its consequences. */
         if (s->error)
@@ -128,9 +132,14 @@ int ini_file_parse(const char *path, int (*handler)(void *, const char *, const 
                    void *userdata, char **ret_error)
 {
         _cleanup_(fclosep) FILE *f = NULL;
-        IniFile s = { .userdata = userdata, .path = path };
+        IniFile s;
         int r;
 
+        assert(path);
+        assert(handler);
+        assert(ret_error);
+
+        s = (IniFile){ .userdata = userdata, .path = path };
         r = open_regular(path, &f, ret_error);
         if (r != 0)
                 return r;
@@ -227,6 +236,10 @@ int ini_conf_files_list(const char *const *dirs, char ***ret, char **ret_error, 
         _cleanup_(strv_freep) char **names = NULL, **paths = NULL;
         size_t n_names = 0, n_paths = 0;
         int r;
+
+        assert(dirs);
+        assert(ret);
+        assert(ret_error);
 
         for (const char *const *dir = dirs; *dir; dir++) {
                 r = list_dir(*dir, &names, &n_names, &paths, &n_paths);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,9 +33,12 @@ const char *online_type_to_sysfs(OnlineType t)
 
 OnlineType online_type_from_string(const char *s)
 {
-        /* The kernel's spellings (online_movable, online_kernel) mean the same. */
-        ssize_t i = string_table_lookup(online_type_table, _ONLINE_TYPE_MAX, s);
+        ssize_t i;
 
+        assert(s);
+
+        /* The kernel's spellings (online_movable, online_kernel) mean the same. */
+        i = string_table_lookup(online_type_table, _ONLINE_TYPE_MAX, s);
         if (i < 0)
                 i = string_table_lookup(online_type_sysfs_table, _ONLINE_TYPE_MAX, s);
         return (OnlineType)i;
@@ -60,6 +64,8 @@ void zones_to_string(unsigned mask, Zone first, char *buf, size_t size)
 {
         size_t n = 0;
 
+        assert(buf);
+
         if (size == 0)
                 return;
         buf[0] = '\0';
@@ -79,6 +85,10 @@ int zones_from_string(const char *s, unsigned *ret_mask, Zone *ret_first)
 {
         unsigned mask = 0;
         Zone first = 0;
+
+        assert(s);
+        assert(ret_mask);
+        assert(ret_first);
 
         if (strcmp(s, "none") == 0) {
                 *ret_mask = 0;

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,9 @@ typedef PlacementCheck Check;
 
 void placement_zones_sum(const PlacementFacts *f, PlacementZones *ret)
 {
+        assert(f);
+        assert(ret);
+
         *ret = (PlacementZones){};
         for (size_t i = 0; i < f->n_nodes; i++) {
                 ret->kernel_early += f->nodes[i].kernel_early;
@@ -131,6 +135,9 @@ void placement_result_format(const PlacementResult *r, char *buf, size_t size)
         char subject[128];
         size_t len;
 
+        assert(r);
+        assert(buf);
+
         if (size > PLACEMENT_REASON_MAX)
                 size = PLACEMENT_REASON_MAX;
         switch (r->basis) {
@@ -167,6 +174,9 @@ static bool checks_equal(const PlacementCheck *a, const PlacementCheck *b)
 
 bool placement_result_same_group(const PlacementResult *a, const PlacementResult *b)
 {
+        assert(a);
+        assert(b);
+
         if (a->movable != b->movable || a->basis != b->basis || a->grouped != b->grouped ||
             a->dynamic != b->dynamic || strcmp(a->group, b->group) != 0 || a->page_size != b->page_size ||
             a->n_checks != b->n_checks)
@@ -179,15 +189,24 @@ bool placement_result_same_group(const PlacementResult *a, const PlacementResult
 
 bool placement_result_equal(const PlacementResult *a, const PlacementResult *b)
 {
+        assert(a);
+        assert(b);
+
         return placement_result_same_group(a, b) && a->pages == b->pages && a->memmap == b->memmap;
 }
 
 void placement_decide(const PlacementFacts *f, const PlacementParams *p, const PlacementRequest *q,
                       PlacementResult *ret)
 {
-        const PlacementGroup *g = q->group;
+        const PlacementGroup *g;
         uint64_t max_pages, online_pages = 0, memmap, pages;
 
+        assert(f);
+        assert(p);
+        assert(q);
+        assert(ret);
+
+        g = q->group;
         *ret = (PlacementResult){ .page_size = f->page_size };
         if (g) {
                 snprintf(ret->group, sizeof(ret->group), "%s", g->name);
@@ -253,8 +272,12 @@ static uint64_t headroom_of(const PlacementFacts *f, int node, unsigned ratio)
 
 uint64_t placement_headroom(const PlacementFacts *f, const PlacementParams *p, int node)
 {
-        uint64_t system = headroom_of(f, -1, p->ratio), local;
+        uint64_t system, local;
 
+        assert(f);
+        assert(p);
+
+        system = headroom_of(f, -1, p->ratio);
         if (node < 0 || !p->numa_aware)
                 return system;
         local = headroom_of(f, node, p->node_ratio);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +21,12 @@ DEFINE_STRING_TABLE_TO_STRING(balloon, Balloon);
 
 OnlineType platform_online(const PlatformFacts *f, char *reason, size_t size)
 {
-        const char *arch = f->arch[0] ? f->arch : "unknown";
+        const char *arch;
 
+        assert(f);
+        assert(reason);
+
+        arch = f->arch[0] ? f->arch : "unknown";
         /* s390 standby memory is brought online by the administrator (chmem); the distributions'
          * rules leave s390 alone (RHEL 40-redhat.rules). */
         if (strncmp(arch, "s390", 4) == 0) {

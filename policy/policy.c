@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,8 +30,12 @@ static void zones_format(unsigned mask, char *buf, size_t size)
 
 void policy_placement_params(const Config *c, int node, PlacementParams *ret)
 {
-        const NodePolicy *np = node >= 0 ? config_find_node(c, (unsigned)node) : NULL;
+        const NodePolicy *np;
 
+        assert(c);
+        assert(ret);
+
+        np = node >= 0 ? config_find_node(c, (unsigned)node) : NULL;
         *ret = (PlacementParams){
                 .ratio = c->movable_ratio,
                 .node_ratio = np ? np->movable_ratio : c->movable_ratio,
@@ -42,6 +47,8 @@ void decision_format_reason(Decision *d)
 {
         char arithmetic[PLACEMENT_REASON_MAX], zones[64];
         size_t n;
+
+        assert(d);
 
         switch (d->basis) {
         case DECISION_ALREADY_ONLINE:
@@ -83,6 +90,10 @@ void policy_decide(const Config *c, const BlockFacts *f, const PlacementInput *i
 {
         const NodePolicy *np = NULL;
         char rule[32];
+
+        assert(c);
+        assert(f);
+        assert(ret);
 
         if (f->node >= 0)
                 np = config_find_node(c, (unsigned)f->node);
@@ -152,6 +163,11 @@ static void decide(const Config *c, const BlockFacts *f, OnlineType type, const 
 void policy_decide_as(const Config *c, const BlockFacts *f, OnlineType type, const char *rule,
                       const PlacementInput *in, Decision *ret)
 {
+        assert(c);
+        assert(f);
+        assert(rule);
+        assert(ret);
+
         *ret = (Decision){ .action = ACTION_NONE, .basis = DECISION_RULE, .asked = type };
         snprintf(ret->rule, sizeof(ret->rule), "%s", rule);
         decide(c, f, type, in, ret);
