@@ -604,8 +604,13 @@ class Bed:
         os.symlink("../../node/node%d" % b.node, os.path.join(self.block_dir(b.index), "node%d" % b.node))
 
     def write_attr(self, index, attr, value):
-        with open(os.path.join(self.block_dir(index), attr), "w") as f:
+        # Replaced whole, as a kernel attribute reads: the daemon may read it at any moment (after
+        # an EINVAL it reads state to see whether another agent won), and a file truncated and
+        # then written would read empty in between.
+        path = os.path.join(self.block_dir(index), attr)
+        with open(path + ".new", "w") as f:
             f.write(value + "\n")
+        os.rename(path + ".new", path)
 
     def read_attr(self, index, attr):
         with open(os.path.join(self.block_dir(index), attr)) as f:
