@@ -145,6 +145,16 @@ static void on_intake_scanned(void *userdata, size_t n)
         onliner_notify_status(m);
 }
 
+static void on_onliner_outcome(void *userdata, const Outcome *o)
+{
+        outcome_block(userdata, o);
+}
+
+static void on_onliner_job_finished(void *userdata, const Job *job)
+{
+        outcome_job_finished(userdata, job);
+}
+
 static void on_job_ending(void *userdata)
 {
         Manager *m = userdata;
@@ -152,7 +162,8 @@ static void on_job_ending(void *userdata)
         intake_collect_burst(m->intake);
 }
 
-/* The stages are wired here, so that none calls up into the one above it. */
+/* The stages are wired here, so that none calls up into the one above it. Each hook is called
+ * where the stage used to make the call itself, so the order of calls is as it was. */
 static const IntakeHooks intake_hooks = {
         .ready = blocks_ready,
         .online = blocks_on_online,
@@ -163,10 +174,26 @@ static const IntakeHooks intake_hooks = {
         .scanned = on_intake_scanned,
 };
 
-int manager_setup_intake(Manager *m)
+static const OnlinerHooks onliner_hooks = {
+        .outcome = on_onliner_outcome,
+        .job_finished = on_onliner_job_finished,
+        .job_ending = on_job_ending,
+};
+
+int manager_setup_stages(Manager *m)
 {
-        onliner_set_job_ending(m->onliner, on_job_ending, m);
-        return intake_new(m, &intake_hooks, m, &m->intake);
+        int r;
+
+        r = decider_new(&m->decider);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the decisions: %m");
+        r = onliner_new(m, &onliner_hooks, m, &m->onliner);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the onliner: %m");
+        r = intake_new(m, &intake_hooks, m, &m->intake);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the intake: %m");
+        return 0;
 }
 
 static void apply_log_level(Manager *m)
@@ -547,15 +574,9 @@ int manager_start(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
-        r = decider_new(&m->decider);
+        r = manager_setup_stages(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the decisions: %m");
-        r = onliner_new(m, &m->onliner);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the onliner: %m");
-        r = manager_setup_intake(m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the intake: %m");
+                return r;
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)

@@ -161,8 +161,8 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
-/* Makes the intake stage and wires it (and the onliner's hook) to the stages above it. */
-int manager_setup_intake(Manager *m);
+/* Makes the decider, the onliner and the intake, each wired to the stages above it. */
+int manager_setup_stages(Manager *m);
 /* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
  * --log-level does: a reload does not put the config's LogLevel= back. */
 void manager_set_log_level(Manager *m, int level);
