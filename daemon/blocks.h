@@ -19,10 +19,23 @@ typedef struct QueuedWhy {
         PlacementResult placement; /* DECISION_AUTO_MOVABLE: the arithmetic */
 } QueuedWhy;
 
+/* What deciding hands on: it knows nothing of the stages above it (the onliner, outcome), so
+ * manager.c wires these at setup. Each is called at once, where decide used to call the stage. */
+typedef struct DecideHooks {
+        /* Queue the block (onliner_enqueue()); recheck: read its state first, the kernel may online
+         * it itself. not_before: µs on CLOCK_MONOTONIC, 0 for at once. */
+        int (*queue)(void *userdata, unsigned index, int node, OnlineType type, Zone zone, bool recheck,
+                     uint64_t not_before);
+        /* The block left the queue unwritten (onliner_settle()); returns whether it was queued. */
+        bool (*settle)(void *userdata, unsigned index, int result);
+        /* It is gone from the table (outcome_block(), OUTCOME_REMOVED). */
+        void (*removed)(void *userdata, unsigned index);
+} DecideHooks;
+
 /* What deciding remembers between blocks (private to blocks.c): the decisions the current job's
- * blocks were queued with, and the last Online=auto-movable one (logged once per group). Made at
- * start, before anything is decided. */
-int decider_new(Decider **ret);
+ * blocks were queued with, and the last Online=auto-movable one (logged once per group), and the
+ * hooks. Made at start, before anything is decided. */
+int decider_new(const DecideHooks *hooks, void *userdata, Decider **ret);
 Decider *decider_free(Decider *d);
 
 /* The stage above intake (intake.h): a block intake found ready is recorded, decided and queued, or

@@ -162,6 +162,22 @@ static void on_job_ending(void *userdata)
         intake_collect_burst(m->intake);
 }
 
+static int on_decide_queue(void *userdata, unsigned index, int node, OnlineType type, Zone zone,
+                           bool recheck, uint64_t not_before)
+{
+        return onliner_enqueue(userdata, index, node, type, zone, recheck ? ENQUEUE_RECHECK : 0, not_before);
+}
+
+static bool on_decide_settle(void *userdata, unsigned index, int result)
+{
+        return onliner_settle(userdata, index, result);
+}
+
+static void on_decide_removed(void *userdata, unsigned index)
+{
+        outcome_block(userdata, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
+}
+
 /* The stages are wired here, so that none calls up into the one above it. Each hook is called
  * where the stage used to make the call itself, so the order of calls is as it was. */
 static const IntakeHooks intake_hooks = {
@@ -174,6 +190,12 @@ static const IntakeHooks intake_hooks = {
         .scanned = on_intake_scanned,
 };
 
+static const DecideHooks decide_hooks = {
+        .queue = on_decide_queue,
+        .settle = on_decide_settle,
+        .removed = on_decide_removed,
+};
+
 static const OnlinerHooks onliner_hooks = {
         .outcome = on_onliner_outcome,
         .job_finished = on_onliner_job_finished,
@@ -184,7 +206,7 @@ int manager_setup_stages(Manager *m)
 {
         int r;
 
-        r = decider_new(&m->decider);
+        r = decider_new(&decide_hooks, m, &m->decider);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the decisions: %m");
         r = onliner_new(m, &onliner_hooks, m, &m->onliner);

@@ -81,7 +81,7 @@ STAGES = {
     # The record of the onliner's offlines on request (BLOCK_USER_OFFLINE) across restarts.
     "offline-marks.c": "onliner",
     "offline-marks.h": "onliner",
-    # Refresh -> decide -> act (blocks.c still does intake's part too: uevents, scans, bursts).
+    # Refresh -> decide -> act; queues and reports through DecideHooks.
     "blocks.c": "decide",
     "blocks.h": "decide",
     # Whether an unplug target's memory can go: a verdict from the block and device tables, for
@@ -164,10 +164,6 @@ PLANNED = {"intake.c", "intake.h"}
 # becomes a callback that manager.c wires). The check fails on an edge that is gone or no longer
 # goes up, so that this list only shrinks: delete the line when its include goes.
 KNOWN_UPWARD = {
-    # decide hands its blocks to the onliner (onliner_enqueue(), onliner_settle()) ...
-    ("blocks.c", "onliner.h"),
-    # ... and reports a block that went away (outcome_block(), OUTCOME_REMOVED).
-    ("blocks.c", "outcome.h"),
     # A device's decision came or changed: blocks_reconsider().
     ("devices.c", "blocks.h"),
     # What a queued block was decided with: blocks_queued_why(); and BLOCK_INDEX_NONE.
