@@ -190,6 +190,13 @@ const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
         return &dc->queued_whys[b->queued_why - 1];
 }
 
+const PlacementResult *blocks_queued_arithmetic(void *userdata, unsigned index)
+{
+        const QueuedWhy *why = blocks_queued_why(userdata, index);
+
+        return why && why->basis == DECISION_AUTO_MOVABLE ? &why->placement : NULL;
+}
+
 void blocks_forget_queued_whys(Manager *m)
 {
         queued_whys_free(m->decider);
@@ -338,8 +345,10 @@ void blocks_on_removed(void *userdata, unsigned index)
         log_debug("memory%u: removed", index);
 }
 
-void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
+void blocks_reconsider(void *userdata, const unsigned *indices, size_t n)
 {
+        Manager *m = userdata;
+
         for (size_t i = 0; i < n; i++) {
                 Block *b = &m->blocks[indices[i]];
 

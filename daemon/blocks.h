@@ -47,9 +47,12 @@ void blocks_on_online(void *userdata, unsigned index);
 void blocks_on_offline(void *userdata, unsigned index);
 void blocks_on_removed(void *userdata, unsigned index);
 /* Decides again for these blocks (their device's decision came or changed): the offline ones that
- * are not queued and that nobody offlined on purpose. */
-void blocks_reconsider(Manager *m, const unsigned *indices, size_t n);
+ * are not queued and that nobody offlined on purpose. An IntakeHooks too. */
+void blocks_reconsider(void *userdata, const unsigned *indices, size_t n);
 /* The decision the block was queued with, NULL when it is not queued or none was kept. */
 const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index);
+/* Its Online=auto-movable arithmetic, NULL when it had none; valid until the next block is queued.
+ * An IntakeHooks (placement-facts.c counts a queued group with it). */
+const PlacementResult *blocks_queued_arithmetic(void *userdata, unsigned index);
 /* Frees the kept decisions: the job is over. */
 void blocks_forget_queued_whys(Manager *m);

@@ -5,12 +5,12 @@
 #include <string.h>
 
 #include "strv.h"
-#include "blocks.h"
 #include "cxl.h"
 #include "dax.h"
 #include "device-log.h"
 #include "devices-internal.h"
 #include "event-util.h"
+#include "intake.h"
 #include "log.h"
 #include "parse-util.h"
 #include "tiers.h"
@@ -260,7 +260,7 @@ void device_reconsider_blocks(Manager *m, const Device *d)
                 log_oom();
                 return;
         }
-        blocks_reconsider(m, l, n);
+        intake_reconsider(m->intake, l, n);
 }
 
 static int handle_device(Manager *m, const char *name, bool from_event, unsigned tries)

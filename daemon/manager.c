@@ -188,6 +188,8 @@ static const IntakeHooks intake_hooks = {
         .acpi_pending = on_intake_acpi_pending,
         .dax_uevent = on_intake_dax_uevent,
         .scanned = on_intake_scanned,
+        .reconsider = blocks_reconsider,
+        .queued_arithmetic = blocks_queued_arithmetic,
 };
 
 static const DecideHooks decide_hooks = {
