@@ -10,8 +10,6 @@
 #include "log.h"
 #include "memblock.h"
 #include "message-ids.h"
-#include "onliner.h"
-#include "outcome.h"
 #include "parse-util.h"
 #include "placement-facts.h"
 #include "tiering.h"
@@ -82,6 +80,8 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
 }
 
 struct Decider {
+        const DecideHooks *hooks;
+        void *userdata;
         /* The Online=auto-movable decision the block queued last had; no rule: none. */
         char last_queued_rule[80];
         PlacementResult last_queued_placement;
@@ -89,15 +89,18 @@ struct Decider {
         size_t n_queued_whys;
 };
 
-int decider_new(Decider **ret)
+int decider_new(const DecideHooks *hooks, void *userdata, Decider **ret)
 {
         Decider *dc;
 
+        assert(hooks && hooks->queue && hooks->settle && hooks->removed);
         assert(ret);
 
         dc = calloc(1, sizeof(Decider));
         if (!dc)
                 return -ENOMEM;
+        dc->hooks = hooks;
+        dc->userdata = userdata;
         *ret = dc;
         return 0;
 }
@@ -185,6 +188,13 @@ const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
         return &dc->queued_whys[b->queued_why - 1];
 }
 
+const PlacementResult *blocks_queued_arithmetic(void *userdata, unsigned index)
+{
+        const QueuedWhy *why = blocks_queued_why(userdata, index);
+
+        return why && why->basis == DECISION_AUTO_MOVABLE ? &why->placement : NULL;
+}
+
 void blocks_forget_queued_whys(Manager *m)
 {
         queued_whys_free(m->decider);
@@ -220,10 +230,10 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
         /* When the kernel onlines new blocks itself (we were told to respect that, or delegated it),
          * give it a moment and only take the blocks it leaves offline. */
         if (from_add && kernel_auto_onlines_new(m))
-                r = onliner_enqueue(m, index, f->node, d->type, d->zone, ENQUEUE_RECHECK,
-                                    now_usec() + m->config->retry_usec);
+                r = dc->hooks->queue(dc->userdata, index, f->node, d->type, d->zone, true,
+                                     now_usec() + m->config->retry_usec);
         else
-                r = onliner_enqueue(m, index, f->node, d->type, d->zone, 0, 0);
+                r = dc->hooks->queue(dc->userdata, index, f->node, d->type, d->zone, false, 0);
         if (r < 0)
                 return intake_retry_block(m->intake, index, f->node, r, "queue it");
         b->planned_zone = (uint8_t)d->zone;
@@ -280,6 +290,7 @@ static void audit_delegated(Manager *m, unsigned index)
 void blocks_on_online(void *userdata, unsigned index)
 {
         Manager *m = userdata;
+        const Decider *dc = m->decider;
         Block *b = &m->blocks[index];
         const char *attr;
         BlockFacts f;
@@ -293,7 +304,7 @@ void blocks_on_online(void *userdata, unsigned index)
         tiering_check(m, b->node);
         audit_delegated(m, index);
         /* Someone else was faster; nothing left for us to do with it. */
-        if (onliner_settle(m, index, 0))
+        if (dc->hooks->settle(dc->userdata, index, 0))
                 log_block(LOG_INFO, 0, NULL, index, b->node, 0, "Onlined by another agent while queued");
 }
 
@@ -318,19 +329,22 @@ void blocks_on_offline(void *userdata, unsigned index)
 void blocks_on_removed(void *userdata, unsigned index)
 {
         Manager *m = userdata;
+        const Decider *dc = m->decider;
 
         /* Removed while queued: not done, not failed, removed (the job summary says so). */
-        if (onliner_settle(m, index, -ENODEV))
+        if (dc->hooks->settle(dc->userdata, index, -ENODEV))
                 log_block(LOG_INFO, 0, NULL, index, m->blocks[index].node, 0,
                           "Removed before it could be handled");
         manager_block_set_state(m, index, BLOCK_OFFLINE, 0);
         m->blocks[index] = (Block){ .node = -1 };
-        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
+        dc->hooks->removed(dc->userdata, index);
         log_debug("memory%u: removed", index);
 }
 
-void blocks_reconsider(Manager *m, const unsigned *indices, size_t n)
+void blocks_reconsider(void *userdata, const unsigned *indices, size_t n)
 {
+        Manager *m = userdata;
+
         for (size_t i = 0; i < n; i++) {
                 Block *b = &m->blocks[indices[i]];
 

@@ -6,7 +6,6 @@
 #include "devices-internal.h"
 #include "log.h"
 #include "message-ids.h"
-#include "outcome.h"
 
 /* Converting a device to system-ram as its rule says, and back to devdax on request. */
 
@@ -47,7 +46,7 @@ static int device_convert(Manager *m, Device *d)
         }
         log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
                    "Converted to system-ram, %" PRIu64 " MiB: %s", d->dax->size >> 20, d->decision.reason);
-        outcome_mark_dirty(m, DIRTY_DEVICES);
+        manager_mark_dirty(m, DIRTY_DEVICES);
         return 0;
 }
 
@@ -61,7 +60,7 @@ static void device_reread(Manager *m, Device *d)
                 d->dax = x;
         }
         device_decide(m, d);
-        outcome_mark_dirty(m, DIRTY_DEVICES);
+        manager_mark_dirty(m, DIRTY_DEVICES);
 }
 
 /* Bound to kmem before the daemon could say (the kernel's default for CXL regions), but the rule
@@ -171,6 +170,6 @@ int devices_revert(Manager *m, Device *d)
         }
         device_decide(m, d);
         log_device(LOG_INFO, 0, NULL, d, "Returned to devdax on request; the policy leaves it so");
-        outcome_mark_dirty(m, DIRTY_DEVICES);
+        manager_mark_dirty(m, DIRTY_DEVICES);
         return 0;
 }

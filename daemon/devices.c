@@ -5,14 +5,13 @@
 #include <string.h>
 
 #include "strv.h"
-#include "blocks.h"
 #include "cxl.h"
 #include "dax.h"
 #include "device-log.h"
 #include "devices-internal.h"
 #include "event-util.h"
+#include "intake.h"
 #include "log.h"
-#include "outcome.h"
 #include "parse-util.h"
 #include "tiers.h"
 #include "time-constants.h"
@@ -197,7 +196,7 @@ static void device_remove(Manager *m, Device *d)
         dax_device_free(d->dax);
         memmove(t->list + i, t->list + i + 1, (t->n - i - 1) * sizeof(Device));
         t->n--;
-        outcome_mark_dirty(m, DIRTY_DEVICES);
+        manager_mark_dirty(m, DIRTY_DEVICES);
 }
 
 /* A device announced by "add" may not have its driver yet (device_dax probes right after): look
@@ -261,7 +260,7 @@ void device_reconsider_blocks(Manager *m, const Device *d)
                 log_oom();
                 return;
         }
-        blocks_reconsider(m, l, n);
+        intake_reconsider(m->intake, l, n);
 }
 
 static int handle_device(Manager *m, const char *name, bool from_event, unsigned tries)
@@ -292,7 +291,7 @@ static int handle_device(Manager *m, const char *name, bool from_event, unsigned
         d->pending = from_event && x->driver == DAX_DRIVER_NONE && tries < DRIVER_WAIT_TRIES &&
                      driver_wait(m, name, tries + 1) >= 0;
         device_decide(m, d);
-        outcome_mark_dirty(m, DIRTY_DEVICES);
+        manager_mark_dirty(m, DIRTY_DEVICES);
         if (d->pending)
                 return 0;
         r = device_act(m, d);
@@ -363,6 +362,6 @@ void devices_on_uevent(Manager *m, const char *action, const char *sysname)
                 dax_device_free(d->dax);
                 d->dax = x;
                 device_decide(m, d);
-                outcome_mark_dirty(m, DIRTY_DEVICES);
+                manager_mark_dirty(m, DIRTY_DEVICES);
         }
 }

@@ -393,6 +393,16 @@ int intake_scan(Intake *in, bool all)
         return 0;
 }
 
+void intake_reconsider(Intake *in, const unsigned *indices, size_t n)
+{
+        in->hooks->reconsider(in->userdata, indices, n);
+}
+
+const PlacementResult *intake_queued_arithmetic(const Intake *in, unsigned index)
+{
+        return in ? in->hooks->queued_arithmetic(in->userdata, index) : NULL;
+}
+
 uint64_t intake_new_blocks_seq(const Intake *in)
 {
         return in ? in->new_blocks_seq : 0;

@@ -7,12 +7,14 @@
 
 #include "manager.h"
 #include "memblock.h"
+#include "placement.h"
 
 /* The intake stage: uevents and scans in, blocks out "ready", in address order. The only place that
  * waits for the kernel: a new block is handed on once its node link is there, its ACPI memory device
  * has claimed it (or it waited long enough for either), and, with KernelAutoOnline=delegate, the
  * burst of uevents it came in is quiet (the monitor's batching). It knows nothing of the stages
- * above it: what it hands on goes through IntakeHooks, which manager.c wires at setup. */
+ * above it: what it hands on goes through IntakeHooks, which manager.c wires at setup; so do the
+ * stage's other files (devices.c, placement-facts.c), through the intake_*() calls below. */
 
 typedef struct IntakeHooks {
         /* A block is ready: f holds its facts, just read. from_add: a new block the kernel
@@ -28,6 +30,11 @@ typedef struct IntakeHooks {
         void (*dax_uevent)(void *userdata, const char *action, const char *sysname);
         /* A scan went through every block present (n of them). */
         void (*scanned)(void *userdata, size_t n);
+        /* A device's decision came or changed: its blocks are to be decided again. */
+        void (*reconsider)(void *userdata, const unsigned *indices, size_t n);
+        /* The Online=auto-movable arithmetic a queued block was decided with, NULL when none was
+         * kept; valid until the next block is queued. */
+        const PlacementResult *(*queued_arithmetic)(void *userdata, unsigned index);
 } IntakeHooks;
 
 /* Makes the timers, so that arming one later allocates nothing. */
@@ -58,6 +65,11 @@ void intake_collect_burst(Intake *in);
 void intake_retry_later(Intake *in, unsigned index);
 /* The same, logged: "Failed to <what>, looking at it again in 1s"; returns error. */
 int intake_retry_block(Intake *in, unsigned index, int node, int error, const char *what);
+
+/* Hands these blocks up to be decided again (IntakeHooks.reconsider). */
+void intake_reconsider(Intake *in, const unsigned *indices, size_t n);
+/* IntakeHooks.queued_arithmetic; NULL without an intake. */
+const PlacementResult *intake_queued_arithmetic(const Intake *in, unsigned index);
 
 /* Counts "add" uevents and scans: when it moved, blocks may have come (placement-facts.c rereads
  * the maps of devices then). */

@@ -10,7 +10,6 @@
 #include "manager.h"
 #include "memblock.h"
 #include "message-ids.h"
-#include "outcome.h"
 
 int kernel_settings_new(KernelSettings **ret)
 {
@@ -66,7 +65,7 @@ static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
         m->kernel->auto_mode = mode;
         free(m->kernel->auto_fallback);
         m->kernel->auto_fallback = fallback;
-        outcome_mark_dirty(m, DIRTY_KERNEL);
+        manager_mark_dirty(m, DIRTY_KERNEL);
 }
 
 void kernel_auto_restore(Manager *m)
@@ -82,7 +81,7 @@ void kernel_auto_restore(Manager *m)
                 log_error_errno(r, "Failed to restore auto_online_blocks=%s: %m", st->original);
         else
                 log_info("Restored the kernel's auto_online_blocks=%s", st->original);
-        outcome_mark_dirty(m, DIRTY_KERNEL);
+        manager_mark_dirty(m, DIRTY_KERNEL);
         snprintf(m->kernel->auto_original, sizeof(m->kernel->auto_original), "%s", "offline");
 }
 

@@ -108,6 +108,12 @@ void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
                 snprintf(buf, size, "[Memory]");
 }
 
+void manager_mark_dirty(Manager *m, unsigned what)
+{
+        assert(m);
+        outcome_mark_dirty(m, what);
+}
+
 int manager_rescan(Manager *m)
 {
         return intake_scan(m->intake, false);
@@ -139,6 +145,16 @@ static void on_intake_scanned(void *userdata, size_t n)
         onliner_notify_status(m);
 }
 
+static void on_onliner_outcome(void *userdata, const Outcome *o)
+{
+        outcome_block(userdata, o);
+}
+
+static void on_onliner_job_finished(void *userdata, const Job *job)
+{
+        outcome_job_finished(userdata, job);
+}
+
 static void on_job_ending(void *userdata)
 {
         Manager *m = userdata;
@@ -146,7 +162,24 @@ static void on_job_ending(void *userdata)
         intake_collect_burst(m->intake);
 }
 
-/* The stages are wired here, so that none calls up into the one above it. */
+static int on_decide_queue(void *userdata, unsigned index, int node, OnlineType type, Zone zone,
+                           bool recheck, uint64_t not_before)
+{
+        return onliner_enqueue(userdata, index, node, type, zone, recheck ? ENQUEUE_RECHECK : 0, not_before);
+}
+
+static bool on_decide_settle(void *userdata, unsigned index, int result)
+{
+        return onliner_settle(userdata, index, result);
+}
+
+static void on_decide_removed(void *userdata, unsigned index)
+{
+        outcome_block(userdata, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
+}
+
+/* The stages are wired here, so that none calls up into the one above it. Each hook is called
+ * where the stage used to make the call itself, so the order of calls is as it was. */
 static const IntakeHooks intake_hooks = {
         .ready = blocks_ready,
         .online = blocks_on_online,
@@ -155,12 +188,36 @@ static const IntakeHooks intake_hooks = {
         .acpi_pending = on_intake_acpi_pending,
         .dax_uevent = on_intake_dax_uevent,
         .scanned = on_intake_scanned,
+        .reconsider = blocks_reconsider,
+        .queued_arithmetic = blocks_queued_arithmetic,
 };
 
-int manager_setup_intake(Manager *m)
+static const DecideHooks decide_hooks = {
+        .queue = on_decide_queue,
+        .settle = on_decide_settle,
+        .removed = on_decide_removed,
+};
+
+static const OnlinerHooks onliner_hooks = {
+        .outcome = on_onliner_outcome,
+        .job_finished = on_onliner_job_finished,
+        .job_ending = on_job_ending,
+};
+
+int manager_setup_stages(Manager *m)
 {
-        onliner_set_job_ending(m->onliner, on_job_ending, m);
-        return intake_new(m, &intake_hooks, m, &m->intake);
+        int r;
+
+        r = decider_new(&decide_hooks, m, &m->decider);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the decisions: %m");
+        r = onliner_new(m, &onliner_hooks, m, &m->onliner);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the onliner: %m");
+        r = intake_new(m, &intake_hooks, m, &m->intake);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the intake: %m");
+        return 0;
 }
 
 static void apply_log_level(Manager *m)
@@ -211,7 +268,7 @@ static int config_read(Manager *m, Config **ret)
                 fields[0] = f_file;
                 free(m->last_config_error);
                 m->last_config_error = strdup(error ?: "Failed to load the configuration");
-                outcome_mark_dirty(m, DIRTY_CONFIG);
+                manager_mark_dirty(m, DIRTY_CONFIG);
                 return log_fields_errno(LOG_ERR, config_error_for_log(r), MHP_MESSAGE_CONFIG_ERROR, fields,
                                         "%s", error ?: "Failed to load the configuration");
         }
@@ -300,7 +357,7 @@ int manager_reload(Manager *m, const char **ret_error)
         config_free(m->config);
         m->config = TAKE_PTR(c);
         m->last_config_error = mfree(m->last_config_error);
-        outcome_mark_dirty(m, DIRTY_CONFIG);
+        manager_mark_dirty(m, DIRTY_CONFIG);
         apply_log_level(m);
         log_policy_loaded(m);
         (void)kernel_auto_apply(m);
@@ -545,15 +602,9 @@ int manager_start(Manager *m)
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
 
-        r = decider_new(&m->decider);
+        r = manager_setup_stages(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the decisions: %m");
-        r = onliner_new(m, &m->onliner);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the onliner: %m");
-        r = manager_setup_intake(m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the intake: %m");
+                return r;
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)

@@ -47,6 +47,17 @@ typedef struct Job {
         unsigned errors_other;
 } Job;
 
+/* Properties that changed since they were last announced on the bus (announced once per loop
+ * iteration, however many blocks changed). Any stage marks them with manager_mark_dirty(); the
+ * outcome stage keeps them for the bus. */
+enum {
+        DIRTY_TOTALS = 1 << 0,
+        DIRTY_JOB = 1 << 1,
+        DIRTY_CONFIG = 1 << 2,
+        DIRTY_KERNEL = 1 << 3,
+        DIRTY_DEVICES = 1 << 4,
+};
+
 typedef struct Intake Intake;
 typedef struct Outcomes Outcomes;
 typedef struct Bus Bus;
@@ -116,8 +127,8 @@ int manager_run(Manager *m);
 /* On failure, *ret_error (if given) holds the "file:line: what" of the config error. */
 int manager_reload(Manager *m, const char **ret_error);
 int manager_rescan(Manager *m);
-/* Makes the intake stage and wires it (and the onliner's hook) to the stages above it. */
-int manager_setup_intake(Manager *m);
+/* Makes the decider, the onliner and the intake, each wired to the stages above it. */
+int manager_setup_stages(Manager *m);
 /* At runtime (LogControl1). A level set so holds until the daemon restarts, as one given with
  * --log-level does: a reload does not put the config's LogLevel= back. */
 void manager_set_log_level(Manager *m, int level);
@@ -129,6 +140,8 @@ static inline bool manager_block_present(const Manager *m, unsigned index)
 {
         return index < m->n_blocks && block_known(&m->blocks[index]);
 }
+/* These properties changed (DIRTY_*): the outcome stage keeps the flags and wakes the bus. */
+void manager_mark_dirty(Manager *m, unsigned what);
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
 /* Records valid_zones as just read. The bus answers ValidZones from here: reading valid_zones when
  * an unprivileged caller asks would cost a sysfs read per block and call, and the kernel must not be

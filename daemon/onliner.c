@@ -12,7 +12,6 @@
 #include "memblock.h"
 #include "message-ids.h"
 #include "onliner.h"
-#include "outcome.h"
 #include "state-writer.h"
 #include "time-util.h"
 
@@ -41,11 +40,11 @@ struct Onliner {
         /* The blocks queued since the queue was last empty and how each ended; and since the start. */
         Job job;
         unsigned total_onlined, total_failed;
-        /* Called as a job is about to end (the queue ran dry): the rest of its hot-add may still be
-         * on its way in (manager.c wires this to intake_collect_burst(), a stage the onliner sits
-         * above and does not call). */
-        void (*job_ending)(void *userdata);
-        void *job_ending_userdata;
+        /* Where outcomes go, and the call as a job is about to end (the queue ran dry): the rest of
+         * its hot-add may still be on its way in (intake_collect_burst(), a stage the onliner sits
+         * above and does not call). manager.c wires them. */
+        const OnlinerHooks *hooks;
+        void *userdata;
 };
 
 static bool offline_in_flight(const Onliner *o)
@@ -96,7 +95,7 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
         block_queued(b);
         b->queued_why = 0; /* the caller keeps the decision, if it has one (blocks.c) */
         o->job.total++;
-        outcome_mark_dirty(m, DIRTY_JOB);
+        manager_mark_dirty(m, DIRTY_JOB);
         onliner_schedule(m);
         return 0;
 }
@@ -142,9 +141,9 @@ static void job_finish(Manager *m)
                          job.total, job.raced, job.failed, errors, job.removed > 0 ? removed : "",
                          job.cancelled > 0 ? cancelled : "");
         o->job = (Job){};
-        outcome_mark_dirty(m, DIRTY_JOB);
+        manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
-        outcome_job_finished(m, &job);
+        o->hooks->job_finished(o->userdata, &job);
 }
 
 void onliner_maybe_finish(Manager *m)
@@ -171,7 +170,8 @@ static void job_note_error(Job *job, int error)
  * for an online. */
 static void entry_handled(Manager *m, unsigned index, int result, bool raced, const char *offline_reason)
 {
-        Job *job = &m->onliner->job;
+        Onliner *o = m->onliner;
+        Job *job = &o->job;
 
         if (raced)
                 job->raced++;
@@ -184,11 +184,11 @@ static void entry_handled(Manager *m, unsigned index, int result, bool raced, co
                 job_note_error(job, -result);
         } else
                 job->done++;
-        outcome_block(m, &(Outcome){ .kind = OUTCOME_HANDLED,
-                                     .index = index,
-                                     .result = result,
-                                     .raced = raced,
-                                     .offline_reason = offline_reason });
+        o->hooks->outcome(o->userdata, &(Outcome){ .kind = OUTCOME_HANDLED,
+                                                   .index = index,
+                                                   .result = result,
+                                                   .raced = raced,
+                                                   .offline_reason = offline_reason });
 }
 
 static void entry_failed(Manager *m, QueueEntry *e, int r, const char *word)
@@ -246,6 +246,7 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
 {
         const char *word = online_type_to_sysfs(e->type);
         BlockState want = e->type == ONLINE_TYPE_OFFLINE ? BLOCK_OFFLINE : BLOCK_ONLINE;
+        const Onliner *o = m->onliner;
         Block *b = &m->blocks[e->index];
         BlockState st;
 
@@ -265,7 +266,8 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
                 log_block(LOG_INFO, 0, NULL, e->index, e->node, 0, "Removed before it could be handled");
                 /* Gone from the table now, so its remove uevent will find nothing to announce. */
                 if (block_known(b))
-                        outcome_block(m, &(Outcome){ .kind = OUTCOME_REMOVED, .index = e->index });
+                        o->hooks->outcome(o->userdata,
+                                          &(Outcome){ .kind = OUTCOME_REMOVED, .index = e->index });
                 block_forget(b);
                 entry_handled(m, e->index, -ENODEV, false, want == BLOCK_OFFLINE ? "removed" : NULL);
                 return;
@@ -420,8 +422,8 @@ static int on_chunk(sd_event_source *s, void *userdata)
         if (offline_in_flight(o))
                 return 0;
         /* One job per hot-add: the rest of the burst joins this job rather than making its own. */
-        if (queue_size(&o->queue) == 0 && n > 0 && o->job_ending)
-                o->job_ending(o->job_ending_userdata);
+        if (queue_size(&o->queue) == 0 && n > 0)
+                o->hooks->job_ending(o->userdata);
         if (queue_size(&o->queue) == 0) {
                 job_finish(m);
                 if (m->options.once)
@@ -448,17 +450,20 @@ void onliner_schedule(Manager *m)
         (void)sd_event_source_set_enabled(o->chunk_source, SD_EVENT_ONESHOT);
 }
 
-int onliner_new(Manager *m, Onliner **ret)
+int onliner_new(Manager *m, const OnlinerHooks *hooks, void *userdata, Onliner **ret)
 {
         _cleanup_(onliner_freep) Onliner *o = NULL;
         int r;
 
         assert(m);
+        assert(hooks && hooks->outcome && hooks->job_finished && hooks->job_ending);
         assert(ret);
 
         o = calloc(1, sizeof(Onliner));
         if (!o)
                 return -ENOMEM;
+        o->hooks = hooks;
+        o->userdata = userdata;
         r = sd_event_add_defer(m->event, &o->chunk_source, on_chunk, m);
         if (r < 0)
                 return r;
@@ -506,13 +511,6 @@ const Job *onliner_job(const Onliner *o)
 {
         assert(o);
         return &o->job;
-}
-
-void onliner_set_job_ending(Onliner *o, void (*fn)(void *userdata), void *userdata)
-{
-        assert(o);
-        o->job_ending = fn;
-        o->job_ending_userdata = userdata;
 }
 
 size_t onliner_queued(const Onliner *o)
@@ -586,7 +584,8 @@ bool onliner_settle(Manager *m, unsigned index, int result)
         if (result == -ECANCELED) {
                 /* Never started: it leaves the job as if it had not been part of it. */
                 o->job.total--;
-                outcome_block(m, &(Outcome){ .kind = OUTCOME_WITHDRAWN, .index = index, .result = result });
+                o->hooks->outcome(o->userdata,
+                                  &(Outcome){ .kind = OUTCOME_WITHDRAWN, .index = index, .result = result });
                 return true;
         }
         entry_handled(m, index, result, result == 0, NULL);
@@ -611,7 +610,7 @@ void onliner_drop_policy_entries(Manager *m)
                 o->job.total--;
         }
         o->queue.n = kept;
-        outcome_mark_dirty(m, DIRTY_JOB);
+        manager_mark_dirty(m, DIRTY_JOB);
 }
 
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manager.h"
+#include "outcome-types.h"
 
 /* The chunked onliner: the queue of blocks to write, the chunks, the job they make up, and the
  * operations the bus asks for (online or offline a block on request, cancel). Its state is its own
@@ -14,9 +15,22 @@ enum {
         ENQUEUE_REQUESTED = 1 << 1, /* asked for over D-Bus: a reload does not decide it again */
 };
 
+/* What the onliner hands on, up to outcome and over to intake (the rest of a burst): it calls
+ * neither, manager.c wires these at setup. Each is called at once, where the onliner used to make
+ * the call itself, so the order of calls is as it was. */
+typedef struct OnlinerHooks {
+        /* A block's outcome (outcome_block()): the job's counters already count it. */
+        void (*outcome)(void *userdata, const Outcome *o);
+        /* The queue ran dry; job is the finished job (onliner_job() is already reset). */
+        void (*job_finished)(void *userdata, const Job *job);
+        /* A job is about to end, so that the rest of its hot-add joins it rather than making a job
+         * of its own (intake_collect_burst()). */
+        void (*job_ending)(void *userdata);
+} OnlinerHooks;
+
 /* Made at start, once the config is loaded (ChunkBlocks sizes its chunk); the sources stay off until
  * a block is queued. */
-int onliner_new(Manager *m, Onliner **ret);
+int onliner_new(Manager *m, const OnlinerHooks *hooks, void *userdata, Onliner **ret);
 Onliner *onliner_free(Onliner *o);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Onliner *, onliner_free);
 /* For a reload that changes ChunkBlocks, before the new config is taken: out of memory, the old
@@ -27,9 +41,6 @@ int onliner_resize_chunk(Onliner *o, unsigned chunk_blocks);
  * counters are the onliner's alone: it opens the job (the first block queued), counts each block in
  * and out as it ends and closes the job when the queue runs dry, and its STATUS= line reads them. */
 const Job *onliner_job(const Onliner *o);
-/* Called as a job is about to end, so that the rest of its hot-add joins it rather than making a
- * job of its own. */
-void onliner_set_job_ending(Onliner *o, void (*fn)(void *userdata), void *userdata);
 /* Blocks waiting in the queue (not the one being offlined). */
 size_t onliner_queued(const Onliner *o);
 /* Since the start: blocks onlined, and blocks whose onlining failed for good. */

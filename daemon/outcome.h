@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "manager.h"
+#include "outcome-types.h"
 
 /* Every outcome of a block goes through outcome_block(): the core's own part (the properties that
  * changed) and then the subscriber, which is the bus when there is one. The core never calls the
@@ -11,41 +12,6 @@
  * the onliner's (onliner_job()): it counts an outcome of the job before it reports it here. The
  * subscriber and the properties that changed are this stage's state (Outcomes, made with the
  * Manager: the core marks changes before the bus is up). */
-
-/* Properties that changed since they were last announced on the bus (announced once per loop
- * iteration, however many blocks changed). */
-enum {
-        DIRTY_TOTALS = 1 << 0,
-        DIRTY_JOB = 1 << 1,
-        DIRTY_CONFIG = 1 << 2,
-        DIRTY_KERNEL = 1 << 3,
-        DIRTY_DEVICES = 1 << 4,
-};
-
-typedef enum OutcomeKind {
-        /* Block.state or Block.zone changed (onlined, offlined, by us or by someone else). */
-        OUTCOME_STATE_CHANGED,
-        /* Gone from the table, and so is its object. */
-        OUTCOME_REMOVED,
-        /* Its part in the job is over; result says how (see Outcome.result). */
-        OUTCOME_HANDLED,
-        /* Taken off the queue before it started (a later request overruled it): it leaves the job as
-         * if it had never been part of it. */
-        OUTCOME_WITHDRAWN,
-} OutcomeKind;
-
-typedef struct Outcome {
-        OutcomeKind kind;
-        unsigned index;
-        /* OUTCOME_HANDLED: 0 onlined or offlined (raced: by another agent); -ENODEV removed before it
-         * could be handled; -ECANCELED or -ESHUTDOWN (the exit) cancelled; -ETIMEDOUT timed out; any
-         * other errno failed (for an offline, EBUSY or EINVAL: the kernel refused it).
-         * OUTCOME_WITHDRAWN: -ECANCELED. */
-        int result;
-        bool raced;
-        /* An offline that ended: why, in words (the OfflineProgress signal). NULL for an online. */
-        const char *offline_reason;
-} Outcome;
 
 typedef struct OutcomeSubscriber {
         void (*block)(void *userdata, const Outcome *o);
@@ -64,7 +30,7 @@ Outcomes *outcome_free(Outcomes *o);
 int outcome_subscribe(Manager *m, const OutcomeSubscriber *s, void *userdata);
 void outcome_unsubscribe(Manager *m, const OutcomeSubscriber *s);
 
-/* The core: these properties changed (DIRTY_*). */
+/* These properties changed (DIRTY_*): the stages below mark them through manager_mark_dirty(). */
 void outcome_mark_dirty(Manager *m, unsigned what);
 /* The bus: what changed since it last took the flags (outcome_dirty() leaves them set). */
 unsigned outcome_dirty(const Manager *m);

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blocks.h"
 #include "dax.h"
 #include "devices.h"
 #include "intake.h"
@@ -407,9 +406,7 @@ static int zones_grow(PlacementZones **nodes, size_t *n, int node)
  * Valid until the next block is queued. */
 static const PlacementResult *queued_arithmetic(const Manager *m, unsigned index)
 {
-        const QueuedWhy *why = blocks_queued_why(m, index);
-
-        return why && why->basis == DECISION_AUTO_MOVABLE ? &why->placement : NULL;
+        return intake_queued_arithmetic(m->intake, index);
 }
 
 /* Counts a block of the group, s its share of its node. Its share is kept past v->n_shares. */

@@ -158,11 +158,7 @@ int fixture_new_manager(Manager **ret)
                 return r;
         r = manager_load_config(m);
         if (r >= 0)
-                r = decider_new(&m->decider);
-        if (r >= 0)
-                r = onliner_new(m, &m->onliner);
-        if (r >= 0)
-                r = manager_setup_intake(m);
+                r = manager_setup_stages(m);
         if (r < 0) {
                 manager_free(m);
                 return r;

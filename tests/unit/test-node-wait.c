@@ -23,6 +23,7 @@
 #include "memblock.h"
 #include "placement-facts.h"
 #include "onliner.h"
+#include "outcome.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "time-util.h"
@@ -217,6 +218,46 @@ static void test_acpi_binding(void)
         manager_free(m);
 }
 
+static void on_job_finished(void *userdata, const Job *job)
+{
+        unsigned *totals = userdata;
+
+        if (totals[0] < 2)
+                totals[1 + totals[0]] = job->total;
+        totals[0]++;
+}
+
+static const OutcomeSubscriber job_subscriber = {
+        .job_finished = on_job_finished,
+};
+
+/* One job per hot-add: as the queue runs dry, a block of the burst that still waited for its link
+ * (linked by now) is handed on into the same job (the onliner's job_ending hook), not left for the
+ * next look at the links and a job of its own. */
+static void test_burst_one_job(void)
+{
+        unsigned totals[3] = {}; /* jobs finished, then the first two's totals */
+        Manager *m = NULL;
+
+        /* Not Online=auto-movable (test_acpi_binding()'s): a linked block waits for nothing else. */
+        fixture_write("memhotplugd.conf", "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
+        add_blocks(70, 2);
+        fixture_link_node(70);
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        tap_ok(outcome_subscribe(m, &job_subscriber, totals) >= 0, "subscribed to the job's end");
+        send_adds(m, 70, 2);
+        tap_ok(onliner_queued(m->onliner) == 1 && intake_n_waiting(m->intake) == 1,
+               "the linked block is queued, the other waits for its link");
+        fixture_link_node(71);
+        for (int i = 0; i < 300 && totals[0] == 0; i++)
+                (void)sd_event_run(m->event, 10 * 1000);
+        tap_ok(totals[0] == 1 && totals[1] == 2, "one job of both blocks (%u jobs, the first of %u)",
+               totals[0], totals[1]);
+        manager_free(m);
+}
+
 /* KernelAutoOnline=delegate: the monitor's batching is the one wait for a quiet burst. Once a batch
  * is read, a block's "add" and the "online" of the kernel that onlined it are handled as they
  * come: recorded at once, not held for another quiet spell. */
@@ -254,6 +295,7 @@ int main(void)
         test_add_behind_waiting();
         test_acpi_binding();
         test_delegate_no_second_wait();
+        test_burst_one_job();
 
         fixture_cleanup();
         printf("1..%u\n", tap_n);
