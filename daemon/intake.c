@@ -16,6 +16,7 @@
 typedef struct NodeWaiting {
         unsigned index;
         uint64_t since; /* now_usec() of its "add" */
+        int node;       /* its node once the link was read, else NODE_LOOK_UP */
 } NodeWaiting;
 
 struct Intake {
@@ -110,8 +111,10 @@ static int node_wait_take(Intake *in, size_t n)
         memcpy(l, in->node_waiting, n * sizeof(NodeWaiting));
         in->n_node_waiting -= n;
         memmove(in->node_waiting, in->node_waiting + n, in->n_node_waiting * sizeof(NodeWaiting));
+        /* The node just read is passed on: the link does not change, and a second read per block
+         * would come while the kernel onlines the blocks before it. */
         for (size_t i = 0; i < n; i++)
-                (void)take_block(in, l[i].index, NODE_LOOK_UP, true,
+                (void)take_block(in, l[i].index, l[i].node, true,
                                  now - l[i].since < NODE_WAIT_MAX_USEC ? l[i].since : NODE_WAIT_EXPIRED);
         return 0;
 }
@@ -124,7 +127,7 @@ static bool node_wait_check(Intake *in)
         size_t k = 0;
 
         while (k < in->n_node_waiting) {
-                const NodeWaiting *w = &in->node_waiting[k];
+                NodeWaiting *w = &in->node_waiting[k];
                 int node, r;
 
                 r = memblock_read_node(in->manager->sysfs, w->index, &node);
@@ -137,6 +140,7 @@ static bool node_wait_check(Intake *in)
                 if (r >= 0 && now - w->since < NODE_WAIT_MAX_USEC &&
                     (node < 0 || acpi_wait(in, w->index, node, w->since)))
                         break;
+                w->node = r >= 0 && node >= 0 ? node : NODE_LOOK_UP;
                 k++;
         }
         /* Out of memory: all wait on, and the timer looks again. */
@@ -176,7 +180,8 @@ static int node_wait(Intake *in, unsigned index, uint64_t since)
         if (!l)
                 return -ENOMEM;
         in->node_waiting = l;
-        in->node_waiting[in->n_node_waiting++] = (NodeWaiting){ .index = index, .since = since };
+        in->node_waiting[in->n_node_waiting++] =
+                (NodeWaiting){ .index = index, .since = since, .node = NODE_LOOK_UP };
 
         /* Running already (for an older block) or started now. */
         if (in->n_node_waiting == 1)
@@ -269,10 +274,9 @@ static void on_add(Intake *in, unsigned index)
                 in->burst_open = true;
                 b->burst = in->burst_seq;
         }
-        /* Blocks still waiting for their link may have it now (it comes for a whole add at once):
-         * handled before this one, so that a burst is queued whole and in order. */
-        if (in->n_node_waiting > 0)
-                (void)node_wait_check(in);
+        /* Not a look at the older blocks' links here: the kernel links all blocks of one add at once,
+         * after their "add" uevents, so while they come the links are not there, and a read per
+         * uevent would only take time from the kernel's add. The wait's timer looks. */
         block_release(b);
         /* Older blocks still wait: this one waits behind them, linked or not. */
         if (in->n_node_waiting > 0 && node_wait(in, index, now_usec()) >= 0)
