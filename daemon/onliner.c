@@ -554,8 +554,8 @@ int onliner_request_online(Manager *m, unsigned index, OnlineType type)
         Zone zone;
         int r;
 
-        assert(manager_block_present(m, index));
         assert(m);
+        assert(manager_block_present(m, index));
 
         b = &m->blocks[index];
 
@@ -579,8 +579,8 @@ int onliner_request_offline(Manager *m, unsigned index)
         BlockState st;
         int r;
 
-        assert(manager_block_present(m, index));
         assert(m);
+        assert(manager_block_present(m, index));
 
         b = &m->blocks[index];
 

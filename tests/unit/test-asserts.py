@@ -423,6 +423,11 @@ def violations(path, text, allow=None):
             for kind, stmt, _end in leading:
                 if kind == "assert" and asserted(p, [stmt]):
                     break
+                if kind == "assert" and re.search(r"\b%s\b" % p, stmt):
+                    found.append(
+                        "%s:%d: %s(): %s used before assert(%s)" % (path, line, name, p, p)
+                    )
+                    break
                 if "=" in stmt and re.search(r"\b%s\b" % p, stmt.split("=", 1)[1]):
                     found.append(
                         "%s:%d: %s(): %s used before assert(%s)" % (path, line, name, p, p)
@@ -467,6 +472,7 @@ BAD = {
     ),
     "a comment that looks like an assert": fn("int f(Foo *f)", "/* assert(f); */", "return 0;"),
     "a use before the assert": fn("int f(Foo *f)", "int x = f->x;", "", "assert(f);", "return x;"),
+    "a use in an earlier assert": fn("int f(Foo *f)", "assert(f->x > 0);", "assert(f);", "return 0;"),
     "an assert of a longer name": fn("int f(Foo *f)", "assert(fd);", "return 0;"),
 }
 GOOD = {
