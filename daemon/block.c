@@ -26,12 +26,16 @@ static void move(Block *b, BlockLife from, BlockLife to)
 
 void block_seen(Block *b)
 {
+        assert(b);
+
         if (b->life != BLOCK_LIFE_QUEUED)
                 b->life = BLOCK_LIFE_PRESENT;
 }
 
 void block_onlined(Block *b)
 {
+        assert(b);
+
         b->hold = BLOCK_HOLD_NONE;
         if (b->life == BLOCK_LIFE_LEFT_OFFLINE || b->life == BLOCK_LIFE_FAILED)
                 b->life = BLOCK_LIFE_PRESENT;
@@ -39,32 +43,44 @@ void block_onlined(Block *b)
 
 void block_queued(Block *b)
 {
+        assert(b);
+
         if (b->life != BLOCK_LIFE_ABSENT)
                 b->life = BLOCK_LIFE_QUEUED;
 }
 
 void block_dequeued(Block *b)
 {
+        assert(b);
+
         move(b, BLOCK_LIFE_QUEUED, BLOCK_LIFE_PRESENT);
 }
 
 void block_left_offline(Block *b)
 {
+        assert(b);
+
         move(b, BLOCK_LIFE_PRESENT, BLOCK_LIFE_LEFT_OFFLINE);
 }
 
 void block_failed(Block *b)
 {
+        assert(b);
+
         move(b, BLOCK_LIFE_PRESENT, BLOCK_LIFE_FAILED);
 }
 
 void block_reconsidered(Block *b)
 {
+        assert(b);
+
         move(b, BLOCK_LIFE_LEFT_OFFLINE, BLOCK_LIFE_PRESENT);
 }
 
 void block_forget(Block *b)
 {
+        assert(b);
+
         b->life = BLOCK_LIFE_ABSENT;
         b->hold = BLOCK_HOLD_NONE;
         b->facts = 0;
@@ -74,16 +90,21 @@ void block_forget(Block *b)
 void block_hold(Block *b, BlockHold why)
 {
         assert(why > BLOCK_HOLD_NONE && why < _BLOCK_HOLD_MAX);
+        assert(b);
         b->hold = why;
 }
 
 void block_release(Block *b)
 {
+        assert(b);
+
         b->hold = BLOCK_HOLD_NONE;
 }
 
 bool block_hold_offlined(Block *b)
 {
+        assert(b);
+
         if (block_held(b) || (b->life != BLOCK_LIFE_ABSENT && b->life != BLOCK_LIFE_PRESENT))
                 return false;
         b->hold = BLOCK_HOLD_OTHER;

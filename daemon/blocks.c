@@ -180,8 +180,13 @@ static void queued_why_keep(Decider *dc, Block *b, const Decision *d)
 
 const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
 {
-        const Decider *dc = m->decider;
-        const Block *b = &m->blocks[index];
+        const Decider *dc;
+        const Block *b;
+
+        assert(m);
+
+        dc = m->decider;
+        b = &m->blocks[index];
 
         if (b->life != BLOCK_LIFE_QUEUED || b->queued_why == 0 || b->queued_why > dc->n_queued_whys)
                 return NULL;
@@ -190,13 +195,19 @@ const QueuedWhy *blocks_queued_why(const Manager *m, unsigned index)
 
 const PlacementResult *blocks_queued_arithmetic(void *userdata, unsigned index)
 {
-        const QueuedWhy *why = blocks_queued_why(userdata, index);
+        const QueuedWhy *why;
+
+        assert(userdata);
+
+        why = blocks_queued_why(userdata, index);
 
         return why && why->basis == DECISION_AUTO_MOVABLE ? &why->placement : NULL;
 }
 
 void blocks_forget_queued_whys(Manager *m)
 {
+        assert(m);
+
         queued_whys_free(m->decider);
         for (size_t i = 0; i < m->n_blocks; i++)
                 m->blocks[i].queued_why = 0;
@@ -251,9 +262,14 @@ static int block_act(Manager *m, unsigned index, const BlockFacts *f, const Deci
  * kernel, which may be about to online it itself. */
 int blocks_ready(void *userdata, unsigned index, const BlockFacts *f, bool from_add)
 {
-        Manager *m = userdata;
+        Manager *m;
         Decision d;
         int r;
+
+        assert(userdata);
+        assert(f);
+
+        m = userdata;
 
         block_refresh(m, index, f, from_add);
         /* Marked before a restart of ours (offline-marks.c): still offline, so leave it. */
@@ -289,11 +305,17 @@ static void audit_delegated(Manager *m, unsigned index)
 
 void blocks_on_online(void *userdata, unsigned index)
 {
-        Manager *m = userdata;
-        const Decider *dc = m->decider;
-        Block *b = &m->blocks[index];
+        Manager *m;
+        const Decider *dc;
+        Block *b;
         const char *attr;
         BlockFacts f;
+
+        assert(userdata);
+
+        m = userdata;
+        dc = m->decider;
+        b = &m->blocks[index];
 
         block_onlined(b);
         /* The zone it went into, from valid_zones, which now names only that zone. */
@@ -310,10 +332,15 @@ void blocks_on_online(void *userdata, unsigned index)
 
 void blocks_on_offline(void *userdata, unsigned index)
 {
-        Manager *m = userdata;
-        Block *b = &m->blocks[index];
+        Manager *m;
+        Block *b;
         const char *attr;
         BlockFacts f;
+
+        assert(userdata);
+
+        m = userdata;
+        b = &m->blocks[index];
 
         /* valid_zones too: offline, the block may go to other zones than the one it was in. */
         if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
@@ -328,8 +355,13 @@ void blocks_on_offline(void *userdata, unsigned index)
 
 void blocks_on_removed(void *userdata, unsigned index)
 {
-        Manager *m = userdata;
-        const Decider *dc = m->decider;
+        Manager *m;
+        const Decider *dc;
+
+        assert(userdata);
+
+        m = userdata;
+        dc = m->decider;
 
         /* Removed while queued: not done, not failed, removed (the job summary says so). */
         if (dc->hooks->settle(dc->userdata, index, -ENODEV))
@@ -343,7 +375,12 @@ void blocks_on_removed(void *userdata, unsigned index)
 
 void blocks_reconsider(void *userdata, const unsigned *indices, size_t n)
 {
-        Manager *m = userdata;
+        Manager *m;
+
+        assert(userdata);
+        assert(indices || n == 0);
+
+        m = userdata;
 
         for (size_t i = 0; i < n; i++) {
                 Block *b = &m->blocks[indices[i]];

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,17 @@ static int path_to_index(const char *path, unsigned *ret)
 int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                    sd_bus_error *error)
 {
-        Manager *m = userdata;
+        Manager *m;
         unsigned index;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(userdata);
+        assert(found);
+        assert(error);
+
+        m = userdata;
 
         if (path_to_index(path, &index) < 0 || !manager_block_present(m, index))
                 return 0;
@@ -34,9 +44,17 @@ int bus_block_find(sd_bus *bus, const char *path, const char *interface, void *u
 
 int bus_block_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
 {
-        Manager *m = userdata;
+        Manager *m;
         size_t n = 0, k = 0;
         char **l;
+
+        assert(bus);
+        assert(path);
+        assert(userdata);
+        assert(nodes);
+        assert(error);
+
+        m = userdata;
 
         for (size_t i = 0; i < m->n_blocks; i++)
                 n += block_known(&m->blocks[i]);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,7 +294,11 @@ static int on_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
 void bus_budget_defer(BusBudget *b, sd_bus_message *call)
 {
-        Sender *s = b ? sender_find(b, strempty(sd_bus_message_get_sender(call)), NULL) : NULL;
+        Sender *s;
+
+        assert(call);
+
+        s = b ? sender_find(b, strempty(sd_bus_message_get_sender(call)), NULL) : NULL;
 
         if (s)
                 s->deferred++;
@@ -301,7 +306,11 @@ void bus_budget_defer(BusBudget *b, sd_bus_message *call)
 
 void bus_budget_undefer(BusBudget *b, sd_bus_message *call)
 {
-        Sender *s = b ? sender_find(b, strempty(sd_bus_message_get_sender(call)), NULL) : NULL;
+        Sender *s;
+
+        assert(call);
+
+        s = b ? sender_find(b, strempty(sd_bus_message_get_sender(call)), NULL) : NULL;
 
         if (!s || s->deferred == 0)
                 return;
@@ -326,6 +335,10 @@ int bus_budget_new(Manager *m, sd_bus *bus, BusBudget **ret)
 {
         _cleanup_(bus_budget_freep) BusBudget *b = NULL;
         int r;
+
+        assert(m);
+        assert(bus);
+        assert(ret);
 
         b = calloc(1, sizeof(BusBudget));
         if (!b)

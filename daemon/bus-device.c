@@ -27,7 +27,16 @@ static Device *device_from_path(Manager *m, const char *path)
 int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                     sd_bus_error *error)
 {
-        Manager *m = userdata;
+        Manager *m;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(userdata);
+        assert(found);
+        assert(error);
+
+        m = userdata;
 
         if (!device_from_path(m, path))
                 return 0;
@@ -37,8 +46,16 @@ int bus_device_find(sd_bus *bus, const char *path, const char *interface, void *
 
 int bus_device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error)
 {
-        Manager *m = userdata;
+        Manager *m;
         char **l;
+
+        assert(bus);
+        assert(path);
+        assert(userdata);
+        assert(nodes);
+        assert(error);
+
+        m = userdata;
 
         l = calloc(m->devices->n + 1, sizeof(char *));
         if (!l)
@@ -159,6 +176,10 @@ static int append_device_rows(sd_bus_message *reply, void *userdata)
 
 int bus_method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
+        assert(message);
+        assert(userdata);
+        assert(error);
+
         return bus_reply_rows(message, BUS_ROW_DEVICE, append_device_rows, userdata);
 }
 
@@ -193,7 +214,7 @@ static int revert_done(Manager *m, Request *q)
 int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(freep) unsigned *blocks = NULL;
-        Manager *m = userdata;
+        Manager *m;
         const char *name;
         size_t n = 0;
         Request *q;
@@ -201,7 +222,10 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
         int r;
 
         assert(message);
-        assert(m);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
 
         r = bus_check_root(message, "return devices to devdax", error);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,6 +41,8 @@ int bus_introspect(FILE *f)
         DeviceTable devices = { .list = &device, .n = 1 };
         int fds[2], r;
         sd_id128_t id;
+
+        assert(f);
 
         config = calloc(1, sizeof(Config));
         if (!config)

@@ -26,6 +26,9 @@ int bus_sender_uid(sd_bus_message *message, uid_t *ret)
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
+        assert(message);
+        assert(ret);
+
         r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID, &creds);
         if (r < 0)
                 return r;
@@ -39,6 +42,10 @@ int bus_check_root(sd_bus_message *message, const char *what, sd_bus_error *erro
 {
         uid_t uid;
         int r;
+
+        assert(message);
+        assert(what);
+        assert(error);
 
         /* The bus policy already keeps others out; this is the second lock on the same door. */
         r = bus_sender_uid(message, &uid);

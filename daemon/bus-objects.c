@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,9 @@ int bus_objects_new(Manager *m, BusObjects **ret)
         _cleanup_(bus_objects_freep) BusObjects *o = NULL;
         int r;
 
+        assert(m);
+        assert(ret);
+
         o = calloc(1, sizeof(BusObjects));
         if (!o)
                 return -ENOMEM;
@@ -252,9 +256,16 @@ int bus_objects_new(Manager *m, BusObjects **ret)
 
 int bus_get_managed_objects(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
-        Bus *b = ((Manager *)userdata)->bus;
-        BusObjects *o = b ? b->objects : NULL; /* none for --bus-introspect */
+        Bus *b;
+        BusObjects *o;
         ObjectsCall *c, **tail;
+
+        assert(message);
+        assert(userdata);
+        assert(error);
+
+        b = ((Manager *)userdata)->bus;
+        o = b ? b->objects : NULL; /* none for --bus-introspect */
 
         /* Everything else on the path (and a call with arguments, which sd-bus refuses) goes on to
          * sd-bus's vtables. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -30,11 +31,21 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
         _cleanup_(freep) PlacementGroup *groups = NULL;
         long page_size = sysconf(_SC_PAGESIZE);
         uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
-        Manager *m = userdata;
+        Manager *m;
         PlacementFacts f;
         PlacementZones all;
         size_t n, n_groups;
         int r;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(property);
+        assert(reply);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
 
         r = placement_zones_read(m, &nodes, &n, &groups, &n_groups);
         if (r < 0)
@@ -66,9 +77,20 @@ int bus_property_get_platform_default(sd_bus *bus, const char *path, const char 
                                       const char *property, sd_bus_message *reply, void *userdata,
                                       sd_bus_error *error)
 {
-        Manager *m = userdata;
-        const Platform *p = m->platform;
+        Manager *m;
+        const Platform *p;
         char buf[400];
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(property);
+        assert(reply);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
+        p = m->platform;
 
         snprintf(buf, sizeof(buf), "%s: %s%s%s", online_type_to_string(p->online), p->reason,
                  p->virtio_mem_note[0] ? "; " : "", p->virtio_mem_note);
@@ -80,6 +102,10 @@ int bus_append_drift_row(Manager *m, PlacementView *v, sd_bus_message *reply, un
 {
         char note[64];
         Decision d;
+
+        assert(m);
+        assert(v);
+        assert(reply);
 
         if (!placement_view_drift(m, v, index, &d))
                 return 0;
@@ -94,9 +120,19 @@ int bus_append_drift_row(Manager *m, PlacementView *v, sd_bus_message *reply, un
 int bus_property_get_drift_blocks(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        Manager *m = userdata;
+        Manager *m;
         unsigned n;
         int r;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(property);
+        assert(reply);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
 
         r = placement_drift_count(m, &n);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,10 @@ int request_failures(Request *q, char **ret, size_t *ret_n)
         char reason[ONLINER_REASON_MAX];
         size_t n = 0;
 
+        assert(q);
+        assert(ret);
+        assert(ret_n);
+
         /* Highest block first: the order they were offlined in. */
         for (size_t i = q->n; i > 0; i--) {
                 int e = q->results[i - 1];
@@ -76,6 +81,8 @@ int request_failures(Request *q, char **ret, size_t *ret_n)
 
 int request_reply(Request *q)
 {
+        assert(q);
+
         return bus_reply_rows(q->message, BUS_ROW_RESULT, append_results, q);
 }
 
@@ -143,6 +150,8 @@ static void request_stop_pending(Bus *b)
 
 void bus_block_done(Bus *b, unsigned index, int error)
 {
+        assert(b);
+
         for (Request **p = &b->requests; *p;) {
                 Request *q = *p;
 
@@ -166,6 +175,11 @@ void bus_block_done(Bus *b, unsigned index, int error)
 int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, size_t n, Request **ret)
 {
         Request *q;
+
+        assert(m);
+        assert(message);
+        assert(indices || n == 0);
+        assert(ret);
 
         q = calloc(1, sizeof(Request));
         if (!q)
@@ -192,6 +206,9 @@ int request_new(Manager *m, sd_bus_message *message, const unsigned *indices, si
  * request with nothing left to wait for is answered. */
 int request_settle(Manager *m, Request *q, unsigned index, int result)
 {
+        assert(m);
+        assert(q);
+
         for (size_t i = 0; i < q->n; i++)
                 if (q->indices[i] == index && q->results[i] == RESULT_PENDING) {
                         q->results[i] = result;
@@ -202,6 +219,9 @@ int request_settle(Manager *m, Request *q, unsigned index, int result)
 
 void request_answer_if_done(Manager *m, Request *q)
 {
+        assert(m);
+        assert(q);
+
         if (q->pending > 0)
                 return;
         for (Request **p = &m->bus->requests; *p; p = &(*p)->next)
@@ -214,6 +234,8 @@ void request_answer_if_done(Manager *m, Request *q)
 
 void request_abort_all(Bus *b)
 {
+        assert(b);
+
         bus_flush_block_states(b);
         while (b->requests) {
                 Request *q = b->requests;
@@ -226,6 +248,9 @@ void request_abort_all(Bus *b)
 
 void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome)
 {
+        assert(m);
+        assert(q);
+
         if (outcome == REQUEST_QUEUED)
                 return; /* settled by bus_block_done() */
         request_settle(m, q, index, outcome == REQUEST_ALREADY ? RESULT_ALREADY : outcome);
@@ -233,6 +258,9 @@ void request_add_outcome(Manager *m, Request *q, unsigned index, int outcome)
 
 int request_offline_blocks(Manager *m, Request *q)
 {
+        assert(m);
+        assert(q);
+
         q->offline = true;
         for (size_t i = 0; i < q->n; i++)
                 request_add_outcome(m, q, q->indices[i], onliner_request_offline(m, q->indices[i]));

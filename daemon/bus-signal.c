@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ static int send_block_states(Bus *b)
 
 void bus_flush_block_states(Bus *b)
 {
+        assert(b);
+
         if (b->n_states == 0)
                 return;
         /* A signal that cannot be sent is lost, as a single one was before: the rows go either way. */
@@ -64,7 +67,11 @@ void bus_flush_block_states(Bus *b)
 
 void bus_queue_block_state(Bus *b, unsigned index)
 {
-        const Block *block = &b->manager->blocks[index];
+        const Block *block;
+
+        assert(b);
+
+        block = &b->manager->blocks[index];
 
         if (!bus_ready(b))
                 return;
@@ -95,6 +102,9 @@ void bus_queue_block_state(Bus *b, unsigned index)
 
 void bus_emit_job_finished(Bus *b, const Job *job)
 {
+        assert(b);
+        assert(job);
+
         bus_flush_block_states(b);
         if (!bus_ready(b))
                 return;
@@ -124,6 +134,9 @@ static const char *offline_outcome(int result)
 
 void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *reason)
 {
+        assert(b);
+        assert(reason);
+
         bus_flush_block_states(b);
         if (!bus_ready(b))
                 return;
@@ -134,6 +147,8 @@ void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *r
 void bus_emit_block_removed(Bus *b, unsigned index)
 {
         char path[sizeof(BUS_BLOCK_PREFIX) + 16];
+
+        assert(b);
 
         bus_flush_block_states(b);
         if (!bus_ready(b))
@@ -157,6 +172,8 @@ const BusPropertyGroup bus_manager_property_groups[] = {
 int bus_flush(Bus *b)
 {
         unsigned dirty;
+
+        assert(b);
 
         bus_flush_block_states(b);
         /* Until the bus is up, the flags stay set for the first flush after it. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "bus-internal.h"
@@ -11,9 +12,19 @@ int bus_property_get_tiering(sd_bus *bus, const char *path, const char *interfac
                              sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         _cleanup_(freep) int *tiers = NULL;
-        Manager *m = userdata;
+        Manager *m;
         char buf[512];
         int r;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(property);
+        assert(reply);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
 
         if (streq(property, "Demotion"))
                 return sd_bus_message_append(reply, "s", tiering_demotion_state(m));

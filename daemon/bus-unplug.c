@@ -72,7 +72,7 @@ static int target_error(const char *target, int r, unsigned missing, sd_bus_erro
 int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_error *error)
 {
         _cleanup_(freep) unsigned *blocks = NULL;
-        Manager *m = userdata;
+        Manager *m;
         unsigned missing = 0, index;
         const char *target;
         UnplugKind kind;
@@ -81,7 +81,10 @@ int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_er
         int r;
 
         assert(message);
-        assert(m);
+        assert(userdata);
+        assert(error);
+
+        m = userdata;
 
         r = bus_check_root(message, "prepare memory for unplug", error);
         if (r < 0)

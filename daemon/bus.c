@@ -179,6 +179,9 @@ int bus_add_objects(Manager *m, sd_bus *bus)
 {
         int r;
 
+        assert(m);
+        assert(bus);
+
         r = sd_bus_add_object_vtable(bus, NULL, BUS_PATH, BUS_IFACE_MANAGER, bus_manager_vtable, m);
         if (r < 0)
                 return r;
@@ -212,6 +215,9 @@ int bus_reply_rows(sd_bus_message *call, const char *row_signature, bus_append_r
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
+
+        assert(call);
+        assert(row_signature);
 
         r = sd_bus_message_new_method_return(call, &reply);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 
 #include "dax-convert.h"
@@ -125,6 +126,9 @@ static int device_rebind(Manager *m, Device *d)
 
 int device_act(Manager *m, Device *d)
 {
+        assert(m);
+        assert(d);
+
         if (d->user_devdax && d->dax->driver != DAX_DRIVER_KMEM) {
                 log_device(LOG_DEBUG, 0, NULL, d, "Returned to devdax on request, leaving it");
                 return 0;
@@ -153,6 +157,9 @@ int devices_revert(Manager *m, Device *d)
         unsigned online, total;
         DaxDevice *x;
         int r;
+
+        assert(m);
+        assert(d);
 
         if (!m->devices->dax_possible)
                 return -EOPNOTSUPP;

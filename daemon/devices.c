@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ int device_table_new(Sysfs *s, DeviceTable **ret)
 {
         DeviceTable *t;
 
+        assert(s);
+        assert(ret);
+
         t = calloc(1, sizeof(DeviceTable));
         if (!t)
                 return -ENOMEM;
@@ -45,6 +49,9 @@ DeviceTable *device_table_free(DeviceTable *t)
 
 Device *devices_find(Manager *m, const char *name)
 {
+        assert(m);
+        assert(name);
+
         for (size_t i = 0; i < m->devices->n; i++)
                 if (streq(m->devices->list[i].dax->name, name))
                         return &m->devices->list[i];
@@ -53,7 +60,11 @@ Device *devices_find(Manager *m, const char *name)
 
 Device *devices_owner_of_block(Manager *m, unsigned index)
 {
-        uint64_t start = (uint64_t)index * m->block_size;
+        uint64_t start;
+
+        assert(m);
+
+        start = (uint64_t)index * m->block_size;
 
         for (size_t i = 0; i < m->devices->n; i++) {
                 const DaxDevice *x = m->devices->list[i].dax;
@@ -80,6 +91,11 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n)
         unsigned *l;
         size_t n = 0;
 
+        assert(m);
+        assert(d);
+        assert(ret);
+        assert(ret_n);
+
         device_block_span(m, d, &first, &end);
         l = calloc(end - first + 1, sizeof(unsigned));
         if (!l)
@@ -96,6 +112,11 @@ void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, uns
 {
         uint64_t first, end;
 
+        assert(m);
+        assert(d);
+        assert(ret_online);
+        assert(ret_total);
+
         device_block_span(m, d, &first, &end);
         *ret_online = *ret_total = 0;
         for (uint64_t i = first; i < end && i < m->n_blocks; i++)
@@ -108,6 +129,9 @@ void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, uns
 /* The whole device goes into one zone: the first block's sets it for the rest. */
 void devices_block_zone(Manager *m, Device *d, Zone zone)
 {
+        assert(m);
+        assert(d);
+
         if (d->zone == 0 && zone != 0)
                 d->zone = zone;
 }
@@ -117,6 +141,10 @@ int device_read(Manager *m, const char *name, DaxDevice **ret)
         _cleanup_(dax_device_freep) DaxDevice *x = NULL;
         const char *attr = NULL;
         int r;
+
+        assert(m);
+        assert(name);
+        assert(ret);
 
         r = dax_device_read(m->sysfs, name, &x, &attr);
         if (r < 0)
@@ -153,6 +181,9 @@ static void node_facts(Manager *m, DaxFacts *f)
 void device_decide(Manager *m, Device *d)
 {
         DaxFacts f;
+
+        assert(m);
+        assert(d);
 
         dax_device_facts(d->dax, dax_memmap_global(m->sysfs), &f);
         node_facts(m, &f);
@@ -256,6 +287,9 @@ void device_reconsider_blocks(Manager *m, const Device *d)
         _cleanup_(freep) unsigned *l = NULL;
         size_t n;
 
+        assert(m);
+        assert(d);
+
         if (devices_blocks(m, d, &l, &n) < 0) {
                 log_oom();
                 return;
@@ -305,6 +339,8 @@ int devices_scan(Manager *m)
         _cleanup_(strv_freep) char **names = NULL;
         int r;
 
+        assert(m);
+
         r = dax_enumerate(m->sysfs, &names);
         if (r < 0)
                 return log_warning_errno(r, "Failed to list dax devices, ignoring: %m");
@@ -326,6 +362,8 @@ int devices_scan(Manager *m)
 
 void devices_reconsider(Manager *m)
 {
+        assert(m);
+
         for (size_t i = 0; i < m->devices->n; i++) {
                 device_decide(m, &m->devices->list[i]);
                 (void)device_act(m, &m->devices->list[i]);
@@ -335,8 +373,14 @@ void devices_reconsider(Manager *m)
 
 void devices_on_uevent(Manager *m, const char *action, const char *sysname)
 {
-        Device *d = devices_find(m, sysname);
+        Device *d;
         DaxDevice *x;
+
+        assert(m);
+        assert(action);
+        assert(sysname);
+
+        d = devices_find(m, sysname);
 
         if (strncmp(sysname, "dax", 3) != 0 || strchr(sysname, '.') == NULL)
                 return; /* dax_regionN and the like */

@@ -58,7 +58,11 @@ static int on_retry(Timer *t, uint64_t usec, void *userdata)
 
 void intake_retry_later(Intake *in, unsigned index)
 {
-        Manager *m = in->manager;
+        Manager *m;
+
+        assert(in);
+
+        m = in->manager;
 
         if (index < m->n_blocks)
                 m->blocks[index].retry = true;
@@ -70,6 +74,9 @@ void intake_retry_later(Intake *in, unsigned index)
 
 int intake_retry_block(Intake *in, unsigned index, int node, int error, const char *what)
 {
+        assert(in);
+        assert(what);
+
         intake_retry_later(in, index);
         return log_block(LOG_WARNING, error, NULL, index, node, 0,
                          "Failed to %s, looking at it again in %.0fs: %m", what,
@@ -78,6 +85,8 @@ int intake_retry_block(Intake *in, unsigned index, int node, int error, const ch
 
 bool intake_retry_armed(const Intake *in)
 {
+        assert(in);
+
         return timer_armed(in->retry_timer);
 }
 
@@ -191,6 +200,8 @@ static int node_wait(Intake *in, unsigned index, uint64_t since)
 
 size_t intake_n_waiting(const Intake *in)
 {
+        assert(in);
+
         return in->n_node_waiting;
 }
 
@@ -242,6 +253,8 @@ static int take_block(Intake *in, unsigned index, int node, bool from_add, uint6
 
 int intake_look_again(Intake *in, unsigned index)
 {
+        assert(in);
+
         return take_block(in, index, NODE_LOOK_UP, false, 0);
 }
 
@@ -286,12 +299,15 @@ static void on_add(Intake *in, unsigned index)
 
 void intake_on_uevent(Intake *in, const char *action, const char *sysname)
 {
-        Manager *m = in->manager;
+        Manager *m;
         unsigned index;
         int r;
 
         assert(action);
         assert(sysname);
+        assert(in);
+
+        m = in->manager;
 
         r = parse_block_name(sysname, &index);
         if (r == -ERANGE) {
@@ -324,6 +340,8 @@ void intake_on_uevent(Intake *in, const char *action, const char *sysname)
 
 void intake_collect_burst(Intake *in)
 {
+        assert(in);
+
         if (!in->burst_open)
                 return;
         in->burst_open = false;
@@ -345,13 +363,17 @@ static int cmp_index(const void *a, const void *b)
 
 int intake_scan(Intake *in, bool all)
 {
-        Manager *m = in->manager;
+        Manager *m;
         _cleanup_(freep) unsigned *indices = NULL;
         _cleanup_(freep) int *nodes = NULL;
         _cleanup_(freep) uint8_t *seen = NULL;
         _cleanup_(strv_freep) char **refused = NULL;
         size_t n, n_nodes = 0;
         int r;
+
+        assert(in);
+
+        m = in->manager;
 
         in->new_blocks_seq++;
         r = memblock_enumerate(m->sysfs, &indices, &n, &refused);
@@ -399,6 +421,9 @@ int intake_scan(Intake *in, bool all)
 
 void intake_reconsider(Intake *in, const unsigned *indices, size_t n)
 {
+        assert(in);
+        assert(indices || n == 0);
+
         in->hooks->reconsider(in->userdata, indices, n);
 }
 
@@ -441,6 +466,8 @@ int intake_listen(Intake *in, UeventSource source)
 {
         int r;
 
+        assert(in);
+
         r = monitor_new(in->manager->event, source, on_monitor_event, on_monitor_overflow, in, &in->monitor);
         if (r < 0)
                 return r;
@@ -452,6 +479,10 @@ int intake_new(Manager *m, const IntakeHooks *hooks, void *userdata, Intake **re
 {
         _cleanup_(intake_freep) Intake *in = NULL;
         int r;
+
+        assert(m);
+        assert(hooks);
+        assert(ret);
 
         in = calloc(1, sizeof(Intake));
         if (!in)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 int kernel_settings_new(KernelSettings **ret)
 {
         KernelSettings *k;
+
+        assert(ret);
 
         k = calloc(1, sizeof(KernelSettings));
         if (!k)
@@ -33,17 +36,25 @@ KernelSettings *kernel_settings_free(KernelSettings *k)
 
 KernelAutoOnline kernel_auto_mode(const Manager *m)
 {
+        assert(m);
+
         return m->kernel->auto_mode;
 }
 
 const char *kernel_auto_fallback(const Manager *m)
 {
+        assert(m);
+
         return m->kernel->auto_fallback;
 }
 
 bool kernel_auto_onlines_new(const Manager *m)
 {
-        const KernelSettings *k = m->kernel;
+        const KernelSettings *k;
+
+        assert(m);
+
+        k = m->kernel;
 
         return k->auto_mode == KERNEL_AUTO_ONLINE_DELEGATE ||
                (k->auto_mode == KERNEL_AUTO_ONLINE_RESPECT && k->auto_original[0] &&
@@ -52,6 +63,8 @@ bool kernel_auto_onlines_new(const Manager *m)
 
 SavedSetting *kernel_setting(Manager *m, Setting s)
 {
+        assert(m);
+
         return &m->kernel->saved[s];
 }
 
@@ -70,8 +83,12 @@ static void set_mode(Manager *m, KernelAutoOnline mode, char *fallback)
 
 void kernel_auto_restore(Manager *m)
 {
-        SavedSetting *st = kernel_setting(m, SETTING_AUTO_ONLINE);
+        SavedSetting *st;
         int r;
+
+        assert(m);
+
+        st = kernel_setting(m, SETTING_AUTO_ONLINE);
 
         delegate_params_restore(m);
         if (!st->saved)
@@ -158,11 +175,15 @@ static const char *delegate(Manager *m, char **ret_why)
 int kernel_auto_apply(Manager *m)
 {
         const char *fields[] = { NULL, NULL };
-        KernelAutoOnline mode = m->config->kernel_auto_online;
+        KernelAutoOnline mode;
         const char *want = "offline";
         char current[32], f_mode[64];
         char *why = NULL;
         int r;
+
+        assert(m);
+
+        mode = m->config->kernel_auto_online;
 
         r = memory_read_auto_online(m->sysfs, current, sizeof(current));
         if (r < 0) {

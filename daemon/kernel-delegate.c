@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,8 @@ static void restore_one(Manager *m, DelegateParam p)
 
 void delegate_params_restore(Manager *m)
 {
+        assert(m);
+
         for (DelegateParam p = 0; p < _DELEGATE_PARAM_MAX; p++)
                 restore_one(m, p);
 }
@@ -88,6 +91,10 @@ static int apply_one(Manager *m, DelegateParam p, const char *want, char **ret_w
 
 int delegate_params_apply(Manager *m, const KernelKnobs *k, char **ret_why)
 {
+        assert(m);
+        assert(k);
+        assert(ret_why);
+
         for (DelegateParam p = 0; p < _DELEGATE_PARAM_MAX; p++) {
                 char buf[16];
                 const char *want = wanted(k, p, buf, sizeof(buf));

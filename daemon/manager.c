@@ -34,6 +34,7 @@ Block *manager_block(Manager *m, unsigned index)
 {
         /* Every index from outside went through parse_block_name(): "index + 1" cannot wrap. */
         assert(index <= BLOCK_INDEX_MAX);
+        assert(m);
         if (index >= m->n_blocks) {
                 size_t n = index + 1 > m->n_blocks * 2 ? index + 1 : m->n_blocks * 2;
                 Block *b = realloc(m->blocks, n * sizeof(Block));
@@ -50,7 +51,11 @@ Block *manager_block(Manager *m, unsigned index)
 
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone)
 {
-        Block *b = &m->blocks[index];
+        Block *b;
+
+        assert(m);
+
+        b = &m->blocks[index];
 
         if (b->state == state && b->zone == zone)
                 return;
@@ -61,7 +66,12 @@ void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone 
 
 void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f)
 {
-        Block *b = &m->blocks[index];
+        Block *b;
+
+        assert(m);
+        assert(f);
+
+        b = &m->blocks[index];
 
         b->facts &= ~BLOCK_FACT_ZONES_KNOWN;
         if (!f->have_valid_zones)
@@ -73,7 +83,12 @@ void manager_block_set_zones(Manager *m, unsigned index, const BlockFacts *f)
 
 void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size_t size)
 {
-        const Block *b = &m->blocks[index];
+        const Block *b;
+
+        assert(m);
+        assert(buf);
+
+        b = &m->blocks[index];
 
         if (b->state == BLOCK_ONLINE && b->zone)
                 snprintf(buf, size, "%s", zone_to_string(b->zone));
@@ -85,9 +100,13 @@ void manager_block_valid_zones(const Manager *m, unsigned index, char *buf, size
 
 bool manager_block_removable(Manager *m, unsigned index)
 {
-        Block *b = &m->blocks[index];
+        Block *b;
         char path[48], buf[8];
         int fd;
+
+        assert(m);
+
+        b = &m->blocks[index];
 
         if (!(b->facts & BLOCK_FACT_REMOVABLE_KNOWN)) {
                 snprintf(path, sizeof(path), "memory%u/removable", index);
@@ -102,6 +121,9 @@ bool manager_block_removable(Manager *m, unsigned index)
 
 void manager_block_rule(const Manager *m, int node, char *buf, size_t size)
 {
+        assert(m);
+        assert(buf);
+
         if (node >= 0 && config_find_node(m->config, (unsigned)node))
                 snprintf(buf, size, "[Node %d]", node);
         else
@@ -116,6 +138,8 @@ void manager_mark_dirty(Manager *m, unsigned what)
 
 int manager_rescan(Manager *m)
 {
+        assert(m);
+
         return intake_scan(m->intake, false);
 }
 
@@ -208,6 +232,8 @@ int manager_setup_stages(Manager *m)
 {
         int r;
 
+        assert(m);
+
         r = decider_new(&decide_hooks, m, &m->decider);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the decisions: %m");
@@ -230,6 +256,8 @@ static void apply_log_level(Manager *m)
 
 void manager_set_log_level(Manager *m, int level)
 {
+        assert(m);
+
         m->options.log_level = level;
         apply_log_level(m);
         log_info("Log level set to %s", log_level_to_string(level));
@@ -237,6 +265,8 @@ void manager_set_log_level(Manager *m, int level)
 
 void manager_set_log_target(Manager *m, LogTarget target)
 {
+        assert(m);
+
         log_open(target);
         log_info("Logging to %s", log_target_to_string(target));
 }
@@ -323,6 +353,8 @@ int manager_load_config(Manager *m)
         Config *c = NULL;
         int r;
 
+        assert(m);
+
         r = config_read(m, &c);
         if (r < 0)
                 return r;
@@ -337,6 +369,8 @@ int manager_reload(Manager *m, const char **ret_error)
 {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
+
+        assert(m);
 
         (void)sd_notify(false, "RELOADING=1");
         r = config_read(m, &c);
@@ -424,6 +458,9 @@ int manager_new(const ManagerOptions *o, Manager **ret)
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        assert(o);
+        assert(ret);
+
         m = calloc(1, sizeof(Manager));
         if (!m)
                 return -ENOMEM;
@@ -454,6 +491,8 @@ int manager_new(const ManagerOptions *o, Manager **ret)
 
 void manager_recover_settings(Manager *m)
 {
+        assert(m);
+
         for (Setting s = 0; s < _SETTING_MAX; s++) {
                 _cleanup_(freep) char *path = NULL;
                 char current[SETTING_VALUE_MAX] = "";
@@ -520,6 +559,8 @@ static int on_loop_exit(sd_event_source *s, void *userdata)
 
 void manager_stop(Manager *m)
 {
+        assert(m);
+
         finish_work(m);
         kernel_auto_restore(m);
         tiering_restore(m);
@@ -575,6 +616,8 @@ int manager_start(Manager *m)
         static const int signals[] = { SIGHUP, SIGINT, SIGTERM };
         static const char *const signal_names[] = { "signal-hup", "signal-int", "signal-term" };
         int r;
+
+        assert(m);
 
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 sd_event_source *s;
@@ -673,6 +716,8 @@ int manager_start(Manager *m)
 
 void manager_notify_ready(Manager *m)
 {
+        assert(m);
+
         if (m->ready_sent)
                 return;
         m->ready_sent = true;
@@ -682,6 +727,8 @@ void manager_notify_ready(Manager *m)
 int manager_run(Manager *m)
 {
         int r;
+
+        assert(m);
 
         r = sd_event_loop(m->event);
         if (r < 0)

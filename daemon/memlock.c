@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -111,6 +112,9 @@ int memlock_read_sizes(uint64_t *ret_locked, uint64_t *ret_rss)
         uint64_t kib, mapping = 0, locked = 0, rss = 0;
         bool seen = false;
         int r;
+
+        assert(ret_locked);
+        assert(ret_rss);
 
         r = fopen_capped_at(AT_FDCWD, "/proc/self/smaps", READ_MAX_PROC, &f);
         if (r < 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@ int offline_marks_new(sd_event *e, sd_event_handler_t save, void *userdata, Offl
 {
         _cleanup_(freep) OfflineMarks *k = NULL;
         int r;
+
+        assert(e);
+        assert(ret);
 
         k = calloc(1, sizeof(OfflineMarks));
         if (!k)
@@ -38,6 +42,8 @@ OfflineMarks *offline_marks_free(OfflineMarks *k)
 
 bool offline_marks_failing(const Manager *m)
 {
+        assert(m);
+
         return m->marks->failing;
 }
 
@@ -53,6 +59,8 @@ int offline_marks_load(Manager *m)
         size_t size = 0;
         ssize_t n;
         int r;
+
+        assert(m);
 
         r = marks_path(m, &path);
         if (r < 0)
@@ -147,6 +155,8 @@ static int save(Manager *m)
 int offline_marks_save(Manager *m)
 {
         int r;
+
+        assert(m);
 
         r = save(m);
         m->marks->failing = r < 0;

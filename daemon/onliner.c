@@ -54,7 +54,11 @@ static bool offline_in_flight(const Onliner *o)
 
 void onliner_notify_status(Manager *m)
 {
-        const Onliner *o = m->onliner;
+        const Onliner *o;
+
+        assert(m);
+
+        o = m->onliner;
 
         if (offline_in_flight(o))
                 (void)sd_notifyf(false, "STATUS=Offlining memory%u: %u/%u blocks done, %u failed",
@@ -81,9 +85,14 @@ int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone 
                 .requested = flags & ENQUEUE_REQUESTED,
                 .not_before = not_before,
         };
-        Onliner *o = m->onliner;
-        Block *b = manager_block(m, index);
+        Onliner *o;
+        Block *b;
         int r;
+
+        assert(m);
+
+        o = m->onliner;
+        b = manager_block(m, index);
 
         if (!b)
                 return -ENOMEM;
@@ -148,7 +157,11 @@ static void job_finish(Manager *m)
 
 void onliner_maybe_finish(Manager *m)
 {
-        const Onliner *o = m->onliner;
+        const Onliner *o;
+
+        assert(m);
+
+        o = m->onliner;
 
         if (queue_size(&o->queue) == 0 && !offline_in_flight(o))
                 job_finish(m);
@@ -443,7 +456,11 @@ static int on_pause(Timer *t, uint64_t usec, void *userdata)
  * retry does not hold back new blocks). */
 void onliner_schedule(Manager *m)
 {
-        Onliner *o = m->onliner;
+        Onliner *o;
+
+        assert(m);
+
+        o = m->onliner;
 
         if (timer_armed(o->pause_timer) && o->pausing)
                 return;
@@ -531,13 +548,16 @@ void onliner_totals(const Onliner *o, unsigned *ret_onlined, unsigned *ret_faile
 
 int onliner_request_online(Manager *m, unsigned index, OnlineType type)
 {
-        Block *b = &m->blocks[index];
+        Block *b;
         const char *attr;
         BlockFacts f;
         Zone zone;
         int r;
 
+        assert(m);
         assert(manager_block_present(m, index));
+
+        b = &m->blocks[index];
 
         if (b->life == BLOCK_LIFE_QUEUED)
                 return REQUEST_QUEUED; /* already on its way; answered when done */
@@ -555,11 +575,14 @@ int onliner_request_online(Manager *m, unsigned index, OnlineType type)
 
 int onliner_request_offline(Manager *m, unsigned index)
 {
-        Block *b = &m->blocks[index];
+        Block *b;
         BlockState st;
         int r;
 
+        assert(m);
         assert(manager_block_present(m, index));
+
+        b = &m->blocks[index];
 
         /* Whatever the policy had queued for it is overruled. */
         onliner_settle(m, index, -ECANCELED);
@@ -575,8 +598,13 @@ int onliner_request_offline(Manager *m, unsigned index)
 
 bool onliner_settle(Manager *m, unsigned index, int result)
 {
-        Onliner *o = m->onliner;
-        Block *b = &m->blocks[index];
+        Onliner *o;
+        Block *b;
+
+        assert(m);
+
+        o = m->onliner;
+        b = &m->blocks[index];
 
         if (b->life != BLOCK_LIFE_QUEUED || !queue_remove(&o->queue, index))
                 return false;
@@ -595,8 +623,12 @@ bool onliner_settle(Manager *m, unsigned index, int result)
 
 void onliner_drop_policy_entries(Manager *m)
 {
-        Onliner *o = m->onliner;
+        Onliner *o;
         size_t kept = 0;
+
+        assert(m);
+
+        o = m->onliner;
 
         for (size_t i = 0; i < o->queue.n; i++) {
                 QueueEntry *e = &o->queue.entries[i];
@@ -615,7 +647,12 @@ void onliner_drop_policy_entries(Manager *m)
 
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size)
 {
-        Zone zone = manager_block_present(m, index) ? m->blocks[index].zone : 0;
+        Zone zone;
+
+        assert(m);
+        assert(buf);
+
+        zone = manager_block_present(m, index) ? m->blocks[index].zone : 0;
 
         switch (result) {
         case 0:
@@ -662,6 +699,8 @@ const char *onliner_result_reason(Manager *m, unsigned index, int result, char *
 
 bool onliner_cancel_queued_offline(Manager *m, unsigned index)
 {
+        assert(m);
+
         /* It stays online: nothing was offlined on purpose. */
         block_release(&m->blocks[index]);
         return onliner_settle(m, index, -ECANCELED);
@@ -670,9 +709,17 @@ bool onliner_cancel_queued_offline(Manager *m, unsigned index)
 int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, bool *ret_inflight)
 {
         _cleanup_(freep) unsigned *blocks = NULL;
-        Onliner *o = m->onliner;
-        bool inflight = offline_in_flight(o);
+        Onliner *o;
+        bool inflight;
         size_t n = 0;
+
+        assert(m);
+        assert(ret_blocks);
+        assert(ret_n);
+        assert(ret_inflight);
+
+        o = m->onliner;
+        inflight = offline_in_flight(o);
 
         /* The list first: once the cancel has begun, running out of memory must not stop it half way. */
         blocks = malloc((queue_size(&o->queue) + 1) * sizeof(unsigned));
@@ -698,8 +745,12 @@ int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, boo
 
 bool onliner_stop(Manager *m, uint64_t timeout_usec)
 {
-        Onliner *o = m->onliner;
+        Onliner *o;
         unsigned index;
+
+        assert(m);
+
+        o = m->onliner;
 
         /* A start that failed before the onliner was made has nothing in flight. */
         if (!o || !offline_in_flight(o))

@@ -50,6 +50,7 @@ void outcome_unsubscribe(Manager *m, const OutcomeSubscriber *s)
         Outcomes *o;
 
         assert(m);
+        assert(s);
 
         o = m->outcomes;
         if (o->subscriber != s)

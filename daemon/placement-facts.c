@@ -109,8 +109,12 @@ static bool wants_placement(const Manager *m, int node, OnlineType type)
 
 bool placement_acpi_pending(Manager *m, unsigned index, int node)
 {
-        Placement *p = placement_get(m);
+        Placement *p;
         uint64_t now;
+
+        assert(m);
+
+        p = placement_get(m);
 
         if (!p || !wants_placement(m, node, _ONLINE_TYPE_INVALID) || devices_owner_of_block(m, index))
                 return false;
@@ -740,7 +744,12 @@ static int view_get(Manager *m, Placement *p, ViewUse use, PlacementView **ret)
 
 int placement_view(Manager *m, PlacementView **ret)
 {
-        Placement *p = placement_get(m);
+        Placement *p;
+
+        assert(m);
+        assert(ret);
+
+        p = placement_get(m);
 
         if (!p)
                 return -ENOMEM;
@@ -795,6 +804,12 @@ int placement_zones_read(Manager *m, PlacementZones **ret, size_t *ret_n, Placem
         _cleanup_(freep) PlacementGroup *groups = NULL;
         PlacementView *v;
         int r;
+
+        assert(m);
+        assert(ret);
+        assert(ret_n);
+        assert(ret_groups);
+        assert(ret_n_groups);
 
         r = placement_view(m, &v);
         if (r < 0)
@@ -1043,12 +1058,22 @@ static int decide(Manager *m, ViewUse use, unsigned index, const BlockFacts *f, 
 int placement_decide_block(Manager *m, unsigned index, const BlockFacts *f, OnlineType type,
                            const char *rule, Decision *ret)
 {
+        assert(m);
+        assert(f);
+        assert(rule || type < 0);
+        assert(ret);
+
         return decide(m, VIEW_DECISION, index, f, type, rule, false, ret);
 }
 
 int placement_view_decide(Manager *m, PlacementView *v, unsigned index, const BlockFacts *f, Decision *ret)
 {
+        assert(m);
+        assert(v);
         assert(v == m->placement->view);
+        assert(f);
+        assert(ret);
+
         return decide(m, VIEW_IN_READ, index, f, _ONLINE_TYPE_INVALID, NULL, false, ret);
 }
 
@@ -1179,6 +1204,10 @@ static int view_drift(Manager *m, Placement *p, PlacementView *v)
 
 bool placement_view_drift(Manager *m, PlacementView *v, unsigned index, Decision *ret)
 {
+        assert(m);
+        assert(v);
+        assert(ret);
+
         if (view_drift(m, m->placement, v) >= 0 && !v->drift[index])
                 return false;
         return drift_of(m, v, index, ret);
@@ -1186,8 +1215,13 @@ bool placement_view_drift(Manager *m, PlacementView *v, unsigned index, Decision
 
 bool placement_block_drift(Manager *m, unsigned index, Decision *ret)
 {
-        Placement *p = placement_get(m);
+        Placement *p;
         PlacementView *v;
+
+        assert(m);
+        assert(ret);
+
+        p = placement_get(m);
 
         /* Asked as a block is onlined (delegate's audit): the table changed, no copy is kept. */
         if (!p || view_get(m, p, VIEW_DECISION, &v) < 0)
@@ -1202,6 +1236,9 @@ int placement_drift_count(Manager *m, unsigned *ret)
         PlacementView *v;
         int r;
 
+        assert(m);
+        assert(ret);
+
         r = placement_view(m, &v);
         if (r < 0)
                 return r;
@@ -1214,5 +1251,8 @@ int placement_drift_count(Manager *m, unsigned *ret)
 
 void placement_stats(const Manager *m, PlacementStats *ret)
 {
+        assert(m);
+        assert(ret);
+
         *ret = m->placement ? m->placement->stats : (PlacementStats){};
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,12 @@
 
 void tiering_restore(Manager *m)
 {
-        SavedSetting *st = kernel_setting(m, SETTING_DEMOTION);
+        SavedSetting *st;
         int r;
+
+        assert(m);
+
+        st = kernel_setting(m, SETTING_DEMOTION);
 
         r = setting_restore(m->sysfs, m->options.runtime_dir, SETTING_DEMOTION, st);
         if (r < 0)
@@ -21,10 +26,15 @@ void tiering_restore(Manager *m)
 
 void tiering_apply(Manager *m)
 {
-        SavedSetting *st = kernel_setting(m, SETTING_DEMOTION);
-        DemotionMode mode = m->config->demotion;
+        SavedSetting *st;
+        DemotionMode mode;
         SettingStep step;
         int r;
+
+        assert(m);
+
+        st = kernel_setting(m, SETTING_DEMOTION);
+        mode = m->config->demotion;
 
         if (mode == DEMOTION_KEEP) {
                 tiering_restore(m); /* a reload that drops Demotion=, or a crashed run's change */
@@ -54,6 +64,8 @@ const char *tiering_demotion_state(Manager *m)
 {
         bool on;
 
+        assert(m);
+
         if (demotion_read(m->sysfs, &on) < 0)
                 return "unsupported";
         return on ? "enabled" : "disabled";
@@ -75,6 +87,10 @@ bool tiering_node_warning(Manager *m, int node, const int *tiers, char *buf, siz
         int faster = -1;
         uint64_t online;
         bool on;
+
+        assert(m);
+        assert(tiers);
+        assert(buf);
 
         if (node < 0 || node >= NODES_MAX || tiers[node] < 0)
                 return false;
@@ -104,6 +120,8 @@ void tiering_check(Manager *m, int node)
 {
         _cleanup_(freep) int *tiers = NULL;
         char buf[512];
+
+        assert(m);
 
         if (node >= NODES_MAX || (node >= 0 && m->kernel->tiering_checked[node]))
                 return;
