@@ -813,6 +813,7 @@ def wakeups(pid):
 
 
 DELEGATE_BURST = 80
+DELEGATE_TICK_MS = 50  # monitor.c: the batching reads the socket once it held still this long
 
 
 @scenario(["delegate: auto_online_blocks is the policy's while running",
@@ -859,9 +860,15 @@ def test_delegate(case):
                 bed.emu.expect(b.index, "online_movable")
             before = wakeups(d.proc.pid)
             t0 = time.monotonic()
+            stamps = []
             for b in new:
                 bed.add_block(b)
+                stamps.append(time.monotonic())
             t_last = time.monotonic()
+            # The batching is a tick of quiet on the socket: a pause that long inside the burst (a
+            # loaded host stalls this loop) ends a batch there, and the daemon rightly handles it
+            # then. Only a burst without such a pause can show what the batching does.
+            gap_ms = max(b - a for a, b in zip([t0] + stamps, stamps)) * 1000
             mid = wakeups(d.proc.pid) - before
             bed.emu.wait_online([b.index for b in new])
             bed.emu.settle()
@@ -874,12 +881,20 @@ def test_delegate(case):
             # sender is charged), so each tick reads what came. (The kernel's netlink socket shows
             # it; in a TCG guest the old daemon already read several uevents a wakeup, so a VM
             # count could not tell the two apart: bench-hotplug.py's Dg against Bg measures it.)
-            check(mid < DELEGATE_BURST // 2,
-                  "woke %d times during %d uevents over %.0f ms" % (mid, DELEGATE_BURST, ms))
+            # A block the kernel left offline is written RetrySec (1 s) after it was read: a burst
+            # longer than that could show neither the wakeups nor the writes after it.
+            burst_whole = gap_ms < DELEGATE_TICK_MS * 0.8 and ms < 900
+            if burst_whole:
+                check(mid < DELEGATE_BURST // 2,
+                      "woke %d times during %d uevents over %.0f ms" % (mid, DELEGATE_BURST, ms))
+            else:
+                case.note("the burst took %.0f ms and paused up to %.0f ms (the host's load): its wakeups "
+                          "and the time of its writes are not checked" % (ms, gap_ms))
             for b in new:
                 writes = bed.emu.writes_to(b.index)
                 check(len(writes) == 1, "memory%d: %s" % (b.index, writes))
-                check(writes[0].t_write >= t_last, "memory%d written during the burst, %.1f ms before its end"
+                check(not burst_whole or writes[0].t_write >= t_last,
+                      "memory%d written during the burst, %.1f ms before its end"
                       % (b.index, (t_last - writes[0].t_write) * 1000))
             check(not bed.emu.errors, "; ".join(bed.emu.errors))
             rc = d.stop()

@@ -79,12 +79,27 @@ static void check_locked(const void *p, uint64_t want_kib, const char *what)
                locked ? "locked" : "not locked");
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 int main(void)
 {
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
         uint64_t locked, rss;
         char *untouched;
         int r;
+
+#ifdef UNDER_ASAN
+        /* ASan maps its own shadow and allocator regions and serves malloc() from them, so what is
+         * resident and what is locked is ASan's, not the daemon's; the plain build checks it. */
+        printf("1..0 # SKIP under AddressSanitizer\n");
+        return 0;
+#endif
 
         /* Mapped before the lock and never touched, as the most of libgcrypt, libzstd and libc. */
         untouched = mmap(NULL, UNTOUCHED_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
