@@ -391,7 +391,9 @@ class KernelEmulator:
 
         if w.result == "race":
             # Another agent onlined it; the fault preload already wrote "online" and answered EINVAL.
-            self._set_online(index, zones[0] if zones else "Normal")
+            # state is not written again: the daemon reads it right after the EINVAL to see who
+            # won, and a file truncated and written again would read empty in between.
+            self._set_online(index, zones[0] if zones else "Normal", state_written=True)
             return
         if w.result != "ok":
             return  # the write failed; the state stays offline
@@ -441,9 +443,10 @@ class KernelEmulator:
             self.offlined.add(index)
         self.bed.uevent(index, "offline")
 
-    def _set_online(self, index, zone):
+    def _set_online(self, index, zone, state_written=False):
         self.bed.write_attr(index, "valid_zones", zone)
-        self.bed.write_attr(index, "state", "online")
+        if not state_written:
+            self.bed.write_attr(index, "state", "online")
         with self.cond:
             self.online.add(index)
         self.bed.uevent(index, "online")
@@ -604,13 +607,8 @@ class Bed:
         os.symlink("../../node/node%d" % b.node, os.path.join(self.block_dir(b.index), "node%d" % b.node))
 
     def write_attr(self, index, attr, value):
-        # Replaced whole, as a kernel attribute reads: the daemon may read it at any moment (after
-        # an EINVAL it reads state to see whether another agent won), and a file truncated and
-        # then written would read empty in between.
-        path = os.path.join(self.block_dir(index), attr)
-        with open(path + ".new", "w") as f:
+        with open(os.path.join(self.block_dir(index), attr), "w") as f:
             f.write(value + "\n")
-        os.rename(path + ".new", path)
 
     def read_attr(self, index, attr):
         with open(os.path.join(self.block_dir(index), attr)) as f:
