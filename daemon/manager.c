@@ -156,7 +156,6 @@ static void on_intake_dax_uevent(void *userdata, const char *action, const char 
 static void on_intake_scanned(void *userdata, size_t n)
 {
         Manager *m = userdata;
-
         size_t queued = onliner_queued(m->onliner);
 
         log_debug("Scanned %zu memory blocks, %zu queued", n, queued);
