@@ -326,7 +326,12 @@ def ctl_devices(vm):
     """memhotplugctl devices --json, as {name: row}."""
     rc, out = vm.run("memhotplugctl --json=short devices", check=False)
     if rc != 0:
-        raise VMError(f"memhotplugctl devices exited {rc}:\n{out}")
+        # The daemon's own words say why it is not on the bus (it exited, or its name request
+        # failed): seen once, with a guest whose clock jumped during boot.
+        alive = vm.run("test -e /tmp/memhotplugd.rc", check=False)[0] != 0
+        raise VMError(f"memhotplugctl devices exited {rc}:\n{out}\n"
+                      f"the daemon is {'running' if alive else 'gone'}; its log ends:\n"
+                      + "\n".join(daemon_log(vm).splitlines()[-40:]))
     return {row["Device"]: row for row in json.loads(out)}
 
 
