@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices.h"
 #include "event-util.h"
 #include "intake.h"
 #include "log.h"
 #include "memblock.h"
 #include "monitor.h"
 #include "parse-util.h"
+#include "placement-facts.h"
 #include "strv.h"
 #include "time-constants.h"
 #include "time-util.h"
@@ -106,7 +108,7 @@ bool intake_retry_armed(const Intake *in)
 static bool acpi_wait(Intake *in, unsigned index, int node, uint64_t since)
 {
         return (since == 0 || now_usec() - since < ACPI_WAIT_MAX_USEC) &&
-               in->hooks->acpi_pending(in->userdata, index, node);
+               placement_acpi_pending(in->manager, index, node);
 }
 
 /* Handles the first n waiting blocks; the rest wait on. */
@@ -442,7 +444,7 @@ static void on_monitor_event(void *userdata, const char *subsystem, const char *
         Intake *in = userdata;
 
         if (streq(subsystem, "dax"))
-                in->hooks->dax_uevent(in->userdata, action, sysname);
+                devices_on_uevent(in->manager, action, sysname);
         else if (streq(subsystem, "memory"))
                 intake_on_uevent(in, action, sysname);
 }

@@ -24,10 +24,6 @@ typedef struct IntakeHooks {
         void (*online)(void *userdata, unsigned index);
         void (*offline)(void *userdata, unsigned index);
         void (*removed)(void *userdata, unsigned index);
-        /* Whether a new block linked to its node is still to be claimed by its ACPI memory device. */
-        bool (*acpi_pending)(void *userdata, unsigned index, int node);
-        /* A "dax" uevent: not a block, handed on as it came. */
-        void (*dax_uevent)(void *userdata, const char *action, const char *sysname);
         /* A scan went through every block present (n of them). */
         void (*scanned)(void *userdata, size_t n);
         /* A device's decision came or changed: its blocks are to be decided again. */

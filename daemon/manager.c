@@ -143,16 +143,6 @@ int manager_rescan(Manager *m)
         return intake_scan(m->intake, false);
 }
 
-static bool on_intake_acpi_pending(void *userdata, unsigned index, int node)
-{
-        return placement_acpi_pending(userdata, index, node);
-}
-
-static void on_intake_dax_uevent(void *userdata, const char *action, const char *sysname)
-{
-        devices_on_uevent(userdata, action, sysname);
-}
-
 static void on_intake_scanned(void *userdata, size_t n)
 {
         Manager *m = userdata;
@@ -208,8 +198,6 @@ static const IntakeHooks intake_hooks = {
         .online = blocks_on_online,
         .offline = blocks_on_offline,
         .removed = blocks_on_removed,
-        .acpi_pending = on_intake_acpi_pending,
-        .dax_uevent = on_intake_dax_uevent,
         .scanned = on_intake_scanned,
         .reconsider = blocks_reconsider,
         .queued_arithmetic = blocks_queued_arithmetic,
