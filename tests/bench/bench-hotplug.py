@@ -174,14 +174,21 @@ class Bench:
         vm.sh("rm -f /tmp/armed /tmp/probe.fifo && mkfifo /tmp/probe.fifo && "
               f"(bench-probe uevents {n} {60 + n} /tmp/armed /tmp/probe.fifo 2>/tmp/probe.err &) && "
               "while [ ! -e /tmp/armed ]; do :; done")
+        # The agent's own CPU time over the hot-add (the guest's clock, so the instruction clock
+        # under --icount): what it takes from the kernel's add, whatever the phases show.
+        pidfile = {"W": "/tmp/writer.pid"}.get(variant, "/tmp/memhotplugd.pid")
+        cpu = f"read c _ < /proc/$(cat {pidfile})/schedstat && echo $c"
+        cpu0 = int(vm.sh(cpu)) if variant[0] in "DBW" else 0
         vm.qmp.execute("device_add", driver="pc-dimm", id=f"bdimm{i}", memdev=f"bmem{i}")
         out = vm.sh("cat /tmp/probe.fifo", timeout=900)
+        agent_cpu = int(vm.sh(cpu)) - cpu0 if variant[0] in "DBW" else 0
         oops = [line for _, line in vm.console if "BUG:" in line or "Oops" in line
                 or "valid_zones_show" in line or "Comm:" in line]
         if oops:
             raise KernelOops(f"{variant} N={n}: the guest kernel oopsed:\n" + "\n".join(oops))
         res = parse_probe(out)
         res["variant"], res["n"] = variant, n
+        res["agent_cpu"] = agent_cpu // 1000  # µs, like the phases
         if not res.get("complete"):
             raise VMError(f"{variant} N={n}: {res.get('adds')} blocks added, only "
                           f"{res.get('onlines')} of {n} onlined\n" + vm.run(
@@ -296,9 +303,10 @@ def report(results, variants, blocks, repeat):
     w("")
     w("Phases (medians, ms): add = first to last 'add' uevent; gap = last 'add' to first 'online';"
       " online = first to last 'online'; per-block = median interval between 'online' uevents;"
-      " latency = median 'add' to 'online' of one block")
+      " latency = median 'add' to 'online' of one block; cpu = the agent's own CPU time over the"
+      " hot-add (schedstat)")
     w(f"{'N':>5} {'var':>3} {'total':>8} {'add':>7} {'gap':>7} {'online':>8} {'per-blk':>8} "
-      f"{'latency':>8}")
+      f"{'latency':>8} {'cpu':>7}")
     for n in blocks:
         rounds = [r for r in results if r["n"] == n]
         for v in variants:
@@ -306,7 +314,8 @@ def report(results, variants, blocks, repeat):
                 return statistics.median([r[v][key] for r in rounds])
             w(f"{n:5d} {v:>3} {ms(m('total')):>8} {ms(m('add_phase')):>7} "
               f"{ms(m('first_online_after_adds')):>7} {ms(m('online_phase')):>8} "
-              f"{ms(m('online_gap_median')):>8} {ms(m('add_to_online_median')):>8}")
+              f"{ms(m('online_gap_median')):>8} {ms(m('add_to_online_median')):>8} "
+              f"{ms(m('agent_cpu')) if v[0] in 'DBW' else '-':>7}")
     return "\n".join(lines)
 
 
@@ -419,7 +428,9 @@ def main():
                 log(f"N={n} round {r + 1}/{args.repeat} ({'-'.join(order)}): " +
                     ", ".join(f"{v} {ms(rnd[v]['total'])} ms" for v in variants) +
                     "   " + ", ".join(f"{v}/K {rnd[v]['total'] / rnd['K']['total']:.3f}"
-                                      for v in variants if v != "K"))
+                                      for v in variants if v != "K") +
+                    "   CPU " + ", ".join(f"{v} {ms(rnd[v]['agent_cpu'])} ms"
+                                      for v in variants if v[0] in "DBW"))
                 r += 1
             log(f"N={n}: {time.monotonic() - t_n:.0f}s")
         hotadds += bench.count
