@@ -283,13 +283,16 @@ function nodeBar(blocks) {
             runs.push({ cls, start: b.index, end: b.index, count: 1, label: blockLabel(b) });
         }
     }
+    // A hole (CXL windows sit far above the boot memory) is drawn narrow, not to scale: at most a
+    // tenth of the node's blocks wide.
+    const holeMax = Math.max(1, Math.ceil(blocks.length / 10));
     for (const r of runs) {
         const seg = h("span", {
             class: "mh-seg " + r.cls,
             title: cockpit.format("memory$0–memory$1: $2", r.start, r.end, r.label),
             "data-first": r.start, "data-last": r.end, "data-label": r.label,
         });
-        seg.style.flexGrow = String(r.count);
+        seg.style.flexGrow = String(r.cls === "mh-gap" ? Math.min(r.count, holeMax) : r.count);
         bar.append(seg);
     }
     bar.setAttribute("aria-label", runs.map(r => cockpit.format("memory$0–$1 $2", r.start, r.end, r.label)).join(", "));
@@ -323,9 +326,12 @@ function placementText(p) {
     // boot kernel, kernel, movable, memmap on the device (of movable), headroom, ratio %, NUMA-aware
     const [, bootKernel, kernel, movable, memmapDevice, headroom, ratio, numaAware] = p;
     const base = bootKernel + kernel;
-    const share = base > 0 ? Math.round((movable - memmapDevice) * 100 / base) + "%" : "—";
+    const ratioText = base > 0
+        ? cockpit.format(_("$0 movable over $1 kernel = $2% (limit $3%)"), bytes(movable - memmapDevice), bytes(base),
+                         Math.round((movable - memmapDevice) * 100 / base), ratio)
+        : cockpit.format(_("$0 movable, no kernel memory (limit $1%)"), bytes(movable - memmapDevice), ratio);
     return [
-        [_("Movable : kernel"), cockpit.format(_("$0 movable over $1 kernel = $2 (limit $3%)"), bytes(movable - memmapDevice), bytes(base), share, ratio)],
+        [_("Movable : kernel"), ratioText],
         [_("Headroom"), cockpit.format(_("$0 more can go to ZONE_MOVABLE"), bytes(headroom))],
         [_("NUMA-aware"), numaAware ? _("yes") : _("no")],
     ];
@@ -384,7 +390,7 @@ function deviceSource(d) {
     const p = d.props || {};
     if (p.CXLRegion)
         return cockpit.format("$0 $1", d.source, p.CXLRegion) +
-               ((p.CXLSerials || []).length ? cockpit.format(_(", serial $0"), p.CXLSerials.join(", ")) : "");
+               ((p.CXLSerials || []).length ? cockpit.format(_(", memdev serials $0"), p.CXLSerials.map(hex).join(", ")) : "");
     if (p.NvdimmUUID)
         return cockpit.format("$0 $1", d.source, p.NvdimmUUID);
     return d.source;

@@ -19,6 +19,7 @@ unprivileged user) is written to ARTIFACT_DIR.
 Output is TAP. MHP_TEST_ONLY=<substring of a scenario function's name> runs only those.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -49,15 +50,34 @@ NOBODY = busclient.UNPRIVILEGED
 if len(sys.argv) != 6:
     sys.stderr.write(__doc__)
     sys.exit(2)
-harness.init(sys.argv[1], sys.argv[2])
-busclient.BUS_POLICY = os.path.abspath(sys.argv[3])
 COCKPIT_DIR = os.path.abspath(sys.argv[4])
 ARTIFACTS = os.path.abspath(sys.argv[5])
 
+
+def import_dax_fixtures():
+    """test-dax.py's testbed of device-dax instances (DaxBed: the dax bus, a CXL region over two
+    memdevs, the dax emulator, the kmod stub's preflight), used as it is. It reads its command line
+    when imported (busclient.init()), so it is given the part it takes, which is ours too."""
+    argv = sys.argv
+    sys.argv = argv[:4]
+    try:
+        spec = importlib.util.spec_from_file_location("test_dax", os.path.join(HERE, "..", "integration", "test-dax.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv = argv
+    return module
+
+
+dax = import_dax_fixtures()
+
 # Node 0: two boot blocks in Normal, then two DIMMs in Movable (PNP0C80:00, blocks 4-7, and
 # PNP0C80:01, blocks 8-9) after two more Movable blocks; node 1: four blocks its policy leaves
-# offline, so the Plan has decisions to show.
-CONFIG = (harness.BASE_DAEMON + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=offline\n")
+# offline, so the Plan has decisions to show, and far above them a CXL memory expander's region
+# (dax2.0, 1 GiB), converted to system RAM at start and onlined movable.
+CONFIG = (harness.BASE_DAEMON + "OfflineTimeoutSec=0\n\n[Memory]\nOnline=movable\n\n[Node 1]\nOnline=offline\n\n"
+          "[Dax cxl]\nMatchSource=cxl\nMode=system-ram\nMemmapOnMemory=yes\nOnline=movable\n")
+CXL = dax.cxl(memmap="0")
 DIMMS = {"PNP0C80:00": [4, 5, 6, 7], "PNP0C80:01": [8, 9]}
 HOT_ADDED = 10
 
@@ -160,17 +180,20 @@ class Setup(BusSetup):
     def __init__(self, case, user):
         try:
             self.bus = PrivateBus()
-            self.bed = Bed(blocks())
+            self.bed = dax.DaxBed([CXL], blocks=blocks(), nodes=(0, 1))
             self.bed.bus_address = self.bus.address
             self.bed.write_config(CONFIG)
             for name, indices in DIMMS.items():
                 acpi_memory_device(self.bed, name, indices)
             for i in self.bed.blocks:
                 self.bed.emu.expect(i, None)  # nothing written unless a check says so
+            for i in CXL.blocks():
+                self.bed.emu.expect(i, "online_movable")
             self.client = Client(self.bus.address)
             self.daemon = self.bed.daemon()
             case.daemon = self.daemon
             self.daemon.wait_line(r"Acquired the bus name " + BUS_NAME.replace(".", r"\."))
+            self.bed.emu.wait_online(CXL.blocks())
             wait_until(lambda: tuple(self.client.prop("JobProgress")) == (0, 0, 0), what="an idle daemon")
             self.cockpit = Cockpit(self.bus.address, user)
             self.browser = Browser(env=browser_env(), preexec_fn=harness.die_with_parent)
@@ -219,6 +242,8 @@ def result_text(s):
            "administrator: a block hot-added during the test appears on the Overview without a reload, and in "
            "Activity as it happens",
            "administrator: Activity shows the Plan's decision for each offline block, with its reason",
+           "administrator: Devices lists the CXL device with its region, memdev serials, node, size, mode, "
+           "memmap placement, blocks and rule; its Unplug button offlines its blocks (sysfs) from the top down",
            "administrator: unplugging a DIMM from Devices offlines its blocks (sysfs) from the top down, the page says "
            "it can be removed",
            "administrator: Cancel on the page stops an offline the kernel holds up: the block stays online (sysfs), "
@@ -232,10 +257,12 @@ def test_admin(case):
         def overview():
             b.wait("document.querySelectorAll('.mh-node').length === 2", "two nodes", TIMEOUT)
             check(bar(s, 0) == [(0, 1, "Normal"), (2, 9, "Movable")], "node 0's bar: %s" % bar(s, 0))
-            check(bar(s, 1) == [(16, 19, "offline")], "node 1's bar: %s" % bar(s, 1))
+            first, last = CXL.blocks()[0], CXL.blocks()[-1]
+            check(bar(s, 1) == [(16, 19, "offline"), (20, first - 1, "no memory"), (first, last, "Movable")],
+                  "node 1's bar: %s" % bar(s, 1))
             text = b.evaluate("document.getElementById('view').innerText")
-            check(re.search(r"Present\n3\.50? GiB\nOnline\n2\.50? GiB\nOffline\n1(\.00)? GiB", text),
-                  "no totals (3.5 GiB present, 2.5 GiB online, 1 GiB offline): %r" % text[:2000])
+            check(re.search(r"Present\n4\.50? GiB\nOnline\n3\.50? GiB\nOffline\n1(\.00)? GiB", text),
+                  "no totals (4.5 GiB present, 3.5 GiB online, 1 GiB offline): %r" % text[:2000])
             check(b.evaluate("document.getElementById('privilege').hidden"), "the read-only notice shows for root")
             no_errors(s)
             b.screenshot(os.path.join(ARTIFACTS, "overview.png"))
@@ -271,6 +298,30 @@ def test_admin(case):
             shots.append("activity.png")
 
         case.run("administrator: Activity shows the Plan's decision for each offline block, with its reason", decisions)
+
+        def device():
+            s.view("devices")
+            cells = b.wait("""(() => { const r = document.querySelector('tr[data-device="dax2.0"]');
+                return r && [...r.cells].map(c => c.innerText); })()""", "dax2.0's row", TIMEOUT)
+            want = ["dax2.0", "cxl region0, memdev serials 0x%x, 0x%x" % (dax.SERIAL0, dax.SERIAL1), "1", "1 GiB",
+                    "system-ram", "device", "4 / 4", "[Dax cxl]"]
+            check(cells[:8] == want, "row %s, want %s" % (cells, want))
+            for i in CXL.blocks():
+                bed.emu.expect(i, "offline")
+            n = len(state_writes(bed))
+            b.click('tr[data-device="dax2.0"] button[data-action=unplug]')
+            b.wait("(document.getElementById('result') || {}).textContent", "the unplug's result", TIMEOUT)
+            check("dax2.0 is offline and can be removed now (4 blocks)" in result_text(s), "result %r" % result_text(s))
+            check(all(bed.read_attr(i, "state") == "offline" for i in CXL.blocks()),
+                  "states %s" % [bed.read_attr(i, "state") for i in CXL.blocks()])
+            got = [(w.index, w.value, w.result) for w in state_writes(bed)[n:]]
+            check(got == [(i, "offline", "ok") for i in reversed(CXL.blocks())], "writes %s" % got)
+            b.wait("""(() => { const r = document.querySelector('tr[data-device="dax2.0"]');
+                return r && r.cells[6].innerText === '0 / 4'; })()""", "dax2.0's row to say 0 / 4 online", TIMEOUT)
+
+        case.run("administrator: Devices lists the CXL device with its region, memdev serials, node, size, mode, "
+                 "memmap placement, blocks and rule; its Unplug button offlines its blocks (sysfs) from the top down",
+                 device)
 
         def unplug():
             s.view("devices")
@@ -338,6 +389,7 @@ def test_admin(case):
 def test_unprivileged(case):
     s = Setup(case, NOBODY)
     b, bed = s.browser, s.bed
+    start = len(state_writes(bed))  # the CXL device's onlining at start
     try:
         def loads():
             b.wait("document.querySelectorAll('.mh-node').length === 2", "two nodes", TIMEOUT)
@@ -354,7 +406,8 @@ def test_unprivileged(case):
             s.view("devices")
             buttons = b.evaluate("[...document.querySelectorAll('button[data-action]')]"
                                  ".map(e => [e.dataset.action, e.disabled, e.title])")
-            check(buttons and all(d and "administrative access" in t for _a, d, t in buttons), "buttons %s" % buttons)
+            check(sorted(set(a for a, _d, _t in buttons)) == ["revert", "unplug", "unplug-target"]
+                  and all(d and "administrative access" in t for _a, d, t in buttons), "buttons %s" % buttons)
             b.type("#unplug-target", "PNP0C80:00")
             b.click("button[data-action=unplug-target]")  # a real click on a disabled button: nothing
             b.screenshot(os.path.join(ARTIFACTS, "devices-readonly.png"))
@@ -372,7 +425,7 @@ def test_unprivileged(case):
                 .then(() => 'succeeded', e => e.name)""")
             check(direct == "org.freedesktop.DBus.Error.AccessDenied", "CancelJob from the page's session: %r" % direct)
             check(all(bed.read_attr(i, "state") == "online" for i in DIMMS["PNP0C80:00"]), "a block went offline")
-            check(not state_writes(bed), "written: %s" % state_writes(bed))
+            check(not state_writes(bed)[start:], "written: %s" % state_writes(bed)[start:])
             no_errors(s)
 
         case.run("unprivileged user: a forced call (the disabled button enabled by hand, and a direct call) is refused "
@@ -382,8 +435,10 @@ def test_unprivileged(case):
 
 
 def main():
+    # preflight_dax: libdaxctl's module loading goes to the fault preload's stub, never the kernel.
     return harness.main([test_admin, test_unprivileged], files=(busclient.BUS_POLICY, COCKPIT_DIR),
-                        tools=(COCKPIT_WS, COCKPIT_BRIDGE, CHROMIUM, "setpriv", "dbus-daemon"))
+                        tools=(COCKPIT_WS, COCKPIT_BRIDGE, CHROMIUM, "setpriv", "dbus-daemon", "daxctl"),
+                        preflights=[dax.preflight_dax])
 
 
 if __name__ == "__main__":
