@@ -28,6 +28,26 @@ class CdpError(Exception):
     pass
 
 
+def log_tail(path, size=3000):
+    """The end of a helper's log file, for a failure's message."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-size:]
+    except OSError:
+        return ""
+
+
+def end_process(proc):
+    """SIGTERM, and SIGKILL if that takes 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class WebSocket:
     def __init__(self, host, port, path, timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
@@ -162,11 +182,7 @@ class Browser:
             return json.load(r)
 
     def chromium_log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
+        return log_tail(self.log_path)
 
     def _read(self):
         while True:
@@ -277,11 +293,5 @@ class Browser:
     def close(self):
         if self.ws:
             self.ws.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)

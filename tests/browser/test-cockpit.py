@@ -23,12 +23,10 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,8 +36,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import busclient  # noqa: E402
 import harness  # noqa: E402
 from busclient import BUS_NAME, BusSetup, Client, PrivateBus  # noqa: E402
-from cdp import CHROMIUM, Browser  # noqa: E402
-from harness import TAP, Bed, Block, check, scenario, state_writes, wait_until  # noqa: E402
+from cdp import CHROMIUM, Browser, end_process, log_tail  # noqa: E402
+from harness import Block, check, scenario, state_writes, wait_until  # noqa: E402
 
 COCKPIT_WS = "/usr/lib/cockpit/cockpit-ws"
 COCKPIT_BRIDGE = "/usr/bin/cockpit-bridge"
@@ -54,14 +52,14 @@ COCKPIT_DIR = os.path.abspath(sys.argv[4])
 ARTIFACTS = os.path.abspath(sys.argv[5])
 
 
-def import_dax_fixtures():
-    """test-dax.py's testbed of device-dax instances (DaxBed: the dax bus, a CXL region over two
-    memdevs, the dax emulator, the kmod stub's preflight), used as it is. It reads its command line
-    when imported (busclient.init()), so it is given the part it takes, which is ours too."""
+def import_integration_test(name):
+    """An integration test script as a module, for its fixtures. It reads its command line when
+    imported (busclient.init()), so it is given the part it takes, which is ours too."""
     argv = sys.argv
     sys.argv = argv[:4]
     try:
-        spec = importlib.util.spec_from_file_location("test_dax", os.path.join(HERE, "..", "integration", "test-dax.py"))
+        spec = importlib.util.spec_from_file_location(name.replace("-", "_"),
+                                                      os.path.join(HERE, "..", "integration", name + ".py"))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
@@ -69,7 +67,10 @@ def import_dax_fixtures():
     return module
 
 
-dax = import_dax_fixtures()
+# test-dax.py's testbed of device-dax instances (DaxBed: the dax bus, a CXL region over two memdevs,
+# the dax emulator, the kmod stub's preflight); test-unplug.py's ACPI memory devices (DIMMs).
+dax = import_integration_test("test-dax")
+acpi_memory_device = import_integration_test("test-unplug").acpi_memory_device
 
 # Node 0: two boot blocks in Normal, then two DIMMs in Movable (PNP0C80:00, blocks 4-7, and
 # PNP0C80:01, blocks 8-9) after two more Movable blocks; node 1: four blocks its policy leaves
@@ -87,16 +88,6 @@ def blocks():
     out += [Block(i, 0, state="online", zones=("Movable",)) for i in range(2, 10)]
     out += [Block(i, 1) for i in range(16, 20)]
     return out
-
-
-def acpi_memory_device(bed, name, indices):
-    """/sys/bus/acpi/devices/NAME with a physical_node link per block, as the kernel's ACPI memory
-    driver makes them (physical_node, physical_node1, ...)."""
-    d = os.path.join(bed.sys_dir, "bus/acpi/devices", name)
-    os.makedirs(d)
-    for k, i in enumerate(indices):
-        os.symlink("../../../../devices/system/memory/memory%d" % i,
-                   os.path.join(d, "physical_node" + (str(k) if k else "")))
 
 
 def free_port():
@@ -147,20 +138,10 @@ class Cockpit:
         return "http://127.0.0.1:%d/cockpit/@localhost/memhotplug/index.html#/%s" % (self.port, view)
 
     def text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()[-3000:]
-        except OSError:
-            return ""
+        return log_tail(self.log)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -384,8 +365,8 @@ def test_admin(case):
 @scenario(["unprivileged user: the page loads with no console error and shows the nodes, with a notice that "
            "changes need administrative access",
            "unprivileged user: every action on Devices is disabled and says why",
-           "unprivileged user: a forced call (the disabled button enabled by hand, and a direct call) is refused by "
-           "the daemon's side, nothing is written"])
+           "unprivileged user: a forced call (the disabled button enabled by hand, and a direct call) is refused "
+           "(AccessDenied: the daemon's bus policy), nothing is written"])
 def test_unprivileged(case):
     s = Setup(case, NOBODY)
     b, bed = s.browser, s.bed
@@ -429,7 +410,7 @@ def test_unprivileged(case):
             no_errors(s)
 
         case.run("unprivileged user: a forced call (the disabled button enabled by hand, and a direct call) is refused "
-                 "by the daemon's side, nothing is written", forced)
+                 "(AccessDenied: the daemon's bus policy), nothing is written", forced)
     finally:
         s.close()
 
