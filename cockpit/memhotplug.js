@@ -11,6 +11,9 @@ const PATH = "/org/memhotplug1";
 const MANAGER = "org.memhotplug1.Manager";
 const DEVICE = "org.memhotplug1.Device";
 const ACTIVITY_MAX = 200; // events kept in the Activity view
+// DriftBlocks, NodePlacement, NodeTiers, Demotion, TieringWarnings and the memmap counters change
+// without a signal (memhotplugd(8)): read again this often while the page is shown.
+const POLL_MS = 5000;
 
 // superuser "try": with administrative access turned on, the calls are made as root; without it,
 // as the user, and the daemon refuses what that user may not do.
@@ -140,10 +143,34 @@ function remember(text, kind) {
     state.activity.length = Math.min(state.activity.length, ACTIVITY_MAX);
 }
 
+// Blocks as ranges: [1, 2, 3, 7] -> "memory1–memory3, memory7".
+function ranges(indices) {
+    const out = [];
+    for (const i of [...indices].sort((a, b) => a - b)) {
+        const last = out[out.length - 1];
+        if (last && last[1] === i - 1)
+            last[1] = i;
+        else
+            out.push([i, i]);
+    }
+    return out.map(([a, b]) => (a === b ? "memory" + a : cockpit.format("memory$0–memory$1", a, b))).join(", ");
+}
+
+// One event per state a burst of rows leaves blocks in (a chunk can carry thousands of rows).
+function blockStates(rows) {
+    const last = new Map();
+    for (const [block, st, zone] of rows)
+        last.set(block, zone ? st + " (" + zone + ")" : st);
+    const byState = new Map();
+    for (const [block, st] of last)
+        byState.set(st, (byState.get(st) || []).concat([block]));
+    for (const [st, blocks] of byState)
+        remember(cockpit.format(blocks.length === 1 ? _("$0 is $1") : _("$0 are $1"), ranges(blocks), st));
+}
+
 function onSignal(path, iface, signal, args) {
     if (iface === MANAGER && signal === "BlockStatesChanged") {
-        for (const [block, st, zone] of args[0])
-            remember(cockpit.format(_("memory$0 is $1"), block, zone ? st + " (" + zone + ")" : st));
+        blockStates(args[0]);
     } else if (iface === MANAGER && signal === "OfflineProgress") {
         const [block, result, reason] = args;
         remember(cockpit.format(_("memory$0: offline $1"), block, result) + (reason ? " — " + reason : ""),
@@ -516,6 +543,10 @@ function init() {
         scheduleRefresh();
         render();
     });
+    window.setInterval(() => {
+        if (!cockpit.hidden)
+            scheduleRefresh();
+    }, POLL_MS);
     refresh();
 }
 

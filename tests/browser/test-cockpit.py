@@ -229,6 +229,8 @@ def result_text(s):
            "it can be removed",
            "administrator: Cancel on the page stops an offline the kernel holds up: the block stays online (sysfs), "
            "the one below is never written, the page says cancelled",
+           "administrator: after a reload that makes node 0 kernel, the Overview warns of the drift, Devices "
+           "lists the drifted blocks, and Rezone moves one to Normal (offline, then online_kernel in sysfs)",
            "administrator: no console error in the whole session; a PNG of each view written"])
 def test_admin(case):
     s = Setup(case, ADMIN)
@@ -348,6 +350,37 @@ def test_admin(case):
 
         case.run("administrator: Cancel on the page stops an offline the kernel holds up: the block stays online "
                  "(sysfs), the one below is never written, the page says cancelled", cancel)
+
+        def rezone():
+            # Node 0's policy becomes kernel: its Movable blocks that are not boot memory drift
+            # (memory2-3, the DIMM PNP0C80:01's 8-9 and the hot-added 10; PNP0C80:00 is offline).
+            drifted = [2, 3, 8, 9, HOT_ADDED]
+            bed.write_config(CONFIG + "\n[Node 0]\nOnline=kernel\n")
+            s.client.call("Reload")
+            s.view("overview")
+            b.wait("(document.getElementById('warnings') || {}).textContent", "the drift warning", TIMEOUT)
+            text = b.evaluate("document.getElementById('warnings').textContent")
+            check("%d online blocks are in a zone the policy would not choose now" % len(drifted) in text,
+                  "warnings %r" % text)
+            s.view("devices")
+            rows = b.wait("""(() => { const r = [...document.querySelectorAll('tr[data-block]')]
+                .map(t => [...t.cells].slice(0, 4).map(c => c.innerText)); return r.length ? r : null; })()""",
+                          "the drifted blocks", TIMEOUT)
+            check(rows == [["memory%d" % i, "0", "Movable", "Normal"] for i in drifted], "Drift rows %s" % rows)
+            bed.emu.expect(HOT_ADDED, "unset")  # offline, then online_kernel
+            n = len(state_writes(bed))
+            b.click('tr[data-block="%d"] button[data-action=rezone]' % HOT_ADDED)
+            b.wait("document.querySelectorAll('tr[data-block]').length === %d" % (len(drifted) - 1),
+                   "memory%d to leave the Drift table" % HOT_ADDED, TIMEOUT)
+            got = [(w.index, w.value, w.result) for w in state_writes(bed)[n:]]
+            check(got == [(HOT_ADDED, "offline", "ok"), (HOT_ADDED, "online_kernel", "ok")], "writes %s" % got)
+            check((bed.read_attr(HOT_ADDED, "state"), bed.read_attr(HOT_ADDED, "valid_zones")) == ("online", "Normal"),
+                  "memory%d is %s in %s" % (HOT_ADDED, bed.read_attr(HOT_ADDED, "state"),
+                                            bed.read_attr(HOT_ADDED, "valid_zones")))
+
+        case.run("administrator: after a reload that makes node 0 kernel, the Overview warns of the drift, Devices "
+                 "lists the drifted blocks, and Rezone moves one to Normal (offline, then online_kernel in sysfs)",
+                 rezone)
 
         def clean():
             no_errors(s)
