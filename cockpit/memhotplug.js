@@ -173,7 +173,7 @@ function onSignal(path, iface, signal, args) {
         blockStates(args[0]);
     } else if (iface === MANAGER && signal === "OfflineProgress") {
         const [block, result, reason] = args;
-        remember(cockpit.format(_("memory$0: offline $1"), block, result) + (reason ? " — " + reason : ""),
+        remember(cockpit.format(_("memory$0: offline $1"), block, result) + (reason && reason !== result ? " — " + reason : ""),
                  result === "offlined" ? "info" : "warning");
         if (state.running)
             state.running.progress.push({ block, result, reason });
@@ -227,13 +227,15 @@ async function act(what, target, method, args, summarize) {
 function rowsSummary(rows) {
     const failed = rows.filter(r => !r[1]);
     if (!failed.length)
-        return cockpit.format(_("$0 blocks done"), rows.length);
+        return cockpit.format(cockpit.ngettext("$0 block done", "$0 blocks done", rows.length), rows.length);
     return failed.map(r => cockpit.format("memory$0: $1", r[0], r[2])).join("; ");
 }
 
 function unplug(target) {
     return act(_("Unplug of"), target, "PrepareUnplug", [target],
-               ([rows]) => cockpit.format(_("$0 is offline and can be removed now ($1 blocks)"), target, rows.length));
+               ([rows]) => cockpit.format(cockpit.ngettext("$0 is offline and can be removed now ($1 block)",
+                                                           "$0 is offline and can be removed now ($1 blocks)", rows.length),
+                                          target, rows.length));
 }
 
 function revert(name) {

@@ -277,8 +277,6 @@ def test_admin(case):
                           "four decisions", TIMEOUT)
             check([r[0] for r in rows] == ["memory%d" % i for i in range(16, 20)], "rows %s" % rows)
             check(all(r[2] == "offline" and "[Node 1]" in r[5] + r[6] for r in rows), "rows %s" % rows)
-            b.screenshot(os.path.join(ARTIFACTS, "activity.png"))
-            shots.append("activity.png")
 
         case.run("administrator: Activity shows the Plan's decision for each offline block, with its reason", decisions)
 
@@ -383,6 +381,9 @@ def test_admin(case):
                  rezone)
 
         def clean():
+            s.view("activity")  # by now with the unplugs, the cancel and the rezone in its events
+            b.screenshot(os.path.join(ARTIFACTS, "activity.png"))
+            shots.append("activity.png")
             no_errors(s)
             check(sorted(shots) == ["activity.png", "devices.png", "overview.png"], "screenshots %s" % shots)
             for name in shots:
