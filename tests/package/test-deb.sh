@@ -21,6 +21,16 @@ for f in ./usr/sbin/memhotplugd ./usr/bin/memhotplugctl ./lib/systemd/system/mem
         ./usr/share/man/man8/memhotplugd.8.gz ./usr/share/man/man5/memhotplugd.conf.5.gz; do
         check "installs ${f#.}" 'grep -qx -- "$f" <<<"$contents"'
 done
+check "memhotplugd does not ship the Cockpit page" '! grep -q "^./usr/share/cockpit" <<<"$contents"'
+cockpit=$(ls "$out"/cockpit-memhotplug_*_all.deb 2>/dev/null | head -1)
+check "dpkg-buildpackage built cockpit-memhotplug (Architecture: all)" '[ -n "$cockpit" ]'
+cockpit_contents=$(dpkg-deb -c "$cockpit" 2>/dev/null | awk '{print $6}')
+for f in manifest.json index.html memhotplug.js memhotplug.css; do
+        check "cockpit-memhotplug installs /usr/share/cockpit/memhotplug/$f" \
+                'grep -qx -- "./usr/share/cockpit/memhotplug/$f" <<<"$cockpit_contents"'
+done
+check "cockpit-memhotplug depends on cockpit-bridge and memhotplugd" \
+        'dpkg-deb -f "$cockpit" Depends | grep -q "cockpit-bridge" && dpkg-deb -f "$cockpit" Depends | grep -q "memhotplugd (>= "'
 check "the config is a conffile" 'dpkg-deb -I "$deb" conffiles | grep -qx /etc/memhotplugd/memhotplugd.conf'
 check "postinst enables the service" 'dpkg-deb -I "$deb" postinst | grep -q "deb-systemd-helper enable .memhotplugd.service"'
 check "the unit starts before sysinit.target" 'dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/memhotplugd.service | grep -q "^WantedBy=sysinit.target"'
