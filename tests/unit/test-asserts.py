@@ -25,7 +25,6 @@ from tap import Tap  # noqa: E402
 # The files checked, relative to the source root.
 CHECKED = [
     "daemon/acpi-memory.c",
-    "daemon/agents.c",
     "daemon/block.c",
     "daemon/blocks.c",
     "daemon/bus-block.c",
@@ -75,6 +74,7 @@ CHECKED = [
     "daemon/unplug-target.c",
     "daemon/unplug.c",
     "daemon/virtio-mem.c",
+    "common/agents.c",
     "common/format-util.c",
     "common/iomem.c",
     "common/parse-util.c",
@@ -138,7 +138,7 @@ MAY_BE_NULL = {
     ("policy/config.c", "config_free", "c"): "free(NULL)",
     ("ctl/table.c", "table_free", "t"): "free(NULL)",
     # An empty list may be NULL: n is 0 then.
-    ("daemon/agents.c", "racing_rules_free", "l"): "an empty list",
+    ("common/agents.c", "racing_rules_free", "l"): "an empty list",
     ("common/iomem.c", "iomem_virtio_mem_free", "l"): "an empty list",
     # No blocks (asserted as indices || n == 0).
     ("daemon/blocks.c", "blocks_reconsider", "indices"): "an empty list",
@@ -214,7 +214,7 @@ MAY_BE_NULL = {
     ("policy/policy.c", "policy_decide_as", "in"): "no placement",
     # An empty buffer may be NULL (a fuzzer's empty input); these assert (p || size == 0).
     ("common/read-file.c", "fopen_buffer", "data"): "empty",
-    ("daemon/agents.c", "agents_rules_races", "text"): "empty",
+    ("common/agents.c", "agents_rules_races", "text"): "empty",
 }
 
 CODE = re.compile(
