@@ -252,7 +252,7 @@ int doctor_check_process(Doctor *d)
                                 "memory pressure may wait for its own pages");
                 else
                         r = doctor_add(d, SEVERITY_OK, "daemon", NULL,
-                                       "memhotplugd holds %s of locked memory", v);
+                                       "memhotplugd holds %.*s of locked memory", (int)strcspn(v, "\n"), v);
                 if (r < 0)
                         return r;
         }

@@ -10,8 +10,9 @@
 #include "doctor.h"
 #include "read-file.h"
 
-#define CONFIG_FILE      "/etc/memhotplugd/memhotplugd.conf"
-#define EXIT_CONFIG      78
+#define CONFIG_FILE "/etc/memhotplugd/memhotplugd.conf"
+/* The shell's status for a command that was not found: exec failed in the child. */
+#define EXIT_NOT_RUN     127
 #define CHECK_CONFIG_MAX ((size_t)1 << 20)
 
 /* What a child writes until it exits, capped: read_fd_capped() takes regular files only. */
@@ -62,7 +63,7 @@ static int run_check_config(const Doctor *d, const char *binary, char **ret_outp
                                 return -ENOMEM;
                 }
         }
-        if (access(binary, X_OK) < 0)
+        if (strchr(binary, '/') && access(binary, X_OK) < 0)
                 return negative_errno();
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return negative_errno();
@@ -78,11 +79,11 @@ static int run_check_config(const Doctor *d, const char *binary, char **ret_outp
                         _exit(127);
                 /* Its log goes to stderr, which is ours to read. */
                 if (conf)
-                        execl(binary, binary, "--check-config", "--log-target=console", "--config", conf,
-                              (char *)NULL);
+                        execlp(binary, binary, "--check-config", "--log-target=console", "--config", conf,
+                               (char *)NULL);
                 else
-                        execl(binary, binary, "--check-config", "--log-target=console", (char *)NULL);
-                _exit(127);
+                        execlp(binary, binary, "--check-config", "--log-target=console", (char *)NULL);
+                _exit(EXIT_NOT_RUN);
         }
         close(fds[1]);
         rfd = fds[0];
@@ -119,6 +120,8 @@ int doctor_check_daemon_config(Doctor *d, const char *binary)
         r = run_check_config(d, binary, &out);
         if (r == -ENOMEM)
                 return r;
+        if (r == EXIT_NOT_RUN)
+                r = -ENOENT;
         if (r < 0)
                 return doctor_add(d, SEVERITY_WARNING, "config", NULL,
                                   "%s could not be run (%s): the configuration was not checked, and "

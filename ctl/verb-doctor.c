@@ -69,13 +69,18 @@ int verb_doctor(Context *c)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(doctor_donep) Doctor d = {};
-        const char *binary = getenv("MEMHOTPLUGD") ?: MEMHOTPLUGD_PATH;
+        const char *binary;
         int r;
 
         assert(c);
 
         d.root = c->root ?: "";
         d.privileged = geteuid() == 0;
+        /* The installed daemon, or the one on PATH when it was installed elsewhere (as a
+         * distribution's /usr/sbin against a default prefix of /usr/local). */
+        binary = getenv("MEMHOTPLUGD");
+        if (!binary)
+                binary = access(MEMHOTPLUGD_PATH, X_OK) >= 0 ? MEMHOTPLUGD_PATH : "memhotplugd";
         /* No system bus is a finding, not a failure: the checks of files still run. */
         if (sd_bus_open_system(&bus) < 0)
                 bus = NULL;

@@ -102,6 +102,9 @@ class Tree:
             doc = json.loads(out.stdout)
         except ValueError:
             raise Failure("doctor printed no JSON (exit %d): %r %r" % (out.returncode, out.stdout, out.stderr))
+        # Each finding is one line of text and at most one line of fix.
+        multi = [f for f in doc["Findings"] if "\n" in f["Text"] or "\n" in (f["Fix"] or "")]
+        check(not multi, "findings of more than one line: %r" % multi)
         return out.returncode, doc["Findings"], doc
 
     def cleanup(self):
@@ -386,9 +389,31 @@ def test_config(case):
         lambda t: expect(t, 0, "ok", "config", "KernelAutoOnline=takeover"), config=None))
 
 
+NO_DAEMON_CHECKS = [
+    "a system bus without the daemon: warning that memhotplugd is not running with the fix to enable it, "
+    "exit 0, and the config still read",
+]
+
+
+@scenario(NO_DAEMON_CHECKS)
+def test_no_daemon(case):
+    def not_running(tree):
+        bus = PrivateBus(True)
+        try:
+            rc, findings, _ = tree.doctor(address=bus.address)
+        finally:
+            bus.stop()
+        f = find(findings, "warning", "daemon", "memhotplugd is not running")
+        check(f["Fix"] == "systemctl enable --now memhotplugd.service", "fix %r" % f["Fix"])
+        find(findings, "ok", "config", "KernelAutoOnline=takeover")
+        check(rc == 0, "exit %d" % rc)
+
+    case.run(NO_DAEMON_CHECKS[0], lambda: with_tree(not_running))
+
+
 DAEMON_CHECKS = [
     "daemon running: doctor names its pid and bus name, takes KernelAutoOnline=takeover from it, "
-    "auto_online_blocks offline is ok",
+    "auto_online_blocks offline is ok, its locked memory in one line",
     "a block that failed to online: error listing it, exit 1",
     "auto_online_blocks written behind the daemon's back: error",
 ]
@@ -434,6 +459,7 @@ def test_daemon(case):
                 find(findings, "ok", "daemon", "memhotplugd runs (pid %d) and owns org.memhotplug1" % s.daemon.proc.pid)
                 find(findings, "ok", "auto-online", "(KernelAutoOnline=takeover)")
                 find(findings, "ok", "blocks", "No block has drifted")
+                find(findings, "ok", "daemon", "of locked memory")
 
             case.run(DAEMON_CHECKS[0], running)
 
@@ -461,4 +487,4 @@ if __name__ == "__main__":
     if not CTL:
         print("1..0 # SKIP memhotplugctl is not built")
         sys.exit(0)
-    sys.exit(harness.main([test_clean, test_kernel, test_agents, test_hot_add, test_config, test_daemon]))
+    sys.exit(harness.main([test_clean, test_kernel, test_agents, test_hot_add, test_config, test_no_daemon, test_daemon]))
