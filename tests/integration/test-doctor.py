@@ -92,12 +92,15 @@ class Tree:
         with open(self.path(rel), "w") as f:
             f.write(text)
 
-    def doctor(self, *args, address=None):
-        """memhotplugctl doctor --root on the tree: (exit status, findings, the JSON's counts)."""
+    def doctor(self, *args, address=None, user=None):
+        """memhotplugctl doctor --root on the tree (as user, if given): (exit status, findings, the
+        JSON's counts)."""
         env = busclient.unprivileged_env(address or "unix:path=" + self.path("no-system-bus"))
         env["MEMHOTPLUGD"] = harness.DAEMON
-        out = subprocess.run([CTL, "doctor", "--root=" + self.root, "--json=short"] + list(args), env=env,
-                             capture_output=True, text=True, timeout=60)
+        argv = [CTL, "doctor", "--root=" + self.root, "--json=short"] + list(args)
+        if user:
+            argv = ["setpriv", "--reuid=" + user[0], "--regid=" + user[1], "--clear-groups"] + argv
+        out = subprocess.run(argv, env=env, cwd="/", capture_output=True, text=True, timeout=60)
         try:
             doc = json.loads(out.stdout)
         except ValueError:
@@ -416,6 +419,8 @@ DAEMON_CHECKS = [
     "auto_online_blocks offline is ok, its locked memory in one line",
     "a block that failed to online: error listing it, exit 1",
     "auto_online_blocks written behind the daemon's back: error",
+    "as root doctor sees the daemon hold its --iomem file open; as nobody it says that was not checked "
+    "without root",
 ]
 
 
@@ -477,6 +482,19 @@ def test_daemon(case):
                 find(findings, "error", "auto-online", "auto_online_blocks is online although memhotplugd runs")
 
             case.run(DAEMON_CHECKS[2], behind)
+
+            def unprivileged():
+                os.chmod(tree.root, 0o755)
+                rc, findings, _ = tree.doctor(address=s.bus.address)
+                check(not [f for f in findings if "without root" in f["Text"]], "as root: %s" % show(findings))
+                find(findings, "ok", "daemon", "holds /proc/iomem open")
+                rc, findings, _ = tree.doctor(address=s.bus.address, user=busclient.UNPRIVILEGED)
+                f = find(findings, "info", "daemon",
+                         "Not checked without root: whether memhotplugd holds /proc/iomem")
+                check(f["Fix"] == "run memhotplugctl doctor as root", "fix %r" % f["Fix"])
+                find(findings, "ok", "daemon", "memhotplugd runs")
+
+            case.run(DAEMON_CHECKS[3], unprivileged)
         finally:
             tree.cleanup()
     finally:
