@@ -505,4 +505,5 @@ if __name__ == "__main__":
     if not CTL:
         print("1..0 # SKIP memhotplugctl is not built")
         sys.exit(0)
-    sys.exit(harness.main([test_clean, test_kernel, test_agents, test_hot_add, test_config, test_no_daemon, test_daemon]))
+    sys.exit(harness.main([test_clean, test_kernel, test_agents, test_hot_add, test_config, test_no_daemon,
+                           test_daemon]))
