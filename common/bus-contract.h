@@ -38,6 +38,8 @@
 #define BUS_ROW_BLOCK "(uissttbs)"
 /* Plan: index, node, action, online type, zone, rule, reason, note. */
 #define BUS_ROW_PLAN "(uissssss)"
+/* Plan's note for a block whose onlining failed: memhotplugctl doctor lists these blocks. */
+#define BUS_PLAN_NOTE_FAILED "failed before; retried on reload or rescan"
 /* ListDevices: name, object path, target node, source, mode, memmap placement, resource, size,
  * blocks online, blocks in all, rule, reason. */
 #define BUS_ROW_DEVICE "(soisssttuuss)"

@@ -65,3 +65,34 @@ int bus_get_manager_property(Context *c, const char *name, const char *type, sd_
                 return log_bus_error(r, &error, "read a property");
         return 0;
 }
+
+int bus_read_properties(sd_bus_message *m, BusPropertyReader reader, void *userdata)
+{
+        int r;
+
+        assert(m);
+        assert(reader);
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *name, *contents;
+
+                r = sd_bus_message_read(m, "s", &name);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                r = reader(m, name, contents, userdata);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}

@@ -28,6 +28,7 @@ typedef struct Context {
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
         const char *device; /* revert, unplug */
+        const char *root;   /* doctor --root: NULL for the machine itself */
 } Context;
 
 /* Whether a list --output value names columns: -EINVAL after printing why. */
@@ -46,6 +47,7 @@ int verb_cancel(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
 int verb_rezone(Context *c);
+int verb_doctor(Context *c);
 
 /* OnlineBlocks or OfflineBlocks for c->blocks (with c->online_type); prints the blocks that
  * failed and returns 1 if any did. */
@@ -54,6 +56,11 @@ int ctl_call_blocks(Context *c, const char *method, const char *what);
 /* Prints a failed call for a person: the daemon's message and error name, or what went wrong
  * on our side. Returns r (negative). */
 int log_bus_error(int r, const sd_bus_error *error, const char *what);
+
+/* Reads GetAll's a{sv}: reader is called for each property, with the type of its variant, and
+ * reads the variant or skips it (sd_bus_message_skip(m, "v")). */
+typedef int (*BusPropertyReader)(sd_bus_message *m, const char *name, const char *contents, void *userdata);
+int bus_read_properties(sd_bus_message *m, BusPropertyReader reader, void *userdata);
 
 /* GetAll on the Manager interface, or Get of one property. */
 int bus_get_manager_properties(Context *c, sd_bus_message **ret_reply);

@@ -6,12 +6,16 @@ _memhotplugctl()
         local cur prev words cword
         _init_completion -s || return
 
-        local commands='status list plan devices online offline rezone revert unplug cancel reload rescan help'
-        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --no-pager'
+        local commands='status list plan devices online offline rezone revert unplug cancel reload rescan doctor help'
+        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --root= --no-pager'
 
         case $prev in
         -z | --zone)
                 COMPREPLY=($(compgen -W 'movable kernel auto' -- "$cur"))
+                return
+                ;;
+        --root)
+                _filedir -d
                 return
                 ;;
         --json)
@@ -32,7 +36,7 @@ _memhotplugctl()
         local i command=
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                -z | --zone) ((i++)) ;;
+                -z | --zone | --root) ((i++)) ;;
                 -*) ;;
                 *)
                         command=${words[i]}

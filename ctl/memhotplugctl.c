@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "block-list.h"
@@ -24,6 +25,7 @@ typedef enum VerbFlags {
         VERB_TARGET = 1 << 5,  /* takes one unplug target: a device or a block range */
         VERB_ALL = 1 << 6,     /* --all applies: the verb merges blocks into ranges */
         VERB_COLUMNS = 1 << 7, /* --output and --bytes apply */
+        VERB_ROOT = 1 << 8,    /* --root applies: the verb reads files itself */
 } VerbFlags;
 
 typedef struct Verb {
@@ -37,6 +39,7 @@ static bool arg_all = false;
 static const char *arg_output = NULL;
 static bool arg_bytes = false;
 static const char *arg_zone = NULL;
+static const char *arg_root = NULL;
 
 static int verb_help(Context *c);
 
@@ -53,6 +56,7 @@ static const Verb verbs[] = {
         { "cancel", 0, verb_cancel },
         { "reload", 0, verb_reload },
         { "rescan", 0, verb_rescan },
+        { "doctor", VERB_JSON | VERB_NO_BUS | VERB_ROOT, verb_doctor },
         { "help", VERB_NO_BUS, verb_help },
 };
 
@@ -75,17 +79,22 @@ static void help(void)
                "                         that it can be removed (root)\n"
                "  cancel                 Stop the offlining under way, report each block (root)\n"
                "  reload                 Reload the configuration (root)\n"
-               "  rescan                 Rescan memory blocks and apply the policy (root)\n\n"
+               "  rescan                 Rescan memory blocks and apply the policy (root)\n"
+               "  doctor                 Check why memory does or does not come online here:\n"
+               "                         kernel, command line, other agents, the daemon; each\n"
+               "                         finding with its fix (exit status 1 on an error)\n\n"
                "Options:\n"
                "  -h --help              Show this help and exit\n"
                "     --version           Show the version and exit\n"
-               "     --json[=MODE]       Print JSON (status, list, plan, devices); MODE is\n"
+               "     --json[=MODE]       Print JSON (status, list, plan, devices, doctor); MODE is\n"
                "                         pretty or short (default: pretty on a terminal)\n"
                "  -a --all               list, plan: one line per block, do not merge ranges\n"
                "  -o --output=LIST       list: columns to show, of RANGE,SIZE,STATE,ZONES,NODE,\n"
                "                         BLOCK,REMOVABLE,RULE,DRIFT (lsmem's names)\n"
                "  -b --bytes             list: sizes in bytes, not in human units\n"
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
+               "     --root=DIR          doctor: read /sys, /proc, /etc, /boot, /lib and /usr\n"
+               "                         under DIR (a copy of another system, or a test tree)\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
                "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
@@ -107,6 +116,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_VERSION = 0x100,
                 ARG_JSON,
                 ARG_NO_PAGER,
+                ARG_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -117,6 +127,7 @@ static int parse_argv(int argc, char *argv[])
                 { "bytes", no_argument, NULL, 'b' },
                 { "zone", required_argument, NULL, 'z' },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };
         int c;
@@ -159,6 +170,16 @@ static int parse_argv(int argc, char *argv[])
                         }
                         arg_zone = optarg;
                         break;
+                case ARG_ROOT:
+                        /* Paths are joined as ROOT + "/sys/…": no trailing slash, and "/" is none. */
+                        if (*optarg != '/') {
+                                log_error("Invalid --root= \"%s\": expected an absolute path.", optarg);
+                                return -EINVAL;
+                        }
+                        for (size_t n = strlen(optarg); n > 0 && optarg[n - 1] == '/';)
+                                optarg[--n] = '\0';
+                        arg_root = optarg;
+                        break;
                 case ARG_NO_PAGER:
                         /* We never start a pager: nothing we print is longer than a screen or two,
                          * and lsmem-like output is meant for pipes. */
@@ -191,7 +212,8 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 VerbFlags flag;
                 const char *option, *verbs;
         } applies[] = {
-                { arg_json != JSON_OFF, VERB_JSON, "--json", "status, list, plan and devices" },
+                { arg_json != JSON_OFF, VERB_JSON, "--json", "status, list, plan, devices and doctor" },
+                { arg_root, VERB_ROOT, "--root", "doctor" },
                 { arg_zone, VERB_ZONE, "--zone", "online" },
                 { arg_all, VERB_ALL, "--all", "list and plan" },
                 { arg_output, VERB_COLUMNS, "--output", "list" },
@@ -296,6 +318,7 @@ int main(int argc, char *argv[])
                 .all = arg_all,
                 .output = arg_output,
                 .bytes = arg_bytes,
+                .root = arg_root,
                 .online_type = v->flags & VERB_ZONE ? (arg_zone ?: "movable") : NULL,
                 .blocks = blocks,
                 .n_blocks = n_blocks,

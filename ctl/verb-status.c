@@ -126,7 +126,7 @@ static int read_tiers(sd_bus_message *m, StatusInfo *s)
         return sd_bus_message_exit_container(m);
 }
 
-static int read_property(sd_bus_message *m, const char *name, const char *contents, StatusInfo *s)
+static int read_property(sd_bus_message *m, const char *name, const char *contents, void *userdata)
 {
         static const struct {
                 const char *name;
@@ -155,6 +155,7 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 { "BlocksOnlined", "u", offsetof(StatusInfo, blocks_onlined) },
                 { "BlocksFailed", "u", offsetof(StatusInfo, blocks_failed) },
         };
+        StatusInfo *s = userdata;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(simple); i++)
@@ -189,34 +190,6 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
                 r = sd_bus_message_read_strv(m, &s->tiering_warnings);
         else
                 r = sd_bus_message_read_strv(m, &s->config_files);
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_status(sd_bus_message *m, StatusInfo *s)
-{
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *name, *contents;
-
-                r = sd_bus_message_read(m, "s", &name);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_peek_type(m, NULL, &contents);
-                if (r < 0)
-                        return r;
-                r = read_property(m, name, contents, s);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(m);
@@ -453,7 +426,7 @@ int verb_status(Context *c)
         r = bus_get_manager_properties(c, &reply);
         if (r < 0)
                 return r;
-        r = read_status(reply, &s);
+        r = bus_read_properties(reply, read_property, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the daemon's properties: %m");
 

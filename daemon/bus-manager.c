@@ -367,7 +367,7 @@ static int append_plan_rows(sd_bus_message *reply, void *userdata)
                                 decision_format_reason(&d);
                         }
                 } else if (b->life == BLOCK_LIFE_FAILED)
-                        note = "failed before; retried on reload or rescan";
+                        note = BUS_PLAN_NOTE_FAILED;
                 r = sd_bus_message_append(reply, BUS_ROW_PLAN, (unsigned)i, f.node,
                                           action_to_string(d.action),
                                           d.action == ACTION_ONLINE ? online_type_to_string(d.type) : "",

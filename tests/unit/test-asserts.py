@@ -25,7 +25,6 @@ from tap import Tap  # noqa: E402
 # The files checked, relative to the source root.
 CHECKED = [
     "daemon/acpi-memory.c",
-    "daemon/agents.c",
     "daemon/block.c",
     "daemon/blocks.c",
     "daemon/bus-block.c",
@@ -75,6 +74,7 @@ CHECKED = [
     "daemon/unplug-target.c",
     "daemon/unplug.c",
     "daemon/virtio-mem.c",
+    "common/agents.c",
     "common/format-util.c",
     "common/iomem.c",
     "common/parse-util.c",
@@ -93,6 +93,12 @@ CHECKED = [
     "ctl/block-list.c",
     "ctl/ctl-bus.c",
     "ctl/ctl-util.c",
+    "ctl/doctor.c",
+    "ctl/doctor-agents.c",
+    "ctl/doctor-bus.c",
+    "ctl/doctor-config.c",
+    "ctl/doctor-hotadd.c",
+    "ctl/doctor-kernel.c",
     "ctl/json-writer.c",
     "ctl/memhotplugctl.c",
     "ctl/rows.c",
@@ -100,6 +106,7 @@ CHECKED = [
     "ctl/table.c",
     "ctl/verb-control.c",
     "ctl/verb-devices.c",
+    "ctl/verb-doctor.c",
     "ctl/verb-list.c",
     "ctl/verb-plan.c",
     "ctl/verb-rezone.c",
@@ -137,8 +144,9 @@ MAY_BE_NULL = {
     ("common/strv.c", "strv_free", "l"): "free(NULL)",
     ("policy/config.c", "config_free", "c"): "free(NULL)",
     ("ctl/table.c", "table_free", "t"): "free(NULL)",
+    ("ctl/doctor.c", "doctor_done", "d"): "free(NULL)",
     # An empty list may be NULL: n is 0 then.
-    ("daemon/agents.c", "racing_rules_free", "l"): "an empty list",
+    ("common/agents.c", "racing_rules_free", "l"): "an empty list",
     ("common/iomem.c", "iomem_virtio_mem_free", "l"): "an empty list",
     # No blocks (asserted as indices || n == 0).
     ("daemon/blocks.c", "blocks_reconsider", "indices"): "an empty list",
@@ -175,6 +183,7 @@ MAY_BE_NULL = {
     ("daemon/acpi-memory.c", "acpi_memory_device_blocks", "userdata"): "opaque",
     ("policy/ini-file.c", "ini_file_parse", "userdata"): "opaque",
     ("ctl/rows.c", "rows_make_ranges", "userdata"): "opaque",
+    ("ctl/ctl-bus.c", "bus_read_properties", "userdata"): "opaque",
     # sd_event_source_set_description() takes NULL: a source without a name.
     ("daemon/event-util.c", "timer_new", "description"): "no name",
     ("daemon/event-util.c", "event_add_later", "description"): "no name",
@@ -187,6 +196,8 @@ MAY_BE_NULL = {
     ("policy/daxctl-import.c", "daxctl_import", "ret_error_file"): "optional",
     ("policy/ini-file.c", "ini_conf_files_list", "ret_error_dir"): "optional",
     ("ctl/block-list.c", "block_list_parse", "ret_bad"): "optional",
+    ("ctl/doctor.c", "doctor_add", "fix"): "optional: a finding with nothing to do",
+    ("ctl/doctor-bus.c", "doctor_check_bus", "bus"): "no system bus, which is a finding",
     ("daemon/manager.c", "manager_reload", "ret_error"): "optional",
     ("daemon/onliner.c", "onliner_totals", "ret_onlined"): "optional",
     ("daemon/onliner.c", "onliner_totals", "ret_failed"): "optional",
@@ -214,7 +225,7 @@ MAY_BE_NULL = {
     ("policy/policy.c", "policy_decide_as", "in"): "no placement",
     # An empty buffer may be NULL (a fuzzer's empty input); these assert (p || size == 0).
     ("common/read-file.c", "fopen_buffer", "data"): "empty",
-    ("daemon/agents.c", "agents_rules_races", "text"): "empty",
+    ("common/agents.c", "agents_rules_races", "text"): "empty",
 }
 
 CODE = re.compile(

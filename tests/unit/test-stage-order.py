@@ -143,9 +143,6 @@ STAGES = {
     "caps.h": "kernel",
     "memlock.c": "kernel",
     "memlock.h": "kernel",
-    # Racing udev rules: read from the rules directories, not the kernel, but no stage either.
-    "agents.c": "kernel",
-    "agents.h": "kernel",
     # Shared utilities any stage may include.
     # A block's life and hold, and every move of them: what the table holds, for every stage.
     "block.c": "base",
