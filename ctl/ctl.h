@@ -17,6 +17,12 @@ typedef enum JsonMode {
         JSON_PRETTY,
 } JsonMode;
 
+typedef enum ColorMode {
+        COLOR_AUTO, /* on a terminal, unless $NO_COLOR or TERM=dumb */
+        COLOR_ALWAYS,
+        COLOR_NEVER,
+} ColorMode;
+
 /* Everything a command needs: the connection and the parsed command line. */
 typedef struct Context {
         sd_bus *bus;
@@ -27,7 +33,9 @@ typedef struct Context {
         const char *online_type; /* --zone */
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
-        const char *device; /* revert, unplug */
+        const char *device;     /* revert, unplug */
+        ColorMode color;        /* map */
+        const char *sysfs_root; /* map: "/sys", or a tree to read instead */
 } Context;
 
 /* Whether a list --output value names columns: -EINVAL after printing why. */
@@ -46,6 +54,7 @@ int verb_cancel(Context *c);
 int verb_reload(Context *c);
 int verb_rescan(Context *c);
 int verb_rezone(Context *c);
+int verb_map(Context *c);
 
 /* OnlineBlocks or OfflineBlocks for c->blocks (with c->online_type); prints the blocks that
  * failed and returns 1 if any did. */

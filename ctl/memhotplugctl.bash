@@ -6,13 +6,23 @@ _memhotplugctl()
         local cur prev words cword
         _init_completion -s || return
 
-        local commands='status list plan devices online offline rezone revert unplug cancel reload rescan help'
-        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --no-pager'
+        local commands='status list plan devices map online offline rezone revert unplug cancel reload rescan help'
+        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --color --color= --no-color --sysfs-root= --no-pager'
 
         case $prev in
         -z | --zone)
                 COMPREPLY=($(compgen -W 'movable kernel auto' -- "$cur"))
                 return
+                ;;
+        --sysfs-root)
+                COMPREPLY=($(compgen -d -- "$cur"))
+                return
+                ;;
+        --color)
+                if [[ $split == true ]]; then
+                        COMPREPLY=($(compgen -W 'always never auto' -- "$cur"))
+                        return
+                fi
                 ;;
         --json)
                 # Its argument is optional, so only "--json=MODE" takes one, never "--json MODE".
@@ -32,7 +42,7 @@ _memhotplugctl()
         local i command=
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                -z | --zone) ((i++)) ;;
+                -z | --zone | --sysfs-root) ((i++)) ;;
                 -*) ;;
                 *)
                         command=${words[i]}

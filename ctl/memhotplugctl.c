@@ -24,6 +24,7 @@ typedef enum VerbFlags {
         VERB_TARGET = 1 << 5,  /* takes one unplug target: a device or a block range */
         VERB_ALL = 1 << 6,     /* --all applies: the verb merges blocks into ranges */
         VERB_COLUMNS = 1 << 7, /* --output and --bytes apply */
+        VERB_DRAW = 1 << 8,    /* --color, --no-color and --sysfs-root apply; the verb opens the bus */
 } VerbFlags;
 
 typedef struct Verb {
@@ -37,6 +38,9 @@ static bool arg_all = false;
 static const char *arg_output = NULL;
 static bool arg_bytes = false;
 static const char *arg_zone = NULL;
+static ColorMode arg_color = COLOR_AUTO;
+static bool arg_color_given = false;
+static const char *arg_sysfs_root = NULL;
 
 static int verb_help(Context *c);
 
@@ -45,6 +49,7 @@ static const Verb verbs[] = {
         { "list", VERB_JSON | VERB_ALL | VERB_COLUMNS, verb_list },
         { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
+        { "map", VERB_NO_BUS | VERB_DRAW, verb_map },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "rezone", VERB_BLOCKS, verb_rezone },
@@ -66,6 +71,7 @@ static void help(void)
                "  plan                   Show what the policy would do with each offline block,\n"
                "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
+               "  map                    Draw each node's memory: zones, states, devices\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"
@@ -86,6 +92,11 @@ static void help(void)
                "                         BLOCK,REMOVABLE,RULE,DRIFT (lsmem's names)\n"
                "  -b --bytes             list: sizes in bytes, not in human units\n"
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
+               "     --color[=WHEN]      map: colour always, never or auto (default: on a\n"
+               "                         terminal, unless $NO_COLOR is set)\n"
+               "     --no-color          map: letters only, the same as --color=never\n"
+               "     --sysfs-root=DIR    map: read DIR instead of /sys (when memhotplugd does\n"
+               "                         not run, and for the DIMMs)\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
                "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
@@ -107,6 +118,9 @@ static int parse_argv(int argc, char *argv[])
                 ARG_VERSION = 0x100,
                 ARG_JSON,
                 ARG_NO_PAGER,
+                ARG_COLOR,
+                ARG_NO_COLOR,
+                ARG_SYSFS_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -117,6 +131,9 @@ static int parse_argv(int argc, char *argv[])
                 { "bytes", no_argument, NULL, 'b' },
                 { "zone", required_argument, NULL, 'z' },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "color", optional_argument, NULL, ARG_COLOR },
+                { "no-color", no_argument, NULL, ARG_NO_COLOR },
+                { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
                 {},
         };
         int c;
@@ -159,6 +176,31 @@ static int parse_argv(int argc, char *argv[])
                         }
                         arg_zone = optarg;
                         break;
+                case ARG_COLOR:
+                        if (!optarg || streq(optarg, "always"))
+                                arg_color = COLOR_ALWAYS;
+                        else if (streq(optarg, "never"))
+                                arg_color = COLOR_NEVER;
+                        else if (streq(optarg, "auto"))
+                                arg_color = COLOR_AUTO;
+                        else {
+                                log_error("Invalid --color= \"%s\": expected always, never or auto.",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_color_given = true;
+                        break;
+                case ARG_NO_COLOR:
+                        arg_color = COLOR_NEVER;
+                        arg_color_given = true;
+                        break;
+                case ARG_SYSFS_ROOT:
+                        if (!*optarg) {
+                                log_error("--sysfs-root= needs a directory.");
+                                return -EINVAL;
+                        }
+                        arg_sysfs_root = optarg;
+                        break;
                 case ARG_NO_PAGER:
                         /* We never start a pager: nothing we print is longer than a screen or two,
                          * and lsmem-like output is meant for pipes. */
@@ -196,6 +238,8 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 { arg_all, VERB_ALL, "--all", "list and plan" },
                 { arg_output, VERB_COLUMNS, "--output", "list" },
                 { arg_bytes, VERB_COLUMNS, "--bytes", "list" },
+                { arg_color_given, VERB_DRAW, "--color", "map" },
+                { arg_sysfs_root, VERB_DRAW, "--sysfs-root", "map" },
         };
         for (size_t i = 0; i < ELEMENTSOF(applies); i++)
                 if (applies[i].given && !(v->flags & applies[i].flag)) {
@@ -300,6 +344,8 @@ int main(int argc, char *argv[])
                 .blocks = blocks,
                 .n_blocks = n_blocks,
                 .device = v->flags & (VERB_DEVICE | VERB_TARGET) ? argv[optind + 1] : NULL,
+                .color = arg_color,
+                .sysfs_root = arg_sysfs_root ?: "/sys",
         };
         r = v->run(&c);
         return r < 0 ? EXIT_FAILURE : r;
