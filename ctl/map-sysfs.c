@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "acpi-memory-links.h"
 #include "map-sysfs.h"
 #include "parse-util.h"
 #include "read-file.h"
@@ -132,7 +133,7 @@ static int read_dax(int devfd, const char *name, MapDevice *ret)
         ssize_t n;
         int r;
 
-        snprintf(d.name, sizeof(d.name), "%s", name);
+        snprintf(d.name, sizeof(d.name), "%.*s", (int)sizeof(d.name) - 1, name);
         n = readlinkat(devfd, name, link, sizeof(link) - 1);
         link[n > 0 ? n : 0] = '\0';
         snprintf(d.source, sizeof(d.source), "%s", dax_source(link));
@@ -190,77 +191,72 @@ static int read_daxes(int rootfd, Map *m)
 }
 
 /* A DIMM is what its blocks are: its range from the lowest to the highest, its node theirs. */
-static int read_dimm(int acpifd, const char *name, const Map *m, MapDevice *ret)
+typedef struct DimmBlocks {
+        const Map *map;
+        MapDevice *dimm;
+        uint64_t low, high;
+} DimmBlocks;
+
+static int dimm_block(unsigned index, void *userdata)
 {
-        _cleanup_(closedirp) DIR *d = NULL;
-        MapDevice dimm = { .node = -1, .source = "DIMM" };
-        uint64_t low = UINT64_MAX, high = 0;
-        struct dirent *de;
+        DimmBlocks *db = userdata;
+        const MapBlock *b = map_find_block(db->map, index);
 
-        d = opendir_at(acpifd, name);
-        if (!d)
-                return negative_errno();
-        while ((de = readdir(d))) {
-                char target[PATH_MAX];
-                const MapBlock *b;
-                const char *base;
-                unsigned index;
-                ssize_t n;
-
-                /* physical_node, physical_node1, …: each a link to one memory block of the device. */
-                if (strncmp(de->d_name, "physical_node", 13) != 0)
-                        continue;
-                n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                if (n <= 0)
-                        continue;
-                target[n] = '\0';
-                base = strrchr(target, '/');
-                if (parse_block_name(base ? base + 1 : target, &index) < 0)
-                        continue;
-                b = map_find_block(m, index);
-                if (!b)
-                        continue;
-                low = b->start < low ? b->start : low;
-                high = b->start + b->size > high ? b->start + b->size : high;
-                dimm.node = b->node;
-        }
-        if (high == 0)
-                return -ENOENT; /* an empty slot, or memory we do not know */
-        snprintf(dimm.name, sizeof(dimm.name), "%s", name);
-        dimm.start = low;
-        dimm.size = high - low;
-        *ret = dimm;
+        if (!b)
+                return 0; /* a block we do not know (removed meanwhile) */
+        db->low = b->start < db->low ? b->start : db->low;
+        db->high = b->start + b->size > db->high ? b->start + b->size : db->high;
+        db->dimm->node = b->node;
         return 0;
 }
 
-int map_read_dimms(const char *root, Map *m)
+static int read_dimms(int rootfd, Map *m)
 {
         _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_(closep) int rootfd = -EBADF;
         struct dirent *de;
         int r;
 
-        assert(root);
-        assert(m);
-
-        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return negative_errno();
         d = opendir_at(rootfd, "bus/acpi/devices");
         if (!d)
                 return 0; /* no ACPI: no DIMMs to mark */
         while ((de = readdir(d))) {
-                MapDevice dimm;
+                _cleanup_(closedirp) DIR *dev = NULL;
+                MapDevice dimm = { .node = -1, .source = "DIMM" };
+                DimmBlocks db = { .map = m, .dimm = &dimm, .low = UINT64_MAX };
 
                 if (strncmp(de->d_name, "PNP0C80:", 8) != 0)
                         continue;
-                if (read_dimm(dirfd(d), de->d_name, m, &dimm) < 0)
-                        continue;
+                dev = opendir_at(dirfd(d), de->d_name);
+                if (!dev || acpi_memory_links(dev, dimm_block, &db) < 0 || db.high == 0)
+                        continue; /* an empty slot, or memory we do not know */
+                snprintf(dimm.name, sizeof(dimm.name), "%.*s", (int)sizeof(dimm.name) - 1, de->d_name);
+                dimm.start = db.low;
+                dimm.size = db.high - db.low;
                 r = map_add_device(m, &dimm);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+static int open_root(const char *root)
+{
+        int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int map_read_dimms(const char *root, Map *m)
+{
+        _cleanup_(closep) int rootfd = -EBADF;
+
+        assert(root);
+        assert(m);
+
+        rootfd = open_root(root);
+        if (rootfd < 0)
+                return rootfd;
+        return read_dimms(rootfd, m);
 }
 
 int map_read_sysfs(const char *root, Map *m)
@@ -271,9 +267,9 @@ int map_read_sysfs(const char *root, Map *m)
         assert(root);
         assert(m);
 
-        rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        rootfd = open_root(root);
         if (rootfd < 0)
-                return negative_errno();
+                return rootfd;
         r = read_blocks(rootfd, m);
         if (r < 0)
                 return r;
@@ -281,5 +277,5 @@ int map_read_sysfs(const char *root, Map *m)
         if (r < 0)
                 return r;
         map_sort(m);
-        return map_read_dimms(root, m);
+        return read_dimms(rootfd, m);
 }

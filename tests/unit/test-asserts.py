@@ -75,6 +75,7 @@ CHECKED = [
     "daemon/unplug-target.c",
     "daemon/unplug.c",
     "daemon/virtio-mem.c",
+    "common/acpi-memory-links.c",
     "common/format-util.c",
     "common/iomem.c",
     "common/parse-util.c",
@@ -176,6 +177,7 @@ MAY_BE_NULL = {
     ("daemon/onliner.c", "onliner_new", "userdata"): "opaque",
     ("daemon/outcome.c", "outcome_subscribe", "userdata"): "opaque",
     ("daemon/acpi-memory.c", "acpi_memory_device_blocks", "userdata"): "opaque",
+    ("common/acpi-memory-links.c", "acpi_memory_links", "userdata"): "opaque",
     ("policy/ini-file.c", "ini_file_parse", "userdata"): "opaque",
     ("ctl/rows.c", "rows_make_ranges", "userdata"): "opaque",
     # sd_event_source_set_description() takes NULL: a source without a name.
