@@ -40,46 +40,34 @@ void map_done(Map *m)
         m->n_blocks = m->n_devices = 0;
 }
 
-static int grow(void **array, size_t n, size_t size)
+/* Appends the size bytes of element to the array of *n: its room doubles at each power of two. */
+static int append(void **array, size_t *n, size_t size, const void *element)
 {
-        void *p;
+        if ((*n & (*n - 1)) == 0) {
+                void *p = realloc(*array, (*n ? *n * 2 : 16) * size);
 
-        /* Doubling at each power of two: n elements, amortised. */
-        if (n & (n - 1))
-                return 0;
-        p = realloc(*array, (n ? n * 2 : 16) * size);
-        if (!p)
-                return -ENOMEM;
-        *array = p;
+                if (!p)
+                        return -ENOMEM;
+                *array = p;
+        }
+        memcpy((char *)*array + (*n)++ * size, element, size);
         return 0;
 }
 
 int map_add_block(Map *m, const MapBlock *b)
 {
-        int r;
-
         assert(m);
         assert(b);
 
-        r = grow((void **)&m->blocks, m->n_blocks, sizeof(MapBlock));
-        if (r < 0)
-                return r;
-        m->blocks[m->n_blocks++] = *b;
-        return 0;
+        return append((void **)&m->blocks, &m->n_blocks, sizeof(MapBlock), b);
 }
 
 int map_add_device(Map *m, const MapDevice *d)
 {
-        int r;
-
         assert(m);
         assert(d);
 
-        r = grow((void **)&m->devices, m->n_devices, sizeof(MapDevice));
-        if (r < 0)
-                return r;
-        m->devices[m->n_devices++] = *d;
-        return 0;
+        return append((void **)&m->devices, &m->n_devices, sizeof(MapDevice), d);
 }
 
 static int cmp_block(const void *x, const void *y)

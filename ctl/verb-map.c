@@ -30,36 +30,6 @@ static int read_block(sd_bus_message *m, const char *signature, void *row)
                                    &b->size, &b->removable, &b->rule);
 }
 
-typedef struct BusPlan {
-        uint32_t block;
-        int32_t node;
-        const char *action, *type, *zone, *rule, *reason, *note;
-} BusPlan;
-
-static int read_plan(sd_bus_message *m, const char *signature, void *row)
-{
-        BusPlan *p = row;
-
-        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
-                                   &p->rule, &p->reason, &p->note);
-}
-
-typedef struct BusDevice {
-        const char *name, *object, *source, *mode, *memmap, *rule, *reason;
-        int32_t target_node;
-        uint64_t start, size;
-        uint32_t online, total;
-} BusDevice;
-
-static int read_device(sd_bus_message *m, const char *signature, void *row)
-{
-        BusDevice *d = row;
-
-        return sd_bus_message_read(m, signature, &d->name, &d->object, &d->target_node, &d->source, &d->mode,
-                                   &d->memmap, &d->start, &d->size, &d->online, &d->total, &d->rule,
-                                   &d->reason);
-}
-
 /* Whether the daemon is simply not there: then sysfs is the next best source. */
 static bool not_running(const sd_bus_error *error)
 {
@@ -94,11 +64,12 @@ static int call_rows(sd_bus *bus, const char *method, const char *signature, siz
 static void mark_drift(Map *m, sd_bus *bus)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(freep) BusPlan *plan = NULL;
+        _cleanup_(freep) PlanRow *plan = NULL;
         size_t n;
 
         /* Plan's "rezone" rows are the drifted blocks; without them the map only shows no drift. */
-        if (call_rows(bus, "Plan", BUS_ROW_PLAN, sizeof(BusPlan), read_plan, &reply, (void **)&plan, &n) < 0)
+        if (call_rows(bus, "Plan", BUS_ROW_PLAN, sizeof(PlanRow), plan_row_read, &reply, (void **)&plan,
+                      &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++) {
                 MapBlock *b;
@@ -114,11 +85,11 @@ static void mark_drift(Map *m, sd_bus *bus)
 static int add_devices(Map *m, sd_bus *bus)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(freep) BusDevice *devices = NULL;
+        _cleanup_(freep) DeviceRow *devices = NULL;
         size_t n;
         int r;
 
-        r = call_rows(bus, "ListDevices", BUS_ROW_DEVICE, sizeof(BusDevice), read_device, &reply,
+        r = call_rows(bus, "ListDevices", BUS_ROW_DEVICE, sizeof(DeviceRow), device_row_read, &reply,
                       (void **)&devices, &n);
         if (r < 0)
                 return r;
