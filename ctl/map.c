@@ -222,7 +222,8 @@ static uint64_t blocks_per_cell(const Map *m, const MapRow *rows, size_t n, unsi
 {
         uint64_t k = 1;
 
-        for (; k < (UINT64_C(1) << 40); k *= 2) {
+        /* 2^59-byte cells put any 64-bit range in 32 cells; past them k * block_size could wrap. */
+        for (; k * m->block_size < (UINT64_C(1) << 59); k *= 2) {
                 bool fits = true;
 
                 for (size_t i = 0; i < n && fits; i++)

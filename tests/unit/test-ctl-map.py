@@ -9,6 +9,7 @@ The trees are made here, in a temporary directory: the same each run.
 """
 
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -114,6 +115,30 @@ def tib4_tree(root):
 ESC = re.compile(r"\033\[[0-9;]*m")
 
 
+def on_terminal(argv, env):
+    """What argv prints with a pseudo-terminal as its standard output."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen(argv, env=env, stdout=slave, stderr=subprocess.DEVNULL)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        p.wait()
+        return b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+
+
 def main():
     ctl, golden = sys.argv[1], sys.argv[2]
     update = "--update" in sys.argv[3:]
@@ -157,6 +182,15 @@ def main():
                 tap.ok(not wide and "merged to fit 80 columns" in p.stdout,
                        "4 TiB fits 80 columns, and says the cells are merged",
                        "lines wider than 80:\n" + "\n".join(wide))
+
+        # On a terminal: colour by default, none with NO_COLOR set (https://no-color.org).
+        for no_color, want in ((None, True), ("1", False), ("", True)):
+            e = dict(env, COLUMNS="80", TERM="xterm")
+            if no_color is not None:
+                e["NO_COLOR"] = no_color
+            out = on_terminal([ctl, "map", "--sysfs-root", trees["small"]], e)
+            tap.ok(("\033[44;97mB" in out) == want and "node 2" in out,
+                   "on a terminal, NO_COLOR=%r: %s" % (no_color, "colour" if want else "letters only"), out)
 
         # NO_COLOR wins over nothing, but not over --color=always.
         e = dict(env, COLUMNS="80", NO_COLOR="1")
