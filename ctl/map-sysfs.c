@@ -181,7 +181,11 @@ static int read_daxes(int rootfd, Map *m)
 
                 if (strncmp(de->d_name, "dax", 3) != 0)
                         continue;
-                if (read_dax(dirfd(d), de->d_name, &dev) < 0)
+                r = read_dax(dirfd(d), de->d_name, &dev);
+                /* The kernel shows a dax device's resource to root only. */
+                if (r == -EACCES)
+                        m->hidden_devices++;
+                if (r < 0)
                         continue;
                 r = map_add_device(m, &dev);
                 if (r < 0)

@@ -401,6 +401,9 @@ int map_print(const Map *m, unsigned columns, bool color, FILE *f)
                 if (r < 0)
                         return r;
         }
+        if (m->hidden_devices > 0)
+                fprintf(f, "\n%u dax device(s) not drawn: only root may read their ranges.\n",
+                        m->hidden_devices);
         print_legend(color, f);
         return 0;
 }

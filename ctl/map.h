@@ -49,7 +49,8 @@ typedef struct Map {
         size_t n_blocks;
         MapDevice *devices;
         size_t n_devices;
-        const char *origin; /* where the facts came from, for the first line */
+        const char *origin;      /* where the facts came from, for the first line */
+        unsigned hidden_devices; /* dax devices whose range only root may read */
         bool drift_known;
 } Map;
 

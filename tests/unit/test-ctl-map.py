@@ -192,6 +192,22 @@ def main():
             tap.ok(("\033[44;97mB" in out) == want and "node 2" in out,
                    "on a terminal, NO_COLOR=%r: %s" % (no_color, "colour" if want else "letters only"), out)
 
+        # Not root: the kernel shows a dax device's resource to root only (0400), so the devices
+        # cannot be placed; the map says so instead of leaving them out silently.
+        if os.geteuid() == 0:
+            os.chmod(tmp, 0o755)
+            for dev in ("dax0.0", "dax1.0"):
+                os.chmod(os.path.join(trees["small"], "bus/dax/devices", dev, "resource"), 0o400)
+            p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ctl, "map",
+                                "--sysfs-root", trees["small"], "--no-color"],
+                               env=dict(env, COLUMNS="80"), capture_output=True, text=True)
+            tap.ok(p.returncode == 0 and "2 dax device(s) not drawn: only root may read their ranges." in p.stdout
+                   and "dax0.0" not in p.stdout and "PNP0C80:00" in p.stdout,
+                   "not root: the dax devices whose ranges root only may read are counted, not drawn",
+                   p.stdout + p.stderr)
+        else:
+            tap.skip("not root: the dax devices are counted, not drawn", "needs root to run as nobody")
+
         # NO_COLOR wins over nothing, but not over --color=always.
         e = dict(env, COLUMNS="80", NO_COLOR="1")
         p = subprocess.run([ctl, "map", "--sysfs-root", trees["small"], "--color=always"], env=e,
