@@ -33,9 +33,9 @@ typedef struct Context {
         const char *online_type; /* --zone */
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
-        const char *device;     /* revert, unplug */
-        ColorMode color;        /* map */
-        const char *sysfs_root; /* map: "/sys", or a tree to read instead */
+        const char *device; /* revert, unplug */
+        const char *root;   /* map --root: NULL for the machine itself */
+        ColorMode color;    /* map */
 } Context;
 
 /* Whether a list --output value names columns: -EINVAL after printing why. */

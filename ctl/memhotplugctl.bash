@@ -7,15 +7,15 @@ _memhotplugctl()
         _init_completion -s || return
 
         local commands='status list plan devices map online offline rezone revert unplug cancel reload rescan help'
-        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --color --color= --no-color --sysfs-root= --no-pager'
+        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --color --color= --no-color --root= --no-pager'
 
         case $prev in
         -z | --zone)
                 COMPREPLY=($(compgen -W 'movable kernel auto' -- "$cur"))
                 return
                 ;;
-        --sysfs-root)
-                COMPREPLY=($(compgen -d -- "$cur"))
+        --root)
+                _filedir -d
                 return
                 ;;
         --color)
@@ -42,7 +42,7 @@ _memhotplugctl()
         local i command=
         for ((i = 1; i < cword; i++)); do
                 case ${words[i]} in
-                -z | --zone | --sysfs-root) ((i++)) ;;
+                -z | --zone | --root) ((i++)) ;;
                 -*) ;;
                 *)
                         command=${words[i]}

@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "block-list.h"
@@ -24,7 +25,8 @@ typedef enum VerbFlags {
         VERB_TARGET = 1 << 5,  /* takes one unplug target: a device or a block range */
         VERB_ALL = 1 << 6,     /* --all applies: the verb merges blocks into ranges */
         VERB_COLUMNS = 1 << 7, /* --output and --bytes apply */
-        VERB_DRAW = 1 << 8,    /* --color, --no-color and --sysfs-root apply; the verb opens the bus */
+        VERB_ROOT = 1 << 8,    /* --root applies: the verb reads files itself */
+        VERB_COLOR = 1 << 9,   /* --color and --no-color apply */
 } VerbFlags;
 
 typedef struct Verb {
@@ -40,7 +42,7 @@ static bool arg_bytes = false;
 static const char *arg_zone = NULL;
 static ColorMode arg_color = COLOR_AUTO;
 static bool arg_color_given = false;
-static const char *arg_sysfs_root = NULL;
+static const char *arg_root = NULL;
 
 static int verb_help(Context *c);
 
@@ -49,7 +51,7 @@ static const Verb verbs[] = {
         { "list", VERB_JSON | VERB_ALL | VERB_COLUMNS, verb_list },
         { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
-        { "map", VERB_NO_BUS | VERB_DRAW, verb_map },
+        { "map", VERB_NO_BUS | VERB_ROOT | VERB_COLOR, verb_map },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "rezone", VERB_BLOCKS, verb_rezone },
@@ -95,8 +97,8 @@ static void help(void)
                "     --color[=WHEN]      map: colour always, never or auto (default: on a\n"
                "                         terminal, unless $NO_COLOR is set)\n"
                "     --no-color          map: letters only, the same as --color=never\n"
-               "     --sysfs-root=DIR    map: read DIR instead of /sys (when memhotplugd does\n"
-               "                         not run, and for the DIMMs)\n"
+               "     --root=DIR          map: read DIR/sys instead of /sys (when memhotplugd\n"
+               "                         does not run, and for the DIMMs)\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
                "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
@@ -120,7 +122,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_NO_PAGER,
                 ARG_COLOR,
                 ARG_NO_COLOR,
-                ARG_SYSFS_ROOT,
+                ARG_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -133,7 +135,7 @@ static int parse_argv(int argc, char *argv[])
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "color", optional_argument, NULL, ARG_COLOR },
                 { "no-color", no_argument, NULL, ARG_NO_COLOR },
-                { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
+                { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };
         int c;
@@ -194,12 +196,15 @@ static int parse_argv(int argc, char *argv[])
                         arg_color = COLOR_NEVER;
                         arg_color_given = true;
                         break;
-                case ARG_SYSFS_ROOT:
-                        if (!*optarg) {
-                                log_error("--sysfs-root= needs a directory.");
+                case ARG_ROOT:
+                        /* Paths are joined as ROOT + "/sys/…": no trailing slash, and "/" is none. */
+                        if (*optarg != '/') {
+                                log_error("Invalid --root= \"%s\": expected an absolute path.", optarg);
                                 return -EINVAL;
                         }
-                        arg_sysfs_root = optarg;
+                        for (size_t n = strlen(optarg); n > 0 && optarg[n - 1] == '/';)
+                                optarg[--n] = '\0';
+                        arg_root = optarg;
                         break;
                 case ARG_NO_PAGER:
                         /* We never start a pager: nothing we print is longer than a screen or two,
@@ -238,8 +243,8 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 { arg_all, VERB_ALL, "--all", "list and plan" },
                 { arg_output, VERB_COLUMNS, "--output", "list" },
                 { arg_bytes, VERB_COLUMNS, "--bytes", "list" },
-                { arg_color_given, VERB_DRAW, "--color", "map" },
-                { arg_sysfs_root, VERB_DRAW, "--sysfs-root", "map" },
+                { arg_color_given, VERB_COLOR, "--color", "map" },
+                { arg_root, VERB_ROOT, "--root", "map" },
         };
         for (size_t i = 0; i < ELEMENTSOF(applies); i++)
                 if (applies[i].given && !(v->flags & applies[i].flag)) {
@@ -345,7 +350,7 @@ int main(int argc, char *argv[])
                 .n_blocks = n_blocks,
                 .device = v->flags & (VERB_DEVICE | VERB_TARGET) ? argv[optind + 1] : NULL,
                 .color = arg_color,
-                .sysfs_root = arg_sysfs_root ?: "/sys",
+                .root = arg_root,
         };
         r = v->run(&c);
         return r < 0 ? EXIT_FAILURE : r;

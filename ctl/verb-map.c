@@ -168,9 +168,13 @@ int verb_map(Context *c)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(map_done) Map m = {};
+        _cleanup_(freep) char *sys = NULL;
         int r;
 
         assert(c);
+
+        if (asprintf(&sys, "%s/sys", c->root ?: "") < 0)
+                return log_error_errno(-ENOMEM, "Out of memory");
 
         /* Honours DBUS_SYSTEM_BUS_ADDRESS, as every verb; no bus at all is a daemon that does not run. */
         r = sd_bus_open_system(&bus);
@@ -179,12 +183,12 @@ int verb_map(Context *c)
         r = r >= 0 ? map_from_daemon(&m, bus) : -ENOENT;
         if (r == -ENOENT) {
                 map_done(&m);
-                r = map_read_sysfs(c->sysfs_root, &m);
+                r = map_read_sysfs(sys, &m);
                 if (r < 0)
                         return log_error_errno(r,
                                                "memhotplugd is not running, and reading "
                                                "%s/devices/system/memory failed: %m",
-                                               c->sysfs_root);
+                                               sys);
                 m.origin = "sysfs";
         } else if (r < 0)
                 return r;
@@ -192,7 +196,7 @@ int verb_map(Context *c)
                 m.origin = "memhotplugd";
                 m.drift_known = true;
                 /* The marks are extra: a map without them is still right. */
-                (void)map_read_dimms(c->sysfs_root, &m);
+                (void)map_read_dimms(sys, &m);
         }
         map_sort(&m);
         r = map_print(&m, map_columns(STDOUT_FILENO), use_color(c->color), stdout);

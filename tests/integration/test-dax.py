@@ -773,7 +773,8 @@ def test_convert(case):
         def ctl_map():
             if not CTL:
                 raise Failure("memhotplugctl is not built")
-            out = busclient.ctl(s.bus.address, "map", "--no-color")
+            # The DIMMs come from sysfs: the testbed's, not the machine's.
+            out = busclient.ctl(s.bus.address, "map", "--no-color", "--root", os.path.dirname(s.bed.sys_dir))
             check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
             k = int(re.search(r"^Scale: 1 cell = \S+ \((\d+) block", out.stdout, re.M).group(1))
             for dev in devs:

@@ -84,7 +84,7 @@ def test_map(case):
         d.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
         bed.emu.settle()
         check(busclient.CTL, "memhotplugctl is not built")
-        env = ["--sysfs-root", bed.sys_dir]
+        env = ["--root", os.path.dirname(bed.sys_dir)]
         plain = {}
 
         def daemon_plain():

@@ -28,7 +28,7 @@ class Tree:
     files: a few seconds on a disk under load)."""
 
     def __init__(self, root, block_size):
-        self.root = root
+        self.root = root = os.path.join(root, "sys")
         self.bs = block_size
         self.mem = os.path.join(root, "devices/system/memory")
         os.makedirs(self.mem)
@@ -93,8 +93,8 @@ def small_tree(root):
           "kmem")
     t.dax("dax1.0", "platform/hmem.0", 72 * 128 * MiB, GiB, 2, "device_dax")
     # An empty slot: no block linked, nothing drawn.
-    os.makedirs(os.path.join(root, "devices/LNXSYSTM:00/PNP0C80:02"))
-    os.symlink("../../../devices/LNXSYSTM:00/PNP0C80:02", os.path.join(root, "bus/acpi/devices/PNP0C80:02"))
+    os.makedirs(os.path.join(t.root, "devices/LNXSYSTM:00/PNP0C80:02"))
+    os.symlink("../../../devices/LNXSYSTM:00/PNP0C80:02", os.path.join(t.root, "bus/acpi/devices/PNP0C80:02"))
 
 
 def tib4_tree(root):
@@ -165,7 +165,7 @@ def main():
         ]
         for gold, tree, opts, extra in cases:
             e = dict(env, **extra)
-            p = subprocess.run([ctl, "map", "--sysfs-root", trees[tree]] + opts, env=e,
+            p = subprocess.run([ctl, "map", "--root", trees[tree]] + opts, env=e,
                                capture_output=True, text=True)
             path = os.path.join(golden, gold)
             if update and p.returncode == 0:
@@ -188,7 +188,7 @@ def main():
             e = dict(env, COLUMNS="80", TERM="xterm")
             if no_color is not None:
                 e["NO_COLOR"] = no_color
-            out = on_terminal([ctl, "map", "--sysfs-root", trees["small"]], e)
+            out = on_terminal([ctl, "map", "--root", trees["small"]], e)
             tap.ok(("\033[44;97mB" in out) == want and "node 2" in out,
                    "on a terminal, NO_COLOR=%r: %s" % (no_color, "colour" if want else "letters only"), out)
 
@@ -197,9 +197,9 @@ def main():
         if os.geteuid() == 0:
             os.chmod(tmp, 0o755)
             for dev in ("dax0.0", "dax1.0"):
-                os.chmod(os.path.join(trees["small"], "bus/dax/devices", dev, "resource"), 0o400)
+                os.chmod(os.path.join(trees["small"], "sys/bus/dax/devices", dev, "resource"), 0o400)
             p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ctl, "map",
-                                "--sysfs-root", trees["small"], "--no-color"],
+                                "--root", trees["small"], "--no-color"],
                                env=dict(env, COLUMNS="80"), capture_output=True, text=True)
             tap.ok(p.returncode == 0 and "2 dax device(s) not drawn: only root may read their ranges." in p.stdout
                    and "dax0.0" not in p.stdout and "PNP0C80:00" in p.stdout,
@@ -208,12 +208,20 @@ def main():
         else:
             tap.skip("not root: the dax devices are counted, not drawn", "needs root to run as nobody")
 
+        # --root is an absolute path, its trailing slashes dropped.
+        p = subprocess.run([ctl, "map", "--root", trees["small"] + "//", "--no-color"],
+                           env=dict(env, COLUMNS="80"), capture_output=True, text=True)
+        with open(os.path.join(golden, "small.txt")) as f:
+            tap.ok(p.returncode == 0 and p.stdout == f.read(), "--root DIR// reads DIR/sys", p.stdout + p.stderr)
+        p = subprocess.run([ctl, "map", "--root", "relative"], env=env, capture_output=True, text=True)
+        tap.ok(p.returncode == 2 and "absolute path" in p.stderr, "--root relative: a usage error", p.stderr)
+
         # NO_COLOR wins over nothing, but not over --color=always.
         e = dict(env, COLUMNS="80", NO_COLOR="1")
-        p = subprocess.run([ctl, "map", "--sysfs-root", trees["small"], "--color=always"], env=e,
+        p = subprocess.run([ctl, "map", "--root", trees["small"], "--color=always"], env=e,
                            capture_output=True, text=True)
         tap.ok("\033[" in p.stdout, "--color=always colours even with NO_COLOR set")
-        p = subprocess.run([ctl, "map", "--sysfs-root", os.path.join(tmp, "nothing")], env=env,
+        p = subprocess.run([ctl, "map", "--root", os.path.join(tmp, "nothing")], env=env,
                            capture_output=True, text=True)
         tap.ok(p.returncode == 1 and "memhotplugd is not running" in p.stderr,
                "no daemon and no tree: exit 1 and says why", p.stderr)
