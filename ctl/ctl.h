@@ -17,6 +17,12 @@ typedef enum JsonMode {
         JSON_PRETTY,
 } JsonMode;
 
+typedef enum ColorMode {
+        COLOR_AUTO, /* on a terminal, unless $NO_COLOR or TERM=dumb */
+        COLOR_ALWAYS,
+        COLOR_NEVER,
+} ColorMode;
+
 /* Everything a command needs: the connection and the parsed command line. */
 typedef struct Context {
         sd_bus *bus;
@@ -28,7 +34,8 @@ typedef struct Context {
         const unsigned *blocks;  /* online, offline */
         size_t n_blocks;
         const char *device; /* revert, unplug */
-        const char *root;   /* doctor --root: NULL for the machine itself */
+        const char *root;   /* doctor, map --root: NULL for the machine itself */
+        ColorMode color;    /* map */
 } Context;
 
 /* Whether a list --output value names columns: -EINVAL after printing why. */
@@ -48,6 +55,7 @@ int verb_reload(Context *c);
 int verb_rescan(Context *c);
 int verb_rezone(Context *c);
 int verb_doctor(Context *c);
+int verb_map(Context *c);
 
 /* OnlineBlocks or OfflineBlocks for c->blocks (with c->online_type); prints the blocks that
  * failed and returns 1 if any did. */

@@ -6,8 +6,8 @@ _memhotplugctl()
         local cur prev words cword
         _init_completion -s || return
 
-        local commands='status list plan devices online offline rezone revert unplug cancel reload rescan doctor help'
-        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --root= --no-pager'
+        local commands='status list plan devices map online offline rezone revert unplug cancel reload rescan doctor help'
+        local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --color --color= --no-color --root= --no-pager'
 
         case $prev in
         -z | --zone)
@@ -17,6 +17,12 @@ _memhotplugctl()
         --root)
                 _filedir -d
                 return
+                ;;
+        --color)
+                if [[ $split == true ]]; then
+                        COMPREPLY=($(compgen -W 'always never auto' -- "$cur"))
+                        return
+                fi
                 ;;
         --json)
                 # Its argument is optional, so only "--json=MODE" takes one, never "--json MODE".

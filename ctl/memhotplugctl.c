@@ -26,6 +26,7 @@ typedef enum VerbFlags {
         VERB_ALL = 1 << 6,     /* --all applies: the verb merges blocks into ranges */
         VERB_COLUMNS = 1 << 7, /* --output and --bytes apply */
         VERB_ROOT = 1 << 8,    /* --root applies: the verb reads files itself */
+        VERB_COLOR = 1 << 9,   /* --color and --no-color apply */
 } VerbFlags;
 
 typedef struct Verb {
@@ -39,6 +40,8 @@ static bool arg_all = false;
 static const char *arg_output = NULL;
 static bool arg_bytes = false;
 static const char *arg_zone = NULL;
+static ColorMode arg_color = COLOR_AUTO;
+static bool arg_color_given = false;
 static const char *arg_root = NULL;
 
 static int verb_help(Context *c);
@@ -48,6 +51,7 @@ static const Verb verbs[] = {
         { "list", VERB_JSON | VERB_ALL | VERB_COLUMNS, verb_list },
         { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
+        { "map", VERB_NO_BUS | VERB_ROOT | VERB_COLOR, verb_map },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "rezone", VERB_BLOCKS, verb_rezone },
@@ -70,6 +74,7 @@ static void help(void)
                "  plan                   Show what the policy would do with each offline block,\n"
                "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
+               "  map                    Draw each node's memory: zones, states, devices\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"
@@ -93,8 +98,13 @@ static void help(void)
                "                         BLOCK,REMOVABLE,RULE,DRIFT (lsmem's names)\n"
                "  -b --bytes             list: sizes in bytes, not in human units\n"
                "  -z --zone=ZONE         online: movable (default), kernel or auto\n"
+               "     --color[=WHEN]      map: colour always, never or auto (default: on a\n"
+               "                         terminal, unless $NO_COLOR is set)\n"
+               "     --no-color          map: letters only, the same as --color=never\n"
                "     --root=DIR          doctor: read /sys, /proc, /etc, /boot, /lib and /usr\n"
-               "                         under DIR (a copy of another system, or a test tree)\n"
+               "                         under DIR (a copy of another system, or a test tree);\n"
+               "                         map: read DIR/sys instead of /sys (when memhotplugd\n"
+               "                         does not run, and for the DIMMs)\n"
                "     --no-pager          Accepted for compatibility; output is never paged\n\n"
                "BLOCKS are block numbers or ranges: 5 7-9 memory12 memory16-memory19.\n"
                "TARGET is PNP0C80:NN (an ACPI memory device), virtioN, daxX.Y, N, N-M or\n"
@@ -116,6 +126,8 @@ static int parse_argv(int argc, char *argv[])
                 ARG_VERSION = 0x100,
                 ARG_JSON,
                 ARG_NO_PAGER,
+                ARG_COLOR,
+                ARG_NO_COLOR,
                 ARG_ROOT,
         };
         static const struct option options[] = {
@@ -127,6 +139,8 @@ static int parse_argv(int argc, char *argv[])
                 { "bytes", no_argument, NULL, 'b' },
                 { "zone", required_argument, NULL, 'z' },
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "color", optional_argument, NULL, ARG_COLOR },
+                { "no-color", no_argument, NULL, ARG_NO_COLOR },
                 { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };
@@ -169,6 +183,24 @@ static int parse_argv(int argc, char *argv[])
                                 return -EINVAL;
                         }
                         arg_zone = optarg;
+                        break;
+                case ARG_COLOR:
+                        if (!optarg || streq(optarg, "always"))
+                                arg_color = COLOR_ALWAYS;
+                        else if (streq(optarg, "never"))
+                                arg_color = COLOR_NEVER;
+                        else if (streq(optarg, "auto"))
+                                arg_color = COLOR_AUTO;
+                        else {
+                                log_error("Invalid --color= \"%s\": expected always, never or auto.",
+                                          optarg);
+                                return -EINVAL;
+                        }
+                        arg_color_given = true;
+                        break;
+                case ARG_NO_COLOR:
+                        arg_color = COLOR_NEVER;
+                        arg_color_given = true;
                         break;
                 case ARG_ROOT:
                         /* Paths are joined as ROOT + "/sys/…": no trailing slash, and "/" is none. */
@@ -213,11 +245,12 @@ static int check_verb(const Verb *v, char **args, size_t n_args, unsigned **ret_
                 const char *option, *verbs;
         } applies[] = {
                 { arg_json != JSON_OFF, VERB_JSON, "--json", "status, list, plan, devices and doctor" },
-                { arg_root, VERB_ROOT, "--root", "doctor" },
                 { arg_zone, VERB_ZONE, "--zone", "online" },
                 { arg_all, VERB_ALL, "--all", "list and plan" },
                 { arg_output, VERB_COLUMNS, "--output", "list" },
                 { arg_bytes, VERB_COLUMNS, "--bytes", "list" },
+                { arg_color_given, VERB_COLOR, "--color", "map" },
+                { arg_root, VERB_ROOT, "--root", "doctor and map" },
         };
         for (size_t i = 0; i < ELEMENTSOF(applies); i++)
                 if (applies[i].given && !(v->flags & applies[i].flag)) {
@@ -323,6 +356,7 @@ int main(int argc, char *argv[])
                 .blocks = blocks,
                 .n_blocks = n_blocks,
                 .device = v->flags & (VERB_DEVICE | VERB_TARGET) ? argv[optind + 1] : NULL,
+                .color = arg_color,
         };
         r = v->run(&c);
         return r < 0 ? EXIT_FAILURE : r;

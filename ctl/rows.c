@@ -47,6 +47,35 @@ int rows_read(sd_bus_message *m, const char *signature, size_t row_size, row_rea
         return 0;
 }
 
+int plan_row_read(sd_bus_message *m, const char *signature, void *row)
+{
+        PlanRow *p;
+
+        assert(m);
+        assert(signature);
+        assert(row);
+
+        p = row;
+
+        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
+                                   &p->rule, &p->reason, &p->note);
+}
+
+int device_row_read(sd_bus_message *m, const char *signature, void *row)
+{
+        DeviceRow *d;
+
+        assert(m);
+        assert(signature);
+        assert(row);
+
+        d = row;
+
+        return sd_bus_message_read(m, signature, &d->name, &d->object, &d->target_node, &d->source, &d->mode,
+                                   &d->memmap, &d->start, &d->size, &d->online, &d->total, &d->rule,
+                                   &d->reason);
+}
+
 int rows_make_ranges(const void *rows, size_t n, size_t row_size, bool all, row_mergeable_fn mergeable,
                      const void *userdata, Range **ret, size_t *ret_n)
 {

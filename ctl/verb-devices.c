@@ -15,22 +15,6 @@
  * target node, source, mode, memmap placement, resource, size, blocks online, blocks total, rule,
  * reason. */
 
-typedef struct DeviceRow {
-        const char *name, *object, *source, *mode, *memmap, *rule, *reason;
-        int32_t target_node;
-        uint64_t start, size;
-        uint32_t online, total;
-} DeviceRow;
-
-static int read_row(sd_bus_message *m, const char *signature, void *row)
-{
-        DeviceRow *d = row;
-
-        return sd_bus_message_read(m, signature, &d->name, &d->object, &d->target_node, &d->source, &d->mode,
-                                   &d->memmap, &d->start, &d->size, &d->online, &d->total, &d->rule,
-                                   &d->reason);
-}
-
 static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
 {
         JsonWriter w;
@@ -137,7 +121,7 @@ int verb_devices(Context *c)
                                        "Unexpected ListDevices reply (signature %s): this memhotplugctl is "
                                        "older than the daemon",
                                        sd_bus_message_get_signature(reply, true));
-        r = rows_read(reply, BUS_ROW_DEVICE, sizeof(DeviceRow), read_row, (void **)&rows, &n);
+        r = rows_read(reply, BUS_ROW_DEVICE, sizeof(DeviceRow), device_row_read, (void **)&rows, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the device list: %m");
 

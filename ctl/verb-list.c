@@ -259,20 +259,6 @@ static int print_table(Context *c, const Columns *cols, const BlockRow *rows, si
         return 0;
 }
 
-typedef struct PlanRow {
-        uint32_t block;
-        int32_t node;
-        const char *action, *type, *zone, *rule, *reason, *note;
-} PlanRow;
-
-static int read_plan_row(sd_bus_message *m, const char *signature, void *row)
-{
-        PlanRow *p = row;
-
-        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
-                                   &p->rule, &p->reason, &p->note);
-}
-
 /* Drift, from Plan's "rezone" rows: the zone the policy would choose for a block online elsewhere.
  * A daemon without drift (or Plan) leaves the column empty. */
 static bool mark_drift(Context *c, BlockRow *rows, size_t n_rows, sd_bus_message **ret_reply)
@@ -284,7 +270,7 @@ static bool mark_drift(Context *c, BlockRow *rows, size_t n_rows, sd_bus_message
 
         if (sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", NULL, &reply, NULL) <
                     0 ||
-            rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), read_plan_row, (void **)&plan, &n_plan) < 0)
+            rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), plan_row_read, (void **)&plan, &n_plan) < 0)
                 return false;
         for (size_t i = 0; i < n_plan; i++) {
                 if (!streq(plan[i].action, "rezone"))

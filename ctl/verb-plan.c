@@ -12,20 +12,6 @@
 
 /* memhotplugctl plan: what a rescan would do now with each offline block, and why (Plan). */
 
-typedef struct PlanRow {
-        uint32_t block;
-        int32_t node;
-        const char *action, *type, *zone, *rule, *reason, *note; /* point into the reply */
-} PlanRow;
-
-static int read_row(sd_bus_message *m, const char *signature, void *row)
-{
-        PlanRow *p = row;
-
-        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
-                                   &p->rule, &p->reason, &p->note);
-}
-
 static bool mergeable(const void *x, const void *y, const void *userdata)
 {
         const PlanRow *a = x, *b = y;
@@ -126,7 +112,7 @@ int verb_plan(Context *c)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "get the plan");
-        r = rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), read_row, (void **)&rows, &n_rows);
+        r = rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), plan_row_read, (void **)&rows, &n_rows);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the plan: %m");
         r = rows_make_ranges(rows, n_rows, sizeof(PlanRow), c->all, mergeable, NULL, &ranges, &n_ranges);

@@ -13,21 +13,7 @@
  * daemon's own OfflineBlocks and OnlineBlocks. Only on request: the daemon never moves memory in
  * use by itself. */
 
-typedef struct DriftRow {
-        uint32_t block;
-        int32_t node;
-        const char *action, *type, *zone, *rule, *reason, *note;
-} DriftRow;
-
-static int read_row(sd_bus_message *m, const char *signature, void *row)
-{
-        DriftRow *p = row;
-
-        return sd_bus_message_read(m, signature, &p->block, &p->node, &p->action, &p->type, &p->zone,
-                                   &p->rule, &p->reason, &p->note);
-}
-
-static const DriftRow *find_drift(const DriftRow *rows, size_t n, unsigned block)
+static const PlanRow *find_drift(const PlanRow *rows, size_t n, unsigned block)
 {
         for (size_t i = 0; i < n; i++)
                 if (rows[i].block == block && streq(rows[i].action, "rezone"))
@@ -36,7 +22,7 @@ static const DriftRow *find_drift(const DriftRow *rows, size_t n, unsigned block
 }
 
 /* Onlines those of picked whose row asks for type. */
-static int online_as(Context *c, const DriftRow *const *picked, size_t n, const char *type, unsigned *buf)
+static int online_as(Context *c, const PlanRow *const *picked, size_t n, const char *type, unsigned *buf)
 {
         Context sub = *c;
         size_t k = 0;
@@ -56,9 +42,9 @@ int verb_rezone(Context *c)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(freep) const DriftRow **picked = NULL;
+        _cleanup_(freep) const PlanRow **picked = NULL;
         _cleanup_(freep) unsigned *blocks = NULL;
-        _cleanup_(freep) DriftRow *rows = NULL;
+        _cleanup_(freep) PlanRow *rows = NULL;
         size_t n_rows, n = 0;
         bool missing = false;
         Context sub;
@@ -70,16 +56,16 @@ int verb_rezone(Context *c)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_IFACE_MANAGER, "Plan", &error, &reply, NULL);
         if (r < 0)
                 return log_bus_error(r, &error, "get the plan");
-        r = rows_read(reply, BUS_ROW_PLAN, sizeof(DriftRow), read_row, (void **)&rows, &n_rows);
+        r = rows_read(reply, BUS_ROW_PLAN, sizeof(PlanRow), plan_row_read, (void **)&rows, &n_rows);
         if (r < 0)
                 return log_error_errno(r, "Failed to parse the plan: %m");
 
-        picked = calloc(c->n_blocks, sizeof(DriftRow *));
+        picked = calloc(c->n_blocks, sizeof(PlanRow *));
         blocks = calloc(c->n_blocks, sizeof(unsigned));
         if (!picked || !blocks)
                 return log_error_errno(-ENOMEM, "Out of memory");
         for (size_t i = 0; i < c->n_blocks; i++) {
-                const DriftRow *d = find_drift(rows, n_rows, c->blocks[i]);
+                const PlanRow *d = find_drift(rows, n_rows, c->blocks[i]);
 
                 if (!d) {
                         log_error(

@@ -2,15 +2,13 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "acpi-memory-links.h"
 #include "acpi-memory.h"
 #include "macro.h"
-#include "parse-util.h"
 
 #define ACPI_MEMORY_HID "PNP0C80:"
 
@@ -66,7 +64,6 @@ int acpi_memory_device_blocks(Sysfs *s, const char *name, int (*fn)(unsigned ind
 {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_(freep) char *path = NULL;
-        struct dirent *de;
         int r;
 
         assert(s);
@@ -80,27 +77,7 @@ int acpi_memory_device_blocks(Sysfs *s, const char *name, int (*fn)(unsigned ind
         r = sysfs_opendir(s, path, &d);
         if (r < 0)
                 return r;
-        while ((de = readdir(d))) {
-                char target[PATH_MAX];
-                const char *base;
-                unsigned index;
-                ssize_t n;
-
-                /* physical_node, physical_node1, …: each a link to one memory block of the device. */
-                if (strncmp(de->d_name, "physical_node", 13) != 0)
-                        continue;
-                n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-                if (n <= 0)
-                        continue;
-                target[n] = '\0';
-                base = strrchr(target, '/');
-                if (parse_block_name(base ? base + 1 : target, &index) < 0)
-                        continue; /* linked to something that is not a memory block */
-                r = fn(index, userdata);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return acpi_memory_links(d, fn, userdata);
 }
 
 typedef struct MapBlock {

@@ -646,6 +646,8 @@ CONVERT_CHECKS = [
     "D-Bus: ListDevices rows and Device properties (Source, TargetNode, Mode, MemmapOnMemory, BlocksOnline/Total, "
     "Rule, Action, Reason, CXLRegion, CXLSerials, NvdimmUUID)",
     "memhotplugctl devices: the table and --json show the three devices as the daemon has them",
+    "memhotplugctl map: each device listed on its target node's row with its source, range and mode, marked "
+    "under its blocks' cells, which show its zone (M for dax0.0, K for the two in the kernel zone)",
     "RevertDevice errors: NoSuchDevice for an unknown name, NotSupported for a devdax device",
     "RevertDevice with one block refusing (EBUSY): DeviceBusy naming that block, kmem stays bound, no driver write",
     "RevertDevice('dax0.0'): every block offlined, then kmem let go (remove_id, unbind) and device_dax bound; "
@@ -768,6 +770,30 @@ def test_convert(case):
 
         case.run(CONVERT_CHECKS[5], ctl_devices)
 
+        def ctl_map():
+            if not CTL:
+                raise Failure("memhotplugctl is not built")
+            # The DIMMs come from sysfs: the testbed's, not the machine's.
+            out = busclient.ctl(s.bus.address, "map", "--no-color", "--root", os.path.dirname(s.bed.sys_dir))
+            check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
+            k = int(re.search(r"^Scale: 1 cell = \S+ \((\d+) block", out.stdout, re.M).group(1))
+            for dev in devs:
+                # The node's section: its header, its cells, the marks, the devices.
+                sec = re.search(r"^node %d  0x([0-9a-f]+)-.*\n  (.*)\n  (.*)\n((?:  \S .*\n)+)" % dev.node,
+                                out.stdout, re.M)
+                check(sec, "no section for node %d:\n%s" % (dev.node, out.stdout))
+                line = re.search(r"^  (\S) %s\s+%s\s+1G  0x%x-0x%x  system-ram$" % (
+                    re.escape(dev.name), dev.source, dev.resource, dev.resource + GIB - 1), sec.group(4), re.M)
+                check(line, "no line for %s on node %d:\n%s" % (dev.name, dev.node, out.stdout))
+                first = int(sec.group(1), 16) // (k * BS)
+                for i in dev.blocks():
+                    at = i // k - first
+                    got = (sec.group(2)[at:at + 1], sec.group(3)[at:at + 1])
+                    want = ("M" if rules[dev][3] == "Movable" else "K", line.group(1))
+                    check(got == want, "%s: memory%d's cell %r, want %r:\n%s" % (dev.name, i, got, want, out.stdout))
+
+        case.run(CONVERT_CHECKS[6], ctl_map)
+
         def errors():
             e = s.client.error_of("RevertDevice", ("dax9.9",), "(s)")
             check(e.name == "org.memhotplug1.Error.NoSuchDevice", "unknown device: %s" % e)
@@ -780,7 +806,7 @@ def test_convert(case):
             e = s.client.error_of("RevertDevice", ("dax3.0",), "(s)")
             check(e.name == "org.memhotplug1.Error.NotSupported" and "devdax" in e.message, "devdax device: %s" % e)
 
-        case.run(CONVERT_CHECKS[6], errors)
+        case.run(CONVERT_CHECKS[7], errors)
 
         def busy():
             refusing = hm.blocks()[2]
@@ -797,7 +823,7 @@ def test_convert(case):
             check(s.client.device(hm)["Mode"] == "system-ram", "Mode %s" % s.client.device(hm)["Mode"])
             os.unlink(s.bed.block_dir(refusing) + "/state.fault")
 
-        case.run(CONVERT_CHECKS[7], busy)
+        case.run(CONVERT_CHECKS[8], busy)
 
         def revert():
             mark = s.bed.dax.mark()
@@ -822,7 +848,7 @@ def test_convert(case):
             check(d.find(r"dax0\.0: Returned to devdax on request"), "no 'Returned to devdax' line")
             s.bed.dax.check_errors()
 
-        case.run(CONVERT_CHECKS[8], revert)
+        case.run(CONVERT_CHECKS[9], revert)
 
         def ctl_revert():
             if not CTL:
@@ -837,7 +863,7 @@ def test_convert(case):
             check(got[-2:] == ["device_dax/new_id dax2.0", "device_dax/bind dax2.0 -> EBUSY"], "writes %s" % got)
             s.bed.dax.check_errors()
 
-        case.run(CONVERT_CHECKS[9], ctl_revert)
+        case.run(CONVERT_CHECKS[10], ctl_revert)
     finally:
         s.close()
 

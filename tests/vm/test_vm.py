@@ -29,6 +29,7 @@ import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
 import scenarios_doctor  # noqa: E402
 import scenarios_jobs  # noqa: E402
+import scenarios_map  # noqa: E402
 import scenarios_placement  # noqa: E402
 import scenarios_pressure  # noqa: E402
 import scenarios_unplug  # noqa: E402
@@ -202,7 +203,7 @@ KERNEL = {
 }
 SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_placement.SCENARIOS,
              **scenarios_cxl.SCENARIOS, **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
-             **scenarios_jobs.SCENARIOS, **scenarios_doctor.SCENARIOS}
+             **scenarios_jobs.SCENARIOS, **scenarios_doctor.SCENARIOS, **scenarios_map.SCENARIOS}
 
 
 def main():
