@@ -10,6 +10,17 @@
 
 /* Policy for device-dax instances: the [Dax] defaults and the named [Dax NAME] rules. */
 
+/* Where a setting was made, for --check-config: file is the index + 1 into Config.files (0: not
+ * set by any file, the built-in default), line counts from 1. */
+typedef struct ConfigOrigin {
+        uint32_t file;
+        uint32_t line;
+} ConfigOrigin;
+
+/* The keys of a rule, each with its origin slot: Mode, MemmapOnMemory, Online, then the nine
+ * Match keys. */
+#define DAX_RULE_KEYS 12
+
 typedef enum DaxMode {
         DAX_MODE_SYSTEM_RAM, /* bind kmem: the device's memory becomes memory blocks */
         DAX_MODE_DEVDAX,     /* leave it a character device for applications */
@@ -51,6 +62,7 @@ typedef struct DaxRule {
         DaxMode mode;
         MemmapMode memmap;
         OnlineType online;
+        ConfigOrigin origin[DAX_RULE_KEYS];
 } DaxRule;
 
 void dax_rule_init(DaxRule *r, const char *name);
