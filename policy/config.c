@@ -358,7 +358,7 @@ typedef struct ConfigKey {
 #define EXPECT_MODE   "system-ram, devdax or ignore"
 #define EXPECT_MEMMAP "yes, no or auto"
 
-/* The slot numbers are unique within a base; test-config-files sets every key on a line of its
+/* The slot numbers are unique within a base; test-config-search sets every key on a line of its
  * own and checks the line --check-config reports for it. */
 static const ConfigKey config_keys[] = {
         KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks,
@@ -387,33 +387,34 @@ static const ConfigKey config_keys[] = {
         KEY_FULL("Node", "NumaAware", value_tristate, BASE_NODE, NodePolicy, numa_aware, false, "yes or no",
                  2),
 
-        DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE, 0),
-        DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, 1),
-        DAX_KEY("Dax", "Online", value_online, online, false, EXPECT_ONLINE, 2),
+        DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE, DAX_KEY_MODE),
+        DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, DAX_KEY_MEMMAP),
+        DAX_KEY("Dax", "Online", value_online, online, false, EXPECT_ONLINE, DAX_KEY_ONLINE),
         KEY("Dax", "ImportDaxctlConfig", value_bool, Config, import_daxctl, "yes or no", 14),
         KEY_FULL("Dax", "DaxctlConfigDirectory", value_path, BASE_CONFIG, Config, daxctl_config_dir, true,
                  "an absolute path", 15),
 
-        DAX_KEY("Dax NAME", "Mode", value_dax_mode, mode, false, EXPECT_MODE, 0),
-        DAX_KEY("Dax NAME", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, 1),
-        DAX_KEY("Dax NAME", "Online", value_online, online, false, EXPECT_ONLINE, 2),
+        DAX_KEY("Dax NAME", "Mode", value_dax_mode, mode, false, EXPECT_MODE, DAX_KEY_MODE),
+        DAX_KEY("Dax NAME", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, DAX_KEY_MEMMAP),
+        DAX_KEY("Dax NAME", "Online", value_online, online, false, EXPECT_ONLINE, DAX_KEY_ONLINE),
         DAX_KEY("Dax NAME", "MatchDevice", value_globs, match_device, true,
-                "device names or globs, e.g. dax1.*", 3),
+                "device names or globs, e.g. dax1.*", DAX_KEY_MATCH_DEVICE),
         DAX_KEY("Dax NAME", "MatchSource", value_sources, match_source, false,
-                "cxl, hmem or nvdimm (a list)", 4),
+                "cxl, hmem or nvdimm (a list)", DAX_KEY_MATCH_SOURCE),
         DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false, "a node number from 0 to 1023",
-                5),
+                DAX_KEY_MATCH_NODE),
         DAX_KEY("Dax NAME", "MatchMemoryTier", value_tier, match_tier, false,
-                "a memory tier number N of memory_tierN, e.g. 4", 6),
-        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no", 7),
+                "a memory tier number N of memory_tierN, e.g. 4", DAX_KEY_MATCH_TIER),
+        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no",
+                DAX_KEY_MATCH_NODE_CPUS),
         DAX_KEY("Dax NAME", "MatchSize", value_size_range, match_size, false,
-                "a size range such as 1G-64G, 16G- or -1T", 8),
+                "a size range such as 1G-64G, 16G- or -1T", DAX_KEY_MATCH_SIZE),
         DAX_KEY("Dax NAME", "MatchCXLSerial", value_serial, match_cxl_serial, false,
-                "a memory device serial number such as 0x1a2b", 9),
+                "a memory device serial number such as 0x1a2b", DAX_KEY_MATCH_CXL_SERIAL),
         DAX_KEY("Dax NAME", "MatchCXLRegion", value_region, match_cxl_region, true,
-                "a region name such as region0", 10),
+                "a region name such as region0", DAX_KEY_MATCH_CXL_REGION),
         DAX_KEY("Dax NAME", "MatchNvdimmUUID", value_uuid, match_nvdimm_uuid, true,
-                "a namespace UUID such as 8d2a5f3e-…", 11),
+                "a namespace UUID such as 8d2a5f3e-…", DAX_KEY_MATCH_NVDIMM_UUID),
 };
 
 static const ConfigKey *config_key_find(const char *section, const char *key)
@@ -860,20 +861,21 @@ static void fprint_origin(FILE *f, const Config *c, const char *prefix, ConfigOr
 }
 
 /* One setting: its origin, then KEY=VALUE (fmt makes the value). */
-static _printf_(6, 7) void fprint_key(FILE *f, const Config *c, const char *prefix, const ConfigKey *k,
-                                      const ConfigOrigin *origins, const char *fmt, ...)
+static _printf_(6, 7) void fprint_key(FILE *f, const Config *c, const char *prefix, const char *key,
+                                      ConfigOrigin origin, const char *fmt, ...)
 {
         va_list ap;
 
-        fprint_origin(f, c, prefix, origins[k->slot]);
-        fprintf(f, "%s%s=", prefix, k->key);
+        fprint_origin(f, c, prefix, origin);
+        fprintf(f, "%s%s=", prefix, key);
         va_start(ap, fmt);
         vfprintf(f, fmt, ap);
         va_end(ap);
         fputc('\n', f);
 }
 
-#define RULE_KEY(name, ...) fprint_key(f, c, p, config_key_find("Dax NAME", name), r->origin, __VA_ARGS__)
+/* A rule's keys by their slot: a dump of thousands of rules looks none of them up. */
+#define RULE_KEY(slot, name, ...) fprint_key(f, c, p, name, r->origin[slot], __VA_ARGS__)
 
 static void dax_rule_dump(const Config *c, const DaxRule *r, FILE *f)
 {
@@ -882,7 +884,7 @@ static void dax_rule_dump(const Config *c, const DaxRule *r, FILE *f)
 
         fprintf(f, "\n%s[Dax %s]\n", p, r->name);
         if (r->match_device)
-                RULE_KEY("MatchDevice", "%s", r->match_device);
+                RULE_KEY(DAX_KEY_MATCH_DEVICE, "MatchDevice", "%s", r->match_device);
         if (r->match_source) {
                 char sources[64] = "";
 
@@ -892,14 +894,14 @@ static void dax_rule_dump(const Config *c, const DaxRule *r, FILE *f)
                                         strcat(sources, " ");
                                 strcat(sources, dax_source_to_string(d));
                         }
-                RULE_KEY("MatchSource", "%s", sources);
+                RULE_KEY(DAX_KEY_MATCH_SOURCE, "MatchSource", "%s", sources);
         }
         if (r->match_node >= 0)
-                RULE_KEY("MatchNode", "%d", r->match_node);
+                RULE_KEY(DAX_KEY_MATCH_NODE, "MatchNode", "%d", r->match_node);
         if (r->match_tier >= 0)
-                RULE_KEY("MatchMemoryTier", "%d", r->match_tier);
+                RULE_KEY(DAX_KEY_MATCH_TIER, "MatchMemoryTier", "%d", r->match_tier);
         if (r->match_node_cpus >= 0)
-                RULE_KEY("MatchNodeCPUs", "%s", yes_no(r->match_node_cpus));
+                RULE_KEY(DAX_KEY_MATCH_NODE_CPUS, "MatchNodeCPUs", "%s", yes_no(r->match_node_cpus));
         if (r->match_size.min > 0 || r->match_size.max < UINT64_MAX) {
                 char min[32] = "", max[32] = "";
 
@@ -907,20 +909,20 @@ static void dax_rule_dump(const Config *c, const DaxRule *r, FILE *f)
                         snprintf(min, sizeof(min), "%" PRIu64, r->match_size.min);
                 if (r->match_size.max < UINT64_MAX)
                         snprintf(max, sizeof(max), "%" PRIu64, r->match_size.max);
-                RULE_KEY("MatchSize", "%s-%s", min, max);
+                RULE_KEY(DAX_KEY_MATCH_SIZE, "MatchSize", "%s-%s", min, max);
         }
         if (r->match_cxl_serial != UINT64_MAX)
-                RULE_KEY("MatchCXLSerial", "0x%" PRIx64, r->match_cxl_serial);
+                RULE_KEY(DAX_KEY_MATCH_CXL_SERIAL, "MatchCXLSerial", "0x%" PRIx64, r->match_cxl_serial);
         if (r->match_cxl_region)
-                RULE_KEY("MatchCXLRegion", "%s", r->match_cxl_region);
+                RULE_KEY(DAX_KEY_MATCH_CXL_REGION, "MatchCXLRegion", "%s", r->match_cxl_region);
         if (r->match_nvdimm_uuid)
-                RULE_KEY("MatchNvdimmUUID", "%s", r->match_nvdimm_uuid);
+                RULE_KEY(DAX_KEY_MATCH_NVDIMM_UUID, "MatchNvdimmUUID", "%s", r->match_nvdimm_uuid);
         if (r->mode >= 0)
-                RULE_KEY("Mode", "%s", dax_mode_to_string(r->mode));
+                RULE_KEY(DAX_KEY_MODE, "Mode", "%s", dax_mode_to_string(r->mode));
         if (r->memmap >= 0)
-                RULE_KEY("MemmapOnMemory", "%s", memmap_mode_to_string(r->memmap));
+                RULE_KEY(DAX_KEY_MEMMAP, "MemmapOnMemory", "%s", memmap_mode_to_string(r->memmap));
         if (r->online >= 0)
-                RULE_KEY("Online", "%s", online_type_to_string(r->online));
+                RULE_KEY(DAX_KEY_ONLINE, "Online", "%s", online_type_to_string(r->online));
 }
 
 /* Exact, in the grammar parse_sec() reads back: "%g" would print 1e+06s or round. */
@@ -936,9 +938,10 @@ static const char *format_sec(char buf[static 32], uint64_t usec)
 }
 
 #define OWN_KEY(section, name, ...)                                                                         \
-        fprint_key(f, c, "", config_key_find(section, name), c->origin, __VA_ARGS__)
-#define NODE_KEY(name, ...)    fprint_key(f, c, "", config_key_find("Node", name), n->origin, __VA_ARGS__)
-#define DAX_DEFAULT(name, ...) fprint_key(f, c, "", config_key_find("Dax", name), c->dax.origin, __VA_ARGS__)
+        fprint_key(f, c, "", name, c->origin[config_key_find(section, name)->slot], __VA_ARGS__)
+#define NODE_KEY(name, ...)                                                                                 \
+        fprint_key(f, c, "", name, n->origin[config_key_find("Node", name)->slot], __VA_ARGS__)
+#define DAX_DEFAULT(slot, name, ...) fprint_key(f, c, "", name, c->dax.origin[slot], __VA_ARGS__)
 
 int config_dump(const Config *c, FILE *f)
 {
@@ -980,9 +983,9 @@ int config_dump(const Config *c, FILE *f)
                 NODE_KEY("NumaAware", "%s", yes_no(n->numa_aware > 0));
         }
         fprintf(f, "\n[Dax]\n");
-        DAX_DEFAULT("Mode", "%s", dax_mode_to_string(c->dax.mode));
-        DAX_DEFAULT("MemmapOnMemory", "%s", memmap_mode_to_string(c->dax.memmap));
-        DAX_DEFAULT("Online", "%s", online_type_to_string(c->dax.online));
+        DAX_DEFAULT(DAX_KEY_MODE, "Mode", "%s", dax_mode_to_string(c->dax.mode));
+        DAX_DEFAULT(DAX_KEY_MEMMAP, "MemmapOnMemory", "%s", memmap_mode_to_string(c->dax.memmap));
+        DAX_DEFAULT(DAX_KEY_ONLINE, "Online", "%s", online_type_to_string(c->dax.online));
         OWN_KEY("Dax", "ImportDaxctlConfig", "%s", yes_no(c->import_daxctl));
         OWN_KEY("Dax", "DaxctlConfigDirectory", "%s", c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT);
         for (size_t i = 0; i < c->n_dax_rules; i++)

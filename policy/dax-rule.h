@@ -17,9 +17,22 @@ typedef struct ConfigOrigin {
         uint32_t line;
 } ConfigOrigin;
 
-/* The keys of a rule, each with its origin slot: Mode, MemmapOnMemory, Online, then the nine
- * Match keys. */
-#define DAX_RULE_KEYS 12
+/* The keys of a rule, by their slot in DaxRule.origin[]. */
+typedef enum DaxRuleKey {
+        DAX_KEY_MODE,
+        DAX_KEY_MEMMAP,
+        DAX_KEY_ONLINE,
+        DAX_KEY_MATCH_DEVICE,
+        DAX_KEY_MATCH_SOURCE,
+        DAX_KEY_MATCH_NODE,
+        DAX_KEY_MATCH_TIER,
+        DAX_KEY_MATCH_NODE_CPUS,
+        DAX_KEY_MATCH_SIZE,
+        DAX_KEY_MATCH_CXL_SERIAL,
+        DAX_KEY_MATCH_CXL_REGION,
+        DAX_KEY_MATCH_NVDIMM_UUID,
+        DAX_RULE_KEYS,
+} DaxRuleKey;
 
 typedef enum DaxMode {
         DAX_MODE_SYSTEM_RAM, /* bind kmem: the device's memory becomes memory blocks */
