@@ -155,7 +155,9 @@ static void test_credential(void)
         mkdir(etc, 0755);
         mkdir(creds, 0755);
         mkdir(empty, 0755);
-        main_conf = write_file("cred-main.conf", "[Memory]\nOnline=movable\n\n[Daemon]\nChunkBlocks=5\n");
+        main_conf = write_file(
+                "cred-main.conf",
+                "[Memory]\nOnline=movable\n\n[Daemon]\nChunkBlocks=5\n\n[Node 2]\nMovableRatio=7\n");
         late = write_file("cred-etc/zz-last.conf", "[Memory]\nOnline=offline\nMovableRatio=50\n");
         cred = write_file("creds/memhotplugd.conf", "# from the hypervisor\n[Memory]\nOnline=kernel\n");
 
@@ -181,6 +183,8 @@ static void test_credential(void)
         if (asprintf(&want, "\n# %s:5\nChunkBlocks=5\n", main_conf) < 0)
                 abort();
         tap_ok(strstr(text, want), "--check-config: ChunkBlocks= came from the main file, line 5");
+        tap_ok(strstr(text, "\n[Node 2]\n# credential memhotplugd.conf:3\nOnline=kernel\n"),
+               "--check-config: [Node 2] follows [Memory]'s Online=, and says where that came from");
         tap_ok(strstr(text, "\nNumaAware=yes\n") && !strstr(text, "\nNumaAware=yes\n# "),
                "--check-config: a default has no origin line");
         if (asprintf(&want, "#   %s (credential memhotplugd.conf)\n", cred) < 0)
