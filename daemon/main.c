@@ -31,8 +31,10 @@ static void help(void)
                "  -h --help              Show this help and exit\n"
                "     --version           Show the version and exit\n"
                "  -c --config=FILE       Configuration file (default: %s);\n"
-               "                         drop-ins are read from FILE.d/*.conf\n"
-               "     --check-config      Check the configuration, print the effective policy, exit\n"
+               "                         drop-ins are read from FILE.d/*.conf, then the\n"
+               "                         credential %s in $CREDENTIALS_DIRECTORY\n"
+               "     --check-config      Check the configuration, print the effective policy with\n"
+               "                         the file and line of each setting, exit\n"
                "     --once              Online what is offline now by the policy, then exit\n"
                "                         (exit status 1 if any block failed)\n"
                "  -l --log-level=LEVEL   Log level: err, warning, notice, info, debug\n"
@@ -46,7 +48,7 @@ static void help(void)
                "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
                "Exit status: 0 on success, 1 on a runtime failure, 78 if the configuration cannot be used.\n"
                "See memhotplugd(8) and memhotplugd.conf(5).\n",
-               CONFIG_FILE_DEFAULT);
+               CONFIG_FILE_DEFAULT, CONFIG_CREDENTIAL);
 }
 
 static int parse_argv(int argc, char *argv[])
@@ -85,6 +87,11 @@ static int parse_argv(int argc, char *argv[])
         e = getenv("RUNTIME_DIRECTORY");
         if (e && *e && !strchr(e, ':'))
                 arg.runtime_dir = e;
+        /* Set by systemd for the unit's LoadCredential=, and only then: not the system's state, so
+         * it is read with --config too. */
+        e = getenv("CREDENTIALS_DIRECTORY");
+        if (e && *e)
+                arg.credentials_dir = e;
 
         while ((c = getopt_long(argc, argv, "hc:l:", options, NULL)) >= 0)
                 switch (c) {
@@ -152,7 +159,8 @@ static int check_config(void)
         _cleanup_(freep) char *error = NULL;
         int r;
 
-        r = config_load(arg.config_path, arg.config_required, &c, &error);
+        r = config_load_full(arg.config_path, arg.config_required, NULL, arg.credentials_dir, &c, &error,
+                             NULL);
         if (r < 0) {
                 log_error_errno(config_error_for_log(r), "%s", error ?: "Failed to load the configuration");
                 return EX_CONFIG;

@@ -273,8 +273,8 @@ static int config_read(Manager *m, Config **ret)
         char f_file[512];
         int r;
 
-        r = config_load_full(m->options.config_path, m->options.config_required, NULL, ret, &error,
-                             &error_file);
+        r = config_load_full(m->options.config_path, m->options.config_required, NULL,
+                             m->options.credentials_dir, ret, &error, &error_file);
         if (r >= 0) {
                 resolve_platform(m);
                 config_apply_platform(*ret, m->platform->online);

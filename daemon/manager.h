@@ -25,6 +25,7 @@ typedef struct ManagerOptions {
         const char *sysfs_root;
         const char *iomem_path; /* /proc/iomem, or a copy of one (tests) */
         const char *runtime_dir;
+        const char *credentials_dir; /* $CREDENTIALS_DIRECTORY: the memhotplugd.conf credential */
         bool once;
         bool no_bus;
         const char *udev_rules_dirs; /* where to look for rules that race us */

@@ -341,75 +341,103 @@ typedef struct ConfigKey {
         size_t size;
         bool string; /* a char* field: reset frees it */
         const char *expected;
+        unsigned slot; /* in the origin[] of its base: CONFIG_OWN_KEYS, NODE_POLICY_KEYS, DAX_RULE_KEYS */
 } ConfigKey;
 
-#define KEY_FULL(sec, name, fn, base, type, field, str, exp)                                                \
+#define KEY_FULL(sec, name, fn, base, type, field, str, exp, slot)                                          \
         {                                                                                                   \
-                sec, name, fn, base, offsetof(type, field), sizeof(((type *)0)->field), str, exp            \
+                sec, name, fn, base, offsetof(type, field), sizeof(((type *)0)->field), str, exp, slot      \
         }
-#define KEY(sec, name, fn, type, field, exp) KEY_FULL(sec, name, fn, BASE_CONFIG, type, field, false, exp)
-#define DAX_KEY(sec, name, fn, field, str, exp)                                                             \
-        KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp)
+#define KEY(sec, name, fn, type, field, exp, slot)                                                          \
+        KEY_FULL(sec, name, fn, BASE_CONFIG, type, field, false, exp, slot)
+#define DAX_KEY(sec, name, fn, field, str, exp, slot)                                                       \
+        KEY_FULL(sec, name, fn, BASE_DAX_RULE, DaxRule, field, str, exp, slot)
 
 #define EXPECT_ONLINE "movable, kernel, online, offline, auto-movable or platform"
 #define EXPECT_RATIO  "a percentage from 0 to 100000, e.g. 301"
 #define EXPECT_MODE   "system-ram, devdax or ignore"
 #define EXPECT_MEMMAP "yes, no or auto"
 
+/* The slot numbers are unique within a base; test-config-search sets every key on a line of its
+ * own and checks the line --check-config reports for it. */
 static const ConfigKey config_keys[] = {
         KEY("Daemon", "ChunkBlocks", value_chunk_blocks, Config, chunk_blocks,
-            "a number of blocks, 1 or more"),
+            "a number of blocks, 1 or more", 0),
         KEY("Daemon", "ChunkPauseSec", value_chunk_pause, Config, chunk_pause_usec,
-            "a time such as 0, 0.5 or 200ms, at most 3600 (an hour)"),
-        KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no"),
-        KEY("Daemon", "LockMemory", value_bool, Config, lock_memory, "yes or no"),
+            "a time such as 0, 0.5 or 200ms, at most 3600 (an hour)", 1),
+        KEY("Daemon", "ScanAtStart", value_bool, Config, scan_at_start, "yes or no", 2),
+        KEY("Daemon", "LockMemory", value_bool, Config, lock_memory, "yes or no", 3),
         KEY("Daemon", "KernelAutoOnline", value_kernel_auto_online, Config, kernel_auto_online,
-            "takeover, respect or delegate"),
-        KEY("Daemon", "Demotion", value_demotion, Config, demotion, "yes, no or keep"),
-        KEY("Daemon", "UeventSource", value_uevent_source, Config, uevent_source, "kernel or udev"),
+            "takeover, respect or delegate", 4),
+        KEY("Daemon", "Demotion", value_demotion, Config, demotion, "yes, no or keep", 5),
+        KEY("Daemon", "UeventSource", value_uevent_source, Config, uevent_source, "kernel or udev", 6),
         KEY("Daemon", "LogLevel", value_log_level, Config, log_level,
-            "emerg, alert, crit, err, warning, notice, info or debug"),
-        KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000"),
+            "emerg, alert, crit, err, warning, notice, info or debug", 7),
+        KEY("Daemon", "MaxAttempts", value_attempts, Config, max_attempts, "a number from 1 to 1000", 8),
         KEY("Daemon", "RetrySec", value_retry, Config, retry_usec,
-            "a time such as 1 or 500ms, at most 3600 (an hour)"),
+            "a time such as 1 or 500ms, at most 3600 (an hour)", 9),
         KEY("Daemon", "OfflineTimeoutSec", value_offline_timeout, Config, offline_timeout_usec,
-            "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)"),
-        KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
-        KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO),
-        KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no"),
-        KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE),
+            "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)", 10),
+        KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE, 11),
+        KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO, 12),
+        KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no", 13),
+        KEY_FULL("Node", "Online", value_online, BASE_NODE, NodePolicy, online, false, EXPECT_ONLINE, 0),
         KEY_FULL("Node", "MovableRatio", value_ratio, BASE_NODE, NodePolicy, movable_ratio, false,
-                 EXPECT_RATIO),
-        KEY_FULL("Node", "NumaAware", value_tristate, BASE_NODE, NodePolicy, numa_aware, false, "yes or no"),
+                 EXPECT_RATIO, 1),
+        KEY_FULL("Node", "NumaAware", value_tristate, BASE_NODE, NodePolicy, numa_aware, false, "yes or no",
+                 2),
 
-        DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
-        DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
-        DAX_KEY("Dax", "Online", value_online, online, false, EXPECT_ONLINE),
-        KEY("Dax", "ImportDaxctlConfig", value_bool, Config, import_daxctl, "yes or no"),
+        DAX_KEY("Dax", "Mode", value_dax_mode, mode, false, EXPECT_MODE, DAX_KEY_MODE),
+        DAX_KEY("Dax", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, DAX_KEY_MEMMAP),
+        DAX_KEY("Dax", "Online", value_online, online, false, EXPECT_ONLINE, DAX_KEY_ONLINE),
+        KEY("Dax", "ImportDaxctlConfig", value_bool, Config, import_daxctl, "yes or no", 14),
         KEY_FULL("Dax", "DaxctlConfigDirectory", value_path, BASE_CONFIG, Config, daxctl_config_dir, true,
-                 "an absolute path"),
+                 "an absolute path", 15),
 
-        DAX_KEY("Dax NAME", "Mode", value_dax_mode, mode, false, EXPECT_MODE),
-        DAX_KEY("Dax NAME", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP),
-        DAX_KEY("Dax NAME", "Online", value_online, online, false, EXPECT_ONLINE),
+        DAX_KEY("Dax NAME", "Mode", value_dax_mode, mode, false, EXPECT_MODE, DAX_KEY_MODE),
+        DAX_KEY("Dax NAME", "MemmapOnMemory", value_memmap, memmap, false, EXPECT_MEMMAP, DAX_KEY_MEMMAP),
+        DAX_KEY("Dax NAME", "Online", value_online, online, false, EXPECT_ONLINE, DAX_KEY_ONLINE),
         DAX_KEY("Dax NAME", "MatchDevice", value_globs, match_device, true,
-                "device names or globs, e.g. dax1.*"),
+                "device names or globs, e.g. dax1.*", DAX_KEY_MATCH_DEVICE),
         DAX_KEY("Dax NAME", "MatchSource", value_sources, match_source, false,
-                "cxl, hmem or nvdimm (a list)"),
-        DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false,
-                "a node number from 0 to 1023"),
+                "cxl, hmem or nvdimm (a list)", DAX_KEY_MATCH_SOURCE),
+        DAX_KEY("Dax NAME", "MatchNode", value_match_node, match_node, false, "a node number from 0 to 1023",
+                DAX_KEY_MATCH_NODE),
         DAX_KEY("Dax NAME", "MatchMemoryTier", value_tier, match_tier, false,
-                "a memory tier number N of memory_tierN, e.g. 4"),
-        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no"),
+                "a memory tier number N of memory_tierN, e.g. 4", DAX_KEY_MATCH_TIER),
+        DAX_KEY("Dax NAME", "MatchNodeCPUs", value_tristate, match_node_cpus, false, "yes or no",
+                DAX_KEY_MATCH_NODE_CPUS),
         DAX_KEY("Dax NAME", "MatchSize", value_size_range, match_size, false,
-                "a size range such as 1G-64G, 16G- or -1T"),
+                "a size range such as 1G-64G, 16G- or -1T", DAX_KEY_MATCH_SIZE),
         DAX_KEY("Dax NAME", "MatchCXLSerial", value_serial, match_cxl_serial, false,
-                "a memory device serial number such as 0x1a2b"),
+                "a memory device serial number such as 0x1a2b", DAX_KEY_MATCH_CXL_SERIAL),
         DAX_KEY("Dax NAME", "MatchCXLRegion", value_region, match_cxl_region, true,
-                "a region name such as region0"),
+                "a region name such as region0", DAX_KEY_MATCH_CXL_REGION),
         DAX_KEY("Dax NAME", "MatchNvdimmUUID", value_uuid, match_nvdimm_uuid, true,
-                "a namespace UUID such as 8d2a5f3e-…"),
+                "a namespace UUID such as 8d2a5f3e-…", DAX_KEY_MATCH_NVDIMM_UUID),
 };
+
+static const ConfigKey *config_key_find(const char *section, const char *key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++)
+                if (streq(config_keys[i].section, section) && streq(config_keys[i].key, key))
+                        return &config_keys[i];
+        return NULL;
+}
+
+/* The origin[] entry of key k in its base (a Config, NodePolicy or DaxRule). */
+static ConfigOrigin *key_origin(const ConfigKey *k, void *base)
+{
+        switch (k->base) {
+        case BASE_NODE:
+                return &((NodePolicy *)base)->origin[k->slot];
+        case BASE_DAX_RULE:
+                return &((DaxRule *)base)->origin[k->slot];
+        case BASE_CONFIG:
+        default:
+                return &((Config *)base)->origin[k->slot];
+        }
+}
 
 /* "Node 3" -> 3 */
 static int parse_node_section(const char *section, unsigned *ret)
@@ -474,6 +502,7 @@ typedef struct ConfigParser {
         size_t *rule_slots;  /* index + 1 into config->dax_rules; 0: empty */
         size_t n_rule_slots; /* a power of two, at least twice the number of rules */
         size_t last_rule;    /* index + 1 of the rule the last key went to; 0: none */
+        uint32_t file;       /* index + 1 into config->files the file being read will have */
 } ConfigParser;
 
 static size_t name_hash(const char *s)
@@ -623,6 +652,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                 } else if (k->parse(value, (char *)base + k->offset) < 0)
                         r = ini_fail(s, "Invalid value \"%s\" for %s= in [%s]: expected %s", value, name,
                                      section, k->expected);
+                if (base)
+                        *key_origin(k, base) = (ConfigOrigin){ .file = parser->file, .line = s->line };
         done:
                 dax_rule_done(&defaults_rule);
                 dax_rule_done(&defaults.dax);
@@ -657,6 +688,7 @@ static int parse_file(ConfigParser *p, const char *path, char **ret_error, char 
         int r;
 
         p->last_rule = 0;
+        p->file = (uint32_t)p->config->n_files + 1;
         r = ini_file_parse(path, config_ini_handler, p, ret_error);
         if (r < 0) {
                 if (ret_error_file)
@@ -668,8 +700,37 @@ static int parse_file(ConfigParser *p, const char *path, char **ret_error, char 
         return config_add_file(p->config, path);
 }
 
-int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
-                     char **ret_error, char **ret_error_file)
+static void node_inherit_origin(Config *c, NodePolicy *n, const char *key)
+{
+        n->origin[config_key_find("Node", key)->slot] = c->origin[config_key_find("Memory", key)->slot];
+}
+
+/* The credential comes last: it is what this one machine or boot was given (by the hypervisor,
+ * the boot loader, the unit), more specific than any file of the image. */
+static int parse_credential(ConfigParser *p, const char *credentials_dir, char **ret_error,
+                            char **ret_error_file)
+{
+        _cleanup_(freep) char *path = NULL;
+        size_t n = p->config->n_files;
+        struct stat st;
+        int r;
+
+        if (!credentials_dir || !*credentials_dir)
+                return 0;
+        if (asprintf(&path, "%s/%s", credentials_dir, CONFIG_CREDENTIAL) < 0)
+                return -ENOMEM;
+        if (stat(path, &st) < 0 && errno == ENOENT)
+                return 0; /* not passed: the unit asks for it whether or not the system has one */
+        r = parse_file(p, path, ret_error, ret_error_file);
+        if (r < 0)
+                return r;
+        if (p->config->n_files > n)
+                p->config->credential_file = p->config->n_files;
+        return 0;
+}
+
+int config_load_full(const char *path, bool required, const char *const *dropin_dirs,
+                     const char *credentials_dir, Config **ret, char **ret_error, char **ret_error_file)
 {
         static const char *const system_dirs[] = CONFIG_DROPIN_DIRS_DEFAULT;
         _cleanup_(config_freep) Config *c = NULL;
@@ -723,6 +784,9 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                 if (r < 0)
                         goto finish;
         }
+        r = parse_credential(&p, credentials_dir, ret_error, ret_error_file);
+        if (r < 0)
+                goto finish;
 
         if (c->import_daxctl) {
                 r = daxctl_import(c, c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT, ret_error,
@@ -731,16 +795,22 @@ int config_load_full(const char *path, bool required, const char *const *dropin_
                         goto finish;
         }
 
-        /* What a [Node N] section does not say, [Memory] does. */
+        /* What a [Node N] section does not say, [Memory] does, and where [Memory] got it from. */
         for (size_t i = 0; i < c->n_nodes; i++) {
                 NodePolicy *n = &c->nodes[i];
 
-                if (n->online < 0)
+                if (n->online < 0) {
                         n->online = c->online;
-                if (n->movable_ratio == UINT_MAX)
+                        node_inherit_origin(c, n, "Online");
+                }
+                if (n->movable_ratio == UINT_MAX) {
                         n->movable_ratio = c->movable_ratio;
-                if (n->numa_aware < 0)
+                        node_inherit_origin(c, n, "MovableRatio");
+                }
+                if (n->numa_aware < 0) {
                         n->numa_aware = c->numa_aware;
+                        node_inherit_origin(c, n, "NumaAware");
+                }
         }
 
         *ret = TAKE_PTR(c);
@@ -756,7 +826,7 @@ int config_load(const char *path, bool required, Config **ret, char **ret_error)
         assert(ret);
         assert(ret_error);
 
-        return config_load_full(path, required, NULL, ret, ret_error, NULL);
+        return config_load_full(path, required, NULL, NULL, ret, ret_error, NULL);
 }
 
 int config_error_for_log(int r)
@@ -779,94 +849,146 @@ static const char *yes_no(bool b)
         return b ? "yes" : "no";
 }
 
-static void dax_rule_dump(const DaxRule *r, FILE *f)
+/* "# FILE:LINE" before a setting made in a file; nothing before a built-in default. */
+static void fprint_origin(FILE *f, const Config *c, const char *prefix, ConfigOrigin o)
+{
+        if (o.file == 0 || o.file > c->n_files)
+                return;
+        if (o.file == c->credential_file)
+                fprintf(f, "%s# credential %s:%" PRIu32 "\n", prefix, CONFIG_CREDENTIAL, o.line);
+        else
+                fprintf(f, "%s# %s:%" PRIu32 "\n", prefix, c->files[o.file - 1], o.line);
+}
+
+/* One setting: its origin, then KEY=VALUE (fmt makes the value). */
+static _printf_(6, 7) void fprint_key(FILE *f, const Config *c, const char *prefix, const char *key,
+                                      ConfigOrigin origin, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprint_origin(f, c, prefix, origin);
+        fprintf(f, "%s%s=", prefix, key);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        fputc('\n', f);
+}
+
+/* A rule's keys by their slot: a dump of thousands of rules looks none of them up. */
+#define RULE_KEY(slot, name, ...) fprint_key(f, c, p, name, r->origin[slot], __VA_ARGS__)
+
+static void dax_rule_dump(const Config *c, const DaxRule *r, FILE *f)
 {
         /* Imported daxctl rules are shown as comments: they come from daxctl's files, not ours. */
         const char *p = strncmp(r->name, "daxctl:", 7) == 0 ? "# " : "";
 
         fprintf(f, "\n%s[Dax %s]\n", p, r->name);
         if (r->match_device)
-                fprintf(f, "%sMatchDevice=%s\n", p, r->match_device);
+                RULE_KEY(DAX_KEY_MATCH_DEVICE, "MatchDevice", "%s", r->match_device);
         if (r->match_source) {
-                fprintf(f, "%sMatchSource=", p);
+                char sources[64] = "";
+
                 for (DaxSource d = DAX_SOURCE_CXL; d <= DAX_SOURCE_NVDIMM; d <<= 1)
-                        if (r->match_source & d)
-                                fprintf(f, "%s%s", (r->match_source & (d - 1)) ? " " : "",
-                                        dax_source_to_string(d));
-                fprintf(f, "\n");
+                        if (r->match_source & d) {
+                                if (sources[0])
+                                        strcat(sources, " ");
+                                strcat(sources, dax_source_to_string(d));
+                        }
+                RULE_KEY(DAX_KEY_MATCH_SOURCE, "MatchSource", "%s", sources);
         }
         if (r->match_node >= 0)
-                fprintf(f, "%sMatchNode=%d\n", p, r->match_node);
+                RULE_KEY(DAX_KEY_MATCH_NODE, "MatchNode", "%d", r->match_node);
         if (r->match_tier >= 0)
-                fprintf(f, "%sMatchMemoryTier=%d\n", p, r->match_tier);
+                RULE_KEY(DAX_KEY_MATCH_TIER, "MatchMemoryTier", "%d", r->match_tier);
         if (r->match_node_cpus >= 0)
-                fprintf(f, "%sMatchNodeCPUs=%s\n", p, yes_no(r->match_node_cpus));
+                RULE_KEY(DAX_KEY_MATCH_NODE_CPUS, "MatchNodeCPUs", "%s", yes_no(r->match_node_cpus));
         if (r->match_size.min > 0 || r->match_size.max < UINT64_MAX) {
-                fprintf(f, "%sMatchSize=", p);
+                char min[32] = "", max[32] = "";
+
                 if (r->match_size.min > 0)
-                        fprintf(f, "%" PRIu64, r->match_size.min);
-                fprintf(f, "-");
+                        snprintf(min, sizeof(min), "%" PRIu64, r->match_size.min);
                 if (r->match_size.max < UINT64_MAX)
-                        fprintf(f, "%" PRIu64, r->match_size.max);
-                fprintf(f, "\n");
+                        snprintf(max, sizeof(max), "%" PRIu64, r->match_size.max);
+                RULE_KEY(DAX_KEY_MATCH_SIZE, "MatchSize", "%s-%s", min, max);
         }
         if (r->match_cxl_serial != UINT64_MAX)
-                fprintf(f, "%sMatchCXLSerial=0x%" PRIx64 "\n", p, r->match_cxl_serial);
+                RULE_KEY(DAX_KEY_MATCH_CXL_SERIAL, "MatchCXLSerial", "0x%" PRIx64, r->match_cxl_serial);
         if (r->match_cxl_region)
-                fprintf(f, "%sMatchCXLRegion=%s\n", p, r->match_cxl_region);
+                RULE_KEY(DAX_KEY_MATCH_CXL_REGION, "MatchCXLRegion", "%s", r->match_cxl_region);
         if (r->match_nvdimm_uuid)
-                fprintf(f, "%sMatchNvdimmUUID=%s\n", p, r->match_nvdimm_uuid);
+                RULE_KEY(DAX_KEY_MATCH_NVDIMM_UUID, "MatchNvdimmUUID", "%s", r->match_nvdimm_uuid);
         if (r->mode >= 0)
-                fprintf(f, "%sMode=%s\n", p, dax_mode_to_string(r->mode));
+                RULE_KEY(DAX_KEY_MODE, "Mode", "%s", dax_mode_to_string(r->mode));
         if (r->memmap >= 0)
-                fprintf(f, "%sMemmapOnMemory=%s\n", p, memmap_mode_to_string(r->memmap));
+                RULE_KEY(DAX_KEY_MEMMAP, "MemmapOnMemory", "%s", memmap_mode_to_string(r->memmap));
         if (r->online >= 0)
-                fprintf(f, "%sOnline=%s\n", p, online_type_to_string(r->online));
+                RULE_KEY(DAX_KEY_ONLINE, "Online", "%s", online_type_to_string(r->online));
 }
 
 /* Exact, in the grammar parse_sec() reads back: "%g" would print 1e+06s or round. */
-static void fprint_sec(FILE *f, const char *key, uint64_t usec)
+static const char *format_sec(char buf[static 32], uint64_t usec)
 {
         if (usec % USEC_PER_SEC == 0)
-                fprintf(f, "%s=%" PRIu64 "s\n", key, usec / USEC_PER_SEC);
+                snprintf(buf, 32, "%" PRIu64 "s", usec / USEC_PER_SEC);
         else if (usec % USEC_PER_MSEC == 0)
-                fprintf(f, "%s=%" PRIu64 "ms\n", key, usec / USEC_PER_MSEC);
+                snprintf(buf, 32, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
         else
-                fprintf(f, "%s=%" PRIu64 "us\n", key, usec);
+                snprintf(buf, 32, "%" PRIu64 "us", usec);
+        return buf;
 }
+
+#define OWN_KEY(section, name, ...)                                                                         \
+        fprint_key(f, c, "", name, c->origin[config_key_find(section, name)->slot], __VA_ARGS__)
+#define NODE_KEY(name, ...)                                                                                 \
+        fprint_key(f, c, "", name, n->origin[config_key_find("Node", name)->slot], __VA_ARGS__)
+#define DAX_DEFAULT(slot, name, ...) fprint_key(f, c, "", name, c->dax.origin[slot], __VA_ARGS__)
 
 int config_dump(const Config *c, FILE *f)
 {
+        char buf[32];
+
         assert(c);
         assert(f);
 
         /* One per line, in the order read: the last one that sets a key decides it. */
         fprintf(f, "# Files read, in order:%s\n", c->n_files == 0 ? " none, built-in defaults" : "");
         for (size_t i = 0; i < c->n_files; i++)
-                fprintf(f, "#   %s\n", c->files[i]);
+                fprintf(f, "#   %s%s\n", c->files[i],
+                        i + 1 == c->credential_file ? " (credential " CONFIG_CREDENTIAL ")" : "");
+        if (c->n_files > 0)
+                fprintf(f, "# A setting made in a file has the file and line on the line above it;\n"
+                           "# the others are the built-in defaults.\n");
         fprintf(f, "\n[Daemon]\n");
-        fprintf(f, "ChunkBlocks=%u\n", c->chunk_blocks);
-        fprint_sec(f, "ChunkPauseSec", c->chunk_pause_usec);
-        fprintf(f, "ScanAtStart=%s\n", yes_no(c->scan_at_start));
-        fprintf(f, "LockMemory=%s\n", yes_no(c->lock_memory));
-        fprintf(f, "KernelAutoOnline=%s\n", kernel_auto_online_to_string(c->kernel_auto_online));
-        fprintf(f, "Demotion=%s\n", demotion_mode_to_string(c->demotion));
-        fprintf(f, "UeventSource=%s\n", uevent_source_to_string(c->uevent_source));
-        fprintf(f, "LogLevel=%s\n", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
-        fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
-        fprint_sec(f, "RetrySec", c->retry_usec);
-        fprint_sec(f, "OfflineTimeoutSec", c->offline_timeout_usec);
-        fprintf(f, "\n[Memory]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n",
-                online_type_to_string(c->online), c->movable_ratio, yes_no(c->numa_aware));
-        for (size_t i = 0; i < c->n_nodes; i++)
-                fprintf(f, "\n[Node %u]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n", c->nodes[i].node,
-                        online_type_to_string(c->nodes[i].online), c->nodes[i].movable_ratio,
-                        yes_no(c->nodes[i].numa_aware > 0));
-        fprintf(f, "\n[Dax]\nMode=%s\nMemmapOnMemory=%s\nOnline=%s\nImportDaxctlConfig=%s\n",
-                dax_mode_to_string(c->dax.mode), memmap_mode_to_string(c->dax.memmap),
-                online_type_to_string(c->dax.online), yes_no(c->import_daxctl));
-        fprintf(f, "DaxctlConfigDirectory=%s\n", c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT);
+        OWN_KEY("Daemon", "ChunkBlocks", "%u", c->chunk_blocks);
+        OWN_KEY("Daemon", "ChunkPauseSec", "%s", format_sec(buf, c->chunk_pause_usec));
+        OWN_KEY("Daemon", "ScanAtStart", "%s", yes_no(c->scan_at_start));
+        OWN_KEY("Daemon", "LockMemory", "%s", yes_no(c->lock_memory));
+        OWN_KEY("Daemon", "KernelAutoOnline", "%s", kernel_auto_online_to_string(c->kernel_auto_online));
+        OWN_KEY("Daemon", "Demotion", "%s", demotion_mode_to_string(c->demotion));
+        OWN_KEY("Daemon", "UeventSource", "%s", uevent_source_to_string(c->uevent_source));
+        OWN_KEY("Daemon", "LogLevel", "%s", c->log_level >= 0 ? log_level_to_string(c->log_level) : "info");
+        OWN_KEY("Daemon", "MaxAttempts", "%u", c->max_attempts);
+        OWN_KEY("Daemon", "RetrySec", "%s", format_sec(buf, c->retry_usec));
+        OWN_KEY("Daemon", "OfflineTimeoutSec", "%s", format_sec(buf, c->offline_timeout_usec));
+        fprintf(f, "\n[Memory]\n");
+        OWN_KEY("Memory", "Online", "%s", online_type_to_string(c->online));
+        OWN_KEY("Memory", "MovableRatio", "%u", c->movable_ratio);
+        OWN_KEY("Memory", "NumaAware", "%s", yes_no(c->numa_aware));
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                const NodePolicy *n = &c->nodes[i];
+
+                fprintf(f, "\n[Node %u]\n", n->node);
+                NODE_KEY("Online", "%s", online_type_to_string(n->online));
+                NODE_KEY("MovableRatio", "%u", n->movable_ratio);
+                NODE_KEY("NumaAware", "%s", yes_no(n->numa_aware > 0));
+        }
+        fprintf(f, "\n[Dax]\n");
+        DAX_DEFAULT(DAX_KEY_MODE, "Mode", "%s", dax_mode_to_string(c->dax.mode));
+        DAX_DEFAULT(DAX_KEY_MEMMAP, "MemmapOnMemory", "%s", memmap_mode_to_string(c->dax.memmap));
+        DAX_DEFAULT(DAX_KEY_ONLINE, "Online", "%s", online_type_to_string(c->dax.online));
+        OWN_KEY("Dax", "ImportDaxctlConfig", "%s", yes_no(c->import_daxctl));
+        OWN_KEY("Dax", "DaxctlConfigDirectory", "%s", c->daxctl_config_dir ?: DAXCTL_CONFIG_DIR_DEFAULT);
         for (size_t i = 0; i < c->n_dax_rules; i++)
-                dax_rule_dump(&c->dax_rules[i], f);
+                dax_rule_dump(c, &c->dax_rules[i], f);
         return fflush(f) == 0 ? 0 : negative_errno();
 }

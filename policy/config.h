@@ -14,6 +14,10 @@
 #define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
 #define NODE_MAX                  NODE_INDEX_MAX /* the kernel's MAX_NUMNODES is at most 1024 */
 #define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
+/* The systemd credential read as the last drop-in, from $CREDENTIALS_DIRECTORY (memhotplugd.service
+ * has LoadCredential=memhotplugd.conf: from the system credential store, which systemd fills from
+ * the kernel command line, SMBIOS type 11 and QEMU's fw_cfg). */
+#define CONFIG_CREDENTIAL "memhotplugd.conf"
 /* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
 #define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
         {                                                                                                   \
@@ -48,12 +52,18 @@ typedef enum UeventSource {
         _UEVENT_SOURCE_INVALID = -EINVAL,
 } UeventSource;
 
+/* Origin slots of the [Node N] keys, and of the keys of Config itself ([Daemon], [Memory] and the
+ * [Dax] keys that are not a rule's). */
+#define NODE_POLICY_KEYS 3
+#define CONFIG_OWN_KEYS  16
+
 typedef struct NodePolicy {
         unsigned node;
         OnlineType online;
         /* Online=auto-movable on this node; unset ones (UINT_MAX, -1) follow [Memory]. */
         unsigned movable_ratio;
         int numa_aware;
+        ConfigOrigin origin[NODE_POLICY_KEYS];
 } NodePolicy;
 
 /* Upper bounds of the time keys, checked at parse time: the daemon adds them to the monotonic
@@ -95,9 +105,12 @@ typedef struct Config {
         bool import_daxctl;
         char *daxctl_config_dir;
 
-        /* Every file that was read, in order, for status and logs. */
+        /* Every file that was read, in order, for status and logs; the credential, if one was read,
+         * is the file credential_file (index + 1; 0: none). */
         char **files;
         size_t n_files;
+        size_t credential_file;
+        ConfigOrigin origin[CONFIG_OWN_KEYS];
 } Config;
 
 /* A [Node N] as first seen: nothing set, everything follows [Memory] once parsing ends. */
@@ -116,13 +129,14 @@ static inline void config_freep(Config **c)
 
 /* Reads path, then the *.conf drop-ins of dropin_dirs (highest priority first; systemd's rules: a
  * name in an earlier directory masks the same name in later ones, a link to /dev/null masks, the
- * rest are applied in lexical order of their names across all directories, later wins). With
- * dropin_dirs NULL: CONFIG_DROPIN_DIRS_DEFAULT for the default path when not required, else
+ * rest are applied in lexical order of their names across all directories, later wins), then the
+ * credential CONFIG_CREDENTIAL in credentials_dir (NULL: none; a missing credential is no error).
+ * With dropin_dirs NULL: CONFIG_DROPIN_DIRS_DEFAULT for the default path when not required, else
  * path.d/ alone (an explicit --config). A missing main file is fine unless required. On a bad
  * file returns a negative errno and, in *ret_error, "file:line: what"; *ret_error_file (may be
  * NULL) is then the file or directory at fault, or NULL if none is. */
-int config_load_full(const char *path, bool required, const char *const *dropin_dirs, Config **ret,
-                     char **ret_error, char **ret_error_file);
+int config_load_full(const char *path, bool required, const char *const *dropin_dirs,
+                     const char *credentials_dir, Config **ret, char **ret_error, char **ret_error_file);
 int config_load(const char *path, bool required, Config **ret, char **ret_error);
 
 /* A config_load() error as log_…_errno() should take it: what the files hold or are (a bad value,
@@ -149,5 +163,6 @@ KernelAutoOnline kernel_auto_online_from_string(const char *s);
 const char *uevent_source_to_string(UeventSource s);
 UeventSource uevent_source_from_string(const char *s);
 
-/* Writes the effective configuration in the file's syntax (for --check-config). */
+/* Writes the effective configuration in the file's syntax (for --check-config), each setting made
+ * in a file after a comment line that names it: "# FILE:LINE", "# credential memhotplugd.conf:LINE". */
 int config_dump(const Config *c, FILE *f);

@@ -10,6 +10,30 @@
 
 /* Policy for device-dax instances: the [Dax] defaults and the named [Dax NAME] rules. */
 
+/* Where a setting was made, for --check-config: file is the index + 1 into Config.files (0: not
+ * set by any file, the built-in default), line counts from 1. */
+typedef struct ConfigOrigin {
+        uint32_t file;
+        uint32_t line;
+} ConfigOrigin;
+
+/* The keys of a rule, by their slot in DaxRule.origin[]. */
+typedef enum DaxRuleKey {
+        DAX_KEY_MODE,
+        DAX_KEY_MEMMAP,
+        DAX_KEY_ONLINE,
+        DAX_KEY_MATCH_DEVICE,
+        DAX_KEY_MATCH_SOURCE,
+        DAX_KEY_MATCH_NODE,
+        DAX_KEY_MATCH_TIER,
+        DAX_KEY_MATCH_NODE_CPUS,
+        DAX_KEY_MATCH_SIZE,
+        DAX_KEY_MATCH_CXL_SERIAL,
+        DAX_KEY_MATCH_CXL_REGION,
+        DAX_KEY_MATCH_NVDIMM_UUID,
+        DAX_RULE_KEYS,
+} DaxRuleKey;
+
 typedef enum DaxMode {
         DAX_MODE_SYSTEM_RAM, /* bind kmem: the device's memory becomes memory blocks */
         DAX_MODE_DEVDAX,     /* leave it a character device for applications */
@@ -51,6 +75,7 @@ typedef struct DaxRule {
         DaxMode mode;
         MemmapMode memmap;
         OnlineType online;
+        ConfigOrigin origin[DAX_RULE_KEYS];
 } DaxRule;
 
 void dax_rule_init(DaxRule *r, const char *name);

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         fuzz_split(data, size, main_conf, dropins);
 
-        r = config_load_full(main_conf, true, NULL, &c, &error, &error_file);
+        r = config_load_full(main_conf, true, NULL, NULL, &c, &error, &error_file);
         if (r < 0) {
                 /* Every refusal says why, and blames a file. */
                 if (!error && r != -ENOMEM)

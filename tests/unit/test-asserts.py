@@ -208,6 +208,7 @@ MAY_BE_NULL = {
     ("daemon/onliner.c", "onliner_totals", "ret_failed"): "optional",
     # NULL: the system's drop-in directories.
     ("policy/config.c", "config_load_full", "dropin_dirs"): "the default directories",
+    ("policy/config.c", "config_load_full", "credentials_dir"): "no credentials (not run by systemd)",
     # NULL: a string that could not be made (strdup() failed); -ENOMEM, as systemd's strv_consume().
     ("common/strv.c", "strv_consume", "s"): "a failed allocation",
     # A rule without a name: the [Dax] defaults.

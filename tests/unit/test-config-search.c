@@ -55,8 +55,8 @@ static void test_search_dirs(void)
         free(write_file("etc/40-d.conf", "[Daemon]\nRetrySec=3\n"));
         free(write_file("etc/not-a-drop-in.conf.disabled", "[Bogus]\n"));
 
-        r = config_load_full(main_conf, false, (const char *const[]){ etc, run, lib, NULL }, &c, &error,
-                             &error_file);
+        r = config_load_full(main_conf, false, (const char *const[]){ etc, run, lib, NULL }, NULL, &c,
+                             &error, &error_file);
         tap_ok(r == 0 && c, "main file and drop-ins from three directories (%s)", strna(error));
         if (!c)
                 return;
@@ -76,8 +76,8 @@ static void test_search_dirs(void)
         /* An /etc file of the same name beats /run's. */
         config_free(TAKE_PTR(c));
         free(write_file("etc/10-a.conf", "[Daemon]\nChunkBlocks=7\n"));
-        r = config_load_full(main_conf, false, (const char *const[]){ etc, run, lib, NULL }, &c, &error,
-                             &error_file);
+        r = config_load_full(main_conf, false, (const char *const[]){ etc, run, lib, NULL }, NULL, &c,
+                             &error, &error_file);
         tap_ok(r == 0 && c && c->chunk_blocks == 7, "/etc's 10-a.conf masks /run's");
 }
 
@@ -103,7 +103,7 @@ static void expect_error_file(const char *main_content, const char *want_file, c
         main_conf = write_file("main.conf", main_content);
         if (asprintf(&want, "%s/%s", dir, want_file) < 0)
                 abort();
-        r = config_load_full(main_conf, true, NULL, &c, &error, &error_file);
+        r = config_load_full(main_conf, true, NULL, NULL, &c, &error, &error_file);
         tap_ok(r < 0 && !c, "%s: refused", what);
         tap_is_str(error_file, want, "%s: the error names the file at fault", what);
         tap_ok(error && strncmp(error, want, strlen(want)) == 0, "%s: and so does the message: %s", what,
@@ -127,6 +127,175 @@ static void test_error_file(void)
         unlink(daxctl_conf);
 }
 
+/* The config as --check-config prints it. */
+static char *dump(const Config *c)
+{
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        if (!f || config_dump(c, f) < 0)
+                abort();
+        fclose(f);
+        return text;
+}
+
+/* The memhotplugd.conf credential: read after every drop-in, whatever its name, and named in the
+ * origins as a credential. A credentials directory without it is no error. */
+static void test_credential(void)
+{
+        _cleanup_(freep) char *etc = NULL, *creds = NULL, *empty = NULL, *main_conf = NULL, *late = NULL,
+                              *cred = NULL, *text = NULL, *error = NULL, *error_file = NULL, *want = NULL;
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        if (asprintf(&etc, "%s/cred-etc", dir) < 0 || asprintf(&creds, "%s/creds", dir) < 0 ||
+            asprintf(&empty, "%s/creds-empty", dir) < 0)
+                abort();
+        mkdir(etc, 0755);
+        mkdir(creds, 0755);
+        mkdir(empty, 0755);
+        main_conf = write_file(
+                "cred-main.conf",
+                "[Memory]\nOnline=movable\n\n[Daemon]\nChunkBlocks=5\n\n[Node 2]\nMovableRatio=7\n");
+        late = write_file("cred-etc/zz-last.conf", "[Memory]\nOnline=offline\nMovableRatio=50\n");
+        cred = write_file("creds/memhotplugd.conf", "# from the hypervisor\n[Memory]\nOnline=kernel\n");
+
+        r = config_load_full(main_conf, false, (const char *const[]){ etc, NULL }, creds, &c, &error,
+                             &error_file);
+        tap_ok(r == 0 && c, "main file, a drop-in and the credential (%s)", strna(error));
+        if (!c)
+                return;
+        tap_is_int(c->online, ONLINE_TYPE_KERNEL, "the credential wins over the drop-in that sorts last");
+        tap_is_int(c->movable_ratio, 50, "what the credential does not set, the files still do");
+        tap_is_int(c->n_files, 3, "three files read");
+        if (c->n_files == 3) {
+                tap_is_str(c->files[2], cred, "the credential last");
+                tap_is_int(c->credential_file, 3, "and known as the credential");
+        }
+        text = dump(c);
+        tap_ok(strstr(text, "\n# credential memhotplugd.conf:3\nOnline=kernel\n"),
+               "--check-config: Online= came from credential memhotplugd.conf:3");
+        if (asprintf(&want, "\n# %s:3\nMovableRatio=50\n", late) < 0)
+                abort();
+        tap_ok(strstr(text, want), "--check-config: MovableRatio= came from zz-last.conf:3");
+        free(want);
+        if (asprintf(&want, "\n# %s:5\nChunkBlocks=5\n", main_conf) < 0)
+                abort();
+        tap_ok(strstr(text, want), "--check-config: ChunkBlocks= came from the main file, line 5");
+        tap_ok(strstr(text, "\n[Node 2]\n# credential memhotplugd.conf:3\nOnline=kernel\n"),
+               "--check-config: [Node 2] follows [Memory]'s Online=, and says where that came from");
+        tap_ok(strstr(text, "\nNumaAware=yes\n") && !strstr(text, "\nNumaAware=yes\n# "),
+               "--check-config: a default has no origin line");
+        if (asprintf(&want, "#   %s (credential memhotplugd.conf)\n", cred) < 0)
+                abort();
+        tap_ok(strstr(text, want), "--check-config lists the credential among the files read");
+
+        /* No credential passed: the unit asks for it all the same. */
+        config_free(TAKE_PTR(c));
+        r = config_load_full(main_conf, false, (const char *const[]){ etc, NULL }, empty, &c, &error,
+                             &error_file);
+        tap_ok(r == 0 && c && c->n_files == 2 && c->credential_file == 0 && c->online == ONLINE_TYPE_OFFLINE,
+               "a credentials directory without memhotplugd.conf: no error, the files alone (%s)",
+               strna(error));
+
+        /* A bad credential is refused like a bad file, and named. */
+        config_free(TAKE_PTR(c));
+        free(write_file("creds/memhotplugd.conf", "[Memory]\nOnline=sideways\n"));
+        r = config_load_full(main_conf, false, (const char *const[]){ etc, NULL }, creds, &c, &error,
+                             &error_file);
+        tap_ok(r < 0 && !c, "a bad credential: refused");
+        tap_is_str(error_file, cred, "a bad credential: the error names it");
+        tap_ok(error && strncmp(error, cred, strlen(cred)) == 0 && strstr(error, ":2:"),
+               "a bad credential: file and line in the message: %s", strna(error));
+}
+
+/* Every key set on a line of its own: --check-config names that line above it, so no two keys
+ * share an origin slot. */
+static void test_origin_every_key(void)
+{
+        static const char *const lines[] = {
+                "[Daemon]",
+                "ChunkBlocks=5",
+                "ChunkPauseSec=1",
+                "ScanAtStart=no",
+                "LockMemory=no",
+                "KernelAutoOnline=respect",
+                "Demotion=yes",
+                "UeventSource=udev",
+                "LogLevel=debug",
+                "MaxAttempts=2",
+                "RetrySec=2",
+                "OfflineTimeoutSec=0",
+                "[Memory]",
+                "Online=kernel",
+                "MovableRatio=100",
+                "NumaAware=no",
+                "[Node 3]",
+                "Online=movable",
+                "MovableRatio=50",
+                "NumaAware=yes",
+                "[Dax]",
+                "Mode=system-ram",
+                "MemmapOnMemory=no",
+                "Online=online",
+                "ImportDaxctlConfig=no",
+                "DaxctlConfigDirectory=/nonexistent",
+                "[Dax r]",
+                "MatchDevice=dax1.*",
+                "MatchSource=cxl",
+                "MatchNode=1",
+                "MatchMemoryTier=4",
+                "MatchNodeCPUs=no",
+                "MatchSize=1G-",
+                "MatchCXLSerial=0x1a",
+                "MatchCXLRegion=region0",
+                "MatchNvdimmUUID=8d2a5f3e-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+                "Mode=devdax",
+                "MemmapOnMemory=yes",
+                "Online=kernel",
+        };
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(freep) char *content = NULL, *path = NULL, *text = NULL, *error = NULL;
+        size_t n_keys = 0, n_right = 0, n_origins = 0;
+        char *key_end;
+
+        content = strdup("");
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                char *next;
+
+                if (asprintf(&next, "%s%s\n", content, lines[i]) < 0)
+                        abort();
+                free(content);
+                content = next;
+        }
+        path = write_file("every-key.conf", content);
+        tap_ok(config_load(path, true, &c, &error) == 0 && c, "every key set (%s)", strna(error));
+        if (!c)
+                return;
+        text = dump(c);
+        for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                _cleanup_(freep) char *want = NULL;
+
+                key_end = strchr(lines[i], '=');
+                if (!key_end)
+                        continue;
+                n_keys++;
+                if (asprintf(&want, "\n# %s:%zu\n%.*s=", path, i + 1, (int)(key_end - lines[i]), lines[i]) <
+                    0)
+                        abort();
+                if (strstr(text, want))
+                        n_right++;
+                else
+                        printf("# no \"%s\" in the dump\n", want + 1);
+        }
+        for (const char *p = text; (p = strstr(p, "\n# ")); p++)
+                if (strncmp(p + 3, path, strlen(path)) == 0)
+                        n_origins++;
+        tap_is_int(n_right, n_keys, "--check-config names the line of each of the %zu keys", n_keys);
+        tap_is_int(n_origins, n_keys, "and no other line");
+}
+
 int main(void)
 {
         _cleanup_(freep) char *cmd = NULL;
@@ -137,6 +306,8 @@ int main(void)
         test_search_dirs();
         test_explicit_file();
         test_error_file();
+        test_credential();
+        test_origin_every_key();
 
         if (asprintf(&cmd, "rm -rf '%s'", dir) < 0 || system(cmd) != 0)
                 return 1;

@@ -19,6 +19,7 @@ mkfs.ext4 -d an image, boot it, run the checks, kill QEMU, remove the scratch.
 """
 
 import argparse
+import base64
 import glob
 import json
 import os
@@ -46,13 +47,27 @@ CAP_SYS_ADMIN = 1 << 21  # linux/capability.h
 GUEST_MODULES = ["virtio_blk", "ext4", "virtio_mem", "nfit", "nd_pmem", "dax_pmem",
                  "device_dax", "kmem", "autofs4", "configfs", "loop"]
 
-# The test's own policy: the package default (movable), said out loud, so a
-# change of the shipped default does not silently change what is checked.
+# The image's policy, a drop-in in /etc: kernel zones. The hypervisor overrides it with the
+# policy the checks expect, ZONE_MOVABLE, in the memhotplugd.conf credential (SMBIOS type 11,
+# below), which the daemon reads after every drop-in: every block found in ZONE_MOVABLE shows
+# that the credential reached the daemon, from its start at boot on.
 TEST_CONFIG = """\
-# memhotplugd VM test (tests/vm-systemd): the policy the checks expect.
+# memhotplugd VM test (tests/vm-systemd): what the credential must override.
+[Memory]
+Online=kernel
+"""
+
+# The memhotplugd.conf credential QEMU passes as an SMBIOS type 11 string,
+# io.systemd.credential.binary:memhotplugd.conf=BASE64. systemd 252 (bookworm) imports such
+# strings into the system credential store at boot, from /sys/firmware/dmi/entries/11-*
+# (CONFIG_DMI_SYSFS=y in Debian's 6.12), and the unit's LoadCredential=memhotplugd.conf passes it
+# on as $CREDENTIALS_DIRECTORY/memhotplugd.conf.
+CREDENTIAL_CONFIG = """\
+# memhotplugd VM test: from the hypervisor.
 [Memory]
 Online=movable
 """
+CREDENTIAL_PATH = "/run/credentials/memhotplugd.service/memhotplugd.conf"
 
 # A drop-in that must be refused as a whole: the valid line before the bad one
 # would switch new blocks to ZONE_NORMAL if it were applied.
@@ -180,14 +195,19 @@ def build_image(scratch, deb, kdir):
 class SystemdVM(VM):
     """vm.VM booting systemd from a disk image instead of guest-init."""
 
-    def __init__(self, *, image, initrd, **kw):
+    def __init__(self, *, image, initrd, credentials=None, **kw):
         super().__init__(**kw)
         self.image, self.initrd = image, initrd
+        self.credentials = credentials or {}
 
     def qemu_args(self, kernel, initrd):
+        smbios = []
+        for name, value in self.credentials.items():
+            data = base64.b64encode(value.encode()).decode()
+            smbios += ["-smbios", f"type=11,value=io.systemd.credential.binary:{name}={data}"]
         return super().qemu_args(kernel, initrd) + [
             "-drive", f"file={self.image},if=virtio,format=raw,cache=unsafe",
-            "-device", "virtio-rng-pci"]
+            "-device", "virtio-rng-pci"] + smbios
 
     def start(self, boot_attempts=2):
         return self.boot(vmlib.kernel_image(vmlib.kernel_dir()), self.initrd, boot_attempts)
@@ -366,12 +386,36 @@ def checks(vm, t, timings):
             f"{status}\n{said}")
     log(f"  {said.strip()}")
 
-    # 2. the coldplugged DIMM online, movable, before sysinit.target.
+    # 2. the coldplugged DIMM online, movable (the credential's policy, not /etc's), before
+    # sysinit.target.
     cold = dimm_blocks(vm, "dimm0", bs)
     states = blocks_state(vm, cold)
     t.check(all_in_zone(states, "Movable"),
-            f"coldplugged DIMM: blocks {cold[0]}..{cold[-1]} online in ZONE_MOVABLE",
-            describe(states))
+            f"coldplugged DIMM: blocks {cold[0]}..{cold[-1]} online in ZONE_MOVABLE, as the "
+            "credential says over /etc's drop-in", describe(states))
+
+    # 2a. the credential from SMBIOS type 11: imported by PID 1, passed by the unit, read last.
+    rc, files = vm.run("busctl get-property org.memhotplug1 /org/memhotplug1 "
+                       "org.memhotplug1.Manager ConfigFiles", check=False)
+    loaded = vm.sh("journalctl --no-pager -o cat -b -u memhotplugd -g '^Policy loaded from' || true")
+    first = loaded.strip().splitlines()[0] if loaded.strip() else ""
+    log(f"  ConfigFiles: {files.strip()}")
+    log(f"  {first}")
+    t.check(rc == 0 and files.strip().endswith(f'"{CREDENTIAL_PATH}"')
+            and first.endswith(f"{CREDENTIAL_PATH}: [Memory] Online=movable, 0 [Node] section(s), "
+                               "ChunkBlocks=64"),
+            "the memhotplugd.conf credential from QEMU's SMBIOS type 11 string reached the daemon at "
+            "boot: the last of ConfigFiles, and the first 'Policy loaded' names it with Online=movable",
+            f"rc={rc}: {files}\n{loaded}\n"
+            + vm.sh("ls -l /run/credentials/@system /run/credentials/memhotplugd.service 2>&1 || true"))
+    rc, out = vm.run("systemd-run --quiet --wait --pipe -p LoadCredential=memhotplugd.conf "
+                     "/usr/sbin/memhotplugd --check-config", timeout=60, check=False)
+    t.check(rc == 0 and "\n# credential memhotplugd.conf:3\nOnline=movable\n" in out,
+            "memhotplugd --check-config under LoadCredential=memhotplugd.conf names "
+            "'credential memhotplugd.conf:3' as the origin of Online=movable", f"rc={rc}:\n{out}")
+    for line in out.splitlines():
+        if "credential" in line:
+            log(f"  check-config: {line}")
     onlined = {}
     for e in journal_json(vm, f"MESSAGE_ID={MSG_BLOCK_ONLINED}"):
         try:
@@ -598,6 +642,7 @@ def main():
         image, initrd = build_image(scratch, os.path.abspath(deb), kdir)
 
         guest = SystemdVM(image=image, initrd=initrd, name="vm-systemd",
+                          credentials={"memhotplugd.conf": CREDENTIAL_CONFIG},
                           memory="1G", slots=6, maxmem="72G", dimms=[Dimm("1G")],
                           cmdline=["systemd.unit=multi-user.target", "systemd.show_status=1",
                                    "memory_hotplug.memmap_on_memory=1"],
