@@ -41,6 +41,11 @@ struct Intake {
 /* wait_since: for a new block, when its "add" came (0: now), or NODE_WAIT_EXPIRED once it has waited
  * for its node link as long as it may. */
 #define NODE_WAIT_EXPIRED UINT64_MAX
+/* Blocks waiting behind a linked one before their node's directory is listed at once, and how many
+ * times more blocks the node may hold for that listing to be cheaper than one read per block (a
+ * block's own directory has about a dozen entries, the node's one line per block). */
+#define NODE_LIST_MIN   8
+#define NODE_LIST_RATIO 8
 static int take_block(Intake *in, unsigned index, int node, bool from_add, uint64_t wait_since);
 
 /* An allocation that fails while a block is handled must not lose the block: its "add" uevent does
@@ -130,18 +135,50 @@ static int node_wait_take(Intake *in, size_t n)
         return 0;
 }
 
+/* Once the oldest waiting block has its link, the kernel has linked (or is linking) the blocks of
+ * its add behind it: one listing of the node's directory finds them all, where a listing of each
+ * block's own directory takes thousands of instructions a block from the kernel's hot-add. The
+ * kernel gives a block its nid before it links nodeM/memoryN, and that before memoryN/nodeM
+ * (drivers/base/node.c), so a block listed there is as ready as one whose own link was read. Only
+ * when the node holds few blocks more than wait: its listing has every one of them. */
+static void node_wait_list(Intake *in, int node)
+{
+        _cleanup_(freep) int *map = NULL;
+        const Manager *m = in->manager;
+        size_t n_node = 0, n = 0;
+
+        for (size_t i = 0; i < m->n_blocks; i++)
+                n_node += m->blocks[i].node == node && manager_block_present(m, i);
+        if (n_node > in->n_node_waiting * NODE_LIST_RATIO)
+                return;
+        if (memory_read_node_links(m->sysfs, (unsigned)node, &map, &n) < 0)
+                return; /* each block is read on its own */
+        for (size_t i = 0; i < in->n_node_waiting; i++) {
+                NodeWaiting *w = &in->node_waiting[i];
+
+                if (w->node == NODE_LOOK_UP && w->index < n && map[w->index] == node)
+                        w->node = node;
+        }
+}
+
 /* Handles the waiting blocks that have their link (or waited long enough), oldest first, up to the
  * first that still waits; false if blocks still wait. */
 static bool node_wait_check(Intake *in)
 {
         uint64_t now = now_usec();
+        bool listed = false;
         size_t k = 0;
 
         while (k < in->n_node_waiting) {
                 NodeWaiting *w = &in->node_waiting[k];
-                int node, r;
+                int node = w->node, r = 0;
 
-                r = memblock_read_node(in->manager->sysfs, w->index, &node);
+                if (node < 0)
+                        r = memblock_read_node(in->manager->sysfs, w->index, &node);
+                if (r >= 0 && node >= 0 && !listed && in->n_node_waiting - k >= NODE_LIST_MIN) {
+                        listed = true;
+                        node_wait_list(in, node);
+                }
                 if (r == -ENOENT) {
                         /* Gone again (the add failed, or an unplug): its "remove" comes. */
                         memmove(in->node_waiting + k, in->node_waiting + k + 1,

@@ -16,13 +16,9 @@
 static int block_attr_read(Sysfs *s, unsigned index, const char *attr, char *buf, size_t size)
 {
         char path[64];
-        int fd;
 
-        fd = sysfs_memory_fd(s);
-        if (fd < 0)
-                return fd;
         snprintf(path, sizeof(path), "memory%u/%s", index, attr);
-        return sysfs_read_at(fd, path, buf, size);
+        return sysfs_read_memory(s, path, buf, size);
 }
 
 /* The kernel links memoryN/nodeM to the block's node; there is no attribute that holds M. */
@@ -169,6 +165,24 @@ static int node_dir_read(Sysfs *s, unsigned node, int **map, size_t *n)
                 (*map)[index] = (int)node;
         }
         return errno != 0 ? negative_errno() : 0;
+}
+
+int memory_read_node_links(Sysfs *s, unsigned node, int **ret_map, size_t *ret_n)
+{
+        _cleanup_(freep) int *map = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(s);
+        assert(ret_map);
+        assert(ret_n);
+
+        r = node_dir_read(s, node, &map, &n);
+        if (r < 0)
+                return r;
+        *ret_map = TAKE_PTR(map);
+        *ret_n = n;
+        return 0;
 }
 
 int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n)

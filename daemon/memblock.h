@@ -19,6 +19,8 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
 /* The node of every block, from devices/system/node/nodeN/memoryM: one directory listing per node
  * instead of one per block. Blocks in no node are -1. -ENOENT without NUMA in sysfs. */
 int memory_read_node_map(Sysfs *s, int **ret_map, size_t *ret_n);
+/* The same for one node's directory only: the other entries are -1. */
+int memory_read_node_links(Sysfs *s, unsigned node, int **ret_map, size_t *ret_n);
 int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret);
 /* The node the block is linked to, -1 while it has no link yet. */
 int memblock_read_node(Sysfs *s, unsigned index, int *ret);

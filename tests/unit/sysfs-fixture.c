@@ -79,8 +79,13 @@ void fixture_make_block(unsigned index)
 
 void fixture_link_node(unsigned index)
 {
-        char path[512];
+        char path[512], target[64];
 
+        /* As the kernel links: the node's link to the block first, then the block's to the node. */
+        snprintf(target, sizeof(target), "../../memory/memory%u", index);
+        snprintf(path, sizeof(path), "%s/devices/system/node/node0/memory%u", root, index);
+        if (symlink(target, path) < 0)
+                abort();
         snprintf(path, sizeof(path), "%s/devices/system/memory/memory%u/node0", root, index);
         if (symlink("../../node/node0", path) < 0)
                 abort();

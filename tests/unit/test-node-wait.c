@@ -44,6 +44,7 @@ int __wrap_placement_decide_block(Manager *m, unsigned index, const BlockFacts *
 static unsigned add_first, add_n, linked;
 static bool link_on_unlinked_read;
 static unsigned decided[MAX_BLOCKS], n_decided;
+static unsigned node_reads; /* intake's reads of one block's node link */
 static char reasons[MAX_BLOCKS][sizeof(((Decision *)0)->reason)];
 
 static void link_rest(void)
@@ -72,6 +73,7 @@ int __wrap_memblock_read_node(Sysfs *s, unsigned index, int *ret)
 {
         int r = __real_memblock_read_node(s, index, ret);
 
+        node_reads++;
         after_read(r, r >= 0 ? *ret : 0);
         return r;
 }
@@ -288,6 +290,30 @@ static void test_delegate_no_second_wait(void)
         manager_free(m);
 }
 
+/* A large add: once the oldest block has its link, the node's directory is listed once for all
+ * the blocks behind it, instead of each block's own directory being read; their order holds. */
+static void test_node_listed_once(void)
+{
+        Manager *m = NULL;
+        char order[128];
+
+        add_blocks(100, 12);
+        tap_ok(fixture_new_manager(&m) >= 0, "manager set up");
+        if (!m)
+                return;
+        send_adds(m, 100, 12);
+        tap_ok(n_decided == 0 && intake_n_waiting(m->intake) == 12, "12 blocks without a link wait");
+        link_rest();
+        node_reads = 0;
+        run_until_decided(m, 12);
+        tap_ok(in_order(100, 12, order, sizeof(order)), "decided in the order they came: %s", order);
+        tap_ok(node_reads == 1, "one block's link read, the rest from the node's listing (%u reads)",
+               node_reads);
+        tap_ok(m->n_blocks > 111 && m->blocks[100].node == 0 && m->blocks[111].node == 0,
+               "the first and the last on node 0");
+        manager_free(m);
+}
+
 int main(void)
 {
         fixture_setup(true, "[Daemon]\nKernelAutoOnline=respect\n[Memory]\nOnline=movable\n");
@@ -298,6 +324,7 @@ int main(void)
         test_acpi_binding();
         test_delegate_no_second_wait();
         test_burst_one_job();
+        test_node_listed_once();
 
         fixture_cleanup();
         printf("1..%u\n", tap_n);
