@@ -318,8 +318,15 @@ void blocks_on_online(void *userdata, unsigned index)
         b = &m->blocks[index];
 
         block_onlined(b);
-        /* The zone it went into, from valid_zones, which now names only that zone. */
-        if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
+        /* The zone it went into: the onliner's write said it (the uevent of our own online), or
+         * valid_zones, which now names only that zone. */
+        if (b->state == BLOCK_ONLINE && b->zone != 0) {
+                f = (BlockFacts){ .state = BLOCK_ONLINE,
+                                  .valid_zones = b->zone,
+                                  .default_zone = b->zone,
+                                  .have_valid_zones = true };
+                manager_block_set_zones(m, index, &f);
+        } else if (memblock_read(m->sysfs, index, b->node, &f, &attr) >= 0) {
                 manager_block_set_zones(m, index, &f);
                 manager_block_set_state(m, index, f.state, f.state == BLOCK_ONLINE ? f.default_zone : 0);
         }
