@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "macro.h"
 #include "read-file.h"
@@ -13,7 +15,8 @@
 struct Sysfs {
         char *root;
         int memory_fd;
-        int has_numa; /* -1: not looked up yet */
+        bool memory_is_sysfs; /* memory_fd is the kernel's own sysfs, not a test tree */
+        int has_numa;         /* -1: not looked up yet */
 };
 
 int sysfs_new(const char *root, Sysfs **ret)
@@ -88,6 +91,7 @@ bool sysfs_has_numa(Sysfs *s)
 
 int sysfs_memory_fd(Sysfs *s)
 {
+        struct statfs sf;
         int fd;
 
         assert(s);
@@ -98,6 +102,7 @@ int sysfs_memory_fd(Sysfs *s)
         if (fd < 0)
                 return fd;
         s->memory_fd = fd;
+        s->memory_is_sysfs = fstatfs(fd, &sf) >= 0 && sf.f_type == SYSFS_MAGIC;
         return fd;
 }
 
@@ -142,21 +147,11 @@ int sysfs_opendir(Sysfs *s, const char *path, DIR **ret)
         return opendir_fd(fd, ret);
 }
 
-int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
+/* Reads an opened attribute into buf, without its trailing newline. */
+static int read_value(int fd, char *buf, size_t size)
 {
-        _cleanup_(closep) int fd = -EBADF;
         ssize_t n;
 
-        assert(path);
-        assert(buf);
-
-        if (size < 2)
-                return -EINVAL;
-        /* A FIFO or a device where a test tree (or a broken kernel) puts an attribute must not
-         * stall the daemon: regular files only, and the buffer is the cap. */
-        fd = open_regular_at(dirfd, path, NULL);
-        if (fd < 0)
-                return fd;
         n = read(fd, buf, size - 1);
         if (n < 0)
                 return negative_errno();
@@ -168,6 +163,46 @@ int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
                 n--;
         buf[n] = '\0';
         return (int)n;
+}
+
+int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size)
+{
+        _cleanup_(closep) int fd = -EBADF;
+
+        assert(path);
+        assert(buf);
+
+        if (size < 2)
+                return -EINVAL;
+        /* A FIFO or a device where a test tree (or a broken kernel) puts an attribute must not
+         * stall the daemon: regular files only, and the buffer is the cap. */
+        fd = open_regular_at(dirfd, path, NULL);
+        if (fd < 0)
+                return fd;
+        return read_value(fd, buf, size);
+}
+
+int sysfs_read_memory(Sysfs *s, const char *path, char *buf, size_t size)
+{
+        _cleanup_(closep) int fd = -EBADF;
+        int dirfd;
+
+        assert(s);
+        assert(path);
+        assert(buf);
+
+        if (size < 2)
+                return -EINVAL;
+        dirfd = sysfs_memory_fd(s);
+        if (dirfd < 0)
+                return dirfd;
+        if (!s->memory_is_sysfs)
+                return sysfs_read_at(dirfd, path, buf, size);
+        /* The kernel's sysfs has regular files only: no fstat() for each of a hot-add's reads. */
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        return read_value(fd, buf, size);
 }
 
 int sysfs_write_at(int dirfd, const char *path, const char *value)

@@ -37,5 +37,8 @@ int sysfs_opendir(Sysfs *s, const char *path, DIR **ret);
 /* Reads an attribute below dirfd, without the trailing newline; returns its length. Regular files
  * only (open_regular_at()); a value that does not fit in size - 1 bytes is -E2BIG. */
 int sysfs_read_at(int dirfd, const char *path, char *buf, size_t size);
+/* The same below devices/system/memory, where the hot-add path reads: on the kernel's own sysfs
+ * without the regular-file check, which its attributes always pass. */
+int sysfs_read_memory(Sysfs *s, const char *path, char *buf, size_t size);
 /* Writes value in one write(2) to a truncated file, as the kernel's store() handlers expect. */
 int sysfs_write_at(int dirfd, const char *path, const char *value);
