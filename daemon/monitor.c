@@ -2,26 +2,37 @@
 #include <assert.h>
 #include <errno.h>
 #include <libudev.h>
+#include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "event-util.h"
 #include "macro.h"
 #include "monitor.h"
 #include "time-constants.h"
+#include "uevent-parse.h"
 
 /* Large enough for a burst of thousands of blocks (each add and online is a uevent); set with
- * SO_RCVBUFFORCE by libudev, so it is not capped by rmem_max when we run as root. */
+ * SO_RCVBUFFORCE, so it is not capped by rmem_max when we run as root. */
 #define MONITOR_RCVBUF (128 * 1024 * 1024)
+/* The kernel's uevent buffer is 2048 bytes (UEVENT_BUFFER_SIZE); a longer message is not one. */
+#define UEVENT_MAX 8192
 
 /* Batching (KernelAutoOnline=delegate): the kernel onlines in its own hot-add path, so no uevent
  * is urgent for us, and a wakeup per uevent takes a guest's few vCPUs from that path (the hot-add
  * runs in one kworker, which our wakeups preempt). The socket is left unread while its queue
  * grows, and read once it held still for a tick, or BATCH_MAX_USEC after the first uevent. */
 
+/* UeventSource=kernel reads the kernel's netlink group itself: a hot-add sends two uevents a
+ * block, and libudev makes a device object of each (its properties into a hashmap, then freed),
+ * several times the instructions of finding three keys in the message, all taken from the
+ * kernel's add. UeventSource=udev goes through libudev, whose messages and filters are udevd's. */
 struct Monitor {
-        struct udev *udev;
+        int fd;            /* the socket either way */
+        struct udev *udev; /* UeventSource=udev */
         struct udev_monitor *monitor;
         sd_event_source *source;
         Timer *tick;
@@ -39,16 +50,82 @@ Monitor *monitor_free(Monitor *m)
                 return NULL;
         sd_event_source_disable_unref(m->source);
         timer_free(m->tick);
+        if (!m->monitor && m->fd >= 0)
+                close(m->fd);
         udev_monitor_unref(m->monitor);
         udev_unref(m->udev);
         free(m);
         return NULL;
 }
 
+/* One message off the kernel's group: 1 and *ret filled, 0 for one that is not for us (a
+ * subsystem we do not watch, not from the kernel, cut), -EAGAIN when none waits, or another
+ * negative errno (-ENOBUFS: uevents were lost). */
+static int receive_kernel(Monitor *m, char *buf, Uevent *ret)
+{
+        union {
+                struct cmsghdr cmsg;
+                uint8_t buf[CMSG_SPACE(sizeof(struct ucred))];
+        } control = {};
+        struct sockaddr_nl sender = {};
+        struct iovec iov = { .iov_base = buf, .iov_len = UEVENT_MAX };
+        struct msghdr msg = {
+                .msg_name = &sender,
+                .msg_namelen = sizeof(sender),
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *c;
+        struct ucred *cred = NULL;
+        ssize_t n;
+
+        n = recvmsg(m->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return errno == EINTR ? 0 : -errno;
+        /* Only the kernel (port 0, uid 0) speaks on its group; root processes could send there. */
+        for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+                        cred = (struct ucred *)CMSG_DATA(c);
+        if (!cred || cred->uid != 0 || sender.nl_pid != 0 || (msg.msg_flags & MSG_TRUNC))
+                return 0;
+        buf[n] = '\0';
+        if (uevent_parse(buf, (size_t)n, ret) < 0)
+                return 0;
+        return streq(ret->subsystem, "memory") || streq(ret->subsystem, "dax");
+}
+
+static void drain_kernel(Monitor *m)
+{
+        char buf[UEVENT_MAX + 1];
+        Uevent u;
+        int r;
+
+        for (;;) {
+                r = receive_kernel(m, buf, &u);
+                if (r == -EAGAIN)
+                        break;
+                if (r < 0) {
+                        m->on_overflow(m->userdata, -r);
+                        if (r == -ENOBUFS)
+                                continue;
+                        break;
+                }
+                if (r > 0)
+                        m->on_event(m->userdata, u.subsystem, u.action, u.sysname);
+        }
+}
+
 void monitor_drain(Monitor *m)
 {
         assert(m);
 
+        if (!m->monitor) {
+                drain_kernel(m);
+                return;
+        }
         /* One wakeup can carry many events. */
         for (;;) {
                 struct udev_device *d;
@@ -83,7 +160,7 @@ static int queued_bytes(Monitor *m, uint32_t *ret)
         uint32_t mem[SK_MEMINFO_VARS] = {};
         socklen_t len = sizeof(mem);
 
-        if (getsockopt(udev_monitor_get_fd(m->monitor), SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+        if (getsockopt(m->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
                 return -errno;
         if (len <= SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t))
                 return -EIO;
@@ -156,6 +233,24 @@ void monitor_set_batching(Monitor *m, bool batching)
                 batch_end(m);
 }
 
+static int open_kernel(Monitor *m)
+{
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 /* the kernel's */ };
+        int one = 1, size = MONITOR_RCVBUF;
+
+        m->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+        if (m->fd < 0)
+                return -errno;
+        /* Best effort: without it the default buffer overflows sooner and we rescan. */
+        if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void)setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(m->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+                return -errno;
+        if (bind(m->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        return 0;
+}
+
 int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, monitor_overflow_fn on_overflow,
                 void *userdata, Monitor **ret)
 {
@@ -172,11 +267,22 @@ int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, mon
         m->on_overflow = on_overflow;
         m->userdata = userdata;
 
+        m->fd = -EBADF;
+        if (source == UEVENT_SOURCE_KERNEL) {
+                r = open_kernel(m);
+                if (r < 0)
+                        return r;
+                r = sd_event_add_io(e, &m->source, m->fd, EPOLLIN, on_io, m);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(m);
+                return 0;
+        }
+
         m->udev = udev_new();
         if (!m->udev)
                 return negative_errno();
-        m->monitor =
-                udev_monitor_new_from_netlink(m->udev, source == UEVENT_SOURCE_KERNEL ? "kernel" : "udev");
+        m->monitor = udev_monitor_new_from_netlink(m->udev, "udev");
         if (!m->monitor)
                 return negative_errno();
         r = udev_monitor_filter_add_match_subsystem_devtype(m->monitor, "memory", NULL);
@@ -191,7 +297,8 @@ int monitor_new(sd_event *e, UeventSource source, monitor_event_fn on_event, mon
         if (r < 0)
                 return r;
 
-        r = sd_event_add_io(e, &m->source, udev_monitor_get_fd(m->monitor), EPOLLIN, on_io, m);
+        m->fd = udev_monitor_get_fd(m->monitor);
+        r = sd_event_add_io(e, &m->source, m->fd, EPOLLIN, on_io, m);
         if (r < 0)
                 return r;
 

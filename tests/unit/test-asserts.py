@@ -71,6 +71,7 @@ CHECKED = [
     "daemon/sysfs.c",
     "daemon/tiering.c",
     "daemon/tiers.c",
+    "daemon/uevent-parse.c",
     "daemon/unplug-target.c",
     "daemon/unplug.c",
     "daemon/virtio-mem.c",

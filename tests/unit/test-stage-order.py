@@ -125,6 +125,8 @@ STAGES = {
     "virtio-mem.h": "kernel",
     "monitor.c": "kernel",
     "monitor.h": "kernel",
+    "uevent-parse.c": "kernel",
+    "uevent-parse.h": "kernel",
     "platform-facts.c": "kernel",
     "platform-facts.h": "kernel",
     "kernel-info.c": "kernel",
