@@ -217,7 +217,7 @@ def main():
     args = ap.parse_args()
     if args.list:
         for name, fn in SCENARIOS.items():
-            print(f"{name:24} {fn.__doc__.splitlines()[0]}")
+            print(f"{name:24} {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
         return 0
     names = args.scenarios or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
