@@ -6,6 +6,7 @@
 #include "devices.h"
 #include "event-util.h"
 #include "intake.h"
+#include "kernel-auto.h"
 #include "log.h"
 #include "memblock.h"
 #include "monitor.h"
@@ -262,7 +263,10 @@ static int take_block(Intake *in, unsigned index, int node, bool from_add, uint6
         }
         m->blocks[index].retry = false;
 
-        r = memblock_read(m->sysfs, index, node, &f, &attr);
+        if (from_add && node >= 0 && !kernel_auto_onlines_new(m))
+                r = memblock_read_added(m->sysfs, index, node, &f, &attr);
+        else
+                r = memblock_read(m->sysfs, index, node, &f, &attr);
         if (r == -ENOENT) {
                 m->blocks[index] = (Block){ .node = -1 }; /* gone again */
                 return 0;

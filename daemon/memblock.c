@@ -90,21 +90,20 @@ int memblock_read_state(Sysfs *s, unsigned index, BlockState *ret)
         return 0;
 }
 
-int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
+static int read_facts(Sysfs *s, unsigned index, int node, bool read_state, BlockFacts *ret,
+                      const char **ret_attr)
 {
         /* phys_index is not read: the kernel prints the block id there, the N of memoryN. */
-        BlockFacts f = { .index = index, .phys_index = index, .node = node };
+        BlockFacts f = { .index = index, .phys_index = index, .node = node, .state = BLOCK_OFFLINE };
         char buf[128];
         int r;
 
-        assert(s);
-        assert(ret);
-        assert(ret_attr);
-
         *ret_attr = "state";
-        r = memblock_read_state(s, index, &f.state);
-        if (r < 0)
-                return r;
+        if (read_state) {
+                r = memblock_read_state(s, index, &f.state);
+                if (r < 0)
+                        return r;
+        }
 
         if (node == NODE_LOOK_UP) {
                 *ret_attr = "node";
@@ -131,6 +130,25 @@ int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const cha
         *ret_attr = NULL;
         *ret = f;
         return 0;
+}
+
+int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
+{
+        assert(s);
+        assert(ret);
+        assert(ret_attr);
+
+        return read_facts(s, index, node, true, ret, ret_attr);
+}
+
+int memblock_read_added(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr)
+{
+        assert(s);
+        assert(ret);
+        assert(ret_attr);
+        assert(node >= 0);
+
+        return read_facts(s, index, node, false, ret, ret_attr);
 }
 
 static int node_dir_read(Sysfs *s, unsigned node, int **map, size_t *n)

@@ -15,6 +15,11 @@
  * -EBADMSG and names the attribute in *ret_attr (also set for other errors: the attribute that failed). */
 #define NODE_LOOK_UP (-2)
 int memblock_read(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
+/* The same for a block the kernel just added offline (auto_online_blocks says offline) and linked
+ * to node: its state is not read, a syscall sequence per block less while the kernel's hot-add
+ * waits for its first online. Should another agent online it meanwhile, the write of ours fails
+ * with EINVAL, which the onliner counts as done by that agent, after reading the state then. */
+int memblock_read_added(Sysfs *s, unsigned index, int node, BlockFacts *ret, const char **ret_attr);
 
 /* The node of every block, from devices/system/node/nodeN/memoryM: one directory listing per node
  * instead of one per block. Blocks in no node are -1. -ENOENT without NUMA in sysfs. */
