@@ -129,6 +129,8 @@ STAGES = {
     "platform-facts.h": "kernel",
     "kernel-info.c": "kernel",
     "kernel-info.h": "kernel",
+    "zoneinfo.c": "kernel",
+    "zoneinfo.h": "kernel",
     "kernel-auto.c": "kernel",
     "kernel-auto.h": "kernel",
     "kernel-delegate.c": "kernel",
