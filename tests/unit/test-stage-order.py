@@ -106,6 +106,9 @@ STAGES = {
     # the ACPI-binding wait that intake applies: below decide, so that both may read them.
     "placement-facts.c": "intake",
     "placement-facts.h": "intake",
+    # The headroom's facts: zoneinfo and vmstat, and the placement's counts for what may go movable.
+    "headroom-facts.c": "intake",
+    "headroom-facts.h": "intake",
     # Kernel-facing: sysfs, the kernel's knobs and the process's own settings; no stage.
     "sysfs.c": "kernel",
     "sysfs.h": "kernel",
