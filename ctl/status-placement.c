@@ -138,6 +138,16 @@ void status_placement_print(const StatusPlacement *p,
         }
 }
 
+/* "Node": the node's number, null for the system's row. */
+static void json_node(JsonWriter *w, int32_t node)
+{
+        json_key(w, "Node");
+        if (node < 0)
+                json_null(w);
+        else
+                json_signed(w, node);
+}
+
 void status_placement_json(const StatusPlacement *p, JsonWriter *w)
 {
         assert(p);
@@ -149,11 +159,7 @@ void status_placement_json(const StatusPlacement *p, JsonWriter *w)
                 const NodePlacement *n = &p->rows[i];
 
                 json_begin_object(w);
-                json_key(w, "Node");
-                if (n->node < 0)
-                        json_null(w);
-                else
-                        json_signed(w, n->node);
+                json_node(w, n->node);
                 json_field_unsigned(w, "BootKernelBytes", n->boot_kernel);
                 json_field_unsigned(w, "KernelBytes", n->kernel);
                 json_field_unsigned(w, "MovableBytes", n->movable);
@@ -172,11 +178,7 @@ void status_placement_json(const StatusPlacement *p, JsonWriter *w)
                 const NodeHeadroom *n = &p->headroom[i];
 
                 json_begin_object(w);
-                json_key(w, "Node");
-                if (n->node < 0)
-                        json_null(w);
-                else
-                        json_signed(w, n->node);
+                json_node(w, n->node);
                 json_field_unsigned(w, "FreeBytes", n->free);
                 json_field_unsigned(w, "ReserveBytes", n->reserve);
                 json_field_unsigned(w, "StructPageBytes", n->struct_page);

@@ -397,6 +397,27 @@ def test_platform_hyperv(case):
              "zone (Online=online) when the config does not say, and logs why", default)
 
 
+def start_settled(case, s):
+    """The daemon on s's bus and bed, once it has onlined the DIMMs and its job is over."""
+    s.client = Client(s.bus.address)
+    s.daemon = s.bed.daemon()
+    case.daemon = s.daemon
+    s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+    s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
+    s.bed.emu.settle()
+    wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+
+
+def status_has(case, s, patterns):
+    """memhotplugctl status succeeds and has a line matching each of patterns."""
+    check(busclient.CTL, "memhotplugctl is not built")
+    out = ctl(s.bus.address, "status")
+    case.note(out.stdout)
+    check(out.returncode == 0, out.stderr)
+    for pat in patterns:
+        check(re.search(pat, out.stdout, re.M), "status lacks /%s/:\n%s" % (pat, out.stdout))
+
+
 STATUS_CHECKS = ["NodePlacement: boot kernel, kernel, movable and headroom per node and system-wide, "
                  "as the zones the DIMMs went to",
                  "memhotplugctl status: a Placement line per node with the ratio and 'another X may go movable'",
@@ -418,13 +439,7 @@ def test_status_and_plan(case):
         # No Online=: the platform default, auto-movable in a KVM guest with virtio-balloon.
         fake_platform(s.bed, "QEMU", "virtio_balloon")
         s.bed.write_config(BASE_DAEMON)
-        s.client = Client(s.bus.address)
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
-        s.bed.emu.settle()
-        wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+        start_settled(case, s)
 
         def prop():
             rows = {r[0]: tuple(r[1:]) for r in s.client.prop("NodePlacement")}
@@ -439,17 +454,13 @@ def test_status_and_plan(case):
             check(rows == want, "NodePlacement %r, want %r" % (rows, want))
 
         def status():
-            check(busclient.CTL, "memhotplugctl is not built")
-            out = ctl(s.bus.address, "status")
-            case.note(out.stdout)
-            check(out.returncode == 0, out.stderr)
-            for pat in (r"Placement: kernel 3\.5G \(boot 2\.5G\), movable 7G \(memmap on device 0B\): 280% of 301%",
-                        r"another 537\.6M may go movable in the system",
-                        r"Placement node 1: kernel 1\.5G \(boot 512M\), movable 1G \(memmap on device 0B\): "
-                        r"200% of 301%",
-                        r"another 517\.1M may go movable on node 1",
-                        r"another 20\.5M may go movable on node 0"):
-                check(re.search(pat, out.stdout), "status lacks /%s/:\n%s" % (pat, out.stdout))
+            status_has(case, s, (r"Placement: kernel 3\.5G \(boot 2\.5G\), movable 7G \(memmap on device 0B\): "
+                                 r"280% of 301%",
+                                 r"another 537\.6M may go movable in the system",
+                                 r"Placement node 1: kernel 1\.5G \(boot 512M\), movable 1G \(memmap on device 0B\): "
+                                 r"200% of 301%",
+                                 r"another 517\.1M may go movable on node 1",
+                                 r"another 20\.5M may go movable on node 0"))
 
         def plan():
             check(busclient.CTL, "memhotplugctl is not built")
@@ -540,13 +551,7 @@ def test_headroom(case):
         put("vmstat", "nr_free_pages 1\nnr_memmap_pages %d\nnr_memmap_boot_pages %d\n"
             % (32 * memmap_block, 10 * memmap_block))
         s.bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
-        s.client = Client(s.bus.address)
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
-        s.bed.emu.settle()
-        wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+        start_settled(case, s)
 
         def rows():
             r = {row[0]: tuple(row[1:]) for row in s.client.prop("HotAddHeadroom")}
@@ -591,17 +596,12 @@ def test_headroom(case):
                     % (32 * memmap_block, 10 * memmap_block))
 
         def status():
-            check(busclient.CTL, "memhotplugctl is not built")
-            out = ctl(s.bus.address, "status")
-            case.note(out.stdout)
-            check(out.returncode == 0, out.stderr)
-            for pat in (r"Headroom: a hot-add of up to 87\.3G is safe now \(537\.6M of it movable\)",
-                        r"system: free 1\.4G - reserve 21\.9M = 1\.4G for memmaps: 87\.3G at 64 B per 4K page "
-                        r"\(4M per 256M block\); of it 537\.6M may go movable$",
-                        r"Headroom node 0: a hot-add of up to 72\.8G is safe now",
-                        r"node 0: free 1\.2G - reserve 19\.6M = 1\.1G for memmaps: 72\.8G at 64 B",
-                        r"Headroom node 1: a hot-add of up to 14\.5G is safe now"):
-                check(re.search(pat, out.stdout, re.M), "status lacks /%s/:\n%s" % (pat, out.stdout))
+            status_has(case, s, (r"Headroom: a hot-add of up to 87\.3G is safe now \(537\.6M of it movable\)",
+                                 r"system: free 1\.4G - reserve 21\.9M = 1\.4G for memmaps: 87\.3G at 64 B per 4K "
+                                 r"page \(4M per 256M block\); of it 537\.6M may go movable$",
+                                 r"Headroom node 0: a hot-add of up to 72\.8G is safe now",
+                                 r"node 0: free 1\.2G - reserve 19\.6M = 1\.1G for memmaps: 72\.8G at 64 B",
+                                 r"Headroom node 1: a hot-add of up to 14\.5G is safe now"))
             out = ctl(s.bus.address, "--json=short", "status")
             h = {r["Node"]: r for r in json.loads(out.stdout)["HotAddHeadroom"]}
             check(h[0]["HeadroomBytes"] == 291 * BS and h[None]["StructPageBytes"] == 64 and
