@@ -53,6 +53,10 @@
 /* NodePlacement: node (-1: the system), boot kernel, kernel, movable, memmap on the device (of
  * movable) and headroom (more that may go movable) in bytes, MovableRatio= in percent, NumaAware=. */
 #define BUS_NODE_PLACEMENT "(itttttub)"
+/* HotAddHeadroom: node (-1: the system), free and reserved memory in the kernel zones, the memmap's
+ * bytes per page and the page size, the largest hot-add whose memmap fits and what of it may go
+ * movable (in bytes), whether memory_hotplug.memmap_on_memory is on, the arithmetic in words. */
+#define BUS_HOTADD_HEADROOM "(ittttttbs)"
 
 /* Our error names and the errno each maps to, so that sd-bus turns them into -errno on either
  * side. Registered with sd_bus_error_add_map() by the daemon and by memhotplugctl. */

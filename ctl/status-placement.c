@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus-contract.h"
 #include "ctl-util.h"
@@ -13,6 +14,9 @@ void status_placement_done(StatusPlacement *p)
         assert(p);
 
         free(p->rows);
+        for (size_t i = 0; i < p->n_headroom; i++)
+                free(p->headroom[i].reason);
+        free(p->headroom);
         *p = (StatusPlacement){};
 }
 
@@ -38,6 +42,42 @@ int status_placement_read(sd_bus_message *m, StatusPlacement *ret)
                         return -ENOMEM;
                 ret->rows = l;
                 ret->rows[ret->n_rows++] = n;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int status_headroom_read(sd_bus_message *m, StatusPlacement *ret)
+{
+        NodeHeadroom h;
+        const char *reason;
+        int r;
+
+        assert(m);
+        assert(ret);
+
+        r = sd_bus_message_enter_container(m, 'v', "a" BUS_HOTADD_HEADROOM);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(m, 'a', BUS_HOTADD_HEADROOM);
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(m, BUS_HOTADD_HEADROOM, &h.node, &h.free, &h.reserve, &h.struct_page,
+                                        &h.page_size, &h.headroom, &h.movable, &h.memmap_on_memory,
+                                        &reason)) > 0) {
+                NodeHeadroom *l = realloc(ret->headroom, (ret->n_headroom + 1) * sizeof(NodeHeadroom));
+
+                if (!l)
+                        return -ENOMEM;
+                ret->headroom = l;
+                h.reason = strdup(reason);
+                if (!h.reason)
+                        return -ENOMEM;
+                ret->headroom[ret->n_headroom++] = h;
         }
         if (r < 0)
                 return r;
@@ -83,6 +123,29 @@ void status_placement_print(const StatusPlacement *p,
                       n->node >= 0 && !n->numa_aware ? " (NumaAware=no: not checked)" : "");
                 field(NULL, "another %s may go movable %s", format_bytes(h, n->headroom), where);
         }
+        for (size_t i = 0; i < p->n_headroom; i++) {
+                const NodeHeadroom *n = &p->headroom[i];
+                char h[FORMAT_BYTES_MAX], mv[FORMAT_BYTES_MAX], label[32];
+
+                if (n->node < 0)
+                        snprintf(label, sizeof(label), "Headroom");
+                else
+                        snprintf(label, sizeof(label), "Headroom node %" PRIi32, n->node);
+                field(label, "a hot-add of up to %s is safe now (%s of it movable)",
+                      n->headroom == UINT64_MAX ? "any size" : format_bytes(h, n->headroom),
+                      format_bytes(mv, n->movable));
+                field(NULL, "%s", n->reason);
+        }
+}
+
+/* "Node": the node's number, null for the system's row. */
+static void json_node(JsonWriter *w, int32_t node)
+{
+        json_key(w, "Node");
+        if (node < 0)
+                json_null(w);
+        else
+                json_signed(w, node);
 }
 
 void status_placement_json(const StatusPlacement *p, JsonWriter *w)
@@ -96,11 +159,7 @@ void status_placement_json(const StatusPlacement *p, JsonWriter *w)
                 const NodePlacement *n = &p->rows[i];
 
                 json_begin_object(w);
-                json_key(w, "Node");
-                if (n->node < 0)
-                        json_null(w);
-                else
-                        json_signed(w, n->node);
+                json_node(w, n->node);
                 json_field_unsigned(w, "BootKernelBytes", n->boot_kernel);
                 json_field_unsigned(w, "KernelBytes", n->kernel);
                 json_field_unsigned(w, "MovableBytes", n->movable);
@@ -109,6 +168,26 @@ void status_placement_json(const StatusPlacement *p, JsonWriter *w)
                 json_field_unsigned(w, "MovableRatio", n->ratio);
                 json_key(w, "NumaAware");
                 json_bool(w, n->numa_aware);
+                json_end_object(w);
+        }
+        json_end_array(w);
+
+        json_key(w, "HotAddHeadroom");
+        json_begin_array(w);
+        for (size_t i = 0; i < p->n_headroom; i++) {
+                const NodeHeadroom *n = &p->headroom[i];
+
+                json_begin_object(w);
+                json_node(w, n->node);
+                json_field_unsigned(w, "FreeBytes", n->free);
+                json_field_unsigned(w, "ReserveBytes", n->reserve);
+                json_field_unsigned(w, "StructPageBytes", n->struct_page);
+                json_field_unsigned(w, "PageSize", n->page_size);
+                json_field_unsigned(w, "HeadroomBytes", n->headroom);
+                json_field_unsigned(w, "MovableBytes", n->movable);
+                json_key(w, "MemmapOnMemory");
+                json_bool(w, n->memmap_on_memory);
+                json_field_string(w, "Reason", n->reason);
                 json_end_object(w);
         }
         json_end_array(w);

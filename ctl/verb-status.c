@@ -168,6 +168,8 @@ static int read_property(sd_bus_message *m, const char *name, const char *conten
 
         if (streq(name, "NodePlacement") && streq(contents, "a" BUS_NODE_PLACEMENT))
                 return status_placement_read(m, &s->placement);
+        if (streq(name, "HotAddHeadroom") && streq(contents, "a" BUS_HOTADD_HEADROOM))
+                return status_headroom_read(m, &s->placement);
 
         /* Properties we do not know, or whose type changed: skipped, not fatal. */
         if (!(streq(name, "ZoneOnlineBytes") && streq(contents, "a(st)")) &&

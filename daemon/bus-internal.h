@@ -103,7 +103,10 @@ extern const BusPropertyGroup bus_manager_property_groups[];
 int bus_property_get_tiering(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error);
 
-/* NodePlacement, PlatformDefault, DriftBlocks and Plan's drift rows (bus-placement.c). */
+/* NodePlacement, HotAddHeadroom, PlatformDefault, DriftBlocks and Plan's drift rows (bus-placement.c). */
+int bus_property_get_hotadd_headroom(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply, void *userdata,
+                                     sd_bus_error *error);
 int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,
                                     const char *property, sd_bus_message *reply, void *userdata,
                                     sd_bus_error *error);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,9 +143,12 @@ static int property_get_hotplug_param(sd_bus *bus, const char *path, const char 
 static int property_get_vmstat(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
+        Manager *m = userdata;
+        char vmstat[PATH_MAX];
         uint64_t v;
 
-        if (kernel_read_vmstat("/proc/vmstat",
+        snprintf(vmstat, sizeof(vmstat), "%s/vmstat", m->options.proc_root);
+        if (kernel_read_vmstat(vmstat,
                                streq(property, "MemmapPages") ? "nr_memmap_pages" : "nr_memmap_boot_pages",
                                &v) < 0)
                 return sd_bus_message_append(reply, "x", (int64_t)-1);
@@ -630,6 +634,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("NodeTiers", "a(iib)", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("TieringWarnings", "as", bus_property_get_tiering, 0, 0),
         SD_BUS_PROPERTY("NodePlacement", "a" BUS_NODE_PLACEMENT, bus_property_get_node_placement, 0, 0),
+        SD_BUS_PROPERTY("HotAddHeadroom", "a" BUS_HOTADD_HEADROOM, bus_property_get_hotadd_headroom, 0, 0),
         SD_BUS_PROPERTY("DriftBlocks", "u", bus_property_get_drift_blocks, 0, 0),
         SD_BUS_PROPERTY("PlatformDefault", "s", bus_property_get_platform_default, 0,
                         SD_BUS_VTABLE_PROPERTY_CONST),

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "bus-internal.h"
+#include "headroom-facts.h"
 #include "placement-facts.h"
 #include "platform-facts.h"
 
@@ -65,6 +66,45 @@ int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *i
                 if (nodes[i].kernel == 0 && nodes[i].movable == 0)
                         continue; /* a node with nothing online: no row */
                 r = append_row(reply, m, &f, (int)i, &nodes[i], page);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+/* HotAddHeadroom: the largest hot-add that is safe now, per node and for the system, read from the
+ * kernel when asked. Where the kernel does not tell (no /proc/zoneinfo), no rows: GetAll must not
+ * fail for it. */
+int bus_property_get_hotadd_headroom(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply, void *userdata,
+                                     sd_bus_error *error)
+{
+        _cleanup_(freep) Headroom *rows = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(bus);
+        assert(path);
+        assert(interface);
+        assert(property);
+        assert(reply);
+        assert(userdata);
+        assert(error);
+
+        r = headroom_read(userdata, &rows, &n);
+        if (r == -ENOMEM)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', BUS_HOTADD_HEADROOM);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char reason[HEADROOM_REASON_MAX];
+
+                headroom_format(&rows[i], reason, sizeof(reason));
+                r = sd_bus_message_append(reply, BUS_HOTADD_HEADROOM, rows[i].node, rows[i].free,
+                                          rows[i].reserve, rows[i].struct_page, rows[i].page_size,
+                                          rows[i].headroom, rows[i].movable, rows[i].memmap_on_memory,
+                                          reason);
                 if (r < 0)
                         return r;
         }

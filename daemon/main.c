@@ -18,6 +18,7 @@ static ManagerOptions arg = {
         .config_path = CONFIG_FILE_DEFAULT,
         .sysfs_root = "/sys",
         .iomem_path = "/proc/iomem",
+        .proc_root = "/proc",
         .runtime_dir = "/run/memhotplugd",
         .log_level = -1,
 };
@@ -41,6 +42,7 @@ static void help(void)
                "     --log-target=TARGET journal, console (stderr), null or auto (default)\n"
                "     --sysfs-root=DIR    Use DIR instead of /sys (for tests)\n"
                "     --iomem=FILE        Read FILE instead of /proc/iomem (for tests)\n"
+               "     --proc-root=DIR     Read zoneinfo and vmstat in DIR instead of /proc (for tests)\n"
                "     --no-bus            Do not connect to D-Bus\n"
                "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
@@ -60,6 +62,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_LOG_TARGET,
                 ARG_SYSFS_ROOT,
                 ARG_IOMEM,
+                ARG_PROC_ROOT,
                 ARG_RUNTIME_DIR,
                 ARG_NO_BUS,
                 ARG_BUS_INTROSPECT,
@@ -75,6 +78,7 @@ static int parse_argv(int argc, char *argv[])
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS_ROOT },
                 { "iomem", required_argument, NULL, ARG_IOMEM },
+                { "proc-root", required_argument, NULL, ARG_PROC_ROOT },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
@@ -127,6 +131,9 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_IOMEM:
                         arg.iomem_path = optarg;
+                        break;
+                case ARG_PROC_ROOT:
+                        arg.proc_root = optarg;
                         break;
                 case ARG_RUNTIME_DIR:
                         arg.runtime_dir = optarg;

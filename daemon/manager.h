@@ -24,6 +24,7 @@ typedef struct ManagerOptions {
         bool config_required; /* --config was given: a missing file is an error */
         const char *sysfs_root;
         const char *iomem_path; /* /proc/iomem, or a copy of one (tests) */
+        const char *proc_root;  /* /proc, for zoneinfo and vmstat; a fake one in tests */
         const char *runtime_dir;
         const char *credentials_dir; /* $CREDENTIALS_DIRECTORY: the memhotplugd.conf credential */
         bool once;

@@ -533,6 +533,10 @@ class Bed:
         self.iomem = os.path.join(self.tmp, "iomem")
         with open(self.iomem, "w"):
             pass
+        # Its /proc for zoneinfo and vmstat (the headroom): empty unless a test writes them, so that
+        # no figure depends on the machine the test runs on.
+        self.proc_dir = os.path.join(self.tmp, "proc")
+        os.mkdir(self.proc_dir)
         # The daemon's system bus: a private dbus-daemon's (set by the test), or by default a
         # socket that never appears, so that it never reaches the machine's system bus.
         self.bus_address = "unix:path=" + os.path.join(self.tmp, "no-system-bus")
@@ -662,7 +666,7 @@ class Bed:
             argv += ["--log-level", log_level]
         if self.plain:
             argv += ["--sysfs-root", self.sys_dir]
-        argv += ["--iomem", self.iomem]
+        argv += ["--iomem", self.iomem, "--proc-root", self.proc_dir]
         argv += list(args)
         env = self.env()
         env.update(extra_env or {})  # e.g. a NOTIFY_SOCKET and WATCHDOG_USEC of the test's own
@@ -684,6 +688,9 @@ def assert_isolated(argv, env):
     if (argv[0] == DAEMON and "--version" not in argv and
             ("--iomem" not in argv or not argv[argv.index("--iomem") + 1].startswith(tempfile.gettempdir()))):
         raise RuntimeError("refusing to run the daemon on the machine's /proc/iomem")
+    if (argv[0] == DAEMON and "--version" not in argv and
+            ("--proc-root" not in argv or not argv[argv.index("--proc-root") + 1].startswith(tempfile.gettempdir()))):
+        raise RuntimeError("refusing to run the daemon on the machine's /proc")
     if "--sysfs-root" in argv:
         root = argv[argv.index("--sysfs-root") + 1]
         if not root.startswith(tempfile.gettempdir()) or os.path.realpath(root) == "/sys":

@@ -349,6 +349,7 @@ def test_virtio_mem(case):
 PAGE = 4096
 G = 1 << 30
 M = 1 << 20
+BS = int(harness.FAKE_BLOCK_SIZE, 16)
 
 
 def headroom(ratio, boot, movable):
@@ -396,6 +397,27 @@ def test_platform_hyperv(case):
              "zone (Online=online) when the config does not say, and logs why", default)
 
 
+def start_settled(case, s):
+    """The daemon on s's bus and bed, once it has onlined the DIMMs and its job is over."""
+    s.client = Client(s.bus.address)
+    s.daemon = s.bed.daemon()
+    case.daemon = s.daemon
+    s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
+    s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
+    s.bed.emu.settle()
+    wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+
+
+def status_has(case, s, patterns):
+    """memhotplugctl status succeeds and has a line matching each of patterns."""
+    check(busclient.CTL, "memhotplugctl is not built")
+    out = ctl(s.bus.address, "status")
+    case.note(out.stdout)
+    check(out.returncode == 0, out.stderr)
+    for pat in patterns:
+        check(re.search(pat, out.stdout, re.M), "status lacks /%s/:\n%s" % (pat, out.stdout))
+
+
 STATUS_CHECKS = ["NodePlacement: boot kernel, kernel, movable and headroom per node and system-wide, "
                  "as the zones the DIMMs went to",
                  "memhotplugctl status: a Placement line per node with the ratio and 'another X may go movable'",
@@ -417,13 +439,7 @@ def test_status_and_plan(case):
         # No Online=: the platform default, auto-movable in a KVM guest with virtio-balloon.
         fake_platform(s.bed, "QEMU", "virtio_balloon")
         s.bed.write_config(BASE_DAEMON)
-        s.client = Client(s.bus.address)
-        s.daemon = s.bed.daemon()
-        case.daemon = s.daemon
-        s.daemon.wait_line(r"Acquired the bus name " + re.escape(BUS_NAME))
-        s.bed.emu.wait_online([i for name, (n, ix) in DIMMS.items() for i in ix])
-        s.bed.emu.settle()
-        wait_until(lambda: tuple(s.client.prop("JobProgress")) == (0, 0, 0), what="JobProgress (0, 0, 0)")
+        start_settled(case, s)
 
         def prop():
             rows = {r[0]: tuple(r[1:]) for r in s.client.prop("NodePlacement")}
@@ -438,17 +454,13 @@ def test_status_and_plan(case):
             check(rows == want, "NodePlacement %r, want %r" % (rows, want))
 
         def status():
-            check(busclient.CTL, "memhotplugctl is not built")
-            out = ctl(s.bus.address, "status")
-            case.note(out.stdout)
-            check(out.returncode == 0, out.stderr)
-            for pat in (r"Placement: kernel 3\.5G \(boot 2\.5G\), movable 7G \(memmap on device 0B\): 280% of 301%",
-                        r"another 537\.6M may go movable in the system",
-                        r"Placement node 1: kernel 1\.5G \(boot 512M\), movable 1G \(memmap on device 0B\): "
-                        r"200% of 301%",
-                        r"another 517\.1M may go movable on node 1",
-                        r"another 20\.5M may go movable on node 0"):
-                check(re.search(pat, out.stdout), "status lacks /%s/:\n%s" % (pat, out.stdout))
+            status_has(case, s, (r"Placement: kernel 3\.5G \(boot 2\.5G\), movable 7G \(memmap on device 0B\): "
+                                 r"280% of 301%",
+                                 r"another 537\.6M may go movable in the system",
+                                 r"Placement node 1: kernel 1\.5G \(boot 512M\), movable 1G \(memmap on device 0B\): "
+                                 r"200% of 301%",
+                                 r"another 517\.1M may go movable on node 1",
+                                 r"another 20\.5M may go movable on node 0"))
 
         def plan():
             check(busclient.CTL, "memhotplugctl is not built")
@@ -472,6 +484,139 @@ def test_status_and_plan(case):
         case.run(STATUS_CHECKS[0], prop)
         case.run(STATUS_CHECKS[1], status)
         case.run(STATUS_CHECKS[2], plan)
+    finally:
+        s.close()
+
+
+HEADROOM_CHECKS = ["HotAddHeadroom: per node and system-wide, free less the high watermark and protection of the "
+                   "kernel zones (not ZONE_MOVABLE's), in whole 256M blocks at 4M of memmap each, and what of it "
+                   "may go movable as NodePlacement says",
+                   "HotAddHeadroom: read when asked: less free memory, less headroom; the struct page size from "
+                   "/proc/vmstat's memmap counters (80 B: 5M a block)",
+                   "memhotplugctl status: a Headroom line per node with the arithmetic in words, and --json",
+                   "HotAddHeadroom: no rows, and status still works, where /proc/zoneinfo is missing"]
+
+
+def zoneinfo(nodes):
+    """A /proc/zoneinfo: nodes is {node: [(zone, free, high, protection), ...]} in zone order."""
+    out = ""
+    for node, zones in sorted(nodes.items()):
+        for name, free, high, prot in zones:
+            out += ("Node %d, zone %8s\n  pages free     %d\n        boost    0\n        min      %d\n"
+                    "        low      %d\n        high     %d\n        spanned  0\n        present  0\n"
+                    "        protection: (%s)\n  pagesets\n    cpu: 0\n              count:    5\n"
+                    "              high:     99999\n              batch:    63\n"
+                    % (node, name, free, high // 2, high * 3 // 4, high, ", ".join(map(str, prot))))
+    return out
+
+
+def expected_headroom(zones, node, struct_page):
+    """The headroom in bytes as docs/PLACEMENT.md defines it, worked out here on its own."""
+    free = reserve = 0
+    for n, nz in zones.items():
+        if node >= 0 and n != node:
+            continue
+        top = max(i for i, z in enumerate(nz) if z[0] not in ("Movable", "Device"))
+        for name, f, high, prot in nz:
+            if name in ("Movable", "Device"):
+                continue
+            free += f
+            reserve += min(f, high + prot[top])
+    per_block = -(-(BS // PAGE) * struct_page // PAGE) * PAGE
+    return (free - reserve) * PAGE // per_block * BS
+
+
+@scenario(HEADROOM_CHECKS)
+def test_headroom(case):
+    zones = {
+        0: [("DMA", 3000, 10, (0, 100, 500, 500, 500)), ("DMA32", 200000, 2000, (0, 0, 1000, 1000, 1000)),
+            ("Normal", 100000, 1500, (0, 0, 0, 0, 0)), ("Movable", 400000, 50, (0, 0, 0, 0, 0)),
+            ("Device", 0, 0, (0, 0, 0, 0, 0))],
+        1: [("DMA", 0, 0, (0, 0, 0, 0, 0)), ("DMA32", 0, 0, (0, 0, 0, 0, 0)),
+            ("Normal", 60000, 600, (0, 0, 0, 0, 0)), ("Movable", 100000, 20, (0, 0, 0, 0, 0)),
+            ("Device", 0, 0, (0, 0, 0, 0, 0))],
+    }
+    memmap_block = BS // PAGE * 64 // PAGE  # pages of memmap a block needs at 64 B a page
+    s = BusSetup()
+    try:
+        s.bus = PrivateBus()
+        s.bed = make_bed(plain=False)
+        s.bed.bus_address = s.bus.address
+
+        def put(name, text):
+            with open(os.path.join(s.bed.proc_dir, name), "w") as f:
+                f.write(text)
+
+        put("zoneinfo", zoneinfo(zones))
+        put("vmstat", "nr_free_pages 1\nnr_memmap_pages %d\nnr_memmap_boot_pages %d\n"
+            % (32 * memmap_block, 10 * memmap_block))
+        s.bed.write_config(BASE_DAEMON + "\n[Memory]\nOnline=auto-movable\n")
+        start_settled(case, s)
+
+        def rows():
+            r = {row[0]: tuple(row[1:]) for row in s.client.prop("HotAddHeadroom")}
+            case.note("HotAddHeadroom: %r" % r)
+            return r
+
+        def per_node():
+            got = rows()
+            movable = {r[0]: r[5] for r in s.client.prop("NodePlacement")}
+            check(sorted(got) == [-1, 0, 1], "rows for %r, want the system, node 0 and node 1" % sorted(got))
+            for node in (-1, 0, 1):
+                free = sum(z[1] for n, nz in zones.items() for z in nz
+                           if (node < 0 or n == node) and z[0] not in ("Movable", "Device")) * PAGE
+                h = expected_headroom(zones, node, 64)
+                want_movable = min(h, movable[node])
+                check(got[node][0] == free, "node %d: free %d, want %d" % (node, got[node][0], free))
+                # The testbed has no memory_hotplug parameters: memmap_on_memory is off.
+                check(got[node][2:7] == (64, PAGE, h, want_movable, False),
+                      "node %d: %r, want 64 B, %d, headroom %d, movable %d, no memmap_on_memory"
+                      % (node, got[node][2:7], PAGE, h, want_movable))
+            # The figures of the arithmetic above, by hand: node 0 keeps 510 + 3000 + 1500 pages back
+            # and has 297990 pages (1.1G) for memmaps, 4M a block: 291 blocks.
+            check(got[0][1] == 5010 * PAGE and got[0][4] == 291 * BS, "node 0: %r" % (got[0],))
+            check(got[1][4] == 58 * BS and got[-1][4] == 349 * BS, "nodes 1, -1: %r" % (got,))
+
+        def live():
+            before = rows()[0][4]
+            z = dict(zones)
+            z[0] = [(n, f // 2 if n == "DMA32" else f, h, p) for n, f, h, p in zones[0]]
+            try:
+                put("zoneinfo", zoneinfo(z))
+                after = rows()
+                check(after[0][4] == expected_headroom(z, 0, 64) < before,
+                      "node 0 after 100000 pages went: %d, before %d" % (after[0][4], before))
+                put("vmstat", "nr_memmap_pages %d\nnr_memmap_boot_pages %d\n" % (32 * 1280, 10 * 1280))
+                after = rows()
+                check(after[0][2] == 80 and after[0][4] == expected_headroom(z, 0, 80),
+                      "80 B a page: %r, want headroom %d" % (after[0], expected_headroom(z, 0, 80)))
+            finally:
+                put("zoneinfo", zoneinfo(zones))
+                put("vmstat", "nr_memmap_pages %d\nnr_memmap_boot_pages %d\n"
+                    % (32 * memmap_block, 10 * memmap_block))
+
+        def status():
+            status_has(case, s, (r"Headroom: a hot-add of up to 87\.3G is safe now \(537\.6M of it movable\)",
+                                 r"system: free 1\.4G - reserve 21\.9M = 1\.4G for memmaps: 87\.3G at 64 B per 4K "
+                                 r"page \(4M per 256M block\); of it 537\.6M may go movable$",
+                                 r"Headroom node 0: a hot-add of up to 72\.8G is safe now",
+                                 r"node 0: free 1\.2G - reserve 19\.6M = 1\.1G for memmaps: 72\.8G at 64 B",
+                                 r"Headroom node 1: a hot-add of up to 14\.5G is safe now"))
+            out = ctl(s.bus.address, "--json=short", "status")
+            h = {r["Node"]: r for r in json.loads(out.stdout)["HotAddHeadroom"]}
+            check(h[0]["HeadroomBytes"] == 291 * BS and h[None]["StructPageBytes"] == 64 and
+                  h[1]["Reason"].startswith("node 1: free 234.4M - reserve 2.3M"), "--json status: %r" % h)
+
+        def missing():
+            os.unlink(os.path.join(s.bed.proc_dir, "zoneinfo"))
+            check(s.client.prop("HotAddHeadroom") == [], "rows without zoneinfo: %r" % s.client.prop("HotAddHeadroom"))
+            out = ctl(s.bus.address, "status")
+            check(out.returncode == 0 and "Headroom" not in out.stdout, out.stdout + out.stderr)
+
+        case.run(HEADROOM_CHECKS[0], per_node)
+        case.run(HEADROOM_CHECKS[1], live)
+        case.run(HEADROOM_CHECKS[2], status)
+        case.run(HEADROOM_CHECKS[3], missing)
     finally:
         s.close()
 
@@ -532,7 +677,8 @@ def test_drift(case):
 
 def main():
     return harness.main([test_numa_aware, test_node_ratio, test_not_numa_aware, test_platform_hyperv,
-                         test_hot_add_burst, test_plan_queued, test_virtio_mem, test_status_and_plan, test_drift])
+                         test_hot_add_burst, test_plan_queued, test_virtio_mem, test_status_and_plan, test_headroom,
+                         test_drift])
 
 
 if __name__ == "__main__":

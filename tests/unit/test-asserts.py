@@ -54,6 +54,8 @@ CHECKED = [
     "daemon/kernel-auto.c",
     "daemon/kernel-delegate.c",
     "daemon/kernel-info.c",
+    "daemon/headroom-facts.c",
+    "daemon/zoneinfo.c",
     "daemon/log.c",
     "daemon/main.c",
     "daemon/manager.c",

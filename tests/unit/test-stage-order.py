@@ -106,6 +106,9 @@ STAGES = {
     # the ACPI-binding wait that intake applies: below decide, so that both may read them.
     "placement-facts.c": "intake",
     "placement-facts.h": "intake",
+    # The headroom's facts: zoneinfo and vmstat, and the placement's counts for what may go movable.
+    "headroom-facts.c": "intake",
+    "headroom-facts.h": "intake",
     # Kernel-facing: sysfs, the kernel's knobs and the process's own settings; no stage.
     "sysfs.c": "kernel",
     "sysfs.h": "kernel",
@@ -131,6 +134,8 @@ STAGES = {
     "platform-facts.h": "kernel",
     "kernel-info.c": "kernel",
     "kernel-info.h": "kernel",
+    "zoneinfo.c": "kernel",
+    "zoneinfo.h": "kernel",
     "kernel-auto.c": "kernel",
     "kernel-auto.h": "kernel",
     "kernel-delegate.c": "kernel",
