@@ -6,7 +6,7 @@ _memhotplugctl()
         local cur prev words cword
         _init_completion -s || return
 
-        local commands='status list plan devices online offline rezone revert unplug cancel reload rescan help'
+        local commands='status list plan devices metrics online offline rezone revert unplug cancel reload rescan help'
         local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --no-pager'
 
         case $prev in

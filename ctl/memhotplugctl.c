@@ -45,6 +45,7 @@ static const Verb verbs[] = {
         { "list", VERB_JSON | VERB_ALL | VERB_COLUMNS, verb_list },
         { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
+        { "metrics", 0, verb_metrics },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "rezone", VERB_BLOCKS, verb_rezone },
@@ -66,6 +67,7 @@ static void help(void)
                "  plan                   Show what the policy would do with each offline block,\n"
                "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
+               "  metrics                Print the daemon's metrics for Prometheus (text format)\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"

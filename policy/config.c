@@ -79,6 +79,7 @@ Config *config_free(Config *c)
                 dax_rule_done(&c->dax_rules[i]);
         free(c->dax_rules);
         free(c->daxctl_config_dir);
+        free(c->metrics_file);
         free(c);
         return NULL;
 }
@@ -326,6 +327,19 @@ static int value_path(const char *v, void *field)
         return set_string(field, v);
 }
 
+/* MetricsFile=: "no" writes none (kept as ""); a path ends in ".prom", the only files the
+ * textfile collector reads, so that the temporary file of an atomic write is never read. */
+static int value_metrics_file(const char *v, void *field)
+{
+        size_t n = strlen(v);
+
+        if (streq(v, "no"))
+                return set_string(field, "");
+        if (v[0] != '/' || v[n - 1] == '/' || n < 6 || !streq(v + n - 5, ".prom"))
+                return -EINVAL;
+        return set_string(field, v);
+}
+
 typedef enum KeyBase {
         BASE_CONFIG,
         BASE_NODE,     /* NodePolicy of a [Node N] */
@@ -374,6 +388,8 @@ static const ConfigKey config_keys[] = {
             "a time such as 1 or 500ms, at most 3600 (an hour)"),
         KEY("Daemon", "OfflineTimeoutSec", value_offline_timeout, Config, offline_timeout_usec,
             "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)"),
+        KEY_FULL("Daemon", "MetricsFile", value_metrics_file, BASE_CONFIG, Config, metrics_file, true,
+                 "an absolute path ending in .prom, or no"),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE),
         KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO),
         KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no"),
@@ -856,6 +872,10 @@ int config_dump(const Config *c, FILE *f)
         fprintf(f, "MaxAttempts=%u\n", c->max_attempts);
         fprint_sec(f, "RetrySec", c->retry_usec);
         fprint_sec(f, "OfflineTimeoutSec", c->offline_timeout_usec);
+        fprintf(f, "MetricsFile=%s\n",
+                !c->metrics_file     ? METRICS_FILE_DEFAULT
+                : c->metrics_file[0] ? c->metrics_file
+                                     : "no");
         fprintf(f, "\n[Memory]\nOnline=%s\nMovableRatio=%u\nNumaAware=%s\n",
                 online_type_to_string(c->online), c->movable_ratio, yes_no(c->numa_aware));
         for (size_t i = 0; i < c->n_nodes; i++)

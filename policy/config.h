@@ -14,6 +14,9 @@
 #define CONFIG_FILE_DEFAULT       "/etc/memhotplugd/memhotplugd.conf"
 #define NODE_MAX                  NODE_INDEX_MAX /* the kernel's MAX_NUMNODES is at most 1024 */
 #define DAXCTL_CONFIG_DIR_DEFAULT "/etc/daxctl.conf.d"
+/* Where Debian's prometheus-node-exporter reads its textfile collector's files. The daemon never
+ * makes the directory: without the exporter's package the default writes nothing. */
+#define METRICS_FILE_DEFAULT "/var/lib/prometheus/node-exporter/memhotplugd.prom"
 /* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
 #define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
         {                                                                                                   \
@@ -76,6 +79,8 @@ typedef struct Config {
         unsigned max_attempts;
         uint64_t retry_usec;
         uint64_t offline_timeout_usec; /* one offline write; 0: no limit */
+        /* The metrics file for node_exporter: NULL the default (METRICS_FILE_DEFAULT), "" none. */
+        char *metrics_file;
 
         /* [Memory] */
         OnlineType online;
