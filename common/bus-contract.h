@@ -49,8 +49,10 @@
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"
 /* NodePlacement: node (-1: the system), boot kernel, kernel, movable, memmap on the device (of
- * movable) and headroom (more that may go movable) in bytes, MovableRatio= in percent, NumaAware=. */
-#define BUS_NODE_PLACEMENT "(itttttub)"
+ * movable) and headroom (more that may go movable) in bytes, MovableRatio= in percent, NumaAware=;
+ * then what the kernel's auto-movable rule compares: movable and kernel memory in bytes (virtio-mem
+ * devices' movable memory left out, and the boot memory it needs). */
+#define BUS_NODE_PLACEMENT "(itttttubtt)"
 
 /* Our error names and the errno each maps to, so that sd-bus turns them into -errno on either
  * side. Registered with sd_bus_error_add_map() by the daemon and by memhotplugctl. */
