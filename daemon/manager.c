@@ -361,7 +361,8 @@ static void apply_metrics_file(Manager *m)
                 log_warning_errno(r, "Failed to set up the metrics file %s, ignoring: %m", path);
         else if (r > 0)
                 log_info("Removed %d temporary files a killed write of %s left", r, path);
-        (void)metrics_flush(m);
+        /* Written once the loop is idle, or when the job under way ends. */
+        metrics_changed(m);
 }
 
 int manager_load_config(Manager *m)

@@ -57,10 +57,16 @@ static FailReason fail_reason(int error)
         }
 }
 
-/* Upper bounds of the hot-add histogram, in seconds: from a few milliseconds (a DIMM of one block
- * onlined at once) to minutes (hundreds of GiB under a ChunkPauseSec=, or a slow guest). */
-static const double hotadd_buckets[] = {
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
+/* Upper bounds of the hot-add histogram: from a few milliseconds (a DIMM of one block onlined at
+ * once) to minutes (hundreds of GiB under a ChunkPauseSec=, or a slow guest). In µs and as printed:
+ * no floating point, whose formatting would page in a good part of libc's printf for this alone. */
+static const struct {
+        uint64_t usec;
+        const char *le;
+} hotadd_buckets[] = {
+        { 5000, "0.005" },  { 10000, "0.01" },  { 25000, "0.025" }, { 50000, "0.05" },    { 100000, "0.1" },
+        { 250000, "0.25" }, { 500000, "0.5" },  { 1000000, "1" },   { 2500000, "2.5" },   { 5000000, "5" },
+        { 10000000, "10" }, { 30000000, "30" }, { 60000000, "60" }, { 300000000, "300" },
 };
 #define N_BUCKETS ELEMENTSOF(hotadd_buckets)
 
@@ -238,7 +244,7 @@ static void observe_hotadd(Metrics *x, uint64_t usec)
 {
         size_t i = 0;
 
-        while (i < N_BUCKETS && (double)usec / USEC_PER_SEC > hotadd_buckets[i])
+        while (i < N_BUCKETS && usec > hotadd_buckets[i].usec)
                 i++;
         x->buckets[i]++;
         x->hotadd_count++;
@@ -264,7 +270,10 @@ void metrics_job_finished(Manager *m, const Job *job)
                 x->hotadded_bytes += x->job_hotadded_blocks * m->block_size;
                 observe_hotadd(x, x->job_last_online > started ? x->job_last_online - started : 0);
                 x->counted_burst = x->job_burst;
-        }
+        } else if (started > 0)
+                /* The rest of a burst counted already (its blocks waited for their node link past the
+                 * job's end): its memory, not another hot-add nor another time. */
+                x->hotadded_bytes += x->job_hotadded_blocks * m->block_size;
         x->job_burst = 0;
         x->job_last_online = 0;
         x->job_hotadded_blocks = 0;
@@ -287,6 +296,9 @@ static int on_write(sd_event_source *s, void *userdata)
 {
         Manager *m = userdata;
 
+        /* Idle between two chunks, or while an offline is in flight: the job's end writes. */
+        if (m->onliner && onliner_job(m->onliner)->total > 0)
+                return 0;
         settle_removals(m);
         (void)metrics_flush(m);
         return 0;
@@ -519,14 +531,14 @@ static void render_counters(FILE *f, Manager *m, const Metrics *x)
         for (size_t i = 0; i <= N_BUCKETS; i++) {
                 cumulative += x->buckets[i];
                 if (i < N_BUCKETS)
-                        fprintf(f, "memhotplugd_hotadd_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-                                hotadd_buckets[i], cumulative);
+                        fprintf(f, "memhotplugd_hotadd_duration_seconds_bucket{le=\"%s\"} %" PRIu64 "\n",
+                                hotadd_buckets[i].le, cumulative);
                 else
                         fprintf(f, "memhotplugd_hotadd_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
                                 cumulative);
         }
-        fprintf(f, "memhotplugd_hotadd_duration_seconds_sum %.6f\n",
-                (double)x->hotadd_usec_sum / USEC_PER_SEC);
+        fprintf(f, "memhotplugd_hotadd_duration_seconds_sum %" PRIu64 ".%06" PRIu64 "\n",
+                x->hotadd_usec_sum / USEC_PER_SEC, x->hotadd_usec_sum % USEC_PER_SEC);
         fprintf(f, "memhotplugd_hotadd_duration_seconds_count %" PRIu64 "\n", x->hotadd_count);
 }
 
