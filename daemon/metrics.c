@@ -156,13 +156,6 @@ int metrics_set_path(Metrics *x, const char *path)
         return p ? remove_stale_temporaries(p) : 0;
 }
 
-const char *metrics_path(const Metrics *x)
-{
-        assert(x);
-
-        return x->path;
-}
-
 void metrics_set_headroom(Metrics *x, MetricsHeadroomFn fn)
 {
         assert(x);

@@ -32,7 +32,6 @@ Metrics *metrics_free(Metrics *x);
 /* The file to keep, or NULL for none. Returns how many temporary files a killed write left (they
  * are removed), or a negative errno. */
 int metrics_set_path(Metrics *x, const char *path);
-const char *metrics_path(const Metrics *x);
 void metrics_set_headroom(Metrics *x, MetricsHeadroomFn fn);
 
 /* The outcome stage's feed. */
