@@ -51,8 +51,10 @@
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"
 /* NodePlacement: node (-1: the system), boot kernel, kernel, movable, memmap on the device (of
- * movable) and headroom (more that may go movable) in bytes, MovableRatio= in percent, NumaAware=. */
-#define BUS_NODE_PLACEMENT "(itttttub)"
+ * movable) and headroom (more that may go movable) in bytes, MovableRatio= in percent, NumaAware=;
+ * then what the kernel's auto-movable rule compares: movable and kernel memory in bytes (virtio-mem
+ * devices' movable memory left out, and the boot memory it needs). */
+#define BUS_NODE_PLACEMENT "(itttttubtt)"
 /* HotAddHeadroom: node (-1: the system), free and reserved memory in the kernel zones, the memmap's
  * bytes per page and the page size, the largest hot-add whose memmap fits and what of it may go
  * movable (in bytes), whether memory_hotplug.memmap_on_memory is on, the arithmetic in words. */

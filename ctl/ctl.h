@@ -56,6 +56,7 @@ int verb_rescan(Context *c);
 int verb_rezone(Context *c);
 int verb_doctor(Context *c);
 int verb_map(Context *c);
+int verb_metrics(Context *c);
 
 /* OnlineBlocks or OfflineBlocks for c->blocks (with c->online_type); prints the blocks that
  * failed and returns 1 if any did. */

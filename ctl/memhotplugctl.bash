@@ -6,7 +6,7 @@ _memhotplugctl()
         local cur prev words cword
         _init_completion -s || return
 
-        local commands='status list plan devices map online offline rezone revert unplug cancel reload rescan doctor help'
+        local commands='status list plan devices map metrics online offline rezone revert unplug cancel reload rescan doctor help'
         local options='-h --help --version --json --json= -a --all -o --output= -b --bytes -z --zone= --color --color= --no-color --root= --no-pager'
 
         case $prev in

@@ -52,6 +52,7 @@ static const Verb verbs[] = {
         { "plan", VERB_JSON | VERB_ALL, verb_plan },
         { "devices", VERB_JSON, verb_devices },
         { "map", VERB_NO_BUS | VERB_ROOT | VERB_COLOR, verb_map },
+        { "metrics", 0, verb_metrics },
         { "online", VERB_BLOCKS | VERB_ZONE, verb_online },
         { "offline", VERB_BLOCKS, verb_offline },
         { "rezone", VERB_BLOCKS, verb_rezone },
@@ -75,6 +76,7 @@ static void help(void)
                "                         and the online blocks it would put elsewhere\n"
                "  devices                List device-dax devices\n"
                "  map                    Draw each node's memory: zones, states, devices\n"
+               "  metrics                Print the daemon's metrics for Prometheus (text format)\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
                "  offline BLOCKS...      Offline memory blocks (root)\n"
                "  rezone BLOCKS...       Move drifted blocks to the policy's zone: offline,\n"

@@ -35,7 +35,8 @@ int status_placement_read(sd_bus_message *m, StatusPlacement *ret)
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, BUS_NODE_PLACEMENT, &n.node, &n.boot_kernel, &n.kernel,
-                                        &n.movable, &n.memmap, &n.headroom, &n.ratio, &n.numa_aware)) > 0) {
+                                        &n.movable, &n.memmap, &n.headroom, &n.ratio, &n.numa_aware,
+                                        &n.counted_movable, &n.counted_kernel)) > 0) {
                 NodePlacement *l = realloc(ret->rows, (ret->n_rows + 1) * sizeof(NodePlacement));
 
                 if (!l)
@@ -87,15 +88,17 @@ int status_headroom_read(sd_bus_message *m, StatusPlacement *ret)
         return sd_bus_message_exit_container(m);
 }
 
-/* The ratio as auto-movable counts it: movable without its own memmap, over boot kernel memory. */
+/* The ratio the kernel's rule compares, whose rest is the headroom: movable memory without its own
+ * memmap and without virtio-mem devices' (their own kernel memory, then boot memory, backs it), over
+ * the boot kernel memory left after what those devices need. Movable over boot kernel memory would
+ * count a device's movable memory against the boot memory and print a ratio far past the limit next
+ * to a headroom that says there is room. */
 static void format_ratio(char *buf, size_t size, const NodePlacement *n)
 {
-        uint64_t movable = n->movable - (n->memmap < n->movable ? n->memmap : n->movable);
-
-        if (n->boot_kernel == 0)
-                snprintf(buf, size, "%s", movable ? "no boot kernel memory" : "0%");
+        if (n->counted_kernel == 0)
+                snprintf(buf, size, "%s", n->counted_movable ? "no boot kernel memory left" : "0%");
         else
-                snprintf(buf, size, "%" PRIu64 "%%", movable * 100 / n->boot_kernel);
+                snprintf(buf, size, "%" PRIu64 "%%", n->counted_movable * 100 / n->counted_kernel);
 }
 
 void status_placement_print(const StatusPlacement *p,
@@ -108,6 +111,7 @@ void status_placement_print(const StatusPlacement *p,
                 const NodePlacement *n = &p->rows[i];
                 char k[FORMAT_BYTES_MAX], b[FORMAT_BYTES_MAX], mv[FORMAT_BYTES_MAX], mm[FORMAT_BYTES_MAX];
                 char h[FORMAT_BYTES_MAX], label[32], where[32], ratio[32];
+                uint64_t own = n->movable - (n->memmap < n->movable ? n->memmap : n->movable);
 
                 if (n->node < 0) {
                         snprintf(label, sizeof(label), "Placement");
@@ -121,6 +125,15 @@ void status_placement_print(const StatusPlacement *p,
                       format_bytes(k, n->kernel), format_bytes(b, n->boot_kernel),
                       format_bytes(mv, n->movable), format_bytes(mm, n->memmap), ratio, n->ratio,
                       n->node >= 0 && !n->numa_aware ? " (NumaAware=no: not checked)" : "");
+                if (n->counted_movable != own || n->counted_kernel != n->boot_kernel)
+                        field(NULL,
+                              "the kernel compares movable %s / kernel %s: virtio-mem devices' movable "
+                              "memory "
+                              "is backed by their own kernel memory and %s of boot memory",
+                              format_bytes(mv, n->counted_movable), format_bytes(k, n->counted_kernel),
+                              format_bytes(b, n->boot_kernel > n->counted_kernel
+                                                      ? n->boot_kernel - n->counted_kernel
+                                                      : 0));
                 field(NULL, "another %s may go movable %s", format_bytes(h, n->headroom), where);
         }
         for (size_t i = 0; i < p->n_headroom; i++) {
@@ -166,6 +179,8 @@ void status_placement_json(const StatusPlacement *p, JsonWriter *w)
                 json_field_unsigned(w, "MemmapOnDeviceBytes", n->memmap);
                 json_field_unsigned(w, "HeadroomBytes", n->headroom);
                 json_field_unsigned(w, "MovableRatio", n->ratio);
+                json_field_unsigned(w, "CountedMovableBytes", n->counted_movable);
+                json_field_unsigned(w, "CountedKernelBytes", n->counted_kernel);
                 json_key(w, "NumaAware");
                 json_bool(w, n->numa_aware);
                 json_end_object(w);

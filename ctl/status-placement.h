@@ -16,6 +16,9 @@ typedef struct NodePlacement {
         uint64_t boot_kernel, kernel, movable, memmap, headroom;
         uint32_t ratio;
         int numa_aware;
+        /* What the kernel's rule compares: virtio-mem devices' movable memory left out, with the boot
+         * kernel memory it needs. */
+        uint64_t counted_movable, counted_kernel;
 } NodePlacement;
 
 /* The HotAddHeadroom property: the largest hot-add that is safe now. */

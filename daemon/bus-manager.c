@@ -15,6 +15,7 @@
 #include "kernel-info.h"
 #include "log.h"
 #include "memblock.h"
+#include "metrics.h"
 #include "onliner.h"
 #include "placement-facts.h"
 
@@ -616,6 +617,19 @@ static int method_rescan(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* Open to every user, as the properties it is made of: the text is made at most once per change
+ * and is a few lines per node, whatever the number of blocks. */
+static int method_get_metrics(sd_bus_message *message, void *userdata, sd_bus_error *error)
+{
+        const char *text;
+        int r;
+
+        r = metrics_text(userdata, &text);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", text);
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -677,6 +691,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CancelJob", "", , "ua" BUS_ROW_RESULT,
                                  SD_BUS_PARAM(cancelled) SD_BUS_PARAM(blocks), method_cancel_job,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetMetrics", "", , "s", SD_BUS_PARAM(metrics), method_get_metrics,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Rescan", "", "", method_rescan, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -16,12 +16,16 @@ static int append_row(sd_bus_message *reply, const Manager *m, const PlacementFa
                       const PlacementZones *z, uint64_t page)
 {
         PlacementParams p;
+        PlacementCheck c;
+        unsigned ratio;
 
         policy_placement_params(m->config, node, &p);
+        ratio = node < 0 ? p.ratio : p.node_ratio;
+        placement_counted(f, node, ratio, &c);
         return sd_bus_message_append(reply, BUS_NODE_PLACEMENT, node, z->kernel_early * page,
                                      z->kernel * page, z->movable * page, z->movable_memmap * page,
-                                     placement_headroom(f, &p, node) * page,
-                                     node < 0 ? p.ratio : p.node_ratio, node < 0 ? true : p.numa_aware);
+                                     placement_headroom(f, &p, node) * page, ratio,
+                                     node < 0 ? true : p.numa_aware, c.movable * page, c.kernel * page);
 }
 
 int bus_property_get_node_placement(sd_bus *bus, const char *path, const char *interface,

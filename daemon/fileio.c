@@ -68,6 +68,14 @@ static char *dir_of(const char *path)
 
 int write_file_atomic(const char *path, const char *value)
 {
+        assert(path);
+        assert(value);
+
+        return write_file_atomic_mode(path, value, 0600);
+}
+
+int write_file_atomic_mode(const char *path, const char *value, mode_t mode)
+{
         _cleanup_(freep) char *dir = NULL, *tmp = NULL;
         _cleanup_(closep) int fd = -EBADF, dfd = -EBADF;
         int r;
@@ -85,7 +93,10 @@ int write_file_atomic(const char *path, const char *value)
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        r = write_all_and_sync(fd, value);
+        /* mkostemp() makes it 0600; a file for other readers says so before it is in place. */
+        r = mode == 0600 || fchmod(fd, mode) >= 0 ? 0 : negative_errno();
+        if (r >= 0)
+                r = write_all_and_sync(fd, value);
         if (r >= 0 && rename(tmp, path) < 0)
                 r = negative_errno();
         if (r < 0) {

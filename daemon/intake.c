@@ -32,9 +32,10 @@ struct Intake {
         NodeWaiting *node_waiting; /* new blocks not ready yet, oldest first */
         size_t n_node_waiting;
         Timer *node_wait_timer;
-        bool burst_open;     /* "add" uevents since the last look for more of their hot-add */
-        bool burst_draining; /* taking the rest of a burst off the socket: still the same burst */
-        uint32_t burst_seq;  /* the number of the latest burst of "add" uevents */
+        bool burst_open;        /* "add" uevents since the last look for more of their hot-add */
+        bool burst_draining;    /* taking the rest of a burst off the socket: still the same burst */
+        uint32_t burst_seq;     /* the number of the latest burst of "add" uevents */
+        uint64_t burst_started; /* now_usec() of its first "add" uevent */
         uint64_t new_blocks_seq;
         Timer *retry_timer; /* the scan after an allocation failed */
 };
@@ -325,8 +326,11 @@ static void on_add(Intake *in, unsigned index)
          * device groups are one memory group (placement-facts.c). Not with delegate: the kernel
          * onlines them, in its own groups, and no job of ours collects them. */
         if (!in->delegate) {
-                if (!in->burst_open && !in->burst_draining && ++in->burst_seq == 0)
-                        in->burst_seq = 1;
+                if (!in->burst_open && !in->burst_draining) {
+                        if (++in->burst_seq == 0)
+                                in->burst_seq = 1;
+                        in->burst_started = now_usec();
+                }
                 in->burst_open = true;
                 b->burst = in->burst_seq;
         }
@@ -395,6 +399,13 @@ void intake_collect_burst(Intake *in)
         /* Blocks that waited for their node link: linked by now, since their add is over. */
         (void)node_wait_check(in);
         in->burst_draining = false;
+}
+
+uint64_t intake_burst_started(const Intake *in, uint32_t burst)
+{
+        if (!in || burst == 0 || burst != in->burst_seq)
+                return 0;
+        return in->burst_started;
 }
 
 static int cmp_index(const void *a, const void *b)

@@ -55,6 +55,10 @@ int intake_look_again(Intake *in, unsigned index);
  * socket, or that still wait for their link, are handed on now, into the same job. */
 void intake_collect_burst(Intake *in);
 
+/* When the latest burst's first "add" uevent came (now_usec()), if burst is that one; else 0
+ * (the metrics' hot-add time). Accepts NULL. */
+uint64_t intake_burst_started(const Intake *in, uint32_t burst);
+
 /* A block (or, with BLOCK_INDEX_NONE, a uevent) could not be handled for want of memory: a scan
  * looks at it again in a moment. Allocates nothing. */
 #define BLOCK_INDEX_NONE UINT_MAX

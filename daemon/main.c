@@ -47,7 +47,9 @@ static void help(void)
                "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
                "     --runtime-dir=DIR   Where to keep state across restarts\n"
-               "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
+               "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n"
+               "     --metrics-file=FILE Keep the metrics for Prometheus in FILE (*.prom), over\n"
+               "                         MetricsFile=; \"\" for none (for tests)\n\n"
                "Exit status: 0 on success, 1 on a runtime failure, 78 if the configuration cannot be used.\n"
                "See memhotplugd(8) and memhotplugd.conf(5).\n",
                CONFIG_FILE_DEFAULT, CONFIG_CREDENTIAL);
@@ -67,6 +69,7 @@ static int parse_argv(int argc, char *argv[])
                 ARG_NO_BUS,
                 ARG_BUS_INTROSPECT,
                 ARG_UDEV_RULES_DIRS,
+                ARG_METRICS_FILE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -83,6 +86,7 @@ static int parse_argv(int argc, char *argv[])
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
                 { "udev-rules-dirs", required_argument, NULL, ARG_UDEV_RULES_DIRS },
+                { "metrics-file", required_argument, NULL, ARG_METRICS_FILE },
                 {},
         };
         const char *e;
@@ -143,6 +147,12 @@ static int parse_argv(int argc, char *argv[])
                         break;
                 case ARG_UDEV_RULES_DIRS:
                         arg.udev_rules_dirs = optarg;
+                        break;
+                case ARG_METRICS_FILE:
+                        if (optarg[0] && optarg[0] != '/')
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                                       "--metrics-file needs an absolute path: %s", optarg);
+                        arg.metrics_file = optarg;
                         break;
                 case ARG_BUS_INTROSPECT:
                         r = bus_introspect(stdout);

@@ -21,6 +21,7 @@
 #include "memlock.h"
 #include "message-ids.h"
 #include "onliner.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "offline-marks.h"
 #include "placement-facts.h"
@@ -335,6 +336,35 @@ static void apply_lock_memory(Manager *m)
                  rss >> 10);
 }
 
+static void on_metrics_written(void *userdata, const char *path, int r)
+{
+        if (r == -ENOENT)
+                log_info("Not writing metrics to %s: its directory does not exist (no Prometheus node "
+                         "exporter here?)",
+                         path);
+        else if (r < 0)
+                log_warning_errno(r, "Failed to write metrics to %s, ignoring: %m", path);
+        else
+                log_debug("Metrics written to %s", path);
+}
+
+/* --metrics-file, else MetricsFile=, else the exporter's directory; "" (MetricsFile=no): none. */
+static void apply_metrics_file(Manager *m)
+{
+        const char *path = m->options.metrics_file ?: m->config->metrics_file ?: METRICS_FILE_DEFAULT;
+        int r;
+
+        if (!m->metrics)
+                return;
+        r = metrics_set_path(m->metrics, path[0] ? path : NULL);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set up the metrics file %s, ignoring: %m", path);
+        else if (r > 0)
+                log_info("Removed %d temporary files a killed write of %s left", r, path);
+        /* Written once the loop is idle, or when the job under way ends. */
+        metrics_changed(m);
+}
+
 int manager_load_config(Manager *m)
 {
         Config *c = NULL;
@@ -386,6 +416,7 @@ int manager_reload(Manager *m, const char **ret_error)
         intake_set_delegate(m->intake, kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         apply_lock_memory(m);
+        apply_metrics_file(m);
 
         /* What the policy queued was decided by the old one: decide again, along with what it left
          * offline. Explicit requests over D-Bus stay as they were asked. */
@@ -566,6 +597,7 @@ Manager *manager_free(Manager *m)
         placement_free(m->placement);
         platform_free(m->platform);
         decider_free(m->decider);
+        metrics_free(m->metrics);
         outcome_free(m->outcomes);
         sd_event_unref(m->event);
         sysfs_free(m->sysfs);
@@ -635,6 +667,10 @@ int manager_start(Manager *m)
         r = manager_setup_stages(m);
         if (r < 0)
                 return r;
+        /* With --once too: its file is written as its job ends. */
+        r = metrics_new(m, on_metrics_written, m, &m->metrics);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the metrics: %m");
 
         r = memory_read_block_size(m->sysfs, &m->block_size);
         if (r < 0)
@@ -651,6 +687,7 @@ int manager_start(Manager *m)
         intake_set_delegate(m->intake, kernel_auto_mode(m) == KERNEL_AUTO_ONLINE_DELEGATE);
         tiering_apply(m);
         warn_racing_agents(m);
+        apply_metrics_file(m);
 
         /* Listen before scanning, so that a block added in between is not missed. */
         if (!m->options.once) {

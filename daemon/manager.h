@@ -27,6 +27,7 @@ typedef struct ManagerOptions {
         const char *proc_root;  /* /proc, for zoneinfo and vmstat; a fake one in tests */
         const char *runtime_dir;
         const char *credentials_dir; /* $CREDENTIALS_DIRECTORY: the memhotplugd.conf credential */
+        const char *metrics_file; /* --metrics-file: over MetricsFile=; "" none; NULL the config's */
         bool once;
         bool no_bus;
         const char *udev_rules_dirs; /* where to look for rules that race us */
@@ -98,8 +99,9 @@ typedef struct Manager {
 
         struct DeviceTable *devices; /* the dax devices (devices.h) */
 
-        Outcomes *outcomes; /* the subscriber and the properties that changed (outcome.c) */
-        Bus *bus;           /* the D-Bus connection and its state, once it is set up (bus.c) */
+        Outcomes *outcomes;      /* the subscriber and the properties that changed (outcome.c) */
+        struct Metrics *metrics; /* counters and the metrics file, fed by outcome.c (metrics.c) */
+        Bus *bus;                /* the D-Bus connection and its state, once it is set up (bus.c) */
 
         struct OfflineMarks *marks;   /* saves the offline marks after each loop iteration */
         sd_event_source *exit_source; /* ends the work under way before the bus closes */

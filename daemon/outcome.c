@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "metrics.h"
 #include "outcome.h"
 
 struct Outcomes {
@@ -67,6 +68,7 @@ void outcome_mark_dirty(Manager *m, unsigned what)
 
         o = m->outcomes;
         o->dirty |= what;
+        metrics_changed(m);
         if (o->subscriber && o->subscriber->changed)
                 o->subscriber->changed(o->userdata);
 }
@@ -110,6 +112,7 @@ void outcome_block(Manager *m, const Outcome *o)
         case OUTCOME_REMOVED:
                 break;
         }
+        metrics_block(m, o);
         s = m->outcomes->subscriber;
         if (s && s->block)
                 s->block(m->outcomes->userdata, o);
@@ -122,6 +125,8 @@ void outcome_job_finished(Manager *m, const Job *job)
         assert(m);
         assert(job);
 
+        /* The job is counted and the metrics file written before the subscriber is told. */
+        metrics_job_finished(m, job);
         s = m->outcomes->subscriber;
         if (s && s->job_finished)
                 s->job_finished(m->outcomes->userdata, job);

@@ -79,6 +79,7 @@ Config *config_free(Config *c)
                 dax_rule_done(&c->dax_rules[i]);
         free(c->dax_rules);
         free(c->daxctl_config_dir);
+        free(c->metrics_file);
         free(c);
         return NULL;
 }
@@ -326,6 +327,19 @@ static int value_path(const char *v, void *field)
         return set_string(field, v);
 }
 
+/* MetricsFile=: "no" writes none (kept as ""); a path ends in ".prom", the only files the
+ * textfile collector reads, so that the temporary file of an atomic write is never read. */
+static int value_metrics_file(const char *v, void *field)
+{
+        size_t n = strlen(v);
+
+        if (streq(v, "no"))
+                return set_string(field, "");
+        if (v[0] != '/' || v[n - 1] == '/' || n < 6 || !streq(v + n - 5, ".prom"))
+                return -EINVAL;
+        return set_string(field, v);
+}
+
 typedef enum KeyBase {
         BASE_CONFIG,
         BASE_NODE,     /* NodePolicy of a [Node N] */
@@ -378,6 +392,8 @@ static const ConfigKey config_keys[] = {
             "a time such as 1 or 500ms, at most 3600 (an hour)", 9),
         KEY("Daemon", "OfflineTimeoutSec", value_offline_timeout, Config, offline_timeout_usec,
             "a time such as 30, 2min or 0 (no limit), at most 86400 (a day)", 10),
+        KEY_FULL("Daemon", "MetricsFile", value_metrics_file, BASE_CONFIG, Config, metrics_file, true,
+                 "an absolute path ending in .prom, or no", 16),
         KEY("Memory", "Online", value_online, Config, online, EXPECT_ONLINE, 11),
         KEY("Memory", "MovableRatio", value_ratio, Config, movable_ratio, EXPECT_RATIO, 12),
         KEY("Memory", "NumaAware", value_bool, Config, numa_aware, "yes or no", 13),
@@ -970,6 +986,10 @@ int config_dump(const Config *c, FILE *f)
         OWN_KEY("Daemon", "MaxAttempts", "%u", c->max_attempts);
         OWN_KEY("Daemon", "RetrySec", "%s", format_sec(buf, c->retry_usec));
         OWN_KEY("Daemon", "OfflineTimeoutSec", "%s", format_sec(buf, c->offline_timeout_usec));
+        OWN_KEY("Daemon", "MetricsFile", "%s",
+                !c->metrics_file     ? METRICS_FILE_DEFAULT
+                : c->metrics_file[0] ? c->metrics_file
+                                     : "no");
         fprintf(f, "\n[Memory]\n");
         OWN_KEY("Memory", "Online", "%s", online_type_to_string(c->online));
         OWN_KEY("Memory", "MovableRatio", "%u", c->movable_ratio);

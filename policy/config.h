@@ -18,6 +18,9 @@
  * has LoadCredential=memhotplugd.conf: from the system credential store, which systemd fills from
  * the kernel command line, SMBIOS type 11 and QEMU's fw_cfg). */
 #define CONFIG_CREDENTIAL "memhotplugd.conf"
+/* Where Debian's prometheus-node-exporter reads its textfile collector's files. The daemon never
+ * makes the directory: without the exporter's package the default writes nothing. */
+#define METRICS_FILE_DEFAULT "/var/lib/prometheus/node-exporter/memhotplugd.prom"
 /* Drop-ins of the default config, highest priority first (systemd's /etc, /run, /usr/lib). */
 #define CONFIG_DROPIN_DIRS_DEFAULT                                                                          \
         {                                                                                                   \
@@ -55,7 +58,7 @@ typedef enum UeventSource {
 /* Origin slots of the [Node N] keys, and of the keys of Config itself ([Daemon], [Memory] and the
  * [Dax] keys that are not a rule's). */
 #define NODE_POLICY_KEYS 3
-#define CONFIG_OWN_KEYS  16
+#define CONFIG_OWN_KEYS  17
 
 typedef struct NodePolicy {
         unsigned node;
@@ -86,6 +89,8 @@ typedef struct Config {
         unsigned max_attempts;
         uint64_t retry_usec;
         uint64_t offline_timeout_usec; /* one offline write; 0: no limit */
+        /* The metrics file for node_exporter: NULL the default (METRICS_FILE_DEFAULT), "" none. */
+        char *metrics_file;
 
         /* [Memory] */
         OnlineType online;

@@ -260,12 +260,20 @@ void placement_decide(const PlacementFacts *f, const PlacementParams *p, const P
         ret->movable = true;
 }
 
+void placement_counted(const PlacementFacts *f, int node, unsigned ratio, PlacementCheck *ret)
+{
+        assert(f);
+        assert(ret);
+
+        check_ratio(f, node, ratio, NULL, 0, ret);
+}
+
 static uint64_t headroom_of(const PlacementFacts *f, int node, unsigned ratio)
 {
         Check c;
         uint64_t limit;
 
-        check_ratio(f, node, ratio, NULL, 0, &c);
+        placement_counted(f, node, ratio, &c);
         limit = (uint64_t)ratio * c.kernel / 100;
         return limit > c.movable ? limit - c.movable : 0;
 }

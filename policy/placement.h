@@ -114,6 +114,13 @@ bool placement_result_same_group(const PlacementResult *a, const PlacementResult
 /* Whether a and b are the same in every fact. */
 bool placement_result_equal(const PlacementResult *a, const PlacementResult *b);
 
+/* What the kernel's rule (auto_movable_can_online_movable()) compares on node (-1: system-wide)
+ * for memory of no dynamic group: ret->movable, without every virtio-mem device's movable memory,
+ * against ret->kernel, the boot kernel memory left after each device took what its own kernel
+ * memory does not cover of its movable memory (ret->reserved). This, not movable over boot kernel
+ * memory, is the ratio the headroom below is the rest of. */
+void placement_counted(const PlacementFacts *f, int node, unsigned ratio, PlacementCheck *ret);
+
 /* How many more pages may go to ZONE_MOVABLE on node (-1: system-wide) before the ratio is
  * reached, as the decision would count them (dynamic groups' shares taken off). */
 uint64_t placement_headroom(const PlacementFacts *f, const PlacementParams *p, int node);

@@ -184,14 +184,33 @@ def main():
         shell_loop = f'for f in {states}; do echo {ONLINE} > "$f"; done'
         fork_loop = f"for f in {states}; do /bin/sh -c 'echo {ONLINE} > \"$1\"' sh \"$f\"; done"
 
+        # Metrics on, into a directory of the bench's own (the default, node_exporter's directory, may
+        # exist on this machine): for a binary that has MetricsFile= (its --check-config takes it).
+        # Every binary gets a config that says where, or has no metrics at all.
+        textfiles = os.path.join(top, "node-exporter")
+        os.mkdir(textfiles)
+        metrics_file = os.path.join(textfiles, "memhotplugd.prom")
+        conf_metrics = os.path.join(top, "bench-metrics.conf")
+        with open(conf, "r") as f, open(conf_metrics, "w") as g:
+            g.write(f.read().replace("[Daemon]\n", f"[Daemon]\nMetricsFile={metrics_file}\n", 1))
+
+        def conf_for(daemon):
+            p = subprocess.run([daemon, "--check-config", "-c", conf_metrics], capture_output=True)
+            return conf_metrics if p.returncode == 0 else conf
+
         binaries = [("new", args.daemon)] + ([("base", args.baseline)] if args.baseline else [])
+        confs = {label: conf_for(daemon) for label, daemon in binaries}
         runs = {label: {"D": [], "D-quiet": [], "ready": [], "done": [], "rss": [], "locked": None}
                 for label, _ in binaries}
         results = {"S": [], "F": []}
         for i in range(args.repeat):
             # Interleaved, the order swapped every round, so that drift falls on both alike.
             for label, daemon in (binaries if i % 2 == 0 else binaries[::-1]):
-                measure(daemon, tree, rundir, conf, n, runs[label])
+                measure(daemon, tree, rundir, confs[label], n, runs[label])
+                if confs[label] == conf_metrics:
+                    if not os.path.exists(metrics_file):
+                        sys.exit(f"bench: {daemon} wrote no metrics file")
+                    os.unlink(metrics_file)
             for key, argv in (("S", ["/bin/bash", "-c", shell_loop]), ("F", ["/bin/bash", "-c", fork_loop])):
                 reset_tree(tree, n)
                 cpu, _ = run_measured(argv)
@@ -207,7 +226,7 @@ def main():
         print(f"memhotplugd benchmark: {n} offline blocks on {args.nodes} nodes, ChunkBlocks={args.chunk}, "
               f"median of {args.repeat} runs, CPU time (user+sys) per block")
         for label, daemon in binaries:
-            print(f"  [{label}] {daemon}")
+            print(f"  [{label}] {daemon} (metrics {'on' if confs[label] == conf_metrics else 'not in this binary'})")
             print(f"  D  memhotplugd (info logging to stderr) {per[label]['D']:9.2f} us/block")
             print(f"  D' memhotplugd (warnings only)         {per[label]['D-quiet']:9.2f} us/block")
         print(f"  S  shell loop writing state            {per['S']:9.2f} us/block")

@@ -531,6 +531,9 @@ class Bed:
         # The daemon's /proc/iomem: never the machine's (it could name virtio-mem devices whose
         # addresses would map onto the test's blocks). Empty unless a test writes one.
         self.iomem = os.path.join(self.tmp, "iomem")
+        # The machine may have node_exporter's directory: never the daemon's default there. "" is no
+        # file; a test that wants one sets a path under self.tmp.
+        self.metrics_file = ""
         with open(self.iomem, "w"):
             pass
         # Its /proc for zoneinfo and vmstat (the headroom): empty unless a test writes them, so that
@@ -666,7 +669,7 @@ class Bed:
             argv += ["--log-level", log_level]
         if self.plain:
             argv += ["--sysfs-root", self.sys_dir]
-        argv += ["--iomem", self.iomem, "--proc-root", self.proc_dir]
+        argv += ["--iomem", self.iomem, "--proc-root", self.proc_dir, "--metrics-file", self.metrics_file]
         argv += list(args)
         env = self.env()
         env.update(extra_env or {})  # e.g. a NOTIFY_SOCKET and WATCHDOG_USEC of the test's own
@@ -691,6 +694,11 @@ def assert_isolated(argv, env):
     if (argv[0] == DAEMON and "--version" not in argv and
             ("--proc-root" not in argv or not argv[argv.index("--proc-root") + 1].startswith(tempfile.gettempdir()))):
         raise RuntimeError("refusing to run the daemon on the machine's /proc")
+    if (argv[0] == DAEMON and "--version" not in argv and "--check-config" not in argv and
+            ("--metrics-file" not in argv or
+             not (argv[argv.index("--metrics-file") + 1] in ("",) or
+                  argv[argv.index("--metrics-file") + 1].startswith(tempfile.gettempdir())))):
+        raise RuntimeError("refusing to run the daemon with the machine's metrics file (MetricsFile=)")
     if "--sysfs-root" in argv:
         root = argv[argv.index("--sysfs-root") + 1]
         if not root.startswith(tempfile.gettempdir()) or os.path.realpath(root) == "/sys":

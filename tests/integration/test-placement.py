@@ -255,13 +255,17 @@ def test_plan_queued(case):
         s.close()
 
 
+VIRTIO_STATUS_CHECK = ("virtio-mem: memhotplugctl status prints the ratio the kernel's rule compares (0% of 301%: "
+                       "the device's movable memory is backed by its own kernel memory and boot memory), not "
+                       "movable over boot memory (375%), next to the headroom that is its rest")
 VIRTIO_CHECKS = ["virtio-mem: the blocks /proc/iomem (a fixture given with --iomem, read again from the same "
                  "open file when a block is not in it) says virtio5 added are its dynamic group, as in the kernel: "
                  "MMMMMMMMMMMMKMMM, each block it puts in the kernel zone carrying three more movable ones",
                  "virtio-mem: the journal names the device's unit and the arithmetic; no block drifts; the "
                  "headroom in NodePlacement leaves the device's share of boot memory out",
                  "virtio-mem, addresses hidden (as to a daemon started without CAP_SYS_ADMIN): said once in the "
-                 "journal and in PlatformDefault, and the blocks are decided one at a time (no hot-add group)"]
+                 "journal and in PlatformDefault, and the blocks are decided one at a time (no hot-add group)",
+                 VIRTIO_STATUS_CHECK]
 
 # virtio5's region from block 4 (256M blocks), as the kernel shows it to a reader with CAP_SYS_ADMIN.
 IOMEM_HEAD = ("00000000-00000fff : Reserved\n"
@@ -319,6 +323,9 @@ def test_virtio_mem(case):
         # of 1G (1089 pages) allows 301% of it, 3277 pages.
         rows = {r[0]: tuple(r[1:]) for r in out["s"].client.prop("NodePlacement")}
         check(rows[-1][4] == 3277 * PAGE, "NodePlacement %r" % rows)
+        # ... and the ratio it is the rest of: none of the movable memory is virtio5's alone to count,
+        # against the 1089 pages of boot memory virtio5 leaves.
+        check(rows[-1][7:] == (0, 1089 * PAGE), "NodePlacement %r" % rows)
         # Decided again one at a time, each block would go where it is: no drift.
         check(out["s"].client.prop("DriftBlocks") == 0, "DriftBlocks %r" % out["s"].client.prop("DriftBlocks"))
 
@@ -337,9 +344,30 @@ def test_virtio_mem(case):
         finally:
             s.close()
 
+    def status():
+        check(busclient.CTL, "memhotplugctl is not built")
+        p = ctl(out["s"].bus.address, "status")
+        case.note(p.stdout)
+        check(p.returncode == 0, p.stderr)
+        m = re.search(r"^\s*Placement: kernel \S+ \(boot 1G\), movable 3\.8G \(memmap on device 0B\): "
+                      r"(\d+)% of 301%$", p.stdout, re.M)
+        room = re.search(r"another (\S+) may go movable in the system", p.stdout)
+        check(m and room, "status lacks the system's placement:\n%s" % p.stdout)
+        # A ratio past the limit next to room for more would contradict itself.
+        check(int(m.group(1)) <= 301 and room.group(1) != "0B",
+              "status says %s%% of 301%% and another %s may go movable:\n%s" % (m.group(1), room.group(1), p.stdout))
+        check(m.group(1) == "0", "ratio %s%%, want 0%%:\n%s" % (m.group(1), p.stdout))
+        check(re.search(r"the kernel compares movable 0B / kernel 4\.3M: virtio-mem devices' movable memory is "
+                        r"backed by their own kernel memory and 1019\.\dM of boot memory", p.stdout), p.stdout)
+        out_json = ctl(out["s"].bus.address, "--json=short", "status")
+        rows = {r["Node"]: r for r in json.loads(out_json.stdout)["NodePlacement"]}
+        check((rows[None]["CountedMovableBytes"], rows[None]["CountedKernelBytes"]) == (0, 1089 * PAGE),
+              "--json status: %r" % rows[None])
+
     try:
         case.run(VIRTIO_CHECKS[0], grouped)
         case.run(VIRTIO_CHECKS[1], reason)
+        case.run(VIRTIO_STATUS_CHECK, status)
     finally:
         if "s" in out:
             out["s"].close()
@@ -444,12 +472,13 @@ def test_status_and_plan(case):
         def prop():
             rows = {r[0]: tuple(r[1:]) for r in s.client.prop("NodePlacement")}
             case.note("NodePlacement: %r" % rows)
+            # No virtio-mem device: the kernel's rule compares movable and boot kernel memory as they are.
             want = {
-                -1: (2560 * M, 3584 * M, 7 * G, 0, headroom(301, 2560 * M, 7 * G), 301, True),
+                -1: (2560 * M, 3584 * M, 7 * G, 0, headroom(301, 2560 * M, 7 * G), 301, True, 7 * G, 2560 * M),
                 0: (2 * G, 2 * G, 6 * G, 0, min(headroom(301, 2 * G, 6 * G), headroom(301, 2560 * M, 7 * G)), 301,
-                    True),
+                    True, 6 * G, 2 * G),
                 1: (512 * M, 1536 * M, 1 * G, 0, min(headroom(301, 512 * M, G), headroom(301, 2560 * M, 7 * G)), 301,
-                    True),
+                    True, 1 * G, 512 * M),
             }
             check(rows == want, "NodePlacement %r, want %r" % (rows, want))
 

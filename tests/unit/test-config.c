@@ -47,6 +47,7 @@ static void test_defaults(void)
         tap_is_int(c->demotion, DEMOTION_KEEP, "default Demotion=keep");
         tap_is_int(c->uevent_source, UEVENT_SOURCE_KERNEL, "default UeventSource=kernel");
         tap_is_int(c->n_files, 0, "no file read");
+        tap_ok(!c->metrics_file, "default MetricsFile= (the exporter's directory)");
 
         config_free(TAKE_PTR(c));
         free(TAKE_PTR(error));
@@ -76,6 +77,7 @@ static void test_full(void)
                  "MaxAttempts=5\n"
                  "RetrySec=2\n"
                  "OfflineTimeoutSec=2min\n"
+                 "MetricsFile=/tmp/m/memhotplugd.prom\n"
                  "\n"
                  "[Node 1]\n"
                  "Online=online_kernel\n"
@@ -99,12 +101,21 @@ static void test_full(void)
         tap_is_int(c->max_attempts, 5, "MaxAttempts");
         tap_is_int(c->retry_usec, 2000000, "RetrySec");
         tap_is_int(c->offline_timeout_usec, 120000000, "OfflineTimeoutSec");
+        tap_ok(streq_ptr(c->metrics_file, "/tmp/m/memhotplugd.prom"), "MetricsFile");
         tap_is_int(c->online, ONLINE_TYPE_ONLINE, "[Memory] Online");
         n = config_find_node(c, 1);
         tap_ok(n && n->online == ONLINE_TYPE_KERNEL, "[Node 1] Online");
         n = config_find_node(c, 3);
         tap_ok(n && n->online == ONLINE_TYPE_ONLINE, "[Node 3] with an empty Online= follows [Memory]");
         tap_ok(!config_find_node(c, 2), "no [Node 2]");
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+        r = load("[Daemon]\nMetricsFile=no\n", &c, &error);
+        tap_ok(r == 0 && c && streq_ptr(c->metrics_file, ""), "MetricsFile=no: none");
+        config_free(TAKE_PTR(c));
+        free(TAKE_PTR(error));
+        r = load("[Daemon]\nMetricsFile=no\nMetricsFile=\n", &c, &error);
+        tap_ok(r == 0 && c && !c->metrics_file, "an empty MetricsFile= resets it to the default");
 }
 
 static void test_placement_keys(void)
@@ -257,6 +268,19 @@ static void test_errors(void)
                 "2: Invalid value \"-1\" for OfflineTimeoutSec= in [Daemon]: expected a time such as 30, "
                 "2min or 0 (no limit), at most 86400 (a day)",
                 "bad OfflineTimeoutSec");
+        /* The textfile collector reads *.prom only: any other name would never be scraped. */
+        expect_error("[Daemon]\nMetricsFile=memhotplugd.prom\n",
+                     "2: Invalid value \"memhotplugd.prom\" for MetricsFile= in [Daemon]: expected an "
+                     "absolute path ending in .prom, or no",
+                     "relative MetricsFile");
+        expect_error("[Daemon]\nMetricsFile=/var/lib/prometheus/node-exporter/memhotplugd.txt\n",
+                     "2: Invalid value \"/var/lib/prometheus/node-exporter/memhotplugd.txt\" for "
+                     "MetricsFile= in [Daemon]: expected an absolute path ending in .prom, or no",
+                     "MetricsFile not ending in .prom");
+        expect_error("[Daemon]\nMetricsFile=/.prom/\n",
+                     "2: Invalid value \"/.prom/\" for MetricsFile= in [Daemon]: expected an absolute "
+                     "path ending in .prom, or no",
+                     "MetricsFile naming a directory");
         expect_error("[Node x]\nOnline=kernel\n",
                      "2: Invalid section [Node x]: expected [Node N] with N from 0 to 1023", "[Node x]");
         expect_error("[Node]\nOnline=kernel\n",

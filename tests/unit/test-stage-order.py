@@ -69,6 +69,9 @@ STAGES = {
     # The one place every block outcome goes through.
     "outcome.c": "outcome",
     "outcome.h": "outcome",
+    # Counters fed by outcome.c, and the metrics text and file made of them and the core's state.
+    "metrics.c": "outcome",
+    "metrics.h": "outcome",
     # What an outcome is: the onliner makes them and hands them up (OnlinerHooks).
     "outcome-types.h": "onliner",
     # The queue, the chunks, the job, the offline thread.
