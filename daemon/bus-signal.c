@@ -112,6 +112,44 @@ void bus_emit_job_finished(Bus *b, const Job *job)
                                  job->done, job->failed);
 }
 
+static int send_capacity_changed(Bus *b, const Capacity *c)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(b->conn, &signal, BUS_PATH, BUS_IFACE_MANAGER, "CapacityChanged");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(signal, "tt", c->sequence, c->online);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(signal, 'a', BUS_ROW_NODE_BYTES);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                if (c->node_online[i] == 0)
+                        continue;
+                r = sd_bus_message_append(signal, BUS_ROW_NODE_BYTES, (uint32_t)i, c->node_online[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(signal);
+        if (r < 0)
+                return r;
+        return sd_bus_send(b->conn, signal, NULL);
+}
+
+void bus_emit_capacity_changed(Bus *b, const Capacity *c)
+{
+        assert(b);
+        assert(c);
+
+        bus_flush_block_states(b);
+        if (!bus_ready(b))
+                return;
+        (void)send_capacity_changed(b, c);
+}
+
 static const char *offline_outcome(int result)
 {
         switch (result) {

@@ -69,6 +69,9 @@ STAGES = {
     # The one place every block outcome goes through.
     "outcome.c": "outcome",
     "outcome.h": "outcome",
+    # The online memory a capacity-changed event announces, and its runtime file.
+    "capacity.c": "outcome",
+    "capacity.h": "outcome",
     # What an outcome is: the onliner makes them and hands them up (OnlinerHooks).
     "outcome-types.h": "onliner",
     # The queue, the chunks, the job, the offline thread.
