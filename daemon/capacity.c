@@ -206,12 +206,23 @@ int capacity_load(const char *dir, Capacity *ret)
         r = capacity_path(dir, &path);
         if (r < 0)
                 return r;
-        /* A kill during an atomic write leaves its temporary file, which nothing else removes. */
-        (void)remove_stale_temporaries(path);
         r = read_file_capped_at(AT_FDCWD, path, CAPACITY_FILE_MAX, &text, &size);
         if (r < 0)
                 return r;
         return capacity_parse(text, ret);
+}
+
+int capacity_remove_temporaries(const char *dir)
+{
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        assert(dir);
+
+        r = capacity_path(dir, &path);
+        if (r < 0)
+                return r;
+        return remove_stale_temporaries(path);
 }
 
 int capacity_save(const char *dir, const Capacity *c)

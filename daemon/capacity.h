@@ -34,3 +34,6 @@ int capacity_parse(const char *text, Capacity *ret);
 /* CAPACITY_FILE in dir: -ENOENT when there is none. */
 int capacity_load(const char *dir, Capacity *ret);
 int capacity_save(const char *dir, const Capacity *c);
+/* Removes the temporary files of a save that a kill cut short: at every start, before anything can
+ * fail (as the kernel settings' records), so that even a start that fails leaves none. */
+int capacity_remove_temporaries(const char *dir);

@@ -520,6 +520,10 @@ void manager_recover_settings(Manager *m)
 {
         assert(m);
 
+        /* Not a setting, but the same start: a kill during a save of the capacity file leaves its
+         * temporary file, which only a start removes. */
+        (void)capacity_remove_temporaries(m->options.runtime_dir);
+
         for (Setting s = 0; s < _SETTING_MAX; s++) {
                 _cleanup_(freep) char *path = NULL;
                 char current[SETTING_VALUE_MAX] = "";

@@ -82,7 +82,7 @@ static void test_bad(void)
 static void test_save_load(void)
 {
         const uint64_t nodes[] = { 3ULL << 28 };
-        char dir[] = "/tmp/test-capacity.XXXXXX", path[64];
+        char dir[] = "/tmp/test-capacity.XXXXXX", path[64], tmp[64];
         Capacity c = make(3, nodes, 1), back = {};
 
         if (!mkdtemp(dir)) {
@@ -95,6 +95,13 @@ static void test_save_load(void)
         tap_is_int(capacity_load(dir, &back), 0, "load");
         tap_ok(back.sequence == 3 && capacity_equal(&back, &c), "loaded what was saved");
         capacity_done(&back);
+
+        /* What a kill during a save leaves: removed at the next start, the file itself kept. */
+        snprintf(tmp, sizeof(tmp), "%s/capacity.Ab12Cd", dir);
+        fclose(fopen(tmp, "we"));
+        tap_is_int(capacity_remove_temporaries(dir), 1, "one temporary file removed");
+        tap_ok(access(tmp, F_OK) < 0 && access(path, F_OK) == 0,
+               "the temporary file is gone, the file kept");
         unlink(path);
         rmdir(dir);
         capacity_done(&c);
