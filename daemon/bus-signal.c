@@ -100,13 +100,20 @@ void bus_queue_block_state(Bus *b, unsigned index)
         (void)sd_event_source_set_enabled(b->emit_source, SD_EVENT_ONESHOT);
 }
 
+/* A signal about a block or the job goes out after the block states queued before it, and not
+ * before the bus is up: whether it may be sent now. */
+static bool flush_before_signal(Bus *b)
+{
+        bus_flush_block_states(b);
+        return bus_ready(b);
+}
+
 void bus_emit_job_finished(Bus *b, const Job *job)
 {
         assert(b);
         assert(job);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
                                  job->done, job->failed);
@@ -144,10 +151,8 @@ void bus_emit_capacity_changed(Bus *b, const Capacity *c)
         assert(b);
         assert(c);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
-                return;
-        (void)send_capacity_changed(b, c);
+        if (flush_before_signal(b))
+                (void)send_capacity_changed(b, c);
 }
 
 static const char *offline_outcome(int result)
@@ -175,8 +180,7 @@ void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *r
         assert(b);
         assert(reason);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "OfflineProgress", "uss", index,
                                  offline_outcome(result), reason);
@@ -188,8 +192,7 @@ void bus_emit_block_removed(Bus *b, unsigned index)
 
         assert(b);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         snprintf(path, sizeof(path), BUS_BLOCK_PREFIX "/%u", index);
         (void)sd_bus_emit_interfaces_removed(b->conn, path, BUS_IFACE_BLOCK, NULL);

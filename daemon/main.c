@@ -44,7 +44,8 @@ static void help(void)
                "     --no-bus            Do not connect to D-Bus\n"
                "     --udev-rules-dirs=DIRS  Where to look for racing udev rules (for tests)\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML, exit\n"
-               "     --runtime-dir=DIR   Where to keep state across restarts\n"
+               "     --runtime-dir=DIR   Where to keep state across restarts, and the capacity\n"
+               "                         file of the last capacity-changed event\n"
                "                         (default: $RUNTIME_DIRECTORY or /run/memhotplugd)\n\n"
                "Exit status: 0 on success, 1 on a runtime failure, 78 if the configuration cannot be used.\n"
                "See memhotplugd(8) and memhotplugd.conf(5).\n",

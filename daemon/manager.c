@@ -182,9 +182,8 @@ static void log_capacity(Manager *m, int r, const Capacity *ev)
         }
         for (size_t i = 0; i < ev->n_nodes; i++)
                 if (ev->node_online[i] > 0)
-                        n += snprintf(nodes + n, n < sizeof(nodes) ? sizeof(nodes) - n : 0,
-                                      "%s node %zu: %s", n ? "," : " (", i,
-                                      format_bytes(bytes, ev->node_online[i]));
+                        n += snprintf(nodes + n, n < sizeof(nodes) ? sizeof(nodes) - n : 0, "%snode %zu: %s",
+                                      n ? ", " : " (", i, format_bytes(bytes, ev->node_online[i]));
         if (n > 0 && n < sizeof(nodes))
                 snprintf(nodes + n, sizeof(nodes) - n, ")");
         snprintf(f_seq, sizeof(f_seq), "CAPACITY_SEQUENCE=%" PRIu64, ev->sequence);

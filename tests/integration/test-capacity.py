@@ -158,6 +158,7 @@ def test_capacity(case):
             check(f["CAPACITY_SEQUENCE"] == "1", "sequence %s" % f["CAPACITY_SEQUENCE"])
             check(int(f["ONLINE_BYTES"]) == 6 * BS, "ONLINE_BYTES %s" % f["ONLINE_BYTES"])
             check(f["NODE_ONLINE_BYTES"] == {0: 4 * BS, 1: 2 * BS}, "NODE_ONLINE_BYTES %s" % f["NODE_ONLINE_BYTES"])
+            s.daemon.wait_line(r"Online memory is now 1\.5G \(node 0: 1G, node 1: 512M\): capacity event 1$")
 
         case.run("start: the first start writes the capacity file (sequence 1, the boot memory per node), by rename",
                  first)
