@@ -390,11 +390,15 @@ def capacity_at_boot(vm, t):
     """Memory onlined at boot is a capacity event in the file, and starts no hook: the path unit
     is started after it (paths.target)."""
     _, active = vm.run("systemctl is-active memhotplugd-capacity.path", check=False)
+    _, enabled = vm.run("systemctl is-enabled memhotplugd-kdump-reload.service "
+                        "memhotplugd-kubelet-restart.service", check=False)
     boot = capacity_file(vm)
-    t.check(active.strip() == "active" and int(boot.get("CAPACITY_SEQUENCE", 0)) >= 1 and hook_lines(vm) == [],
-            f"memhotplugd-capacity.path is active (enabled by the package); the boot's memory is capacity event "
-            f"{boot.get('CAPACITY_SEQUENCE')} in /run/memhotplugd/capacity and started no hook (before paths.target)",
-            f"path unit: {active.strip()}; file: {boot}; hook: {hook_lines(vm)}")
+    t.check(active.strip() == "active" and enabled.split() == ["disabled", "disabled"]
+            and int(boot.get("CAPACITY_SEQUENCE", 0)) >= 1 and hook_lines(vm) == [],
+            f"memhotplugd-capacity.path is active (enabled by the package), the kdump and kubelet hooks are "
+            f"disabled; the boot's memory is capacity event {boot.get('CAPACITY_SEQUENCE')} in "
+            f"/run/memhotplugd/capacity and started no hook (before paths.target)",
+            f"path unit: {active.strip()}; hooks: {enabled.split()}; file: {boot}; hook: {hook_lines(vm)}")
 
 
 def capacity_events(vm, t, bs):
