@@ -38,7 +38,11 @@ check "cockpit-memhotplug depends on cockpit-bridge and memhotplugd" \
 check "the config is a conffile" 'dpkg-deb -I "$deb" conffiles | grep -qx /etc/memhotplugd/memhotplugd.conf'
 check "postinst enables the service" 'dpkg-deb -I "$deb" postinst | grep -q "deb-systemd-helper enable .memhotplugd.service"'
 check "postinst enables memhotplugd-capacity.path" 'dpkg-deb -I "$deb" postinst | grep -q "deb-systemd-helper enable .memhotplugd-capacity.path"'
-check "postinst enables none of the capacity hooks" '! dpkg-deb -I "$deb" postinst | grep -E "deb-systemd-helper enable .*memhotplugd-(kdump|kubelet|hugepages)"'
+# dh_installsystemd --no-enable: a hook is enabled again on upgrade only if the administrator had
+# enabled it (debian-installed, was-enabled); a fresh install enables none.
+check "postinst enables the capacity hooks only where an administrator had" \
+        '(for u in memhotplugd-kdump-reload.service memhotplugd-kubelet-restart.service; do dpkg-deb -I "$deb" postinst | grep -q "deb-systemd-helper debian-installed .$u." || exit 1; done)'
+check "postinst never names the huge-page hook (a template)" '! dpkg-deb -I "$deb" postinst | grep -q hugepages'
 check "the hooks' units name the installed capacity-hook" 'dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/memhotplugd-kdump-reload.service | grep -qx "ExecStart=/usr/libexec/memhotplugd/capacity-hook kdump"'
 check "the unit starts before sysinit.target" 'dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/systemd/system/memhotplugd.service | grep -q "^WantedBy=sysinit.target"'
 echo "1..$n"
