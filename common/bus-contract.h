@@ -48,6 +48,8 @@
 #define BUS_ROW_RESULT "(ubs)"
 /* BlockStatesChanged: index, state, zone ("" when offline). */
 #define BUS_ROW_BLOCK_STATE "(uss)"
+/* CapacityChanged's nodes: node, bytes online on it. */
+#define BUS_ROW_NODE_BYTES "(ut)"
 /* JobProgress: done, failed, total. */
 #define BUS_JOB_PROGRESS "(uuu)"
 /* NodePlacement: node (-1: the system), boot kernel, kernel, movable, memmap on the device (of

@@ -42,6 +42,8 @@ void bus_queue_block_state(Bus *b, unsigned index);
  * to a call that waited for blocks, is sent after it: clients see a block's new state first. */
 void bus_flush_block_states(Bus *b);
 void bus_emit_job_finished(Bus *b, const Job *job);
+/* CapacityChanged: the online memory after a hot-add or an unplug (outcome_capacity_check()). */
+void bus_emit_capacity_changed(Bus *b, const Capacity *c);
 /* InterfacesRemoved for the block's object, which is gone with the block. */
 void bus_emit_block_removed(Bus *b, unsigned index);
 void bus_block_done(Bus *b, unsigned index, int error);

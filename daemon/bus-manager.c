@@ -702,5 +702,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                  SD_BUS_PARAM(block) SD_BUS_PARAM(result) SD_BUS_PARAM(reason), 0),
         SD_BUS_SIGNAL_WITH_NAMES("JobFinished", "uuu",
                                  SD_BUS_PARAM(total) SD_BUS_PARAM(done) SD_BUS_PARAM(failed), 0),
+        SD_BUS_SIGNAL_WITH_NAMES("CapacityChanged", "tta" BUS_ROW_NODE_BYTES,
+                                 SD_BUS_PARAM(sequence) SD_BUS_PARAM(online) SD_BUS_PARAM(nodes), 0),
         SD_BUS_VTABLE_END,
 };

@@ -100,16 +100,59 @@ void bus_queue_block_state(Bus *b, unsigned index)
         (void)sd_event_source_set_enabled(b->emit_source, SD_EVENT_ONESHOT);
 }
 
+/* A signal about a block or the job goes out after the block states queued before it, and not
+ * before the bus is up: whether it may be sent now. */
+static bool flush_before_signal(Bus *b)
+{
+        bus_flush_block_states(b);
+        return bus_ready(b);
+}
+
 void bus_emit_job_finished(Bus *b, const Job *job)
 {
         assert(b);
         assert(job);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "JobFinished", "uuu", job->total,
                                  job->done, job->failed);
+}
+
+static int send_capacity_changed(Bus *b, const Capacity *c)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        int r;
+
+        r = sd_bus_message_new_signal(b->conn, &signal, BUS_PATH, BUS_IFACE_MANAGER, "CapacityChanged");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(signal, "tt", c->sequence, c->online);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(signal, 'a', BUS_ROW_NODE_BYTES);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_nodes; i++) {
+                if (c->node_online[i] == 0)
+                        continue;
+                r = sd_bus_message_append(signal, BUS_ROW_NODE_BYTES, (uint32_t)i, c->node_online[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(signal);
+        if (r < 0)
+                return r;
+        return sd_bus_send(b->conn, signal, NULL);
+}
+
+void bus_emit_capacity_changed(Bus *b, const Capacity *c)
+{
+        assert(b);
+        assert(c);
+
+        if (flush_before_signal(b))
+                (void)send_capacity_changed(b, c);
 }
 
 static const char *offline_outcome(int result)
@@ -137,8 +180,7 @@ void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *r
         assert(b);
         assert(reason);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         (void)sd_bus_emit_signal(b->conn, BUS_PATH, BUS_IFACE_MANAGER, "OfflineProgress", "uss", index,
                                  offline_outcome(result), reason);
@@ -150,8 +192,7 @@ void bus_emit_block_removed(Bus *b, unsigned index)
 
         assert(b);
 
-        bus_flush_block_states(b);
-        if (!bus_ready(b))
+        if (!flush_before_signal(b))
                 return;
         snprintf(path, sizeof(path), BUS_BLOCK_PREFIX "/%u", index);
         (void)sd_bus_emit_interfaces_removed(b->conn, path, BUS_IFACE_BLOCK, NULL);

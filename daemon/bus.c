@@ -58,6 +58,11 @@ static void on_job_finished(void *userdata, const Job *job)
         bus_emit_job_finished(userdata, job);
 }
 
+static void on_capacity_changed(void *userdata, const Capacity *c)
+{
+        bus_emit_capacity_changed(userdata, c);
+}
+
 /* At exit, while the connection is still up (sd-bus closes it in its own exit source): the block
  * states queued go out, and every call still waiting for its blocks is answered with ShuttingDown
  * (request_abort_all() does both). */
@@ -79,6 +84,7 @@ static const OutcomeSubscriber bus_subscriber = {
         .job_finished = on_job_finished,
         .stopping = on_stopping,
         .changed = on_changed,
+        .capacity_changed = on_capacity_changed,
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);

@@ -10,9 +10,11 @@
 #include "agents.h"
 #include "blocks.h"
 #include "bus.h"
+#include "capacity.h"
 #include "caps.h"
 #include "devices.h"
 #include "event-util.h"
+#include "format-util.h"
 #include "intake.h"
 #include "kernel-auto.h"
 #include "log.h"
@@ -164,9 +166,46 @@ static void on_onliner_outcome(void *userdata, const Outcome *o)
         outcome_block(userdata, o);
 }
 
+/* A capacity-changed event (outcome_capacity_check()): r and the event as it returned them. */
+static void log_capacity(Manager *m, int r, const Capacity *ev)
+{
+        char f_seq[48], f_online[48], nodes[512] = "", total[FORMAT_BYTES_MAX], bytes[FORMAT_BYTES_MAX];
+        const char *fields[] = { f_seq, f_online, NULL };
+        size_t n = 0;
+
+        if (!ev) {
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "Failed to look at the online memory or write %s/" CAPACITY_FILE
+                                          ", ignoring: %m",
+                                          m->options.runtime_dir);
+                return;
+        }
+        for (size_t i = 0; i < ev->n_nodes; i++)
+                if (ev->node_online[i] > 0)
+                        n += snprintf(nodes + n, n < sizeof(nodes) ? sizeof(nodes) - n : 0, "%snode %zu: %s",
+                                      n ? ", " : " (", i, format_bytes(bytes, ev->node_online[i]));
+        if (n > 0 && n < sizeof(nodes))
+                snprintf(nodes + n, sizeof(nodes) - n, ")");
+        snprintf(f_seq, sizeof(f_seq), "CAPACITY_SEQUENCE=%" PRIu64, ev->sequence);
+        snprintf(f_online, sizeof(f_online), "ONLINE_BYTES=%" PRIu64, ev->online);
+        log_fields_errno(LOG_INFO, 0, MHP_MESSAGE_CAPACITY_CHANGED, fields,
+                         "Online memory is now %s%s: capacity event %" PRIu64,
+                         format_bytes(total, ev->online), nodes, ev->sequence);
+        if (r < 0)
+                log_warning_errno(
+                        r, "Failed to write %s/" CAPACITY_FILE ", units watching it were not told: %m",
+                        m->options.runtime_dir);
+}
+
 static void on_onliner_job_finished(void *userdata, const Job *job)
 {
-        outcome_job_finished(userdata, job);
+        Manager *m = userdata;
+        const Capacity *ev;
+        int r;
+
+        r = outcome_job_finished(m, job, &ev);
+        log_capacity(m, r, ev);
 }
 
 static void on_job_ending(void *userdata)
@@ -511,6 +550,10 @@ void manager_recover_settings(Manager *m)
 {
         assert(m);
 
+        /* Not a setting, but the same start: a kill during a save of the capacity file leaves its
+         * temporary file, which only a start removes. */
+        (void)capacity_remove_temporaries(m->options.runtime_dir);
+
         for (Setting s = 0; s < _SETTING_MAX; s++) {
                 _cleanup_(freep) char *path = NULL;
                 char current[SETTING_VALUE_MAX] = "";
@@ -710,12 +753,27 @@ int manager_start(Manager *m)
                         return log_error_errno(r, "Failed to set up the offline marks: %m");
         }
 
+        /* The last capacity-changed event, which a restart does not announce again. */
+        r = outcome_capacity_load(m);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(
+                        r, "Failed to read %s/" CAPACITY_FILE ", announcing the memory online anew: %m",
+                        m->options.runtime_dir);
+
         if (m->config->scan_at_start || m->options.once) {
                 /* Devices first: converting one adds blocks, and its blocks follow its rule. */
                 (void)devices_scan(m);
                 r = intake_scan(m->intake, false);
                 if (r < 0)
                         return r;
+        }
+        /* Nothing to online at start: the memory may still differ from the last event (a first
+         * start, a run killed before its job ended). With a job, its end compares. */
+        if (onliner_queued(m->onliner) == 0) {
+                const Capacity *ev;
+
+                r = outcome_capacity_check(m, &ev);
+                log_capacity(m, r, ev);
         }
         /* Memory online before we ran; what we online is looked at as it comes (blocks.c). */
         tiering_check(m, -1);

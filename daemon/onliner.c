@@ -132,11 +132,12 @@ static void job_finish(Manager *m)
         Job job = o->job;
         char removed[48], cancelled[32], errors[128];
 
-        /* The queue ran dry: whatever was present at start is handled now. */
-        manager_notify_ready(m);
         blocks_forget_queued_whys(m);
-        if (job.total == 0)
+        if (job.total == 0) {
+                /* The queue ran dry: whatever was present at start is handled now. */
+                manager_notify_ready(m);
                 return;
+        }
         snprintf(f_total, sizeof(f_total), "JOB_BLOCKS=%u", job.total);
         snprintf(f_done, sizeof(f_done), "JOB_DONE=%u", job.done);
         snprintf(f_failed, sizeof(f_failed), "JOB_FAILED=%u", job.failed);
@@ -153,6 +154,10 @@ static void job_finish(Manager *m)
         manager_mark_dirty(m, DIRTY_JOB);
         onliner_notify_status(m);
         o->hooks->job_finished(o->userdata, &job);
+        /* Only now, after the job's capacity event is in the runtime file: READY=1 lets the boot go on
+         * to paths.target, and memhotplugd-capacity.path must find the boot's memory already there,
+         * not see it arrive as a change. */
+        manager_notify_ready(m);
 }
 
 void onliner_maybe_finish(Manager *m)

@@ -9,7 +9,9 @@
 struct Outcomes {
         const OutcomeSubscriber *subscriber; /* the bus, once it is set up */
         void *userdata;
-        unsigned dirty; /* DIRTY_*: not announced yet */
+        unsigned dirty;      /* DIRTY_*: not announced yet */
+        Capacity capacity;   /* the last capacity-changed event (sequence 0: none yet) */
+        bool capacity_dirty; /* ... which is not in the runtime file yet */
 };
 
 int outcome_new(Outcomes **ret)
@@ -27,6 +29,9 @@ int outcome_new(Outcomes **ret)
 
 Outcomes *outcome_free(Outcomes *o)
 {
+        if (!o)
+                return NULL;
+        capacity_done(&o->capacity);
         free(o);
         return NULL;
 }
@@ -118,18 +123,76 @@ void outcome_block(Manager *m, const Outcome *o)
                 s->block(m->outcomes->userdata, o);
 }
 
-void outcome_job_finished(Manager *m, const Job *job)
+int outcome_job_finished(Manager *m, const Job *job, const Capacity **ret_event)
 {
         const OutcomeSubscriber *s;
 
         assert(m);
         assert(job);
+        assert(ret_event);
 
         /* The job is counted and the metrics file written before the subscriber is told. */
         metrics_job_finished(m, job);
         s = m->outcomes->subscriber;
         if (s && s->job_finished)
                 s->job_finished(m->outcomes->userdata, job);
+        return outcome_capacity_check(m, ret_event);
+}
+
+int outcome_capacity_load(Manager *m)
+{
+        Capacity c;
+        int r;
+
+        assert(m);
+
+        r = capacity_load(m->options.runtime_dir, &c);
+        if (r < 0)
+                return r;
+        capacity_done(&m->outcomes->capacity);
+        m->outcomes->capacity = c;
+        return 0;
+}
+
+int outcome_capacity_check(Manager *m, const Capacity **ret_event)
+{
+        Outcomes *o;
+        const OutcomeSubscriber *s;
+        Capacity now;
+        int r;
+
+        assert(m);
+        assert(ret_event);
+
+        o = m->outcomes;
+        *ret_event = NULL;
+
+        r = capacity_measure(m, &now);
+        if (r < 0)
+                return r;
+        if (o->capacity.sequence > 0 && capacity_equal(&now, &o->capacity)) {
+                capacity_done(&now);
+                if (!o->capacity_dirty)
+                        return 0;
+                /* The last event's write failed: the file says less than the signal did. */
+                r = capacity_save(m->options.runtime_dir, &o->capacity);
+                if (r >= 0)
+                        o->capacity_dirty = false;
+                return r < 0 ? r : 0;
+        }
+        now.sequence = o->capacity.sequence + 1;
+        capacity_done(&o->capacity);
+        o->capacity = now;
+        *ret_event = &o->capacity;
+
+        /* The file first: a unit the path unit starts reads it, and may do so before a subscriber
+         * of the signal hears anything. */
+        r = capacity_save(m->options.runtime_dir, &o->capacity);
+        o->capacity_dirty = r < 0;
+        s = o->subscriber;
+        if (s && s->capacity_changed)
+                s->capacity_changed(o->userdata, &o->capacity);
+        return r < 0 ? r : 1;
 }
 
 void outcome_stopping(Manager *m)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "capacity.h"
 #include "manager.h"
 #include "outcome-types.h"
 
@@ -21,6 +22,8 @@ typedef struct OutcomeSubscriber {
         void (*stopping)(void *userdata);
         /* A DIRTY_* flag was set: outcome_take_dirty() says which, once the work at hand is done. */
         void (*changed)(void *userdata);
+        /* A capacity-changed event: the online memory differs from the last event's, after a job. */
+        void (*capacity_changed)(void *userdata, const Capacity *c);
 } OutcomeSubscriber;
 
 int outcome_new(Outcomes **ret);
@@ -37,5 +40,17 @@ unsigned outcome_dirty(const Manager *m);
 unsigned outcome_take_dirty(Manager *m);
 
 void outcome_block(Manager *m, const Outcome *o);
-void outcome_job_finished(Manager *m, const Job *job);
+/* The job is over: the subscriber hears it, then the online memory is compared with the last
+ * capacity-changed event (outcome_capacity_check()). */
+int outcome_job_finished(Manager *m, const Job *job, const Capacity **ret_event);
+/* At start, before any block is handled: the last event, from the runtime file a previous run left
+ * (-ENOENT: none; any error leaves no event, so the first check announces the memory online). */
+int outcome_capacity_load(Manager *m);
+/* When the online memory differs from the last event's, this is a new one: its sequence number is
+ * the next, it is written to the runtime file (CAPACITY_FILE) and the subscriber hears it. Called
+ * where a job ends and once at start, never per block, so a hot-add or an unplug is one event
+ * however many blocks it has. Returns 1 and the event in *ret_event when there was one, 0 when
+ * nothing changed; a negative errno when the file could not be written, with the event in
+ * *ret_event all the same (the subscriber heard it; the next check writes the file again). */
+int outcome_capacity_check(Manager *m, const Capacity **ret_event);
 void outcome_stopping(Manager *m);

@@ -552,7 +552,9 @@ def test_kernel_auto_save(case):
             check(bed.auto_online() == "online_movable",
                   "auto_online_blocks is %r after the restarted daemon exited" % bed.auto_online())
             check(not os.path.exists(saved), "%s still exists after a clean exit" % saved)
-            check(os.listdir(bed.runtime_dir) == [], "left in the runtime directory: %s" % os.listdir(bed.runtime_dir))
+            # All but the last capacity-changed event, which is kept across restarts by design.
+            left = [f for f in os.listdir(bed.runtime_dir) if f != "capacity"]
+            check(left == [], "left in the runtime directory: %s" % left)
 
         case.run("takeover, runtime directory and its parents missing: made, the original saved; kill -9 and a "
                  "restart restore the true original", missing)

@@ -72,6 +72,9 @@ STAGES = {
     # Counters fed by outcome.c, and the metrics text and file made of them and the core's state.
     "metrics.c": "outcome",
     "metrics.h": "outcome",
+    # The online memory a capacity-changed event announces, and its runtime file.
+    "capacity.c": "outcome",
+    "capacity.h": "outcome",
     # What an outcome is: the onliner makes them and hands them up (OnlinerHooks).
     "outcome-types.h": "onliner",
     # The queue, the chunks, the job, the offline thread.

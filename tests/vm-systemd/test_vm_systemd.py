@@ -88,6 +88,10 @@ SUBSYSTEM=="dax", TAG+="systemd", ENV{SYSTEMD_WANTS}+="memhotplugd.service"
 LABEL="memhotplugd_end"
 """
 
+# The capacity hook the test enables: the shipped huge-page reservation on node 0.
+HOOK_UNIT = "memhotplugd-hugepages@0.service"
+HOOK_PAGES = 4
+
 # The DIMM of each PID 1 measurement: 256 blocks of 128 MiB. The backend is mapped without
 # reserve and the guest keeps each block's memmap on the block (memmap_on_memory=1), so the host
 # gives it ~2 MiB a block, not 32 GiB, and the 1 GiB guest does not run out of memory for it.
@@ -169,6 +173,15 @@ def build_image(scratch, deb, kdir):
     os.makedirs(os.path.join(root, "etc/memhotplugd/memhotplugd.conf.d"), exist_ok=True)
     with open(os.path.join(root, "etc/memhotplugd/memhotplugd.conf.d/10-vm-test.conf"), "w") as f:
         f.write(TEST_CONFIG)
+    # The shipped huge-page hook on node 0, as an administrator enables it: the count in a drop-in,
+    # the instance wanted by memhotplugd-capacity.target (what "systemctl enable" links).
+    dropin = os.path.join(root, f"etc/systemd/system/{HOOK_UNIT}.d")
+    os.makedirs(dropin, exist_ok=True)
+    with open(os.path.join(dropin, "pages.conf"), "w") as f:
+        f.write(f"[Service]\nEnvironment=HUGEPAGES={HOOK_PAGES}\n")
+    wants = os.path.join(root, "etc/systemd/system/memhotplugd-capacity.target.wants")
+    os.makedirs(wants, exist_ok=True)
+    os.symlink("/lib/systemd/system/memhotplugd-hugepages@.service", os.path.join(wants, HOOK_UNIT))
     shutil.copy2(os.path.join(HERE, "mhp-agent"), os.path.join(root, "usr/local/sbin/mhp-agent"))
     unit = os.path.join(root, "etc/systemd/system/mhp-agent.service")
     shutil.copy2(os.path.join(HERE, "mhp-agent.service"), unit)
@@ -355,6 +368,104 @@ def pid1_cost(vm, t, bs, timings):
         log(f"PID 1 and a unit per block: {timings['pid1']}")
 
 
+def capacity_file(vm):
+    out = vm.sh("cat /run/memhotplugd/capacity 2>/dev/null; echo INODE=$(stat -c %i /run/memhotplugd/capacity)")
+    return dict(l.split("=", 1) for l in out.splitlines() if "=" in l and not l.startswith("#"))
+
+
+def hook_lines(vm):
+    """What the hook unit said, one line a run ("capacity event N: node 0: ...")."""
+    out = vm.sh(f"journalctl --no-pager -o cat -u {HOOK_UNIT} -g '^capacity event' || true")
+    return [l for l in out.splitlines() if l.startswith("capacity event")]
+
+
+def wait_hook_ran(vm, seq):
+    """Until the hook has said what it did for event seq, and is no longer running."""
+    vm.wait_until(lambda: any(l.startswith(f"capacity event {seq}:") for l in hook_lines(vm))
+                  and show(vm, HOOK_UNIT, "ActiveState")["ActiveState"] != "activating",
+                  timeout=120, interval=1, what=f"{HOOK_UNIT} to run for capacity event {seq}")
+
+
+def capacity_at_boot(vm, t):
+    """Memory onlined at boot is a capacity event in the file, and starts no hook: the path unit
+    is started after it (paths.target)."""
+    _, active = vm.run("systemctl is-active memhotplugd-capacity.path", check=False)
+    _, enabled = vm.run("systemctl is-enabled memhotplugd-kdump-reload.service "
+                        "memhotplugd-kubelet-restart.service", check=False)
+    boot = capacity_file(vm)
+    t.check(active.strip() == "active" and enabled.split() == ["disabled", "disabled"]
+            and int(boot.get("CAPACITY_SEQUENCE", 0)) >= 1 and hook_lines(vm) == [],
+            f"memhotplugd-capacity.path is active (enabled by the package), the kdump and kubelet hooks are "
+            f"disabled; the boot's memory is capacity event {boot.get('CAPACITY_SEQUENCE')} in "
+            f"/run/memhotplugd/capacity and started no hook (before paths.target)",
+            f"path unit: {active.strip()}; hooks: {enabled.split()}; file: {boot}; hook: {hook_lines(vm)}")
+
+
+def capacity_events(vm, t, bs):
+    """The capacity-changed event under systemd: memhotplugd-capacity.path starts
+    memhotplugd-capacity.target once per hot-add or unplug, which starts the enabled hook; a daemon
+    restart starts nothing."""
+    before = capacity_file(vm)
+    runs0 = len(hook_lines(vm))
+
+    # Four DIMMs hot-added back to back: one job, one event, one run of the hook.
+    devs = [vm.hotplug_dimm("256M") for _ in range(4)]
+    blocks = [b for d in devs for b in dimm_blocks(vm, d, bs)]
+    ok, detail = wait_zone(vm, blocks, "Movable")
+    vm.wait_until(lambda: vm.sh("busctl get-property org.memhotplug1 /org/memhotplug1 "
+                                "org.memhotplug1.Manager JobProgress").split() == ["(uuu)", "0", "0", "0"],
+                  timeout=120, interval=1, what="an idle daemon")
+    added = capacity_file(vm)
+    seq = int(before["CAPACITY_SEQUENCE"]) + 1
+    if ok and added.get("CAPACITY_SEQUENCE") == str(seq):
+        wait_hook_ran(vm, seq)
+    runs = hook_lines(vm)[runs0:]
+    t.check(ok and added.get("CAPACITY_SEQUENCE") == str(seq)
+            and int(added["ONLINE_BYTES"]) == int(before["ONLINE_BYTES"]) + len(blocks) * bs
+            and len(runs) == 1 and runs[0].startswith(f"capacity event {seq}: node 0: {HOOK_PAGES} huge pages"),
+            f"four DIMMs hot-added back to back ({len(blocks)} blocks): one capacity event ({seq}), "
+            f"{HOOK_UNIT} ran once",
+            f"{detail}\nbefore: {before}\nfile: {added}\nhook: {runs}\n"
+            + vm.sh("journalctl --no-pager -o short-monotonic -u memhotplugd -g 'capacity event|Finished' || true"))
+
+    # An unplug: the DIMM's blocks offlined (one job), then ejected. The last of the four: the
+    # first may sit in the slot of a DIMM ejected earlier.
+    gone = dimm_blocks(vm, devs[-1], bs)
+    acpi = vm.acpi_memory_device(gone)
+    rc, out = vm.run(f"memhotplugctl unplug {acpi}", timeout=180, check=False)
+    vm.qmp.execute("device_del", id=devs[-1])
+    vm.wait_until(lambda: not set(gone) & set(vm.blocks()), timeout=120, interval=1, what=f"{devs[-1]} removed")
+    unplugged = capacity_file(vm)
+    if unplugged.get("CAPACITY_SEQUENCE") == str(seq + 1):
+        wait_hook_ran(vm, seq + 1)
+    runs = hook_lines(vm)[runs0:]
+    t.check(rc == 0 and unplugged.get("CAPACITY_SEQUENCE") == str(seq + 1)
+            and int(unplugged["ONLINE_BYTES"]) == int(added["ONLINE_BYTES"]) - len(gone) * bs
+            and len(runs) == 2 and runs[1].startswith(f"capacity event {seq + 1}:"),
+            f"memhotplugctl unplug {acpi} and device_del {devs[-1]}: one capacity event ({seq + 1}), "
+            f"{HOOK_UNIT} ran once more",
+            f"rc={rc}: {out}\nfile: {unplugged}\nhook: {runs}")
+
+    # A restart of the daemon: the file is not rewritten, the hook does not run.
+    vm.run("systemctl restart memhotplugd", timeout=90, check=False)
+    _, active = vm.run("systemctl is-active memhotplugd", check=False)
+    vm.run("udevadm settle --timeout=60", timeout=90, check=False)
+    restarted = capacity_file(vm)
+    target = show(vm, "memhotplugd-capacity.target", "ActiveState", "InactiveExitTimestampMonotonic")
+    runs = hook_lines(vm)[runs0:]
+    t.check(active.strip() == "active" and restarted == unplugged and len(runs) == 2,
+            "systemctl restart memhotplugd: the capacity file is not rewritten (same inode and sequence), the "
+            "hook does not run",
+            f"daemon {active.strip()}; before {unplugged}, after {restarted}; target {target}; hook: {runs}")
+    log("the hook unit's journal (every event of the run):")
+    for line in vm.sh(f"journalctl --no-pager -o short-monotonic -u {HOOK_UNIT} "
+                      "-u memhotplugd-capacity.target || true").splitlines():
+        log(f"  {line}")
+    for line in vm.sh("journalctl --no-pager -o short-monotonic -u memhotplugd -g 'capacity event' "
+                      "|| true").splitlines():
+        log(f"  {line}")
+
+
 def checks(vm, t, timings):
     bs = vm.block_size()
     log(f"memory block size {bs // MiB} MiB")
@@ -488,6 +599,9 @@ def checks(vm, t, timings):
     t.check("memhotplugd onlined memory block" in out and "Subject: Memory block" in out,
             "journalctl -x shows the catalog text for a block-onlined entry", out)
 
+    # 4b. the boot's memory started no capacity hook.
+    capacity_at_boot(vm, t)
+
     # 5. runtime hot-add.
     dev = vm.hotplug_dimm("1G")
     hot = dimm_blocks(vm, dev, bs)
@@ -602,6 +716,9 @@ def checks(vm, t, timings):
     t.check(gone and active.strip() == "active", f"device_del {dev}: removed, memhotplugd still active",
             vm.sh("journalctl --no-pager -u memhotplugd | tail -n 20 || true"))
 
+    # 12. capacity-changed events and their hooks.
+    capacity_events(vm, t, bs)
+
     wd = vm.sh("journalctl --no-pager -u memhotplugd -g 'watchdog' || true")
     t.check("Watchdog timeout" not in wd, "the watchdog never fired", wd)
 
@@ -643,7 +760,7 @@ def main():
 
         guest = SystemdVM(image=image, initrd=initrd, name="vm-systemd",
                           credentials={"memhotplugd.conf": CREDENTIAL_CONFIG},
-                          memory="1G", slots=6, maxmem="72G", dimms=[Dimm("1G")],
+                          memory="1G", slots=10, maxmem="72G", dimms=[Dimm("1G")],
                           cmdline=["systemd.unit=multi-user.target", "systemd.show_status=1",
                                    "memory_hotplug.memmap_on_memory=1"],
                           boot_timeout=300, timeout=args.timeout,
