@@ -136,12 +136,15 @@ def kernel_dax_state(ctx):
                   diag=f"{err} {after}")
 
 
-# A guest reader that reads valid_zones of every block that has no nodeN link yet, over and over,
-# logging each read it survived; started before a hot-add, stopped by /tmp/vz.stop.
+# A guest reader that reads valid_zones of every candidate block (memoryFIRST..memoryLAST) that
+# exists but has no nodeN link yet, over and over, logging each read it survived; stopped by
+# /tmp/vz.stop. Builtins only, so that a pass is quick next to the window it must hit.
 EARLY_ZONES_READER = r"""
 cd /sys/devices/system/memory
+names=$(i=$1; while [ $i -le $2 ]; do echo memory$i; i=$((i + 1)); done)
 while [ ! -e /tmp/vz.stop ]; do
-    for b in memory*; do
+    for b in $names; do
+        [ -e $b/valid_zones ] || continue
         l=0
         for n in $b/node*; do [ -e $n ] && l=1; done
         [ $l = 0 ] || continue
@@ -154,30 +157,43 @@ done
 def kernel_early_valid_zones(ctx):
     """valid_zones of a hot-added block read before its node link: safe on 7.3 (the nid is set
     when the block is made), an oops on 6.12 (NODE_DATA(NUMA_NO_NODE)), which the daemon waits out."""
-    with ctx.vm() as vm:
+    with ctx.vm(maxmem="32G") as vm:
         ctx.booted(vm)
         ctx.note(f"guest runs Linux {vm.sh('uname -r').strip()}")
+        bs = vm.block_size()
+        first = max(vm.blocks()) + 1
         vm.write_file("/tmp/vz.sh", EARLY_ZONES_READER, mode="755")
-        vm.sh(": > /tmp/vz.log; (setsid sh /tmp/vz.sh </dev/null >/dev/null 2>&1 & "
-              "echo $! > /tmp/vz.pid)")
-        before = vm.blocks()
-        # 32 blocks: the window between a block's add and its node link spans the whole add.
-        vm.hotplug_dimm("4G")
-        want = 4 * GiB // vm.block_size()
+        vm.sh(f": > /tmp/vz.log; (setsid sh /tmp/vz.sh {first} {first + 512} </dev/null "
+              ">/dev/null 2>&1 & echo $! > /tmp/vz.pid)")
+        # The window between a block's add and its node link spans the whole add (the links are
+        # made once every block exists), so each try is a large DIMM; a try the reader misses
+        # (a busy host) is followed by another.
+        for attempt in range(1, 4):
+            before = vm.blocks()
+            vm.hotplug_dimm("8G", reserve=False)
+            want = 8 * GiB // bs
 
-        def linked():
-            added = new_blocks(before, vm.blocks())
-            return len(added) == want and all(b["node"] is not None for b in added.values())
-        vm.wait_until(linked, timeout=60, what="hot-added blocks with their node links")
+            def linked():
+                added = new_blocks(before, vm.blocks())
+                return len(added) == want and all(b["node"] is not None for b in added.values())
+            vm.wait_until(linked, timeout=120, what="hot-added blocks with their node links")
+            if (vm.sh("cat /tmp/vz.log").strip()
+                    or vm.run("kill -0 $(cat /tmp/vz.pid)", check=False)[0] != 0):
+                break
+            ctx.note(f"try {attempt}: the reader hit no block before its node link")
         alive = vm.run("kill -0 $(cat /tmp/vz.pid)", check=False)[0] == 0
         vm.sh("touch /tmp/vz.stop")
         reads = vm.sh("cat /tmp/vz.log").splitlines()
         oops = vm.run("dmesg | grep -E 'BUG:|Oops|general protection'", check=False)[1]
         ctx.note(f"{len(reads)} read(s) of valid_zones before a node link, e.g. {reads[:2]}")
-        ctx.check(reads, "the reader read valid_zones of a block that had no node link yet "
-                  "(else this run proves nothing)")
         ctx.check(alive, "the reader survived its reads", diag=oops)
         ctx.check(not oops.strip(), "no oops in the guest's kernel log", diag=oops)
+        # On 6.12 the first such read kills the reader before it can log it: no reads and a
+        # dead reader fail above. A live reader that never hit the window proves nothing.
+        if not reads and alive:
+            ctx.tap.skip(f"{ctx.name}: a read before the node link",
+                         "the reader hit no block before its node link in 3 hot-adds (a busy host)")
+
 
 
 SCENARIOS = {
