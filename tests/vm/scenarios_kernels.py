@@ -136,13 +136,13 @@ def kernel_dax_state(ctx):
                   diag=f"{err} {after}")
 
 
-# A guest reader that reads valid_zones of every candidate block (memoryFIRST..memoryLAST) that
-# exists but has no nodeN link yet, over and over, logging each read it survived; stopped by
-# /tmp/vz.stop. Builtins only, so that a pass is quick next to the window it must hit.
+# A guest reader that reads valid_zones of blocks memoryFIRST..memoryLAST while they exist but have
+# no nodeN link yet, over and over, logging each read it survived, until STOPFILE appears.
+# Builtins only, and few names, so that it looks often next to the window it must hit.
 EARLY_ZONES_READER = r"""
 cd /sys/devices/system/memory
 names=$(i=$1; while [ $i -le $2 ]; do echo memory$i; i=$((i + 1)); done)
-while [ ! -e /tmp/vz.stop ]; do
+while [ ! -e $3 ]; do
     for b in $names; do
         [ -e $b/valid_zones ] || continue
         l=0
@@ -153,6 +153,10 @@ while [ ! -e /tmp/vz.stop ]; do
 done
 """
 
+# Where the harness's next DIMM lands: QEMU's device memory starts at 4 GiB in a 1 GiB "pc" guest
+# and DIMMs follow each other, so at block 32, then after the last block.
+FIRST_DIMM_BLOCK = 32
+
 
 def kernel_early_valid_zones(ctx):
     """valid_zones of a hot-added block read before its node link: safe on 7.3 (the nid is set
@@ -161,15 +165,17 @@ def kernel_early_valid_zones(ctx):
         ctx.booted(vm)
         ctx.note(f"guest runs Linux {vm.sh('uname -r').strip()}")
         bs = vm.block_size()
-        first = max(vm.blocks()) + 1
         vm.write_file("/tmp/vz.sh", EARLY_ZONES_READER, mode="755")
-        vm.sh(f": > /tmp/vz.log; (setsid sh /tmp/vz.sh {first} {first + 512} </dev/null "
-              ">/dev/null 2>&1 & echo $! > /tmp/vz.pid)")
-        # The window between a block's add and its node link spans the whole add (the links are
-        # made once every block exists), so each try is a large DIMM; a try the reader misses
-        # (a busy host) is followed by another.
+        vm.sh(": > /tmp/vz.log")
+        # The window between a block's add and its node link lasts until the last block of the
+        # add exists (the links come after it), so it is widest for the first blocks of a large
+        # DIMM; those are what the reader watches. A try it misses (a busy host) is followed by
+        # another.
         for attempt in range(1, 4):
             before = vm.blocks()
+            first = max(FIRST_DIMM_BLOCK, max(before) + 1)
+            vm.sh(f"(setsid sh /tmp/vz.sh {first} {first + 3} /tmp/vz.stop{attempt} </dev/null "
+                  ">/dev/null 2>&1 & echo $! > /tmp/vz.pid)")
             vm.hotplug_dimm("8G", reserve=False)
             want = 8 * GiB // bs
 
@@ -177,12 +183,11 @@ def kernel_early_valid_zones(ctx):
                 added = new_blocks(before, vm.blocks())
                 return len(added) == want and all(b["node"] is not None for b in added.values())
             vm.wait_until(linked, timeout=120, what="hot-added blocks with their node links")
-            if (vm.sh("cat /tmp/vz.log").strip()
-                    or vm.run("kill -0 $(cat /tmp/vz.pid)", check=False)[0] != 0):
+            alive = vm.run("kill -0 $(cat /tmp/vz.pid)", check=False)[0] == 0
+            vm.sh(f"touch /tmp/vz.stop{attempt}")
+            if not alive or vm.sh("cat /tmp/vz.log").strip():
                 break
             ctx.note(f"try {attempt}: the reader hit no block before its node link")
-        alive = vm.run("kill -0 $(cat /tmp/vz.pid)", check=False)[0] == 0
-        vm.sh("touch /tmp/vz.stop")
         reads = vm.sh("cat /tmp/vz.log").splitlines()
         oops = vm.run("dmesg | grep -E 'BUG:|Oops|general protection'", check=False)[1]
         ctx.note(f"{len(reads)} read(s) of valid_zones before a node link, e.g. {reads[:2]}")
@@ -193,7 +198,6 @@ def kernel_early_valid_zones(ctx):
         if not reads and alive:
             ctx.tap.skip(f"{ctx.name}: a read before the node link",
                          "the reader hit no block before its node link in 3 hot-adds (a busy host)")
-
 
 
 SCENARIOS = {
