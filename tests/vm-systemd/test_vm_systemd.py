@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """memhotplugd as the distribution ships it: systemd as PID 1 in a VM.
 
-Boots Debian's 6.12 kernel under QEMU (TCG) on a bookworm root filesystem with
+Boots Debian's 6.12 kernel (or --kernel 7.3) under QEMU (TCG) on a bookworm root filesystem with
 systemd, udev, dbus and the freshly built memhotplugd .deb installed, a 1 GiB
 pc-dimm coldplugged (offline at boot: memhp_default_state=offline), and checks
 what the unit, the package, the bus files, the udev rule and the catalog
@@ -737,7 +737,9 @@ def main():
     ap.add_argument("--log-dir", help="keep the guest console log here")
     ap.add_argument("--verbose", action="store_true", help="echo the guest console")
     ap.add_argument("--timeout", type=int, default=840, help="wall-clock limit for the VM")
+    ap.add_argument("--kernel", help="tests/vm/get-kernel --version to boot (default 6.12)")
     args = ap.parse_args()
+    vmlib.select_kernel(args.kernel)
 
     t = Tap()
     timings = {}
@@ -758,7 +760,8 @@ def main():
             log(f"built {os.path.basename(deb)} in {time.monotonic() - t0:.1f}s")
         image, initrd = build_image(scratch, os.path.abspath(deb), kdir)
 
-        guest = SystemdVM(image=image, initrd=initrd, name="vm-systemd",
+        guest = SystemdVM(image=image, initrd=initrd,
+                          name="vm-systemd" + (f"-{args.kernel}" if args.kernel else ""),
                           credentials={"memhotplugd.conf": CREDENTIAL_CONFIG},
                           memory="1G", slots=10, maxmem="72G", dimms=[Dimm("1G")],
                           cmdline=["systemd.unit=multi-user.target", "systemd.show_status=1",

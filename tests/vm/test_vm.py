@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""VM scenarios: a real 6.12 kernel in QEMU, memory really hot-added.
+"""VM scenarios: a real kernel (Debian's 6.12, or --kernel 7.3) in QEMU, memory really hot-added.
 
-Usage: test_vm.py [SCENARIO...] [--daemon PATH] [--ctl PATH] [--log-dir DIR] [-v]
+Usage: test_vm.py [SCENARIO...] [--daemon PATH] [--ctl PATH] [--kernel VERSION]
+                  [--log-dir DIR] [-v]
        test_vm.py --list
 
 Output is TAP (one test point per check). Scenarios named kernel-* prove the
@@ -23,7 +24,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError  # noqa: E402
+from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError, select_kernel  # noqa: E402
 
 import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
@@ -31,6 +32,7 @@ import scenarios_doctor  # noqa: E402
 import scenarios_headroom  # noqa: E402
 import scenarios_jobs  # noqa: E402
 import scenarios_map  # noqa: E402
+import scenarios_kernels  # noqa: E402
 import scenarios_placement  # noqa: E402
 import scenarios_pressure  # noqa: E402
 import scenarios_unplug  # noqa: E402
@@ -201,6 +203,7 @@ KERNEL = {
     "kernel-virtio-mem": kernel_virtio_mem,
     "kernel-numa": kernel_numa,
     "kernel-nvdimm": kernel_nvdimm,
+    **scenarios_kernels.SCENARIOS,
 }
 SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_placement.SCENARIOS,
              **scenarios_cxl.SCENARIOS, **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
@@ -214,12 +217,17 @@ def main():
     ap.add_argument("--daemon", help="memhotplugd binary to run in the guest")
     ap.add_argument("--ctl", help="memhotplugctl binary to put in the guest")
     ap.add_argument("--log-dir", help="keep each VM's console log here")
+    ap.add_argument("--kernel", help="get-kernel --version every VM boots (default 6.12); the "
+                    "scenarios that name their own kernel (dax-6.1, cxl-6.1) keep it")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the console")
     args = ap.parse_args()
+    select_kernel(args.kernel)
     if args.list:
         for name, fn in SCENARIOS.items():
-            print(f"{name:24} {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
+            # Some scenarios are wrapped and carry no docstring.
+            doc = (fn.__doc__ or "").strip()
+            print(f"{name:24} {doc.splitlines()[0] if doc else ''}")
         return 0
     names = args.scenarios or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]

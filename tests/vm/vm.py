@@ -39,6 +39,10 @@ from dataclasses import dataclass
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("MEMHOTPLUGD_VM_CACHE", "/var/cache/memhotplugd-vm")
 QEMU = os.environ.get("MEMHOTPLUGD_VM_QEMU", "qemu-system-x86_64")
+# Which of get-kernel's kernels a VM boots when it names none: unset is get-kernel's default
+# (6.12). The runners' --kernel sets it, so every VM of a run, and every helper that asks
+# kernel_dir(), boots the same one.
+KERNEL_ENV = "MEMHOTPLUGD_VM_KERNEL"
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -61,11 +65,19 @@ def parse_size(s):
 
 # ---------------------------------------------------------------- kernel/initramfs
 
-def kernel_dir():
-    """The extracted Debian kernel package (get-kernel prints it)."""
-    out = subprocess.run([os.path.join(HERE, "get-kernel")], check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
+def kernel_dir(version=None):
+    """The extracted Debian kernel package (get-kernel prints it): VERSION's, else the one
+    $MEMHOTPLUGD_VM_KERNEL names, else get-kernel's default."""
+    version = version or os.environ.get(KERNEL_ENV)
+    cmd = [os.path.join(HERE, "get-kernel")] + (["--version", version] if version else [])
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
     return out.strip().splitlines()[-1]
+
+
+def select_kernel(version):
+    """Makes VERSION (a get-kernel --version) the kernel of every VM this process starts."""
+    if version:
+        os.environ[KERNEL_ENV] = version
 
 
 def kernel_image(kdir):
@@ -680,9 +692,11 @@ def main(argv=None):
     ap.add_argument("--auto-online", action="store_true", help="keep the kernel's auto-online")
     ap.add_argument("--append", action="append", default=[], help="extra kernel argument")
     ap.add_argument("--bin", action="append", default=[], help="HOST:GUEST binary to add")
+    ap.add_argument("--kernel", help="get-kernel --version to boot (default 6.12)")
     ap.add_argument("-v", "--verbose", action="store_true", help="echo the console")
     ap.add_argument("command", nargs="+")
     args = ap.parse_args(argv)
+    select_kernel(args.kernel)
     vm = VM(dimms=[_device(d, Dimm) for d in args.dimm],
             virtio_mem=[_device(d, VirtioMem) for d in args.virtio_mem],
             nvdimms=[_device(d, Nvdimm) for d in args.nvdimm],
