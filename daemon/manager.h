@@ -27,7 +27,7 @@ typedef struct ManagerOptions {
         const char *proc_root;  /* /proc, for zoneinfo and vmstat; a fake one in tests */
         const char *runtime_dir;
         const char *credentials_dir; /* $CREDENTIALS_DIRECTORY: the memhotplugd.conf credential */
-        const char *metrics_file; /* --metrics-file: over MetricsFile=; "" none; NULL the config's */
+        const char *metrics_file;    /* --metrics-file: over MetricsFile=; "" none; NULL the config's */
         bool once;
         bool no_bus;
         const char *udev_rules_dirs; /* where to look for rules that race us */
