@@ -353,7 +353,7 @@ static void apply_lock_memory(Manager *m)
         uint64_t locked, rss;
         int r;
 
-        if (m->options.once || m->config->lock_memory == m->locked)
+        if (m->options.once || m->config->lock_memory == m->life.locked)
                 return;
         r = memlock_set(m->config->lock_memory);
         if (r < 0) {
@@ -363,8 +363,8 @@ static void apply_lock_memory(Manager *m)
                                                          : "");
                 return;
         }
-        m->locked = m->config->lock_memory;
-        if (!m->locked) {
+        m->life.locked = m->config->lock_memory;
+        if (!m->life.locked) {
                 log_info("The daemon's memory is no longer locked (LockMemory=no)");
                 return;
         }
@@ -432,7 +432,7 @@ int manager_reload(Manager *m, const char **ret_error)
         r = config_read(m, &c);
         if (r < 0) {
                 log_warning("Reload failed, keeping the configuration that was running");
-                if (m->ready_sent)
+                if (m->life.ready_sent)
                         (void)sd_notify(false, "READY=1");
                 if (ret_error)
                         *ret_error = m->last_config_error;
@@ -440,7 +440,7 @@ int manager_reload(Manager *m, const char **ret_error)
         }
 
         if (onliner_resize_chunk(m->onliner, c->chunk_blocks) < 0) {
-                if (m->ready_sent)
+                if (m->life.ready_sent)
                         (void)sd_notify(false, "READY=1");
                 return log_oom();
         }
@@ -463,7 +463,7 @@ int manager_reload(Manager *m, const char **ret_error)
         devices_reconsider(m);
         r = intake_scan(m->intake, true);
         onliner_maybe_finish(m);
-        if (m->ready_sent)
+        if (m->life.ready_sent)
                 (void)sd_notify(false, "READY=1");
         return r;
 }
@@ -603,9 +603,9 @@ static int on_post_save_marks(sd_event_source *s, void *userdata)
  * sd-bus's, which closes the connection; and again from manager_stop() for a start that failed. */
 static void finish_work(Manager *m)
 {
-        if (m->work_finished)
+        if (m->life.work_finished)
                 return; /* once: a write it gave up on is not waited for twice */
-        m->work_finished = true;
+        m->life.work_finished = true;
         (void)onliner_stop(m, STOP_WAIT_USEC);
         if (m->marks)
                 save_offline_marks(m);
@@ -636,7 +636,7 @@ Manager *manager_free(Manager *m)
         device_table_free(m->devices);
         onliner_free(m->onliner);
         offline_marks_free(m->marks);
-        sd_event_source_disable_unref(m->exit_source);
+        sd_event_source_disable_unref(m->life.exit_source);
         placement_free(m->placement);
         platform_free(m->platform);
         decider_free(m->decider);
@@ -695,12 +695,12 @@ int manager_start(Manager *m)
                         return log_error_errno(r, "Failed to install the signal handler: %m");
         }
 
-        r = sd_event_add_exit(m->event, &m->exit_source, on_loop_exit, m);
+        r = sd_event_add_exit(m->event, &m->life.exit_source, on_loop_exit, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the exit: %m");
-        (void)sd_event_source_set_description(m->exit_source, "finish-work");
+        (void)sd_event_source_set_description(m->life.exit_source, "finish-work");
         /* Before sd-bus's own exit source (SD_EVENT_PRIORITY_NORMAL), which closes the connection. */
-        (void)sd_event_source_set_priority(m->exit_source, SD_EVENT_PRIORITY_IMPORTANT);
+        (void)sd_event_source_set_priority(m->life.exit_source, SD_EVENT_PRIORITY_IMPORTANT);
 
         /* Sends WATCHDOG=1 when the service has WatchdogSec=: a stuck loop gets restarted. */
         r = sd_event_set_watchdog(m->event, true);
@@ -800,9 +800,9 @@ void manager_notify_ready(Manager *m)
 {
         assert(m);
 
-        if (m->ready_sent)
+        if (m->life.ready_sent)
                 return;
-        m->ready_sent = true;
+        m->life.ready_sent = true;
         (void)sd_notify(false, "READY=1");
 }
 

@@ -78,6 +78,15 @@ typedef enum DelegateParam {
 typedef struct Onliner Onliner;
 typedef struct Decider Decider;
 
+/* The daemon's own life, which manager.c alone looks after: from the start's memory lock and READY=1
+ * to the exit, which ends the work under way before the bus closes. */
+typedef struct ManagerLife {
+        bool ready_sent; /* READY=1: the blocks present at start are handled */
+        bool locked;     /* LockMemory= in effect (memlock.c) */
+        sd_event_source *exit_source;
+        bool work_finished; /* ... which the exit did */
+} ManagerLife;
+
 typedef struct Manager {
         sd_event *event;
         Sysfs *sysfs;
@@ -92,8 +101,6 @@ typedef struct Manager {
         Block *blocks; /* by block index */
         size_t n_blocks;
         uint64_t block_size;
-        bool ready_sent; /* READY=1: the blocks present at start are handled */
-        bool locked;     /* LockMemory= in effect (memlock.c) */
 
         struct KernelSettings *kernel; /* the kernel settings we change (kernel-auto.h) */
 
@@ -103,11 +110,10 @@ typedef struct Manager {
         struct Metrics *metrics; /* counters and the metrics file, fed by outcome.c (metrics.c) */
         Bus *bus;                /* the D-Bus connection and its state, once it is set up (bus.c) */
 
-        struct OfflineMarks *marks;   /* saves the offline marks after each loop iteration */
-        sd_event_source *exit_source; /* ends the work under way before the bus closes */
-        bool work_finished;           /* ... which it did */
-        Placement *placement;         /* Online=auto-movable's view of groups (placement-facts.c) */
-        struct Platform *platform;    /* Online=platform's meaning, the virtio-mem map (platform-facts.h) */
+        struct OfflineMarks *marks; /* saves the offline marks after each loop iteration */
+        ManagerLife life;
+        Placement *placement;      /* Online=auto-movable's view of groups (placement-facts.c) */
+        struct Platform *platform; /* Online=platform's meaning, the virtio-mem map (platform-facts.h) */
 } Manager;
 
 int manager_new(const ManagerOptions *o, Manager **ret);
