@@ -464,7 +464,13 @@ def test_daemon(case):
                 find(findings, "ok", "daemon", "memhotplugd runs (pid %d) and owns org.memhotplug1" % s.daemon.proc.pid)
                 find(findings, "ok", "auto-online", "(KernelAutoOnline=takeover)")
                 find(findings, "ok", "blocks", "No block has drifted")
-                find(findings, "ok", "daemon", "of locked memory")
+                if os.environ.get("MHP_SANITIZE") == "1":
+                    # Under ASan the daemon's process holds no locked pages (its memory is ASan's
+                    # shadow and allocator regions; test-memlock skips there for the same reason),
+                    # and doctor says so as it should.
+                    find(findings, "warning", "daemon", "holds no locked memory")
+                else:
+                    find(findings, "ok", "daemon", "of locked memory")
 
             case.run(DAEMON_CHECKS[0], running)
 

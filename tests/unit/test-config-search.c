@@ -179,10 +179,11 @@ static void test_credential(void)
         if (asprintf(&want, "\n# %s:3\nMovableRatio=50\n", late) < 0)
                 abort();
         tap_ok(strstr(text, want), "--check-config: MovableRatio= came from zz-last.conf:3");
-        free(want);
+        want = mfree(want);
         if (asprintf(&want, "\n# %s:5\nChunkBlocks=5\n", main_conf) < 0)
                 abort();
         tap_ok(strstr(text, want), "--check-config: ChunkBlocks= came from the main file, line 5");
+        want = mfree(want);
         tap_ok(strstr(text, "\n[Node 2]\n# credential memhotplugd.conf:3\nOnline=kernel\n"),
                "--check-config: [Node 2] follows [Memory]'s Online=, and says where that came from");
         tap_ok(strstr(text, "\nNumaAware=yes\n") && !strstr(text, "\nNumaAware=yes\n# "),
