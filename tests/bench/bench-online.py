@@ -114,15 +114,18 @@ def time_to_ready(daemon, tree, rundir, conf, n):
     t0 = time.monotonic()
     p = subprocess.Popen(daemon_argv(daemon, tree, rundir, conf, False), env=env,
                          stdout=subprocess.DEVNULL, stderr=log)
-    ready = done = None
+    ready = idle = None
     try:
-        while done is None:
+        # READY=1 comes once the start's job is over and its capacity event written, so the idle
+        # status of that job may come first: the job is done when both came.
+        while ready is None or idle is None:
             msg = s.recv(4096).decode()
             now = time.monotonic() - t0
             if "READY=1" in msg and ready is None:
                 ready = now
-            if "STATUS=Idle" in msg and ready is not None:
-                done = now
+            if "STATUS=Idle" in msg and idle is None:
+                idle = now
+        done = max(ready, idle)
         # The peak RSS of the daemon's own address space (ru_maxrss of a child spawned from Python
         # would include Python's pages from before the exec).
         with open(f"/proc/{p.pid}/status") as f:
