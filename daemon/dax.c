@@ -188,6 +188,22 @@ static int read_u64(int dfd, const char *attr, bool hex, uint64_t *ret)
         return hex ? parse_hex_u64(buf, ret) : parse_u64(buf, ret);
 }
 
+static int read_hotplug_at(int dfd, DaxHotplug *ret)
+{
+        DaxHotplug h;
+        char buf[32];
+        int r;
+
+        r = sysfs_read_at(dfd, "state", buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        h = dax_hotplug_from_string(buf);
+        if (h < 0 || h == DAX_HOTPLUG_NONE)
+                return -EBADMSG;
+        *ret = h;
+        return 0;
+}
+
 int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **ret_attr)
 {
         _cleanup_(dax_device_freep) DaxDevice *d = NULL;
@@ -256,6 +272,14 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
         } else if (r != -ENOENT)
                 return r;
 
+        /* A word of a later kernel is not an error: the device is handled block by block. */
+        *ret_attr = "state";
+        r = read_hotplug_at(dfd, &d->hotplug);
+        if (r < 0 && r != -ENOENT && r != -EBADMSG)
+                return r;
+        if (r < 0)
+                d->hotplug = DAX_HOTPLUG_NONE;
+
         if (d->source == DAX_SOURCE_CXL && (region = strstr(d->path, "/dax_region"))) {
                 /* The region is named in the path: …/regionZ/dax_regionZ/… */
                 d->cxl_region = strndup(region + strlen("/dax_"), strcspn(region + strlen("/dax_"), "/"));
@@ -283,6 +307,39 @@ int dax_write_memmap(Sysfs *s, const char *name, bool on)
         if (dfd < 0)
                 return dfd;
         return sysfs_write_at(dfd, "memmap_on_memory", on ? "1" : "0");
+}
+
+int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret)
+{
+        _cleanup_(closep) int dfd = -EBADF;
+        char rel[64];
+
+        assert(s);
+        assert(name);
+        assert(ret);
+
+        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
+        dfd = sysfs_open_dir(s, rel);
+        if (dfd < 0)
+                return dfd;
+        return read_hotplug_at(dfd, ret);
+}
+
+int dax_write_hotplug(Sysfs *s, const char *name, DaxHotplug h)
+{
+        _cleanup_(closep) int dfd = -EBADF;
+        char rel[64];
+
+        assert(s);
+        assert(name);
+
+        if (!dax_hotplug_writable(h))
+                return -EINVAL;
+        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
+        dfd = sysfs_open_dir(s, rel);
+        if (dfd < 0)
+                return dfd;
+        return sysfs_write_at(dfd, "state", dax_hotplug_to_string(h));
 }
 
 bool dax_memmap_global(Sysfs *s)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dax-hotplug.h"
 #include "dax-policy.h"
 #include "sysfs.h"
 
@@ -19,6 +20,7 @@ typedef struct DaxDevice {
         DaxDriver driver;
         bool memmap_attr;      /* has memmap_on_memory (Linux 6.8+) */
         int memmap;            /* its value, -1 without the attribute */
+        DaxHotplug hotplug;    /* state, while kmem-bound on Linux 7.3+; NONE without (or unknown) */
         char *cxl_region;      /* "region0" for CXL */
         uint64_t *cxl_serials; /* the memdevs the region interleaves (filled by cxl.c) */
         size_t n_cxl_serials;
@@ -38,6 +40,10 @@ int dax_enumerate(Sysfs *s, char ***ret);
 int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **ret_attr);
 /* Writes memmap_on_memory; the kernel takes it only while no driver is bound. */
 int dax_write_memmap(Sysfs *s, const char *name, bool on);
+/* Reads and writes state (kmem-bound, Linux 7.3+); -ENOENT without the file. A read of a word
+ * this daemon does not know is -EBADMSG. */
+int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret);
+int dax_write_hotplug(Sysfs *s, const char *name, DaxHotplug h);
 /* memory_hotplug.memmap_on_memory: Y or force. */
 bool dax_memmap_global(Sysfs *s);
 /* Where the memory comes from, from the device's resolved sysfs path. */
