@@ -108,22 +108,42 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n)
         return 0;
 }
 
-void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total)
+void devices_tally_blocks(Manager *m, const Device *d, DaxBlockTally *ret)
 {
         uint64_t first, end;
+
+        assert(m);
+        assert(d);
+        assert(ret);
+
+        device_block_span(m, d, &first, &end);
+        *ret = (DaxBlockTally){};
+        for (uint64_t i = first; i < end && i < m->n_blocks; i++) {
+                const Block *b = &m->blocks[i];
+
+                if (!block_known(b))
+                        continue;
+                ret->present++;
+                if (b->state != BLOCK_ONLINE)
+                        continue;
+                ret->online++;
+                ret->normal += (b->zone & ZONES_KERNEL) != 0;
+                ret->movable += b->zone == ZONE_MOVABLE;
+        }
+}
+
+void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total)
+{
+        DaxBlockTally t;
 
         assert(m);
         assert(d);
         assert(ret_online);
         assert(ret_total);
 
-        device_block_span(m, d, &first, &end);
-        *ret_online = *ret_total = 0;
-        for (uint64_t i = first; i < end && i < m->n_blocks; i++)
-                if (block_known(&m->blocks[i])) {
-                        (*ret_total)++;
-                        *ret_online += m->blocks[i].state == BLOCK_ONLINE;
-                }
+        devices_tally_blocks(m, d, &t);
+        *ret_online = t.online;
+        *ret_total = t.present;
 }
 
 /* The whole device goes into one zone: the first block's sets it for the rest. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "dax-hotplug.h"
 #include "dax-policy.h"
 #include "manager.h"
 
@@ -36,6 +37,8 @@ Device *devices_owner_of_block(Manager *m, unsigned index);
 void devices_block_zone(Manager *m, Device *d, Zone zone);
 /* The indices of the device's blocks that are present, in address order. */
 int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n);
+/* The device's present blocks, how many are online and in which zones. */
+void devices_tally_blocks(Manager *m, const Device *d, DaxBlockTally *ret);
 void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
 /* Returns a system-ram device whose blocks are all offline to devdax (-EBUSY if one is online). */
 int devices_revert(Manager *m, Device *d);
