@@ -41,8 +41,9 @@
 /* Plan's note for a block whose onlining failed: memhotplugctl doctor lists these blocks. */
 #define BUS_PLAN_NOTE_FAILED "failed before; retried on reload or rescan"
 /* ListDevices: name, object path, target node, source, mode, memmap placement, resource, size,
- * blocks online, blocks in all, rule, reason. */
-#define BUS_ROW_DEVICE "(soisssttuuss)"
+ * blocks online, blocks in all, rule, reason, hotplug state (daxX.Y/state, "none" without it), and
+ * whether the blocks agree with it. */
+#define BUS_ROW_DEVICE "(soisssttuusssb)"
 /* OnlineBlocks, OfflineBlocks, RevertDevice, PrepareUnplug: index, whether it succeeded, what
  * happened. CancelJob: index, whether the cancel stopped it (it stays online), what happened. */
 #define BUS_ROW_RESULT "(ubs)"

@@ -73,7 +73,7 @@ int device_row_read(sd_bus_message *m, const char *signature, void *row)
 
         return sd_bus_message_read(m, signature, &d->name, &d->object, &d->target_node, &d->source, &d->mode,
                                    &d->memmap, &d->start, &d->size, &d->online, &d->total, &d->rule,
-                                   &d->reason);
+                                   &d->reason, &d->hotplug, &d->consistent);
 }
 
 int rows_make_ranges(const void *rows, size_t n, size_t row_size, bool all, row_mergeable_fn mergeable,

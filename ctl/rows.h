@@ -30,6 +30,8 @@ typedef struct DeviceRow {
         int32_t target_node;
         uint64_t start, size;
         uint32_t online, total;
+        const char *hotplug; /* daxX.Y/state: "none" without the file */
+        int consistent;      /* whether the blocks agree with it */
 } DeviceRow;
 int device_row_read(sd_bus_message *m, const char *signature, void *row);
 

@@ -11,9 +11,9 @@
 #include "rows.h"
 #include "table.h"
 
-/* memhotplugctl devices: device-dax instances (ListDevices, a(soisssttuuss)): name, object,
+/* memhotplugctl devices: device-dax instances (ListDevices, a(soisssttuusssb)): name, object,
  * target node, source, mode, memmap placement, resource, size, blocks online, blocks total, rule,
- * reason. */
+ * reason, hotplug state, whether the blocks agree with it. */
 
 static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
 {
@@ -38,6 +38,8 @@ static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
                 json_field_unsigned(&w, "BlocksTotal", rows[i].total);
                 json_field_string(&w, "Rule", rows[i].rule);
                 json_field_string(&w, "Reason", rows[i].reason);
+                json_field_string(&w, "HotplugState", rows[i].hotplug);
+                json_field_bool(&w, "HotplugConsistent", rows[i].consistent);
                 json_end_object(&w);
         }
         json_end_array(&w);
@@ -47,9 +49,10 @@ static int print_json(const DeviceRow *rows, size_t n, JsonMode mode)
 static int print_table(const DeviceRow *rows, size_t n)
 {
         static const TableColumn columns[] = {
-                { "DEVICE", ALIGN_LEFT },  { "SOURCE", ALIGN_LEFT }, { "MODE", ALIGN_LEFT },
-                { "RANGE", ALIGN_LEFT },   { "SIZE", ALIGN_RIGHT },  { "NODE", ALIGN_RIGHT },
-                { "BLOCKS", ALIGN_RIGHT }, { "MEMMAP", ALIGN_LEFT }, { "RULE", ALIGN_LEFT },
+                { "DEVICE", ALIGN_LEFT },  { "SOURCE", ALIGN_LEFT },  { "MODE", ALIGN_LEFT },
+                { "RANGE", ALIGN_LEFT },   { "SIZE", ALIGN_RIGHT },   { "NODE", ALIGN_RIGHT },
+                { "BLOCKS", ALIGN_RIGHT }, { "HOTPLUG", ALIGN_LEFT }, { "MEMMAP", ALIGN_LEFT },
+                { "RULE", ALIGN_LEFT },
         };
         _cleanup_(table_freep) Table *t = NULL;
         int r;
@@ -62,7 +65,7 @@ static int print_table(const DeviceRow *rows, size_t n)
         if (!t)
                 return log_error_errno(-ENOMEM, "Out of memory");
         for (size_t i = 0; i < n; i++) {
-                char range[48], size[FORMAT_BYTES_MAX], node[16], blocks[32];
+                char range[48], size[FORMAT_BYTES_MAX], node[16], blocks[32], hotplug[48];
 
                 snprintf(range, sizeof(range), "0x%016" PRIx64 "-0x%016" PRIx64, rows[i].start,
                          rows[i].start + rows[i].size - 1);
@@ -75,9 +78,12 @@ static int print_table(const DeviceRow *rows, size_t n)
                                  rows[i].total);
                 else
                         snprintf(blocks, sizeof(blocks), "-");
+                /* The kernel's record of the whole device, and whether its blocks say the same. */
+                snprintf(hotplug, sizeof(hotplug), "%s%s", rows[i].hotplug,
+                         rows[i].consistent ? "" : " (blocks disagree)");
                 r = table_add_row(t, (const char *const[]){ rows[i].name, rows[i].source, rows[i].mode,
                                                             range, format_bytes(size, rows[i].size), node,
-                                                            blocks, rows[i].memmap, rows[i].rule });
+                                                            blocks, hotplug, rows[i].memmap, rows[i].rule });
                 if (r < 0)
                         return log_error_errno(r, "Out of memory");
         }

@@ -46,6 +46,8 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
                 r = placement_decide_block(m, index, f, _ONLINE_TYPE_INVALID, NULL, ret);
                 return r == -ENOMEM ? r : 1;
         }
+        /* A block of it seen (the tally changes, even for one left offline with no outcome). */
+        devices_hotplug_touch(m, owner);
         if (owner->pending) {
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s has no driver yet",
                           owner->dax->name);

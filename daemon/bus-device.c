@@ -118,6 +118,10 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", strempty(x->cxl_region));
         if (streq(property, "NvdimmUUID"))
                 return sd_bus_message_append(reply, "s", strempty(x->nvdimm_uuid));
+        if (streq(property, "HotplugState"))
+                return sd_bus_message_append(reply, "s", dax_hotplug_to_string(x->hotplug));
+        if (streq(property, "HotplugConsistent"))
+                return sd_bus_message_append(reply, "b", !d->hotplug_disagrees);
         if (streq(property, "CXLSerials")) {
                 r = sd_bus_message_open_container(reply, 'a', "t");
                 for (size_t i = 0; r >= 0 && i < x->n_cxl_serials; i++)
@@ -146,6 +150,8 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_PROPERTY("CXLRegion", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CXLSerials", "at", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("NvdimmUUID", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("HotplugState", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HotplugConsistent", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };
 
@@ -167,7 +173,8 @@ static int append_device_rows(sd_bus_message *reply, void *userdata)
                                           dax_source_to_string(d->dax->source),
                                           dax_driver_to_string(d->dax->driver), memmap_placement(d->dax),
                                           d->dax->resource, d->dax->size, online, total, d->decision.rule,
-                                          d->decision.reason);
+                                          d->decision.reason, dax_hotplug_to_string(d->dax->hotplug),
+                                          !d->hotplug_disagrees);
                 if (r < 0)
                         return r;
         }

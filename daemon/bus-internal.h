@@ -46,6 +46,8 @@ void bus_emit_job_finished(Bus *b, const Job *job);
 void bus_emit_capacity_changed(Bus *b, const Capacity *c);
 /* InterfacesRemoved for the block's object, which is gone with the block. */
 void bus_emit_block_removed(Bus *b, unsigned index);
+/* PropertiesChanged of a Device: its HotplugState and HotplugConsistent. */
+void bus_emit_device_changed(Bus *b, const char *name);
 void bus_block_done(Bus *b, unsigned index, int error);
 /* OfflineProgress: one block's offline is over (result 0 or a negative errno, and why). */
 void bus_emit_offline_progress(Bus *b, unsigned index, int result, const char *reason);

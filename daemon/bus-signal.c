@@ -198,6 +198,21 @@ void bus_emit_block_removed(Bus *b, unsigned index)
         (void)sd_bus_emit_interfaces_removed(b->conn, path, BUS_IFACE_BLOCK, NULL);
 }
 
+void bus_emit_device_changed(Bus *b, const char *name)
+{
+        _cleanup_(freep) char *path = NULL;
+
+        assert(b);
+        assert(name);
+
+        if (!flush_before_signal(b))
+                return;
+        if (sd_bus_path_encode(BUS_DEVICE_PREFIX, name, &path) < 0)
+                return;
+        (void)sd_bus_emit_properties_changed(b->conn, path, BUS_IFACE_DEVICE, "HotplugState",
+                                             "HotplugConsistent", NULL);
+}
+
 /* Which Manager properties each kind of change touches. Every property with EMITS_CHANGE belongs
  * to a group here (test-bus-properties checks it against the vtable). */
 const BusPropertyGroup bus_manager_property_groups[] = {

@@ -79,12 +79,18 @@ static void on_changed(void *userdata)
         (void)sd_event_source_set_enabled(b->emit_source, SD_EVENT_ONESHOT);
 }
 
+static void on_device_changed(void *userdata, const char *name)
+{
+        bus_emit_device_changed(userdata, name);
+}
+
 static const OutcomeSubscriber bus_subscriber = {
         .block = on_block_outcome,
         .job_finished = on_job_finished,
         .stopping = on_stopping,
         .changed = on_changed,
         .capacity_changed = on_capacity_changed,
+        .device_changed = on_device_changed,
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Bus *, bus_free);

@@ -10,6 +10,17 @@
 
 /* Converting a device to system-ram as its rule says, and back to devdax on request. */
 
+/* ", state online_movable" where the device has daxX.Y/state (Linux 7.3, kmem-bound). */
+static const char *hotplug_note(const Device *d)
+{
+        return d->dax->hotplug != DAX_HOTPLUG_NONE ? ", state " : "";
+}
+
+static const char *hotplug_word(const Device *d)
+{
+        return d->dax->hotplug != DAX_HOTPLUG_NONE ? dax_hotplug_to_string(d->dax->hotplug) : "";
+}
+
 static int device_convert(Manager *m, Device *d)
 {
         DaxDevice *x;
@@ -46,7 +57,8 @@ static int device_convert(Manager *m, Device *d)
                 d->dax = x;
         }
         log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
-                   "Converted to system-ram, %" PRIu64 " MiB: %s", d->dax->size >> 20, d->decision.reason);
+                   "Converted to system-ram, %" PRIu64 " MiB%s%s: %s", d->dax->size >> 20, hotplug_note(d),
+                   hotplug_word(d), d->decision.reason);
         manager_mark_dirty(m, DIRTY_DEVICES);
         return 0;
 }
@@ -146,8 +158,8 @@ int device_act(Manager *m, Device *d)
         case DAX_ACTION_LEAVE:
         case DAX_ACTION_IGNORE:
         default:
-                log_device(LOG_INFO, 0, NULL, d, "%s: %s", dax_driver_to_string(d->dax->driver),
-                           d->decision.reason);
+                log_device(LOG_INFO, 0, NULL, d, "%s%s%s: %s", dax_driver_to_string(d->dax->driver),
+                           hotplug_note(d), hotplug_word(d), d->decision.reason);
                 return 0;
         }
 }

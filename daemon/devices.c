@@ -389,6 +389,8 @@ void devices_reconsider(Manager *m)
                 (void)device_act(m, &m->devices->list[i]);
         }
         (void)devices_scan(m);
+        /* Whatever happened to the devices since, their state files are read again. */
+        devices_hotplug_touch_all(m);
 }
 
 void devices_on_uevent(Manager *m, const char *action, const char *sysname)

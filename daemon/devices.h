@@ -8,6 +8,16 @@
 /* Device-dax instances: the table, what the policy decided for each, conversion to system-ram
  * and back. */
 
+/* How a device's blocks differ from what its daxX.Y/state says (the kernel does not follow block
+ * writes, docs/KERNELS.md): each kind has its own way back, which the journal names. */
+typedef enum DaxDisagreement {
+        DAX_DISAGREE_NONE,
+        DAX_DISAGREE_PRESENT, /* unplugged, yet blocks exist */
+        DAX_DISAGREE_ONLINE,  /* offline, yet blocks are online: onlined block by block */
+        DAX_DISAGREE_OFFLINE, /* online*, yet blocks are offline: offlined block by block */
+        DAX_DISAGREE_ZONE,    /* online_kernel/online_movable, yet blocks are online in the other zone */
+} DaxDisagreement;
+
 typedef struct Device {
         struct DaxDevice *dax;
         DaxDecision decision;
@@ -15,6 +25,12 @@ typedef struct Device {
         bool pending;       /* announced without a driver yet: its blocks wait for the kernel's bind */
         bool rebind_failed; /* REBIND could not be done: its blocks stay with the memmap they have */
         Zone zone;          /* the zone its blocks go into, once the first one is online */
+        /* daxX.Y/state against its blocks (devices-hotplug.c): */
+        bool hotplug_stale;            /* to be read and judged again once the daemon is idle */
+        bool hotplug_disagrees;        /* as last judged (never without the file) */
+        DaxHotplug hotplug_announced;  /* the state the last PropertiesChanged had */
+        DaxHotplug reported_state;     /* the disagreement the journal named last, with ... */
+        DaxDisagreement reported_kind; /* ... its kind; DAX_DISAGREE_NONE once it agreed */
 } Device;
 
 /* The devices the daemon knows, in the order it found them (devices.c writes it, the rest read). */
@@ -40,5 +56,19 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n);
 /* The device's present blocks, how many are online and in which zones. */
 void devices_tally_blocks(Manager *m, const Device *d, DaxBlockTally *ret);
 void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
+/* The whole-device hotplug state (devices-hotplug.c). Marks the device to be judged again: its record
+ * or one of its blocks changed. Cheap: the file is read once the daemon is idle. */
+void devices_hotplug_touch(Manager *m, Device *d);
+/* Every device (a device event, a conversion, a reload). */
+void devices_hotplug_touch_all(Manager *m);
+/* The block's device, if it has one; returns whether it did. */
+bool devices_hotplug_touch_block(Manager *m, unsigned index);
+/* Whether some device waits to be judged. */
+bool devices_hotplug_stale(const Manager *m);
+/* Once the daemon is idle (the outcome stage calls it, with no job under way): reads state again for
+ * every touched device that has nothing pending, judges it against its blocks, announces a change and
+ * reports a disagreement once. */
+void devices_hotplug_refresh(Manager *m);
+
 /* Returns a system-ram device whose blocks are all offline to devdax (-EBUSY if one is online). */
 int devices_revert(Manager *m, Device *d);

@@ -139,6 +139,19 @@ void manager_mark_dirty(Manager *m, unsigned what)
         outcome_mark_dirty(m, what);
 }
 
+void manager_devices_touched(Manager *m)
+{
+        assert(m);
+        outcome_devices_touched(m);
+}
+
+void manager_device_changed(Manager *m, const char *name)
+{
+        assert(m);
+        assert(name);
+        outcome_device_changed(m, name);
+}
+
 int manager_rescan(Manager *m)
 {
         assert(m);

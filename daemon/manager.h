@@ -152,6 +152,10 @@ static inline bool manager_block_present(const Manager *m, unsigned index)
 }
 /* These properties changed (DIRTY_*): the outcome stage keeps the flags and wakes the bus. */
 void manager_mark_dirty(Manager *m, unsigned what);
+/* A device was touched (devices_hotplug_touch()): the outcome stage judges it once the daemon is idle. */
+void manager_devices_touched(Manager *m);
+/* Its HotplugState or HotplugConsistent changed: the outcome stage tells the subscriber. */
+void manager_device_changed(Manager *m, const char *name);
 void manager_block_set_state(Manager *m, unsigned index, BlockState state, Zone zone);
 /* Records valid_zones as just read. The bus answers ValidZones from here: reading valid_zones when
  * an unprivileged caller asks would cost a sysfs read per block and call, and the kernel must not be

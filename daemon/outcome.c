@@ -3,15 +3,18 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "devices.h"
 #include "metrics.h"
+#include "onliner.h"
 #include "outcome.h"
 
 struct Outcomes {
         const OutcomeSubscriber *subscriber; /* the bus, once it is set up */
         void *userdata;
-        unsigned dirty;      /* DIRTY_*: not announced yet */
-        Capacity capacity;   /* the last capacity-changed event (sequence 0: none yet) */
-        bool capacity_dirty; /* ... which is not in the runtime file yet */
+        unsigned dirty;                  /* DIRTY_*: not announced yet */
+        Capacity capacity;               /* the last capacity-changed event (sequence 0: none yet) */
+        bool capacity_dirty;             /* ... which is not in the runtime file yet */
+        sd_event_source *devices_source; /* judges the touched dax devices once the loop is idle */
 };
 
 int outcome_new(Outcomes **ret)
@@ -32,6 +35,7 @@ Outcomes *outcome_free(Outcomes *o)
         if (!o)
                 return NULL;
         capacity_done(&o->capacity);
+        sd_event_source_disable_unref(o->devices_source);
         free(o);
         return NULL;
 }
@@ -74,6 +78,9 @@ void outcome_mark_dirty(Manager *m, unsigned what)
         o = m->outcomes;
         o->dirty |= what;
         metrics_changed(m);
+        /* A device's record changed (an event, a conversion, a reload): its state is read again. */
+        if (what & DIRTY_DEVICES)
+                devices_hotplug_touch_all(m);
         if (o->subscriber && o->subscriber->changed)
                 o->subscriber->changed(o->userdata);
 }
@@ -118,6 +125,8 @@ void outcome_block(Manager *m, const Outcome *o)
                 break;
         }
         metrics_block(m, o);
+        if (o->kind == OUTCOME_STATE_CHANGED || o->kind == OUTCOME_REMOVED || o->kind == OUTCOME_HANDLED)
+                (void)devices_hotplug_touch_block(m, o->index);
         s = m->outcomes->subscriber;
         if (s && s->block)
                 s->block(m->outcomes->userdata, o);
@@ -133,6 +142,9 @@ int outcome_job_finished(Manager *m, const Job *job, const Capacity **ret_event)
 
         /* The job is counted and the metrics file written before the subscriber is told. */
         metrics_job_finished(m, job);
+        /* The devices a job touched waited for its end. */
+        if (devices_hotplug_stale(m))
+                outcome_devices_touched(m);
         s = m->outcomes->subscriber;
         if (s && s->job_finished)
                 s->job_finished(m->outcomes->userdata, job);
@@ -204,4 +216,49 @@ void outcome_stopping(Manager *m)
         s = m->outcomes->subscriber;
         if (s && s->stopping)
                 s->stopping(m->outcomes->userdata);
+}
+
+static int on_devices_idle(sd_event_source *source, void *userdata)
+{
+        Manager *m = userdata;
+
+        /* A job under way still writes blocks of its devices: its end touches them again. */
+        if (m->onliner && onliner_job(m->onliner)->total > 0)
+                return 0;
+        devices_hotplug_refresh(m);
+        return 0;
+}
+
+void outcome_devices_touched(Manager *m)
+{
+        Outcomes *o;
+        int r;
+
+        assert(m);
+
+        o = m->outcomes;
+        if (!o->devices_source) {
+                r = sd_event_add_defer(m->event, &o->devices_source, on_devices_idle, m);
+                if (r < 0) {
+                        /* No source: judged now, which is only sooner than it needs to be. */
+                        (void)on_devices_idle(NULL, m);
+                        return;
+                }
+                /* Idle: after the uevents already on the socket, so that a burst is one read. */
+                (void)sd_event_source_set_priority(o->devices_source, SD_EVENT_PRIORITY_IDLE);
+                (void)sd_event_source_set_description(o->devices_source, "devices-hotplug");
+        }
+        (void)sd_event_source_set_enabled(o->devices_source, SD_EVENT_ONESHOT);
+}
+
+void outcome_device_changed(Manager *m, const char *name)
+{
+        const OutcomeSubscriber *s;
+
+        assert(m);
+        assert(name);
+
+        s = m->outcomes->subscriber;
+        if (s && s->device_changed)
+                s->device_changed(m->outcomes->userdata, name);
 }

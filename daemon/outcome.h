@@ -24,6 +24,8 @@ typedef struct OutcomeSubscriber {
         void (*changed)(void *userdata);
         /* A capacity-changed event: the online memory differs from the last event's, after a job. */
         void (*capacity_changed)(void *userdata, const Capacity *c);
+        /* A dax device's whole-device hotplug state, or its agreement with its blocks, changed. */
+        void (*device_changed)(void *userdata, const char *name);
 } OutcomeSubscriber;
 
 int outcome_new(Outcomes **ret);
@@ -54,3 +56,7 @@ int outcome_capacity_load(Manager *m);
  * *ret_event all the same (the subscriber heard it; the next check writes the file again). */
 int outcome_capacity_check(Manager *m, const Capacity **ret_event);
 void outcome_stopping(Manager *m);
+/* A dax device's record or blocks changed: its daxX.Y/state is judged again once the loop is idle
+ * and no job is under way (devices_hotplug_refresh()), so a chunk or a burst is one read a device. */
+void outcome_devices_touched(Manager *m);
+void outcome_device_changed(Manager *m, const char *name);

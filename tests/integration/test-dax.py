@@ -72,7 +72,7 @@ DEVICES_DONE = r"^debug: Scanned \d+ memory blocks"
 
 class Dax:
     def __init__(self, name, source, path, resource, node, driver="device_dax", memmap="0", size=GIB,
-                 minor=0, zones=("Normal", "Movable")):
+                 minor=0, zones=("Normal", "Movable"), hotplug=None, block_state="offline"):
         self.name = name
         self.source = source
         self.path = path  # below /sys
@@ -83,6 +83,8 @@ class Dax:
         self.memmap = memmap  # None: no memmap_on_memory attribute (before Linux 6.8)
         self.minor = minor
         self.zones = zones  # valid_zones of its blocks while offline
+        self.hotplug = hotplug  # daxX.Y/state of a kmem-bound device (Linux 7.3); None: no file
+        self.block_state = block_state  # what its blocks are when it starts out kmem-bound
 
     def blocks(self):
         return list(range(self.resource // BS, (self.resource + self.size + BS - 1) // BS))
@@ -232,7 +234,9 @@ class DaxBed(Bed):
         if dev.driver:
             self.dax.set_driver(dev, dev.driver)
             if dev.driver == "kmem":
-                self.dax.make_blocks(dev, state="offline")
+                self.dax.make_blocks(dev, state=dev.block_state)
+                if dev.hotplug:
+                    write(d + "/state", dev.hotplug)
         link(d, self.sys + "/bus/dax/devices/" + dev.name)
         if announce:
             self.dax_uevent(dev, "add")
@@ -589,6 +593,15 @@ def zones_of(bed, dev):
     return {i: bed.read_attr(i, "valid_zones") for i in dev.blocks()}
 
 
+def ctl_ok(s, *args):
+    """memhotplugctl ARGS against the setup's bus; fails unless it exits 0."""
+    if not CTL:
+        raise Failure("memhotplugctl is not built")
+    out = busclient.ctl(s.bus.address, *args)
+    check(out.returncode == 0, "%s exit %d: %s" % (" ".join(args), out.returncode, out.stderr))
+    return out
+
+
 def prop_check(props, want):
     bad = ["%s=%r (want %r)" % (k, props.get(k), v) for k, v in want.items() if props.get(k) != v]
     check(not bad, "; ".join(bad))
@@ -744,10 +757,7 @@ def test_convert(case):
         case.run(CONVERT_CHECKS[4], dbus)
 
         def ctl_devices():
-            if not CTL:
-                raise Failure("memhotplugctl is not built")
-            out = busclient.ctl(s.bus.address, "devices")
-            check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))
+            out = ctl_ok(s, "devices")
             for dev in devs:
                 line = next((ln for ln in out.stdout.splitlines() if ln.startswith(dev.name + " ")), None)
                 check(line, "no row for %s:\n%s" % (dev.name, out.stdout))
@@ -756,9 +766,7 @@ def test_convert(case):
                     check(word in line, "%r not in %r" % (word, line))
                 check(re.search(r"^%s: already system-ram" % re.escape(dev.name), out.stdout, re.M),
                       "no reason line for %s:\n%s" % (dev.name, out.stdout))
-            out = busclient.ctl(s.bus.address, "--json", "devices")
-            check(out.returncode == 0, "--json exit %d: %s" % (out.returncode, out.stderr))
-            rows = {r["Device"]: r for r in json.loads(out.stdout)}
+            rows = {r["Device"]: r for r in json.loads(ctl_ok(s, "--json", "devices").stdout)}
             check(sorted(rows) == ["dax0.0", "dax1.0", "dax2.0"], "json devices %s" % sorted(rows))
             for dev in devs:
                 r = rows[dev.name]
@@ -1003,6 +1011,153 @@ def test_already_kmem(case):
             check([w.value for w in s.bed.emu.writes_to(0)] == ["online_movable"], "memory0 %s" % s.bed.emu.writes_to(0))
 
         case.run(KMEM_CHECKS[1], ignore)
+    finally:
+        s.close()
+
+
+HOTPLUG_CHECKS = [
+    "daxX.Y/state (Linux 7.3): D-Bus HotplugState/HotplugConsistent are the file's word and true where the blocks "
+    "agree (offline with its blocks offline, online_movable with them online in Movable), 'none' and true without "
+    "the file (devdax); the decision line names the state",
+    "blocks of a device whose state reads offline onlined by hand, one by one: one warning, "
+    "'state reads offline but N of 4 blocks are online (onlined block by block)' and the unplugged-then-zone "
+    "command; HotplugConsistent false with PropertiesChanged on the device's object; no block written by the daemon",
+    "memhotplugctl devices: a HOTPLUG column ('offline (blocks disagree)', 'online_movable', 'none'); --json "
+    "HotplugState and HotplugConsistent",
+    "the same disagreement judged again after a reload and a dax 'change' uevent: still one warning",
+    "its blocks offlined by hand: 'agree again', HotplugConsistent true; onlined by hand again: a second warning",
+    "online_movable with one block offlined by hand: one warning naming that block and "
+    "`echo online_movable > …/memoryN/state` (a write of the device's state would do nothing); not onlined by "
+    "the daemon",
+]
+
+HOTPLUG_CONFIG = BASE + """
+[Dax]
+Mode=devdax
+
+[Dax nv]
+MatchSource=nvdimm
+Mode=system-ram
+Online=offline
+
+[Dax hm]
+MatchSource=hmem
+Mode=system-ram
+Online=movable
+"""
+DISAGREES = r"^warning: dax0\.0: state reads offline but \d of 4 blocks are online \(onlined block by block\)"
+JUDGED = r"^debug: %s: state %s, \d of 4 blocks online: %s"
+
+
+def hand_online(bed, i, zone="Movable"):
+    """What a person's `echo online_movable > memoryN/state` does (the kernel emulator only plays the
+    daemon's writes)."""
+    bed.emu._set_online(i, zone)
+
+
+def hand_offline(bed, i, zones=("Normal", "Movable")):
+    bed.write_attr(i, "valid_zones", " ".join(zones))
+    bed.write_attr(i, "state", "offline")
+    with bed.emu.cond:
+        bed.emu.online.discard(i)
+    bed.uevent(i, "offline")
+
+
+@scenario(HOTPLUG_CHECKS)
+def test_hotplug_state(case):
+    nv = nvdimm(driver="kmem", hotplug="offline")
+    hm = hmem(driver="kmem", hotplug="online_movable", block_state="online", zones=("Movable", "Normal"))
+    cx = cxl()
+    s = Setup(case, [nv, hm, cx], HOTPLUG_CONFIG)
+    try:
+        d = s.start()
+        d.wait_line(JUDGED % (r"dax0\.0", "offline", "agree"))
+        d.wait_line(JUDGED % (r"dax1\.0", "online_movable", "agree"))
+        s.settle()
+
+        def agree():
+            prop_check(s.client.device(nv), {"HotplugState": "offline", "HotplugConsistent": True})
+            prop_check(s.client.device(hm), {"HotplugState": "online_movable", "HotplugConsistent": True})
+            prop_check(s.client.device(cx), {"HotplugState": "none", "HotplugConsistent": True})
+            rows = s.client.devices()
+            check(rows["dax0.0"][12:] == ("offline", True), "ListDevices dax0.0 %s" % (rows["dax0.0"],))
+            check(rows["dax2.0"][12:] == ("none", True), "ListDevices dax2.0 %s" % (rows["dax2.0"],))
+            check(d.find(r"dax0\.0: system-ram, state offline: "), "no decision line with the state\n" + tail(d, 40))
+            check(not d.find(r"state reads"), "a disagreement reported:\n" + tail(d, 40))
+
+        case.run(HOTPLUG_CHECKS[0], agree)
+
+        def by_hand():
+            mark = s.client.mark()
+            for i in nv.blocks():
+                hand_online(s.bed, i)
+            d.wait_line(DISAGREES)
+            d.wait_line(JUDGED % (r"dax0\.0", "offline", "disagree"))
+            check(s.client.device(nv)["HotplugConsistent"] is False, "HotplugConsistent %r" %
+                  s.client.device(nv)["HotplugConsistent"])
+            s.client.wait_signal(lambda x: x[1] == nv.object_path() and x[3] == "PropertiesChanged"
+                                 and x[4][0] == DEVICE and x[4][1].get("HotplugConsistent") is False,
+                                 "PropertiesChanged HotplugConsistent=false on dax0.0", mark=mark)
+            line = d.lines[d.find(DISAGREES)[0]]
+            want = ("the kernel cannot leave offline except through unplugged: "
+                    "`echo unplugged > /sys/bus/dax/devices/dax0.0/state` then "
+                    "`echo online_movable > /sys/bus/dax/devices/dax0.0/state` (this takes the memory away first)")
+            check(want in line, "%r not in %r" % (want, line))
+            w = device_writes(s.bed, nv)
+            check(all(not v for v in w.values()), "the daemon wrote dax0.0's blocks: %s" % w)
+
+        case.run(HOTPLUG_CHECKS[1], by_hand)
+
+        def ctl_devices():
+            out = ctl_ok(s, "devices")
+            check(re.search(r"^DEVICE .* HOTPLUG ", out.stdout, re.M), "no HOTPLUG column:\n" + out.stdout)
+            for name, word in (("dax0.0", "offline (blocks disagree)"), ("dax1.0", "online_movable"),
+                               ("dax2.0", "none")):
+                line = next((ln for ln in out.stdout.splitlines() if ln.startswith(name + " ")), "")
+                check(re.search(r"\s%s\s" % re.escape(word), line), "%r not in %r" % (word, line))
+            rows = {r["Device"]: r for r in json.loads(ctl_ok(s, "--json", "devices").stdout)}
+            got = {n: (r["HotplugState"], r["HotplugConsistent"]) for n, r in rows.items()}
+            want = {"dax0.0": ("offline", False), "dax1.0": ("online_movable", True), "dax2.0": ("none", True)}
+            check(got == want, "json %s" % got)
+
+        case.run(HOTPLUG_CHECKS[2], ctl_devices)
+
+        def once():
+            judged = len(d.find(JUDGED % (r"dax0\.0", "offline", "disagree")))
+            s.reload(HOTPLUG_CONFIG)
+            d.wait_line(JUDGED % (r"dax0\.0", "offline", "disagree"), count=judged + 1)
+            s.bed.dax_uevent(nv, "change")
+            d.wait_line(JUDGED % (r"dax0\.0", "offline", "disagree"), count=judged + 2)
+            check(len(d.find(DISAGREES)) == 1, "reported %d times:\n%s" % (len(d.find(DISAGREES)), tail(d, 40)))
+
+        case.run(HOTPLUG_CHECKS[3], once)
+
+        def again():
+            for i in nv.blocks():
+                hand_offline(s.bed, i)
+            d.wait_line(r"^info: dax0\.0: state reads offline and its 4 blocks agree again")
+            check(s.client.device(nv)["HotplugConsistent"] is True, "HotplugConsistent after agreeing")
+            for i in nv.blocks():
+                hand_online(s.bed, i)
+            d.wait_line(DISAGREES, count=2)
+            s.settle()
+            check(len(d.find(DISAGREES)) == 2, "reported %d times" % len(d.find(DISAGREES)))
+
+        case.run(HOTPLUG_CHECKS[4], again)
+
+        def movable_offlined():
+            i = hm.blocks()[1]
+            hand_offline(s.bed, i, zones=("Movable", "Normal"))
+            line = d.lines[d.wait_line(r"^warning: dax1\.0: state reads online_movable but 1 of 4 blocks are offline")]
+            want = "`echo online_movable > /sys/devices/system/memory/memoryN/state` for memory%d" % i
+            check(want in line, "%r not in %r" % (want, line))
+            check(s.client.device(hm)["HotplugConsistent"] is False, "dax1.0 HotplugConsistent")
+            s.settle()
+            check(s.bed.read_attr(i, "state") == "offline", "the daemon onlined memory%d" % i)
+            check(len(d.find(r"dax1\.0: state reads")) == 1, "dax1.0 reported more than once")
+
+        case.run(HOTPLUG_CHECKS[5], movable_offlined)
+        s.bed.dax.check_errors()
     finally:
         s.close()
 
@@ -1330,7 +1485,7 @@ assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
 """
 
 SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
-             test_kmem_rebind, test_runtime, test_rules]
+             test_kmem_rebind, test_runtime, test_rules, test_hotplug_state]
 
 
 def main():
