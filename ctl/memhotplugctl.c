@@ -74,7 +74,7 @@ static void help(void)
                "  list                   List memory blocks, like lsmem\n"
                "  plan                   Show what the policy would do with each offline block,\n"
                "                         and the online blocks it would put elsewhere\n"
-               "  devices                List device-dax devices\n"
+               "  devices                List device-dax devices and their hotplug state\n"
                "  map                    Draw each node's memory: zones, states, devices\n"
                "  metrics                Print the daemon's metrics for Prometheus (text format)\n"
                "  online BLOCKS...       Online memory blocks (root)\n"
