@@ -1029,6 +1029,8 @@ HOTPLUG_CHECKS = [
     "online_movable with one block offlined by hand: one warning naming that block and "
     "`echo online_movable > …/memoryN/state` (a write of the device's state would do nothing); not onlined by "
     "the daemon",
+    "that block then onlined by hand in Normal: another disagreement, reported (once more): offline it and "
+    "online it again as online_movable",
 ]
 
 HOTPLUG_CONFIG = BASE + """
@@ -1157,6 +1159,20 @@ def test_hotplug_state(case):
             check(len(d.find(r"dax1\.0: state reads")) == 1, "dax1.0 reported more than once")
 
         case.run(HOTPLUG_CHECKS[5], movable_offlined)
+
+        def wrong_zone():
+            i = hm.blocks()[1]
+            hand_online(s.bed, i, zone="Normal")
+            line = d.lines[d.wait_line(r"^warning: dax1\.0: state reads online_movable but memory%d is online in a "
+                                       r"kernel zone" % i)]
+            want = ("`echo offline > /sys/devices/system/memory/memoryN/state` then "
+                    "`echo online_movable > /sys/devices/system/memory/memoryN/state` for memory%d" % i)
+            check(want in line, "%r not in %r" % (want, line))
+            s.settle()
+            check(len(d.find(r"dax1\.0: state reads")) == 2, "dax1.0 reports: %s" % d.find(r"dax1\.0: state reads"))
+            check(s.bed.read_attr(i, "valid_zones") == "Normal", "the daemon moved memory%d" % i)
+
+        case.run(HOTPLUG_CHECKS[6], wrong_zone)
         s.bed.dax.check_errors()
     finally:
         s.close()
