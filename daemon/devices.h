@@ -25,7 +25,7 @@ typedef struct Device {
         bool pending;       /* announced without a driver yet: its blocks wait for the kernel's bind */
         bool rebind_failed; /* REBIND could not be done: its blocks stay with the memmap they have */
         Zone zone;          /* the zone its blocks go into, once the first one is online */
-        /* daxX.Y/state against its blocks (devices-hotplug.c): */
+        /* daxX.Y/state against its blocks (devices-report.c): */
         bool hotplug_stale;            /* to be read and judged again once the daemon is idle */
         bool hotplug_disagrees;        /* as last judged (never without the file) */
         DaxHotplug hotplug_announced;  /* the state the last PropertiesChanged had */
@@ -56,7 +56,7 @@ int devices_blocks(Manager *m, const Device *d, unsigned **ret, size_t *ret_n);
 /* The device's present blocks, how many are online and in which zones. */
 void devices_tally_blocks(Manager *m, const Device *d, DaxBlockTally *ret);
 void devices_count_blocks(Manager *m, const Device *d, unsigned *ret_online, unsigned *ret_total);
-/* The whole-device hotplug state (devices-hotplug.c). Marks the device to be judged again: its record
+/* The whole-device hotplug state (devices-report.c). Marks the device to be judged again: its record
  * or one of its blocks changed. Cheap: the file is read once the daemon is idle. */
 void devices_hotplug_touch(Manager *m, Device *d);
 /* Every device (a device event, a conversion, a reload). */

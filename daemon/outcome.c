@@ -246,7 +246,7 @@ void outcome_devices_touched(Manager *m)
                 }
                 /* Idle: after the uevents already on the socket, so that a burst is one read. */
                 (void)sd_event_source_set_priority(o->devices_source, SD_EVENT_PRIORITY_IDLE);
-                (void)sd_event_source_set_description(o->devices_source, "devices-hotplug");
+                (void)sd_event_source_set_description(o->devices_source, "devices-report");
         }
         (void)sd_event_source_set_enabled(o->devices_source, SD_EVENT_ONESHOT);
 }

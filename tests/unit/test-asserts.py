@@ -47,7 +47,7 @@ CHECKED = [
     "daemon/dax.c",
     "daemon/device-log.c",
     "daemon/devices-act.c",
-    "daemon/devices-hotplug.c",
+    "daemon/devices-report.c",
     "daemon/devices.c",
     "daemon/dlopen-dax.c",
     "daemon/event-util.c",

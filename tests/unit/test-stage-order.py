@@ -105,7 +105,7 @@ STAGES = {
     "devices.c": "intake",
     "devices.h": "intake",
     "devices-act.c": "intake",
-    "devices-hotplug.c": "intake",
+    "devices-report.c": "intake",
     "devices-internal.h": "intake",
     "device-log.c": "intake",
     "device-log.h": "intake",
