@@ -70,7 +70,21 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
                           owner->decision.reason);
                 return 0;
         }
+        if (owner->dax->hotplug == DAX_HOTPLUG_OFFLINE && !owner->hotplug_by_block &&
+            f->state != BLOCK_ONLINE && owner->decision.mode == DAX_MODE_SYSTEM_RAM &&
+            dax_hotplug_for_online_type(owner->decision.online) >= 0) {
+                /* Added offline by kmem's bind: the device's `unplugged` is about to remove it, and
+                 * the zone write adds it again online (devices-hotplug.c). */
+                log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s goes online through %s/state",
+                          owner->dax->name, owner->dax->name);
+                return 0;
+        }
         type = owner->decision.online;
+        /* Linux 7.3: a file that names a zone is where the device's offline blocks belong. */
+        if (owner->dax->hotplug == DAX_HOTPLUG_ONLINE_MOVABLE)
+                type = ONLINE_TYPE_MOVABLE;
+        else if (owner->dax->hotplug == DAX_HOTPLUG_ONLINE_KERNEL)
+                type = ONLINE_TYPE_KERNEL;
         if (type == ONLINE_TYPE_ONLINE && owner->zone != 0)
                 type = owner->zone == ZONE_MOVABLE ? ONLINE_TYPE_MOVABLE : ONLINE_TYPE_KERNEL;
         r = placement_decide_block(m, index, f, type, owner->decision.rule, ret);

@@ -60,6 +60,8 @@ static int device_convert(Manager *m, Device *d)
                    "Converted to system-ram, %" PRIu64 " MiB%s%s: %s", d->dax->size >> 20, hotplug_note(d),
                    hotplug_word(d), d->decision.reason);
         manager_mark_dirty(m, DIRTY_DEVICES);
+        /* Linux 7.3: kmem added the blocks offline (takeover); one write of the zone onlines them. */
+        (void)device_hotplug_online(m, d);
         return 0;
 }
 
@@ -74,6 +76,15 @@ static void device_reread(Manager *m, Device *d)
         }
         device_decide(m, d);
         manager_mark_dirty(m, DIRTY_DEVICES);
+}
+
+/* Linux 7.3: the blocks go with one `unplugged` before kmem is unbound, which never offlines and
+ * leaks a range with a block online until reboot. All or nothing: on failure nothing changed. */
+static int revert_unplug(Manager *m, Device *d)
+{
+        if (d->dax->hotplug == DAX_HOTPLUG_NONE)
+                return 0;
+        return device_hotplug_unplug(m, d);
 }
 
 /* Bound to kmem before the daemon could say (the kernel's default for CXL regions), but the rule
@@ -98,7 +109,9 @@ static int device_revert_by_rule(Manager *m, Device *d)
                         "is %s",
                         sysfs_root(m->sysfs));
         reason = strdup(d->decision.reason);
-        r = dax_convert_to_devdax(d->dax->name);
+        r = revert_unplug(m, d);
+        if (r >= 0)
+                r = dax_convert_to_devdax(d->dax->name);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
         device_reread(m, d);
@@ -120,6 +133,8 @@ static int device_rebind(Manager *m, Device *d)
         r = online > 0 ? -EBUSY : !m->devices->dax_possible ? -EOPNOTSUPP : 0;
         reason = strdup(d->decision.reason);
         if (r == 0)
+                r = revert_unplug(m, d);
+        if (r == 0)
                 r = dax_rebind_ram(m->sysfs, d->dax->name, memmap);
         if (r < 0) {
                 d->rebind_failed = true;
@@ -133,6 +148,7 @@ static int device_rebind(Manager *m, Device *d)
         device_reread(m, d);
         log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d, "Bound to kmem again, memmap %s: %s",
                    memmap ? "on the device" : "in system RAM", strna(reason));
+        (void)device_hotplug_online(m, d);
         return 0;
 }
 
@@ -145,6 +161,11 @@ int device_act(Manager *m, Device *d)
                 log_device(LOG_DEBUG, 0, NULL, d, "Returned to devdax on request, leaving it");
                 return 0;
         }
+        /* Found kmem-bound (a restart, or killed between the writes): the file may still have to
+         * reach the rule's zone (devices-hotplug.c). */
+        if (d->decision.action == DAX_ACTION_NONE && d->dax->driver == DAX_DRIVER_KMEM &&
+            device_hotplug_online(m, d) > 0)
+                return 0;
         switch (d->decision.action) {
         case DAX_ACTION_CONVERT:
                 return device_convert(m, d);
@@ -176,7 +197,14 @@ int devices_revert(Manager *m, Device *d)
         if (!m->devices->dax_possible)
                 return -EOPNOTSUPP;
         devices_count_blocks(m, d, &online, &total);
-        if (online > 0)
+        if (d->dax->hotplug != DAX_HOTPLUG_NONE) {
+                /* One write takes every block offline and away, or none; report the kernel's
+                 * errno as an offline's (EBUSY: memory that cannot be migrated). */
+                r = device_hotplug_unplug(m, d);
+                if (r < 0)
+                        return log_device(LOG_WARNING, r, NULL, d,
+                                          "Writing unplugged to %s/state failed: %m", d->dax->name);
+        } else if (online > 0)
                 return -EBUSY;
         r = dax_convert_to_devdax(d->dax->name);
         if (r < 0)

@@ -11,3 +11,9 @@ void device_decide(Manager *m, Device *d);
 int device_act(Manager *m, Device *d);
 /* Decides again for the device's offline blocks, which waited for the device's decision. */
 void device_reconsider_blocks(Manager *m, const Device *d);
+/* Linux 7.3 (devices-hotplug.c). Onlines a kmem-bound device whose state file reads offline (all
+ * blocks offline) or unplugged into its rule's zone with writes of daxX.Y/state: 1 when done that
+ * way, 0 when its blocks take the block path (no file, a per-block Online=, a write that failed). */
+int device_hotplug_online(Manager *m, Device *d);
+/* Writes unplugged and checks that no block remains; the errno of the kernel's refusal, else. */
+int device_hotplug_unplug(Manager *m, Device *d);

@@ -31,6 +31,10 @@ typedef struct Device {
         DaxHotplug hotplug_announced;  /* the state the last PropertiesChanged had */
         DaxHotplug reported_state;     /* the disagreement the journal named last, with ... */
         DaxDisagreement reported_kind; /* ... its kind; DAX_DISAGREE_NONE once it agreed */
+        /* Linux 7.3, a file reading offline: writes of daxX.Y/state did not take it to its zone (or
+         * its memory was onlined block by block before), so its offline blocks take the block
+         * path; until then they wait for the device's writes (blocks.c). */
+        bool hotplug_by_block;
 } Device;
 
 /* The devices the daemon knows, in the order it found them (devices.c writes it, the rest read). */

@@ -481,6 +481,14 @@ void intake_reconsider(Intake *in, const unsigned *indices, size_t n)
         in->hooks->reconsider(in->userdata, indices, n);
 }
 
+void intake_device_onlined(Intake *in, const unsigned *indices, size_t n)
+{
+        assert(in);
+        assert(indices);
+
+        in->hooks->device_onlined(in->userdata, indices, n);
+}
+
 const PlacementResult *intake_queued_arithmetic(const Intake *in, unsigned index)
 {
         return in ? in->hooks->queued_arithmetic(in->userdata, index) : NULL;

@@ -31,6 +31,9 @@ typedef struct IntakeHooks {
         /* The Online=auto-movable arithmetic a queued block was decided with, NULL when none was
          * kept; valid until the next block is queued. */
         const PlacementResult *(*queued_arithmetic)(void *userdata, unsigned index);
+        /* One write of a dax device's state onlined these blocks (Linux 7.3): they count as onlined
+         * in the job under way, never queued (onliner_count_onlined()). */
+        void (*device_onlined)(void *userdata, const unsigned *indices, size_t n);
 } IntakeHooks;
 
 /* Makes the timers, so that arming one later allocates nothing. */
@@ -49,6 +52,8 @@ void intake_on_uevent(Intake *in, const char *action, const char *sysname);
 int intake_scan(Intake *in, bool all);
 /* Reads the block's facts and hands it on, now (its decision may have changed). */
 int intake_look_again(Intake *in, unsigned index);
+/* The blocks a dax device's state write onlined, handed up (IntakeHooks.device_onlined). */
+void intake_device_onlined(Intake *in, const unsigned *indices, size_t n);
 /* One job per hot-add: called when a job that onlined blocks is about to finish. An online write
  * returns only once the kernel's add is over (it waits for device_hotplug_lock), so every block of
  * the burst exists and is linked to its node by now: the ones whose "add" is still queued on the

@@ -239,6 +239,11 @@ static bool on_decide_settle(void *userdata, unsigned index, int result)
         return onliner_settle(userdata, index, result);
 }
 
+static void on_device_onlined(void *userdata, const unsigned *indices, size_t n)
+{
+        onliner_count_onlined(userdata, indices, n);
+}
+
 static void on_decide_removed(void *userdata, unsigned index)
 {
         outcome_block(userdata, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
@@ -254,6 +259,7 @@ static const IntakeHooks intake_hooks = {
         .scanned = on_intake_scanned,
         .reconsider = blocks_reconsider,
         .queued_arithmetic = blocks_queued_arithmetic,
+        .device_onlined = on_device_onlined,
 };
 
 static const DecideHooks decide_hooks = {

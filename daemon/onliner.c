@@ -541,6 +541,29 @@ size_t onliner_queued(const Onliner *o)
         return queue_size(&o->queue);
 }
 
+void onliner_count_onlined(Manager *m, const unsigned *indices, size_t n)
+{
+        Onliner *o;
+
+        assert(m);
+        assert(indices);
+
+        o = m->onliner;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!manager_block(m, indices[i]))
+                        continue;
+                o->job.total++;
+                o->total_onlined++;
+                entry_handled(m, indices[i], 0, false, NULL);
+        }
+        if (n == 0)
+                return;
+        manager_mark_dirty(m, DIRTY_JOB);
+        /* With nothing queued, the next chunk finds the queue dry and ends the job. */
+        onliner_schedule(m);
+}
+
 void onliner_totals(const Onliner *o, unsigned *ret_onlined, unsigned *ret_failed)
 {
         assert(o);

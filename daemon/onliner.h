@@ -45,6 +45,9 @@ const Job *onliner_job(const Onliner *o);
 size_t onliner_queued(const Onliner *o);
 /* Since the start: blocks onlined, and blocks whose onlining failed for good. */
 void onliner_totals(const Onliner *o, unsigned *ret_onlined, unsigned *ret_failed);
+/* Blocks that one write of their dax device's state onlined (Linux 7.3): counted in the job under
+ * way (or one of their own) as onlined by us, never queued. */
+void onliner_count_onlined(Manager *m, const unsigned *indices, size_t n);
 /* Queues a block for the policy (or, with ENQUEUE_REQUESTED, for a caller). not_before: µs on
  * CLOCK_MONOTONIC, 0 for at once. A block already queued stays as it was queued. */
 int onliner_enqueue(Manager *m, unsigned index, int node, OnlineType type, Zone zone, unsigned flags,

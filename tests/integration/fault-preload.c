@@ -42,7 +42,9 @@
  * "driver" link right after its write to bind or unbind returns. With MHP_DAX_ACK=1 such a write
  * waits, after it landed in the testbed and the log, until the test's dax emulator has played the
  * kernel's part and created "$MHP_WRITE_LOG.ack.<ns>" (ns as in the log line); the file holds "ok"
- * or the errno name the kernel answers (EBUSY, ENODEV, EINVAL, ENXIO).
+ * or the errno name the kernel answers (EBUSY, ENODEV, EINVAL, ENXIO). So is a write to a dax
+ * device's own "state" (daxX.Y/state, Linux 7.3), which adds or removes the device's blocks before
+ * it returns.
  *
  * libdaxctl (and libcxl) load kernel modules through libkmod before binding a driver. The tests
  * must never touch the machine's kernel: kmod_module_probe_insert_module() and
@@ -137,6 +139,19 @@ static bool ends_with(const char *s, const char *suffix)
         size_t a = strlen(s), b = strlen(suffix);
 
         return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* ".../daxX.Y/state": a dax device's whole-device hotplug state, not a memory block's. */
+static bool is_dax_state(const char *path)
+{
+        const char *end, *p;
+
+        if (!ends_with(path, "/state"))
+                return false;
+        end = path + strlen(path) - strlen("/state");
+        for (p = end; p > path && p[-1] != '/'; p--)
+                ;
+        return end - p > 3 && strncmp(p, "dax", 3) == 0 && memchr(p, '.', end - p);
 }
 
 /* Returns the line's timestamp (0 when nothing was logged). */
@@ -552,7 +567,7 @@ ssize_t write(int fd, const void *buf, size_t count)
         }
         if (is_setting(path))
                 return write_setting(path, buf, count);
-        if (strstr(path, "/bus/dax/drivers/")) {
+        if (strstr(path, "/bus/dax/drivers/") || is_dax_state(path)) {
                 long long ns;
 
                 n = real(fd, buf, count);

@@ -359,7 +359,8 @@ class KernelEmulator:
             entry = (int(ns) / 1e9, value.replace("?", " "), result)
             if path.endswith("/auto_online_blocks"):
                 self.auto_online_writes.append(entry)
-            elif path.endswith("/state"):  # the log also has dax bus and memmap_on_memory writes
+            elif path.endswith("/state") and not re.search(r"/dax\d+\.\d+/state$", path):
+                # The log also has dax bus, memmap_on_memory and daxX.Y/state writes.
                 self.log_pending[os.path.realpath(path)].append(entry)
 
     def _handle(self, t, wd, mask, name):

@@ -123,7 +123,7 @@ class DaxBed(Bed):
     """A harness Bed without plain memory blocks (unless given), plus the dax bus, the devices, the
     CXL topology, the memory_hotplug parameters, and the dax emulator."""
 
-    def __init__(self, devices, memmap_global="Y", blocks=(), nodes=(0, 1, 2)):
+    def __init__(self, devices, memmap_global="Y", blocks=(), nodes=(0, 1, 2), hotplug=False):
         super().__init__(list(blocks))
         self.root = self.testbed.get_root_dir()
         self.sys = self.sys_dir
@@ -141,6 +141,8 @@ class DaxBed(Bed):
         os.makedirs(self.sys + "/bus/dax/devices", exist_ok=True)
         self.make_cxl_topology()
         self.dax = DaxEmulator(self)
+        if hotplug:
+            self.dax.hotplug = {}
         for dev in devices:
             self.add_device(dev, announce=False)
 
@@ -233,7 +235,17 @@ class DaxBed(Bed):
             link(d, char)
         if dev.driver:
             self.dax.set_driver(dev, dev.driver)
-            if dev.driver == "kmem":
+            if dev.driver == "kmem" and self.dax.hotplug is not None:
+                # Found so at start (Linux 7.3), the emulator playing kmem.c's state_store: dev.hotplug
+                # is what the file reads, dev.offline the blocks left offline under a zone.
+                word = dev.hotplug or "offline"
+                zone = {"online_movable": "Movable", "online_kernel": "Normal"}.get(word)
+                if word != "unplugged":
+                    self.dax.make_blocks(dev, state="offline" if word == "offline" else "online", zone=zone,
+                                         offline=getattr(dev, "offline", ()))
+                self.dax.set_hotplug(dev, word)
+            elif dev.driver == "kmem":
+                # A file the daemon only reads (the report's cases: blocks written behind its back).
                 self.dax.make_blocks(dev, state=dev.block_state)
                 if dev.hotplug:
                     write(d + "/state", dev.hotplug)
@@ -272,7 +284,9 @@ class Entry:
         self.result = result
         self.answer = None  # what the emulator answered a driver write
         m = re.search(r"/bus/dax/drivers/([^/]+)/([^/]+)$", path)
-        if m:
+        if re.search(r"/dax\d+\.\d+/state$", path):
+            self.kind, self.driver, self.file = "daxstate", None, None
+        elif m:
             self.kind, self.driver, self.file = "driver", m.group(1), m.group(2)
         elif path == "kmod:insert":
             self.kind, self.driver, self.file = "kmod", value, None
@@ -282,7 +296,7 @@ class Entry:
             self.kind, self.driver, self.file = "state", None, None
         else:
             self.kind, self.driver, self.file = "other", None, None
-        self.device = os.path.basename(os.path.dirname(path)) if self.kind == "memmap" else value
+        self.device = os.path.basename(os.path.dirname(path)) if self.kind in ("memmap", "daxstate") else value
 
     def short(self):
         if self.kind == "driver":
@@ -292,6 +306,9 @@ class Entry:
             return "kmod %s" % self.value
         if self.kind == "memmap":
             return "%s/memmap_on_memory=%s" % (self.device, self.value)
+        if self.kind == "daxstate":
+            s = "%s/state %s" % (self.device, self.value)
+            return s + ("" if self.answer in (None, "ok") else " -> " + self.answer)
         if self.kind == "state":
             return "%s=%s(%s)" % (os.path.basename(os.path.dirname(self.path)), self.value, self.result)
         return "%s=%s" % (self.path, self.value)
@@ -310,6 +327,11 @@ class DaxEmulator:
         self.offset = 0
         self.stopping = False
         self.later = queue.Queue()  # uevents (and what goes with them) after the write returned
+        # Linux 7.3's daxX.Y/state (docs/KERNELS.md): kmem's bind creates it, reading what
+        # auto_online_blocks says; None: an older kernel, no file.
+        self.hotplug = None
+        self.unplug_busy = set()  # devices whose `unplugged` fails with EBUSY (memory in use)
+        self.left_offline = {}  # device name -> block indices a zone write fails to online
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.sender = threading.Thread(target=self._send_loop, daemon=True)
         self.thread.start()
@@ -330,19 +352,43 @@ class DaxEmulator:
         if drv:
             link(self.bed.sys + "/bus/dax/drivers/" + drv, d + "/driver")
 
-    def make_blocks(self, dev, state="offline"):
-        """What kmem's probe does: the memory blocks of the range, offline, linked to the target node."""
+    def make_blocks(self, dev, state="offline", zone=None, offline=()):
+        """What kmem's probe does: the memory blocks of the range, offline, linked to the target node;
+        or online in zone, but for the indices in offline."""
         made = []
         for i in dev.blocks():
-            b = Block(i, dev.node, state=state, zones=dev.zones if state == "offline" else (dev.zones[0],))
+            st = "offline" if i in offline else state
+            b = Block(i, dev.node, state=st, zones=dev.zones if st == "offline" else (zone or dev.zones[0],))
             self.bed.add_block(b, announce=False)
             link_plain("../../memory/memory%d" % i, self.bed.sys + "/devices/system/node/node%d/memory%d" % (dev.node, i))
             made.append(i)
         return made
 
+    def set_hotplug(self, dev, value):
+        path = self.bed.dev_dir(dev) + "/state"
+        with self.cond:
+            self.hotplug[dev.name] = value
+        if value is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            write(path, value)
+
+    def hotplug_of(self, dev):
+        with self.cond:
+            return self.hotplug.get(dev.name)
+
     def _bind(self, dev, drv):
         self.set_driver(dev, drv)
-        made = self.make_blocks(dev) if drv == "kmem" else []
+        made = []
+        if drv == "kmem" and self.hotplug is not None:
+            # The probe adds the whole device as auto_online_blocks says, and records that.
+            word = self.bed.auto_online()
+            zone = {"online_movable": "Movable", "online_kernel": "Normal"}.get(word)
+            made = self.make_blocks(dev, state="offline" if word == "offline" else "online", zone=zone)
+            self.set_hotplug(dev, word)
+        elif drv == "kmem":
+            made = self.make_blocks(dev)
 
         def announce():
             for i in made:
@@ -356,6 +402,8 @@ class DaxEmulator:
         if drv != "kmem":
             self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
             return
+        if self.hotplug is not None:
+            self.set_hotplug(dev, None)
         try:  # the kernel emulator is asynchronous: let it catch up with the offline writes
             self.bed.emu.settle()
         except Failure:
@@ -367,6 +415,10 @@ class DaxEmulator:
                 self.errors.append("%s: kmem unbound with online blocks %s" % (dev.name, online))
             self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
             return
+        self._remove_blocks(dev)
+        self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
+
+    def _remove_blocks(self, dev):
         gone = [i for i in dev.blocks() if i in self.bed.blocks]
         # kmem's remove takes the memory away (and announces it) before the unbind write returns.
         sent = threading.Event()
@@ -389,7 +441,40 @@ class DaxEmulator:
                 os.unlink(node_link)
             self.bed.blocks.pop(i, None)
 
-        self.later.put(lambda: self.bed.dax_uevent(dev, "unbind"))
+    def _state_write(self, e):
+        """kmem.c's state_store: unplugged offlines and removes every block or none; a zone adds
+        and onlines them, from unplugged only; the value already recorded is a no-op."""
+        dev = self.bed.devices.get(e.device)
+        current = self.hotplug_of(dev) if dev else None
+        if current is None:
+            return "ENOENT"
+        answer = "ok"
+        if e.value not in ("unplugged", "online", "online_kernel", "online_movable"):
+            answer = "EINVAL"
+        elif e.value == current:
+            pass
+        elif e.value == "unplugged":
+            if dev.name in self.unplug_busy:
+                answer = "EBUSY"  # rolled back: every block as it was
+            else:
+                with self.bed.emu.cond:
+                    self.bed.emu.online.difference_update(dev.blocks())
+                self._remove_blocks(dev)
+                current = "unplugged"
+        elif current != "unplugged":
+            answer = "EBUSY"
+        else:
+            zone = {"online_movable": "Movable", "online_kernel": "Normal"}.get(e.value)
+            made = self.make_blocks(dev, state="online", zone=zone, offline=self.left_offline.get(dev.name, ()))
+            current = e.value
+
+            def announce():
+                for i in made:
+                    self.bed.uevent(i, "add")
+
+            self.later.put(announce)
+        self.set_hotplug(dev, current)  # the daemon's write landed in the file: the kernel's view
+        return answer
 
     def _driver_write(self, e):
         dev = self.bed.devices.get(e.value)
@@ -423,10 +508,10 @@ class DaxEmulator:
             if dev and self.driver_of(dev) == "kmem":
                 with self.cond:
                     self.errors.append("%s: memmap_on_memory written while kmem is bound" % dev.name)
-        if e.kind != "driver" or e.result != "ok":
+        if e.kind not in ("driver", "daxstate") or e.result != "ok":
             return
         try:
-            answer = self._driver_write(e)
+            answer = self._driver_write(e) if e.kind == "driver" else self._state_write(e)
         except Exception as ex:  # never leave the daemon waiting
             answer = "ENXIO"
             with self.cond:
@@ -1499,9 +1584,170 @@ assert found, "libdaxctl does not see " + sys.argv[1]
 assert lib.daxctl_dev_disable(found) == 0, "disable"
 assert lib.daxctl_dev_enable_devdax(found) == 0, "enable"
 """
+def hotplug_writes(bed, dev, since=0):
+    """The daemon's writes to dev's daxX.Y/state, with the emulator's answers."""
+    return [e.short() for e in bed.dax.log(kinds=("daxstate",), device=dev.name, since=since)]
+
+
+STATE_CONFIG = BASE + """
+[Dax]
+Mode=system-ram
+Online=movable
+
+[Dax hm]
+MatchSource=hmem
+Mode=system-ram
+Online=kernel
+"""
+
+STATE_CHECKS = [
+    "Linux 7.3 convert (the file reads offline after kmem's bind): `unplugged`, then the rule's zone written to "
+    "daxX.Y/state after the bind, no memoryN/state write; every block online in the zone, the file reads it",
+    "Linux 7.3 convert: one journal line per device ('Onlined 4 blocks into Movable with one write of "
+    "dax0.0/state'), no per-block 'Onlined into zone' line; the start job counts the 4 blocks as done by us",
+    "Linux 7.3 convert, a block the kernel left offline under online_kernel: a warning names it, and that block "
+    "alone is onlined by a write of online_kernel to its state",
+    "Linux 7.3 RevertDevice: `unplugged` written, then kmem let go and device_dax bound; no memoryN/state "
+    "write, no block left, never kmem unbound under an online block",
+    "Linux 7.3 RevertDevice with `unplugged` refused (EBUSY, memory in use): DeviceBusy, kmem stays bound, no "
+    "driver write, every block still online",
+]
+
+
+@scenario(STATE_CHECKS)
+def test_hotplug_convert(case):
+    nv, hm = nvdimm(memmap="0"), hmem(memmap="1")
+    s = Setup(case, [nv], STATE_CONFIG, hotplug=True)
+    s.bed.dax.left_offline[hm.name] = {hm.blocks()[1]}
+    try:
+        d = s.start()
+        s.bed.emu.wait_online(nv.blocks())
+        s.settle()
+        # Hot-added once the first is done: umockdev's uevent socket holds only so many while the
+        # daemon's writes wait for the emulator.
+        s.bed.add_device(hm)
+        s.bed.emu.wait_online(hm.blocks())
+        s.settle()
+
+        def convert():
+            s.bed.dax.check_errors()
+            got = hotplug_writes(s.bed, nv)
+            check(got == ["dax0.0/state unplugged", "dax0.0/state online_movable"], "dax0.0/state writes %s" % got)
+            log = [e.short() for e in s.bed.dax.log(kinds=("driver", "daxstate"), device=nv.name)]
+            check(log.index("kmem/bind dax0.0 -> EBUSY") < log.index("dax0.0/state unplugged"), "order %s" % log)
+            w = device_writes(s.bed, nv)
+            check(all(not v for v in w.values()), "memoryN/state writes %s" % w)
+            check(set(zones_of(s.bed, nv).values()) == {"Movable"}, "zones %s" % zones_of(s.bed, nv))
+            check(s.bed.dax.hotplug_of(nv) == "online_movable", "the file reads %s" % s.bed.dax.hotplug_of(nv))
+
+        case.run(STATE_CHECKS[0], convert)
+
+        def journal():
+            lines = d.find(r"dax0\.0: Onlined 4 blocks into Movable with one write of dax0\.0/state")
+            check(len(lines) == 1, "%d 'Onlined 4 blocks' lines\n%s" % (len(lines), tail(d, 60)))
+            per_block = [i for i in nv.blocks() if d.find(r"memory%d: Onlined into zone" % i)]
+            check(not per_block, "per-block lines for %s" % per_block)
+            check(d.find(r"Finished: 4 of 4 blocks done \(0 by another agent\), 0 failed"),
+                  "no 'Finished: 4 of 4' line\n" + tail(d, 60))
+
+        case.run(STATE_CHECKS[1], journal)
+
+        def left_offline():
+            got = hotplug_writes(s.bed, hm)
+            check(got == ["dax1.0/state unplugged", "dax1.0/state online_kernel"], "dax1.0/state writes %s" % got)
+            left = hm.blocks()[1]
+            w = device_writes(s.bed, hm)
+            check(w == {i: ["online_kernel"] if i == left else [] for i in hm.blocks()}, "block writes %s" % w)
+            check(d.find(r"dax1\.0: Onlined 3 of its 4 blocks .*the kernel left 1 offline"), "no warning\n" + tail(d, 60))
+            check(all(s.bed.read_attr(i, "state") == "online" for i in hm.blocks()), "a dax1.0 block is offline")
+            check(set(zones_of(s.bed, hm).values()) == {"Normal"}, "zones %s" % zones_of(s.bed, hm))
+
+        case.run(STATE_CHECKS[2], left_offline)
+
+        def revert():
+            mark = s.bed.dax.mark()
+            before = len(state_writes(s.bed))
+            res = s.client.call("RevertDevice", ("dax0.0",), "(s)", timeout=60)[0]
+            check(sorted(r[0] for r in res) == nv.blocks() and all(r[1] for r in res), "results %s" % (res,))
+            s.settle()
+            got = [e.short() for e in s.bed.dax.log(kinds=("driver", "kmod", "daxstate"), since=mark)]
+            want = ["dax0.0/state unplugged", "kmem/remove_id dax0.0", "kmem/unbind dax0.0", "kmod device_dax",
+                    "device_dax/new_id dax0.0", "device_dax/bind dax0.0 -> EBUSY"]
+            check(got == want, "writes %s, want %s" % (got, want))
+            check(len(state_writes(s.bed)) == before, "memoryN/state writes %s" % state_writes(s.bed)[before:])
+            check(not any(i in s.bed.blocks for i in nv.blocks()), "a dax0.0 block is left")
+            check(s.bed.dax.driver_of(nv) == "device_dax", "driver %s" % s.bed.dax.driver_of(nv))
+            s.bed.dax.check_errors()
+
+        case.run(STATE_CHECKS[3], revert)
+
+        def busy():
+            s.bed.dax.unplug_busy.add(hm.name)
+            mark = s.bed.dax.mark()
+            e = s.client.error_of("RevertDevice", ("dax1.0",), "(s)", timeout=60)
+            check(e.name == "org.memhotplug1.Error.DeviceBusy", "got %s" % e)
+            s.settle()
+            got = [x.short() for x in s.bed.dax.log(kinds=("driver", "kmod", "daxstate"), since=mark)]
+            check(got == ["dax1.0/state unplugged -> EBUSY"], "writes %s" % got)
+            check(s.bed.dax.driver_of(hm) == "kmem", "driver %s" % s.bed.dax.driver_of(hm))
+            check(all(s.bed.read_attr(i, "state") == "online" for i in hm.blocks()), "a dax1.0 block is offline")
+
+        case.run(STATE_CHECKS[4], busy)
+    finally:
+        s.close()
+
+
+RESUME_CHECKS = [
+    "Linux 7.3, found kmem-bound and `unplugged` at start (killed between the writes): the zone alone is "
+    "written; every block online in Movable",
+    "Linux 7.3, found kmem-bound, the file offline and every block offline: `unplugged`, then the zone",
+    "Linux 7.3, found online_movable with a block offline under a rule saying Online=kernel: no write of the "
+    "file (a no-op in the kernel), the block onlined alone into the file's zone (online_movable)",
+]
+
+
+@scenario(RESUME_CHECKS)
+def test_hotplug_resume(case):
+    nv, hm, cx = nvdimm(driver="kmem"), hmem(driver="kmem"), cxl(driver="kmem")
+    nv.hotplug, hm.hotplug, cx.hotplug = "unplugged", "offline", "online_movable"
+    cx.offline = (cx.blocks()[2],)
+    config = BASE + "\n[Dax]\nMode=system-ram\nOnline=movable\n\n[Dax cx]\nMatchSource=cxl\nMode=system-ram\nOnline=kernel\n"
+    s = Setup(case, [nv, hm, cx], config, bus=False, hotplug=True)
+    try:
+        s.start()
+        s.bed.emu.wait_online(nv.blocks() + hm.blocks() + cx.blocks())
+        s.settle()
+
+        def unplugged():
+            got = hotplug_writes(s.bed, nv)
+            check(got == ["dax0.0/state online_movable"], "dax0.0/state writes %s" % got)
+            check(set(zones_of(s.bed, nv).values()) == {"Movable"}, "zones %s" % zones_of(s.bed, nv))
+            check(not s.bed.dax.log(kinds=("driver", "kmod")), "driver writes %s" % s.bed.dax.log())
+            s.bed.dax.check_errors()
+
+        case.run(RESUME_CHECKS[0], unplugged)
+
+        def offline():
+            got = hotplug_writes(s.bed, hm)
+            check(got == ["dax1.0/state unplugged", "dax1.0/state online_movable"], "dax1.0/state writes %s" % got)
+            w = device_writes(s.bed, hm)
+            check(all(not v for v in w.values()), "memoryN/state writes %s" % w)
+
+        case.run(RESUME_CHECKS[1], offline)
+
+        def partial():
+            check(not hotplug_writes(s.bed, cx), "dax2.0/state writes %s" % hotplug_writes(s.bed, cx))
+            w = device_writes(s.bed, cx)
+            check(w == {i: ["online_movable"] if i == cx.offline[0] else [] for i in cx.blocks()}, "block writes %s" % w)
+
+        case.run(RESUME_CHECKS[2], partial)
+    finally:
+        s.close()
+
 
 SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
-             test_kmem_rebind, test_runtime, test_rules, test_hotplug_state]
+             test_kmem_rebind, test_runtime, test_rules, test_hotplug_state, test_hotplug_convert,
+             test_hotplug_resume]
 
 
 def main():

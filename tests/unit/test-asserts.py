@@ -48,6 +48,7 @@ CHECKED = [
     "daemon/device-log.c",
     "daemon/devices-act.c",
     "daemon/devices-report.c",
+    "daemon/devices-hotplug.c",
     "daemon/devices.c",
     "daemon/dlopen-dax.c",
     "daemon/event-util.c",

@@ -106,6 +106,7 @@ STAGES = {
     "devices.h": "intake",
     "devices-act.c": "intake",
     "devices-report.c": "intake",
+    "devices-hotplug.c": "intake",
     "devices-internal.h": "intake",
     "device-log.c": "intake",
     "device-log.h": "intake",

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <stdlib.h>
+
+#include "dax.h"
+#include "device-log.h"
+#include "devices-internal.h"
+#include "memblock.h"
+#include "intake.h"
+
+/* Linux 7.3's whole-device hotplug through daxX.Y/state (docs/KERNELS.md): one write adds and
+ * onlines every block of a device under one lock, and `unplugged` offlines and removes them all or
+ * none. The kernel's success does not say the blocks agree (a per-block online failure is ignored,
+ * a rewrite of the same word does nothing), so every write is followed by a look at the blocks.
+ *
+ * The writes run in the event loop: on a large device the kernel takes seconds, and D-Bus waits
+ * that long. Moving them to the onliner's offline thread needs its queue to hold a device as well
+ * as a block; until then the loop is where they are serialised with the block writes. */
+
+/* The device's blocks as the kernel has them now: the table follows their uevents, which come
+ * after the write. *ret_online (optional): the indices of those online. */
+static int tally_now(Manager *m, const Device *d, DaxBlockTally *ret, unsigned **ret_online, size_t *ret_n)
+{
+        _cleanup_(freep) unsigned *l = NULL;
+        uint64_t first, end;
+        size_t n = 0;
+
+        first = d->dax->resource / m->block_size;
+        end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+        l = calloc(end - first + 1, sizeof(unsigned));
+        if (!l)
+                return -ENOMEM;
+        *ret = (DaxBlockTally){};
+        for (uint64_t i = first; i < end; i++) {
+                const char *attr;
+                BlockFacts f;
+
+                if (memblock_read(m->sysfs, (unsigned)i, NODE_LOOK_UP, &f, &attr) < 0)
+                        continue; /* not there (unplugged), or gone while we read */
+                ret->present++;
+                if (f.state != BLOCK_ONLINE)
+                        continue;
+                ret->online++;
+                ret->normal += (f.default_zone & ZONES_KERNEL) != 0;
+                ret->movable += f.default_zone == ZONE_MOVABLE;
+                l[n++] = (unsigned)i;
+        }
+        if (ret_online)
+                *ret_online = TAKE_PTR(l);
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
+static void reread(Manager *m, Device *d)
+{
+        DaxDevice *x;
+
+        if (device_read(m, d->dax->name, &x) >= 0) {
+                dax_device_free(d->dax);
+                d->dax = x;
+        }
+        manager_mark_dirty(m, DIRTY_DEVICES);
+}
+
+/* From `unplugged`: one write of the zone. The blocks it onlined are the device's write, counted in
+ * the job under way; those it left offline arrive by their uevents and the block path onlines them
+ * one by one (blocks.c gives them the file's zone). */
+static int write_zone(Manager *m, Device *d, DaxHotplug want)
+{
+        _cleanup_(freep) unsigned *online = NULL;
+        DaxBlockTally t;
+        size_t n = 0;
+        int r;
+
+        r = dax_write_hotplug(m->sysfs, d->dax->name, want);
+        reread(m, d);
+        if (r < 0)
+                return log_device(LOG_ERR, r, NULL, d, "Writing %s to %s/state failed: %m",
+                                  dax_hotplug_to_string(want), d->dax->name);
+        r = tally_now(m, d, &t, &online, &n);
+        if (r < 0)
+                return log_oom();
+        intake_device_onlined(m->intake, online, n);
+        if (n > 0)
+                devices_block_zone(m, d, t.movable > 0 ? ZONE_MOVABLE : ZONE_NORMAL);
+        if (!dax_hotplug_agrees(want, &t))
+                return log_device(LOG_WARNING, 0, NULL, d,
+                                  "Onlined %u of its %u blocks (%u Movable) with one write of %s/state=%s; "
+                                  "the kernel left %u offline, onlining them one by one",
+                                  t.online, t.present, t.movable, d->dax->name, dax_hotplug_to_string(want),
+                                  t.present - t.online);
+        log_device(LOG_INFO, 0, NULL, d, "Onlined %u blocks into %s with one write of %s/state", t.online,
+                   want == DAX_HOTPLUG_ONLINE_MOVABLE  ? "Movable"
+                   : want == DAX_HOTPLUG_ONLINE_KERNEL ? "Normal"
+                                                       : "the kernel's zone",
+                   d->dax->name);
+        return 0;
+}
+
+/* The device's offline blocks waited for its writes (blocks.c): they take the block path now. */
+static int by_block(Manager *m, Device *d)
+{
+        d->hotplug_by_block = true;
+        device_reconsider_blocks(m, d);
+        return 0;
+}
+
+int device_hotplug_unplug(Manager *m, Device *d)
+{
+        DaxBlockTally t;
+        int r;
+
+        assert(m);
+        assert(d);
+
+        r = dax_write_hotplug(m->sysfs, d->dax->name, DAX_HOTPLUG_UNPLUGGED);
+        reread(m, d);
+        if (r < 0)
+                return r; /* all or nothing: every block is as it was */
+        r = tally_now(m, d, &t, NULL, NULL);
+        if (r < 0)
+                return r;
+        /* The kernel removed them all or failed; a block still there is not ours to unbind under. */
+        return t.present > 0 ? -EBUSY : 0;
+}
+
+int device_hotplug_online(Manager *m, Device *d)
+{
+        DaxHotplug want;
+        DaxBlockTally t;
+        int r;
+
+        assert(m);
+        assert(d);
+
+        want = dax_hotplug_for_online_type(d->decision.online);
+        if (want < 0 || d->decision.mode != DAX_MODE_SYSTEM_RAM)
+                return 0; /* auto-movable, platform: decided per block */
+
+        switch (d->dax->hotplug) {
+        case DAX_HOTPLUG_OFFLINE:
+                /* Bound under auto_online_blocks=offline: the file cannot go to a zone from here. */
+                r = tally_now(m, d, &t, NULL, NULL);
+                if (r < 0)
+                        return log_oom();
+                if (t.online > 0)
+                        return by_block(m, d); /* memory in use under a file that says offline */
+                r = device_hotplug_unplug(m, d);
+                if (r < 0) {
+                        log_device(LOG_WARNING, r, NULL, d,
+                                   "Writing unplugged to %s/state failed, onlining block by block: %m",
+                                   d->dax->name);
+                        return by_block(m, d);
+                }
+                return write_zone(m, d, want) < 0 ? 0 : 1;
+        case DAX_HOTPLUG_UNPLUGGED:
+                /* Stopped between the two writes (a restart): the zone is what is left. */
+                return write_zone(m, d, want) < 0 ? 0 : 1;
+        default:
+                /* online*: its blocks agree, or those left offline take the block path into the
+                 * file's zone; a rewrite of the same word would do nothing. */
+                return 0;
+        }
+}
