@@ -212,11 +212,10 @@ static int revert_done(Manager *m, Request *q)
                 return sd_bus_reply_method_errorf(q->message, BUS_ERROR_NO_SUCH_DEVICE, "%s is gone.",
                                                   q->device);
         r = devices_revert(m, d);
-        if (r == -EBUSY && d->dax->hotplug != DAX_HOTPLUG_NONE)
-                return sd_bus_reply_method_errorf(
-                        q->message, BUS_ERROR_DEVICE_BUSY,
-                        "%s stays system-ram: writing unplugged to %s/state failed: %s", q->device,
-                        q->device, strerror(EBUSY));
+        if (r == -EBUSY) /* a block online again, or the kernel refused `unplugged` (Linux 7.3) */
+                return sd_bus_reply_method_errorf(q->message, BUS_ERROR_DEVICE_BUSY,
+                                                  "%s stays system-ram: its memory is in use (%s)",
+                                                  q->device, strerror(EBUSY));
         if (r < 0)
                 return sd_bus_reply_method_errnof(q->message, r, "Returning %s to devdax failed: %m",
                                                   q->device);
@@ -267,16 +266,6 @@ int bus_method_revert_device(sd_bus_message *message, void *userdata, sd_bus_err
         if (!q->device)
                 return -ENOMEM;
 
-        if (d->dax->hotplug != DAX_HOTPLUG_NONE) {
-                /* Linux 7.3: devices_revert() writes `unplugged`, which offlines and removes every
-                 * block or none; each block's row says offlined. The write runs in the loop. */
-                for (size_t i = 0; i < n; i++)
-                        q->results[i] = 0;
-                q->pending = 0;
-                log_info("Returning %s to devdax on request: unplugged through %s/state first", name, name);
-                request_answer_if_done(m, q);
-                return 1;
-        }
         log_info("Returning %s to devdax on request: offlining %zu block(s) first", name, n);
         (void)request_offline_blocks(m, q);
         request_answer_if_done(m, q);

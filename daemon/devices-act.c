@@ -197,15 +197,15 @@ int devices_revert(Manager *m, Device *d)
         if (!m->devices->dax_possible)
                 return -EOPNOTSUPP;
         devices_count_blocks(m, d, &online, &total);
-        if (d->dax->hotplug != DAX_HOTPLUG_NONE) {
-                /* One write takes every block offline and away, or none; report the kernel's
-                 * errno as an offline's (EBUSY: memory that cannot be migrated). */
-                r = device_hotplug_unplug(m, d);
-                if (r < 0)
-                        return log_device(LOG_WARNING, r, NULL, d,
-                                          "Writing unplugged to %s/state failed: %m", d->dax->name);
-        } else if (online > 0)
+        if (online > 0)
                 return -EBUSY;
+        /* The blocks were offlined first, on the offline thread (its timeout, CancelJob): an
+         * `unplugged` of online memory would migrate it here, in the loop, for as long as the
+         * kernel retries. Of offline blocks it only removes them, before kmem is let go. */
+        r = revert_unplug(m, d);
+        if (r < 0)
+                return log_device(LOG_WARNING, r, NULL, d, "Writing unplugged to %s/state failed: %m",
+                                  d->dax->name);
         r = dax_convert_to_devdax(d->dax->name);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
