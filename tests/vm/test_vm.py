@@ -29,6 +29,7 @@ from vm import VM, Dimm, GiB, MiB, Nvdimm, VirtioMem, VMError, select_kernel  # 
 import scenarios_cxl  # noqa: E402
 import scenarios_daemon  # noqa: E402
 import scenarios_daxreport  # noqa: E402
+import scenarios_daxstate  # noqa: E402
 import scenarios_doctor  # noqa: E402
 import scenarios_headroom  # noqa: E402
 import scenarios_jobs  # noqa: E402
@@ -209,7 +210,8 @@ KERNEL = {
 SCENARIOS = {**KERNEL, **scenarios_daemon.SCENARIOS, **scenarios_placement.SCENARIOS,
              **scenarios_cxl.SCENARIOS, **scenarios_pressure.SCENARIOS, **scenarios_unplug.SCENARIOS,
              **scenarios_jobs.SCENARIOS, **scenarios_doctor.SCENARIOS, **scenarios_map.SCENARIOS,
-             **scenarios_headroom.SCENARIOS, **scenarios_daxreport.SCENARIOS}
+             **scenarios_headroom.SCENARIOS, **scenarios_daxreport.SCENARIOS,
+             **scenarios_daxstate.SCENARIOS}
 
 
 def main():
