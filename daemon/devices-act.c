@@ -141,6 +141,9 @@ static int device_rebind(Manager *m, Device *d)
                 device_reread(m, d);
                 log_device(LOG_WARNING, r, NULL, d, "%s: cannot bind kmem again%s: %m; %s", strna(reason),
                            online > 0 ? " (blocks are online)" : "", d->decision.reason);
+                /* Linux 7.3: an `unplugged` that went through left no block: the zone brings them
+                 * back with the memmap they had. */
+                (void)device_hotplug_online(m, d);
                 /* Its offline blocks waited for the rebind: they follow Online= now. */
                 device_reconsider_blocks(m, d);
                 return r;

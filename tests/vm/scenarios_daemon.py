@@ -96,7 +96,8 @@ def wait_online(vm, numbers, timeout=60):
 
     def all_online():
         blocks = vm.blocks()
-        return all(blocks[n]["state"] == "online" for n in numbers)
+        # A block may be missing for a moment (7.3: `unplugged`, then the zone write adds it back).
+        return all(blocks.get(n, {}).get("state") == "online" for n in numbers)
     vm.wait_until(all_online, timeout=timeout, interval=0.1, what=f"{len(numbers)} blocks online")
     return time.monotonic() - t0
 
@@ -498,6 +499,16 @@ def dax_memmap(ctx):
         ctx.check(abs(d["MemTotal"] - size) <= tol,
                   f"control, memmap in RAM: MemTotal grew by {mib(d['MemTotal'])} MiB, "
                   f"the whole {size >> 20} MiB")
+        if vm.run("test -e /sys/bus/dax/devices/dax1.0/state", check=False)[0] == 0:
+            # Linux 7.3: the daemon onlines through daxX.Y/state (kmem's bind adds the blocks,
+            # `unplugged` removes them, the zone adds them again), and the removal's memmap is not
+            # handed back at once: where the control's system RAM went is not measurable here
+            # (docs/KERNELS.md). MemTotal above still says the memmap is not on the device.
+            for what in ("free system RAM dropped ~ the memmap", "used memory grew by the memmap"):
+                ctx.tap.skip(f"{ctx.name}: control, memmap in RAM: {what}",
+                             f"7.3's state path (free outside Movable moved {mib(d['SysFree'])} MiB, "
+                             f"used {mib(d['MemTotal'] - d['MemFree'])} MiB)")
+            return
         ctx.check(abs(-d["SysFree"] - memmap) <= memmap // 2,
                   f"control, memmap in RAM: free system RAM dropped by "
                   f"{mib(-d['SysFree'])} MiB ~ the {memmap / MiB:.1f} MiB memmap")
