@@ -23,7 +23,6 @@ static const char *hotplug_word(const Device *d)
 
 static int device_convert(Manager *m, Device *d)
 {
-        DaxDevice *x;
         int r;
 
         if (!m->devices->dax_possible)
@@ -51,31 +50,34 @@ static int device_convert(Manager *m, Device *d)
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Converting to system-ram failed: %m");
 
-        r = device_read(m, d->dax->name, &x);
-        if (r >= 0) {
-                dax_device_free(d->dax);
-                d->dax = x;
-        }
+        device_refresh(m, d);
         log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
                    "Converted to system-ram, %" PRIu64 " MiB%s%s: %s", d->dax->size >> 20, hotplug_note(d),
                    hotplug_word(d), d->decision.reason);
-        manager_mark_dirty(m, DIRTY_DEVICES);
         /* Linux 7.3: kmem added the blocks offline (takeover); one write of the zone onlines them. */
         (void)device_hotplug_online(m, d);
         return 0;
 }
 
-/* The device's record after its driver changed under us. */
-static void device_reread(Manager *m, Device *d)
+void device_refresh(Manager *m, Device *d)
 {
         DaxDevice *x;
+
+        assert(m);
+        assert(d);
 
         if (device_read(m, d->dax->name, &x) >= 0) {
                 dax_device_free(d->dax);
                 d->dax = x;
         }
-        device_decide(m, d);
         manager_mark_dirty(m, DIRTY_DEVICES);
+}
+
+/* The device's record after its driver changed under us, and what the policy says now. */
+static void device_reread(Manager *m, Device *d)
+{
+        device_refresh(m, d);
+        device_decide(m, d);
 }
 
 /* Linux 7.3: the blocks go with one `unplugged` before kmem is unbound, which never offlines and
@@ -191,7 +193,6 @@ int device_act(Manager *m, Device *d)
 int devices_revert(Manager *m, Device *d)
 {
         unsigned online, total;
-        DaxDevice *x;
         int r;
 
         assert(m);
@@ -214,11 +215,7 @@ int devices_revert(Manager *m, Device *d)
                 return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
         d->user_devdax = true;
         d->zone = 0;
-        if (device_read(m, d->dax->name, &x) >= 0) {
-                dax_device_free(d->dax);
-                d->dax = x;
-        }
-        device_decide(m, d);
+        device_reread(m, d);
         log_device(LOG_INFO, 0, NULL, d, "Returned to devdax on request; the policy leaves it so");
         manager_mark_dirty(m, DIRTY_DEVICES);
         return 0;

@@ -52,17 +52,6 @@ static int tally_now(Manager *m, const Device *d, DaxBlockTally *ret, unsigned *
         return 0;
 }
 
-static void reread(Manager *m, Device *d)
-{
-        DaxDevice *x;
-
-        if (device_read(m, d->dax->name, &x) >= 0) {
-                dax_device_free(d->dax);
-                d->dax = x;
-        }
-        manager_mark_dirty(m, DIRTY_DEVICES);
-}
-
 /* From `unplugged`: one write of the zone. The blocks it onlined are the device's write, counted in
  * the job under way; those it left offline arrive by their uevents and the block path onlines them
  * one by one (blocks.c gives them the file's zone). */
@@ -74,7 +63,7 @@ static int write_zone(Manager *m, Device *d, DaxHotplug want)
         int r;
 
         r = dax_write_hotplug(m->sysfs, d->dax->name, want);
-        reread(m, d);
+        device_refresh(m, d);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Writing %s to %s/state failed: %m",
                                   dax_hotplug_to_string(want), d->dax->name);
@@ -115,7 +104,7 @@ int device_hotplug_unplug(Manager *m, Device *d)
         assert(d);
 
         r = dax_write_hotplug(m->sysfs, d->dax->name, DAX_HOTPLUG_UNPLUGGED);
-        reread(m, d);
+        device_refresh(m, d);
         if (r < 0)
                 return r; /* all or nothing: every block is as it was */
         r = tally_now(m, d, &t, NULL, NULL);

@@ -7,6 +7,8 @@
 /* Shared by devices.c (the table, decisions, events) and devices-act.c (conversion and revert). */
 int device_read(Manager *m, const char *name, DaxDevice **ret);
 void device_decide(Manager *m, Device *d);
+/* Reads the device's record again (its driver or state changed under us); the decision stays. */
+void device_refresh(Manager *m, Device *d);
 /* Does what the decision says: convert, or log why the device stays as it is. */
 int device_act(Manager *m, Device *d);
 /* Decides again for the device's offline blocks, which waited for the device's decision. */

@@ -241,15 +241,22 @@ def cxl_rule(ctx):
         ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_output(vm))
 
 
+def kmem_region(ctx, vm):
+    """A RAM region on the first expander, as the kernel leaves it: kmem bound, its blocks there.
+    Returns (serial, region, dax device, blocks)."""
+    serial = vm.cxl_serial(0)
+    region, dev = make_region(ctx, vm, serial)
+    blocks = dax_blocks(vm, dev)
+    wait_blocks_present(vm, blocks)
+    ctx.check(dax_driver(vm, dev) == "kmem", f"the kernel bound {dev} to kmem", fatal=True)
+    return serial, region, dev, blocks
+
+
 def cxl_devdax(ctx):
     """Mode=devdax for a region the kernel bound to kmem: reverted to devdax before any of its
     blocks is onlined, and the daemon says so."""
     with CxlScenario(ctx, [Cxl("512M")]) as vm:
-        serial = vm.cxl_serial(0)
-        region, dev = make_region(ctx, vm, serial)
-        blocks = dax_blocks(vm, dev)
-        wait_blocks_present(vm, blocks)
-        ctx.check(dax_driver(vm, dev) == "kmem", f"the kernel bound {dev} to kmem", fatal=True)
+        serial, region, dev, blocks = kmem_region(ctx, vm)
         # [Dax] would online everything movable; the rule keeps this expander for an application.
         conf = config(extra="\n[Dax]\nMode=system-ram\nOnline=movable\n"
                             f"\n[Dax app]\nMatchCXLSerial={serial:#x}\nMode=devdax\n")

@@ -17,7 +17,7 @@ write; on 6.12 (no file) there is no state write and the blocks are written one 
 import os
 import time
 
-from scenarios_cxl import CxlScenario, dax_blocks, make_region, wait_blocks_present
+from scenarios_cxl import CxlScenario, dax_blocks, kmem_region
 from scenarios_cxl import start_daemon as cxl_start_daemon
 from scenarios_daemon import (DAX_CONF, REPO, check_reverted, check_zone, config, daemon_log, daemon_vm,
                               dax_driver, online_or_fail, start_daemon, stop_daemon)
@@ -163,11 +163,7 @@ def daxstate_nvdimm(ctx):
 def daxstate_cxl(ctx):
     """A CXL RAM region the kernel bound to kmem under auto_online_blocks=offline."""
     with CxlScenario(ctx, [Cxl("512M")]) as vm:
-        serial = vm.cxl_serial(0)
-        _region, dev = make_region(ctx, vm, serial)
-        blocks = dax_blocks(vm, dev)
-        wait_blocks_present(vm, blocks)
-        ctx.check(dax_driver(vm, dev) == "kmem", f"the kernel bound {dev} to kmem", fatal=True)
+        _serial, _region, dev, blocks = kmem_region(ctx, vm)
         kernel73 = has_state(vm, dev)
         if kernel73:
             ctx.check(hotplug_state(vm, dev) == "offline", f"{dev}/state reads offline before the daemon")
