@@ -177,11 +177,14 @@ class Bench:
         # The agent's own CPU time over the hot-add (the guest's clock, so the instruction clock
         # under --icount): what it takes from the kernel's add, whatever the phases show.
         pidfile = {"W": "/tmp/writer.pid"}.get(variant, "/tmp/memhotplugd.pid")
-        cpu = f"read c _ < /proc/$(cat {pidfile})/schedstat && echo $c"
-        cpu0 = int(vm.sh(cpu)) if variant[0] in "DBW" else 0
+        # The third field counts the times it was put on a CPU: its wakeups, each taken from the
+        # kernel's add when one thread runs the guest (TCG).
+        cpu = f"read c _ n < /proc/$(cat {pidfile})/schedstat && echo $c $n"
+        cpu0, runs0 = map(int, vm.sh(cpu).split()) if variant[0] in "DBW" else (0, 0)
         vm.qmp.execute("device_add", driver="pc-dimm", id=f"bdimm{i}", memdev=f"bmem{i}")
         out = vm.sh("cat /tmp/probe.fifo", timeout=900)
-        agent_cpu = int(vm.sh(cpu)) - cpu0 if variant[0] in "DBW" else 0
+        cpu1, runs1 = map(int, vm.sh(cpu).split()) if variant[0] in "DBW" else (0, 0)
+        agent_cpu, agent_runs = cpu1 - cpu0, runs1 - runs0
         oops = [line for _, line in vm.console if "BUG:" in line or "Oops" in line
                 or "valid_zones_show" in line or "Comm:" in line]
         if oops:
@@ -189,6 +192,7 @@ class Bench:
         res = parse_probe(out)
         res["variant"], res["n"] = variant, n
         res["agent_cpu"] = agent_cpu // 1000  # µs, like the phases
+        res["agent_runs"] = agent_runs
         if not res.get("complete"):
             raise VMError(f"{variant} N={n}: {res.get('adds')} blocks added, only "
                           f"{res.get('onlines')} of {n} onlined\n" + vm.run(
@@ -304,9 +308,9 @@ def report(results, variants, blocks, repeat):
     w("Phases (medians, ms): add = first to last 'add' uevent; gap = last 'add' to first 'online';"
       " online = first to last 'online'; per-block = median interval between 'online' uevents;"
       " latency = median 'add' to 'online' of one block; cpu = the agent's own CPU time over the"
-      " hot-add (schedstat)")
+      " hot-add (schedstat); runs = the times it was put on a CPU meanwhile (its wakeups)")
     w(f"{'N':>5} {'var':>3} {'total':>8} {'add':>7} {'gap':>7} {'online':>8} {'per-blk':>8} "
-      f"{'latency':>8} {'cpu':>7}")
+      f"{'latency':>8} {'cpu':>7} {'runs':>5}")
     for n in blocks:
         rounds = [r for r in results if r["n"] == n]
         for v in variants:
@@ -315,7 +319,8 @@ def report(results, variants, blocks, repeat):
             w(f"{n:5d} {v:>3} {ms(m('total')):>8} {ms(m('add_phase')):>7} "
               f"{ms(m('first_online_after_adds')):>7} {ms(m('online_phase')):>8} "
               f"{ms(m('online_gap_median')):>8} {ms(m('add_to_online_median')):>8} "
-              f"{ms(m('agent_cpu')) if v[0] in 'DBW' else '-':>7}")
+              f"{ms(m('agent_cpu')) if v[0] in 'DBW' else '-':>7} "
+              f"{m('agent_runs') if v[0] in 'DBW' else '-':>5}")
     return "\n".join(lines)
 
 
@@ -429,7 +434,7 @@ def main():
                     ", ".join(f"{v} {ms(rnd[v]['total'])} ms" for v in variants) +
                     "   " + ", ".join(f"{v}/K {rnd[v]['total'] / rnd['K']['total']:.3f}"
                                       for v in variants if v != "K") +
-                    "   CPU " + ", ".join(f"{v} {ms(rnd[v]['agent_cpu'])} ms"
+                    "   CPU " + ", ".join(f"{v} {ms(rnd[v]['agent_cpu'])} ms/{rnd[v]['agent_runs']} runs"
                                       for v in variants if v[0] in "DBW"))
                 r += 1
             log(f"N={n}: {time.monotonic() - t_n:.0f}s")

@@ -3,7 +3,8 @@
 """Where the time of a hot-add goes: kernel probes next to the uevents, in a fresh guest per sample.
 
 Usage: tests/bench/trace-hotplug.py --daemon build/daemon/memhotplugd [--blocks 16] [--repeat 3]
-                                 [--variants K,D,Dg,W]
+                                 [--variants K,D,Dg,W] [--icount SHIFT]
+                                 [--one-boot]
 
 For each sample a VM is booted (as `bench-hotplug.py --fresh-boot`), kprobes are set on the
 kernel's hot-add path (tracefs, clock "mono", the CLOCK_MONOTONIC of bench-probe's uevent stamps),
@@ -120,28 +121,40 @@ def moments(probe_out, trace):
     return m
 
 
-def sample(args, probe, variant, n):
+def boot(args, probe, n):
     vm = VM(memory=args.memory, smp=2, slots=4, maxmem=f"{n // 8 + 4}G",
             binaries=[(args.daemon, "/usr/sbin/memhotplugd"), (probe, "/usr/bin/bench-probe")],
-            timeout=600, name="trace-hotplug")
+            timeout=600, name="trace-hotplug",
+            qemu_extra=["-icount", f"shift={args.icount},sleep=off"] if args.icount is not None else [])
     vm.start()
-    try:
-        arm(vm)
-        captured = {}
-        parse = bench.parse_probe
+    arm(vm)
+    return vm
 
-        def keep(out):
-            captured["out"] = out
-            return parse(out)
-        bench.parse_probe = keep
-        try:
-            bench.Bench(vm).sample(variant, n)
-        finally:
-            bench.parse_probe = parse
-        trace = parse_trace(vm.sh(f"cat {TRACING}/trace", timeout=120))
+
+def sample(vm, b, variant, n):
+    """One hot-add in a booted VM (b: its bench.Bench), then the DIMM unplugged again."""
+    captured = {}
+    parse = bench.parse_probe
+
+    def keep(out):
+        captured["out"] = out
+        return parse(out)
+    vm.sh(f"echo > {TRACING}/trace")
+    bench.parse_probe = keep
+    try:
+        b.sample(variant, n)
+    finally:
+        bench.parse_probe = parse
+    trace = parse_trace(vm.sh(f"cat {TRACING}/trace", timeout=120))
+    return moments(captured["out"], trace)
+
+
+def fresh_sample(args, probe, variant, n):
+    vm = boot(args, probe, n)
+    try:
+        return sample(vm, bench.Bench(vm), variant, n)
     finally:
         vm.stop()
-    return moments(captured["out"], trace)
 
 
 def fmt(v):
@@ -157,6 +170,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--variants", default="K,D,Dg,W")
     ap.add_argument("--memory", default="2G")
+    ap.add_argument("--one-boot", action="store_true",
+                    help="every sample in one VM, as bench-hotplug.py without --fresh-boot")
+    ap.add_argument("--icount", metavar="SHIFT", type=int,
+                    help="run QEMU with -icount shift=SHIFT,sleep=off (as bench-hotplug.py --icount)")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="mhp-trace.")
@@ -164,13 +181,20 @@ def main():
         probe = bench.build_probe(tmp)
         variants = args.variants.split(",")
         got = {v: [] for v in variants}
+        vm = one = None
+        if args.one_boot:
+            vm = boot(args, probe, args.blocks)
+            one = bench.Bench(vm)
+            sample(vm, one, "K", args.blocks)  # the warm-up, as bench-hotplug.py's
         for r in range(args.repeat):
             for v in variants[r % len(variants):] + variants[:r % len(variants)]:
-                got[v].append(sample(args, probe, v, args.blocks))
+                got[v].append(sample(vm, one, v, args.blocks) if vm
+                              else fresh_sample(args, probe, v, args.blocks))
                 print(f"# round {r + 1} {v}: " + " ".join(
                     f"{k}={fmt(got[v][-1][k])}" for k in MOMENTS), file=sys.stderr, flush=True)
         print(f"Hot-add of {args.blocks} blocks, ms from the first memory 'add' uevent, "
-              f"medians of {args.repeat} fresh boots (kprobes on)")
+              f"medians of {args.repeat} " + ("samples in one boot" if vm else "fresh boots")
+              + " (kprobes on)")
         print(f"{'':4}" + "".join(f"{k:>11}" for k in MOMENTS))
         for v in variants:
             row = []
@@ -178,6 +202,8 @@ def main():
                 vals = [s[k] for s in got[v] if s[k] is not None]
                 row.append(statistics.median(vals) if vals else None)
             print(f"{v:4}" + "".join(f"{fmt(x):>11}" for x in row))
+        if vm:
+            vm.stop()
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
