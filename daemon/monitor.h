@@ -22,6 +22,8 @@ Monitor *monitor_free(Monitor *m);
 /* With batching, uevents are left queued while more keep coming, and handled together once the
  * queue holds still: for when none of them is urgent (the kernel onlines memory itself). */
 void monitor_set_batching(Monitor *m, bool batching);
+/* Whether a batch is under way: the socket is left unread until the batch's tick. */
+bool monitor_batch_open(const Monitor *m);
 /* Handles every event queued on the socket now, without waiting for the event loop. */
 void monitor_drain(Monitor *m);
 static inline void monitor_freep(Monitor **m)
