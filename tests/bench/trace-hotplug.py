@@ -27,6 +27,8 @@ medians over the samples:
               (rcu_sync_enter()) when mem_hotplug_lock was not taken for writing within the last one
   first_onl   the first online_pages()
   last_onl    the last memory "online" uevent: the end of the sample
+  daemon_on   the daemon's time on a CPU between the first "add" and last_onl (sched_switch):
+              what of the kernel's add its wakeups took
 
 It explains a benchmark, it is not one: probes cost time of their own.
 """
@@ -62,7 +64,7 @@ PROBES = [
     "p:onl online_pages",
 ]
 MOMENTS = ["add_start", "last_add", "node_links", "add_done", "unlocked", "first_lock", "retries",
-           "gp_wait", "first_onl", "last_onl"]
+           "gp_wait", "first_onl", "last_onl", "daemon_on"]
 
 
 def arm(vm):
@@ -70,6 +72,9 @@ def arm(vm):
           f"echo 4096 > {TRACING}/buffer_size_kb")
     for p in PROBES:
         vm.sh(f"echo '{p}' >> {TRACING}/kprobe_events")
+    # When the daemon is on a CPU: every switch to or from it.
+    vm.sh(f"echo 'next_comm == \"memhotplugd\" || prev_comm == \"memhotplugd\"' > "
+          f"{TRACING}/events/sched/sched_switch/filter; echo 1 > {TRACING}/events/sched/sched_switch/enable")
     vm.sh(f"echo 1 > {TRACING}/events/kprobes/enable; echo > {TRACING}/trace")
 
 
@@ -118,6 +123,18 @@ def moments(probe_out, trace):
     gp_in = next((t for t, c, p, r in trace if during("gp_in")(t, c, p, r)), None)
     gp_out = next((t for t, c, p, r in trace if p == "gp_out" and gp_in and t >= gp_in), None)
     m["gp_wait"] = (gp_out - gp_in) * 1e3 if gp_in and gp_out else None
+    # The daemon's time on a CPU from the first "add" to the last "online" (each stretch that
+    # began before the end, counted whole).
+    on, m["daemon_on"] = None, 0.0
+    for t, c, p, r in trace:
+        if p != "sched_switch":
+            continue
+        if "next_comm=memhotplugd " in r and on is None:
+            on = t
+        elif "prev_comm=memhotplugd " in r and on is not None:
+            if t > first_add and on < end:
+                m["daemon_on"] += (t - max(on, first_add)) * 1e3
+            on = None
     return m
 
 
