@@ -188,6 +188,15 @@ static int read_u64(int dfd, const char *attr, bool hex, uint64_t *ret)
         return hex ? parse_hex_u64(buf, ret) : parse_u64(buf, ret);
 }
 
+/* The device's directory on the dax bus. */
+static int open_device(Sysfs *s, const char *name)
+{
+        char rel[64];
+
+        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
+        return sysfs_open_dir(s, rel);
+}
+
 static int read_hotplug_at(int dfd, DaxHotplug *ret)
 {
         DaxHotplug h;
@@ -208,7 +217,7 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
 {
         _cleanup_(dax_device_freep) DaxDevice *d = NULL;
         _cleanup_(closep) int dfd = -EBADF;
-        char rel[64], buf[32];
+        char buf[32];
         const char *region;
         int r;
 
@@ -230,8 +239,7 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
                 return r;
         d->source = dax_source_from_path(d->path);
 
-        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
-        dfd = sysfs_open_dir(s, rel);
+        dfd = open_device(s, name);
         if (dfd < 0)
                 return dfd;
 
@@ -297,13 +305,11 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
 int dax_write_memmap(Sysfs *s, const char *name, bool on)
 {
         _cleanup_(closep) int dfd = -EBADF;
-        char rel[64];
 
         assert(s);
         assert(name);
 
-        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
-        dfd = sysfs_open_dir(s, rel);
+        dfd = open_device(s, name);
         if (dfd < 0)
                 return dfd;
         return sysfs_write_at(dfd, "memmap_on_memory", on ? "1" : "0");
@@ -312,14 +318,12 @@ int dax_write_memmap(Sysfs *s, const char *name, bool on)
 int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret)
 {
         _cleanup_(closep) int dfd = -EBADF;
-        char rel[64];
 
         assert(s);
         assert(name);
         assert(ret);
 
-        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
-        dfd = sysfs_open_dir(s, rel);
+        dfd = open_device(s, name);
         if (dfd < 0)
                 return dfd;
         return read_hotplug_at(dfd, ret);
@@ -328,15 +332,13 @@ int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret)
 int dax_write_hotplug(Sysfs *s, const char *name, DaxHotplug h)
 {
         _cleanup_(closep) int dfd = -EBADF;
-        char rel[64];
 
         assert(s);
         assert(name);
 
         if (!dax_hotplug_writable(h))
                 return -EINVAL;
-        snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
-        dfd = sysfs_open_dir(s, rel);
+        dfd = open_device(s, name);
         if (dfd < 0)
                 return dfd;
         return sysfs_write_at(dfd, "state", dax_hotplug_to_string(h));
