@@ -54,6 +54,7 @@ static int device_convert(Manager *m, Device *d)
         log_device(LOG_INFO, 0, MHP_MESSAGE_DEVICE_CONVERTED, d,
                    "Converted to system-ram, %" PRIu64 " MiB%s%s: %s", d->dax->size >> 20, hotplug_note(d),
                    hotplug_word(d), d->decision.reason);
+        device_hotplug_test_stop("bind");
         /* Linux 7.3: kmem added the blocks offline (takeover); one write of the zone onlines them. */
         (void)device_hotplug_online(m, d);
         return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "dax.h"
@@ -16,6 +17,25 @@
  * The writes run in the event loop: on a large device the kernel takes seconds, and D-Bus waits
  * that long. Moving them to the onliner's offline thread needs its queue to hold a device as well
  * as a block; until then the loop is where they are serialised with the block writes. */
+
+/* Test only (docs/HACKING.md): MEMHOTPLUGD_TEST_STOP_AFTER=bind|unplugged|zone makes the daemon stop
+ * itself with SIGSTOP right after that step of a conversion, so a VM scenario can kill -9 it at
+ * that point rather than at a moment chosen by luck. The variable is read once; unset, or any other
+ * word, and nothing stops. */
+void device_hotplug_test_stop(const char *point)
+{
+        static const char *stop_after = NULL;
+        static bool read_once = false;
+
+        assert(point);
+
+        if (!read_once) {
+                stop_after = getenv("MEMHOTPLUGD_TEST_STOP_AFTER");
+                read_once = true;
+        }
+        if (stop_after && streq(stop_after, point))
+                (void)raise(SIGSTOP);
+}
 
 /* The device's blocks as the kernel has them now: the table follows their uevents, which come
  * after the write. *ret_online (optional): the indices of those online. */
@@ -63,6 +83,7 @@ static int write_zone(Manager *m, Device *d, DaxHotplug want)
         int r;
 
         r = dax_write_hotplug(m->sysfs, d->dax->name, want);
+        device_hotplug_test_stop("zone");
         device_refresh(m, d);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Writing %s to %s/state failed: %m",
@@ -142,6 +163,7 @@ int device_hotplug_online(Manager *m, Device *d)
                                    d->dax->name);
                         return by_block(m, d);
                 }
+                device_hotplug_test_stop("unplugged");
                 return write_zone(m, d, want) < 0 ? 0 : 1;
         case DAX_HOTPLUG_UNPLUGGED:
                 /* Stopped between the two writes (a restart): the zone is what is left. */

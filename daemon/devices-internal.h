@@ -19,3 +19,5 @@ void device_reconsider_blocks(Manager *m, const Device *d);
 int device_hotplug_online(Manager *m, Device *d);
 /* Writes unplugged and checks that no block remains; the errno of the kernel's refusal, else. */
 int device_hotplug_unplug(Manager *m, Device *d);
+/* Test only: stops the daemon (SIGSTOP) when MEMHOTPLUGD_TEST_STOP_AFTER names this point. */
+void device_hotplug_test_stop(const char *point);

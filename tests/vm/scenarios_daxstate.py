@@ -5,6 +5,8 @@ daxstate-nvdimm    an NVDIMM devdax namespace converted by the daemon, [Dax] Onl
 daxstate-cxl       a CXL RAM region the kernel bound to kmem (blocks offline), the same rule
 daxstate-restart   devices found kmem-bound at start, as a daemon killed right after its kmem bind
                    (the file reads offline) and between its two writes (unplugged) leaves them
+daxstate-kill      a real kill -9: the daemon stops itself (MEMHOTPLUGD_TEST_STOP_AFTER) after the
+                   kmem bind, after unplugged, after the zone write; SIGKILL there, then a restart
 
 Every scenario runs on 6.12 and on 7.3 (tests/vm/meson.build). The daemon's writes are counted
 in the guest by kprobes (tracefs), by the writing task's name: kmem's state_store (a write of
@@ -240,8 +242,96 @@ def daxstate_restart(ctx):
         ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
 
 
+AOB = "/sys/devices/system/memory/auto_online_blocks"
+
+
+def daemon_stopped(vm):
+    """The daemon's /proc/PID/stat state is T: it stopped itself at MEMHOTPLUGD_TEST_STOP_AFTER."""
+    rc, out = vm.run("cat /proc/$(cat /tmp/memhotplugd.pid)/stat", check=False)
+    return rc == 0 and out.rsplit(")", 1)[-1].split()[0] == "T"
+
+
+def kmem_blocks(vm, dev):
+    """The blocks kmem adds for dev: its range, start rounded up and end down to whole blocks."""
+    res, size = vm.sh(f"cat /sys/bus/dax/devices/{dev}/resource /sys/bus/dax/devices/{dev}/size").split()
+    res, size, bs = int(res, 16), int(size, 0), vm.block_size()
+    return set(range((res + bs - 1) // bs, (res + size) // bs))
+
+
+def kill_at(ctx, vm, point, dev, blocks, orig):
+    """One life of the daemon stopped (SIGSTOP by itself) right after `point` of dev's conversion
+    and killed there with SIGKILL; then a restart with the same config takes dev to the rule's
+    zone, and its SIGTERM gives auto_online_blocks back. Returns whether dev has the state file."""
+    what = f"killed after {point}"
+    start_daemon(ctx, vm, config(extra=DAX_CONF), command=f"MEMHOTPLUGD_TEST_STOP_AFTER={point} memhotplugd")
+    try:
+        vm.wait_until(lambda: daemon_stopped(vm), timeout=120, what=f"the daemon stopped after {point}")
+    except VMError as e:
+        ctx.check(False, f"{what}: the daemon stops there", diag=f"{e}\n{daemon_log(vm)}", fatal=True)
+    kernel73 = has_state(vm, dev)  # kmem is bound at every stop point
+    now = vm.blocks()
+    present = {b for b in blocks if b in now}
+    online = {b for b in present if now[b]["state"] == "online"}
+    st = hotplug_state(vm, dev) if kernel73 else "(no file)"
+    if point == "bind":
+        ctx.check(dax_driver(vm, dev) == "kmem" and (not kernel73 or st == "offline"),
+                  f"{what}: {dev} bound to kmem, state {st}", diag=daemon_log(vm))
+        ctx.check(present == blocks and not online,
+                  f"{what}: {len(present)} of its {len(blocks)} blocks there, {len(online)} online")
+    elif point == "unplugged":
+        ctx.check(st == "unplugged" and not present, f"{what}: {dev}/state reads {st}, {len(present)} blocks")
+    else:
+        ctx.check(st == "online_movable", f"{what}: {dev}/state reads {st}")
+    aob = vm.sh(f"cat {AOB}").strip()
+    ctx.check(aob == "offline", f"{what}: auto_online_blocks is {aob} (the takeover's)")
+    rc = stop_daemon(vm, sig="KILL")
+    ctx.check(rc == 137, f"{what}: the stopped daemon died of SIGKILL (status {rc})")
+
+    t0 = time.monotonic()
+    start_daemon(ctx, vm, config(extra=DAX_CONF))
+    try:
+        vm.wait_until(lambda: blocks <= set(vm.blocks()), timeout=60, interval=0.2, what=f"{dev}'s blocks")
+    except VMError as e:
+        ctx.check(False, f"{what}: restart: {dev}'s blocks present", diag=f"{e}\n{daemon_log(vm)}", fatal=True)
+    online_or_fail(ctx, vm, blocks, f"{what}: restart", since=t0)
+    check_agree(ctx, vm, dev, blocks, kernel73, f"{what}, restart")
+    rc = stop_daemon(vm)
+    ctx.check(rc == 0, f"{what}: restart exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
+    aob = vm.sh(f"cat {AOB}").strip()
+    ctx.check(aob == orig, f"{what}: auto_online_blocks back to {aob} (was {orig})", diag=daemon_log(vm))
+    return kernel73
+
+
+def daxstate_kill(ctx):
+    """kill -9 of the daemon in the middle of a conversion, then a restart: a consistent device.
+
+    The daemon stops itself (MEMHOTPLUGD_TEST_STOP_AFTER, test only) right after the kmem bind
+    (the file reads offline), after `unplugged` (no block) and after the zone write (before it
+    looked at the blocks), one NVDIMM namespace each, and is killed there; 6.12 has the first
+    point only (no file). The restart with the same config ends with the file reading the rule's
+    zone, every block online in Movable, daxctl's system-ram, and at its exit auto_online_blocks
+    back to the kernel's own value, which the killed life had switched off (saved-settings.c)."""
+    points = ("bind", "unplugged", "zone")
+    with daemon_vm(ctx, nvdimms=[Nvdimm("1G") for _ in points], auto_online=True,
+                   cmdline=["memory_hotplug.memmap_on_memory=1"]) as vm:
+        ctx.booted(vm)
+        vm.run("modprobe kmem", check=False)
+        orig = vm.sh(f"cat {AOB}").strip()
+        ctx.check(orig != "offline", f"the kernel's auto_online_blocks is {orig}", fatal=True)
+        kernel73 = True
+        for i, point in enumerate(points):
+            if not kernel73:
+                ctx.tap.skip(f"{ctx.name}: killed after {point}", "no daxX.Y/state on this kernel")
+                continue
+            vm.sh(f"ndctl create-namespace -f -e namespace{i}.0 -m devdax", timeout=60)
+            dev = f"dax{i}.0"
+            kernel73 = kill_at(ctx, vm, point, dev, kmem_blocks(vm, dev), orig)
+            ctx.note(f"{dev}: daxX.Y/state {'present' if kernel73 else 'absent'}")
+
+
 SCENARIOS = {
     "daxstate-nvdimm": daxstate_nvdimm,
     "daxstate-cxl": daxstate_cxl,
     "daxstate-restart": daxstate_restart,
+    "daxstate-kill": daxstate_kill,
 }
