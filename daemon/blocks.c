@@ -6,6 +6,7 @@
 #include "blocks.h"
 #include "dax.h"
 #include "devices.h"
+#include "intake.h"
 #include "kernel-auto.h"
 #include "log.h"
 #include "memblock.h"
@@ -68,6 +69,13 @@ static int block_decide(Manager *m, unsigned index, const BlockFacts *f, Decisio
         if (owner->decision.mode == DAX_MODE_IGNORE) {
                 log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Left alone: %s is %s", owner->dax->name,
                           owner->decision.reason);
+                return 0;
+        }
+        if (f->state != BLOCK_ONLINE && intake_device_writing(m->intake, owner->dax->name)) {
+                /* Its state is being written on the offline thread: `unplugged` removes the block,
+                 * the zone adds it again online; whatever is left is looked at when that is over. */
+                log_block(LOG_DEBUG, 0, NULL, index, f->node, 0, "Waiting: %s/state is being written",
+                          owner->dax->name);
                 return 0;
         }
         if (owner->dax->hotplug == DAX_HOTPLUG_OFFLINE && !owner->hotplug_by_block &&

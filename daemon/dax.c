@@ -188,10 +188,12 @@ static int read_u64(int dfd, const char *attr, bool hex, uint64_t *ret)
         return hex ? parse_hex_u64(buf, ret) : parse_u64(buf, ret);
 }
 
-/* The device's directory on the dax bus. */
-static int open_device(Sysfs *s, const char *name)
+int dax_open_device_dir(Sysfs *s, const char *name)
 {
         char rel[64];
+
+        assert(s);
+        assert(name);
 
         snprintf(rel, sizeof(rel), "bus/dax/devices/%s", name);
         return sysfs_open_dir(s, rel);
@@ -239,7 +241,7 @@ int dax_device_read(Sysfs *s, const char *name, DaxDevice **ret, const char **re
                 return r;
         d->source = dax_source_from_path(d->path);
 
-        dfd = open_device(s, name);
+        dfd = dax_open_device_dir(s, name);
         if (dfd < 0)
                 return dfd;
 
@@ -309,7 +311,7 @@ int dax_write_memmap(Sysfs *s, const char *name, bool on)
         assert(s);
         assert(name);
 
-        dfd = open_device(s, name);
+        dfd = dax_open_device_dir(s, name);
         if (dfd < 0)
                 return dfd;
         return sysfs_write_at(dfd, "memmap_on_memory", on ? "1" : "0");
@@ -323,7 +325,7 @@ int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret)
         assert(name);
         assert(ret);
 
-        dfd = open_device(s, name);
+        dfd = dax_open_device_dir(s, name);
         if (dfd < 0)
                 return dfd;
         return read_hotplug_at(dfd, ret);
@@ -338,7 +340,7 @@ int dax_write_hotplug(Sysfs *s, const char *name, DaxHotplug h)
 
         if (!dax_hotplug_writable(h))
                 return -EINVAL;
-        dfd = open_device(s, name);
+        dfd = dax_open_device_dir(s, name);
         if (dfd < 0)
                 return dfd;
         return sysfs_write_at(dfd, "state", dax_hotplug_to_string(h));

@@ -44,6 +44,19 @@ int dax_write_memmap(Sysfs *s, const char *name, bool on);
  * this daemon does not know is -EBADMSG. */
 int dax_read_hotplug(Sysfs *s, const char *name, DaxHotplug *ret);
 int dax_write_hotplug(Sysfs *s, const char *name, DaxHotplug h);
+/* Linux 7.3: a write of a dax device's daxX.Y/state made off the loop (onliner.h). It runs on the offline
+ * thread, one at a time with the blocks' offlines, and no block is onlined while it runs: the kernel takes
+ * device_hotplug_lock for each, and a write made in the loop meanwhile would spin on it there. */
+typedef struct DeviceWrite {
+        char name[32];         /* daxX.Y */
+        char value[16];        /* unplugged, online_movable, ... */
+        unsigned tag;          /* the caller's: what the write is for */
+        uint64_t timeout_usec; /* 0: none; then it ends in -ETIMEDOUT (state-writer.h) */
+        bool cancellable;      /* CancelJob interrupts it (-ECANCELED), as it does a block's offline */
+} DeviceWrite;
+
+/* The device's directory under bus/dax/devices, for a write of its state off the loop. */
+int dax_open_device_dir(Sysfs *s, const char *name);
 /* memory_hotplug.memmap_on_memory: Y or force. */
 bool dax_memmap_global(Sysfs *s);
 /* Where the memory comes from, from the device's resolved sysfs path. */

@@ -7,6 +7,7 @@
 #include "devices-internal.h"
 #include "log.h"
 #include "message-ids.h"
+#include "intake.h"
 
 /* Converting a device to system-ram as its rule says, and back to devdax on request. */
 
@@ -202,8 +203,8 @@ int devices_revert(Manager *m, Device *d)
         if (!m->devices->dax_possible)
                 return -EOPNOTSUPP;
         devices_count_blocks(m, d, &online, &total);
-        if (online > 0)
-                return -EBUSY;
+        if (online > 0 || intake_device_writing(m->intake, d->dax->name))
+                return -EBUSY; /* a write of its state on the offline thread: not under it */
         /* The blocks were offlined first, on the offline thread (its timeout, CancelJob): an
          * `unplugged` of online memory would migrate it here, in the loop, for as long as the
          * kernel retries. Of offline blocks it only removes them, before kmem is let go. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dax.h"
@@ -14,9 +15,25 @@
  * none. The kernel's success does not say the blocks agree (a per-block online failure is ignored,
  * a rewrite of the same word does nothing), so every write is followed by a look at the blocks.
  *
- * The writes run in the event loop: on a large device the kernel takes seconds, and D-Bus waits
- * that long. Moving them to the onliner's offline thread needs its queue to hold a device as well
- * as a block; until then the loop is where they are serialised with the block writes. */
+ * The writes of the convert path run on the onliner's offline thread (onliner_write_device()): on a
+ * large device the kernel takes seconds, and the loop keeps answering D-Bus meanwhile. The thread
+ * serialises them with the blocks' offlines, and no block is onlined while one runs. Their results
+ * come back here, in the loop (devices_hotplug_written()). */
+
+/* What a write on the thread is for (DeviceWrite.tag). */
+enum {
+        HOTPLUG_WRITE_UNPLUG_FIRST, /* `unplugged` of a device bound offline, before its zone */
+        HOTPLUG_WRITE_ZONE,         /* the rule's zone, from `unplugged` */
+};
+
+static int submit(Manager *m, const Device *d, DaxHotplug h, unsigned tag)
+{
+        DeviceWrite w = { .tag = tag };
+
+        snprintf(w.name, sizeof(w.name), "%s", d->dax->name);
+        snprintf(w.value, sizeof(w.value), "%s", dax_hotplug_to_string(h));
+        return intake_device_write(m->intake, &w);
+}
 
 /* Test only (docs/HACKING.md): MEMHOTPLUGD_TEST_STOP_AFTER=bind|unplugged|zone makes the daemon stop
  * itself with SIGSTOP right after that step of a conversion, so a VM scenario can kill -9 it at
@@ -75,16 +92,12 @@ static int tally_now(Manager *m, const Device *d, DaxBlockTally *ret, unsigned *
 /* From `unplugged`: one write of the zone. The blocks it onlined are the device's write, counted in
  * the job under way; those it left offline arrive by their uevents and the block path onlines them
  * one by one (blocks.c gives them the file's zone). */
-static int write_zone(Manager *m, Device *d, DaxHotplug want)
+static int zone_written(Manager *m, Device *d, DaxHotplug want, int r)
 {
         _cleanup_(freep) unsigned *online = NULL;
         DaxBlockTally t;
         size_t n = 0;
-        int r;
 
-        r = dax_write_hotplug(m->sysfs, d->dax->name, want);
-        device_hotplug_test_stop("zone");
-        device_refresh(m, d);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Writing %s to %s/state failed: %m",
                                   dax_hotplug_to_string(want), d->dax->name);
@@ -108,6 +121,17 @@ static int write_zone(Manager *m, Device *d, DaxHotplug want)
         return 0;
 }
 
+static int write_zone(Manager *m, Device *d, DaxHotplug want)
+{
+        int r;
+
+        r = submit(m, d, want, HOTPLUG_WRITE_ZONE);
+        if (r < 0)
+                return log_device(LOG_ERR, r, NULL, d, "Writing %s to %s/state failed: %m",
+                                  dax_hotplug_to_string(want), d->dax->name);
+        return 0;
+}
+
 /* The device's offline blocks waited for its writes (blocks.c): they take the block path now. */
 static int by_block(Manager *m, Device *d)
 {
@@ -116,9 +140,22 @@ static int by_block(Manager *m, Device *d)
         return 0;
 }
 
-int device_hotplug_unplug(Manager *m, Device *d)
+/* After a write of `unplugged`: the kernel removed every block or failed; a block still there is
+ * not ours to unbind under. */
+static int unplugged_check(Manager *m, Device *d, int r)
 {
         DaxBlockTally t;
+
+        if (r < 0)
+                return r; /* all or nothing: every block is as it was */
+        r = tally_now(m, d, &t, NULL, NULL);
+        if (r < 0)
+                return r;
+        return t.present > 0 ? -EBUSY : 0;
+}
+
+int device_hotplug_unplug(Manager *m, Device *d)
+{
         int r;
 
         assert(m);
@@ -126,13 +163,47 @@ int device_hotplug_unplug(Manager *m, Device *d)
 
         r = dax_write_hotplug(m->sysfs, d->dax->name, DAX_HOTPLUG_UNPLUGGED);
         device_refresh(m, d);
-        if (r < 0)
-                return r; /* all or nothing: every block is as it was */
-        r = tally_now(m, d, &t, NULL, NULL);
-        if (r < 0)
-                return r;
-        /* The kernel removed them all or failed; a block still there is not ours to unbind under. */
-        return t.present > 0 ? -EBUSY : 0;
+        return unplugged_check(m, d, r);
+}
+
+void devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted)
+{
+        Device *d;
+        int r;
+
+        assert(m);
+        assert(w);
+
+        d = devices_find(m, w->name);
+        if (!d)
+                return; /* removed while its write was in flight: nothing left to follow */
+        device_refresh(m, d);
+        devices_hotplug_touch(m, d); /* not judged while the write was in flight */
+        switch (w->tag) {
+        case HOTPLUG_WRITE_UNPLUG_FIRST:
+                r = unplugged_check(m, d, result);
+                if (r < 0) {
+                        log_device(LOG_WARNING, r, NULL, d,
+                                   "Writing unplugged to %s/state failed, onlining block by block: %m",
+                                   d->dax->name);
+                        (void)by_block(m, d);
+                        return;
+                }
+                device_hotplug_test_stop("unplugged");
+                /* The file reads unplugged now: the zone, as the rule says by now. */
+                if (device_hotplug_online(m, d) == 0)
+                        log_device(LOG_WARNING, 0, NULL, d, "Left unplugged: %s", d->decision.reason);
+                return;
+        case HOTPLUG_WRITE_ZONE:
+                device_hotplug_test_stop("zone");
+                (void)zone_written(m, d, dax_hotplug_from_string(w->value), result);
+                /* Blocks the kernel left offline whose uevent came while the write was in flight
+                 * waited for it (blocks.c): the block path takes them now. */
+                device_reconsider_blocks(m, d);
+                return;
+        default:
+                return;
+        }
 }
 
 int device_hotplug_online(Manager *m, Device *d)
@@ -147,6 +218,8 @@ int device_hotplug_online(Manager *m, Device *d)
         want = dax_hotplug_for_online_type(d->decision.online);
         if (want < 0 || d->decision.mode != DAX_MODE_SYSTEM_RAM)
                 return 0; /* auto-movable, platform: decided per block */
+        if (intake_device_writing(m->intake, d->dax->name))
+                return 1; /* its writes are under way; their end goes on from there */
 
         switch (d->dax->hotplug) {
         case DAX_HOTPLUG_OFFLINE:
@@ -156,15 +229,14 @@ int device_hotplug_online(Manager *m, Device *d)
                         return log_oom();
                 if (t.online > 0)
                         return by_block(m, d); /* memory in use under a file that says offline */
-                r = device_hotplug_unplug(m, d);
+                r = submit(m, d, DAX_HOTPLUG_UNPLUGGED, HOTPLUG_WRITE_UNPLUG_FIRST);
                 if (r < 0) {
                         log_device(LOG_WARNING, r, NULL, d,
                                    "Writing unplugged to %s/state failed, onlining block by block: %m",
                                    d->dax->name);
                         return by_block(m, d);
                 }
-                device_hotplug_test_stop("unplugged");
-                return write_zone(m, d, want) < 0 ? 0 : 1;
+                return 1;
         case DAX_HOTPLUG_UNPLUGGED:
                 /* Stopped between the two writes (a restart): the zone is what is left. */
                 return write_zone(m, d, want) < 0 ? 0 : 1;

@@ -5,6 +5,7 @@
 #include "dax.h"
 #include "device-log.h"
 #include "devices.h"
+#include "intake.h"
 #include "log.h"
 #include "message-ids.h"
 
@@ -94,8 +95,8 @@ static bool device_busy(Manager *m, const Device *d, DaxHotplug h, const DaxBloc
         _cleanup_(freep) unsigned *l = NULL;
         size_t n;
 
-        if (d->pending)
-                return true;
+        if (d->pending || intake_device_writing(m->intake, d->dax->name))
+                return true; /* devices_hotplug_written() touches it when the write is over */
         if (h != DAX_HOTPLUG_NONE && h != DAX_HOTPLUG_UNPLUGGED && t->present == 0)
                 return true;
         if (devices_blocks(m, d, &l, &n) < 0)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dax-hotplug.h"
+#include "dax.h"
 #include "dax-policy.h"
 #include "manager.h"
 
@@ -52,6 +53,9 @@ int devices_scan(Manager *m);
 void devices_reconsider(Manager *m);
 void devices_on_uevent(Manager *m, const char *action, const char *sysname);
 Device *devices_find(Manager *m, const char *name);
+/* Linux 7.3: a write of daxX.Y/state made on the offline thread is over (the onliner's
+ * device_written hook): what it means for the device, in the loop (devices-hotplug.c). */
+void devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted);
 /* The device whose memory this block is, if it is system RAM from a device. */
 Device *devices_owner_of_block(Manager *m, unsigned index);
 void devices_block_zone(Manager *m, Device *d, Zone zone);

@@ -489,6 +489,22 @@ void intake_device_onlined(Intake *in, const unsigned *indices, size_t n)
         in->hooks->device_onlined(in->userdata, indices, n);
 }
 
+int intake_device_write(Intake *in, const DeviceWrite *w)
+{
+        assert(in);
+        assert(w);
+
+        return in->hooks->device_write(in->userdata, w);
+}
+
+bool intake_device_writing(const Intake *in, const char *name)
+{
+        assert(in);
+        assert(name);
+
+        return in->hooks->device_writing(in->userdata, name);
+}
+
 const PlacementResult *intake_queued_arithmetic(const Intake *in, unsigned index)
 {
         return in ? in->hooks->queued_arithmetic(in->userdata, index) : NULL;

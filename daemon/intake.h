@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dax.h"
 #include "manager.h"
 #include "memblock.h"
 #include "placement.h"
@@ -34,6 +35,10 @@ typedef struct IntakeHooks {
         /* One write of a dax device's state onlined these blocks (Linux 7.3): they count as onlined
          * in the job under way, never queued (onliner_count_onlined()). */
         void (*device_onlined)(void *userdata, const unsigned *indices, size_t n);
+        /* A write of a dax device's state for the offline thread (onliner_write_device()), and
+         * whether one of the device's is in flight or waiting (onliner_device_writing()). */
+        int (*device_write)(void *userdata, const DeviceWrite *w);
+        bool (*device_writing)(void *userdata, const char *name);
 } IntakeHooks;
 
 /* Makes the timers, so that arming one later allocates nothing. */
@@ -54,6 +59,10 @@ int intake_scan(Intake *in, bool all);
 int intake_look_again(Intake *in, unsigned index);
 /* The blocks a dax device's state write onlined, handed up (IntakeHooks.device_onlined). */
 void intake_device_onlined(Intake *in, const unsigned *indices, size_t n);
+/* A dax device's state write, handed up to the offline thread (IntakeHooks.device_write); its end
+ * comes back through devices_hotplug_written(). */
+int intake_device_write(Intake *in, const DeviceWrite *w);
+bool intake_device_writing(const Intake *in, const char *name);
 /* One job per hot-add: called when a job that onlined blocks is about to finish. An online write
  * returns only once the kernel's add is over (it waits for device_hotplug_lock), so every block of
  * the burst exists and is linked to its node by now: the ones whose "add" is still queued on the

@@ -244,6 +244,23 @@ static void on_device_onlined(void *userdata, const unsigned *indices, size_t n)
         onliner_count_onlined(userdata, indices, n);
 }
 
+static int on_device_write(void *userdata, const DeviceWrite *w)
+{
+        return onliner_write_device(userdata, w);
+}
+
+static bool on_device_writing(void *userdata, const char *name)
+{
+        Manager *m = userdata;
+
+        return onliner_device_writing(m->onliner, name);
+}
+
+static void on_device_written(void *userdata, const DeviceWrite *w, int result, int interrupted)
+{
+        devices_hotplug_written(userdata, w, result, interrupted);
+}
+
 static void on_decide_removed(void *userdata, unsigned index)
 {
         outcome_block(userdata, &(Outcome){ .kind = OUTCOME_REMOVED, .index = index });
@@ -260,6 +277,8 @@ static const IntakeHooks intake_hooks = {
         .reconsider = blocks_reconsider,
         .queued_arithmetic = blocks_queued_arithmetic,
         .device_onlined = on_device_onlined,
+        .device_write = on_device_write,
+        .device_writing = on_device_writing,
 };
 
 static const DecideHooks decide_hooks = {
@@ -272,6 +291,7 @@ static const OnlinerHooks onliner_hooks = {
         .outcome = on_onliner_outcome,
         .job_finished = on_onliner_job_finished,
         .job_ending = on_job_ending,
+        .device_written = on_device_written,
 };
 
 int manager_setup_stages(Manager *m)

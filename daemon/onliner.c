@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "blocks.h"
+#include "dax.h"
 #include "event-util.h"
 #include "log.h"
 #include "memblock.h"
@@ -37,6 +39,14 @@ struct Onliner {
         bool pausing;
         StateWriter *writer; /* offline writes, off the loop; created on first use */
         QueueEntry inflight; /* the entry the writer is writing */
+        /* Linux 7.3's daxX.Y/state writes, on the same thread as the offlines so that no block write
+         * of the same memory runs meanwhile: the one in flight (device_busy), then those waiting for
+         * the thread, in the order they were asked for. */
+        DeviceWrite device_inflight;
+        bool device_busy;
+        bool stopping; /* the exit: no device write starts any more */
+        DeviceWrite *device_waiting;
+        size_t n_device_waiting;
         /* The blocks queued since the queue was last empty and how each ended; and since the start. */
         Job job;
         unsigned total_onlined, total_failed;
@@ -60,7 +70,10 @@ void onliner_notify_status(Manager *m)
 
         o = m->onliner;
 
-        if (offline_in_flight(o))
+        if (o->device_busy)
+                (void)sd_notifyf(false, "STATUS=Writing %s to %s/state", o->device_inflight.value,
+                                 o->device_inflight.name);
+        else if (offline_in_flight(o))
                 (void)sd_notifyf(false, "STATUS=Offlining memory%u: %u/%u blocks done, %u failed",
                                  state_writer_index(o->writer), o->job.done + o->job.failed, o->job.total,
                                  o->job.failed);
@@ -322,14 +335,27 @@ static void entry_written(Manager *m, QueueEntry *e, int r, int interrupted)
         }
 }
 
+static int ensure_writer(Manager *m);
+static void device_start_waiting(Manager *m);
+
 static void on_offline_written(void *userdata, unsigned index, int result, int interrupted)
 {
         Manager *m = userdata;
         Onliner *o = m->onliner;
         QueueEntry e = o->inflight;
 
-        entry_written(m, &e, result, interrupted);
+        if (o->device_busy) {
+                DeviceWrite w = o->device_inflight;
+
+                o->device_busy = false;
+                /* Handled in the loop, as a write made here was: the hook may ask for the next one. */
+                o->hooks->device_written(o->userdata, &w, result, interrupted);
+        } else
+                entry_written(m, &e, result, interrupted);
+        device_start_waiting(m);
         onliner_notify_status(m);
+        if (offline_in_flight(o))
+                return; /* its end goes on from here */
         if (queue_size(&o->queue) > 0) {
                 onliner_schedule(m);
                 return;
@@ -339,19 +365,102 @@ static void on_offline_written(void *userdata, unsigned index, int result, int i
                 (void)sd_event_exit(m->event, o->total_failed > 0 ? 1 : 0);
 }
 
+static int ensure_writer(Manager *m)
+{
+        Onliner *o = m->onliner;
+        int r;
+
+        if (o->writer)
+                return 0;
+        r = sysfs_memory_fd(m->sysfs);
+        if (r < 0)
+                return r;
+        return state_writer_new(m->event, r, on_offline_written, m, &o->writer);
+}
+
+static int device_start(Manager *m, const DeviceWrite *w)
+{
+        Onliner *o = m->onliner;
+        int fd, r;
+
+        if (o->stopping)
+                return -ESHUTDOWN;
+        r = ensure_writer(m);
+        if (r < 0)
+                return r;
+        fd = dax_open_device_dir(m->sysfs, w->name);
+        if (fd < 0)
+                return fd;
+        r = state_writer_start_at(o->writer, fd, "state", w->value, w->timeout_usec);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        o->device_inflight = *w;
+        o->device_busy = true;
+        onliner_notify_status(m);
+        return 0;
+}
+
+/* The next waiting device write, once the thread is free; one that cannot start ends at once. */
+static void device_start_waiting(Manager *m)
+{
+        Onliner *o = m->onliner;
+
+        while (o->n_device_waiting > 0 && !offline_in_flight(o)) {
+                DeviceWrite w = o->device_waiting[0];
+                int r;
+
+                memmove(o->device_waiting, o->device_waiting + 1,
+                        --o->n_device_waiting * sizeof(DeviceWrite));
+                r = device_start(m, &w);
+                if (r < 0)
+                        o->hooks->device_written(o->userdata, &w, r, 0);
+        }
+}
+
+int onliner_write_device(Manager *m, const DeviceWrite *w)
+{
+        Onliner *o;
+        DeviceWrite *l;
+
+        assert(m);
+        assert(w);
+
+        o = m->onliner;
+
+        if (!offline_in_flight(o))
+                return device_start(m, w);
+        /* A block's offline or another device's write is on the thread: this one follows it. */
+        l = reallocarray(o->device_waiting, o->n_device_waiting + 1, sizeof(DeviceWrite));
+        if (!l)
+                return -ENOMEM;
+        o->device_waiting = l;
+        o->device_waiting[o->n_device_waiting++] = *w;
+        return 0;
+}
+
+bool onliner_device_writing(const Onliner *o, const char *name)
+{
+        assert(o);
+        assert(name);
+
+        if (o->device_busy && streq(o->device_inflight.name, name))
+                return true;
+        for (size_t i = 0; i < o->n_device_waiting; i++)
+                if (streq(o->device_waiting[i].name, name))
+                        return true;
+        return false;
+}
+
 static int offline_start(Manager *m, QueueEntry *e)
 {
         Onliner *o = m->onliner;
         int r;
 
-        if (!o->writer) {
-                r = sysfs_memory_fd(m->sysfs);
-                if (r < 0)
-                        return r;
-                r = state_writer_new(m->event, r, on_offline_written, m, &o->writer);
-                if (r < 0)
-                        return r;
-        }
+        r = ensure_writer(m);
+        if (r < 0)
+                return r;
         r = state_writer_start(o->writer, e->index, "offline", m->config->offline_timeout_usec);
         if (r < 0)
                 return r;
@@ -478,7 +587,7 @@ int onliner_new(Manager *m, const OnlinerHooks *hooks, void *userdata, Onliner *
         int r;
 
         assert(m);
-        assert(hooks && hooks->outcome && hooks->job_finished && hooks->job_ending);
+        assert(hooks && hooks->outcome && hooks->job_finished && hooks->job_ending && hooks->device_written);
         assert(ret);
 
         o = calloc(1, sizeof(Onliner));
@@ -508,6 +617,7 @@ Onliner *onliner_free(Onliner *o)
         if (!o)
                 return NULL;
         state_writer_free(o->writer);
+        free(o->device_waiting);
         sd_event_source_disable_unref(o->chunk_source);
         timer_free(o->pause_timer);
         queue_clear(&o->queue);
@@ -759,6 +869,13 @@ int onliner_cancel_offline(Manager *m, unsigned **ret_blocks, size_t *ret_n, boo
         /* Not started yet: they leave the queue and the job, answered "cancelled". */
         for (size_t i = 0; i < n; i++)
                 (void)onliner_cancel_queued_offline(m, blocks[i]);
+        /* A device's `unplugged` asked for with the blocks' offline rules is interrupted as their
+         * offline is; its end goes to whoever asked (device_written). */
+        if (o->device_busy) {
+                if (o->device_inflight.cancellable)
+                        state_writer_cancel(o->writer);
+                inflight = false;
+        }
         /* The one in flight is interrupted; its end is counted when the thread reports. */
         if (inflight) {
                 state_writer_cancel(o->writer);
@@ -781,8 +898,23 @@ bool onliner_stop(Manager *m, uint64_t timeout_usec)
         o = m->onliner;
 
         /* A start that failed before the onliner was made has nothing in flight. */
-        if (!o || !offline_in_flight(o))
+        if (!o)
                 return true;
+        o->stopping = true;
+        if (!offline_in_flight(o))
+                return true;
+        if (o->device_busy) {
+                log_info("Interrupting the write of %s to %s/state, waiting up to %.1fs for it to end",
+                         o->device_inflight.value, o->device_inflight.name,
+                         (double)timeout_usec / USEC_PER_SEC);
+                if (state_writer_stop(o->writer, timeout_usec))
+                        return true;
+                log_warning("The write of %s to %s/state did not end within %.1fs of the signal, exiting "
+                            "without its outcome",
+                            o->device_inflight.value, o->device_inflight.name,
+                            (double)timeout_usec / USEC_PER_SEC);
+                return false;
+        }
         index = o->inflight.index;
         log_block(LOG_INFO, 0, NULL, index, o->inflight.node, 0,
                   "Interrupting the offline, waiting up to %.1fs for it to end",

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "manager.h"
+#include "dax.h"
 #include "outcome-types.h"
 
 /* The chunked onliner: the queue of blocks to write, the chunks, the job they make up, and the
@@ -26,6 +27,9 @@ typedef struct OnlinerHooks {
         /* A job is about to end, so that the rest of its hot-add joins it rather than making a job
          * of its own (intake_collect_burst()). */
         void (*job_ending)(void *userdata);
+        /* A device write is over (onliner_write_device()): result and interrupted as state-writer.h
+         * has them. Called in the loop; it may ask for the next write. */
+        void (*device_written)(void *userdata, const DeviceWrite *w, int result, int interrupted);
 } OnlinerHooks;
 
 /* Made at start, once the config is loaded (ChunkBlocks sizes its chunk); the sources stay off until
@@ -86,6 +90,12 @@ bool onliner_cancel_queued_offline(Manager *m, unsigned index);
 /* What a result of a state write means for the block, in words (for logs and D-Bus replies). */
 #define ONLINER_REASON_MAX 256
 const char *onliner_result_reason(Manager *m, unsigned index, int result, char *buf, size_t size);
+
+/* Hands a device write to the offline thread, now or after the write in flight; its end goes to the
+ * device_written hook. Errors (it never ran): -ENOMEM, or the errno of opening the device. */
+int onliner_write_device(Manager *m, const DeviceWrite *w);
+/* Whether a write of the device is in flight or waiting. */
+bool onliner_device_writing(const Onliner *o, const char *name);
 
 /* After a reload: entries the old policy queued go back to being decided; requests stay. */
 void onliner_drop_policy_entries(Manager *m);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,6 +53,8 @@ struct StateWriter {
         bool busy;
         pthread_t thread;
         unsigned index;
+        int dirfd;     /* a device's directory (state_writer_start_at()), owned; else -EBADF */
+        char path[64]; /* relative to dirfd */
         char value[32];
         int interrupt; /* INTERRUPT_*, set by the loop */
         int result;    /* written by the thread, read after pthread_join() */
@@ -89,8 +92,12 @@ static void *thread_main(void *p)
         sigaddset(&ss, interrupt_signal());
         (void)pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
 
-        snprintf(path, sizeof(path), "memory%u/state", w->index);
-        w->result = sysfs_write_at(w->memory_dirfd, path, w->value);
+        if (w->dirfd >= 0)
+                w->result = sysfs_write_at(w->dirfd, w->path, w->value);
+        else {
+                snprintf(path, sizeof(path), "memory%u/state", w->index);
+                w->result = sysfs_write_at(w->memory_dirfd, path, w->value);
+        }
         /* An eventfd write only fails on overflow, which one write per thread cannot reach. */
         if (write(w->efd, &one, sizeof(one)) < 0)
                 return NULL;
@@ -120,6 +127,10 @@ static void finish(StateWriter *w)
 
         (void)pthread_join(w->thread, NULL);
         w->busy = false;
+        if (w->dirfd >= 0) {
+                close(w->dirfd);
+                w->dirfd = -EBADF;
+        }
         timer_disarm(w->timer);
 
         result = w->result;
@@ -176,6 +187,7 @@ int state_writer_new(sd_event *event, int memory_dirfd, state_writer_done_t done
                 .memory_dirfd = memory_dirfd,
                 .done = done,
                 .userdata = userdata,
+                .dirfd = -EBADF,
         };
         w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->efd < 0) {
@@ -252,20 +264,20 @@ unsigned state_writer_index(const StateWriter *w)
         return w->index;
 }
 
-int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec)
+static int start(StateWriter *w, unsigned index, int dirfd, const char *path, const char *value,
+                 uint64_t timeout_usec)
 {
         pthread_attr_t attr;
         sigset_t all, old;
         int r;
 
-        assert(w);
-        assert(value);
-
         if (w->busy)
                 return -EBUSY;
-        if (strlen(value) >= sizeof(w->value))
+        if (strlen(value) >= sizeof(w->value) || (path && strlen(path) >= sizeof(w->path)))
                 return -EINVAL;
         w->index = index;
+        w->dirfd = dirfd;
+        snprintf(w->path, sizeof(w->path), "%s", path ?: "");
         strcpy(w->value, value);
         w->interrupt = INTERRUPT_NONE;
         w->result = 0;
@@ -286,12 +298,33 @@ int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64
         r = -pthread_create(&w->thread, &attr, thread_main, w);
         (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
         (void)pthread_attr_destroy(&attr);
-        if (r < 0)
+        if (r < 0) {
+                w->dirfd = -EBADF; /* still the caller's */
                 return r;
+        }
         w->busy = true;
         if (timeout_usec > 0)
                 (void)timer_arm_in(w->timer, timeout_usec);
         return 0;
+}
+
+int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec)
+{
+        assert(w);
+        assert(value);
+
+        return start(w, index, -EBADF, NULL, value, timeout_usec);
+}
+
+int state_writer_start_at(StateWriter *w, int dirfd, const char *path, const char *value,
+                          uint64_t timeout_usec)
+{
+        assert(w);
+        assert(dirfd >= 0);
+        assert(path);
+        assert(value);
+
+        return start(w, UINT_MAX, dirfd, path, value, timeout_usec);
 }
 
 void state_writer_cancel(StateWriter *w)

@@ -5,9 +5,10 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-/* A write to a memory block's "state" that may block for a long time (offlining migrates every
- * page off the block, and the kernel retries for as long as it takes), done on a thread of its own
- * so that the event loop keeps running. One write at a time: the kernel serialises them anyway.
+/* A write to a memory block's "state" (or a dax device's, state_writer_start_at()) that may block for a long
+ * time (offlining migrates every page off the block, and the kernel retries for as long as it takes), done
+ * on a thread of its own so that the event loop keeps running. One write at a time: the kernel serialises
+ * them anyway.
  *
  * The write ends in its result, or is interrupted: after the timeout (-ETIMEDOUT), by
  * state_writer_cancel() (-ECANCELED) or by state_writer_stop() (-ESHUTDOWN). An interrupted write
@@ -30,6 +31,12 @@ bool state_writer_busy(const StateWriter *w);
 unsigned state_writer_index(const StateWriter *w);
 /* -EBUSY while a write is in flight. timeout_usec 0: no timeout. */
 int state_writer_start(StateWriter *w, unsigned index, const char *value, uint64_t timeout_usec);
+/* The same for another file: path relative to dirfd, which the writer takes on success (closed when
+ * the write is over) and leaves to the caller on failure. Linux 7.3's daxX.Y/state: `unplugged`
+ * offlines every block of the device in one write, and a signal interrupts it as it does a block's
+ * offline (the kernel rolls the device back). The callback's index is UINT_MAX. */
+int state_writer_start_at(StateWriter *w, int dirfd, const char *path, const char *value,
+                          uint64_t timeout_usec);
 /* Interrupts the write in flight (nothing if none); it ends in -ECANCELED unless it was done. */
 void state_writer_cancel(StateWriter *w);
 /* For the exit, with the event loop no longer running: interrupts the write in flight (-ESHUTDOWN,

@@ -317,6 +317,9 @@ class Entry:
         return self.short()
 
 
+HOLD_MAX = 25
+
+
 class DaxEmulator:
     def __init__(self, bed):
         self.bed = bed
@@ -332,6 +335,11 @@ class DaxEmulator:
         self.hotplug = None
         self.unplug_busy = set()  # devices whose `unplugged` fails with EBUSY (memory in use)
         self.left_offline = {}  # device name -> block indices a zone write fails to online
+        # (device name, value) -> an Event: that state write is held inside the "kernel" until the
+        # test sets it (at most HOLD_MAX s, under the fault preload's 30 s wait for our answer);
+        # `holding` says a write is being held.
+        self.hold_state = {}
+        self.holding = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.sender = threading.Thread(target=self._send_loop, daemon=True)
         self.thread.start()
@@ -444,6 +452,10 @@ class DaxEmulator:
     def _state_write(self, e):
         """kmem.c's state_store: unplugged offlines and removes every block or none; a zone adds
         and onlines them, from unplugged only; the value already recorded is a no-op."""
+        release = self.hold_state.pop((e.device, e.value), None)
+        if release is not None:
+            self.holding.set()
+            release.wait(HOLD_MAX)
         dev = self.bed.devices.get(e.device)
         current = self.hotplug_of(dev) if dev else None
         if current is None:
@@ -1698,6 +1710,59 @@ def test_hotplug_convert(case):
         s.close()
 
 
+OFFLOOP_CHECKS = [
+    "Linux 7.3 convert: while the kernel holds the write of online_movable to daxX.Y/state, the daemon "
+    "answers D-Bus (ListDevices, the device's HotplugState reads unplugged); the write is on the offline thread",
+    "Linux 7.3 convert, the held write released: every block online in Movable, one journal line for the "
+    "device, no memoryN/state write, the job counts the 4 blocks",
+]
+
+
+@scenario(OFFLOOP_CHECKS)
+def test_hotplug_off_loop(case):
+    nv = nvdimm(memmap="0")
+    s = Setup(case, [], STATE_CONFIG, hotplug=True)
+    release = threading.Event()
+    s.bed.dax.hold_state[(nv.name, "online_movable")] = release
+    try:
+        d = s.start()
+        s.bed.add_device(nv)
+
+        def answers():
+            try:
+                check(s.bed.dax.holding.wait(HOLD_MAX), "the zone write was never made")
+                # Held until this call has returned: in the loop, the write would keep the daemon
+                # from answering for as long as the kernel holds it (HOLD_MAX, longer than the call's
+                # timeout), whatever the host's load.
+                rows = s.client.call("ListDevices", timeout=HOLD_MAX - 5)[0]
+                check(nv.name in [r[0] for r in rows], "ListDevices %s" % (rows,))
+                state = s.client.device(nv)["HotplugState"]
+                check(state == "unplugged", "HotplugState %s during the write" % state)
+            finally:
+                release.set()
+
+        case.run(OFFLOOP_CHECKS[0], answers)
+
+        def done():
+            s.bed.emu.wait_online(nv.blocks())
+            s.settle()
+            s.bed.dax.check_errors()
+            got = hotplug_writes(s.bed, nv)
+            check(got == ["dax0.0/state unplugged", "dax0.0/state online_movable"], "dax0.0/state writes %s" % got)
+            w = device_writes(s.bed, nv)
+            check(all(not v for v in w.values()), "memoryN/state writes %s" % w)
+            check(set(zones_of(s.bed, nv).values()) == {"Movable"}, "zones %s" % zones_of(s.bed, nv))
+            wait_until(lambda: d.find(r"dax0\.0: Onlined 4 blocks into Movable with one write of dax0\.0/state"),
+                       30, what="the device's journal line")
+            wait_until(lambda: d.find(r"Finished: 4 of 4 blocks done \(0 by another agent\), 0 failed"), 30,
+                       what="the job's line")
+
+        case.run(OFFLOOP_CHECKS[1], done)
+    finally:
+        release.set()
+        s.close()
+
+
 RESUME_CHECKS = [
     "Linux 7.3, found kmem-bound and `unplugged` at start (killed between the writes): the zone alone is "
     "written; every block online in Movable",
@@ -1748,7 +1813,7 @@ def test_hotplug_resume(case):
 
 SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
              test_kmem_rebind, test_runtime, test_rules, test_hotplug_state, test_hotplug_convert,
-             test_hotplug_resume]
+             test_hotplug_resume, test_hotplug_off_loop]
 
 
 def main():
