@@ -73,6 +73,9 @@ struct Request {
         /* Called instead of the plain reply when all blocks are done (RevertDevice). */
         int (*on_done)(Manager *m, Request *q);
         char *device;
+        /* PrepareUnplug of a device with daxX.Y/state: one `unplugged` write, all or nothing; a
+         * block's row then says so. */
+        bool whole_device;
         Request *next;
 };
 

@@ -36,7 +36,10 @@ static int append_results(sd_bus_message *reply, void *userdata)
                 if (e < 0 && q->offline)
                         (void)onliner_result_reason(q->manager, q->indices[i], e, reason, sizeof(reason));
                 r = sd_bus_message_append(reply, BUS_ROW_RESULT, q->indices[i], e >= 0,
-                                          e == RESULT_ALREADY   ? "already in that state"
+                                          e == 0 && q->whole_device
+                                                  ? "offlined and removed with the device's state write "
+                                                    "(unplugged); the device stays bound to kmem"
+                                          : e == RESULT_ALREADY ? "already in that state"
                                           : e < 0 && q->offline ? reason
                                           : e == -EDOM          ? "valid_zones does not offer that zone"
                                           : e == -ENODEV        ? "removed"

@@ -6,6 +6,7 @@
 
 #include "bus-internal.h"
 #include "bus.h"
+#include "devices.h"
 #include "log.h"
 #include "onliner.h"
 #include "unplug.h"
@@ -30,10 +31,24 @@ static int unplug_done(Manager *m, Request *q)
                         blocker = i - 1;
         }
         if (online == 0) {
-                log_info("%s is offline and can be removed", q->device);
+                log_info("%s is offline and can be removed%s", q->device,
+                         q->whole_device ? " (its blocks removed with one write of unplugged to its state; "
+                                           "the device stays bound to kmem)"
+                                         : "");
                 return request_reply(q);
         }
         (void)onliner_result_reason(m, q->indices[blocker], q->results[blocker], reason, sizeof(reason));
+        if (q->whole_device) {
+                log_warning("%s cannot be removed: writing unplugged to its state %s; the kernel put every "
+                            "block back as it was",
+                            q->device, reason);
+                return sd_bus_reply_method_errorf(
+                        q->message, BUS_ERROR_OFFLINE_FAILED,
+                        "%s cannot be removed: writing unplugged to %s/state %s. The "
+                        "kernel offlines a device's blocks all or none: all %zu "
+                        "block(s) are as they were, and the device stays bound to kmem.",
+                        q->device, q->device, reason, q->n);
+        }
         log_warning("%s cannot be removed: memory%u %s; %zu of %zu block(s) stay online", q->device,
                     q->indices[blocker], reason, online, q->n);
         return sd_bus_reply_method_errorf(q->message, BUS_ERROR_OFFLINE_FAILED,
@@ -113,6 +128,22 @@ int bus_method_prepare_unplug(sd_bus_message *message, void *userdata, sd_bus_er
         q->device = strdup(target);
         if (!q->device)
                 return -ENOMEM;
+        /* Linux 7.3: a device with daxX.Y/state goes with one write, on the offline thread. */
+        r = kind == UNPLUG_DAX ? devices_prepare_unplug(m, devices_find(m, target)) : -EOPNOTSUPP;
+        if (r >= 0) {
+                q->offline = q->whole_device = true;
+                log_info("Preparing %s for unplug: writing unplugged to its state (memory%u-memory%u, %zu "
+                         "block(s), all or none)",
+                         target, blocks[0], blocks[n - 1], n);
+                return 1;
+        }
+        if (r != -EOPNOTSUPP) {
+                q->offline = true;
+                for (size_t i = 0; i < n; i++)
+                        request_settle(m, q, blocks[i], r);
+                request_answer_if_done(m, q);
+                return 1;
+        }
         log_info("Preparing %s for unplug: offlining memory%u-memory%u (%zu block(s)), highest first",
                  target, blocks[0], blocks[n - 1], n);
         (void)request_offline_blocks(m, q);

@@ -24,11 +24,18 @@
 enum {
         HOTPLUG_WRITE_UNPLUG_FIRST, /* `unplugged` of a device bound offline, before its zone */
         HOTPLUG_WRITE_ZONE,         /* the rule's zone, from `unplugged` */
+        HOTPLUG_WRITE_PREPARE,      /* PrepareUnplug: `unplugged`, interruptible as a block's offline */
 };
 
 static int submit(Manager *m, const Device *d, DaxHotplug h, unsigned tag)
 {
-        DeviceWrite w = { .tag = tag };
+        DeviceWrite w = {
+                .tag = tag,
+                /* kmem.c's offline_and_remove_memory_ranges() gives up on a signal and puts every
+                 * block back: OfflineTimeoutSec= and CancelJob work as they do for a block. */
+                .timeout_usec = tag == HOTPLUG_WRITE_PREPARE ? m->config->offline_timeout_usec : 0,
+                .cancellable = tag == HOTPLUG_WRITE_PREPARE,
+        };
 
         snprintf(w.name, sizeof(w.name), "%s", d->dax->name);
         snprintf(w.value, sizeof(w.value), "%s", dax_hotplug_to_string(h));
@@ -166,17 +173,64 @@ int device_hotplug_unplug(Manager *m, Device *d)
         return unplugged_check(m, d, r);
 }
 
-void devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted)
+int devices_prepare_unplug(Manager *m, Device *d)
+{
+        assert(m);
+        assert(d);
+
+        if (d->dax->hotplug == DAX_HOTPLUG_NONE || d->dax->driver != DAX_DRIVER_KMEM)
+                return -EOPNOTSUPP; /* no file: block by block */
+        if (intake_device_writing(m->intake, d->dax->name))
+                return -EBUSY;
+        return submit(m, d, DAX_HOTPLUG_UNPLUGGED, HOTPLUG_WRITE_PREPARE);
+}
+
+/* PrepareUnplug's `unplugged` is over: all or nothing, so one result stands for every block. */
+static int prepare_written(Manager *m, Device *d, int result, int interrupted)
+{
+        int r;
+
+        if (result < 0 && interrupted < 0 && result != interrupted)
+                /* The kernel's own answer as the signal came: whoever stopped it was told the device
+                 * stays as it was, and it does. */
+                result = interrupted;
+        if (result == -EINTR)
+                result = -ECANCELED;
+        r = unplugged_check(m, d, result);
+        if (r < 0) {
+                log_device(LOG_WARNING, r, NULL, d,
+                           "Writing unplugged to %s/state for an unplug failed: %m; the kernel put every "
+                           "block back as it was",
+                           d->dax->name);
+                return r;
+        }
+        d->unplugged_on_request = true;
+        log_device(LOG_INFO, 0, NULL, d,
+                   "Offlined and removed every block with one write of unplugged to %s/state; the device "
+                   "stays bound to kmem, unplugged, and can be removed",
+                   d->dax->name);
+        return 0;
+}
+
+int devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted,
+                            uint64_t *ret_first, uint64_t *ret_end)
 {
         Device *d;
         int r;
 
         assert(m);
         assert(w);
+        assert(ret_first);
+        assert(ret_end);
 
+        *ret_first = *ret_end = 0;
         d = devices_find(m, w->name);
         if (!d)
-                return; /* removed while its write was in flight: nothing left to follow */
+                return 0; /* removed while its write was in flight: nothing left to follow */
+        if (w->tag == HOTPLUG_WRITE_PREPARE) {
+                *ret_first = d->dax->resource / m->block_size;
+                *ret_end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+        }
         device_refresh(m, d);
         devices_hotplug_touch(m, d); /* not judged while the write was in flight */
         switch (w->tag) {
@@ -187,22 +241,24 @@ void devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int i
                                    "Writing unplugged to %s/state failed, onlining block by block: %m",
                                    d->dax->name);
                         (void)by_block(m, d);
-                        return;
+                        return 0;
                 }
                 device_hotplug_test_stop("unplugged");
                 /* The file reads unplugged now: the zone, as the rule says by now. */
                 if (device_hotplug_online(m, d) == 0)
                         log_device(LOG_WARNING, 0, NULL, d, "Left unplugged: %s", d->decision.reason);
-                return;
+                return 0;
+        case HOTPLUG_WRITE_PREPARE:
+                return prepare_written(m, d, result, interrupted);
         case HOTPLUG_WRITE_ZONE:
                 device_hotplug_test_stop("zone");
                 (void)zone_written(m, d, dax_hotplug_from_string(w->value), result);
                 /* Blocks the kernel left offline whose uevent came while the write was in flight
                  * waited for it (blocks.c): the block path takes them now. */
                 device_reconsider_blocks(m, d);
-                return;
+                return 0;
         default:
-                return;
+                return 0;
         }
 }
 
@@ -220,6 +276,10 @@ int device_hotplug_online(Manager *m, Device *d)
                 return 0; /* auto-movable, platform: decided per block */
         if (intake_device_writing(m->intake, d->dax->name))
                 return 1; /* its writes are under way; their end goes on from there */
+        if (d->dax->hotplug != DAX_HOTPLUG_UNPLUGGED)
+                d->unplugged_on_request = false;
+        else if (d->unplugged_on_request)
+                return 1; /* prepared for removal: it stays so */
 
         switch (d->dax->hotplug) {
         case DAX_HOTPLUG_OFFLINE:

@@ -36,6 +36,9 @@ typedef struct Device {
          * its memory was onlined block by block before), so its offline blocks take the block
          * path; until then they wait for the device's writes (blocks.c). */
         bool hotplug_by_block;
+        /* Linux 7.3: left `unplugged` by PrepareUnplug: not taken back to its zone as a device found
+         * between its two convert writes would be, while the file still reads so. */
+        bool unplugged_on_request;
 } Device;
 
 /* The devices the daemon knows, in the order it found them (devices.c writes it, the rest read). */
@@ -54,8 +57,17 @@ void devices_reconsider(Manager *m);
 void devices_on_uevent(Manager *m, const char *action, const char *sysname);
 Device *devices_find(Manager *m, const char *name);
 /* Linux 7.3: a write of daxX.Y/state made on the offline thread is over (the onliner's
- * device_written hook): what it means for the device, in the loop (devices-hotplug.c). */
-void devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted);
+ * device_written hook): what it means for the device, in the loop (devices-hotplug.c). For
+ * PrepareUnplug's write, returns its result for every block of [*ret_first, *ret_end); else that
+ * range is empty. */
+int devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int interrupted,
+                            uint64_t *ret_first, uint64_t *ret_end);
+/* PrepareUnplug of a device with daxX.Y/state (Linux 7.3): one write of `unplugged` on the offline
+ * thread, all or nothing. Its end comes as OUTCOME_HANDLED of every block of the device's range
+ * [*ret_first, *ret_end) of devices_hotplug_written() (manager.c), with its one result. Errors:
+ * -EOPNOTSUPP the device has no file (block by block, as on older kernels); -EBUSY a write of its
+ * state is under way; what starting it failed with. */
+int devices_prepare_unplug(Manager *m, Device *d);
 /* The device whose memory this block is, if it is system RAM from a device. */
 Device *devices_owner_of_block(Manager *m, unsigned index);
 void devices_block_zone(Manager *m, Device *d, Zone zone);

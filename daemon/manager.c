@@ -258,7 +258,23 @@ static bool on_device_writing(void *userdata, const char *name)
 
 static void on_device_written(void *userdata, const DeviceWrite *w, int result, int interrupted)
 {
-        devices_hotplug_written(userdata, w, result, interrupted);
+        Manager *m = userdata;
+        char reason[ONLINER_REASON_MAX];
+        uint64_t first, end;
+        int r;
+
+        r = devices_hotplug_written(m, w, result, interrupted, &first, &end);
+        /* PrepareUnplug's one write ends every block's offline at once, as the blocks' own would. */
+        for (uint64_t i = first; i < end && i < m->n_blocks; i++)
+                outcome_block(m,
+                              &(Outcome){ .kind = OUTCOME_HANDLED,
+                                          .index = (unsigned)i,
+                                          .result = r,
+                                          .offline_reason =
+                                                  r == 0 ? "offlined and removed by the device's "
+                                                           "state write (unplugged)"
+                                                         : onliner_result_reason(m, (unsigned)i, r, reason,
+                                                                                 sizeof(reason)) });
 }
 
 static void on_decide_removed(void *userdata, unsigned index)

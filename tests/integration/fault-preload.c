@@ -195,6 +195,7 @@ static int dax_wait_ack(long long ns)
 {
         const char *log = getenv("MHP_WRITE_LOG"), *ack = getenv("MHP_DAX_ACK");
         char path[PATH_MAX], buf[32] = "";
+        bool told = false;
         ssize_t n;
         int fd;
 
@@ -219,12 +220,25 @@ static int dax_wait_ack(long long ns)
                                 return EINVAL;
                         if (strncmp(buf, "ENXIO", 5) == 0)
                                 return ENXIO;
+                        if (strncmp(buf, "EINTR", 5) == 0)
+                                return EINTR;
                         return 0;
                 }
         again:;
                 struct timespec ts = { 0, 2000000 };
 
-                (void)syscall(SYS_nanosleep, &ts, NULL);
+                /* A signal to the writer (the daemon interrupting a long `unplugged`): the emulator
+                 * is told through "<ack>.intr" and may answer EINTR, as the kernel gives up its
+                 * offline on a pending signal and rolls the device back. */
+                if (syscall(SYS_nanosleep, &ts, NULL) < 0 && errno == EINTR && !told) {
+                        char intr[PATH_MAX + 8];
+
+                        told = true;
+                        snprintf(intr, sizeof(intr), "%s.intr", path);
+                        fd = raw_open(intr, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                        if (fd >= 0)
+                                raw_close(fd);
+                }
         }
         {
                 static const char msg[] = "fault-preload: no answer from the dax emulator within 30s\n";

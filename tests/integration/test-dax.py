@@ -340,6 +340,7 @@ class DaxEmulator:
         # `holding` says a write is being held.
         self.hold_state = {}
         self.holding = threading.Event()
+        self.interrupted = []  # held writes a signal ended (the preload's "<ack>.intr")
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.sender = threading.Thread(target=self._send_loop, daemon=True)
         self.thread.start()
@@ -452,14 +453,21 @@ class DaxEmulator:
     def _state_write(self, e):
         """kmem.c's state_store: unplugged offlines and removes every block or none; a zone adds
         and onlines them, from unplugged only; the value already recorded is a no-op."""
-        release = self.hold_state.pop((e.device, e.value), None)
-        if release is not None:
-            self.holding.set()
-            release.wait(HOLD_MAX)
         dev = self.bed.devices.get(e.device)
         current = self.hotplug_of(dev) if dev else None
         if current is None:
             return "ENOENT"
+        release = self.hold_state.pop((e.device, e.value), None)
+        if release is not None:
+            self.holding.set()
+            intr = "%s.ack.%d.intr" % (self.bed.write_log, e.ns)
+            deadline = time.monotonic() + HOLD_MAX
+            while not release.wait(0.01) and time.monotonic() < deadline:
+                if os.path.exists(intr):
+                    # A signal reached the writer: the kernel gives up and puts every block back.
+                    self.interrupted.append(e.short())
+                    self.set_hotplug(dev, current)  # the daemon's bytes landed in the file: undo
+                    return "EINTR"
         answer = "ok"
         if e.value not in ("unplugged", "online", "online_kernel", "online_movable"):
             answer = "EINVAL"
@@ -522,6 +530,7 @@ class DaxEmulator:
                     self.errors.append("%s: memmap_on_memory written while kmem is bound" % dev.name)
         if e.kind not in ("driver", "daxstate") or e.result != "ok":
             return
+        e.ns = ns
         try:
             answer = self._driver_write(e) if e.kind == "driver" else self._state_write(e)
         except Exception as ex:  # never leave the daemon waiting
@@ -1763,6 +1772,104 @@ def test_hotplug_off_loop(case):
         s.close()
 
 
+PREPARE_CONFIG = BASE + "OfflineTimeoutSec=0\n\n[Dax]\nMode=system-ram\nOnline=movable\n"
+PREPARE_CHECKS = [
+    "Linux 7.3 PrepareUnplug daxX.Y: one write of unplugged to its state, no memoryN/state write; every row "
+    "offlined (and says the device stays bound to kmem), no block left, the file reads unplugged, kmem still "
+    "bound; a reload does not write the zone again",
+    "Linux 7.3 PrepareUnplug daxX.Y, unplugged refused (EBUSY): OfflineFailed saying all or none, one write, "
+    "every block still there and online in Movable, the file as it was",
+    "Linux 7.3 PrepareUnplug daxX.Y, CancelJob while the kernel holds unplugged: the write is interrupted by "
+    "the signal, PrepareUnplug fails saying cancelled, every block as it was",
+    "Linux 7.3 PrepareUnplug daxX.Y, OfflineTimeoutSec= reached while the kernel holds unplugged: interrupted, "
+    "PrepareUnplug fails saying timed out, every block as it was",
+]
+
+
+@scenario(PREPARE_CHECKS)
+def test_hotplug_prepare_unplug(case):
+    nv, cx = nvdimm(memmap="0"), cxl(memmap="0")
+    s = Setup(case, [nv], PREPARE_CONFIG, hotplug=True)
+    try:
+        d = s.start()
+        s.bed.emu.wait_online(nv.blocks())
+        s.settle()
+        s.bed.add_device(cx)
+        s.bed.emu.wait_online(cx.blocks())
+        s.settle()
+
+        def unplugged():
+            mark, wmark = s.bed.dax.mark(), {i: len(s.bed.emu.writes_to(i)) for i in nv.blocks()}
+            rows = s.client.call("PrepareUnplug", (nv.name,), "(s)", timeout=60)[0]
+            check(sorted(r[0] for r in rows) == nv.blocks() and all(r[1] for r in rows), "rows %s" % (rows,))
+            check(all("stays bound to kmem" in r[2] for r in rows), "rows %s" % (rows,))
+            s.settle()
+            got = hotplug_writes(s.bed, nv, since=mark)
+            check(got == ["dax0.0/state unplugged"], "dax0.0/state writes %s" % got)
+            w = {i: s.bed.emu.writes_to(i)[wmark[i]:] for i in nv.blocks()}
+            check(all(not v for v in w.values()), "memoryN/state writes %s" % w)
+            check(not any(i in s.bed.blocks for i in nv.blocks()), "a dax0.0 block is left")
+            check(s.bed.dax.hotplug_of(nv) == "unplugged", "the file reads %s" % s.bed.dax.hotplug_of(nv))
+            check(s.bed.dax.driver_of(nv) == "kmem", "driver %s" % s.bed.dax.driver_of(nv))
+            check(d.find(r"dax0\.0: Offlined and removed every block with one write of unplugged"),
+                  "no journal line\n" + tail(d, 40))
+            s.reload(PREPARE_CONFIG)
+            s.settle()
+            got = hotplug_writes(s.bed, nv, since=mark)
+            check(got == ["dax0.0/state unplugged"], "after a reload, dax0.0/state writes %s" % got)
+            s.bed.dax.check_errors()
+
+        case.run(PREPARE_CHECKS[0], unplugged)
+
+        def still_there(mark):
+            got = hotplug_writes(s.bed, cx, since=mark)
+            check(got in (["dax2.0/state unplugged -> EBUSY"], ["dax2.0/state unplugged -> EINTR"]),
+                  "dax2.0/state writes %s" % got)
+            check(all(s.bed.read_attr(i, "state") == "online" for i in cx.blocks()), "a dax2.0 block is offline")
+            check(set(zones_of(s.bed, cx).values()) == {"Movable"}, "zones %s" % zones_of(s.bed, cx))
+            check(s.bed.dax.hotplug_of(cx) == "online_movable", "the file reads %s" % s.bed.dax.hotplug_of(cx))
+
+        def busy():
+            s.bed.dax.unplug_busy.add(cx.name)
+            mark = s.bed.dax.mark()
+            e = s.client.error_of("PrepareUnplug", (cx.name,), "(s)", timeout=60)
+            check(e.name == "org.memhotplug1.Error.OfflineFailed" and "all or none" in e.message, "got %s" % e)
+            s.settle()
+            still_there(mark)
+            s.bed.dax.unplug_busy.discard(cx.name)
+
+        case.run(PREPARE_CHECKS[1], busy)
+
+        def held(stop, want):
+            release = threading.Event()
+            s.bed.dax.holding.clear()
+            s.bed.dax.hold_state[(cx.name, "unplugged")] = release
+            mark, result = s.bed.dax.mark(), []
+            t = threading.Thread(target=lambda: result.append(
+                s.client.error_of("PrepareUnplug", (cx.name,), "(s)", timeout=HOLD_MAX)))
+            t.start()
+            try:
+                check(s.bed.dax.holding.wait(HOLD_MAX) or t.join(HOLD_MAX),
+                      "unplugged was never written: %s\n%s" % (result, tail(d, 20)))
+                stop()
+                t.join(HOLD_MAX)
+            finally:
+                release.set()
+                t.join(HOLD_MAX)
+            check(result and result[0].name == "org.memhotplug1.Error.OfflineFailed" and want in result[0].message,
+                  "got %s" % result)
+            check(s.bed.dax.interrupted[-1:] == ["dax2.0/state unplugged"], "interrupted %s" % s.bed.dax.interrupted)
+            s.settle()
+            still_there(mark)
+            s.bed.dax.interrupted.clear()
+
+        case.run(PREPARE_CHECKS[2], lambda: held(lambda: s.client.call("CancelJob", timeout=HOLD_MAX), "cancelled"))
+        s.reload(PREPARE_CONFIG.replace("OfflineTimeoutSec=0", "OfflineTimeoutSec=1s"))
+        case.run(PREPARE_CHECKS[3], lambda: held(lambda: None, "timed out"))
+    finally:
+        s.close()
+
+
 RESUME_CHECKS = [
     "Linux 7.3, found kmem-bound and `unplugged` at start (killed between the writes): the zone alone is "
     "written; every block online in Movable",
@@ -1813,7 +1920,7 @@ def test_hotplug_resume(case):
 
 SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
              test_kmem_rebind, test_runtime, test_rules, test_hotplug_state, test_hotplug_convert,
-             test_hotplug_resume, test_hotplug_off_loop]
+             test_hotplug_resume, test_hotplug_off_loop, test_hotplug_prepare_unplug]
 
 
 def main():
