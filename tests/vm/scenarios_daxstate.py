@@ -7,6 +7,7 @@ daxstate-restart   devices found kmem-bound at start, as a daemon killed right a
                    (the file reads offline) and between its two writes (unplugged) leaves them
 daxstate-kill      a real kill -9: the daemon stops itself (MEMHOTPLUGD_TEST_STOP_AFTER) after the
                    kmem bind, after unplugged, after the zone write; SIGKILL there, then a restart
+daxstate-unplug    memhotplugctl unplug of the NVDIMM namespace: one `unplugged` write on 7.3
 
 Every scenario runs on 6.12 and on 7.3 (tests/vm/meson.build). The daemon's writes are counted
 in the guest by kprobes (tracefs), by the writing task's name: kmem's state_store (a write of
@@ -335,3 +336,57 @@ SCENARIOS = {
     "daxstate-restart": daxstate_restart,
     "daxstate-kill": daxstate_kill,
 }
+
+
+def daxstate_unplug(ctx):
+    """memhotplugctl unplug of an NVDIMM devdax namespace the daemon converted: on 7.3 one write of
+    `unplugged` (on the offline thread), no memoryN/state write, the device left kmem-bound and
+    unplugged with no block; on 6.12 the blocks offlined one by one, as before."""
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    if not ctx.args.ctl:
+        ctx.tap.skip(ctx.name, "no --ctl given")
+        return
+    with daemon_vm(ctx, nvdimms=[Nvdimm("1G")], cmdline=["memory_hotplug.memmap_on_memory=1"],
+                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
+        ctx.booted(vm)
+        vm.start_dbus()
+        vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
+        armed = arm(ctx, vm)
+        before = set(vm.blocks())
+        t0 = time.monotonic()
+        start_daemon(ctx, vm, config(extra=DAX_CONF))
+        vm.wait_until(lambda: dax_driver(vm, "dax0.0") == "kmem", timeout=60, what="dax0.0 bound to kmem")
+        kernel73 = has_state(vm, "dax0.0")
+        blocks = vm.wait_until(lambda: set(vm.blocks()) - before, timeout=30, what="dax0.0 blocks")
+        online_or_fail(ctx, vm, blocks, "start scan", since=t0)
+        check_zone(ctx, vm, blocks, "Movable", "convert: dax0.0")
+        vm.sh(f"echo > {TRACING}/trace")
+        rc, out = vm.run("memhotplugctl unplug dax0.0", check=False, timeout=180)
+        ctx.check(rc == 0, f"memhotplugctl unplug dax0.0 exits 0 (got {rc})", diag=f"{out}\n{daemon_log(vm)}",
+                  fatal=True)
+        time.sleep(1)  # a write after the reply would still count
+        w = writes(vm)
+        dax = [v for p, v in w if p == "daxst"]
+        mem = [p for p, v in w if p == "memst"]
+        left = set(vm.blocks()) & blocks
+        if kernel73:
+            ctx.check("daxst" in armed and dax == ["unplugged"],
+                      f"unplug: one write of unplugged to dax0.0/state ({dax})", diag=w)
+            ctx.check("memst" in armed and not mem, f"unplug: no memoryN/state write by the daemon ({len(mem)})",
+                      diag=daemon_log(vm))
+            st = hotplug_state(vm, "dax0.0")
+            ctx.check(st == "unplugged", f"unplug: dax0.0/state reads unplugged ({st})", diag=daemon_log(vm))
+            ctx.check(not left, f"unplug: no block of dax0.0 left ({sorted(left)})")
+            ctx.check(dax_driver(vm, "dax0.0") == "kmem", "unplug: dax0.0 stays bound to kmem")
+        else:
+            ctx.check(not dax, f"unplug: no dax state write on this kernel ({dax})")
+            ctx.check("memst" not in armed or len(mem) >= len(blocks),
+                      f"unplug: the blocks offlined one by one ({len(mem)} memoryN/state writes)")
+            off = [b for b in sorted(blocks) if vm.run(f"cat /sys/devices/system/memory/memory{b}/state",
+                                                       check=False)[1].strip() != "offline"]
+            ctx.check(not off, f"unplug: every block of dax0.0 offline ({off} not)")
+        rc = stop_daemon(vm)
+        ctx.check(rc == 0, f"exits 0 on SIGTERM (got {rc})", diag=daemon_log(vm))
+
+
+SCENARIOS["daxstate-unplug"] = daxstate_unplug
