@@ -86,7 +86,8 @@ size_t queue_take_chunk(Queue *q, size_t max, uint64_t now, QueueEntry *ret, uin
         assert(ret);
         assert(ret_next);
 
-        if (!q->sorted) {
+        /* An empty queue may have no array: qsort() must not be handed NULL. */
+        if (!q->sorted && q->n > 0) {
                 qsort(q->entries, q->n, sizeof(QueueEntry), entry_cmp);
                 q->sorted = true;
         }
