@@ -215,6 +215,7 @@ int devices_revert(Manager *m, Device *d)
         r = dax_convert_to_devdax(d->dax->name);
         if (r < 0)
                 return log_device(LOG_ERR, r, NULL, d, "Returning to devdax failed: %m");
+        device_unplugged_forget(m, d);
         d->user_devdax = true;
         d->zone = 0;
         device_reread(m, d);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "dax.h"
 #include "device-log.h"
 #include "devices-internal.h"
+#include "fileio.h"
 #include "memblock.h"
 #include "intake.h"
 
@@ -59,6 +62,60 @@ void device_hotplug_test_stop(const char *point)
         }
         if (stop_after && streq(stop_after, point))
                 (void)raise(SIGSTOP);
+}
+
+static int unplugged_path(const Manager *m, const char *name, char **ret)
+{
+        return asprintf(ret, "%s/" UNPLUGGED_DEVICES_DIR "/%s", m->options.runtime_dir, name) < 0 ? -ENOMEM
+                                                                                                  : 0;
+}
+
+int device_unplugged_record(Manager *m, const char *name, bool on)
+{
+        _cleanup_(freep) char *path = NULL;
+        int r;
+
+        assert(m);
+        assert(name);
+
+        r = unplugged_path(m, name, &path);
+        if (r < 0)
+                return r;
+        if (on)
+                /* Atomic: a kill leaves the record or none, never a half-made one. */
+                return write_file_atomic(path, "");
+        if (unlink(path) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+void device_unplugged_forget(Manager *m, Device *d)
+{
+        int r;
+
+        assert(m);
+        assert(d);
+
+        if (!d->unplugged_on_request)
+                return;
+        d->unplugged_on_request = d->unplugged_from_record = false;
+        r = device_unplugged_record(m, d->dax->name, false);
+        if (r < 0)
+                log_device(LOG_WARNING, r, NULL, d, "Failed to remove %s/" UNPLUGGED_DEVICES_DIR "/%s: %m",
+                           m->options.runtime_dir, d->dax->name);
+}
+
+void device_unplugged_load(Manager *m, Device *d)
+{
+        _cleanup_(freep) char *path = NULL;
+
+        assert(m);
+        assert(d);
+
+        if (unplugged_path(m, d->dax->name, &path) < 0 || access(path, F_OK) < 0)
+                return;
+        /* Kept only while the file reads unplugged (device_hotplug_online()). */
+        d->unplugged_on_request = d->unplugged_from_record = true;
 }
 
 /* The device's blocks as the kernel has them now: the table follows their uevents, which come
@@ -205,6 +262,12 @@ static int prepare_written(Manager *m, Device *d, int result, int interrupted)
                 return r;
         }
         d->unplugged_on_request = true;
+        r = device_unplugged_record(m, d->dax->name, true);
+        if (r < 0)
+                log_device(LOG_WARNING, r, NULL, d,
+                           "Failed to record %s as unplugged on request in %s/" UNPLUGGED_DEVICES_DIR
+                           ": %m; a restart of the daemon before its removal brings it back online",
+                           d->dax->name, m->options.runtime_dir);
         log_device(LOG_INFO, 0, NULL, d,
                    "Offlined and removed every block with one write of unplugged to %s/state; the device "
                    "stays bound to kmem, unplugged, and can be removed",
@@ -277,9 +340,17 @@ int device_hotplug_online(Manager *m, Device *d)
         if (intake_device_writing(m->intake, d->dax->name))
                 return 1; /* its writes are under way; their end goes on from there */
         if (d->dax->hotplug != DAX_HOTPLUG_UNPLUGGED)
-                d->unplugged_on_request = false;
-        else if (d->unplugged_on_request)
+                device_unplugged_forget(m, d); /* someone wrote a zone: the request is over */
+        else if (d->unplugged_on_request) {
+                if (d->unplugged_from_record)
+                        log_device(
+                                LOG_NOTICE, 0, NULL, d,
+                                "%s/state left unplugged: PrepareUnplug asked for it before the restart; "
+                                "RevertDevice or `echo ZONE > /sys/bus/dax/devices/%s/state` brings it back",
+                                d->dax->name, d->dax->name);
+                d->unplugged_from_record = false;
                 return 1; /* prepared for removal: it stays so */
+        }
 
         switch (d->dax->hotplug) {
         case DAX_HOTPLUG_OFFLINE:

@@ -19,5 +19,15 @@ void device_reconsider_blocks(Manager *m, const Device *d);
 int device_hotplug_online(Manager *m, Device *d);
 /* Writes unplugged and checks that no block remains; the errno of the kernel's refusal, else. */
 int device_hotplug_unplug(Manager *m, Device *d);
+/* The devices left `unplugged` by PrepareUnplug, one empty file each under this directory of the
+ * runtime directory, so that a restarted daemon does not take them back to their zone as it does a
+ * device stopped between its two convert writes. A tmpfs: a reboot forgets them with the devices. */
+#define UNPLUGGED_DEVICES_DIR "unplugged"
+/* Creates (on) or removes the device's record; removing one that is not there is no error. */
+int device_unplugged_record(Manager *m, const char *name, bool on);
+/* The request is over (a zone written, RevertDevice, the device removed): flag and record go. */
+void device_unplugged_forget(Manager *m, Device *d);
+/* Reads the device's record into d->unplugged_on_request (a device just found). */
+void device_unplugged_load(Manager *m, Device *d);
 /* Test only: stops the daemon (SIGSTOP) when MEMHOTPLUGD_TEST_STOP_AFTER names this point. */
 void device_hotplug_test_stop(const char *point);

@@ -4,7 +4,7 @@
 
 #include "dax.h"
 #include "device-log.h"
-#include "devices.h"
+#include "devices-internal.h"
 #include "intake.h"
 #include "log.h"
 #include "message-ids.h"
@@ -236,6 +236,10 @@ static void judge(Manager *m, Device *d)
                 return; /* stays touched: what it waits for touches it again */
         d->hotplug_stale = false;
         d->dax->hotplug = h;
+        /* A zone written by someone else, or devdax again, ends PrepareUnplug's request; a file
+         * that could not be read says nothing. */
+        if (d->dax->driver != DAX_DRIVER_KMEM || (h != DAX_HOTPLUG_NONE && h != DAX_HOTPLUG_UNPLUGGED))
+                device_unplugged_forget(m, d);
 
         k = disagreement(h, &t);
         log_device(LOG_DEBUG, 0, NULL, d, "state %s, %u of %u blocks online: %s", dax_hotplug_to_string(h),

@@ -244,6 +244,7 @@ static void device_remove(Manager *m, Device *d)
         DeviceTable *t = m->devices;
         size_t i = d - t->list;
 
+        device_unplugged_forget(m, d);
         dax_device_free(d->dax);
         memmove(t->list + i, t->list + i + 1, (t->n - i - 1) * sizeof(Device));
         t->n--;
@@ -338,6 +339,7 @@ static int handle_device(Manager *m, const char *name, bool from_event, unsigned
                         dax_device_free(x);
                         return log_oom();
                 }
+                device_unplugged_load(m, d);
         }
         /* A device announced by "add" may not have its driver yet: the kernel binds one (kmem for
          * CXL regions, adding its blocks) right after. Look again shortly rather than race it. */

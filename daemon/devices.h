@@ -39,6 +39,8 @@ typedef struct Device {
         /* Linux 7.3: left `unplugged` by PrepareUnplug: not taken back to its zone as a device found
          * between its two convert writes would be, while the file still reads so. */
         bool unplugged_on_request;
+        /* ... and found so at start through its record (UNPLUGGED_DEVICES_DIR), not yet said. */
+        bool unplugged_from_record;
 } Device;
 
 /* The devices the daemon knows, in the order it found them (devices.c writes it, the rest read). */

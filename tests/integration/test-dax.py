@@ -1870,6 +1870,68 @@ def test_hotplug_prepare_unplug(case):
         s.close()
 
 
+RESTART_CHECKS = [
+    "Linux 7.3 PrepareUnplug daxX.Y, then a restart of the daemon on the same runtime directory: the device is "
+    "recorded there, no zone written to its state, every block still absent, one journal line saying why",
+    "Linux 7.3, a device found `unplugged` at start WITHOUT the record (killed between the convert writes): "
+    "its zone written, every block online in Movable",
+    "Linux 7.3, the recorded device found at the next start with a zone someone else wrote: the record goes",
+]
+
+
+@scenario(RESTART_CHECKS)
+def test_hotplug_prepare_restart(case):
+    nv, hm = nvdimm(memmap="0"), hmem(memmap="0")
+    s = Setup(case, [nv, hm], PREPARE_CONFIG, hotplug=True)
+    record = lambda dev: os.path.join(s.bed.runtime_dir, "unplugged", dev.name)
+    try:
+        s.start()
+        s.bed.emu.wait_online(nv.blocks() + hm.blocks())
+        s.settle()
+        for dev in (nv, hm):
+            s.client.call("PrepareUnplug", (dev.name,), "(s)", timeout=60)
+            s.settle()
+            check(s.bed.dax.hotplug_of(dev) == "unplugged", "%s reads %s" % (dev.name, s.bed.dax.hotplug_of(dev)))
+            check(os.path.exists(record(dev)), "%s not recorded" % dev.name)
+        check(s.daemon.stop() == 0, "the daemon did not exit 0")
+        # The crash case: the kernel's file reads unplugged, no PrepareUnplug recorded it.
+        os.unlink(record(hm))
+        mark = s.bed.dax.mark()
+        d = s.start()
+        s.bed.emu.wait_online(hm.blocks())
+        s.settle()
+
+        def kept():
+            got = hotplug_writes(s.bed, nv, since=mark)
+            check(got == [], "dax0.0/state writes after the restart %s" % got)
+            check(s.bed.dax.hotplug_of(nv) == "unplugged", "the file reads %s" % s.bed.dax.hotplug_of(nv))
+            check(not any(i in s.bed.blocks for i in nv.blocks()), "a dax0.0 block is back")
+            check(os.path.exists(record(nv)), "the record went")
+            lines = re.findall(r"dax0\.0: dax0\.0/state left unplugged: PrepareUnplug asked for it before the "
+                               r"restart; RevertDevice or `echo ZONE > .*` brings it back", d.log())
+            check(len(lines) == 1, "journal lines %s\n%s" % (lines, tail(d, 40)))
+
+        case.run(RESTART_CHECKS[0], kept)
+
+        def crashed():
+            got = hotplug_writes(s.bed, hm, since=mark)
+            check(got == ["dax1.0/state online_movable"], "dax1.0/state writes %s" % got)
+            check(set(zones_of(s.bed, hm).values()) == {"Movable"}, "zones %s" % zones_of(s.bed, hm))
+
+        case.run(RESTART_CHECKS[1], crashed)
+
+        def zone_written():
+            check(s.daemon.stop() == 0, "the daemon did not exit 0")
+            s.bed.dax.set_hotplug(nv, "online_movable")
+            s.start()
+            s.settle()
+            check(not os.path.exists(record(nv)), "the record is still there")
+
+        case.run(RESTART_CHECKS[2], zone_written)
+    finally:
+        s.close()
+
+
 RESUME_CHECKS = [
     "Linux 7.3, found kmem-bound and `unplugged` at start (killed between the writes): the zone alone is "
     "written; every block online in Movable",
@@ -1920,7 +1982,8 @@ def test_hotplug_resume(case):
 
 SCENARIOS = [test_convert, test_refuse, test_memmap_fault, test_already_kmem, test_tier_match, test_kmem_revert,
              test_kmem_rebind, test_runtime, test_rules, test_hotplug_state, test_hotplug_convert,
-             test_hotplug_resume, test_hotplug_off_loop, test_hotplug_prepare_unplug]
+             test_hotplug_resume, test_hotplug_off_loop, test_hotplug_prepare_unplug,
+             test_hotplug_prepare_restart]
 
 
 def main():
