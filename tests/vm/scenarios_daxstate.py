@@ -122,21 +122,32 @@ def check_journal_line(ctx, vm, dev, n, kernel73, what):
         ctx.check(line not in log, f"{what}: no state-file line on this kernel", diag=log)
 
 
+def nvdimm_vm(ctx):
+    """A guest with a 1 GiB NVDIMM, the bus policy for memhotplugctl, the memmap on the device."""
+    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
+    return daemon_vm(ctx, nvdimms=[Nvdimm("1G")], cmdline=["memory_hotplug.memmap_on_memory=1"],
+                     files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")])
+
+
+def convert_at_start(ctx, vm):
+    """Its namespace made devdax, the probes armed, the daemon started with [Dax] Online=movable,
+    until kmem is bound: (probes armed, blocks before, start time, whether daxX.Y/state exists)."""
+    ctx.booted(vm)
+    if ctx.args.ctl:
+        vm.start_dbus()
+    vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
+    armed = arm(ctx, vm)
+    before = set(vm.blocks())
+    t0 = time.monotonic()
+    start_daemon(ctx, vm, config(extra=DAX_CONF))
+    vm.wait_until(lambda: dax_driver(vm, "dax0.0") == "kmem", timeout=60, what="dax0.0 bound to kmem")
+    return armed, before, t0, has_state(vm, "dax0.0")
+
+
 def daxstate_nvdimm(ctx):
     """An NVDIMM devdax namespace converted at start; revert returns it to devdax."""
-    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
-    with daemon_vm(ctx, nvdimms=[Nvdimm("1G")], cmdline=["memory_hotplug.memmap_on_memory=1"],
-                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
-        ctx.booted(vm)
-        if ctx.args.ctl:
-            vm.start_dbus()
-        vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
-        armed = arm(ctx, vm)
-        before = set(vm.blocks())
-        t0 = time.monotonic()
-        start_daemon(ctx, vm, config(extra=DAX_CONF))
-        vm.wait_until(lambda: dax_driver(vm, "dax0.0") == "kmem", timeout=60, what="dax0.0 bound to kmem")
-        kernel73 = has_state(vm, "dax0.0")
+    with nvdimm_vm(ctx) as vm:
+        armed, before, t0, kernel73 = convert_at_start(ctx, vm)
         ctx.note(f"daxX.Y/state {'present' if kernel73 else 'absent'}: "
                  f"{'whole-device' if kernel73 else 'block'} path")
         blocks = vm.wait_until(lambda: set(vm.blocks()) - before, timeout=30, what="dax0.0 blocks")
@@ -342,21 +353,11 @@ def daxstate_unplug(ctx):
     """memhotplugctl unplug of an NVDIMM devdax namespace the daemon converted: on 7.3 one write of
     `unplugged` (on the offline thread), no memoryN/state write, the device left kmem-bound and
     unplugged with no block; on 6.12 the blocks offlined one by one, as before."""
-    policy = os.path.join(REPO, "units", "org.memhotplug1.conf")
     if not ctx.args.ctl:
         ctx.tap.skip(ctx.name, "no --ctl given")
         return
-    with daemon_vm(ctx, nvdimms=[Nvdimm("1G")], cmdline=["memory_hotplug.memmap_on_memory=1"],
-                   files=[(policy, "/usr/share/dbus-1/system.d/org.memhotplug1.conf")]) as vm:
-        ctx.booted(vm)
-        vm.start_dbus()
-        vm.sh("ndctl create-namespace -f -e namespace0.0 -m devdax", timeout=60)
-        armed = arm(ctx, vm)
-        before = set(vm.blocks())
-        t0 = time.monotonic()
-        start_daemon(ctx, vm, config(extra=DAX_CONF))
-        vm.wait_until(lambda: dax_driver(vm, "dax0.0") == "kmem", timeout=60, what="dax0.0 bound to kmem")
-        kernel73 = has_state(vm, "dax0.0")
+    with nvdimm_vm(ctx) as vm:
+        armed, before, t0, kernel73 = convert_at_start(ctx, vm)
         blocks = vm.wait_until(lambda: set(vm.blocks()) - before, timeout=30, what="dax0.0 blocks")
         online_or_fail(ctx, vm, blocks, "start scan", since=t0)
         check_zone(ctx, vm, blocks, "Movable", "convert: dax0.0")
