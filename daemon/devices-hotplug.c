@@ -126,8 +126,7 @@ static int tally_now(Manager *m, const Device *d, DaxBlockTally *ret, unsigned *
         uint64_t first, end;
         size_t n = 0;
 
-        first = d->dax->resource / m->block_size;
-        end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
+        device_block_span(m, d, &first, &end);
         l = calloc(end - first + 1, sizeof(unsigned));
         if (!l)
                 return -ENOMEM;
@@ -136,7 +135,9 @@ static int tally_now(Manager *m, const Device *d, DaxBlockTally *ret, unsigned *
                 const char *attr;
                 BlockFacts f;
 
-                if (memblock_read(m->sysfs, (unsigned)i, NODE_LOOK_UP, &f, &attr) < 0)
+                /* State, and valid_zones (its zone) of an online block only: the tally needs no
+                 * node, and a node look-up per block of a large device would double the reads. */
+                if (memblock_read(m->sysfs, (unsigned)i, -1, &f, &attr) < 0)
                         continue; /* not there (unplugged), or gone while we read */
                 ret->present++;
                 if (f.state != BLOCK_ONLINE)
@@ -290,10 +291,8 @@ int devices_hotplug_written(Manager *m, const DeviceWrite *w, int result, int in
         d = devices_find(m, w->name);
         if (!d)
                 return 0; /* removed while its write was in flight: nothing left to follow */
-        if (w->tag == HOTPLUG_WRITE_PREPARE) {
-                *ret_first = d->dax->resource / m->block_size;
-                *ret_end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
-        }
+        if (w->tag == HOTPLUG_WRITE_PREPARE)
+                device_block_span(m, d, ret_first, ret_end);
         device_refresh(m, d);
         devices_hotplug_touch(m, d); /* not judged while the write was in flight */
         switch (w->tag) {

@@ -6,6 +6,8 @@
 
 /* Shared by devices.c (the table, decisions, events) and devices-act.c (conversion and revert). */
 int device_read(Manager *m, const char *name, DaxDevice **ret);
+/* The block indices [*ret_first, *ret_end) that the device's memory spans. */
+void device_block_span(const Manager *m, const Device *d, uint64_t *ret_first, uint64_t *ret_end);
 void device_decide(Manager *m, Device *d);
 /* Reads the device's record again (its driver or state changed under us); the decision stays. */
 void device_refresh(Manager *m, Device *d);

@@ -79,8 +79,13 @@ Device *devices_owner_of_block(Manager *m, unsigned index)
 }
 
 /* The block indices [*ret_first, *ret_end) that the device's memory spans. */
-static void device_block_span(const Manager *m, const Device *d, uint64_t *ret_first, uint64_t *ret_end)
+void device_block_span(const Manager *m, const Device *d, uint64_t *ret_first, uint64_t *ret_end)
 {
+        assert(m);
+        assert(d);
+        assert(ret_first);
+        assert(ret_end);
+
         *ret_first = d->dax->resource / m->block_size;
         *ret_end = (d->dax->resource + d->dax->size + m->block_size - 1) / m->block_size;
 }
